@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9'] as const;
+
+const generation = z.strictObject({
+  /** Denoising steps when a member gives none. */
+  steps: z.number().int().min(1).max(150),
+  /** Classifier-free guidance scale. */
+  cfg: z.number().min(0).max(30),
+  /** Sampler id or A1111 name (checked against the scheduler list when the pipeline loads). */
+  sampler: z.string().min(1),
+  aspect: z.enum(ASPECT_RATIOS),
+  /** Prepended to every member's negative prompt. */
+  negativePrompt: z.string(),
+  rng: z.enum(['gpu', 'cpu']),
+  promptSyntax: z.enum(['a1111', 'plain']),
+  /** img2img strength for /variation. */
+  strength: z.number().min(0).max(1),
+  inpaintStrength: z.number().min(0).max(1),
+  /** Pixels of feathering at the edge of an inpainting mask. */
+  maskBlur: z.number().int().min(0).max(64),
+});
+
+const limits = z.strictObject({
+  maxSteps: z.number().int().min(1).max(150),
+  /** Largest width × height a member may ask for. */
+  maxPixels: z.number().int().min(64 * 64),
+  maxCount: z.number().int().min(1).max(4),
+  maxQueuedPerMember: z.number().int().min(1).max(100),
+  cooldownSeconds: z.number().min(0).max(3600),
+  minStrength: z.number().min(0).max(1),
+  maxStrength: z.number().min(0).max(1),
+});
+
+const queue = z.strictObject({
+  /** Waiting jobs across all servers before new ones are refused. */
+  maxQueued: z.number().int().min(1),
+  /** A job running longer than this fails with a clear reason. */
+  jobTimeoutSeconds: z.number().min(1),
+});
+
+const attachments = z.strictObject({
+  maxDownloadBytes: z.number().int().min(1024),
+  /** Width × height above which an upload is refused before decoding (decompression bombs). */
+  maxInputPixels: z.number().int().min(64 * 64),
+  downloadTimeoutSeconds: z.number().min(1).max(120),
+});
+
+const discord = z.strictObject({
+  progressEditIntervalSeconds: z.number().min(1),
+  rerollReactions: z.boolean(),
+  /** Channel ids where the bot takes commands; empty = everywhere. */
+  allowedChannels: z.array(z.string()),
+  blockedWords: z.array(z.string()),
+  deleteResults: z.enum(['requester-and-moderators', 'moderators']),
+});
+
+const defaultsSchema = z.strictObject({
+  $comment: z.string().optional(),
+  generation,
+  limits,
+  queue,
+  attachments,
+  discord,
+});
+
+export type ProductDefaults = Readonly<z.infer<typeof defaultsSchema>>;
+
+/** Reads and validates `config/default.json` (or `path`); throws a `ConfigError` naming the bad key. */
+export function readDefaults(path: string): ProductDefaults {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`${path} cannot be read as JSON: ${(error as Error).message}`);
+  }
+  const parsed = defaultsSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`${path}: \`${issue?.path.join('.') ?? ''}\` ${issue?.message ?? 'is invalid'}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)');
+/** Empty strings count as "not set", as a `.env` copied from `.env.example` leaves them. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
+/** The machine settings and secrets dreamcord reads from the environment (and `.env`); `.env.example` documents each. */
+const envSchema = z.object({
+  DISCORD_TOKEN: z.string({ error: 'the bot token from the Discord developer portal' }).min(1, 'the bot token from the Discord developer portal'),
+  DISCORD_API_BASE: optional(z.url({ error: 'a URL such as http://127.0.0.1:3000/api' })),
+  DISCORD_GUILD_ID: optional(snowflake),
+  MODEL_DIR: z.string({ error: 'the folder of a Stable Diffusion ONNX model' }).min(1, 'the folder of a Stable Diffusion ONNX model'),
+  INPAINT_MODEL_DIR: optional(z.string()),
+  EXECUTION_PROVIDER: optional(z.enum(EXECUTION_PROVIDERS, { error: `one of ${EXECUTION_PROVIDERS.join(', ')}` })).transform(
+    (value) => value ?? 'auto',
+  ),
+  QUEUE_CONCURRENCY: optional(
+    z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),
+  ).transform((value) => value ?? 1),
+  STORE_URL: optional(z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, 'sqlite://<file> or redis://<host>:<port>')).transform(
+    (value) => value ?? 'sqlite://data/dreamcord.sqlite',
+  ),
+  LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` })).transform((value) => value ?? 'info'),
+});
+
+export type EnvConfig = Readonly<z.infer<typeof envSchema>>;
+
+/**
+ * Reads and validates the environment. Throws a `ConfigError` whose message names the first bad variable,
+ * for example: "DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal".
+ */
+export function readEnv(env: NodeJS.ProcessEnv): EnvConfig {
+  const parsed = envSchema.safeParse(env);
+  if (parsed.success) return Object.freeze(parsed.data);
+  const issue = parsed.error.issues[0];
+  const name = String(issue?.path[0] ?? 'environment');
+  const value = env[name];
+  const state = value === undefined || value === '' ? 'is not set' : 'is invalid';
+  // Never echo a secret back, even a malformed one.
+  throw new ConfigError(`${name} ${state}: expected ${issue?.message ?? 'a valid value'}`);
+}

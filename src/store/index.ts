@@ -1,0 +1,3 @@
+export { Store } from './store.js';
+export { Collection, type CollectionSchema } from './collection.js';
+export { StoreError } from './errors.js';

@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Keyv, { type KeyvStoreAdapter } from 'keyv';
+import KeyvSqlite from '@keyv/sqlite';
+import KeyvRedis from '@keyv/redis';
+import { Collection, type CollectionSchema } from './collection.js';
+import { StoreError } from './errors.js';
+
+/**
+ * The one place the rest of dreamcord keeps data: named collections of validated JSON records, on SQLite
+ * (a file, WAL mode) by default or Redis when the URL says so.
+ */
+export class Store {
+  readonly #makeAdapter: (namespace: string) => Promise<KeyvStoreAdapter>;
+  readonly #open = new Map<string, Keyv>();
+
+  private constructor(makeAdapter: (namespace: string) => Promise<KeyvStoreAdapter>) {
+    this.#makeAdapter = makeAdapter;
+  }
+
+  /**
+   * Opens the store at `url`: `sqlite://path/to/file.sqlite` (relative to the working directory; the folder is
+   * created) or `redis://host:port[/db]`.
+   */
+  static async open(url: string): Promise<Store> {
+    if (url.startsWith('sqlite://')) {
+      const file = url.slice('sqlite://'.length);
+      if (file === '') throw new StoreError('Expected `STORE_URL` sqlite://<file>, got an empty file name.');
+      if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+      const store = new Store((namespace) => openSqlite(file, namespace));
+      await store.#connect('meta');
+      return store;
+    }
+    if (url.startsWith('redis://') || url.startsWith('rediss://')) {
+      const store = new Store((namespace) => openRedis(url, namespace));
+      await store.#connect('meta');
+      return store;
+    }
+    throw new StoreError(`Expected \`STORE_URL\` to start with sqlite:// or redis://, got "${url}".`);
+  }
+
+  /** The collection `name` (letters, digits, `-`, `_`), created on first use. */
+  async collection<T>(name: string, spec: CollectionSchema<T>): Promise<Collection<T>> {
+    if (!/^[a-z][a-z0-9_-]*$/i.test(name)) throw new StoreError(`Invalid collection name "${name}".`);
+    const keyv = await this.#connect(name);
+    return new Collection<T>(keyv as Keyv<never>, name, spec);
+  }
+
+  /** Closes every connection. The store is unusable afterwards. */
+  async close(): Promise<void> {
+    const open = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(open.map((keyv) => keyv.disconnect()));
+  }
+
+  async #connect(namespace: string): Promise<Keyv> {
+    const existing = this.#open.get(namespace);
+    if (existing) return existing;
+    const adapter = await this.#makeAdapter(namespace);
+    // keyv hides backend errors by default; a lost job record must never look like an empty one.
+    const keyv = new Keyv({ store: adapter, namespace, throwOnErrors: true });
+    keyv.on('error', () => undefined); // errors are thrown to the caller; the event would crash the process
+    this.#open.set(namespace, keyv);
+    return keyv;
+  }
+}
+
+/** One SQLite connection per namespace (keyv keys iteration off the adapter's namespace), sharing one WAL file. */
+async function openSqlite(file: string, namespace: string): Promise<KeyvStoreAdapter> {
+  const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
+  adapter.on('error', () => undefined); // surfaced through the failing query instead
+  try {
+    // WAL lets readers and the writer work at once and keeps the file consistent after a kill -9.
+    await adapter.query('PRAGMA journal_mode = WAL');
+  } catch (error) {
+    throw new StoreError(`Cannot open the SQLite store at ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  adapter.namespace = namespace;
+  return adapter;
+}
+
+async function openRedis(url: string, namespace: string): Promise<KeyvStoreAdapter> {
+  const adapter = new KeyvRedis(url, { namespace, throwOnConnectError: true });
+  adapter.on('error', () => undefined);
+  try {
+    await adapter.getClient();
+  } catch (error) {
+    throw new StoreError(`Cannot connect to Redis at ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return adapter;
+}
+
+/** A Redis URL may carry a password; never print it. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
+import { tempDir } from '../support/temp-dir.js';
+
+describe('config/default.json', () => {
+  it('is valid and frozen', () => {
+    const defaults = readDefaults(DEFAULTS_PATH);
+    assert.ok(defaults.generation.steps <= defaults.limits.maxSteps, 'default steps within the default limit');
+    assert.ok(defaults.limits.minStrength <= defaults.limits.maxStrength);
+    assert.ok(Object.isFrozen(defaults.limits));
+    assert.throws(() => {
+      (defaults.limits as { maxSteps: number }).maxSteps = 1;
+    }, TypeError);
+  });
+
+  it('names the key that is out of range', () => {
+    const dir = tempDir();
+    const path = join(dir, 'default.json');
+    const broken = JSON.parse(JSON.stringify(readDefaults(DEFAULTS_PATH))) as { generation: { steps: number } };
+    broken.generation.steps = 0;
+    writeFileSync(path, JSON.stringify(broken));
+    assert.throws(() => readDefaults(path), (error: unknown) => error instanceof ConfigError && /`generation\.steps` Too small/.test(error.message));
+  });
+
+  it('rejects unknown keys so a typo is not silently ignored', () => {
+    const dir = tempDir();
+    const path = join(dir, 'default.json');
+    const broken = { ...JSON.parse(JSON.stringify(readDefaults(DEFAULTS_PATH))), limitz: {} } as object;
+    writeFileSync(path, JSON.stringify(broken));
+    assert.throws(() => readDefaults(path), /Unrecognized key: "limitz"/);
+  });
+
+  it('reports a file that is not JSON', () => {
+    const dir = tempDir();
+    const path = join(dir, 'default.json');
+    writeFileSync(path, '{ steps: 20 ');
+    assert.throws(() => readDefaults(path), /cannot be read as JSON/);
+  });
+});

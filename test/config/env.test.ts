@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, readEnv } from '../../src/config/index.js';
+
+const minimal = { DISCORD_TOKEN: 'token-value-123', MODEL_DIR: 'models/sd15' };
+
+describe('readEnv', () => {
+  it('fills the documented defaults', () => {
+    const env = readEnv(minimal);
+    assert.equal(env.EXECUTION_PROVIDER, 'auto');
+    assert.equal(env.QUEUE_CONCURRENCY, 1);
+    assert.equal(env.STORE_URL, 'sqlite://data/dreamcord.sqlite');
+    assert.equal(env.LOG_LEVEL, 'info');
+    assert.equal(env.DISCORD_API_BASE, undefined);
+    assert.ok(Object.isFrozen(env));
+  });
+
+  it('treats empty values from a copied .env.example as not set', () => {
+    const env = readEnv({ ...minimal, DISCORD_API_BASE: '', DISCORD_GUILD_ID: '', QUEUE_CONCURRENCY: '', EXECUTION_PROVIDER: '' });
+    assert.equal(env.DISCORD_GUILD_ID, undefined);
+    assert.equal(env.QUEUE_CONCURRENCY, 1);
+    assert.equal(env.EXECUTION_PROVIDER, 'auto');
+  });
+
+  it('parses every variable', () => {
+    const env = readEnv({
+      ...minimal,
+      DISCORD_API_BASE: 'http://127.0.0.1:4000/api',
+      DISCORD_GUILD_ID: '123456789012345678',
+      INPAINT_MODEL_DIR: 'models/inpaint',
+      EXECUTION_PROVIDER: 'webgpu',
+      QUEUE_CONCURRENCY: '2',
+      STORE_URL: 'redis://127.0.0.1:6379',
+      LOG_LEVEL: 'debug',
+    });
+    assert.equal(env.QUEUE_CONCURRENCY, 2);
+    assert.equal(env.EXECUTION_PROVIDER, 'webgpu');
+    assert.equal(env.INPAINT_MODEL_DIR, 'models/inpaint');
+  });
+
+  const cases: [string, Record<string, string>, string][] = [
+    ['a missing token', { MODEL_DIR: 'x' }, 'DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal'],
+    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected the folder of a Stable Diffusion ONNX model'],
+    ['an unknown provider', { ...minimal, EXECUTION_PROVIDER: 'rocm' }, 'EXECUTION_PROVIDER is invalid: expected one of auto, cuda, dml, webgpu, coreml, cpu'],
+    ['a zero concurrency', { ...minimal, QUEUE_CONCURRENCY: '0' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
+    ['a fractional concurrency', { ...minimal, QUEUE_CONCURRENCY: '1.5' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
+    ['a word for concurrency', { ...minimal, QUEUE_CONCURRENCY: 'two' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
+    ['a postgres store', { ...minimal, STORE_URL: 'postgres://db' }, 'STORE_URL is invalid: expected sqlite://<file> or redis://<host>:<port>'],
+    ['a bad guild id', { ...minimal, DISCORD_GUILD_ID: 'my-server' }, 'DISCORD_GUILD_ID is invalid: expected a Discord id (17–20 digits)'],
+    ['a bad API base', { ...minimal, DISCORD_API_BASE: 'not a url' }, 'DISCORD_API_BASE is invalid: expected a URL such as http://127.0.0.1:3000/api'],
+    ['a bad log level', { ...minimal, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid: expected one of fatal, error, warn, info, debug, trace, silent'],
+  ];
+  for (const [name, env, message] of cases) {
+    it(`names the variable for ${name}`, () => {
+      assert.throws(() => readEnv(env), (error: unknown) => error instanceof ConfigError && error.message === message);
+    });
+  }
+});
