@@ -1,11 +1,10 @@
-// `npm run bench`: every benchmark, one after the other, printing its figures. Benchmarks measure; they never
-// fail on a time (speed targets are read from these figures, not asserted in tests).
-const benches: [string, () => Promise<{ [name: string]: () => Promise<void> }>, string][] = [];
+// `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
+// time (speed targets are read from these figures, not asserted in tests).
+import { benchRng } from './rng.js';
 
-for (const [title, load, exportName] of benches) {
+const benches: [title: string, run: () => Promise<void>][] = [['random numbers', benchRng]];
+
+for (const [title, run] of benches) {
   console.log(`\n## ${title}`);
-  const module = await load();
-  const run = module[exportName];
-  if (!run) throw new Error(`bench module for ${title} has no export ${exportName}`);
   await run();
 }
