@@ -2,26 +2,30 @@
 import type { CliCommand, CliIO } from './command.js';
 import { UsageError } from './command.js';
 
-/** Sub-commands by name, loaded only when chosen so that `--help` stays instant. */
-export const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {};
+/** Sub-commands by name, each loaded only when needed (`generate` pulls in ONNX Runtime). */
+export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
+};
 
-function help(): string {
-  const lines = Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`);
+async function help(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const lines = commands.map((command) => `  ${command.name.padEnd(10)} ${command.summary}`);
   return ['Usage: dreamcord <command> [options]', '', 'Commands:', ...lines, '', 'dreamcord <command> --help for its options.'].join('\n');
 }
 
+/** Runs `dreamcord …` with `argv` (without node and the script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h') {
-    io.stdout.write(`${help()}\n`);
+    io.stdout.write(`${await help()}\n`);
     return name === undefined ? 2 : 0;
   }
-  const entry = COMMANDS[name];
-  if (!entry) {
-    io.stderr.write(`Unknown command "${name}".\n${help()}\n`);
+  const load = COMMANDS[name];
+  if (!load) {
+    io.stderr.write(`Unknown command "${name}".\n${await help()}\n`);
     return 2;
   }
-  const command = await entry.load();
+  const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(`${command.usage}\n`);
     return 0;

@@ -1,0 +1,27 @@
+import { CHUNK_LENGTH, type ClipTokenizer } from './clip-tokenizer.js';
+import { contextWindow, type PromptTokens } from './prompt-tokens.js';
+
+/** Longest excerpt of dropped text quoted in a notice, in characters, so it fits a chat message. */
+const EXCERPT_LENGTH = 120;
+
+/**
+ * diffusers' prompt handling: the text as written (no syntax), truncated to 75 tokens, one window with all
+ * weights 1. Truncation yields a notice saying how much was dropped and what.
+ */
+export function tokenizePlain(tokenizer: ClipTokenizer, text: string): { tokens: PromptTokens; notices: string[] } {
+  const ids = tokenizer.encode(text);
+  const window = contextWindow(tokenizer, ids.slice(0, CHUNK_LENGTH));
+  const dropped = ids.slice(CHUNK_LENGTH);
+  const notices =
+    dropped.length === 0
+      ? []
+      : [
+          `${ids.length} tokens, but CLIP reads only ${CHUNK_LENGTH}: the last ${dropped.length} were dropped ` +
+            `(${JSON.stringify(excerpt(tokenizer.decode(dropped)))}).`,
+        ];
+  return { tokens: { chunks: [window.ids], weights: [window.weights] }, notices };
+}
+
+function excerpt(text: string): string {
+  return text.length <= EXCERPT_LENGTH ? text : `${text.slice(0, EXCERPT_LENGTH - 1)}…`;
+}
