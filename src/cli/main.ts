@@ -4,6 +4,7 @@ import { UsageError } from './command.js';
 
 /** Sub-commands by name, each loaded only when needed (`generate` pulls in ONNX Runtime). */
 export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  generate: async () => (await import('./generate.js')).generateCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
 };
 

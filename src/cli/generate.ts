@@ -1,0 +1,281 @@
+import { readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  decodeImage,
+  encodePng,
+  formatInfotext,
+  ImageInputError,
+  isPipelineError,
+  maskFromImage,
+  parseProviderChoice,
+  PipelineError,
+  resolveRequest,
+  samplerLabel,
+  StableDiffusionPipeline,
+  type GenerateRequest,
+  type GenerateResult,
+  type ProgressCallback,
+  type ResolvedRequest,
+  type RgbImage,
+} from '../pipeline/index.js';
+import { UsageError, type CliCommand, type CliIO } from './command.js';
+
+const USAGE = `Usage: dreamcord generate --model DIR --prompt TEXT [options]
+
+Generates images with the Stable Diffusion ONNX model in DIR (diffusers / optimum layout).
+  --model DIR              the model folder (model_index.json, unet/, text_encoder/, vae_decoder/, …)
+  --prompt TEXT            what to draw
+  --negative TEXT          what to avoid (default none)
+  --seed N                 0 … 2^64−1 (default random)
+  --steps N                denoising steps, 1–150 (default 25)
+  --cfg X                  guidance scale, 0–50; ≤ 1 turns guidance off (default 7)
+  --width N, --height N    multiples of 8, 64–4096 (default the init image's size, else 512)
+  --sampler ID             an id (euler_a, dpmpp_2m_karras, …) or an A1111 name ("DPM++ 2M Karras")
+                           (default dpmpp_2m_karras)
+  --count N                images in the batch, 1–16 (default 1)
+  --rng cpu|gpu            torch's CPU generator (diffusers) or its CUDA generator (A1111) (default gpu)
+  --seed-mode MODE         batch: one generator for the batch (diffusers); per-image: seed+i per image (A1111)
+                           (default batch with --rng cpu, per-image with --rng gpu)
+  --prompt-syntax SYNTAX   plain (diffusers, 75 tokens) or a1111 (weights, long prompts) (default a1111)
+  --init-image FILE        start from this PNG, JPEG or WebP (img2img)
+  --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
+  --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
+  --ep PROVIDER            auto, cuda, dml, coreml, webgpu or cpu (default auto)
+  --cache-dir DIR          keep ONNX Runtime's optimized graphs here for faster start-up
+  --out FILE.png           write FILE.png, or FILE-1.png, FILE-2.png, … for several images, with A1111's
+                           parameters chunk (default dreamcord-SEED.png unless --raw is given)
+  --raw FILE.f32           write every image's float32 RGB values in [0, 1] (image × height × width × 3,
+                           little-endian), before 8-bit rounding
+Progress and a summary (provider, seconds, ms per step) go to stderr.`;
+
+const OPTIONS = {
+  model: { type: 'string' },
+  prompt: { type: 'string' },
+  negative: { type: 'string' },
+  seed: { type: 'string' },
+  steps: { type: 'string' },
+  cfg: { type: 'string' },
+  width: { type: 'string' },
+  height: { type: 'string' },
+  sampler: { type: 'string' },
+  count: { type: 'string' },
+  rng: { type: 'string' },
+  'seed-mode': { type: 'string' },
+  'prompt-syntax': { type: 'string' },
+  'init-image': { type: 'string' },
+  strength: { type: 'string' },
+  mask: { type: 'string' },
+  ep: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  out: { type: 'string' },
+  raw: { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+/** Largest input image accepted, in pixels (a 4096 × 4096 working size at most, so larger files are refused). */
+const MAX_INPUT_PIXELS = 4096 * 4096;
+
+/** `dreamcord generate`: one generation from the command line, through the same pipeline the bot uses. */
+export const generateCommand: CliCommand = {
+  name: 'generate',
+  summary: 'Generate images with a Stable Diffusion ONNX model (txt2img, img2img, inpainting)',
+  usage: USAGE,
+  async run(argv, io) {
+    const values = parseGenerateArgs(argv);
+    const model = required(values.model, '--model DIR');
+    const request = await buildRequest(values);
+    const pipeline = await StableDiffusionPipeline.load(model, {
+      provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
+      ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
+    });
+    try {
+      const result = await pipeline.generate(request, { onProgress: progressReporter(io) });
+      for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
+      await writeOutputs(result, values, basename(resolve(model)));
+      io.stderr.write(`${summary(result, pipeline)}\n`);
+    } finally {
+      await pipeline.dispose();
+    }
+  },
+};
+
+function parseGenerateArgs(argv: readonly string[]): Values {
+  try {
+    return parseArgs({ args: [...argv], options: OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * The request the flags describe, checked before the model loads (bad values are usage errors). The mask is
+ * brought to the working size here, luminance resampled before binarizing, as diffusers' mask processor does.
+ */
+async function buildRequest(values: Values): Promise<GenerateRequest> {
+  if (values.mask !== undefined && values['init-image'] === undefined) {
+    throw new UsageError('--mask needs --init-image');
+  }
+  if (values.strength !== undefined && values['init-image'] === undefined) {
+    throw new UsageError('--strength needs --init-image');
+  }
+  const initImage = values['init-image'] === undefined ? undefined : await readImage(values['init-image']);
+  const request: GenerateRequest = {
+    prompt: required(values.prompt, '--prompt TEXT'),
+    ...(values.negative === undefined ? {} : { negativePrompt: values.negative }),
+    ...(values.seed === undefined ? {} : { seed: seedArg(values.seed) }),
+    ...numbers(values, ['steps', 'cfg', 'width', 'height', 'count', 'strength']),
+    ...(values.sampler === undefined ? {} : { sampler: values.sampler }),
+    ...(values.rng === undefined ? {} : { rng: values.rng as GenerateRequest['rng'] }),
+    ...(values['seed-mode'] === undefined ? {} : { seedMode: values['seed-mode'] as GenerateRequest['seedMode'] }),
+    ...(values['prompt-syntax'] === undefined
+      ? {}
+      : { promptSyntax: values['prompt-syntax'] as GenerateRequest['promptSyntax'] }),
+    ...(initImage ? { initImage } : {}),
+  };
+  const resolved = usage(() => resolveRequest(request));
+  if (values.mask === undefined) return { ...request, seed: resolved.seed };
+  const mask = maskFromImage(await readImage(values.mask), resolved);
+  return { ...request, seed: resolved.seed, mask };
+}
+
+/** Decodes an input image file; a file that is not a usable image fails with `INVALID_IMAGE`. */
+async function readImage(file: string): Promise<RgbImage> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return (await decodeImage(bytes, { maxPixels: MAX_INPUT_PIXELS })).image;
+  } catch (error) {
+    if (!(error instanceof ImageInputError)) throw error;
+    throw new PipelineError('INVALID_IMAGE', `${file}: ${error.message}`, { file }, { cause: error });
+  }
+}
+
+/** Progress on stderr: a bar redrawn in place on a terminal, one line per step otherwise. */
+function progressReporter(io: CliIO): ProgressCallback {
+  const tty = io.stderr.isTTY === true;
+  return (step, total, elapsedMs) => {
+    const seconds = (elapsedMs / 1000).toFixed(1);
+    if (!tty) {
+      io.stderr.write(`step ${step}/${total} ${seconds} s\n`);
+      return;
+    }
+    const width = 30;
+    const done = Math.round((step / total) * width);
+    io.stderr.write(`\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${step}/${total} ${seconds} s`);
+    if (step === total) io.stderr.write('\n');
+  };
+}
+
+async function writeOutputs(result: GenerateResult, values: Values, modelName: string): Promise<void> {
+  if (values.raw !== undefined) await writeFile(values.raw, rawFloats(result));
+  if (values.out === undefined && values.raw !== undefined) return;
+  const out = values.out ?? `dreamcord-${result.request.seed}.png`;
+  const stem = out.replace(/\.png$/i, '');
+  const many = result.images.length > 1;
+  await Promise.all(
+    result.images.map(async ({ rgb8, seed }, i) => {
+      const png = await encodePng(rgb8, infotext(result.request, seed, modelName));
+      await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
+    }),
+  );
+}
+
+/** Every image's float32 values, image × height × width × RGB, little-endian. */
+function rawFloats(result: GenerateResult): Uint8Array {
+  const total = result.images.reduce((sum, { image }) => sum + image.data.length, 0);
+  const bytes = new Uint8Array(total * 4);
+  const view = new DataView(bytes.buffer);
+  let offset = 0;
+  for (const { image } of result.images) {
+    for (const value of image.data) {
+      view.setFloat32(offset, value, true);
+      offset += 4;
+    }
+  }
+  return bytes;
+}
+
+/** A1111's `parameters` text for one image. */
+function infotext(request: ResolvedRequest, seed: bigint, modelName: string): string {
+  const label = samplerLabel(request.sampler);
+  return formatInfotext({
+    prompt: request.prompt,
+    negativePrompt: request.negativePrompt,
+    steps: request.steps,
+    sampler: label.sampler,
+    ...(label.schedule === null ? {} : { scheduleType: label.schedule }),
+    cfgScale: request.cfg,
+    seed,
+    width: request.width,
+    height: request.height,
+    model: modelName,
+    ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
+    rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
+    version: `dreamcord ${packageVersion()}`,
+  });
+}
+
+/** One line: images, seconds, provider and the per-step split between the UNet and everything else. */
+function summary(result: GenerateResult, pipeline: StableDiffusionPipeline): string {
+  const { timing, images } = result;
+  const steps = Math.max(timing.steps, 1);
+  const seeds = images.map((image) => image.seed);
+  const first = seeds[0];
+  const last = seeds[seeds.length - 1];
+  const seedText = first === last ? `seed ${first}` : `seeds ${first}–${last}`;
+  const providers = [...new Set(Object.values(pipeline.info.providers))].join('+');
+  return (
+    `${images.length} image${images.length > 1 ? 's' : ''} (${seedText}) in ${(timing.totalMs / 1000).toFixed(2)} s ` +
+    `on ${providers}: ${((timing.stepModelMs + timing.stepOtherMs) / steps).toFixed(1)} ms/step ` +
+    `(UNet ${(timing.stepModelMs / steps).toFixed(1)} ms, other ${(timing.stepOtherMs / steps).toFixed(2)} ms)`
+  );
+}
+
+function numbers(values: Values, names: readonly ('steps' | 'cfg' | 'width' | 'height' | 'count' | 'strength')[]) {
+  const out: Partial<Record<(typeof names)[number], number>> = {};
+  for (const name of names) {
+    const text = values[name];
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isFinite(value)) {
+      throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+function seedArg(text: string): bigint {
+  if (!/^\d+$/.test(text)) {
+    throw new UsageError(`--seed must be a whole number 0 … 2^64−1, got ${JSON.stringify(text)}`);
+  }
+  return BigInt(text);
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (value === undefined || value === '') throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+/** Runs `check`, turning an `INVALID_REQUEST` into a usage error (a bad flag value). */
+function usage<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (isPipelineError(error, 'INVALID_REQUEST')) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** dreamcord's version from package.json (two folders up from both src/cli and dist/cli). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}

@@ -1,0 +1,33 @@
+// dreamcord/pipeline: Stable Diffusion 1.x / 2.x on ONNX Runtime for Node, reproducing diffusers (and A1111's
+// seeds and prompt syntax). Usable without the bot: load a model folder, generate, encode PNGs.
+export {
+  StableDiffusionPipeline,
+  type GeneratedImage,
+  type GenerateResult,
+  type ModelInfo,
+  type PipelineOptions,
+} from './stable-diffusion.js';
+export {
+  REQUEST_LIMITS,
+  resolveRequest,
+  type GenerateRequest,
+  type GenerationKind,
+  type ResolvedRequest,
+  type SeedMode,
+} from './request.js';
+export type { GenerateHooks, ProgressCallback } from './steps.js';
+export type { GenerationTiming } from './timing.js';
+export { latentPreview } from './preview.js';
+export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineErrorDetails } from './errors.js';
+export type { LogLevel, PipelineLogger } from './logger.js';
+export type { ModelFamily } from './models/stable-diffusion-model.js';
+export {
+  EXECUTION_PROVIDERS,
+  parseProviderChoice,
+  type ExecutionProvider,
+  type ExecutionProviderChoice,
+} from './runtime/providers.js';
+export * from './rng/index.js';
+export * from './tokenizer/index.js';
+export * from './schedulers/index.js';
+export * from './image/index.js';

@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PipelineError } from '../errors.js';
+
+/** SD 1.x's VAE latent scale (also SD 2.x's), used when the folder does not record its own. */
+const DEFAULT_VAE_SCALING_FACTOR = 0.18215;
+
+/**
+ * The files of a diffusers / optimum ONNX Stable Diffusion folder (`OnnxStableDiffusionPipeline` layout), checked
+ * to exist. Paths are absolute or relative as the folder was given.
+ */
+export interface ModelFolder {
+  readonly dir: string;
+  /** `_class_name` of `model_index.json`, e.g. `OnnxStableDiffusionPipeline`. */
+  readonly pipelineClass: string;
+  readonly textEncoder: string;
+  readonly unet: string;
+  /** Absent in txt2img-only exports; img2img and inpainting need it. */
+  readonly vaeEncoder: string | undefined;
+  readonly vaeDecoder: string;
+  /** The folder holding `vocab.json` and `merges.txt` (or `tokenizer.json`). */
+  readonly tokenizerDir: string;
+  /** The parsed `scheduler/scheduler_config.json`. */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  /** The VAE's latent scale: `scaling_factor` of `vae_decoder/config.json` when present, else 0.18215. */
+  readonly vaeScalingFactor: number;
+}
+
+/**
+ * Reads and checks the layout of the model folder `dir`.
+ * @throws PipelineError `MODEL_MISSING_FILE` naming the first missing file, `MODEL_CORRUPT` for unreadable
+ *   JSON, `MODEL_UNSUPPORTED` for families dreamcord does not run yet (SDXL's `text_encoder_2`, transformer
+ *   models such as SD 3).
+ */
+export function readModelFolder(dir: string): ModelFolder {
+  const index = readJson(join(dir, 'model_index.json'));
+  const pipelineClass = typeof index._class_name === 'string' ? index._class_name : 'unknown';
+  if ('text_encoder_2' in index || existsSync(join(dir, 'text_encoder_2'))) {
+    throw new PipelineError(
+      'MODEL_UNSUPPORTED',
+      `${dir} is an SDXL model (it has text_encoder_2); dreamcord runs SD 1.x and 2.x models only for now`,
+      { file: join(dir, 'model_index.json') },
+    );
+  }
+  if (!('unet' in index)) {
+    throw new PipelineError(
+      'MODEL_UNSUPPORTED',
+      `${dir} (${pipelineClass}) has no UNet; dreamcord runs SD 1.x and 2.x models only for now`,
+      { file: join(dir, 'model_index.json') },
+    );
+  }
+  const tokenizerDir = join(dir, 'tokenizer');
+  if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+    requireFile(join(tokenizerDir, 'vocab.json'));
+    requireFile(join(tokenizerDir, 'merges.txt'));
+  }
+  const vaeEncoder = join(dir, 'vae_encoder', 'model.onnx');
+  const vaeConfig = join(dir, 'vae_decoder', 'config.json');
+  const scaling = existsSync(vaeConfig) ? readJson(vaeConfig).scaling_factor : undefined;
+  return {
+    dir,
+    pipelineClass,
+    textEncoder: requireFile(join(dir, 'text_encoder', 'model.onnx')),
+    unet: requireFile(join(dir, 'unet', 'model.onnx')),
+    vaeEncoder: existsSync(vaeEncoder) ? vaeEncoder : undefined,
+    vaeDecoder: requireFile(join(dir, 'vae_decoder', 'model.onnx')),
+    tokenizerDir,
+    schedulerConfig: readJson(join(dir, 'scheduler', 'scheduler_config.json')),
+    vaeScalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : DEFAULT_VAE_SCALING_FACTOR,
+  };
+}
+
+function requireFile(file: string): string {
+  if (!existsSync(file)) throw new PipelineError('MODEL_MISSING_FILE', `Model file not found: ${file}`, { file });
+  return file;
+}
+
+function readJson(file: string): Record<string, unknown> {
+  requireFile(file);
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PipelineError('MODEL_CORRUPT', `${file} is not valid JSON: ${reason}`, { file }, { cause: error });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PipelineError('MODEL_CORRUPT', `${file} must hold a JSON object`, { file });
+  }
+  return value as Record<string, unknown>;
+}

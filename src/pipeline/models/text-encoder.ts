@@ -1,0 +1,58 @@
+import type { RunClock, ModelSession } from '../runtime/session.js';
+import { readFloats, type HostTensor } from '../runtime/tensor.js';
+import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-io.js';
+
+const INPUT = 'input_ids';
+const OUTPUT = 'last_hidden_state';
+
+/** The CLIP text encoder: token windows → one hidden vector per token (its `last_hidden_state`). */
+export class ClipTextEncoder {
+  /** Width of a token's hidden vector (768 in SD 1.x, 1024 in SD 2.x), when the graph fixes it. */
+  readonly hiddenSize: number | undefined;
+  /** The loaded model (its file and execution provider). */
+  readonly session: ModelSession;
+  readonly #idType: 'int32' | 'int64';
+  readonly #outputName: string;
+
+  /**
+   * Wraps a loaded `text_encoder/model.onnx`: input `input_ids` int32 or int64 `[batch, tokens]`, output
+   * `last_hidden_state` float `[batch, tokens, hidden]`.
+   * @throws PipelineError `MODEL_UNSUPPORTED` when the graph has other inputs or types.
+   */
+  constructor(session: ModelSession) {
+    rejectUnknownInputs(session, [INPUT]);
+    const ids = requireTensor(session, 'input', INPUT, ['int32', 'int64'], 2);
+    const outputName = session.output(OUTPUT) ? OUTPUT : undefined;
+    const out = requireTensor(session, 'output', outputName, ['float32', 'float16'], 3);
+    this.session = session;
+    this.#idType = ids.type === 'int64' ? 'int64' : 'int32';
+    this.#outputName = out.name;
+    this.hiddenSize = fixedDim(out, 2);
+  }
+
+  /**
+   * Encodes `windows` (each the same length, 77 for CLIP) in one batch.
+   * @returns float32 `[windows.length, tokens, hidden]`, row-major.
+   */
+  async encode(windows: readonly Int32Array[], clock?: RunClock): Promise<Float32Array> {
+    const tokens = windows[0]?.length ?? 0;
+    const dims = [windows.length, tokens];
+    const ids: HostTensor =
+      this.#idType === 'int32'
+        ? { type: 'int32', data: concatInt32(windows, tokens), dims }
+        : { type: 'int64', data: BigInt64Array.from(concatInt32(windows, tokens), (id) => BigInt(id)), dims };
+    const out = await this.session.run({ [INPUT]: ids }, clock);
+    return readFloats(outputOf(out, this.#outputName, this.session));
+  }
+}
+
+function concatInt32(windows: readonly Int32Array[], tokens: number): Int32Array {
+  const ids = new Int32Array(windows.length * tokens);
+  windows.forEach((window, i) => {
+    if (window.length !== tokens) {
+      throw new RangeError(`token windows differ in length: ${window.length} ≠ ${tokens}`);
+    }
+    ids.set(window, i * tokens);
+  });
+  return ids;
+}

@@ -1,0 +1,157 @@
+import { PipelineError } from '../errors.js';
+import type { ModelSession, RunClock } from '../runtime/session.js';
+import {
+  FloatInput,
+  isFloatType,
+  readFloats,
+  type FloatType,
+  type HostTensor,
+  type TensorInfo,
+} from '../runtime/tensor.js';
+import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-io.js';
+
+const SAMPLE = 'sample';
+const TIMESTEP = 'timestep';
+const HIDDEN = 'encoder_hidden_states';
+const OUTPUT = 'out_sample';
+
+/** Channels of the latents the UNet denoises (and predicts): SD's VAE has 4. */
+export const LATENT_CHANNELS = 4;
+
+/**
+ * The denoising UNet: noisy latents, a timestep and the text conditioning → predicted noise (or v).
+ * Input `sample` has 4 channels (txt2img / img2img models) or 9 (inpainting models: latents, mask, masked-image
+ * latents); the element types of every input come from the graph (fp32 or fp16, timestep float or int64).
+ */
+export class Unet {
+  /** The loaded model (its file and execution provider). */
+  readonly session: ModelSession;
+  /** Channels of `sample`: 4, or 9 for an inpainting UNet. */
+  readonly inChannels: 4 | 9;
+  /** Width of `encoder_hidden_states` vectors, when the graph fixes it. */
+  readonly hiddenSize: number | undefined;
+  readonly #sampleType: FloatType;
+  readonly #hiddenType: FloatType;
+  readonly #timestep: TensorInfo;
+  readonly #outputName: string;
+  readonly #outputType: FloatType;
+
+  /**
+   * Wraps a loaded `unet/model.onnx`.
+   * @throws PipelineError `MODEL_UNSUPPORTED` for other inputs, types or channel counts.
+   */
+  constructor(session: ModelSession) {
+    rejectUnknownInputs(session, [SAMPLE, TIMESTEP, HIDDEN]);
+    const sample = requireTensor(session, 'input', SAMPLE, ['float32', 'float16'], 4);
+    const hidden = requireTensor(session, 'input', HIDDEN, ['float32', 'float16'], 3);
+    const timestep = session.input(TIMESTEP);
+    if (!timestep || !['float32', 'float16', 'int64', 'int32'].includes(timestep.type) || timestep.shape.length > 1) {
+      throw new PipelineError(
+        'MODEL_UNSUPPORTED',
+        `${session.file}: expected input ${TIMESTEP} float or int, a scalar or [batch]` +
+          (timestep ? `, got ${timestep.type}[${timestep.shape.join(',')}]` : ''),
+        { file: session.file },
+      );
+    }
+    const outputName = session.output(OUTPUT) ? OUTPUT : undefined;
+    const out = requireTensor(session, 'output', outputName, ['float32', 'float16'], 4);
+    const channels = fixedDim(sample, 1);
+    if (channels !== 4 && channels !== 9) {
+      throw new PipelineError(
+        'MODEL_UNSUPPORTED',
+        `${session.file}: expected ${SAMPLE} with 4 channels (txt2img) or 9 (inpainting), ` +
+          `got [${sample.shape.join(',')}]`,
+        { file: session.file },
+      );
+    }
+    const outChannels = fixedDim(out, 1);
+    if (outChannels !== undefined && outChannels !== LATENT_CHANNELS) {
+      const reason = `${session.file}: expected ${out.name} with 4 channels, got ${outChannels}`;
+      throw new PipelineError('MODEL_UNSUPPORTED', reason, { file: session.file });
+    }
+    this.session = session;
+    this.inChannels = channels;
+    this.hiddenSize = fixedDim(hidden, 2);
+    this.#sampleType = sample.type as FloatType;
+    this.#hiddenType = hidden.type as FloatType;
+    this.#timestep = timestep;
+    this.#outputName = out.name;
+    this.#outputType = out.type as FloatType;
+  }
+
+  /**
+   * Buffers for every step of one denoising loop, reused from step to step.
+   * @param batch - UNet batch: 2n with classifier-free guidance, else n.
+   * @param hidden - float32 text conditioning `[batch, tokens, hiddenSize]`; converted once, here.
+   * @param tokens - context tokens per batch row (77 per prompt chunk).
+   */
+  createInputs(
+    batch: number,
+    latentHeight: number,
+    latentWidth: number,
+    hidden: Float32Array,
+    tokens: number,
+  ): UnetInputs {
+    const conditioning = new FloatInput(this.#hiddenType, [batch, tokens, hidden.length / (batch * tokens)]);
+    conditioning.values.set(hidden);
+    // An fp16 prediction is converted into this buffer at every step; a float32 one is used as ORT returns it.
+    const predictionSize = batch * LATENT_CHANNELS * latentHeight * latentWidth;
+    const converted = this.#outputType === 'float16' ? new Float32Array(predictionSize) : undefined;
+    return {
+      sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth]),
+      conditioning: conditioning.tensor(),
+      timestep: timestepWriter(this.#timestep, batch),
+      prediction: (output) => readFloats(output, converted),
+    };
+  }
+
+  /**
+   * Predicts the noise (or v) for `inputs.sample` at `timestep`.
+   * @param timestep - the scheduler's timestep; cast to the graph's type as diffusers does (truncated for int).
+   * @returns float32 `[batch, 4, h, w]`, valid until the next call.
+   */
+  async predict(inputs: UnetInputs, timestep: number, clock?: RunClock): Promise<Float32Array> {
+    const out = await this.session.run(
+      { [SAMPLE]: inputs.sample.tensor(), [TIMESTEP]: inputs.timestep(timestep), [HIDDEN]: inputs.conditioning },
+      clock,
+    );
+    return inputs.prediction(outputOf(out, this.#outputName, this.session));
+  }
+}
+
+/** One loop's UNet inputs and output buffer (see {@link Unet.createInputs}). */
+export interface UnetInputs {
+  /** Write each step's model input into `sample.values`: `[batch, inChannels, h, w]`. */
+  readonly sample: FloatInput;
+  /** The text conditioning, in the graph's type. */
+  readonly conditioning: HostTensor;
+  /** The timestep tensor holding `t` (one buffer, rewritten per step). */
+  readonly timestep: (t: number) => HostTensor;
+  /** A run's prediction as float32. */
+  readonly prediction: (output: HostTensor) => Float32Array;
+}
+
+/** A reusable timestep tensor in the graph's type and shape (a scalar, `[1]` or `[batch]`). */
+function timestepWriter(info: TensorInfo, batch: number): (t: number) => HostTensor {
+  const dims = info.shape.length === 0 ? [] : [fixedDim(info, 0) ?? batch];
+  const length = dims[0] ?? 1;
+  if (isFloatType(info.type)) {
+    const input = new FloatInput(info.type, dims);
+    return (t) => {
+      input.values.fill(t);
+      return input.tensor();
+    };
+  }
+  if (info.type === 'int64') {
+    const tensor = { type: 'int64', data: new BigInt64Array(length), dims } as const;
+    return (t) => {
+      tensor.data.fill(BigInt(Math.trunc(t)));
+      return tensor;
+    };
+  }
+  const tensor = { type: 'int32', data: new Int32Array(length), dims } as const;
+  return (t) => {
+    tensor.data.fill(Math.trunc(t));
+    return tensor;
+  };
+}

@@ -1,0 +1,212 @@
+import { randomInt } from 'node:crypto';
+import { PipelineError } from './errors.js';
+import type { Mask, RgbImage } from './image/index.js';
+import { MAX_SEED, type RngSource } from './rng/index.js';
+import { parseSamplerName, type SchedulerId } from './schedulers/index.js';
+import type { PromptSyntax } from './tokenizer/index.js';
+
+/**
+ * How the seeds of a batch of `count` images relate:
+ * - `batch`: one generator seeded with `seed` draws the noise of the whole batch (diffusers' `generator=`);
+ *   with rng `cpu` this reproduces diffusers exactly.
+ * - `per-image`: image `i` has its own generator seeded with `seed + i` (AUTOMATIC1111), so any image can be
+ *   re-made alone from its seed.
+ */
+export type SeedMode = 'batch' | 'per-image';
+
+/**
+ * One generation. Only `prompt` is required; the defaults are dreamcord's product defaults
+ * (`config/default.json`). With `initImage` it is img2img, with `initImage` and `mask` inpainting.
+ */
+export interface GenerateRequest {
+  readonly prompt: string;
+  /** What to steer away from. @default '' (diffusers' unconditional prompt) */
+  readonly negativePrompt?: string;
+  /** `plain` (diffusers: truncated at 75 tokens) or `a1111` (attention weights, unlimited chunks). @default 'a1111' */
+  readonly promptSyntax?: PromptSyntax;
+  /** 0 … 2^64−1. @default a random integer 0 … 2^32−1 (reported in the result) */
+  readonly seed?: number | bigint;
+  /** @default 'batch' with rng `cpu`, 'per-image' with rng `gpu` (each matches its reference program) */
+  readonly seedMode?: SeedMode;
+  /**
+   * Noise source: torch's CPU generator (`cpu`, diffusers) or its CUDA generator (`gpu`, A1111's default).
+   * @default 'gpu'
+   */
+  readonly rng?: RngSource;
+  /** Denoising steps, 1–150. @default 25 */
+  readonly steps?: number;
+  /** Classifier-free guidance scale, 0–50; ≤ 1 skips the negative prompt (a UNet batch of n, not 2n). @default 7 */
+  readonly cfg?: number;
+  /** Sampler: a scheduler id (`euler_a`) or an A1111 name (`Euler a`, `DPM++ 2M Karras`). @default 'dpmpp_2m_karras' */
+  readonly sampler?: string;
+  /** Pixels, a multiple of 8 in 64–4096. @default the init image's width rounded down to a multiple of 8; 512 */
+  readonly width?: number;
+  /** Pixels, a multiple of 8 in 64–4096. @default the init image's height rounded down to a multiple of 8; 512 */
+  readonly height?: number;
+  /** Images to make, 1–16, in one UNet batch. @default 1 */
+  readonly count?: number;
+  /** The image to start from (img2img, inpainting); resized (Lanczos) when not `width × height`. */
+  readonly initImage?: RgbImage;
+  /** With `initImage`: what to repaint (1 = repaint); resized to the image and binarized at 0.5 when needed. */
+  readonly mask?: Mask;
+  /**
+   * How far from `initImage` to go, (0, 1]: the share of the steps that run. Must leave at least one step
+   * (`⌊steps · strength⌋ ≥ 1`). @default 0.75 for img2img, 1 for inpainting
+   */
+  readonly strength?: number;
+  /** Pass a cheap latent preview to every progress callback. @default false */
+  readonly preview?: boolean;
+}
+
+/** The task a request asks for. */
+export type GenerationKind = 'txt2img' | 'img2img' | 'inpaint';
+
+/** A request checked and completed with its defaults (see {@link GenerateRequest} for each field). */
+export interface ResolvedRequest {
+  readonly kind: GenerationKind;
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly promptSyntax: PromptSyntax;
+  readonly seed: bigint;
+  readonly seedMode: SeedMode;
+  readonly rng: RngSource;
+  readonly steps: number;
+  readonly cfg: number;
+  readonly sampler: SchedulerId;
+  readonly width: number;
+  readonly height: number;
+  readonly count: number;
+  readonly initImage: RgbImage | undefined;
+  readonly mask: Mask | undefined;
+  /** 1 for txt2img. */
+  readonly strength: number;
+  readonly preview: boolean;
+}
+
+export const REQUEST_LIMITS = Object.freeze({
+  steps: { min: 1, max: 150 },
+  cfg: { min: 0, max: 50 },
+  size: { min: 64, max: 4096, multiple: 8 },
+  count: { min: 1, max: 16 },
+});
+
+const DEFAULT_SIZE = 512;
+
+/**
+ * Checks every field of `request` and fills in the defaults.
+ * @throws PipelineError `INVALID_REQUEST` naming the first bad field, e.g.
+ *   "Expected `steps` to be an integer 1–150, got 0 (number)".
+ */
+export function resolveRequest(request: GenerateRequest): ResolvedRequest {
+  const { initImage, mask } = request;
+  if (typeof request.prompt !== 'string') {
+    fail('prompt', `Expected \`prompt\` to be a string, got ${describe(request.prompt)}`);
+  }
+  const negativePrompt = request.negativePrompt ?? '';
+  if (typeof negativePrompt !== 'string') {
+    fail('negativePrompt', `Expected \`negativePrompt\` to be a string, got ${describe(negativePrompt)}`);
+  }
+  if (mask && !initImage) fail('mask', 'A `mask` needs an `initImage` to repaint');
+  const kind: GenerationKind = initImage ? (mask ? 'inpaint' : 'img2img') : 'txt2img';
+  const rng = choice('rng', request.rng ?? 'gpu', ['cpu', 'gpu'] as const);
+  const steps = integer('steps', request.steps ?? 25, REQUEST_LIMITS.steps);
+  const count = integer('count', request.count ?? 1, REQUEST_LIMITS.count);
+  const seed = resolveSeed(request.seed, count);
+  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? (kind === 'inpaint' ? 1 : 0.75), steps);
+  return {
+    kind,
+    prompt: request.prompt,
+    negativePrompt,
+    promptSyntax: choice('promptSyntax', request.promptSyntax ?? 'a1111', ['plain', 'a1111'] as const),
+    seed,
+    seedMode: choice('seedMode', request.seedMode ?? defaultSeedMode(rng), ['batch', 'per-image'] as const),
+    rng,
+    steps,
+    cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
+    sampler: sampler(request.sampler ?? 'dpmpp_2m_karras'),
+    width: size('width', request.width ?? defaultSide(initImage?.width)),
+    height: size('height', request.height ?? defaultSide(initImage?.height)),
+    count,
+    initImage,
+    mask,
+    strength,
+    preview: request.preview ?? false,
+  };
+}
+
+/** One generator for the batch reproduces diffusers (rng `cpu`); seed + i per image reproduces A1111 (`gpu`). */
+function defaultSeedMode(rng: RngSource): SeedMode {
+  return rng === 'cpu' ? 'batch' : 'per-image';
+}
+
+/** diffusers' default for an init image: its side rounded down to a multiple of 8. */
+function defaultSide(imageSide: number | undefined): number {
+  if (imageSide === undefined) return DEFAULT_SIZE;
+  return imageSide - (imageSide % REQUEST_LIMITS.size.multiple);
+}
+
+function resolveSeed(seed: number | bigint | undefined, count: number): bigint {
+  if (seed === undefined) return BigInt(randomInt(0, 2 ** 32 - 1));
+  const value = typeof seed === 'bigint' ? seed : Number.isInteger(seed) ? BigInt(seed) : undefined;
+  const last = MAX_SEED - BigInt(count - 1);
+  if (value === undefined || value < 0n || value > last) {
+    const room = count > 1 ? ` (room for ${count} images)` : '';
+    fail('seed', `Expected \`seed\` to be an integer 0–${last}${room}, got ${describe(seed)}`);
+  }
+  return value;
+}
+
+function resolveStrength(strength: number, steps: number): number {
+  const value = number('strength', strength, { min: 0, max: 1 });
+  // diffusers' get_timesteps: int(steps · strength) steps run; none at all is an error there too.
+  if (Math.floor(steps * value) < 1) {
+    const product = `${value} × ${steps}`;
+    fail('strength', `Expected \`strength\` × \`steps\` to be at least 1, got ${product}: no step would run`);
+  }
+  return value;
+}
+
+function sampler(name: string): SchedulerId {
+  try {
+    return parseSamplerName(name);
+  } catch (error) {
+    return fail('sampler', error instanceof Error ? error.message : String(error));
+  }
+}
+
+function size(field: string, value: number): number {
+  const { min, max, multiple } = REQUEST_LIMITS.size;
+  if (!Number.isInteger(value) || value < min || value > max || value % multiple !== 0) {
+    fail(field, `Expected \`${field}\` to be a multiple of ${multiple} from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function integer(field: string, value: number, { min, max }: { min: number; max: number }): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    fail(field, `Expected \`${field}\` to be an integer ${min}–${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function number(field: string, value: number, { min, max }: { min: number; max: number }): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    fail(field, `Expected \`${field}\` to be a number ${min}–${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function choice<const C extends readonly string[]>(field: string, value: string, allowed: C): C[number] {
+  if (!allowed.includes(value)) {
+    fail(field, `Expected \`${field}\` to be one of ${allowed.join(', ')}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  return `${typeof value === 'string' ? JSON.stringify(value) : String(value)} (${typeof value})`;
+}
+
+function fail(field: string, message: string): never {
+  throw new PipelineError('INVALID_REQUEST', message, { field });
+}

@@ -1,0 +1,213 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { arch, cpus } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { InferenceSession, env } from 'onnxruntime-node';
+import { PipelineError } from '../errors.js';
+import type { PipelineLogger } from '../logger.js';
+import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
+import { ModelSession } from './session.js';
+
+/**
+ * ORT's idle CPU threads otherwise spin after each run, starving the JavaScript thread (scheduler, Discord) of
+ * the cores it needs between runs: with spinning, UNet and scheduler steps measured 2–3× slower on a busy
+ * 2-core host.
+ */
+const NO_SPINNING = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } as const;
+
+/** How a {@link SessionFactory} creates sessions. */
+export interface SessionFactoryOptions {
+  /**
+   * Where models run. `auto` tries {@link providerCandidates} in order and keeps the first that loads;
+   * an explicit provider that cannot load fails with `PROVIDER_UNAVAILABLE`.
+   * @default 'auto'
+   */
+  readonly provider?: ExecutionProviderChoice;
+  /**
+   * A folder for optimized graphs. When set, the first load of a model saves ONNX Runtime's optimized graph
+   * there and later loads start from it, which cuts start-up time. Entries are keyed by the model file (path,
+   * size, modification time), the provider, the ONNX Runtime version and the CPU, so a stale entry is never used.
+   * @default undefined (no cache)
+   */
+  readonly cacheDir?: string;
+  /** Receives which provider each model loaded on, load times and fallbacks. */
+  readonly log?: PipelineLogger;
+}
+
+/**
+ * Creates {@link ModelSession}s for one pipeline: picks the execution provider, creates each file's session
+ * once (a second `load` of the same file returns the same session), and remembers providers that failed so
+ * that `auto` does not retry them for every component.
+ */
+export class SessionFactory {
+  readonly #choice: ExecutionProviderChoice;
+  readonly #cacheDir: string | undefined;
+  readonly #log: PipelineLogger | undefined;
+  readonly #sessions = new Map<string, Promise<ModelSession>>();
+  readonly #unavailable = new Set<ExecutionProvider>();
+
+  constructor(options: SessionFactoryOptions = {}) {
+    this.#choice = options.provider ?? 'auto';
+    this.#cacheDir = options.cacheDir;
+    this.#log = options.log;
+  }
+
+  /**
+   * The session of the ONNX model at `file` (external weights such as `model.onnx_data` or `weights.pb` are
+   * read from the same folder). Graph optimization level `all`.
+   * @throws PipelineError `MODEL_MISSING_FILE` (the file or its external data is absent), `MODEL_CORRUPT` (not a
+   *   readable ONNX model), `MODEL_UNSUPPORTED` (ONNX Runtime cannot run it), `PROVIDER_UNAVAILABLE`.
+   */
+  load(file: string): Promise<ModelSession> {
+    if (!existsSync(file)) {
+      return Promise.reject(new PipelineError('MODEL_MISSING_FILE', `Model file not found: ${file}`, { file }));
+    }
+    const key = realpathSync(file);
+    let session = this.#sessions.get(key);
+    if (!session) {
+      session = this.#create(file);
+      this.#sessions.set(key, session);
+      // A failed load must not poison later attempts (the file may be fixed and loaded again).
+      session.catch(() => this.#sessions.delete(key));
+    }
+    return session;
+  }
+
+  /** Releases every session created so far. */
+  async releaseAll(): Promise<void> {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    const settled = await Promise.allSettled(sessions);
+    const loaded = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    await Promise.all(loaded.map((session) => session.release()));
+  }
+
+  async #create(file: string): Promise<ModelSession> {
+    const candidates = providerCandidates(this.#choice).filter((p) => !this.#unavailable.has(p));
+    for (const provider of candidates) {
+      const start = performance.now();
+      try {
+        const { session, cached } = await this.#createOn(file, provider);
+        const ms = Math.round(performance.now() - start);
+        this.#log?.('info', 'model loaded', { file, provider, ms, cached });
+        return new ModelSession(session, file, provider);
+      } catch (error) {
+        const failure = classifyLoadError(error, file, provider, this.#choice);
+        if (failure) throw failure;
+        this.#unavailable.add(provider);
+        this.#log?.('info', 'execution provider unavailable, trying the next', {
+          file,
+          provider,
+          reason: errorMessage(error),
+        });
+      }
+    }
+    // Unreachable in practice: `auto` ends with the CPU, whose failures are classified above.
+    throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
+  }
+
+  async #createOn(file: string, provider: ExecutionProvider): Promise<{ session: InferenceSession; cached: boolean }> {
+    const options: InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      // ORT warns on stderr about things we handle (e.g. saving a hardware-specific graph); keep errors only.
+      logSeverityLevel: 3,
+      extra: { session: NO_SPINNING },
+    };
+    if (this.#cacheDir === undefined) return { session: await InferenceSession.create(file, options), cached: false };
+
+    const cachedFile = join(this.#cacheDir, cacheName(file, provider));
+    if (existsSync(cachedFile)) {
+      try {
+        return { session: await InferenceSession.create(cachedFile, options), cached: true };
+      } catch (error) {
+        // A half-written entry (crash while saving): rebuild it from the original below.
+        this.#log?.('warn', 'optimized graph cache entry unreadable, rebuilding it', {
+          file: cachedFile,
+          reason: errorMessage(error),
+        });
+      }
+    }
+    mkdirSync(this.#cacheDir, { recursive: true });
+    try {
+      const session = await InferenceSession.create(file, {
+        ...options,
+        optimizedModelFilePath: cachedFile,
+        // Weights go to a side file: UNets exceed protobuf's 2 GB limit.
+        extra: {
+          session: {
+            ...NO_SPINNING,
+            optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
+            optimized_model_external_initializers_min_size_in_bytes: '1024',
+          },
+        },
+      });
+      return { session, cached: false };
+    } catch (cacheError) {
+      // Some providers cannot serialize their graphs: run uncached rather than not at all. A broken model
+      // fails again here, with its own error.
+      const session = await InferenceSession.create(file, options);
+      this.#log?.('warn', 'cannot cache the optimized graph; loaded without the cache', {
+        file,
+        provider,
+        reason: errorMessage(cacheError),
+      });
+      return { session, cached: false };
+    }
+  }
+}
+
+/**
+ * The cache file name for `file` on `provider`: the component folder's name (`unet`) and a hash of everything
+ * the optimized graph depends on.
+ */
+function cacheName(file: string, provider: ExecutionProvider): string {
+  const stat = statSync(file);
+  const machine = [env.versions.node, arch(), cpus()[0]?.model ?? ''];
+  const key = [realpathSync(file), stat.size, stat.mtimeMs, provider, ...machine];
+  const hash = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 16);
+  return `${basename(dirname(file))}-${provider}-${hash}.onnx`;
+}
+
+/**
+ * The error to report for a failed session creation, or undefined when the failure is the provider's and
+ * `auto` should try the next one.
+ */
+function classifyLoadError(
+  error: unknown,
+  file: string,
+  provider: ExecutionProvider,
+  choice: ExecutionProviderChoice,
+): PipelineError | undefined {
+  const message = errorMessage(error);
+  const missing = /External data path does not exist: "([^"]+)"/.exec(message);
+  if (missing) {
+    return new PipelineError(
+      'MODEL_MISSING_FILE',
+      `External weights of ${file} not found: ${missing[1] ?? ''}`,
+      { file: missing[1] ?? file },
+      { cause: error },
+    );
+  }
+  if (/Protobuf parsing failed|INVALID_PROTOBUF|Deserialize tensor|out of bounds|ModelProto|No graph/i.test(message)) {
+    const reason = `${file} is not a readable ONNX model: ${message}`;
+    return new PipelineError('MODEL_CORRUPT', reason, { file }, { cause: error });
+  }
+  if (provider === 'cpu') {
+    const reason = `ONNX Runtime cannot load ${file}: ${message}`;
+    return new PipelineError('MODEL_UNSUPPORTED', reason, { file }, { cause: error });
+  }
+  if (choice !== 'auto') {
+    return new PipelineError(
+      'PROVIDER_UNAVAILABLE',
+      `The ${provider} execution provider cannot load ${file} on this machine: ${message}`,
+      { file, provider },
+      { cause: error },
+    );
+  }
+  return undefined;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

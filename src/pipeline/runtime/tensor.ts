@@ -1,0 +1,73 @@
+import { float16ToFloat32, float32ToFloat16 } from './float16.js';
+
+/** A float element type a model input or output may use. */
+export type FloatType = 'float32' | 'float16';
+
+/**
+ * A tensor in host memory, as the pipeline hands it to a model and gets it back. fp16 data are raw bits
+ * (`Uint16Array`), int64 data are `BigInt64Array`, as ONNX Runtime for Node takes them. `dims` is row-major.
+ */
+export type HostTensor =
+  | { readonly type: 'float32'; readonly data: Float32Array; readonly dims: readonly number[] }
+  | { readonly type: 'float16'; readonly data: Uint16Array; readonly dims: readonly number[] }
+  | { readonly type: 'int32'; readonly data: Int32Array; readonly dims: readonly number[] }
+  | { readonly type: 'int64'; readonly data: BigInt64Array; readonly dims: readonly number[] };
+
+/** The element types {@link HostTensor} supports. */
+export type HostTensorType = HostTensor['type'];
+
+/**
+ * One input or output of a model as its graph declares it: the element type as ONNX Runtime names it
+ * (`float32`, `float16`, `int64`, …) and the shape, with symbolic names for dynamic axes (`batch`).
+ */
+export interface TensorInfo {
+  readonly name: string;
+  readonly type: string;
+  readonly shape: readonly (number | string)[];
+}
+
+/**
+ * A float input reused across model calls (the UNet's latents at every step). Write float32 values into
+ * `values`, then pass {@link FloatInput.tensor} to the model: for a float32 input that is `values` itself (no
+ * copy); for a float16 input the values are converted into a buffer this object owns.
+ */
+export class FloatInput {
+  readonly values: Float32Array;
+  readonly #tensor: HostTensor;
+
+  /** @param dims - the tensor shape; `values` has their product as length. */
+  constructor(readonly type: FloatType, readonly dims: readonly number[]) {
+    const length = dims.reduce((a, b) => a * b, 1);
+    this.values = new Float32Array(length);
+    this.#tensor =
+      type === 'float32'
+        ? { type, data: this.values, dims }
+        : { type, data: new Uint16Array(length), dims };
+  }
+
+  /** The tensor holding the current `values`, in the input's type. Valid until the next `tensor()` call. */
+  tensor(): HostTensor {
+    if (this.#tensor.type === 'float16') float32ToFloat16(this.values, this.#tensor.data);
+    return this.#tensor;
+  }
+}
+
+/**
+ * The float32 values of a float model output. A float32 output is returned as is (no copy); a float16 one is
+ * converted into `target` (allocated when omitted). Throws when the output is not a float tensor.
+ */
+export function readFloats(tensor: HostTensor, target?: Float32Array): Float32Array {
+  switch (tensor.type) {
+    case 'float32':
+      return tensor.data;
+    case 'float16':
+      return float16ToFloat32(tensor.data, target);
+    default:
+      throw new TypeError(`Expected a float32 or float16 tensor, got ${tensor.type}`);
+  }
+}
+
+/** True when `type` (as a graph declares it) is one {@link FloatInput} can feed. */
+export function isFloatType(type: string): type is FloatType {
+  return type === 'float32' || type === 'float16';
+}

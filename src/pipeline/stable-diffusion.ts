@@ -1,0 +1,216 @@
+import { PipelineError } from './errors.js';
+import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
+import { resizeBilinear } from './image/resize.js';
+import { img2img } from './img2img.js';
+import { inpaint } from './inpaint.js';
+import type { PipelineLogger } from './logger.js';
+import {
+  loadStableDiffusionModel,
+  type ModelFamily,
+  type StableDiffusionModel,
+} from './models/stable-diffusion-model.js';
+import { resolveRequest, type GenerateRequest, type GenerationKind, type ResolvedRequest } from './request.js';
+import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
+import { SessionFactory } from './runtime/session-factory.js';
+import { createScheduler, type Scheduler, type SchedulerId } from './schedulers/index.js';
+import { createBatchNoise } from './seeds.js';
+import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
+import { TimingRecorder, type GenerationTiming } from './timing.js';
+import { txt2img } from './txt2img.js';
+
+/** How {@link StableDiffusionPipeline.load} loads a model. */
+export interface PipelineOptions {
+  /**
+   * Where the models run: `auto` tries CUDA, DirectML (Windows), CoreML (macOS), WebGPU, then the CPU, and
+   * logs which one each model loaded on; an explicit provider that cannot load fails with `PROVIDER_UNAVAILABLE`.
+   * @default 'auto'
+   */
+  readonly provider?: ExecutionProviderChoice;
+  /** A folder for ONNX Runtime's optimized graphs, to cut start-up time after the first load. @default no cache */
+  readonly cacheDir?: string;
+  /** Receives load and fallback messages (`(level, msg, fields) => …`). */
+  readonly log?: PipelineLogger;
+}
+
+/** What was loaded, for logs and `/about`-style replies. */
+export interface ModelInfo {
+  readonly dir: string;
+  readonly family: ModelFamily;
+  /** `epsilon`, or `v_prediction` (SD 2.x 768-v models). */
+  readonly predictionType: string;
+  /** True for a 9-channel inpainting UNet (it cannot do txt2img or img2img). */
+  readonly inpainting: boolean;
+  /** False when the folder has no VAE encoder (txt2img only). */
+  readonly imageInput: boolean;
+  /** The execution provider each component runs on. */
+  readonly providers: Readonly<Record<'textEncoder' | 'unet' | 'vaeDecoder', ExecutionProvider>> & {
+    readonly vaeEncoder?: ExecutionProvider;
+  };
+}
+
+/** One generated image. */
+export interface GeneratedImage {
+  /** Float32 HWC RGB in [0, 1], before any 8-bit rounding (diffusers' `output_type="np"`). */
+  readonly image: RgbImage;
+  /** The same, rounded to 8 bits (what a PNG holds). */
+  readonly rgb8: Rgb8Image;
+  /** The seed that re-makes this image: alone in `per-image` mode, as part of the same batch in `batch` mode. */
+  readonly seed: bigint;
+}
+
+/** What {@link StableDiffusionPipeline.generate} returns. */
+export interface GenerateResult {
+  readonly images: readonly GeneratedImage[];
+  /**
+   * The request with every default filled in: the seed actually used, the sampler name resolved to its id,
+   * the input images as used.
+   */
+  readonly request: ResolvedRequest;
+  /** What prompt parsing dropped or ignored, as sentences for the user. */
+  readonly warnings: readonly string[];
+  readonly timing: GenerationTiming;
+}
+
+const TASKS: Readonly<Record<GenerationKind, (job: Job) => Promise<Float32Array>>> = { txt2img, img2img, inpaint };
+
+/**
+ * A Stable Diffusion 1.x / 2.x model loaded for generation (diffusers / optimum ONNX folder). Sessions are
+ * created once and serve every request; each request gets its own scheduler, noise and buffers, so requests
+ * may run concurrently.
+ *
+ * @example
+ * const pipeline = await StableDiffusionPipeline.load('models/sd15', { provider: 'auto' });
+ * const { images } = await pipeline.generate({ prompt: 'a red fox in the snow', seed: 7, steps: 25 });
+ */
+export class StableDiffusionPipeline {
+  readonly info: ModelInfo;
+  readonly #model: StableDiffusionModel;
+  readonly #sessions: SessionFactory;
+
+  private constructor(model: StableDiffusionModel, sessions: SessionFactory) {
+    this.#model = model;
+    this.#sessions = sessions;
+    this.info = {
+      dir: model.folder.dir,
+      family: model.family,
+      predictionType: model.predictionType,
+      inpainting: model.unet.inChannels === 9,
+      imageInput: model.vaeEncoder !== undefined,
+      providers: {
+        textEncoder: model.textEncoder.session.provider,
+        unet: model.unet.session.provider,
+        vaeDecoder: model.vaeDecoder.session.provider,
+        ...(model.vaeEncoder ? { vaeEncoder: model.vaeEncoder.session.provider } : {}),
+      },
+    };
+  }
+
+  /**
+   * Loads the model folder `dir` (`model_index.json`, `text_encoder/`, `unet/`, `vae_decoder/`, optional
+   * `vae_encoder/`, `tokenizer/`, `scheduler/`).
+   * @throws PipelineError `MODEL_MISSING_FILE`, `MODEL_CORRUPT`, `MODEL_UNSUPPORTED`, `MODEL_MISMATCH`,
+   *   `PROVIDER_UNAVAILABLE`, each naming the file.
+   */
+  static async load(dir: string, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
+    const sessions = new SessionFactory(options);
+    try {
+      const model = await loadStableDiffusionModel(dir, sessions);
+      options.log?.('info', 'pipeline ready', { dir, family: model.family, unetChannels: model.unet.inChannels });
+      return new StableDiffusionPipeline(model, sessions);
+    } catch (error) {
+      await sessions.releaseAll();
+      throw error;
+    }
+  }
+
+  /**
+   * Generates `request.count` images: txt2img, img2img (with `initImage`) or inpainting (with `initImage` and
+   * `mask`).
+   * @throws PipelineError `INVALID_REQUEST` (a field out of range, a task this model cannot do), `CANCELLED`,
+   *   `DEVICE_OOM`, `RUNTIME_ERROR`.
+   */
+  async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    const timing = new TimingRecorder();
+
+    // 1. Check the request; bring the input images to the working size.
+    const resolved = await this.#prepareInputs(resolveRequest(request));
+    throwIfCancelled(hooks.signal);
+
+    // 2. A fresh scheduler and the batch's noise.
+    const scheduler = this.#createScheduler(resolved.sampler);
+    const noise = createBatchNoise(resolved.seed, resolved.count, resolved.rng, resolved.seedMode);
+
+    // 3. Encode the prompt and the negative prompt.
+    const conditioning = await encodePrompt(this.#model, resolved, timing);
+
+    // 4. Run the task's denoising loop.
+    const job: Job = {
+      model: this.#model,
+      request: resolved,
+      conditioning,
+      scheduler,
+      noise,
+      hooks,
+      timing,
+      latentWidth: resolved.width / 8,
+      latentHeight: resolved.height / 8,
+    };
+    const latents = await TASKS[resolved.kind](job);
+
+    // 5. Decode.
+    const images = await decodeImages(job, latents);
+    return {
+      images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
+      request: resolved,
+      warnings: conditioning.warnings,
+      timing: timing.result(),
+    };
+  }
+
+  /** Releases every ONNX Runtime session. The pipeline cannot generate afterwards. */
+  async dispose(): Promise<void> {
+    await this.#sessions.releaseAll();
+  }
+
+  /** Checks that this model can do the request's task and resizes its images to `width × height`. */
+  async #prepareInputs(request: ResolvedRequest): Promise<ResolvedRequest> {
+    const { kind, width, height } = request;
+    if (this.info.inpainting && kind !== 'inpaint') {
+      throw new PipelineError(
+        'INVALID_REQUEST',
+        `${this.info.dir} is an inpainting model: give an \`initImage\` and a \`mask\` (it cannot do ${kind})`,
+        { field: 'initImage' },
+      );
+    }
+    if (kind !== 'txt2img' && !this.info.imageInput) {
+      throw new PipelineError(
+        'INVALID_REQUEST',
+        `${this.info.dir} has no vae_encoder, so it cannot start from an image (${kind})`,
+        { field: 'initImage' },
+      );
+    }
+    const initImage = request.initImage && (await resizeImage(request.initImage, width, height));
+    // Like the image module's `maskFromImage`: bilinear between pixel centres keeps edges in place.
+    const mask =
+      request.mask &&
+      (request.mask.width === width && request.mask.height === height
+        ? request.mask
+        : binarizeMask(resizeBilinear(request.mask, width, height)));
+    return { ...request, initImage, mask };
+  }
+
+  /** A fresh scheduler of kind `id`, configured by the model's `scheduler_config.json`. */
+  #createScheduler(id: SchedulerId): Scheduler {
+    try {
+      return createScheduler(id, this.#model.folder.schedulerConfig);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new PipelineError(
+        'INVALID_REQUEST',
+        `Sampler ${id} cannot use the scheduler config of ${this.info.dir}: ${reason}`,
+        { field: 'sampler' },
+        { cause: error },
+      );
+    }
+  }
+}

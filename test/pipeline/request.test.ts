@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isPipelineError } from '../../src/pipeline/errors.js';
+import type { Mask, RgbImage } from '../../src/pipeline/image/index.js';
+import { MAX_SEED } from '../../src/pipeline/rng/index.js';
+import { resolveRequest, type GenerateRequest } from '../../src/pipeline/request.js';
+
+const image: RgbImage = { width: 70, height: 75, channels: 3, data: new Float32Array(70 * 75 * 3) };
+const mask: Mask = { width: 70, height: 75, channels: 1, data: new Float32Array(70 * 75) };
+
+function rejects(request: GenerateRequest, field: string, message: RegExp): void {
+  assert.throws(
+    () => resolveRequest(request),
+    (error) =>
+      isPipelineError(error, 'INVALID_REQUEST') && error.details.field === field && message.test(error.message),
+  );
+}
+
+describe('resolveRequest', () => {
+  it('fills in the product defaults', () => {
+    const resolved = resolveRequest({ prompt: 'x', seed: 1 });
+    assert.deepEqual(
+      { ...resolved, initImage: undefined, mask: undefined },
+      {
+        kind: 'txt2img',
+        prompt: 'x',
+        negativePrompt: '',
+        promptSyntax: 'a1111',
+        seed: 1n,
+        seedMode: 'per-image',
+        rng: 'gpu',
+        steps: 25,
+        cfg: 7,
+        sampler: 'dpmpp_2m_karras',
+        width: 512,
+        height: 512,
+        count: 1,
+        initImage: undefined,
+        mask: undefined,
+        strength: 1,
+        preview: false,
+      },
+    );
+  });
+
+  it('picks the task from the inputs and sizes from the init image (rounded down to multiples of 8)', () => {
+    const img2img = resolveRequest({ prompt: 'x', initImage: image });
+    assert.deepEqual([img2img.kind, img2img.width, img2img.height, img2img.strength], ['img2img', 64, 72, 0.75]);
+    const inpaint = resolveRequest({ prompt: 'x', initImage: image, mask });
+    assert.deepEqual([inpaint.kind, inpaint.strength], ['inpaint', 1]);
+  });
+
+  it('uses one generator for the batch with the cpu rng, per-image seeds with the gpu rng, unless told', () => {
+    assert.equal(resolveRequest({ prompt: 'x', rng: 'cpu' }).seedMode, 'batch');
+    assert.equal(resolveRequest({ prompt: 'x', rng: 'cpu', seedMode: 'per-image' }).seedMode, 'per-image');
+  });
+
+  it('resolves A1111 sampler names to ids', () => {
+    assert.equal(resolveRequest({ prompt: 'x', sampler: 'DPM++ 2M Karras' }).sampler, 'dpmpp_2m_karras');
+  });
+
+  it('draws a random 32-bit seed when none is given', () => {
+    const { seed } = resolveRequest({ prompt: 'x' });
+    assert.ok(seed >= 0n && seed < 2n ** 32n);
+  });
+
+  it('names the bad field precisely', () => {
+    rejects({ prompt: 'x', steps: 0 }, 'steps', /^Expected `steps` to be an integer 1–150, got 0 \(number\)$/);
+    rejects({ prompt: 'x', steps: 2.5 }, 'steps', /got 2.5/);
+    rejects({ prompt: 'x', cfg: Number.NaN }, 'cfg', /`cfg` to be a number 0–50/);
+    rejects({ prompt: 'x', width: 520.5 }, 'width', /multiple of 8 from 64 to 4096/);
+    rejects({ prompt: 'x', height: 8 }, 'height', /got 8/);
+    rejects({ prompt: 'x', count: 17 }, 'count', /1–16/);
+    rejects({ prompt: 'x', seed: -1 }, 'seed', /integer 0–/);
+    rejects({ prompt: 'x', seed: MAX_SEED, count: 2 }, 'seed', /room for 2 images/);
+    rejects({ prompt: 'x', mask }, 'mask', /needs an `initImage`/);
+    rejects({ prompt: 'x', initImage: image, strength: 0.05, steps: 10 }, 'strength', /no step would run/);
+    rejects({ prompt: 'x', initImage: image, strength: 1.5 }, 'strength', /0–1/);
+    rejects({ prompt: 'x', rng: 'tpu' as 'cpu' }, 'rng', /one of cpu, gpu/);
+    rejects({ prompt: 'x', sampler: 'Euler z' }, 'sampler', /Unknown sampler/);
+    rejects({ prompt: 7 as unknown as string }, 'prompt', /`prompt` to be a string/);
+  });
+});
