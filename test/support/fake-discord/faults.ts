@@ -1,0 +1,60 @@
+import type { RouteReply } from './router.js';
+
+/** A failure to answer instead of the real response, for reliability tests. */
+export interface FaultSpec {
+  /** Only requests with this method (any, when left out). */
+  readonly method?: string;
+  /** Requests whose decoded path (e.g. `/api/v10/channels/1/messages`, `/cdn/…`) contains this string or matches this pattern. */
+  readonly path: string | RegExp;
+  /** 429 (rate limited; discord.js waits `retryAfter` and retries by itself), or a server error. */
+  readonly status: 429 | 500 | 502 | 503;
+  /** Seconds to wait before retrying a 429. @default 0.05 */
+  readonly retryAfter?: number;
+  /** A global rate limit (all routes) rather than this route's. @default false */
+  readonly global?: boolean;
+  /** How many matching requests fail. @default 1 */
+  readonly times?: number;
+}
+
+/** An injected fault: how often it fired so far. */
+export class Fault {
+  readonly spec: FaultSpec;
+  #hits = 0;
+
+  constructor(spec: FaultSpec) {
+    this.spec = spec;
+  }
+
+  /** How many requests it failed. */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Whether it has failed all the requests it was asked to. */
+  get spent(): boolean {
+    return this.#hits >= (this.spec.times ?? 1);
+  }
+
+  /** Whether it applies to this request. */
+  matches(method: string, path: string): boolean {
+    const { spec } = this;
+    if (this.spent || (spec.method !== undefined && spec.method.toUpperCase() !== method)) return false;
+    return typeof spec.path === 'string' ? path.includes(spec.path) : spec.path.test(path);
+  }
+
+  /** Fails one request: the answer Discord gives for this status. */
+  fire(): RouteReply {
+    this.#hits += 1;
+    const { status, retryAfter = 0.05, global = false } = this.spec;
+    if (status !== 429) return { status, json: { message: `${status}: Server error (injected)`, code: 0 } };
+    return {
+      status,
+      json: { message: 'You are being rate limited.', retry_after: retryAfter, global, code: 0 },
+      headers: {
+        'retry-after': String(retryAfter),
+        'x-ratelimit-scope': global ? 'global' : 'user',
+        ...(global ? { 'x-ratelimit-global': 'true' } : {}),
+      },
+    };
+  }
+}
