@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
 // time (speed targets are read from these figures, not asserted in tests).
 import { benchPipeline } from './pipeline.js';
+import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
 import { benchSchedulers } from './schedulers.js';
 import { benchTokenizer } from './tokenizer.js';
@@ -10,6 +11,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['random numbers', benchRng],
   ['schedulers', benchSchedulers],
   ['pipeline', benchPipeline],
+  ['job queue', benchQueue],
 ];
 
 for (const [title, run] of benches) {

@@ -1,0 +1,103 @@
+import type { FailureCode } from './failure.js';
+import type { Job } from './job.js';
+import type { TimingSummary } from './timings.js';
+
+/** Where a waiting job stands. */
+export interface Placement {
+  /** 1 = next to start. */
+  readonly position: number;
+  /** Estimated ms until the job finishes: the work ahead of it spread over the GPU slots, plus its own run. */
+  readonly etaMs: number;
+}
+
+export interface QueuedEvent<P> extends Placement {
+  readonly job: Job<P>;
+}
+
+/** A waiting job moved: up as jobs ahead start or leave, down when a member whose turn comes first joins. */
+export interface PositionEvent<P> extends Placement {
+  readonly job: Job<P>;
+  readonly previous: number;
+}
+
+export interface StartedEvent<P> {
+  readonly job: Job<P>;
+  /** ms since the job was accepted. */
+  readonly waitedMs: number;
+  /** Expected run time, ms. */
+  readonly expectedMs: number;
+}
+
+export interface ProgressEvent<P> {
+  readonly job: Job<P>;
+  readonly step: number;
+  readonly total: number;
+  /** Estimated ms until the job finishes. */
+  readonly etaMs: number;
+}
+
+export interface CompletedEvent<P, R> {
+  readonly job: Job<P>;
+  readonly result: R;
+  /** Run time of the successful attempt, ms. */
+  readonly runMs: number;
+}
+
+export interface FailedEvent<P> {
+  readonly job: Job<P>;
+  readonly code: FailureCode;
+  /** A reason the bot can show. */
+  readonly message: string;
+}
+
+/** A transient failure; the job goes back to the front of the queue for its one retry. */
+export type RetryingEvent<P> = FailedEvent<P>;
+
+export interface CancelledEvent<P> {
+  readonly job: Job<P>;
+  readonly byUserId: string;
+  /** True when the job had started; its runner's signal was aborted. */
+  readonly wasRunning: boolean;
+}
+
+/** A job reloaded from the store after a restart. */
+export interface ResumedEvent<P> extends Placement {
+  readonly job: Job<P>;
+  /** True when it was running when the bot stopped; it goes to the front. */
+  readonly wasRunning: boolean;
+}
+
+/** The events of a `JobQueue`, for Node's typed `EventEmitter`. */
+export type JobQueueEvents<P, R> = {
+  queued: [event: QueuedEvent<P>];
+  position: [event: PositionEvent<P>];
+  started: [event: StartedEvent<P>];
+  progress: [event: ProgressEvent<P>];
+  completed: [event: CompletedEvent<P, R>];
+  failed: [event: FailedEvent<P>];
+  retrying: [event: RetryingEvent<P>];
+  cancelled: [event: CancelledEvent<P>];
+  resumed: [event: ResumedEvent<P>];
+  /** The store failed while the queue kept its records in the background. Without a listener the process stops. */
+  error: [error: Error];
+};
+
+/**
+ * How a job ended in this process. `suspended`: the queue closed first; the job's record is kept and the next
+ * start resumes it.
+ */
+export type JobOutcome<P, R> =
+  | ({ readonly status: 'completed' } & CompletedEvent<P, R>)
+  | ({ readonly status: 'failed' } & FailedEvent<P>)
+  | ({ readonly status: 'cancelled' } & CancelledEvent<P>)
+  | { readonly status: 'suspended'; readonly job: Job<P> };
+
+/** What `JobQueue.stats()` reports. */
+export interface QueueStats extends TimingSummary {
+  /** Jobs waiting for a slot. */
+  readonly queued: number;
+  /** Jobs holding a GPU slot. */
+  readonly running: number;
+  /** GPU slots. */
+  readonly concurrency: number;
+}

@@ -1,0 +1,175 @@
+import type { Queue, QueueAddOptions } from 'p-queue';
+import { interleave, Turns, type Lane, type Standing } from './turns.js';
+
+/** A task as p-queue hands it to its queue class (p-queue does not export this type). */
+type RunFunction = () => Promise<unknown>;
+
+/** The options `JobQueue` passes to p-queue's `add()` for each job; p-queue hands them to {@link FairQueue.enqueue}. */
+export type FairQueueAddOptions = QueueAddOptions & {
+  /** The member who owns the job. */
+  readonly ownerId: string;
+  /** The guild the job came from. */
+  readonly guildId: string;
+};
+
+interface Waiting {
+  readonly id: string;
+  readonly run: RunFunction;
+  readonly ownerId: string;
+  readonly guildId: string;
+}
+
+/** The waiting jobs of one guild: a FIFO per member, and whose turn it is among those members. */
+interface Guild {
+  readonly members: Turns;
+  readonly lanes: Map<string, Waiting[]>;
+  size: number;
+}
+
+/**
+ * A p-queue `queueClass` that starts jobs round-robin: guilds take turns, and inside a guild its members take turns,
+ * each member's jobs in the order they came. A member's second job therefore waits until every member with a job
+ * waiting in that guild has had a turn. Jobs added with `priority > 0` (retries and jobs resumed after a restart)
+ * go to the front, first come first served, without using a turn.
+ *
+ * p-queue calls `dequeue()` whenever a GPU slot frees, so p-queue stays the concurrency limiter and this class only
+ * decides who is next. `order()` predicts the start order of all waiting jobs, for positions and ETAs; it is exact
+ * until the next job is added or removed.
+ */
+export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
+  readonly #front: Waiting[] = [];
+  readonly #guildTurns = new Turns();
+  readonly #guilds = new Map<string, Guild>();
+  readonly #byId = new Map<string, Waiting>();
+
+  /** Waiting jobs. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Adds a job; `options` must carry `id`, `ownerId` and `guildId`. */
+  enqueue(run: RunFunction, options?: Partial<FairQueueAddOptions>): void {
+    const { id, ownerId, guildId, priority = 0 } = options ?? {};
+    if (id === undefined || ownerId === undefined || guildId === undefined) {
+      throw new TypeError('FairQueue needs `id`, `ownerId` and `guildId` in the options of every task.');
+    }
+    if (this.#byId.has(id)) throw new Error(`FairQueue: job ${id} is already waiting.`);
+    const waiting = { id, run, ownerId, guildId };
+    this.#byId.set(id, waiting);
+    if (priority > 0) this.#front.push(waiting);
+    else this.#addToLane(waiting);
+  }
+
+  /** Takes the job whose turn it is. */
+  dequeue(): RunFunction | undefined {
+    const waiting = this.#front.shift() ?? this.#takeNextTurn();
+    if (waiting) this.#byId.delete(waiting.id);
+    return waiting?.run;
+  }
+
+  /** Removes a waiting job (p-queue calls this when a queued task's signal aborts). Unknown ids are ignored. */
+  remove(id: string): void {
+    const waiting = this.#byId.get(id);
+    if (!waiting) return;
+    this.#byId.delete(id);
+    const index = this.#front.indexOf(waiting);
+    if (index >= 0) this.#front.splice(index, 1);
+    else this.#removeFromLane(waiting);
+  }
+
+  /** Moves a waiting job to the front (`priority > 0`) or to the back of its owner's jobs (otherwise). */
+  setPriority(id: string, priority: number): void {
+    const waiting = this.#byId.get(id);
+    if (!waiting) return;
+    this.remove(id);
+    const { ownerId, guildId } = waiting;
+    this.enqueue(waiting.run, { id, ownerId, guildId, priority });
+  }
+
+  /** The waiting tasks whose owner and guild match those given in `options`. */
+  filter(options: Readonly<Partial<FairQueueAddOptions>>): RunFunction[] {
+    return [...this.#byId.values()]
+      .filter((w) => (options.ownerId ?? w.ownerId) === w.ownerId && (options.guildId ?? w.guildId) === w.guildId)
+      .map((w) => w.run);
+  }
+
+  /**
+   * Ids of the waiting jobs in the order they will start: the front, then the guilds' jobs interleaved by the
+   * guilds' turns, each guild's own jobs interleaved by its members' turns. Exactly what successive `dequeue()`
+   * calls return, as long as nothing is added or removed.
+   */
+  order(): string[] {
+    const guildLanes: Array<Lane<Waiting>> = [];
+    for (const [guildId, guild] of this.#guilds) {
+      if (guild.size === 0) continue;
+      const memberLanes = [...guild.lanes].map(([ownerId, items]) => ({ standing: this.#standing(guild.members, ownerId), items }));
+      guildLanes.push({ standing: this.#standing(this.#guildTurns, guildId), items: interleave(memberLanes) });
+    }
+    return [...this.#front, ...interleave(guildLanes)].map((waiting) => waiting.id);
+  }
+
+  #addToLane(waiting: Waiting): void {
+    let guild = this.#guilds.get(waiting.guildId);
+    if (!guild) {
+      guild = { members: new Turns(), lanes: new Map(), size: 0 };
+      this.#guilds.set(waiting.guildId, guild);
+    }
+    if (guild.size === 0) this.#guildTurns.join(waiting.guildId);
+    let lane = guild.lanes.get(waiting.ownerId);
+    if (!lane) {
+      lane = [];
+      guild.lanes.set(waiting.ownerId, lane);
+      guild.members.join(waiting.ownerId);
+    }
+    lane.push(waiting);
+    guild.size += 1;
+  }
+
+  #takeNextTurn(): Waiting | undefined {
+    const guildId = this.#guildTurns.next();
+    if (guildId === undefined) return undefined;
+    const guild = this.#guilds.get(guildId);
+    const ownerId = guild?.members.next();
+    const waiting = ownerId === undefined ? undefined : guild?.lanes.get(ownerId)?.[0];
+    if (!guild || ownerId === undefined || !waiting) throw new Error(`FairQueue: guild ${guildId} is waiting with no job.`);
+    guild.members.served(ownerId);
+    this.#guildTurns.served(guildId);
+    this.#removeFromLane(waiting);
+    return waiting;
+  }
+
+  /** Takes `waiting` out of its member's lane; members and guilds left with nothing waiting leave their rotation. */
+  #removeFromLane(waiting: Waiting): void {
+    const guild = this.#guilds.get(waiting.guildId);
+    const lane = guild?.lanes.get(waiting.ownerId);
+    const index = lane?.indexOf(waiting) ?? -1;
+    if (!guild || !lane || index < 0) throw new Error(`FairQueue: job ${waiting.id} is not in its lane.`);
+    lane.splice(index, 1);
+    guild.size -= 1;
+    if (lane.length === 0) {
+      guild.lanes.delete(waiting.ownerId);
+      guild.members.leave(waiting.ownerId);
+    }
+    // The guild itself stays: its rotation remembers who has had a turn in this round (one per guild the bot serves).
+    if (guild.size === 0) this.#guildTurns.leave(waiting.guildId);
+  }
+
+  #standing(turns: Turns, key: string): Standing {
+    const standing = turns.standing(key);
+    if (!standing) throw new Error(`FairQueue: "${key}" has jobs but no turn.`);
+    return standing;
+  }
+}
+
+/**
+ * A {@link FairQueue} class for p-queue's `queueClass` option that reports each instance p-queue creates, since
+ * p-queue constructs its queue itself and `JobQueue` needs that instance for `order()`.
+ */
+export function fairQueueClass(onCreate: (queue: FairQueue) => void): new () => FairQueue {
+  return class extends FairQueue {
+    constructor() {
+      super();
+      onCreate(this);
+    }
+  };
+}

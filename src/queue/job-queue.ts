@@ -1,0 +1,474 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import PQueue, { TimeoutError } from 'p-queue';
+import { z } from 'zod';
+import { expectInteger } from './checks.js';
+import { projectFinishes, remainingMs } from './eta.js';
+import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
+import { classifyFailure, interrupted, timedOut } from './failure.js';
+import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
+import { JobRecords } from './job-records.js';
+import { checkCost, costUnits, MAX_ATTEMPTS, type Job } from './job.js';
+import { resolveOptions, type JobQueueOptions, type ResolvedOptions } from './options.js';
+import {
+  ALREADY_DONE,
+  NOT_OWNER,
+  notFound,
+  queueFull,
+  SHUTTING_DOWN,
+  userLimitReached,
+  type CancelResult,
+  type Canceller,
+  type JobRequest,
+  type SubmitResult,
+} from './results.js';
+import { Timings } from './timings.js';
+
+/** Finished job ids remembered so that a late cancel gets ALREADY_DONE rather than NOT_FOUND. */
+const REMEMBERED_FINISHED = 1000;
+
+/** A job known to this process, from acceptance until it ends. */
+interface Entry<P, R> {
+  job: Job<P>;
+  /** `suspending`: stopped by `close({ drain: false })`, to be resumed by the next start. */
+  status: 'live' | 'suspending' | 'cancelled' | 'done';
+  /** Last position told to listeners; 0 once running. */
+  position: number;
+  startedAt: number;
+  /** Fraction of the current attempt done, from the runner's progress reports. */
+  progress: number;
+  /** Aborting it takes the job out of p-queue while it waits; a new one for each enqueue. */
+  dequeue: AbortController;
+  /** The signal of the current attempt; a new one for each attempt. */
+  run: AbortController;
+  /** Settles when the current attempt has given its slot back and its end is recorded. */
+  settled: Promise<void>;
+  readonly outcome: Promise<JobOutcome<P, R>>;
+  readonly resolve: (outcome: JobOutcome<P, R>) => void;
+}
+
+/**
+ * The GPU job queue: fair across guilds and members, persistent across restarts, and independent of Discord.
+ * p-queue limits concurrency to the GPU slots; {@link FairQueue} decides whose job starts next.
+ *
+ * Lifecycle: `await JobQueue.open(options)`, attach listeners, `await start()` (which re-queues the jobs of the last
+ * run and emits 'resumed' or 'failed' for them), then `submit()` and `cancel()`; finally `close()`.
+ */
+export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> {
+  readonly #options: ResolvedOptions<P, R>;
+  readonly #records: JobRecords<P>;
+  readonly #pq: PQueue<FairQueue, FairQueueAddOptions>;
+  readonly #fair: FairQueue;
+  readonly #timings: Timings;
+  /** Jobs waiting or running, by id. */
+  readonly #live = new Map<string, Entry<P, R>>();
+  /** Jobs holding a GPU slot (including a cancelled one whose runner has not returned yet). */
+  readonly #slots = new Set<Entry<P, R>>();
+  /** Waiting jobs per owner, counting those whose record is being written, for the limits. */
+  readonly #waitingByOwner = new Map<string, number>();
+  #waiting = 0;
+  readonly #finished = new Set<string>();
+  #restored: readonly Job<P>[];
+  #nextSeq: number;
+  #started = false;
+  #closing: Promise<void> | undefined;
+  #positionsDue = false;
+  /** Bumped by every change that can move a waiting job or change an ETA; keys the placements cache. */
+  #version = 0;
+  #cached: { readonly version: number; readonly at: number; readonly placements: Map<string, Placement> } | undefined;
+
+  private constructor(options: ResolvedOptions<P, R>, records: JobRecords<P>, restored: readonly Job<P>[]) {
+    super();
+    this.#options = options;
+    this.#records = records;
+    this.#restored = restored;
+    this.#nextSeq = restored.reduce((next, job) => Math.max(next, job.seq + 1), 0);
+    this.#timings = new Timings(options.initialMsPerUnit);
+    const created: FairQueue[] = [];
+    this.#pq = new PQueue({
+      concurrency: options.concurrency,
+      autoStart: false,
+      queueClass: fairQueueClass((queue) => created.push(queue)),
+    });
+    const [fair] = created;
+    if (!fair) throw new Error('p-queue did not create its queue from `queueClass`.');
+    this.#fair = fair;
+  }
+
+  /** Opens the queue on `options.store` and reads the jobs left by the last run; `start()` queues them. */
+  static async open<P, R>(options: JobQueueOptions<P, R>): Promise<JobQueue<P, R>> {
+    const resolved = resolveOptions(options);
+    const records = await JobRecords.open(resolved.store, resolved.collection, resolved.payloadSchema);
+    return new JobQueue(resolved, records, await records.load());
+  }
+
+  /**
+   * Re-queues the jobs of the last run in their original order, those that were running first, emitting
+   * 'resumed' for each; a job that was running on its last attempt fails with `INTERRUPTED` instead. Then starts
+   * running jobs. Call it once, after attaching listeners.
+   */
+  async start(): Promise<void> {
+    if (this.#started) throw new Error('JobQueue.start() was called twice.');
+    this.#started = true;
+    const resumed: Array<{ readonly entry: Entry<P, R>; readonly wasRunning: boolean }> = [];
+    const exhausted: Job<P>[] = [];
+    for (const job of this.#restored) {
+      const wasRunning = job.state === 'running';
+      if (wasRunning && job.attempts >= MAX_ATTEMPTS) {
+        exhausted.push(job);
+        continue;
+      }
+      this.#enterWaiting(job.ownerId);
+      // The record keeps saying 'running' until the job starts again, so a crash meanwhile still counts.
+      resumed.push({ entry: this.#admit({ ...job, state: 'queued' }, wasRunning), wasRunning });
+    }
+    this.#restored = [];
+    for (const job of exhausted) await this.#dropInterrupted(job);
+    const placements = this.#placements();
+    for (const { entry, wasRunning } of resumed) {
+      const placement = this.#require(placements.get(entry.job.id), entry.job.id);
+      entry.position = placement.position;
+      this.emit('resumed', { job: entry.job, wasRunning, ...placement });
+    }
+    this.#pq.start();
+  }
+
+  /**
+   * Accepts a job, or refuses it at once with a reason a member can read when the owner or the queue is at its
+   * limit of waiting jobs or the queue is closing. The job's record is stored before this resolves. An invalid
+   * payload or cost is a bug and throws; so does a store failure.
+   */
+  async submit(request: JobRequest<P>): Promise<SubmitResult<P, R>> {
+    if (!this.#started) throw new Error('Call JobQueue.start() before submit(): the jobs of the last run go first.');
+    if (this.#closing) return SHUTTING_DOWN;
+    const payload = this.#parsePayload(request.payload);
+    const cost = checkCost(this.#options.costOf(payload));
+    const userLimit = expectInteger('maxQueuedPerUser', request.maxQueuedPerUser ?? this.#options.maxQueuedPerUser, 1);
+    const mine = this.#waitingByOwner.get(request.ownerId) ?? 0;
+    if (mine >= userLimit) return userLimitReached(mine, userLimit);
+    if (this.#waiting >= this.#options.maxQueued) return queueFull(this.#options.maxQueued);
+    const job: Job<P> = {
+      id: randomUUID(),
+      ownerId: request.ownerId,
+      guildId: request.guildId,
+      ...(request.channelId === undefined ? {} : { channelId: request.channelId }),
+      payload,
+      cost,
+      seq: this.#nextSeq++,
+      acceptedAt: this.#options.now(),
+      attempts: 0,
+      state: 'queued',
+    };
+    this.#enterWaiting(job.ownerId); // holds the place while the record is written, so concurrent submits count
+    try {
+      await this.#records.put(job);
+    } catch (error) {
+      this.#leaveWaiting(job.ownerId);
+      throw error;
+    }
+    const entry = this.#admit(job, false);
+    const placement = this.#placementOf(entry);
+    entry.position = placement.position;
+    this.emit('queued', { job, ...placement });
+    return { ok: true, job, outcome: entry.outcome, ...placement };
+  }
+
+  /**
+   * Cancels a job for its owner or a moderator: a waiting job leaves the queue; a running one has its signal
+   * aborted (the runner stops between steps, and keeps its slot until it returns or reaches its time limit).
+   */
+  async cancel(jobId: string, by: Canceller): Promise<CancelResult<P>> {
+    const entry = this.#live.get(jobId);
+    if (!entry) return this.#finished.has(jobId) ? ALREADY_DONE : notFound(jobId);
+    if (entry.job.ownerId !== by.byUserId && by.isModerator !== true) return NOT_OWNER;
+    const wasRunning = entry.job.state === 'running';
+    this.#finish(entry, 'cancelled');
+    const reason = new DOMException('The job was cancelled.', 'AbortError');
+    if (wasRunning) {
+      entry.run.abort(reason);
+    } else {
+      this.#leaveWaiting(entry.job.ownerId);
+      entry.dequeue.abort(reason); // p-queue removes it from the FairQueue
+      this.#orderChanged();
+    }
+    await this.#quietly(this.#records.delete(jobId));
+    const event = { job: entry.job, byUserId: by.byUserId, wasRunning };
+    entry.resolve({ status: 'cancelled', ...event });
+    this.emit('cancelled', event);
+    return { ok: true, job: entry.job, wasRunning };
+  }
+
+  /** The job `jobId` while it waits or runs, else `undefined`. */
+  get(jobId: string): Job<P> | undefined {
+    return this.#live.get(jobId)?.job;
+  }
+
+  /** How `jobId` ends in this process (never rejects), or `undefined` when it is not waiting or running. */
+  outcomeOf(jobId: string): Promise<JobOutcome<P, R>> | undefined {
+    return this.#live.get(jobId)?.outcome;
+  }
+
+  /**
+   * Where `jobId` stands now: position 1 is next to start; a running job has position 0 and the ETA of its end.
+   * `undefined` when the job is not waiting or running.
+   */
+  positionOf(jobId: string): Placement | undefined {
+    const entry = this.#live.get(jobId);
+    return entry && this.#placementOf(entry);
+  }
+
+  /** Queue length, running jobs and recent timings. */
+  stats(): QueueStats {
+    return { queued: this.#fair.size, running: this.#slots.size, concurrency: this.#options.concurrency, ...this.#timings.summary() };
+  }
+
+  /**
+   * Stops accepting jobs and starting them. With `drain` (the default) running jobs finish; without it their
+   * signals are aborted and they resume first at the next start, their attempt not counted. Waiting jobs keep their
+   * records for the next start and their outcomes settle as `suspended`. Resolves when every running job has given
+   * its slot back (at the latest at its time limit) and every store write has landed.
+   */
+  close(options: { readonly drain?: boolean } = {}): Promise<void> {
+    this.#closing ??= this.#shutDown(options.drain ?? true);
+    return this.#closing;
+  }
+
+  async #shutDown(drain: boolean): Promise<void> {
+    this.#pq.pause();
+    if (!drain) {
+      for (const entry of this.#slots) {
+        if (entry.status !== 'live') continue;
+        entry.status = 'suspending';
+        entry.run.abort(new DOMException('The queue is shutting down.', 'AbortError'));
+      }
+    }
+    await Promise.all([...this.#slots].map((entry) => entry.settled));
+    await this.#records.flush();
+    for (const entry of this.#live.values()) entry.resolve({ status: 'suspended', job: entry.job });
+  }
+
+  /** Registers an accepted job and queues it (at the front when `front`). */
+  #admit(job: Job<P>, front: boolean): Entry<P, R> {
+    let resolve: (outcome: JobOutcome<P, R>) => void = () => undefined;
+    const outcome = new Promise<JobOutcome<P, R>>((settle) => (resolve = settle));
+    const entry: Entry<P, R> = {
+      job,
+      status: 'live',
+      position: 0,
+      startedAt: 0,
+      progress: 0,
+      dequeue: new AbortController(),
+      run: new AbortController(),
+      settled: Promise.resolve(),
+      outcome,
+      resolve,
+    };
+    this.#live.set(job.id, entry);
+    this.#enqueue(entry, front);
+    return entry;
+  }
+
+  #enqueue(entry: Entry<P, R>, front: boolean): void {
+    const { id, ownerId, guildId } = entry.job;
+    entry.dequeue = new AbortController();
+    const held = this.#pq.add(() => this.#start(entry), {
+      id,
+      ownerId,
+      guildId,
+      priority: front ? 1 : 0,
+      signal: entry.dequeue.signal,
+      timeout: this.#options.jobTimeoutMs,
+    });
+    entry.settled = held
+      .then(
+        (result) => this.#succeed(entry, result),
+        (error: unknown) => this.#fail(entry, error),
+      )
+      .catch((error: unknown) => this.#report(error));
+    this.#orderChanged();
+  }
+
+  /** Runs one attempt; p-queue calls it when a slot is free and the job's turn has come. */
+  async #start(entry: Entry<P, R>): Promise<R> {
+    this.#leaveWaiting(entry.job.ownerId);
+    this.#slots.add(entry);
+    const run = new AbortController();
+    const job: Job<P> = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
+    entry.job = job;
+    entry.run = run;
+    entry.startedAt = this.#options.now();
+    entry.progress = 0;
+    entry.position = 0;
+    this.#orderChanged();
+    await this.#quietly(this.#records.put(job));
+    run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
+    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#expectedMs(job) });
+    return this.#options.runner(job, {
+      signal: run.signal,
+      reportProgress: (step, total) => this.#progress(entry, run, step, total),
+    });
+  }
+
+  async #succeed(entry: Entry<P, R>, result: R): Promise<void> {
+    this.#releaseSlot(entry);
+    if (entry.status === 'cancelled' || entry.status === 'done') return; // cancelled meanwhile: the result is dropped
+    const runMs = this.#options.now() - entry.startedAt;
+    this.#timings.record(costUnits(entry.job.cost), runMs, entry.startedAt - entry.job.acceptedAt);
+    this.#finish(entry, 'done');
+    await this.#quietly(this.#records.delete(entry.job.id));
+    const event = { job: entry.job, result, runMs };
+    entry.resolve({ status: 'completed', ...event });
+    this.emit('completed', event);
+  }
+
+  async #fail(entry: Entry<P, R>, error: unknown): Promise<void> {
+    this.#releaseSlot(entry);
+    if (entry.status === 'cancelled' || entry.status === 'done') return; // already told
+    if (entry.status === 'suspending') {
+      // Give the stopped attempt back: the next start resumes the job at the front with its retry intact.
+      await this.#quietly(this.#records.put({ ...entry.job, attempts: entry.job.attempts - 1 }));
+      return;
+    }
+    const timeout = error instanceof TimeoutError;
+    const failure = timeout ? timedOut(this.#options.jobTimeoutMs) : classifyFailure(error);
+    // p-queue has freed the slot; the signal tells a runner that is still going to stop.
+    if (timeout) entry.run.abort(new DOMException(failure.message, 'TimeoutError'));
+    if (failure.transient && entry.job.attempts < MAX_ATTEMPTS) {
+      const job: Job<P> = { ...entry.job, state: 'queued' };
+      entry.job = job;
+      this.#enterWaiting(job.ownerId);
+      this.#enqueue(entry, true);
+      this.emit('retrying', { job, code: failure.code, message: failure.message });
+      await this.#quietly(this.#records.put(job));
+      return;
+    }
+    this.#finish(entry, 'done');
+    await this.#quietly(this.#records.delete(entry.job.id));
+    const event = { job: entry.job, code: failure.code, message: failure.message };
+    entry.resolve({ status: 'failed', ...event });
+    this.emit('failed', event);
+  }
+
+  #progress(entry: Entry<P, R>, run: AbortController, step: number, total: number): void {
+    expectInteger('total', total, 1);
+    expectInteger('step', step, 0);
+    if (step > total) throw new RangeError(`Expected \`step\` to be at most \`total\` (${total}), got ${step}.`);
+    if (entry.run !== run || run.signal.aborted) return; // a report from an attempt that was stopped
+    entry.progress = step / total;
+    this.#version += 1;
+    this.emit('progress', { job: entry.job, step, total, etaMs: Math.round(this.#remainingMs(entry)) });
+  }
+
+  /** A job that was running at both of its attempts when the bot stopped: fail it rather than risk a crash loop. */
+  async #dropInterrupted(job: Job<P>): Promise<void> {
+    const failure = interrupted(job.attempts);
+    this.#remember(job.id);
+    await this.#records.delete(job.id);
+    this.emit('failed', { job, code: failure.code, message: failure.message });
+  }
+
+  /** Ends a job's life in this process: it no longer counts as live and a later cancel gets ALREADY_DONE. */
+  #finish(entry: Entry<P, R>, status: 'done' | 'cancelled'): void {
+    entry.status = status;
+    this.#live.delete(entry.job.id);
+    this.#remember(entry.job.id);
+  }
+
+  #remember(jobId: string): void {
+    this.#finished.add(jobId);
+    if (this.#finished.size > REMEMBERED_FINISHED) {
+      const [oldest] = this.#finished;
+      if (oldest !== undefined) this.#finished.delete(oldest);
+    }
+  }
+
+  #enterWaiting(ownerId: string): void {
+    this.#waiting += 1;
+    this.#waitingByOwner.set(ownerId, (this.#waitingByOwner.get(ownerId) ?? 0) + 1);
+  }
+
+  #leaveWaiting(ownerId: string): void {
+    this.#waiting -= 1;
+    const left = (this.#waitingByOwner.get(ownerId) ?? 0) - 1;
+    if (left > 0) this.#waitingByOwner.set(ownerId, left);
+    else this.#waitingByOwner.delete(ownerId);
+  }
+
+  #placementOf(entry: Entry<P, R>): Placement {
+    if (entry.job.state === 'running') return { position: 0, etaMs: Math.round(this.#remainingMs(entry)) };
+    return this.#require(this.#placements().get(entry.job.id), entry.job.id);
+  }
+
+  /** Position and ETA of every waiting job, by id; computed once per change and clock tick. */
+  #placements(): Map<string, Placement> {
+    const at = this.#options.now();
+    if (this.#cached?.version === this.#version && this.#cached.at === at) return this.#cached.placements;
+    const waiting = this.#fair.order().map((id) => this.#require(this.#live.get(id), id));
+    const finishes = projectFinishes(
+      [...this.#slots].map((entry) => this.#remainingMs(entry)),
+      this.#options.concurrency,
+      waiting.map((entry) => this.#expectedMs(entry.job)),
+    );
+    const placements = new Map(waiting.map((entry, i) => [entry.job.id, { position: i + 1, etaMs: Math.round(finishes[i] ?? 0) }]));
+    this.#cached = { version: this.#version, at, placements };
+    return placements;
+  }
+
+  /** The job gave its slot back; its timings are recorded in the same tick, before any placement is read. */
+  #releaseSlot(entry: Entry<P, R>): void {
+    this.#slots.delete(entry);
+    this.#version += 1;
+  }
+
+  /**
+   * Records that waiting jobs may have moved (a job was queued, started or removed) and emits 'position' for
+   * those that did, once per burst of changes (a microtask later).
+   */
+  #orderChanged(): void {
+    this.#version += 1;
+    if (this.#positionsDue) return;
+    this.#positionsDue = true;
+    queueMicrotask(() => {
+      this.#positionsDue = false;
+      if (this.listenerCount('position') > 0) this.#emitPositions();
+    });
+  }
+
+  #emitPositions(): void {
+    for (const [id, placement] of this.#placements()) {
+      const entry = this.#live.get(id); // a listener may have cancelled it meanwhile
+      if (!entry || entry.position === placement.position) continue;
+      const previous = entry.position;
+      entry.position = placement.position;
+      this.emit('position', { job: entry.job, previous, ...placement });
+    }
+  }
+
+  #expectedMs(job: Job<P>): number {
+    return this.#timings.expectedMs(costUnits(job.cost));
+  }
+
+  #remainingMs(entry: Entry<P, R>): number {
+    return remainingMs(this.#expectedMs(entry.job), this.#options.now() - entry.startedAt, entry.progress);
+  }
+
+  #parsePayload(payload: P): P {
+    const parsed = this.#options.payloadSchema.safeParse(payload);
+    if (parsed.success) return parsed.data;
+    throw new TypeError(`Expected a job payload that matches the queue's schema:\n${z.prettifyError(parsed.error)}`);
+  }
+
+  /** Waits for a store write that no caller waits for; a failure becomes an 'error' event. */
+  #quietly(write: Promise<void>): Promise<void> {
+    return write.catch((error: unknown) => this.#report(error));
+  }
+
+  #report(error: unknown): void {
+    this.emit('error', error instanceof Error ? error : new Error(String(error)));
+  }
+
+  #require<T>(value: T | undefined, jobId: string): T {
+    if (value === undefined) throw new Error(`JobQueue: job ${jobId} is missing from its own bookkeeping.`);
+    return value;
+  }
+}

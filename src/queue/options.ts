@@ -1,0 +1,72 @@
+import type { ZodType } from 'zod';
+import type { Store } from '../store/index.js';
+import { expectInteger, expectPositive } from './checks.js';
+import type { JobCost } from './job.js';
+import type { JobRunner } from './runner.js';
+import { DEFAULT_MS_PER_UNIT } from './timings.js';
+
+/** How to build a `JobQueue`. The composition root passes configuration values in; the queue reads no environment. */
+export interface JobQueueOptions<P, R> {
+  /** Where accepted jobs are kept until they finish. */
+  readonly store: Store;
+  /** Validates the bot's request (plain JSON data) on submit and when records are read back. */
+  readonly payloadSchema: ZodType<P>;
+  /** Runs one job on the GPU. */
+  readonly runner: JobRunner<P, R>;
+  /** The cost of a request, for ETAs. */
+  readonly costOf: (payload: P) => JobCost;
+  /**
+   * GPU slots: jobs running at once (`QUEUE_CONCURRENCY`). Minimum: 1.
+   * @default 1
+   */
+  readonly concurrency?: number;
+  /**
+   * Waiting jobs one member may have, across all guilds (running jobs do not count). `submit()` may override it
+   * per request with the guild's value. Minimum: 1.
+   * @default 3
+   */
+  readonly maxQueuedPerUser?: number;
+  /**
+   * Waiting jobs in all, across all guilds (running jobs do not count). Minimum: 1.
+   * @default 100
+   */
+  readonly maxQueued?: number;
+  /**
+   * Time limit of one attempt, in ms, from its start. At the limit its signal is aborted and its slot freed.
+   * Minimum: 1.
+   * @default 600_000 (10 min)
+   */
+  readonly jobTimeoutMs?: number;
+  /**
+   * Store collection holding the job records.
+   * @default 'queue-jobs'
+   */
+  readonly collection?: string;
+  /**
+   * ETA guess in ms per cost unit until the first job finishes. Above 0.
+   * @default DEFAULT_MS_PER_UNIT (6e-4: about 3 s for 20 steps at 512×512)
+   */
+  readonly initialMsPerUnit?: number;
+  /**
+   * The clock, in ms: timestamps, durations and ETAs. Tests pass a fake one. (Time limits use real timers.)
+   * @default Date.now
+   */
+  readonly now?: () => number;
+}
+
+/** {@link JobQueueOptions} with every default filled in and every number checked. */
+export type ResolvedOptions<P, R> = Required<JobQueueOptions<P, R>>;
+
+/** Fills in the defaults and throws a `RangeError` naming the first option out of range. */
+export function resolveOptions<P, R>(options: JobQueueOptions<P, R>): ResolvedOptions<P, R> {
+  return {
+    ...options,
+    concurrency: expectInteger('concurrency', options.concurrency ?? 1, 1),
+    maxQueuedPerUser: expectInteger('maxQueuedPerUser', options.maxQueuedPerUser ?? 3, 1),
+    maxQueued: expectInteger('maxQueued', options.maxQueued ?? 100, 1),
+    jobTimeoutMs: expectInteger('jobTimeoutMs', options.jobTimeoutMs ?? 600_000, 1),
+    collection: options.collection ?? 'queue-jobs',
+    initialMsPerUnit: expectPositive('initialMsPerUnit', options.initialMsPerUnit ?? DEFAULT_MS_PER_UNIT),
+    now: options.now ?? Date.now,
+  };
+}

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { classifyFailure, type FailedEvent, type Job, type JobQueue, type RetryingEvent } from '../../src/queue/index.js';
+import { type Request, startQueue, storedJobIds, submitOk } from './helpers.js';
+
+/** Failures and retries a queue reports, in order. */
+function watch<R>(queue: JobQueue<Request, R>): {
+  failed: Array<FailedEvent<Request>>;
+  retrying: Array<RetryingEvent<Request>>;
+} {
+  const failed: Array<FailedEvent<Request>> = [];
+  const retrying: Array<RetryingEvent<Request>> = [];
+  queue.on('failed', (event) => failed.push(event));
+  queue.on('retrying', (event) => retrying.push(event));
+  return { failed, retrying };
+}
+
+describe('failures', () => {
+  it('fails a job that throws alone, with its message, and keeps serving', async () => {
+    const calls: string[] = [];
+    const { queue, store } = await startQueue({
+      concurrency: 1,
+      runner: (job) => {
+        calls.push(job.payload.prompt);
+        return job.payload.prompt === 'boom' ? Promise.reject(new Error('The UNet produced NaN latents.')) : Promise.resolve('image');
+      },
+    });
+    const { failed } = watch(queue);
+    const boom = await submitOk(queue, 'ann', 'boom');
+    const fine = await submitOk(queue, 'ben', 'fine');
+
+    assert.deepEqual(await boom.outcome, { status: 'failed', job: { ...boom.job, state: 'running', attempts: 1 }, code: 'FAILED', message: 'The UNet produced NaN latents.' });
+    assert.equal((await fine.outcome).status, 'completed');
+    assert.deepEqual(failed.map(({ code }) => code), ['FAILED']);
+    assert.deepEqual(calls, ['boom', 'fine'], 'an ordinary error is not retried');
+    assert.deepEqual(await storedJobIds(store), []);
+  });
+
+  it('stops a job that hangs past its time limit: its signal is aborted and its slot freed though it never returns', async () => {
+    let hungSignal: AbortSignal | undefined;
+    const { queue } = await startQueue({
+      concurrency: 1,
+      jobTimeoutMs: 30,
+      runner: (job, { signal }) => {
+        if (job.payload.prompt !== 'hang') return Promise.resolve('image');
+        hungSignal = signal;
+        return new Promise<string>(() => undefined); // ignores its signal and never settles
+      },
+    });
+    const hang = await submitOk(queue, 'ann', 'hang');
+    const next = await submitOk(queue, 'ben', 'next');
+
+    const outcome = await hang.outcome;
+    assert.equal(outcome.status === 'failed' && outcome.code, 'TIMED_OUT');
+    assert.equal(outcome.status === 'failed' && outcome.message, 'The job took longer than 30 ms and was stopped.');
+    assert.equal(hungSignal?.aborted, true);
+    assert.equal((hungSignal?.reason as DOMException).name, 'TimeoutError');
+    assert.equal((await next.outcome).status, 'completed');
+  });
+
+  it('retries a job that ran out of GPU memory once, before the jobs waiting behind it', async () => {
+    const calls: Array<Job<Request>> = [];
+    const { queue } = await startQueue({
+      concurrency: 1,
+      runner: (job) => {
+        calls.push(job);
+        const firstTry = job.payload.prompt === 'big' && job.attempts === 1;
+        return firstTry ? Promise.reject(new Error('CUDA failure 2: out of memory ; GPU=0')) : Promise.resolve('image');
+      },
+    });
+    const { failed, retrying } = watch(queue);
+    const big = await submitOk(queue, 'ann', 'big');
+    await submitOk(queue, 'ben', 'waiting');
+
+    const outcome = await big.outcome;
+
+    assert.equal(outcome.status, 'completed');
+    assert.deepEqual(retrying.map(({ code, message }) => ({ code, message })), [
+      { code: 'OUT_OF_MEMORY', message: 'Ran out of memory: CUDA failure 2: out of memory ; GPU=0' },
+    ]);
+    assert.deepEqual(failed, []);
+    assert.deepEqual(calls.map((job) => [job.payload.prompt, job.attempts]).slice(0, 2), [
+      ['big', 1],
+      ['big', 2],
+    ]);
+  });
+
+  it('fails a job that runs out of memory twice, and retries an error marked transient once', async () => {
+    const calls: string[] = [];
+    const { queue } = await startQueue({
+      concurrency: 1,
+      runner: (job) => {
+        calls.push(job.payload.prompt);
+        const error = job.payload.prompt === 'huge' ? new Error('std::bad_alloc') : Object.assign(new Error('The model is still loading.'), { transient: true });
+        return Promise.reject(error);
+      },
+    });
+    const { failed, retrying } = watch(queue);
+    const huge = await submitOk(queue, 'ann', 'huge');
+    const flaky = await submitOk(queue, 'ben', 'flaky');
+    await Promise.all([huge.outcome, flaky.outcome]);
+
+    assert.deepEqual(calls, ['huge', 'huge', 'flaky', 'flaky']);
+    assert.deepEqual(retrying.map(({ code }) => code), ['OUT_OF_MEMORY', 'FAILED']);
+    assert.deepEqual(failed.map(({ code, message, job }) => [job.payload.prompt, code, message, job.attempts]), [
+      ['huge', 'OUT_OF_MEMORY', 'Ran out of memory: std::bad_alloc', 2],
+      ['flaky', 'FAILED', 'The model is still loading.', 2],
+    ]);
+  });
+
+  it('classifies out-of-memory anywhere in the cause chain, and errors that are not Errors', () => {
+    const wrapped = new Error('Pipeline step 12 failed.', { cause: new Error('Failed to allocate memory for requested buffer of size 1073741824') });
+    assert.deepEqual(classifyFailure(wrapped), {
+      code: 'OUT_OF_MEMORY',
+      message: 'Ran out of memory: Failed to allocate memory for requested buffer of size 1073741824',
+      transient: true,
+    });
+    const transientCause = new Error('Decode failed.', { cause: Object.assign(new Error('device lost'), { transient: true }) });
+    assert.deepEqual(classifyFailure(transientCause), { code: 'FAILED', message: 'Decode failed.', transient: true });
+    assert.deepEqual(classifyFailure('plain string'), { code: 'FAILED', message: 'plain string', transient: false });
+    assert.deepEqual(classifyFailure(undefined), { code: 'FAILED', message: 'The job failed without a reason.', transient: false });
+  });
+});
