@@ -1,9 +1,12 @@
-// The composition root: validate configuration, then build the store (and, as they land, the pipeline, the
-// queue and the Discord client) and wire them together. Heavy modules are imported only after the configuration
-// is known to be good, so a missing variable is reported within a fraction of a second.
+// The executable: read the configuration (failing fast with one clear line), start every part, and shut down
+// cleanly on SIGINT/SIGTERM. Heavy modules load only after the configuration is known to be good, so a missing
+// variable is reported within a fraction of a second.
 import { config as loadDotenv } from 'dotenv';
 import { ConfigError, loadConfig, type AppConfig } from './config/index.js';
 import { createLogger } from './log.js';
+
+/** Shutdown must finish within this, or the process exits anyway (a stuck GPU call must not hang a restart). */
+const SHUTDOWN_LIMIT_MS = 10_000;
 
 function readConfiguration(): AppConfig {
   loadDotenv({ quiet: true });
@@ -18,15 +21,33 @@ function readConfiguration(): AppConfig {
   }
 }
 
-async function main(): Promise<void> {
-  const config = readConfiguration();
-  const log = createLogger({ level: config.env.LOG_LEVEL, secrets: [config.env.DISCORD_TOKEN] });
-  const { Store } = await import('./store/index.js');
-  const store = await Store.open(config.env.STORE_URL);
-  log.info({ store: config.env.STORE_URL.split('://')[0] }, 'store opened');
-  // The Discord bot (issue "The Discord bot: /imagine …") is not built yet: nothing more to start.
-  log.warn('the Discord bot is not built yet; exiting after the configuration and store checks');
-  await store.close();
+const config = readConfiguration();
+const log = createLogger({ level: config.env.LOG_LEVEL, secrets: [config.env.DISCORD_TOKEN] });
+const { startApp } = await import('./app.js');
+let app: Awaited<ReturnType<typeof startApp>>;
+try {
+  app = await startApp(config, log);
+} catch (error) {
+  log.fatal({ err: error }, 'dreamcord could not start');
+  process.exit(1);
 }
 
-await main();
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    app.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}

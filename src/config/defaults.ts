@@ -32,6 +32,8 @@ const limits = z.strictObject({
   cooldownSeconds: z.number().min(0).max(3600),
   minStrength: z.number().min(0).max(1),
   maxStrength: z.number().min(0).max(1),
+  /** A request over a limit is refused, or clamped to the limit (the member is told either way). */
+  overLimit: z.enum(['refuse', 'clamp']),
 });
 
 const queue = z.strictObject({

@@ -1,0 +1,64 @@
+import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { COMMANDS } from '../commands/index.js';
+import type { CommandContext } from '../commands/command.js';
+import type { Store } from '../store/index.js';
+import { DiscordPresenter } from './presenter.js';
+import { registerCommands } from './register-commands.js';
+import { Router } from './router.js';
+
+export interface DiscordBotOptions {
+  readonly token: string;
+  /** REST base URL (tests point it at a fake Discord); the gateway URL then comes from that server. */
+  readonly apiBase?: string | undefined;
+  /** Register commands in this guild only. */
+  readonly guildId?: string | undefined;
+  readonly store: Store;
+  /** Minimum time between two edits of one job's message, ms. */
+  readonly editIntervalMs: number;
+}
+
+/** The Discord side of dreamcord: the gateway client, the command router and the job presenter. */
+export class DiscordBot {
+  readonly #client: Client<true>;
+  readonly #router: Router;
+
+  private constructor(client: Client<true>, router: Router) {
+    this.#client = client;
+    this.#router = router;
+  }
+
+  /** Logs in, registers the slash commands, and starts the job service with the Discord presenter. */
+  static async start(options: DiscordBotOptions, context: CommandContext): Promise<DiscordBot> {
+    const client = new Client({
+      intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessageReactions],
+      // Reactions on messages sent before a restart arrive uncached: partials let them through.
+      partials: [Partials.Message, Partials.Channel, Partials.Reaction, Partials.User],
+      rest: options.apiBase ? { api: options.apiBase } : {},
+    });
+    const router = new Router(client, COMMANDS, context);
+    const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
+    client.on(Events.Error, (error) => context.log.error({ err: error }, 'discord client error'));
+    client.on(Events.ShardReconnecting, () => context.log.warn('gateway reconnecting'));
+    client.on(Events.ShardResume, () => context.log.info('gateway resumed'));
+    await client.login(options.token);
+    const readyClient = await ready;
+    context.log.info({ user: readyClient.user.tag }, 'logged in to Discord');
+    await registerCommands(readyClient, COMMANDS.map((command) => command.data), {
+      guildId: options.guildId,
+      store: options.store,
+      log: context.log,
+    });
+    await context.jobs.start(new DiscordPresenter(readyClient, context.jobs, context.log, options.editIntervalMs));
+    return new DiscordBot(readyClient, router);
+  }
+
+  /** Stops taking new requests (members are told the bot is restarting). */
+  stopTakingRequests(): void {
+    this.#router.close();
+  }
+
+  /** Closes the gateway connection. */
+  async destroy(): Promise<void> {
+    await this.#client.destroy();
+  }
+}

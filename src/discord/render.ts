@@ -1,0 +1,129 @@
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  type MessageActionRowComponentBuilder,
+} from 'discord.js';
+import type { JobRecord } from '../jobs/job-record.js';
+import { samplerLabel } from '../pipeline/schedulers/names.js';
+import { buttonId } from './custom-id.js';
+
+/** Where a job stands, as its message shows it. */
+export type JobState =
+  | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number; readonly resumed?: boolean }
+  | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'cancelled'; readonly byUserId: string };
+
+const EMBED_FIELD_LIMIT = 1024;
+const EMBED_COLOR = 0x7c5cff;
+
+/** The text of a job's message while it waits or runs, or after it failed. */
+export function progressContent(record: JobRecord, state: JobState): string {
+  const who = `<@${record.origin.userId}>`;
+  const prompt = quote(record.request.prompt, 300);
+  switch (state.kind) {
+    case 'queued': {
+      const position = state.position <= 1 ? 'next in line' : `position ${state.position} in line`;
+      const resumed = state.resumed ? ' (resumed after a restart)' : '';
+      return `⏳ ${who}'s job is ${position}${resumed} · ready in about ${duration(state.etaMs)}\n${prompt}`;
+    }
+    case 'running': {
+      const percent = Math.floor((state.step / state.total) * 100);
+      return `🎨 ${who}'s job: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
+    }
+    case 'failed':
+      return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;
+    case 'cancelled':
+      return `🚫 ${who}'s job was cancelled${state.byUserId === record.origin.userId ? '' : ` by <@${state.byUserId}>`}.\n${prompt}`;
+  }
+}
+
+/** The Cancel button under a waiting or running job. */
+export function progressComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  return [row(new ButtonBuilder().setCustomId(buttonId('cancel', record.id)).setLabel('Cancel').setEmoji('✖️').setStyle(ButtonStyle.Secondary))];
+}
+
+/** The embed of a finished job: every parameter needed to reproduce it. */
+export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilder {
+  const { request, result } = record;
+  const label = samplerLabel(request.sampler);
+  const seeds = result?.seeds ?? [request.seed];
+  const notes = [...record.notices];
+  if (scaledDown) notes.push('The files were scaled down to fit Discord\'s upload limit.');
+  const embed = new EmbedBuilder()
+    .setColor(EMBED_COLOR)
+    .setTitle(request.kind === 'txt2img' ? 'Imagined' : request.kind === 'img2img' ? 'Variation' : 'Inpainted')
+    .addFields(
+      { name: 'Prompt', value: fieldText(request.prompt) },
+      ...(request.negative ? [{ name: 'Negative prompt', value: fieldText(request.negative) }] : []),
+      { name: seeds.length > 1 ? 'Seeds' : 'Seed', value: `\`${seeds.join('`, `')}\``, inline: true },
+      { name: 'Steps', value: String(request.steps), inline: true },
+      { name: 'CFG', value: String(request.cfg), inline: true },
+      { name: 'Sampler', value: label.name, inline: true },
+      { name: 'Size', value: `${request.width}×${request.height}`, inline: true },
+      { name: 'Model', value: fieldText(result?.model ?? 'unknown'), inline: true },
+      ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
+      { name: 'Time', value: result ? duration(result.durationMs) : '—', inline: true },
+      { name: 'Requested by', value: `<@${record.origin.userId}>`, inline: true },
+    )
+    .setFooter({ text: `Job ${record.id}` });
+  if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
+  return embed;
+}
+
+/** The buttons under a result: reroll, parameters, delete. */
+export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  return [
+    row(
+      new ButtonBuilder().setCustomId(buttonId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
+      new ButtonBuilder().setCustomId(buttonId('info', record.id)).setLabel('Parameters').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(buttonId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
+    ),
+  ];
+}
+
+/** The copyable `/imagine …` command that reproduces image `index` of a job (its own seed). */
+export function reproduceCommand(record: JobRecord, index = 0): string {
+  const { request } = record;
+  const seed = record.result?.seeds[index] ?? request.seed;
+  const parts = [
+    `/imagine prompt:${request.prompt.replace(/\s+/g, ' ')}`,
+    ...(request.negative ? [`negative:${request.negative.replace(/\s+/g, ' ')}`] : []),
+    `seed:${seed}`,
+    `steps:${request.steps}`,
+    `cfg:${request.cfg}`,
+    `sampler:${request.sampler}`,
+    `width:${request.width}`,
+    `height:${request.height}`,
+  ];
+  return parts.join(' ');
+}
+
+function row(...buttons: ButtonBuilder[]): ActionRowBuilder<MessageActionRowComponentBuilder> {
+  return new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(...buttons);
+}
+
+/** Text for an embed field; a longer one is cut visibly (the full text is in the ℹ️ parameters and the PNG). */
+function fieldText(text: string): string {
+  if (text.length <= EMBED_FIELD_LIMIT) return text || '—';
+  return `${text.slice(0, EMBED_FIELD_LIMIT - 40)}… (full text under ℹ️ Parameters)`;
+}
+
+function quote(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return `> ${oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine}`;
+}
+
+function bar(fraction: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * 10);
+  return `${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)}`;
+}
+
+/** "12 s", "3 min". */
+export function duration(ms: number): string {
+  if (ms < 1000) return '1 s';
+  if (ms < 90_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}

@@ -1,0 +1,46 @@
+import type { GuildSettings } from '../settings/keys.js';
+import type { SettingsStore } from '../settings/settings-store.js';
+import type { ValidatedRequest } from './build-request.js';
+import type { Cooldowns } from './cooldowns.js';
+import type { JobOrigin, JobRecord } from './job-record.js';
+import type { JobService } from './job-service.js';
+import type { Result } from './refusal.js';
+import type { GenerationRequest } from './request.js';
+
+/** Turns the server's settings into a validated request, or a refusal. */
+export type RequestBuilder = (
+  settings: GuildSettings,
+) => Result<{ request: ValidatedRequest & Partial<GenerationRequest>; notices: string[] }>;
+
+export interface AdmissionServices {
+  readonly jobs: JobService;
+  readonly settings: SettingsStore;
+  readonly cooldowns: Cooldowns;
+}
+
+/**
+ * The checks every request passes on its way into the queue, whatever started it (command, button, reaction):
+ * the server's allowed channels, the request's own validation against the server's limits, the member's cooldown,
+ * and the queue's limits. Returns the accepted job's record, or why it was refused.
+ */
+export async function admitJob(
+  services: AdmissionServices,
+  origin: JobOrigin,
+  build: RequestBuilder,
+): Promise<Result<{ record: JobRecord; position: number; etaMs: number }>> {
+  const { settings } = await services.settings.effective(origin.guildId);
+  if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(origin.channelId)) {
+    const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
+    return { ok: false, code: 'CHANNEL', message: `I don't take requests in this channel. Please use ${where}.` };
+  }
+  const built = build(settings);
+  if (!built.ok) return built;
+  const cooldown = services.cooldowns.claim(origin.guildId, origin.userId, settings.cooldownSeconds);
+  if (!cooldown.ok) return cooldown;
+  const submitted = await services.jobs.submit(
+    { request: built.request, origin, notices: built.notices },
+    { maxQueuedPerMember: settings.maxQueuedPerMember },
+  );
+  if (!submitted.ok) services.cooldowns.release(origin.guildId, origin.userId);
+  return submitted;
+}

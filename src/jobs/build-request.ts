@@ -1,0 +1,201 @@
+import type { GuildSettings } from '../settings/keys.js';
+import { parseSamplerName } from '../pipeline/schedulers/names.js';
+import { cleanPrompt, findBlockedWord, MAX_PROMPT_CHARS } from './prompt-text.js';
+import { Refused, refusalOf, type Result } from './refusal.js';
+import { MAX_SEED, randomSeed, type GenerationRequest } from './request.js';
+
+/** What a member typed, before validation. Every field is untrusted, its type included. */
+export interface GenerationOptions {
+  readonly prompt?: unknown;
+  readonly negative?: unknown;
+  readonly seed?: unknown;
+  readonly steps?: unknown;
+  readonly cfg?: unknown;
+  readonly sampler?: unknown;
+  readonly aspect?: unknown;
+  readonly width?: unknown;
+  readonly height?: unknown;
+  readonly count?: unknown;
+  readonly strength?: unknown;
+}
+
+/** The model facts a request is sized by. */
+export interface ModelFacts {
+  /** Side of the square the model was trained at (512 for SD 1.x, 768 for SD 2.x v-prediction). */
+  readonly nativeSize: number;
+}
+
+/** Hard bounds whatever a server sets: beyond these a value makes no sense for Stable Diffusion. */
+const BOUNDS = { steps: [1, 150], cfg: [0, 30], side: [64, 2048], count: [1, 4], strength: [0, 1] } as const;
+
+export type ValidatedRequest = Omit<GenerationRequest, 'source' | 'mask'>;
+
+/**
+ * Validates a member's options against the server's effective settings and fills in the defaults. A value over
+ * a server limit is refused, or clamped with a notice when the server chose `overLimit: clamp`.
+ */
+export function buildGenerationRequest(
+  kind: GenerationRequest['kind'],
+  options: GenerationOptions,
+  settings: GuildSettings,
+  model: ModelFacts,
+): Result<{ request: ValidatedRequest; notices: string[] }> {
+  try {
+    const notices: string[] = [];
+    const prompt = text('prompt', options.prompt, true);
+    const memberNegative = text('negative', options.negative, false);
+    if (findBlockedWord(`${prompt}\n${memberNegative}`, settings.blockedWords) !== undefined) {
+      throw new Refused('BLOCKED', 'This prompt uses a word that is not allowed on this server.');
+    }
+    const limit = overLimitPolicy(settings, notices);
+    const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
+    const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);
+    const size = fitPixels(imageSize(options, settings.aspect, model), settings, notices, options.width === undefined && options.height === undefined);
+    const request: ValidatedRequest = {
+      kind,
+      prompt,
+      negative: [settings.negativePrompt.trim(), memberNegative].filter(Boolean).join(', '),
+      seed: seedOf(options.seed),
+      steps,
+      cfg: decimal('cfg', options.cfg, settings.cfg, BOUNDS.cfg),
+      sampler: samplerId(options.sampler, settings.sampler),
+      ...size,
+      count,
+      rng: settings.rng,
+      promptSyntax: 'a1111',
+    };
+    if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings);
+    return { ok: true, request, notices };
+  } catch (error) {
+    return refusalOf(error);
+  }
+}
+
+/** Refuses a value over a server limit, or clamps it (with a notice) when the server chose to clamp. */
+function overLimitPolicy(settings: GuildSettings, notices: string[]) {
+  return (name: string, value: number, max: number): number => {
+    if (value <= max) return value;
+    if (settings.overLimit !== 'clamp') throw new Refused('OVER_LIMIT', `\`${name}\` ${value} is over this server's limit of ${max}.`);
+    notices.push(`\`${name}\` ${value} is over this server's limit of ${max}; used ${max}.`);
+    return max;
+  };
+}
+
+function text(name: string, value: unknown, required: boolean): string {
+  if (value === undefined || value === null) {
+    if (required) throw new Refused('INVALID_OPTION', `\`${name}\` is required.`);
+    return '';
+  }
+  if (typeof value !== 'string') throw new Refused('INVALID_OPTION', `\`${name}\` must be text.`);
+  const cleaned = cleanPrompt(value);
+  if (required && cleaned === '') throw new Refused('INVALID_OPTION', `\`${name}\` is empty.`);
+  if (cleaned.length > MAX_PROMPT_CHARS) {
+    throw new Refused('INVALID_OPTION', `\`${name}\` is ${cleaned.length} characters long; the limit is ${MAX_PROMPT_CHARS}.`);
+  }
+  return cleaned;
+}
+
+function integer(name: string, value: unknown, fallback: number, [min, max]: readonly [number, number]): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Refused('INVALID_OPTION', `\`${name}\` must be a whole number from ${min} to ${max}, got ${shown(value)}.`);
+  }
+  return value;
+}
+
+function decimal(name: string, value: unknown, fallback: number, [min, max]: readonly [number, number]): number {
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new Refused('INVALID_OPTION', `\`${name}\` must be a number from ${min} to ${max}, got ${shown(value)}.`);
+  }
+  return value;
+}
+
+function strengthOf(kind: GenerationRequest['kind'], value: unknown, settings: GuildSettings): number {
+  if (value === undefined || value === null) {
+    // The built-in default quietly follows the server's range: only what a member typed can be out of it.
+    return Math.min(settings.maxStrength, Math.max(settings.minStrength, kind === 'inpaint' ? 1 : 0.6));
+  }
+  const strength = decimal('strength', value, 0, BOUNDS.strength);
+  if (strength < settings.minStrength || strength > settings.maxStrength) {
+    throw new Refused('OVER_LIMIT', `\`strength\` ${strength} is outside this server's range ${settings.minStrength}–${settings.maxStrength}.`);
+  }
+  return strength;
+}
+
+function samplerId(value: unknown, fallback: string): GenerationRequest['sampler'] {
+  const name = value === undefined || value === null || value === '' ? fallback : value;
+  if (typeof name !== 'string') throw new Refused('INVALID_OPTION', '`sampler` must be text.');
+  try {
+    return parseSamplerName(name);
+  } catch (error) {
+    throw new Refused('INVALID_OPTION', (error as Error).message);
+  }
+}
+
+/** The seed as a decimal string; absent, -1 or "random" pick a random one. */
+function seedOf(value: unknown): string {
+  if (value === undefined || value === null) return randomSeed();
+  const raw = (typeof value === 'number' || typeof value === 'bigint' ? String(value) : value) as unknown;
+  const trimmed = typeof raw === 'string' ? raw.trim() : undefined;
+  if (trimmed === '' || trimmed === '-1' || trimmed?.toLowerCase() === 'random') return randomSeed();
+  if (trimmed === undefined || !/^\d{1,20}$/.test(trimmed) || BigInt(trimmed) > MAX_SEED) {
+    const shown = trimmed === undefined ? typeof raw : trimmed.slice(0, 40);
+    throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${MAX_SEED}, or -1 for a random seed; got ${shown}.`);
+  }
+  return BigInt(trimmed).toString();
+}
+
+/** Width and height: both given, one given and the other from the aspect ratio, or the aspect at native size. */
+function imageSize(options: GenerationOptions, defaultAspect: string, model: ModelFacts): { width: number; height: number } {
+  const aspect = options.aspect ?? defaultAspect;
+  const match = typeof aspect === 'string' ? /^(\d{1,2}):(\d{1,2})$/.exec(aspect) : null;
+  if (!match || Number(match[1]) === 0 || Number(match[2]) === 0) {
+    throw new Refused('INVALID_OPTION', `\`aspect\` must look like 2:3, got ${shown(aspect)}.`);
+  }
+  const ratio = Number(match[1]) / Number(match[2]);
+  const width = side('width', options.width);
+  const height = side('height', options.height);
+  if (width !== undefined && height !== undefined) return { width, height };
+  if (width !== undefined) return { width, height: multipleOf8(width / ratio) };
+  if (height !== undefined) return { width: multipleOf8(height * ratio), height };
+  // The short side stays at the native size; the long side follows the ratio.
+  return ratio >= 1
+    ? { width: multipleOf8(model.nativeSize * ratio), height: model.nativeSize }
+    : { width: model.nativeSize, height: multipleOf8(model.nativeSize / ratio) };
+}
+
+function side(name: string, value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined;
+  const [min, max] = BOUNDS.side;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new Refused('INVALID_OPTION', `\`${name}\` must be a whole number from ${min} to ${max}, got ${shown(value)}.`);
+  }
+  if (value % 8 !== 0) throw new Refused('INVALID_OPTION', `\`${name}\` must be a multiple of 8, got ${value}.`);
+  return value;
+}
+
+function multipleOf8(value: number): number {
+  return Math.min(BOUNDS.side[1], Math.max(BOUNDS.side[0], Math.round(value / 8) * 8));
+}
+
+/**
+ * Refuses (or clamps, keeping the aspect ratio) a size over the server's pixel limit. A size the member did not
+ * type (`fromDefaults`) is fitted quietly.
+ */
+function fitPixels(size: { width: number; height: number }, settings: GuildSettings, notices: string[], fromDefaults: boolean) {
+  const pixels = size.width * size.height;
+  if (pixels <= settings.maxPixels) return size;
+  const asked = `${size.width}×${size.height} (${pixels} pixels) is over this server's limit of ${settings.maxPixels} pixels`;
+  if (settings.overLimit !== 'clamp' && !fromDefaults) throw new Refused('OVER_LIMIT', `${asked}.`);
+  const scale = Math.sqrt(settings.maxPixels / pixels);
+  const fitted = { width: Math.floor((size.width * scale) / 8) * 8, height: Math.floor((size.height * scale) / 8) * 8 };
+  if (!fromDefaults) notices.push(`${asked}; used ${fitted.width}×${fitted.height}.`);
+  return fitted;
+}
+
+/** A member's value for an error message: short, and never "[object Object]". */
+function shown(value: unknown): string {
+  const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value) ?? typeof value;
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}

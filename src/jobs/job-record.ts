@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { generationRequestSchema } from './request.js';
+
+/** Where a job came from and where its result goes: enough to answer after a restart. */
+export const jobOriginSchema = z.object({
+  userId: z.string(),
+  /** Display name at the time of the command, for the embed. */
+  userName: z.string(),
+  guildId: z.string().nullable(),
+  channelId: z.string(),
+  /** The interaction to answer through while its token lives (15 minutes from `createdAt`). */
+  interaction: z
+    .object({
+      applicationId: z.string(),
+      token: z.string(),
+      createdAt: z.number(),
+      /** Largest upload Discord accepts for this interaction, in bytes. */
+      attachmentSizeLimit: z.number().int().min(1),
+    })
+    .optional(),
+  /** The message this job replies to (a 🎲 reroll answers the result it was rolled on). */
+  replyToMessageId: z.string().optional(),
+  /** How the job was started. */
+  via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button']),
+});
+export type JobOrigin = z.infer<typeof jobOriginSchema>;
+
+/** The bot's record of a job, by job id: the request, who asked, and what came of it. */
+export const jobRecordSchema = z.object({
+  id: z.string(),
+  request: generationRequestSchema,
+  origin: jobOriginSchema,
+  /** Messages about the request itself: clamped values, removed prompt syntax, truncation. */
+  notices: z.array(z.string()),
+  createdAt: z.number(),
+  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  /** The message that shows the job (progress, then the result). */
+  messageId: z.string().optional(),
+  result: z
+    .object({
+      seeds: z.array(z.string()),
+      model: z.string(),
+      durationMs: z.number(),
+      finishedAt: z.number(),
+    })
+    .optional(),
+  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;

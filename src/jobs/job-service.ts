@@ -1,0 +1,234 @@
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { JobQueue, type Job, type JobContext } from '../queue/index.js';
+import type { Collection, Store } from '../store/index.js';
+import type { GeneratedImages, ImageGenerator } from './generator.js';
+import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
+import type { Result } from './refusal.js';
+import { generationRequestSchema } from './request.js';
+
+/** What the queue keeps of a waiting job: enough to run and answer it after a restart. */
+const ticketSchema = z.object({
+  request: generationRequestSchema,
+  origin: jobOriginSchema,
+  notices: z.array(z.string()),
+});
+export type JobTicket = z.infer<typeof ticketSchema>;
+
+/**
+ * Shows jobs to the members who asked: the Discord layer implements it. `deliver` must have posted the result
+ * when it resolves (the queue forgets the job then); a thrown error with `transient: true` retries the job once.
+ */
+export interface JobPresenter {
+  deliver(record: JobRecord, images: GeneratedImages): Promise<{ messageId: string }>;
+}
+
+export interface JobServiceOptions {
+  readonly store: Store;
+  readonly generator: ImageGenerator;
+  /** GPU slots (`QUEUE_CONCURRENCY`). */
+  readonly concurrency: number;
+  /** Waiting jobs in all before new ones are refused. */
+  readonly maxQueued: number;
+  /** A job running longer than this fails. */
+  readonly jobTimeoutMs: number;
+}
+
+/** Events for the presenter, each with the job's current record. */
+export type JobServiceEvents = {
+  queued: [record: JobRecord, position: number, etaMs: number];
+  position: [record: JobRecord, position: number, etaMs: number];
+  started: [record: JobRecord];
+  progress: [record: JobRecord, step: number, total: number, etaMs: number];
+  failed: [record: JobRecord, message: string];
+  cancelled: [record: JobRecord, byUserId: string];
+  resumed: [record: JobRecord, position: number, etaMs: number, wasRunning: boolean];
+  completed: [record: JobRecord];
+  /** A background store write of the queue failed; the job it concerned goes on in memory. */
+  error: [error: unknown];
+};
+
+/**
+ * The generation use case shared by every entry point (slash commands, 🎲 buttons and reactions): accepts a
+ * validated request into the fair queue, runs it on the generator, hands the images to the presenter, and keeps a
+ * record of every job by id and by result message, so buttons and reactions work after a restart.
+ */
+export class JobService extends EventEmitter<JobServiceEvents> {
+  readonly #queue: JobQueue<JobTicket, void>;
+  readonly #records: Collection<JobRecord>;
+  readonly #byMessage: Collection<string>;
+  readonly #generator: ImageGenerator;
+  #presenter: JobPresenter | undefined;
+
+  private constructor(
+    queue: JobQueue<JobTicket, void>,
+    records: Collection<JobRecord>,
+    byMessage: Collection<string>,
+    generator: ImageGenerator,
+  ) {
+    super();
+    this.#queue = queue;
+    this.#records = records;
+    this.#byMessage = byMessage;
+    this.#generator = generator;
+  }
+
+  static async open(options: JobServiceOptions): Promise<JobService> {
+    const records = await options.store.collection('jobs', { schema: jobRecordSchema, version: 1 });
+    const byMessage = await options.store.collection('job-messages', { schema: z.string(), version: 1 });
+    // The queue needs its runner before the service exists; the runner reaches the service through this.
+    const self: { service?: JobService } = {};
+    const queue = await JobQueue.open<JobTicket, void>({
+      store: options.store,
+      payloadSchema: ticketSchema,
+      runner: (job, context) => {
+        if (!self.service) throw new Error('JobService is not open yet.');
+        return self.service.#run(job, context);
+      },
+      costOf: ({ request }) => ({ steps: request.steps, pixels: request.width * request.height, count: request.count }),
+      concurrency: options.concurrency,
+      maxQueued: options.maxQueued,
+      jobTimeoutMs: options.jobTimeoutMs,
+    });
+    const service = new JobService(queue, records, byMessage, options.generator);
+    self.service = service;
+    service.#forwardQueueEvents();
+    return service;
+  }
+
+  /** The generator's model facts, for validating requests. */
+  get generator(): ImageGenerator {
+    return this.#generator;
+  }
+
+  /** Sets who shows jobs, then re-queues the jobs of the last run (emitting 'resumed') and starts running. */
+  async start(presenter: JobPresenter): Promise<void> {
+    this.#presenter = presenter;
+    await this.#queue.start();
+  }
+
+  /** Accepts a job, or refuses it (queue full, member's waiting limit) with a message the member can read. */
+  async submit(
+    ticket: JobTicket,
+    limits: { readonly maxQueuedPerMember: number },
+  ): Promise<Result<{ record: JobRecord; position: number; etaMs: number }>> {
+    const submitted = await this.#queue.submit({
+      ownerId: ticket.origin.userId,
+      guildId: ticket.origin.guildId ?? 'direct-messages',
+      channelId: ticket.origin.channelId,
+      payload: ticket,
+      maxQueuedPerUser: limits.maxQueuedPerMember,
+    });
+    if (!submitted.ok) return { ok: false, code: 'QUEUE', message: submitted.message };
+    const record = await this.#recordOf(submitted.job);
+    return { ok: true, record, position: submitted.position, etaMs: submitted.etaMs };
+  }
+
+  /** Cancels a waiting or running job for its owner or a moderator. */
+  async cancel(jobId: string, byUserId: string, isModerator: boolean): Promise<Result<{ wasRunning: boolean }>> {
+    const cancelled = await this.#queue.cancel(jobId, { byUserId, isModerator });
+    if (cancelled.ok) return { ok: true, wasRunning: cancelled.wasRunning };
+    const code = cancelled.code === 'NOT_OWNER' ? 'NOT_ALLOWED' : 'NOT_FOUND';
+    return { ok: false, code, message: cancelled.code === 'NOT_OWNER' ? 'Only the member who asked (or a moderator) can cancel this job.' : cancelled.message };
+  }
+
+  /** The record of job `jobId`, if it exists. */
+  get(jobId: string): Promise<JobRecord | undefined> {
+    return this.#records.get(jobId);
+  }
+
+  /** The job whose progress or result is message `messageId`. */
+  async byMessage(messageId: string): Promise<JobRecord | undefined> {
+    const jobId = await this.#byMessage.get(messageId);
+    return jobId === undefined ? undefined : this.#records.get(jobId);
+  }
+
+  /** Remembers that `messageId` shows job `jobId` (its progress reply, later its result). */
+  async attachMessage(jobId: string, messageId: string): Promise<void> {
+    await this.#byMessage.set(messageId, jobId);
+    const record = await this.#records.get(jobId);
+    if (record) await this.#records.set(jobId, { ...record, messageId });
+  }
+
+  /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
+  positionOf(jobId: string): { position: number; etaMs: number } | undefined {
+    return this.#queue.positionOf(jobId);
+  }
+
+  stats(): ReturnType<JobQueue<JobTicket, void>['stats']> {
+    return this.#queue.stats();
+  }
+
+  /** Stops taking jobs; with `drain` running jobs finish, else they are checkpointed to resume at the next start. */
+  close(options: { readonly drain: boolean }): Promise<void> {
+    return this.#queue.close(options);
+  }
+
+  async #run(job: Job<JobTicket>, context: JobContext): Promise<void> {
+    const presenter = this.#presenter;
+    if (!presenter) throw new Error('JobService.start() was not called.');
+    await this.#update(job, (record) => ({ ...record, status: 'running' }));
+    const images = await this.#generator.generate(job.payload.request, {
+      signal: context.signal,
+      onProgress: (step, total) => context.reportProgress(step, total),
+    });
+    const record = await this.#recordOf(job);
+    const notices = [...record.notices, ...images.warnings.filter((warning) => !record.notices.includes(warning))];
+    const finished: JobRecord = {
+      ...record,
+      notices,
+      status: 'completed',
+      result: {
+        seeds: images.images.map((image) => image.seed),
+        model: images.model,
+        durationMs: images.durationMs,
+        finishedAt: Date.now(),
+      },
+    };
+    const { messageId } = await presenter.deliver(finished, images);
+    await this.#records.set(job.id, { ...finished, messageId });
+    await this.#byMessage.set(messageId, job.id);
+    this.emit('completed', { ...finished, messageId });
+  }
+
+  #forwardQueueEvents(): void {
+    const queue = this.#queue;
+    queue.on('error', (error) => this.emit('error', error));
+    const relay = <A extends unknown[]>(handler: (record: JobRecord, ...args: A) => void) =>
+      (job: Job<JobTicket>, ...args: A) => {
+        void this.#recordOf(job).then((record) => handler(record, ...args));
+      };
+    queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
+    queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
+    queue.on('started', ({ job }) => relay((r) => this.emit('started', r))(job));
+    queue.on('progress', ({ job, step, total, etaMs }) => relay((r) => this.emit('progress', r, step, total, etaMs))(job));
+    queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
+      relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
+    );
+    queue.on('failed', ({ job, message }) => {
+      void this.#update(job, (record) => ({ ...record, status: 'failed', failure: { code: 'FAILED', message } })).then(
+        (record) => this.emit('failed', record, message),
+      );
+    });
+    queue.on('cancelled', ({ job, byUserId }) => {
+      void this.#update(job, (record) => ({ ...record, status: 'cancelled' })).then((record) =>
+        this.emit('cancelled', record, byUserId),
+      );
+    });
+  }
+
+  /** The stored record of a queued job, written on first sight (submit, or a job restored by the queue). */
+  async #recordOf(job: Job<JobTicket>): Promise<JobRecord> {
+    const existing = await this.#records.get(job.id);
+    if (existing) return existing;
+    const record: JobRecord = { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
+    await this.#records.set(job.id, record);
+    return record;
+  }
+
+  async #update(job: Job<JobTicket>, change: (record: JobRecord) => JobRecord): Promise<JobRecord> {
+    const next = change(await this.#recordOf(job));
+    await this.#records.set(job.id, next);
+    return next;
+  }
+}

@@ -1,0 +1,153 @@
+import { z } from 'zod';
+import { ASPECT_RATIOS, type ProductDefaults } from '../config/index.js';
+
+/** How `/config show` groups the settings. */
+export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour';
+
+/**
+ * How a moderator's text becomes a value (see `parse-value.ts`): a number, free text, one of a few words, a
+ * boolean (true/false, on/off, yes/no), a comma-separated word list, channel mentions or ids, or a sampler name.
+ */
+export type SettingInput = 'number' | 'text' | 'choice' | 'boolean' | 'words' | 'channels' | 'sampler';
+
+/** What every entry of {@link SETTING_KEYS} has; `bounds` and `integer` only for numbers. */
+export interface SettingSpec {
+  readonly schema: z.ZodType;
+  readonly input: SettingInput;
+  readonly group: SettingGroup;
+  /** One line for `/config show` and autocomplete. */
+  readonly describe: string;
+  /** The valid values, phrased to follow "must be": "a whole number from 1 to 150". */
+  readonly range: string;
+  readonly bounds?: readonly [min: number, max: number];
+  readonly integer?: boolean;
+}
+
+function wholeNumber(min: number, max: number) {
+  return {
+    schema: z.number().int().min(min).max(max),
+    input: 'number',
+    bounds: [min, max],
+    integer: true,
+    range: numberRange(min, max, true),
+  } as const;
+}
+
+function decimal(min: number, max: number) {
+  return {
+    schema: z.number().min(min).max(max),
+    input: 'number',
+    bounds: [min, max],
+    integer: false,
+    range: numberRange(min, max, false),
+  } as const;
+}
+
+function choice<const T extends readonly [string, ...string[]]>(values: T) {
+  return { schema: z.enum(values), input: 'choice', range: `one of ${values.join(', ')}` } as const;
+}
+
+/** "a whole number from 1 to 150" / "a number from 0 to 1". */
+export function numberRange(min: number, max: number, integer: boolean): string {
+  return `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`;
+}
+
+/**
+ * Every per-server setting a moderator may change with `/config set`, with its validation and a description.
+ * Defaults come from `config/default.json`; a server's own values overlay them. The schemas check stored values;
+ * `parse-value.ts` turns a moderator's text into a value first.
+ */
+export const SETTING_KEYS = {
+  steps: { ...wholeNumber(1, 150), group: 'Defaults', describe: 'default denoising steps (at most maxSteps)' },
+  cfg: { ...decimal(0, 30), group: 'Defaults', describe: 'default guidance scale (CFG)' },
+  sampler: {
+    // Stored as the sampler id, but read back as any string: a record must stay readable if a sampler is retired.
+    schema: z.string().min(1).max(40),
+    input: 'sampler',
+    range: 'a sampler name such as "DPM++ 2M Karras" or "Euler a"',
+    group: 'Defaults',
+    describe: 'default sampler',
+  },
+  aspect: { ...choice(ASPECT_RATIOS), group: 'Defaults', describe: 'default aspect ratio' },
+  negativePrompt: {
+    schema: z.string().max(1000),
+    input: 'text',
+    range: 'text of up to 1000 characters, or none',
+    group: 'Defaults',
+    describe: "negative prompt put before every member's negative prompt",
+  },
+  rng: { ...choice(['gpu', 'cpu']), group: 'Defaults', describe: 'noise source (gpu matches AUTOMATIC1111 seeds)' },
+  maxSteps: { ...wholeNumber(1, 150), group: 'Limits', describe: 'most steps a member may ask for' },
+  maxPixels: { ...wholeNumber(4096, 4194304), group: 'Limits', describe: 'largest width × height a member may ask for' },
+  maxCount: { ...wholeNumber(1, 4), group: 'Limits', describe: 'most images per command' },
+  maxQueuedPerMember: { ...wholeNumber(1, 100), group: 'Limits', describe: 'jobs one member may have waiting' },
+  cooldownSeconds: { ...decimal(0, 3600), group: 'Limits', describe: "seconds between a member's commands" },
+  minStrength: { ...decimal(0, 1), group: 'Limits', describe: 'lowest /variation strength (at most maxStrength)' },
+  maxStrength: { ...decimal(0, 1), group: 'Limits', describe: 'highest /variation strength' },
+  overLimit: {
+    ...choice(['refuse', 'clamp']),
+    group: 'Limits',
+    describe: 'a request over a limit is refused, or clamped to the limit (the member is told)',
+  },
+  allowedChannels: {
+    schema: z.array(z.string().regex(/^\d{17,20}$/)).max(100),
+    input: 'channels',
+    range: 'channel mentions or ids, comma-separated (at most 100), or all',
+    group: 'Channels & words',
+    describe: 'channels where commands are taken (empty = all)',
+  },
+  blockedWords: {
+    schema: z.array(z.string().min(1).max(100)).max(500),
+    input: 'words',
+    range: 'words or phrases of up to 100 characters, comma-separated (at most 500), or none',
+    group: 'Channels & words',
+    describe: 'words that make a prompt refused (replaces the whole list)',
+  },
+  rerollReactions: {
+    schema: z.boolean(),
+    input: 'boolean',
+    range: 'true or false (or on/off, yes/no)',
+    group: 'Behaviour',
+    describe: 'whether a 🎲 reaction rerolls a result',
+  },
+  deleteResults: {
+    ...choice(['requester-and-moderators', 'moderators']),
+    group: 'Behaviour',
+    describe: 'who may delete results',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTING_KEYS;
+export type GuildSettings = { readonly [K in SettingKey]: z.infer<(typeof SETTING_KEYS)[K]['schema']> };
+/** Any one setting's value, as stored and as shown in the history. */
+export type SettingValue = GuildSettings[SettingKey];
+/** The settings whose value is a number, and so have `bounds`. */
+export type NumberKey = { [K in SettingKey]: (typeof SETTING_KEYS)[K]['input'] extends 'number' ? K : never }[SettingKey];
+
+/** Every key, in the order `/config show` lists them. */
+export const SETTING_KEY_NAMES = Object.keys(SETTING_KEYS) as readonly SettingKey[];
+
+/** The settings every server starts with, from the product defaults. */
+export function defaultSettings(defaults: ProductDefaults): GuildSettings {
+  const { generation: g, limits: l, discord: d } = defaults;
+  return Object.freeze({
+    steps: g.steps,
+    cfg: g.cfg,
+    sampler: g.sampler,
+    aspect: g.aspect,
+    negativePrompt: g.negativePrompt,
+    rng: g.rng,
+    maxSteps: l.maxSteps,
+    maxPixels: l.maxPixels,
+    maxCount: l.maxCount,
+    maxQueuedPerMember: l.maxQueuedPerMember,
+    cooldownSeconds: l.cooldownSeconds,
+    minStrength: l.minStrength,
+    maxStrength: l.maxStrength,
+    overLimit: l.overLimit,
+    allowedChannels: d.allowedChannels,
+    blockedWords: d.blockedWords,
+    rerollReactions: d.rerollReactions,
+    deleteResults: d.deleteResults,
+  });
+}
