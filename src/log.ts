@@ -26,8 +26,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         log: (object) => scrub(object, secrets) as Record<string, unknown>,
       },
       hooks: {
+        // The message text never reaches `formatters.log`; scrub it here. Objects are scrubbed after pino's
+        // serializers have turned errors into plain data.
         logMethod(args, method) {
-          method.apply(this, scrub(args, secrets) as typeof args);
+          method.apply(this, args.map((arg) => (typeof arg === 'string' ? scrub(arg, secrets) : arg)) as typeof args);
         },
       },
     },
@@ -35,12 +37,20 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/** Deep copy of `value` with every secret replaced, Error objects turned into plain `{type, message, stack}`. */
+/** Deep copy of `value` with every secret replaced, in strings, fields and errors. */
 function scrub(value: unknown, secrets: readonly string[], depth = 0): unknown {
   if (secrets.length === 0 || depth > 8) return value;
   if (typeof value === 'string') return secrets.reduce((text, secret) => text.split(secret).join('[REDACTED]'), value);
   if (value instanceof Error) {
-    return scrub({ type: value.name, message: value.message, stack: value.stack, cause: value.cause }, secrets, depth + 1);
+    // A copy of the same class, so pino's error serializer still reports its type.
+    const copy = Object.create(Object.getPrototypeOf(value) as object) as Error;
+    Object.defineProperties(copy, {
+      message: { value: scrub(value.message, secrets), enumerable: false },
+      stack: { value: scrub(value.stack, secrets), enumerable: false },
+      name: { value: value.name, enumerable: false },
+    });
+    if (value.cause !== undefined) copy.cause = scrub(value.cause, secrets, depth + 1);
+    return copy;
   }
   if (Array.isArray(value)) return value.map((item) => scrub(item, secrets, depth + 1));
   if (value && typeof value === 'object') {

@@ -163,6 +163,8 @@ function createWorker(options: WorkerOptions): Worker {
   const typescript = import.meta.url.endsWith('.ts');
   const entry = new URL(`./generator-worker.${typescript ? 'ts' : 'js'}`, import.meta.url);
   if (!typescript) return new Worker(entry, { workerData: options });
-  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  // Resolved here, where tsx is installed: the worker's own resolution starts from the working directory.
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(bootstrap, { eval: true, workerData: options });
 }
