@@ -3,18 +3,15 @@ import { booleanField, choiceField, fixedField, integerField, numberField, readC
 import {
   PREDICTION_TYPES,
   TIMESTEP_SPACINGS,
-  addNoiseAtTimestep,
   alphaProdAt,
   betaFields,
-  checkIndex,
   checkSameLength,
-  checkStepCount,
+  configTimesteps,
   dataPrediction,
   noisePrediction,
-  spacedTimesteps,
-  trainingAlphasCumprod,
 } from './discrete.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { DiscreteScheduler } from './discrete-scheduler.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const FIELDS = {
   ...betaFields(),
@@ -37,57 +34,33 @@ const FIELDS = {
  * `steps_offset` 0, `prediction_type` "epsilon", `timestep_spacing` "leading". Dynamic thresholding and
  * zero-terminal-SNR rescaling are not supported.
  */
-export class DDIMScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly sigmas = new Float64Array(0);
-
-  #timesteps: Float64Array = new Float64Array(0);
-  readonly #config: ConfigOf<typeof FIELDS>;
-  readonly #alphasCumprod: Float32Array;
+export class DDIMScheduler extends DiscreteScheduler<ConfigOf<typeof FIELDS>> {
   /** ᾱ after the last step: 1, or ᾱ at timestep 0. */
   readonly #finalAlphaCumprod: number;
   /** Training timesteps between two inference steps (T // steps, whatever the spacing, as in diffusers). */
   #stride = 0;
 
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('DDIMScheduler', FIELDS, config);
-    this.#alphasCumprod = trainingAlphasCumprod(this.#config);
-    this.#finalAlphaCumprod = this.#config.set_alpha_to_one ? 1 : alphaProdAt(this.#alphasCumprod, 0);
+    super(id, readConfig('DDIMScheduler', FIELDS, config));
+    this.#finalAlphaCumprod = this.config.set_alpha_to_one ? 1 : alphaProdAt(this.alphasCumprod, 0);
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
+  protected override schedule(steps: number): Float64Array {
+    const timesteps = configTimesteps(this.config, steps);
+    this.#stride = Math.floor(this.config.num_train_timesteps / steps);
+    return timesteps;
   }
 
-  setTimesteps(numInferenceSteps: number): void {
-    const { num_train_timesteps: trainSteps, timestep_spacing: spacing, steps_offset: offset } = this.#config;
-    checkStepCount(numInferenceSteps, trainSteps);
-    this.#timesteps = spacedTimesteps(spacing, trainSteps, numInferenceSteps, offset);
-    this.#stride = Math.floor(trainSteps / numInferenceSteps);
-  }
-
-  /** DDIM derives everything from the timestep it is given (diffusers has no `set_begin_index` for it). */
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
+  override step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
     if (this.#stride === 0) throw new Error('DDIMScheduler.step called before setTimesteps');
     checkSameLength(modelOutput, sample);
     const f = Math.fround;
     const previous = timestep - this.#stride;
-    const alphaProd = alphaProdAt(this.#alphasCumprod, timestep);
-    const alphaProdPrev = previous >= 0 ? alphaProdAt(this.#alphasCumprod, previous) : this.#finalAlphaCumprod;
+    const alphaProd = alphaProdAt(this.alphasCumprod, timestep);
+    const alphaProdPrev = previous >= 0 ? alphaProdAt(this.alphasCumprod, previous) : this.#finalAlphaCumprod;
     const alpha = f(Math.sqrt(alphaProd));
     const sigma = f(Math.sqrt(f(1 - alphaProd)));
-    const { prediction_type: type, clip_sample: clip, clip_sample_range: range } = this.#config;
+    const { prediction_type: type, clip_sample: clip, clip_sample_range: range } = this.config;
     const toData = dataPrediction(type, alpha, sigma);
     const toNoise = noisePrediction(type, alpha, sigma);
     // Formula (12) of the paper with σ_t = 0: x_prev = √ᾱ_prev·x̂₀ + √(1 − ᾱ_prev)·ε̂.
@@ -100,9 +73,5 @@ export class DDIMScheduler implements Scheduler {
       const noise = toNoise.sample * x + toNoise.output * m;
       sample[i] = dataCoeff * (clip ? Math.min(Math.max(data, -range), range) : data) + noiseCoeff * noise;
     }
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    return addNoiseAtTimestep(this.#alphasCumprod, original, noise, timestep);
   }
 }

@@ -1,19 +1,16 @@
 import type { RandomGenerator } from '../rng/types.js';
-import { booleanField, choiceField, fixedField, integerField, numberField, readConfig, type ConfigOf } from './config.js';
+import { booleanField, choiceField, fixedField, numberField, readConfig, type ConfigOf } from './config.js';
 import {
   PREDICTION_TYPES,
-  TIMESTEP_SPACINGS,
-  addNoiseAtTimestep,
   alphaProdAt,
   betaFields,
-  checkIndex,
   checkSameLength,
-  checkStepCount,
+  configTimesteps,
   dataPrediction,
-  spacedTimesteps,
-  trainingAlphasCumprod,
+  spacingFields,
 } from './discrete.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { DiscreteScheduler } from './discrete-scheduler.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const FIELDS = {
   ...betaFields(),
@@ -23,8 +20,7 @@ const FIELDS = {
   prediction_type: choiceField('epsilon', PREDICTION_TYPES),
   thresholding: fixedField(false),
   clip_sample_range: numberField(1, { min: 0 }),
-  timestep_spacing: choiceField('leading', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('leading'),
   rescale_betas_zero_snr: fixedField(false),
 } as const;
 
@@ -36,52 +32,26 @@ const FIELDS = {
  * `beta_schedule` "linear", `variance_type` "fixed_small", `clip_sample` true, `clip_sample_range` 1,
  * `prediction_type` "epsilon", `timestep_spacing` "leading", `steps_offset` 0.
  */
-export class DDPMScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly sigmas = new Float64Array(0);
-
-  #timesteps: Float64Array = new Float64Array(0);
-  readonly #config: ConfigOf<typeof FIELDS>;
-  readonly #alphasCumprod: Float32Array;
-
+export class DDPMScheduler extends DiscreteScheduler<ConfigOf<typeof FIELDS>> {
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('DDPMScheduler', FIELDS, config);
-    this.#alphasCumprod = trainingAlphasCumprod(this.#config);
+    super(id, readConfig('DDPMScheduler', FIELDS, config));
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
+  protected override schedule(steps: number): Float64Array {
+    return configTimesteps(this.config, steps);
   }
 
-  setTimesteps(numInferenceSteps: number): void {
-    const { num_train_timesteps: trainSteps, timestep_spacing: spacing, steps_offset: offset } = this.#config;
-    checkStepCount(numInferenceSteps, trainSteps);
-    this.#timesteps = spacedTimesteps(spacing, trainSteps, numInferenceSteps, offset);
-  }
-
-  /** DDPM derives everything from the timestep it is given (diffusers has no `set_begin_index` for it). */
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, generator: RandomGenerator): void {
+  override step(modelOutput: Float32Array, timestep: number, sample: Float32Array, generator: RandomGenerator): void {
     checkSameLength(modelOutput, sample);
     const f = Math.fround;
-    const alphaProd = alphaProdAt(this.#alphasCumprod, timestep);
+    const alphaProd = alphaProdAt(this.alphasCumprod, timestep);
     const previous = this.#previousTimestep(timestep);
-    const alphaProdPrev = previous >= 0 ? alphaProdAt(this.#alphasCumprod, previous) : 1;
+    const alphaProdPrev = previous >= 0 ? alphaProdAt(this.alphasCumprod, previous) : 1;
     const betaProd = f(1 - alphaProd);
     const betaProdPrev = f(1 - alphaProdPrev);
     const currentAlpha = f(alphaProd / alphaProdPrev);
     const currentBeta = f(1 - currentAlpha);
-    const { prediction_type: type, clip_sample: clip, clip_sample_range: range } = this.#config;
+    const { prediction_type: type, clip_sample: clip, clip_sample_range: range } = this.config;
     const toData = dataPrediction(type, f(Math.sqrt(alphaProd)), f(Math.sqrt(betaProd)));
     // Formula (7) of the paper: the mean of q(x_{t−1} | x_t, x̂₀).
     const dataCoeff = f(f(f(Math.sqrt(alphaProdPrev)) * currentBeta) / betaProd);
@@ -98,17 +68,13 @@ export class DDPMScheduler implements Scheduler {
     }
   }
 
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    return addNoiseAtTimestep(this.#alphasCumprod, original, noise, timestep);
-  }
-
   /** The timestep after `timestep` in `timesteps`, or −1 after the last one (diffusers' `previous_timestep`). */
   #previousTimestep(timestep: number): number {
-    const index = this.#timesteps.indexOf(timestep);
+    const index = this.timesteps.indexOf(timestep);
     if (index < 0) {
       throw new RangeError(`Expected one of the timesteps set by setTimesteps, got ${timestep}`);
     }
-    return this.#timesteps[index + 1] ?? -1;
+    return this.timesteps[index + 1] ?? -1;
   }
 
   /** The standard deviation of the added noise for the configured `variance_type` (float32 like torch). */
@@ -116,7 +82,7 @@ export class DDPMScheduler implements Scheduler {
     const f = Math.fround;
     // β̃_t of formula (7), clamped so that its logarithm stays finite.
     const posterior = Math.max(f(f(f(1 - alphaProdPrev) / betaProd) * currentBeta), 1e-20);
-    switch (this.#config.variance_type) {
+    switch (this.config.variance_type) {
       case 'fixed_small':
         return f(Math.sqrt(posterior));
       case 'fixed_small_log':

@@ -1,42 +1,17 @@
-import type { RandomGenerator } from '../rng/types.js';
-import { booleanField, choiceField, integerField, readConfig, type ConfigOf } from './config.js';
-import {
-  TIMESTEP_SPACINGS,
-  applyCombination,
-  betaFields,
-  checkIndex,
-  checkSameLength,
-  checkStepCount,
-  noisePrediction,
-  solverTimesteps,
-  trainingAlphasCumprod,
-} from './discrete.js';
-import { TensorHistory } from './history.js';
-import {
-  LOWER_ORDER_FINAL_BELOW,
-  NoiseLevels,
-  addNoiseAtLevel,
-  dpmSolverFirstOrder,
-  karrasSchedule,
-  linearCombination,
-  multistepOrder,
-  sigmasAtTimesteps,
-  solverFields,
-} from './multistep.js';
-import { trainingSigmas, withFinalSigma } from './schedule.js';
-import { noiseIndex, startIndex } from './sigmas.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { booleanField, choiceField, readConfig, type ConfigOf } from './config.js';
+import { spacingFields } from './discrete.js';
+import { dpmSolverFirstOrder, linearCombination, solverFields } from './multistep.js';
+import { SolverScheduler } from './solver-scheduler.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const FIELDS = {
-  ...betaFields(),
   ...solverFields(),
   /** "dpmsolver" and "dpmsolver++" (DPM-Solver configs) are read as "deis", as in diffusers. */
   algorithm_type: choiceField('deis', ['deis', 'dpmsolver', 'dpmsolver++']),
   /** Other solvers' types are read as "logrho", as in diffusers. */
   solver_type: choiceField('logrho', ['logrho', 'midpoint', 'heun', 'bh1', 'bh2']),
   lower_order_final: booleanField(true),
-  timestep_spacing: choiceField('linspace', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('linspace'),
 } as const;
 
 /**
@@ -49,95 +24,19 @@ const FIELDS = {
  * `beta_schedule` "linear", `solver_order` 2, `prediction_type` "epsilon", `lower_order_final` true,
  * `use_karras_sigmas` false, `timestep_spacing` "linspace", `steps_offset` 0.
  */
-export class DEISMultistepScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-
-  #timesteps: Float64Array = new Float64Array(0);
-  #sigmas: Float64Array = new Float64Array(0);
-  #levels = new NoiseLevels(new Float64Array(0));
-  readonly #config: ConfigOf<typeof FIELDS>;
-  readonly #trainSigmas: Float32Array;
-  /** Position in `timesteps` of the step being taken; null until the first step. */
-  #stepIndex: number | null = null;
-  /** Where img2img starts the loop (`setBeginIndex`), or null. */
-  #beginIndex: number | null = null;
-  /** Noise predictions ε̂ of the last `solver_order` steps. */
-  readonly #outputs: TensorHistory;
-  /** Steps taken so far, at most `solver_order` (the warm-up of the multistep method). */
-  #lowerOrderSteps = 0;
-
+export class DEISMultistepScheduler extends SolverScheduler<ConfigOf<typeof FIELDS>> {
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('DEISMultistepScheduler', FIELDS, config);
-    this.#trainSigmas = trainingSigmas(trainingAlphasCumprod(this.#config));
-    this.#outputs = new TensorHistory(this.#config.solver_order);
-  }
-
-  get timesteps(): Float64Array {
-    return this.#timesteps;
-  }
-
-  get sigmas(): Float64Array {
-    return this.#sigmas;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const config = this.#config;
-    checkStepCount(numInferenceSteps, config.num_train_timesteps);
-    const schedule = config.use_karras_sigmas
-      ? karrasSchedule(this.#trainSigmas, numInferenceSteps, true)
-      : sigmasAtTimesteps(
-          this.#trainSigmas,
-          solverTimesteps(config.timestep_spacing, config.num_train_timesteps, numInferenceSteps, config.steps_offset),
-        );
-    // The last sigma repeats the smallest one: the last Karras sigma, or that of training timestep 0.
-    const smallest = config.use_karras_sigmas ? schedule.sigmas[schedule.sigmas.length - 1] : this.#trainSigmas[0];
-    this.#timesteps = schedule.timesteps;
-    this.#sigmas = withFinalSigma(schedule.sigmas, smallest ?? 0);
-    this.#levels = new NoiseLevels(this.#sigmas);
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-    this.#outputs.clear();
-    this.#lowerOrderSteps = 0;
-  }
-
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-    this.#beginIndex = index;
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
-    if (this.#timesteps.length === 0) throw new Error('DEISMultistepScheduler.step called before setTimesteps');
-    checkSameLength(modelOutput, sample);
-    const index = (this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep));
-    const steps = this.#timesteps.length;
-    const short = this.#config.lower_order_final && steps < LOWER_ORDER_FINAL_BELOW;
-    const order = multistepOrder({
-      solverOrder: this.#config.solver_order,
-      stepsTaken: this.#lowerOrderSteps,
-      index,
-      steps,
-      firstAtLast: short,
-      secondAtSecondLast: short,
+    // Noise predictions ε̂; the schedule ends on the smallest sigma (DEIS has no `final_sigmas_type`).
+    super(id, readConfig('DEISMultistepScheduler', FIELDS, config), {
+      dataPrediction: false,
+      smallestSigma: 'schedule',
     });
-    const { alpha, sigma } = this.#levels.at(index);
-    const conversion = noisePrediction(this.#config.prediction_type, alpha, sigma);
-    applyCombination(this.#outputs.push(sample.length), conversion, sample, modelOutput);
-    const outputs = Array.from({ length: order }, (_, age) => this.#outputs.at(age));
-    linearCombination(sample, this.#coefficients(order, index), [sample, ...outputs]);
-    this.#lowerOrderSteps = Math.min(this.#lowerOrderSteps + 1, this.#config.solver_order);
-    this.#stepIndex = index + 1;
   }
 
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = noiseIndex(this.#timesteps, this.#beginIndex, this.#stepIndex, timestep);
-    return addNoiseAtLevel(this.#levels, index, original, noise);
+  protected override advance(index: number, modelOutput: Float32Array, sample: Float32Array): void {
+    const order = this.multistepOrderAt(index, this.config.lower_order_final);
+    this.pushOutput(index, modelOutput, sample);
+    linearCombination(sample, this.#coefficients(order, index), [sample, ...this.newestOutputs(order)]);
   }
 
   /**
@@ -146,11 +45,11 @@ export class DEISMultistepScheduler implements Scheduler {
    * basis polynomial of m_k (diffusers' `multistep_deis_{second,third}_order_update`).
    */
   #coefficients(order: number, index: number): number[] {
-    if (order === 1) return dpmSolverFirstOrder(this.#levels, index + 1, index, false);
+    if (order === 1) return dpmSolverFirstOrder(this.levels, index + 1, index, this.dataPrediction);
     const f = Math.fround;
-    const t = this.#levels.at(index + 1);
+    const t = this.levels.at(index + 1);
     const rho = (i: number): number => {
-      const { alpha, sigma } = this.#levels.at(i);
+      const { alpha, sigma } = this.levels.at(i);
       return f(sigma / alpha);
     };
     const [rhoT, ...nodes] = [rho(index + 1), ...Array.from({ length: order }, (_, k) => rho(index - k))];
@@ -162,7 +61,7 @@ export class DEISMultistepScheduler implements Scheduler {
       const node = nodes[k] ?? 0;
       return t.alpha * f(integral(rhoT, node, others) - integral(rhoS0, node, others));
     });
-    return [f(t.alpha / this.#levels.at(index).alpha), ...weights];
+    return [f(t.alpha / this.levels.at(index).alpha), ...weights];
   }
 }
 

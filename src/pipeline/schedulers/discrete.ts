@@ -38,13 +38,27 @@ export function betaFields(
   } as const;
 }
 
-/** `alphas_cumprod` (float32) of a config read with {@link betaFields}. */
-export function trainingAlphasCumprod(config: {
+/**
+ * The config fields that place the inference timesteps on the training ones: `timestep_spacing` (default
+ * `spacing`) and `steps_offset` (default 0).
+ */
+export function spacingFields(spacing: TimestepSpacing = 'linspace') {
+  return {
+    timestep_spacing: choiceField(spacing, TIMESTEP_SPACINGS),
+    steps_offset: integerField(0, { min: 0 }),
+  } as const;
+}
+
+/** The training noise schedule of a config read with {@link betaFields}. */
+export interface BetaConfig {
   readonly num_train_timesteps: number;
   readonly beta_start: number;
   readonly beta_end: number;
   readonly beta_schedule: string;
-}): Float32Array {
+}
+
+/** `alphas_cumprod` (float32) of a config read with {@link betaFields}. */
+export function trainingAlphasCumprod(config: BetaConfig): Float32Array {
   return alphasCumprod(makeBetas(config.beta_schedule, config.beta_start, config.beta_end, config.num_train_timesteps));
 }
 
@@ -94,6 +108,15 @@ export function spacedTimesteps(
     case 'trailing':
       return arange(numTrainTimesteps, 0, -numTrainTimesteps / steps).map((t) => roundHalfEven(t) - 1);
   }
+}
+
+/** {@link spacedTimesteps} for `steps` steps as a config of DDIM, DDPM or PNDM spaces them, checking the step count. */
+export function configTimesteps(
+  config: BetaConfig & { readonly timestep_spacing: TimestepSpacing; readonly steps_offset: number },
+  steps: number,
+): Float64Array {
+  checkStepCount(steps, config.num_train_timesteps);
+  return spacedTimesteps(config.timestep_spacing, config.num_train_timesteps, steps, config.steps_offset);
 }
 
 /**

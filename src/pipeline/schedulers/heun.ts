@@ -1,34 +1,17 @@
-import type { RandomGenerator } from '../rng/types.js';
-import { booleanField, choiceField, integerField, numberField, readConfig } from './config.js';
+import { booleanField, choiceField, numberField, readConfig, type ConfigOf } from './config.js';
+import { betaFields, PREDICTION_TYPES, spacingFields } from './discrete.js';
+import { type SigmaLevels, SigmaScheduler } from './sigma-scheduler.js';
 import {
-  betaFields,
-  checkIndex,
-  checkSameLength,
-  checkStepCount,
-  PREDICTION_TYPES,
-  TIMESTEP_SPACINGS,
-  trainingAlphasCumprod,
-} from './discrete.js';
-import { withFinalSigma } from './schedule.js';
-import {
-  addNoiseBySigma,
   buffer,
   type Denoise,
   denoiseFor,
-  initNoiseSigmaOf,
   karrasFields,
-  noiseIndex,
   noiseLevel,
   type NoiseLevel,
   repeatInterior,
-  scaleBySigma,
   sigmaAt,
-  sigmaSchedule,
-  startIndex,
-  type TrainingSigmas,
-  trainingSigmasOf,
 } from './sigmas.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const f32 = Math.fround;
 
@@ -43,8 +26,7 @@ const FIELDS = {
   ...karrasFields(),
   clip_sample: booleanField(false),
   clip_sample_range: numberField(1, { min: 0 }),
-  timestep_spacing: choiceField('linspace', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('linspace'),
 };
 
 /**
@@ -52,16 +34,8 @@ const FIELDS = {
  * `HeunDiscreteScheduler`, id `heun`. Order 2: each noise level but the first is evaluated twice, an Euler
  * predictor then a trapezoidal corrector, so `timesteps` lists every model call.
  */
-export class HeunDiscreteScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 2;
-  readonly #config;
-  readonly #training: TrainingSigmas;
-  #timesteps: Float64Array = new Float64Array(0);
-  #sigmas: Float64Array = new Float64Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  #scaled: Float32Array | undefined;
+export class HeunDiscreteScheduler extends SigmaScheduler<ConfigOf<typeof FIELDS>> {
+  override readonly order = 2;
   /** What the predictor leaves for the corrector; null = the next call predicts. */
   #pending: PredictorStep | null = null;
   #derivativeBuffer: Float32Array | undefined;
@@ -69,71 +43,29 @@ export class HeunDiscreteScheduler implements Scheduler {
 
   /** @param config - diffusers scheduler config keys; see the class fields for those read and their defaults. */
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('HeunDiscreteScheduler', FIELDS, config);
-    this.#training = trainingSigmasOf(trainingAlphasCumprod(this.#config));
-    this.setTimesteps(this.#config.num_train_timesteps);
+    super(id, readConfig('HeunDiscreteScheduler', FIELDS, config));
+    this.setTimesteps(this.config.num_train_timesteps);
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
-  }
-
-  get sigmas(): Float64Array {
-    return this.#sigmas;
-  }
-
-  get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.#sigmas, this.#config.timestep_spacing);
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const c = this.#config;
-    checkStepCount(numInferenceSteps, c.num_train_timesteps);
-    const { timesteps, sigmas } = sigmaSchedule(this.#training, numInferenceSteps, {
-      spacing: c.timestep_spacing,
-      numTrainTimesteps: c.num_train_timesteps,
-      stepsOffset: c.steps_offset,
-      karras: c.use_karras_sigmas ? { sigmaMin: null, sigmaMax: null } : null,
-    });
-    // Every level after the first is visited twice (predictor, corrector); the final 0 once.
-    const levels = withFinalSigma(sigmas, 0);
-    this.#sigmas = repeatInterior(levels, 1, levels.length - 1);
-    this.#timesteps = repeatInterior(timesteps.map(f32), 1, timesteps.length);
+  /** Every level after the first is visited twice (predictor, corrector); the final 0 once. */
+  protected override layout({ timesteps, sigmas }: SigmaLevels): SigmaLevels {
     this.#pending = null;
-    this.#stepIndex = null;
-    this.#beginIndex = null;
+    return {
+      timesteps: repeatInterior(timesteps, 1, timesteps.length),
+      sigmas: repeatInterior(sigmas, 1, sigmas.length - 1),
+    };
   }
 
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-    this.#beginIndex = index;
-  }
-
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep);
-    this.#scaled = buffer(this.#scaled, sample.length);
-    return scaleBySigma(sample, sigmaAt(this.#sigmas, this.#stepIndex), this.#scaled);
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
-    checkSameLength(modelOutput, sample);
-    const index = (this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep));
+  protected override advance(index: number, modelOutput: Float32Array, sample: Float32Array): void {
     if (this.#pending === null) this.#predict(modelOutput, sample, index);
     else this.#correct(modelOutput, sample, index, this.#pending);
-    this.#stepIndex = index + 1;
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = noiseIndex(this.#timesteps, this.#beginIndex, this.#stepIndex, timestep);
-    return addNoiseBySigma(original, noise, sigmaAt(this.#sigmas, index));
   }
 
   /** Euler step from σ_i to σ_{i+1}, remembering its derivative, `dt` and starting sample. */
   #predict(modelOutput: Float32Array, sample: Float32Array, index: number): void {
-    const sigma = sigmaAt(this.#sigmas, index);
-    const dt = f32(sigmaAt(this.#sigmas, index + 1) - sigma);
-    const denoise = denoiseFor(this.#config.prediction_type);
+    const sigma = sigmaAt(this.sigmas, index);
+    const dt = f32(sigmaAt(this.sigmas, index + 1) - sigma);
+    const denoise = denoiseFor(this.config.prediction_type);
     const level = noiseLevel(sigma);
     const range = this.#clipRange();
     const derivative = (this.#derivativeBuffer = buffer(this.#derivativeBuffer, sample.length));
@@ -150,8 +82,8 @@ export class HeunDiscreteScheduler implements Scheduler {
 
   /** Redo the step from the remembered start with the mean of both derivatives (trapezoidal rule). */
   #correct(modelOutput: Float32Array, sample: Float32Array, index: number, predicted: PredictorStep): void {
-    const sigmaNext = sigmaAt(this.#sigmas, index);
-    const denoise = denoiseFor(this.#config.prediction_type);
+    const sigmaNext = sigmaAt(this.sigmas, index);
+    const denoise = denoiseFor(this.config.prediction_type);
     const level = noiseLevel(sigmaNext);
     const range = this.#clipRange();
     const { dt, derivative: first, start } = predicted;
@@ -166,7 +98,7 @@ export class HeunDiscreteScheduler implements Scheduler {
 
   /** The bound of the x₀ estimate: `clip_sample_range` when `clip_sample` is set, else none. */
   #clipRange(): number {
-    return this.#config.clip_sample ? f32(this.#config.clip_sample_range) : Infinity;
+    return this.config.clip_sample ? f32(this.config.clip_sample_range) : Infinity;
   }
 }
 

@@ -1,32 +1,9 @@
-import type { RandomGenerator } from '../rng/types.js';
-import { choiceField, integerField, readConfig } from './config.js';
-import {
-  betaFields,
-  checkIndex,
-  checkSameLength,
-  checkStepCount,
-  PREDICTION_TYPES,
-  TIMESTEP_SPACINGS,
-  trainingAlphasCumprod,
-} from './discrete.js';
+import { choiceField, readConfig, type ConfigOf } from './config.js';
+import { betaFields, PREDICTION_TYPES, spacingFields } from './discrete.js';
 import { TensorHistory } from './history.js';
-import { withFinalSigma } from './schedule.js';
-import {
-  addNoiseBySigma,
-  buffer,
-  denoiseFor,
-  initNoiseSigmaOf,
-  karrasFields,
-  noiseIndex,
-  noiseLevel,
-  scaleBySigma,
-  sigmaAt,
-  sigmaSchedule,
-  startIndex,
-  type TrainingSigmas,
-  trainingSigmasOf,
-} from './sigmas.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { type SigmaLevels, SigmaScheduler } from './sigma-scheduler.js';
+import { denoiseFor, karrasFields, noiseLevel, sigmaAt } from './sigmas.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const f32 = Math.fround;
 
@@ -36,14 +13,14 @@ const LMS_ORDER = 4;
 /**
  * The config keys of diffusers' `LMSDiscreteScheduler` and their defaults: `beta_start` 0.0001, `beta_end`
  * 0.02, `beta_schedule` linear, `use_karras_sigmas` false, `prediction_type` epsilon, `timestep_spacing`
- * linspace, `steps_offset` 0.
+ * linspace, `steps_offset` 0. LMS has no `sigma_min` / `sigma_max` keys: Karras levels span the schedule's own
+ * ends.
  */
 const FIELDS = {
   ...betaFields({ beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' }),
   ...karrasFields(),
   prediction_type: choiceField('epsilon', PREDICTION_TYPES),
-  timestep_spacing: choiceField('linspace', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('linspace'),
 };
 
 /**
@@ -51,71 +28,25 @@ const FIELDS = {
  * each step integrates the Lagrange polynomial through the last four ODE derivatives over the next sigma
  * interval.
  */
-export class LMSDiscreteScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly #config;
-  readonly #training: TrainingSigmas;
+export class LMSDiscreteScheduler extends SigmaScheduler<ConfigOf<typeof FIELDS>> {
+  override readonly order = 1;
   readonly #derivatives = new TensorHistory(LMS_ORDER);
-  #timesteps: Float64Array = new Float64Array(0);
-  #sigmas: Float64Array = new Float64Array(0);
-  #stepIndex: number | null = null;
-  #beginIndex: number | null = null;
-  #scaled: Float32Array | undefined;
 
   /** @param config - diffusers scheduler config keys; see the class fields for those read and their defaults. */
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('LMSDiscreteScheduler', FIELDS, config);
-    this.#training = trainingSigmasOf(trainingAlphasCumprod(this.#config));
-    this.setTimesteps(this.#config.num_train_timesteps);
+    super(id, readConfig('LMSDiscreteScheduler', FIELDS, config));
+    this.setTimesteps(this.config.num_train_timesteps);
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
-  }
-
-  get sigmas(): Float64Array {
-    return this.#sigmas;
-  }
-
-  get initNoiseSigma(): number {
-    return initNoiseSigmaOf(this.#sigmas, this.#config.timestep_spacing);
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const c = this.#config;
-    checkStepCount(numInferenceSteps, c.num_train_timesteps);
-    const { timesteps, sigmas } = sigmaSchedule(this.#training, numInferenceSteps, {
-      spacing: c.timestep_spacing,
-      numTrainTimesteps: c.num_train_timesteps,
-      stepsOffset: c.steps_offset,
-      // LMS has no sigma_min / sigma_max keys: Karras levels span the schedule's own ends.
-      karras: c.use_karras_sigmas ? { sigmaMin: null, sigmaMax: null } : null,
-    });
-    this.#timesteps = timesteps.map(f32);
-    this.#sigmas = withFinalSigma(sigmas, 0);
+  protected override layout(levels: SigmaLevels): SigmaLevels {
     this.#derivatives.clear();
-    this.#stepIndex = null;
-    this.#beginIndex = null;
+    return levels;
   }
 
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-    this.#beginIndex = index;
-  }
-
-  scaleModelInput(sample: Float32Array, timestep: number): Float32Array {
-    this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep);
-    this.#scaled = buffer(this.#scaled, sample.length);
-    return scaleBySigma(sample, sigmaAt(this.#sigmas, this.#stepIndex), this.#scaled);
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
-    checkSameLength(modelOutput, sample);
-    const index = (this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep));
-    const sigma = sigmaAt(this.#sigmas, index);
-    const denoise = denoiseFor(this.#config.prediction_type);
+  protected override advance(index: number, modelOutput: Float32Array, sample: Float32Array): void {
+    const sigmas = this.sigmas;
+    const sigma = sigmaAt(sigmas, index);
+    const denoise = denoiseFor(this.config.prediction_type);
     const level = noiseLevel(sigma);
     const derivative = this.#derivatives.push(sample.length);
     // diffusers computes `min(step + 1, 4)` coefficients but pairs them with the derivatives it has, which
@@ -123,7 +54,7 @@ export class LMSDiscreteScheduler implements Scheduler {
     const order = Math.min(index + 1, LMS_ORDER);
     const terms = Math.min(order, this.#derivatives.count);
     const [c0 = 0, c1 = 0, c2 = 0, c3 = 0] = Array.from({ length: terms }, (_, k) =>
-      f32(lmsCoefficient(this.#sigmas, order, index, k)),
+      f32(lmsCoefficient(sigmas, order, index, k)),
     );
     // Older derivatives; the newest stands in for absent ones, which the term count never reads.
     const older = (age: number): Float32Array => (age < terms ? this.#derivatives.at(age) : derivative);
@@ -139,12 +70,6 @@ export class LMSDiscreteScheduler implements Scheduler {
       if (terms > 3) sum = f32(sum + f32(c3 * (d3[i] ?? 0)));
       sample[i] = x + sum;
     }
-    this.#stepIndex = index + 1;
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = noiseIndex(this.#timesteps, this.#beginIndex, this.#stepIndex, timestep);
-    return addNoiseBySigma(original, noise, sigmaAt(this.#sigmas, index));
   }
 }
 

@@ -5,22 +5,37 @@
  * remembered model outputs with scalar coefficients).
  */
 import { choiceField, fixedField, integerField } from './config.js';
-import { PREDICTION_TYPES, checkSameLength, roundHalfEven } from './discrete.js';
+import { PREDICTION_TYPES, betaFields, checkSameLength, roundHalfEven } from './discrete.js';
 import { interpAtIndex, karrasSigmas, logF32, sigmaToT } from './schedule.js';
 import { karrasFields } from './sigmas.js';
 
 /**
- * The config fields every solver class accepts, with their common diffusers defaults. Exponential, beta and flow
- * sigmas, dynamic shifting and thresholding are not supported: only their defaults are accepted.
+ * The config fields every solver class accepts, with their common diffusers defaults: the training schedule of
+ * {@link betaFields}, `solver_order` 2, `prediction_type` "epsilon" and `use_karras_sigmas` false. Exponential,
+ * beta and flow sigmas, dynamic shifting and thresholding are not supported: only their defaults are accepted.
  */
 export function solverFields() {
   return {
+    ...betaFields(),
     solver_order: integerField(2, { min: 1, max: 3 }),
     prediction_type: choiceField('epsilon', PREDICTION_TYPES),
     thresholding: fixedField(false),
     ...karrasFields(),
     use_flow_sigmas: fixedField(false),
     use_dynamic_shifting: fixedField(false),
+  } as const;
+}
+
+/**
+ * The `algorithm_type` and `solver_type` keys of both DPM-Solver classes, with their diffusers defaults
+ * ("dpmsolver++", "midpoint"). The SDE algorithms are not supported.
+ */
+export function dpmSolverTypeFields() {
+  return {
+    /** "deis" is read as "dpmsolver++", as diffusers does for configs saved by DEISMultistepScheduler. */
+    algorithm_type: choiceField('dpmsolver++', ['dpmsolver++', 'dpmsolver', 'deis']),
+    /** "logrho", "bh1" and "bh2" (other solvers' types) are read as "midpoint", as in diffusers. */
+    solver_type: choiceField('midpoint', ['midpoint', 'heun', 'logrho', 'bh1', 'bh2']),
   } as const;
 }
 
@@ -144,6 +159,50 @@ export function dpmSolverFirstOrder(levels: NoiseLevels, t: number, s: number, d
   return dataPrediction
     ? [f(to.sigma / from.sigma), -f(to.alpha * f(f(Math.exp(-h)) - 1))]
     : [f(to.alpha / from.alpha), -f(to.sigma * f(f(Math.exp(h)) - 1))];
+}
+
+/** What every DPM-Solver update from one noise level to another starts from (see {@link dpmSolverStep}). */
+export interface DpmSolverStep {
+  /** The step size in log-SNR, h = λ_t − λ_s. */
+  readonly h: number;
+  /** The first-order update's coefficients of the sample at s and of D0 (see {@link dpmSolverFirstOrder}). */
+  readonly onSample: number;
+  readonly onD0: number;
+  /** The coefficient of D1 with the midpoint solver type. */
+  readonly midpoint: number;
+  /** The coefficient of D1 with the Heun solver type (and in the third-order updates). */
+  readonly first: number;
+  /** The coefficient of D2 in the third-order updates. */
+  readonly second: number;
+}
+
+/**
+ * The {@link DpmSolverStep} from position `s` to position `t` of the noise levels, float32 like diffusers. For
+ * data prediction, with φ = e^{−h} − 1: midpoint −½·α_t·φ, first α_t·(φ/h + 1), second −α_t·((φ + h)/h² − ½); for
+ * noise prediction, with φ = e^{h} − 1: midpoint −½·σ_t·φ, first −σ_t·(φ/h − 1), second −σ_t·((φ − h)/h² − ½).
+ */
+export function dpmSolverStep(levels: NoiseLevels, t: number, s: number, dataPrediction: boolean): DpmSolverStep {
+  const f = Math.fround;
+  const to = levels.at(t);
+  const h = f(to.lambda - levels.at(s).lambda);
+  const [onSample, onD0] = dpmSolverFirstOrder(levels, t, s, dataPrediction);
+  const sign = dataPrediction ? 1 : -1;
+  const scale = dataPrediction ? to.alpha : to.sigma;
+  const phi = f(f(Math.exp(-sign * h)) - 1);
+  return {
+    h,
+    onSample,
+    onD0,
+    midpoint: -0.5 * f(scale * phi),
+    first: sign * f(scale * f(f(phi / h) + sign)),
+    second: -f(scale * f(f(f(phi + sign * h) / f(h * h)) - 0.5)),
+  };
+}
+
+/** r = (λ_a − λ_b)/h between positions `a` and `b` of the noise levels, float32 like torch. */
+export function lambdaRatio(levels: NoiseLevels, a: number, b: number, h: number): number {
+  const f = Math.fround;
+  return f(f(levels.at(a).lambda - levels.at(b).lambda) / h);
 }
 
 /** Below this many steps, `lower_order_final` lowers the order of the last steps (stabilises few-step runs). */

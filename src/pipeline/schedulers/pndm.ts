@@ -1,19 +1,10 @@
 import type { RandomGenerator } from '../rng/types.js';
-import { booleanField, choiceField, integerField, readConfig, type ConfigOf } from './config.js';
-import {
-  TIMESTEP_SPACINGS,
-  addNoiseAtTimestep,
-  alphaProdAt,
-  betaFields,
-  checkIndex,
-  checkSameLength,
-  checkStepCount,
-  spacedTimesteps,
-  trainingAlphasCumprod,
-} from './discrete.js';
+import { booleanField, choiceField, readConfig, type ConfigOf } from './config.js';
+import { alphaProdAt, betaFields, checkSameLength, configTimesteps, spacingFields } from './discrete.js';
+import { DiscreteScheduler } from './discrete-scheduler.js';
 import { TensorHistory } from './history.js';
 import { buffer } from './sigmas.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 const FIELDS = {
   ...betaFields(),
@@ -21,8 +12,7 @@ const FIELDS = {
   skip_prk_steps: booleanField(false),
   set_alpha_to_one: booleanField(false),
   prediction_type: choiceField('epsilon', ['epsilon', 'v_prediction']),
-  timestep_spacing: choiceField('leading', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('leading'),
 } as const;
 
 /** How many past noise predictions the fourth-order linear multistep formula combines. */
@@ -39,15 +29,7 @@ const PLMS_ORDER = 4;
  * The first model call is evaluated twice: `timesteps` repeats the second timestep
  * (`[801, 601, 601, 401, …]` for 5 steps), so there are `steps + 1` model calls.
  */
-export class PNDMScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-  readonly sigmas = new Float64Array(0);
-
-  #timesteps: Float64Array = new Float64Array(0);
-  readonly #config: ConfigOf<typeof FIELDS>;
-  readonly #alphasCumprod: Float32Array;
+export class PNDMScheduler extends DiscreteScheduler<ConfigOf<typeof FIELDS>> {
   /** ᾱ used after the last step: 1, or ᾱ at timestep 0. */
   readonly #finalAlphaCumprod: number;
   /** Training timesteps between two inference steps (T // steps). */
@@ -62,43 +44,27 @@ export class PNDMScheduler implements Scheduler {
   #combined: Float32Array = new Float32Array(0);
 
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('PNDMScheduler', FIELDS, config);
-    if (!this.#config.skip_prk_steps) {
+    const read = readConfig('PNDMScheduler', FIELDS, config);
+    if (!read.skip_prk_steps) {
       throw new Error(
         'Expected `skip_prk_steps` of PNDMScheduler to be true: the Runge-Kutta warm-up steps are not supported',
       );
     }
-    this.#alphasCumprod = trainingAlphasCumprod(this.#config);
-    this.#finalAlphaCumprod = this.#config.set_alpha_to_one ? 1 : alphaProdAt(this.#alphasCumprod, 0);
+    super(id, read);
+    this.#finalAlphaCumprod = read.set_alpha_to_one ? 1 : alphaProdAt(this.alphasCumprod, 0);
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const { num_train_timesteps: trainSteps, timestep_spacing: spacing, steps_offset: offset } = this.#config;
-    checkStepCount(numInferenceSteps, trainSteps);
-    const descending = spacedTimesteps(spacing, trainSteps, numInferenceSteps, offset);
-    // PLMS order: the first timestep, then the second one twice, then the rest.
-    const second = descending.length > 1 ? descending.subarray(1, 2) : new Float64Array(0);
-    this.#timesteps = Float64Array.of(...descending.subarray(0, 1), ...second, ...descending.subarray(1));
-    this.#stride = Math.floor(trainSteps / numInferenceSteps);
+  protected override schedule(steps: number): Float64Array {
+    const descending = configTimesteps(this.config, steps);
+    this.#stride = Math.floor(this.config.num_train_timesteps / steps);
     this.#counter = 0;
     this.#ets.clear();
+    // PLMS order: the first timestep, then the second one twice, then the rest.
+    const second = descending.length > 1 ? descending.subarray(1, 2) : new Float64Array(0);
+    return Float64Array.of(...descending.subarray(0, 1), ...second, ...descending.subarray(1));
   }
 
-  /** PNDM keeps no step index (diffusers has no `set_begin_index` for it): the loop may start anywhere. */
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.timesteps.length);
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
+  override step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
     if (this.#stride === 0) throw new Error('PNDMScheduler.step called before setTimesteps');
     checkSameLength(modelOutput, sample);
     let from = timestep;
@@ -117,10 +83,6 @@ export class PNDMScheduler implements Scheduler {
     }
     this.#previousSample(sample, start, from, to);
     this.#counter++;
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    return addNoiseAtTimestep(this.#alphasCumprod, original, noise, timestep);
   }
 
   /** `#combined` = (ε + ε_previous) / 2. */
@@ -162,12 +124,12 @@ export class PNDMScheduler implements Scheduler {
    */
   #previousSample(out: Float32Array, sample: Float32Array, from: number, to: number): void {
     const f = Math.fround;
-    const alphaProd = alphaProdAt(this.#alphasCumprod, from);
-    const alphaProdPrev = to >= 0 ? alphaProdAt(this.#alphasCumprod, to) : this.#finalAlphaCumprod;
+    const alphaProd = alphaProdAt(this.alphasCumprod, from);
+    const alphaProdPrev = to >= 0 ? alphaProdAt(this.alphasCumprod, to) : this.#finalAlphaCumprod;
     const betaProd = f(1 - alphaProd);
     const betaProdPrev = f(1 - alphaProdPrev);
     const eps = this.#combined;
-    if (this.#config.prediction_type === 'v_prediction') {
+    if (this.config.prediction_type === 'v_prediction') {
       const [a, b] = [f(Math.sqrt(alphaProd)), f(Math.sqrt(betaProd))];
       for (let i = 0; i < eps.length; i++) eps[i] = a * (eps[i] ?? 0) + b * (sample[i] ?? 0);
     }

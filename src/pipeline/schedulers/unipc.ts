@@ -1,38 +1,17 @@
-import type { RandomGenerator } from '../rng/types.js';
 import {
   booleanField,
   choiceField,
   fixedField,
-  integerField,
   numberField,
   readConfig,
   type ConfigField,
   type ConfigOf,
 } from './config.js';
-import {
-  TIMESTEP_SPACINGS,
-  applyCombination,
-  betaFields,
-  checkIndex,
-  checkSameLength,
-  checkStepCount,
-  dataPrediction,
-  noisePrediction,
-  solverTimesteps,
-  trainingAlphasCumprod,
-} from './discrete.js';
-import { TensorHistory } from './history.js';
-import {
-  NoiseLevels,
-  addNoiseAtLevel,
-  karrasSchedule,
-  linearCombination,
-  sigmasAtTimesteps,
-  solverFields,
-} from './multistep.js';
-import { trainingSigmas, withFinalSigma } from './schedule.js';
-import { buffer, noiseIndex, startIndex } from './sigmas.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { spacingFields } from './discrete.js';
+import { linearCombination, solverFields } from './multistep.js';
+import { SolverScheduler } from './solver-scheduler.js';
+import { buffer } from './sigmas.js';
+import type { SchedulerConfig, SchedulerId } from './types.js';
 
 /** A list of step indices (`disable_corrector`). */
 function indexListField(): ConfigField<readonly number[]> {
@@ -48,7 +27,6 @@ function indexListField(): ConfigField<readonly number[]> {
 }
 
 const FIELDS = {
-  ...betaFields(),
   ...solverFields(),
   predict_x0: booleanField(true),
   /** "midpoint", "heun" and "logrho" (other solvers' types) are read as "bh2", as in diffusers. */
@@ -56,8 +34,7 @@ const FIELDS = {
   lower_order_final: booleanField(true),
   disable_corrector: indexListField(),
   solver_p: fixedField(null),
-  timestep_spacing: choiceField('linspace', TIMESTEP_SPACINGS),
-  steps_offset: integerField(0, { min: 0 }),
+  ...spacingFields('linspace'),
   final_sigmas_type: choiceField('zero', ['zero', 'sigma_min']),
   rescale_betas_zero_snr: fixedField(false),
   sigma_min: numberField(null, { min: 0 }),
@@ -76,107 +53,42 @@ const FIELDS = {
  * `use_karras_sigmas` false, `sigma_min`/`sigma_max` null (Karras bounds; null = the training range),
  * `timestep_spacing` "linspace", `steps_offset` 0, `final_sigmas_type` "zero".
  */
-export class UniPCMultistepScheduler implements Scheduler {
-  readonly id: SchedulerId;
-  readonly order = 1;
-  readonly initNoiseSigma = 1;
-
-  #timesteps: Float64Array = new Float64Array(0);
-  #sigmas: Float64Array = new Float64Array(0);
-  #levels = new NoiseLevels(new Float64Array(0));
-  readonly #config: ConfigOf<typeof FIELDS>;
+export class UniPCMultistepScheduler extends SolverScheduler<ConfigOf<typeof FIELDS>> {
   readonly #bh1: boolean;
-  readonly #trainSigmas: Float32Array;
-  /** Position in `timesteps` of the step being taken; null until the first step. */
-  #stepIndex: number | null = null;
-  /** Where img2img starts the loop (`setBeginIndex`), or null. */
-  #beginIndex: number | null = null;
-  /** Converted model outputs (x̂₀, or ε̂ without `predict_x0`) of the last `solver_order` + 1 steps. */
-  readonly #outputs: TensorHistory;
   /** The (corrected) sample the last predictor started from; empty before the first step. */
   #lastSample: Float32Array = new Float32Array(0);
   /** The order of the last predictor step, which its correction reuses. */
   #lastOrder = 1;
-  /** Steps taken so far, at most `solver_order` (the warm-up of the multistep method). */
-  #lowerOrderSteps = 0;
 
   constructor(config: SchedulerConfig, id: SchedulerId) {
-    this.id = id;
-    this.#config = readConfig('UniPCMultistepScheduler', FIELDS, config);
-    if (!this.#config.predict_x0 && this.#config.final_sigmas_type === 'zero') {
-      throw new Error(
-        'Expected `final_sigmas_type` "sigma_min" for `predict_x0` false of UniPCMultistepScheduler: a final sigma of zero needs data prediction',
-      );
-    }
-    this.#bh1 = this.#config.solver_type === 'bh1';
-    this.#trainSigmas = trainingSigmas(trainingAlphasCumprod(this.#config));
-    // The correction needs this step's output besides the `solver_order` previous ones.
-    this.#outputs = new TensorHistory(this.#config.solver_order + 1);
+    const read = readConfig('UniPCMultistepScheduler', FIELDS, config);
+    super(id, read, {
+      dataPrediction: read.predict_x0,
+      noisePredictionSetting: '`predict_x0` false',
+      // The correction needs this step's output besides the `solver_order` previous ones.
+      history: read.solver_order + 1,
+      smallestSigma: 'schedule',
+    });
+    this.#bh1 = read.solver_type === 'bh1';
   }
 
-  get timesteps(): Float64Array {
-    return this.#timesteps;
-  }
-
-  get sigmas(): Float64Array {
-    return this.#sigmas;
-  }
-
-  setTimesteps(numInferenceSteps: number): void {
-    const config = this.#config;
-    checkStepCount(numInferenceSteps, config.num_train_timesteps);
-    const schedule = config.use_karras_sigmas
-      ? karrasSchedule(this.#trainSigmas, numInferenceSteps, true, { min: config.sigma_min, max: config.sigma_max })
-      : sigmasAtTimesteps(
-          this.#trainSigmas,
-          solverTimesteps(config.timestep_spacing, config.num_train_timesteps, numInferenceSteps, config.steps_offset),
-        );
-    // sigma_min ends on the last Karras sigma, or on the smallest training sigma.
-    const smallest = config.use_karras_sigmas ? schedule.sigmas[schedule.sigmas.length - 1] : this.#trainSigmas[0];
-    this.#timesteps = schedule.timesteps;
-    this.#sigmas = withFinalSigma(schedule.sigmas, config.final_sigmas_type === 'zero' ? 0 : (smallest ?? 0));
-    this.#levels = new NoiseLevels(this.#sigmas);
-    this.#stepIndex = null;
-    this.#beginIndex = null;
-    this.#outputs.clear();
+  override setTimesteps(numInferenceSteps: number): void {
+    super.setTimesteps(numInferenceSteps);
     this.#lastSample = new Float32Array(0);
-    this.#lowerOrderSteps = 0;
   }
 
-  setBeginIndex(index: number): void {
-    checkIndex(index, this.#timesteps.length);
-    this.#beginIndex = index;
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  step(modelOutput: Float32Array, timestep: number, sample: Float32Array, _generator: RandomGenerator): void {
-    if (this.#timesteps.length === 0) throw new Error('UniPCMultistepScheduler.step called before setTimesteps');
-    checkSameLength(modelOutput, sample);
-    const index = (this.#stepIndex ??= startIndex(this.#timesteps, this.#beginIndex, timestep));
-    const { alpha, sigma } = this.#levels.at(index);
-    const type = this.#config.prediction_type;
-    const conversion = this.#config.predict_x0 ? dataPrediction(type, alpha, sigma) : noisePrediction(type, alpha, sigma);
-    applyCombination(this.#outputs.push(sample.length), conversion, sample, modelOutput);
+  protected override advance(index: number, modelOutput: Float32Array, sample: Float32Array): void {
+    this.pushOutput(index, modelOutput, sample);
     // The history now holds [this output, m0, m1, …] where m0 belongs to the previous step.
     const correct =
-      index > 0 && !this.#config.disable_corrector.includes(index - 1) && this.#lastSample.length === sample.length;
+      index > 0 && !this.config.disable_corrector.includes(index - 1) && this.#lastSample.length === sample.length;
     if (correct) this.#correct(index, sample);
-    const { solver_order: solverOrder, lower_order_final: lowerFinal } = this.#config;
-    const wanted = lowerFinal ? Math.min(solverOrder, this.#timesteps.length - index) : solverOrder;
-    const order = Math.min(wanted, this.#lowerOrderSteps + 1);
+    const { solver_order: solverOrder, lower_order_final: lowerFinal } = this.config;
+    const wanted = lowerFinal ? Math.min(solverOrder, this.timesteps.length - index) : solverOrder;
+    const order = Math.min(wanted, this.stepsTaken + 1);
     (this.#lastSample = buffer(this.#lastSample, sample.length)).set(sample);
     this.#predict(index, sample, order);
     this.#lastOrder = order;
-    this.#lowerOrderSteps = Math.min(this.#lowerOrderSteps + 1, solverOrder);
-    this.#stepIndex = index + 1;
-  }
-
-  addNoise(original: Float32Array, noise: Float32Array, timestep: number): Float32Array {
-    const index = noiseIndex(this.#timesteps, this.#beginIndex, this.#stepIndex, timestep);
-    return addNoiseAtLevel(this.#levels, index, original, noise);
   }
 
   /**
@@ -185,7 +97,7 @@ export class UniPCMultistepScheduler implements Scheduler {
    */
   #predict(index: number, sample: Float32Array, order: number): void {
     const { h, ratios } = this.#ratios(index + 1, index, order);
-    const basis = unipcBasis(h, ratios, this.#config.predict_x0, this.#bh1);
+    const basis = unipcBasis(h, ratios, this.dataPrediction, this.#bh1);
     // Order 2 uses ρ = ½ in closed form; higher orders solve the order − 1 leading equations.
     const leading = basis.matrix.slice(0, -1).map((row) => row.slice(0, -1));
     const rhos = order === 1 ? [] : order === 2 ? [0.5] : solve(leading, basis.rhs.slice(0, -1));
@@ -193,8 +105,7 @@ export class UniPCMultistepScheduler implements Scheduler {
     // x_t = base·x + c·m0 − scale·B_h·Σ ρ_k·(m_k − m0)/r_k.
     const onHistory = rhos.map((rho, k) => (-scale * basis.bh * rho) / (ratios[k] ?? 1));
     const onM0 = -scale * basis.hPhi1 - onHistory.reduce((sum, c) => sum + c, 0);
-    const outputs = Array.from({ length: order }, (_, age) => this.#outputs.at(age));
-    linearCombination(sample, [base, onM0, ...onHistory], [sample, ...outputs]);
+    linearCombination(sample, [base, onM0, ...onHistory], [sample, ...this.newestOutputs(order)]);
   }
 
   /**
@@ -204,18 +115,18 @@ export class UniPCMultistepScheduler implements Scheduler {
   #correct(index: number, sample: Float32Array): void {
     const order = this.#lastOrder;
     const { h, ratios } = this.#ratios(index, index - 1, order);
-    const basis = unipcBasis(h, ratios, this.#config.predict_x0, this.#bh1);
+    const basis = unipcBasis(h, ratios, this.dataPrediction, this.#bh1);
     const rhos = order === 1 ? [0.5] : solve(basis.matrix, basis.rhs);
     const { base, scale } = this.#bases(index, index - 1);
     // x_t = base·x_last + c·m0 − scale·B_h·(Σ ρ_k·(m_k − m0)/r_k + ρ_last·(m_t − m0)).
     const onHistory = rhos.slice(0, -1).map((rho, k) => (-scale * basis.bh * rho) / (ratios[k] ?? 1));
     const onNew = -scale * basis.bh * (rhos[rhos.length - 1] ?? 0);
     const onM0 = -scale * basis.hPhi1 - onHistory.reduce((sum, c) => sum + c, 0) - onNew;
-    const older = Array.from({ length: order - 1 }, (_, k) => this.#outputs.at(k + 2));
+    const older = Array.from({ length: order - 1 }, (_, k) => this.outputs.at(k + 2));
     linearCombination(
       sample,
       [base, onNew, onM0, ...onHistory],
-      [this.#lastSample, this.#outputs.at(0), this.#outputs.at(1), ...older],
+      [this.#lastSample, this.outputs.at(0), this.outputs.at(1), ...older],
     );
   }
 
@@ -225,17 +136,17 @@ export class UniPCMultistepScheduler implements Scheduler {
    */
   #ratios(t: number, s0: number, order: number): { h: number; ratios: number[] } {
     const f = Math.fround;
-    const from = this.#levels.at(s0).lambda;
-    const h = f(this.#levels.at(t).lambda - from);
-    const ratios = Array.from({ length: order - 1 }, (_, k) => f(f(this.#levels.at(s0 - k - 1).lambda - from) / h));
+    const from = this.levels.at(s0).lambda;
+    const h = f(this.levels.at(t).lambda - from);
+    const ratios = Array.from({ length: order - 1 }, (_, k) => f(f(this.levels.at(s0 - k - 1).lambda - from) / h));
     return { h, ratios };
   }
 
   /** The coefficient of the start sample and the scale of the output terms, from `s0` to `t`. */
   #bases(t: number, s0: number): { base: number; scale: number } {
-    const to = this.#levels.at(t);
-    const from = this.#levels.at(s0);
-    return this.#config.predict_x0
+    const to = this.levels.at(t);
+    const from = this.levels.at(s0);
+    return this.dataPrediction
       ? { base: Math.fround(to.sigma / from.sigma), scale: to.alpha }
       : { base: Math.fround(to.alpha / from.alpha), scale: to.sigma };
   }

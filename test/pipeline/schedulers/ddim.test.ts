@@ -1,20 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DDIMScheduler } from '../../../src/pipeline/schedulers/ddim.js';
-import { checkSchedulerCase, schedulerCases } from './reference-loop.js';
+import { schedulerCases, testReferenceCases } from './reference-loop.js';
 
 describe('DDIMScheduler', () => {
   for (const id of ['ddim', 'ddim_trailing', 'ddim_v'] as const) {
-    const cases = schedulerCases(id);
-
-    it(`${id} has reference cases`, () => assert.ok(cases.length > 0));
-
-    for (const c of cases) {
-      it(`${id} matches diffusers: ${c.steps} steps, seed ${c.seed}`, (t) => {
-        const error = checkSchedulerCase(c, new DDIMScheduler(c.config, c.name));
-        t.diagnostic(`relative error of the final latents: ${error.toExponential(2)}`);
-      });
-    }
+    it(`${id} has reference cases`, () => assert.ok(schedulerCases(id).length > 0));
+    testReferenceCases(id, (c) => new DDIMScheduler(c.config, c.name), {
+      title: (c) => `${id} matches diffusers: ${c.steps} steps, seed ${c.seed}`,
+    });
   }
 
   it('clips the predicted clean sample by default', () => {

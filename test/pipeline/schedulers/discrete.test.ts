@@ -8,6 +8,8 @@ import {
   roundHalfEven,
   solverTimesteps,
   spacedTimesteps,
+  TIMESTEP_SPACINGS,
+  type TimestepSpacing,
 } from '../../../src/pipeline/schedulers/discrete.js';
 
 // Expected values computed with numpy 2.4 by the expressions of diffusers' set_timesteps (T = 1000, offset 1).
@@ -17,36 +19,34 @@ describe('roundHalfEven', () => {
   });
 });
 
+/** One test per spacing and step count: `timesteps(spacing, 1000, steps, 1)` gives the expected timesteps. */
+function itSpaces(
+  timesteps: (spacing: TimestepSpacing, trainSteps: number, steps: number, offset: number) => Float64Array,
+  cases: { readonly [S in TimestepSpacing]: { readonly [steps: number]: readonly number[] } },
+): void {
+  for (const spacing of TIMESTEP_SPACINGS) {
+    for (const [steps, expected] of Object.entries(cases[spacing])) {
+      it(`${spacing}, ${steps} steps`, () => {
+        assert.deepEqual(Array.from(timesteps(spacing, 1000, Number(steps), 1)), expected);
+      });
+    }
+  }
+}
+
 describe('spacedTimesteps (DDIM, DDPM, PNDM)', () => {
-  const cases = {
+  itSpaces(spacedTimesteps, {
     linspace: { 3: [999, 500, 0], 7: [999, 832, 666, 500, 333, 166, 0] },
     leading: { 3: [667, 334, 1], 7: [853, 711, 569, 427, 285, 143, 1] },
     trailing: { 3: [999, 666, 332], 7: [999, 856, 713, 570, 428, 285, 142] },
-  } as const;
-  for (const [spacing, bySteps] of Object.entries(cases)) {
-    for (const [steps, expected] of Object.entries(bySteps)) {
-      it(`${spacing}, ${steps} steps`, () => {
-        const actual = spacedTimesteps(spacing as keyof typeof cases, 1000, Number(steps), 1);
-        assert.deepEqual(Array.from(actual), expected);
-      });
-    }
-  }
+  });
 });
 
 describe('solverTimesteps (DPM-Solver, UniPC, DEIS)', () => {
-  const cases = {
+  itSpaces(solverTimesteps, {
     linspace: { 3: [999, 666, 333], 7: [999, 856, 714, 571, 428, 285, 143] },
     leading: { 3: [751, 501, 251], 7: [876, 751, 626, 501, 376, 251, 126] },
     trailing: { 3: [999, 666, 332], 7: [999, 856, 713, 570, 428, 285, 142] },
-  } as const;
-  for (const [spacing, bySteps] of Object.entries(cases)) {
-    for (const [steps, expected] of Object.entries(bySteps)) {
-      it(`${spacing}, ${steps} steps`, () => {
-        const actual = solverTimesteps(spacing as keyof typeof cases, 1000, Number(steps), 1);
-        assert.deepEqual(Array.from(actual), expected);
-      });
-    }
-  }
+  });
 
   it('stops below the clipped last timestep', () => {
     assert.deepEqual(Array.from(solverTimesteps('linspace', 1000, 4, 0, 900)), [899, 674, 450, 225]);

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EulerDiscreteScheduler } from '../../../src/pipeline/schedulers/euler.js';
-import { checkSchedulerCase, fixtureNoise, schedulerCases } from './reference-loop.js';
+import { fixtureNoise, schedulerCases, testReferenceCases } from './reference-loop.js';
 
 for (const id of ['euler', 'euler_karras', 'euler_v'] as const) {
-  for (const c of schedulerCases(id)) {
-    test(`${id}: ${c.steps} steps, seed ${c.seed} match diffusers`, (t) => {
-      const error = checkSchedulerCase(c, new EulerDiscreteScheduler(c.config, id));
-      t.diagnostic(`final latents relative error ${error.toExponential(2)}`);
-    });
-  }
+  testReferenceCases(id, (c) => new EulerDiscreteScheduler(c.config, id));
 }
 
 test('euler: Karras bounds come from sigma_min / sigma_max when the config sets them', () => {

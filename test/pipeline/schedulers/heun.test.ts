@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HeunDiscreteScheduler } from '../../../src/pipeline/schedulers/heun.js';
-import { checkSchedulerCase, schedulerCases } from './reference-loop.js';
+import { testReferenceCases } from './reference-loop.js';
 
-for (const c of schedulerCases('heun')) {
-  test(`heun: ${c.steps} steps, seed ${c.seed} match diffusers`, (t) => {
-    const error = checkSchedulerCase(c, new HeunDiscreteScheduler(c.config, 'heun'));
-    t.diagnostic(`final latents relative error ${error.toExponential(2)}`);
-  });
-}
+testReferenceCases('heun', (c) => new HeunDiscreteScheduler(c.config, 'heun'));
 
 test('heun: clip_sample bounds the denoised estimate', () => {
   const clipped = new HeunDiscreteScheduler({ clip_sample: true, clip_sample_range: 0.5 }, 'heun');

@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { LMSDiscreteScheduler, lmsCoefficient } from '../../../src/pipeline/schedulers/lms.js';
-import { checkSchedulerCase, schedulerCases } from './reference-loop.js';
+import { testReferenceCases } from './reference-loop.js';
 
-for (const c of schedulerCases('lms')) {
-  test(`lms: ${c.steps} steps, seed ${c.seed} match diffusers`, (t) => {
-    const error = checkSchedulerCase(c, new LMSDiscreteScheduler(c.config, 'lms'));
-    t.diagnostic(`final latents relative error ${error.toExponential(2)}`);
-  });
-}
+testReferenceCases('lms', (c) => new LMSDiscreteScheduler(c.config, 'lms'));
 
 test('lms: the coefficients integrate the Lagrange bases exactly', () => {
   const sigmas = new Float64Array([8, 4, 2, 1, 0]);

@@ -4,6 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { createGenerator } from '../../../src/pipeline/rng/index.js';
 import type { RandomGenerator } from '../../../src/pipeline/rng/types.js';
 import type { Scheduler, SchedulerConfig, SchedulerId } from '../../../src/pipeline/schedulers/types.js';
 
@@ -172,4 +174,25 @@ export function checkSchedulerCase(c: SchedulerCase, scheduler: Scheduler, gener
   const error = relativeError(latents, readF32(c.final_file));
   assert.ok(error <= LATENT_TOLERANCE, `final latents: relative error ${error} > ${LATENT_TOLERANCE}`);
   return error;
+}
+
+/**
+ * Registers one test per reference case of `id` (top level or inside a `describe`) that runs
+ * {@link checkSchedulerCase} on `create(case)`, with ancestral noise from torch's CPU generator of the case's seed
+ * when `noise` is set (else the fixture's single draw).
+ *
+ * @param title - the test name of a case; by default "`id`: N steps, seed S match diffusers".
+ */
+export function testReferenceCases(
+  id: SchedulerId,
+  create: (c: SchedulerCase) => Scheduler,
+  options: { readonly noise?: boolean; readonly title?: (c: SchedulerCase) => string } = {},
+): void {
+  const { noise = false, title = (c: SchedulerCase) => `${id}: ${c.steps} steps, seed ${c.seed} match diffusers` } = options;
+  for (const c of schedulerCases(id)) {
+    test(title(c), (t) => {
+      const error = checkSchedulerCase(c, create(c), noise ? createGenerator(c.seed, 'cpu') : undefined);
+      t.diagnostic(`relative error of the final latents: ${error.toExponential(2)}`);
+    });
+  }
 }
