@@ -2,7 +2,10 @@ import type { AppConfig } from './config/index.js';
 import type { Logger } from './log.js';
 import { DiscordBot } from './discord/bot.js';
 import { Cooldowns } from './jobs/cooldowns.js';
+import { ImageInputs } from './jobs/image-inputs.js';
+import { InputStore } from './jobs/input-store.js';
 import { JobService } from './jobs/job-service.js';
+import { SupervisedGenerator } from './jobs/supervised-generator.js';
 import { WorkerGenerator } from './jobs/worker-generator.js';
 import { SettingsService } from './settings/settings-service.js';
 import { SettingsStore } from './settings/settings-store.js';
@@ -29,21 +32,42 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
     const started = Date.now();
-    const generator = await WorkerGenerator.start(
-      { modelDir: env.MODEL_DIR, provider: env.EXECUTION_PROVIDER },
-      (level, message, fields) => log[level](fields, message),
-    );
+    const generator = await SupervisedGenerator.start({
+      provider: env.EXECUTION_PROVIDER,
+      load: (provider) =>
+        WorkerGenerator.start(
+          { modelDir: env.MODEL_DIR, inpaintModelDir: env.INPAINT_MODEL_DIR, provider },
+          (level, message, fields) => log[level](fields, message),
+        ),
+      log,
+    });
+    generator.on('health', (health) => log.info({ health }, 'image pipeline health changed'));
     opened.push(() => generator.close());
     log.info({ model: generator.modelName, providers: generator.providers, loadMs: Date.now() - started }, 'model loaded');
     const settings = await SettingsStore.open(store, defaults);
+    const inputStore = await InputStore.open(store);
     const jobs = await JobService.open({
       store,
       generator,
+      inputs: inputStore,
       concurrency: env.QUEUE_CONCURRENCY,
       maxQueued: defaults.queue.maxQueued,
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
     });
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
+    jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
+    jobs.on('failed', (record, message) => log.warn({ jobId: record.id, userId: record.origin.userId, message }, 'job failed'));
+    const { attachments } = defaults;
+    const imageInputs = new ImageInputs({
+      store: inputStore,
+      attachments: {
+        maxBytes: attachments.maxDownloadBytes,
+        maxPixels: attachments.maxInputPixels,
+        timeoutMs: attachments.downloadTimeoutSeconds * 1000,
+      },
+      maskBlur: defaults.generation.maskBlur,
+      nativeSize: generator.nativeSize,
+    });
     const bot = await DiscordBot.start(
       {
         token: env.DISCORD_TOKEN,
@@ -51,16 +75,20 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         guildId: env.DISCORD_GUILD_ID,
         store,
         editIntervalMs: defaults.discord.progressEditIntervalSeconds * 1000,
+        pipeline: generator,
       },
-      { jobs, settings, settingsService: new SettingsService(settings), log, cooldowns: new Cooldowns() },
+      { jobs, settings, settingsService: new SettingsService(settings), log, cooldowns: new Cooldowns(), inputs: imageInputs },
     );
     opened.push(() => bot.destroy());
-    // Closed first: running jobs are checkpointed as queued (they resume first at the next start) while the
-    // gateway is still open.
-    opened.push(() => jobs.close({ drain: false }));
+    // Closed first, while the gateway is still open: new requests are told the bot is restarting, those under way
+    // finish, and running jobs are checkpointed as queued (they resume first at the next start).
+    opened.push(() => {
+      bot.stopTakingRequests();
+      return jobs.close({ drain: false });
+    });
+    log.info('dreamcord is ready');
     return {
       async stop() {
-        bot.stopTakingRequests();
         await closeAll();
         log.info('stopped');
       },

@@ -23,6 +23,14 @@ function readConfiguration(): AppConfig {
 
 const config = readConfiguration();
 const log = createLogger({ level: config.env.LOG_LEVEL, secrets: [config.env.DISCORD_TOKEN] });
+// Node's own report of an uncaught error goes to stderr unredacted; these go through the scrubbing logger. A
+// stray rejection is a bug to log, not a reason to drop every member's job; an uncaught exception leaves the
+// process in an unknown state, so it stops (the jobs resume at the next start).
+process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
+process.on('uncaughtException', (error) => {
+  log.fatal({ err: error }, 'uncaught exception; exiting');
+  process.exit(1);
+});
 const { startApp } = await import('./app.js');
 let app: Awaited<ReturnType<typeof startApp>>;
 try {

@@ -5,6 +5,7 @@ import type {
 } from 'discord.js';
 import type { Logger } from '../log.js';
 import type { Cooldowns } from '../jobs/cooldowns.js';
+import type { ImageInputs } from '../jobs/image-inputs.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { SettingsStore } from '../settings/settings-store.js';
@@ -17,6 +18,8 @@ export interface CommandContext {
   readonly settingsService: SettingsService;
   readonly log: Logger;
   readonly cooldowns: Cooldowns;
+  /** The pictures members give `/variation` and `/inpaint`: downloaded, checked, prepared and stored. */
+  readonly inputs: ImageInputs;
 }
 
 /**

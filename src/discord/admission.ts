@@ -18,8 +18,9 @@ export async function admitFromInteraction(
 ): Promise<void> {
   const missing = missingPermissionsMessage(interaction.appPermissions);
   if (missing) return replyPrivately(interaction, missing);
-  // Acknowledge before any I/O: Discord allows 3 s, and a burst of commands queues behind the store.
-  await interaction.deferReply();
+  // Acknowledge before any I/O: Discord allows 3 s, and a burst of commands queues behind the store. Commands that
+  // download the member's pictures first have acknowledged already.
+  if (!interaction.deferred) await interaction.deferReply();
   const origin: JobOrigin = {
     userId: interaction.user.id,
     userName: memberName(interaction),
@@ -35,7 +36,10 @@ export async function admitFromInteraction(
   };
   const admitted = await admitJob(context, origin, build);
   if (!admitted.ok) return replyPrivately(interaction, admitted.message);
-  context.log.info({ jobId: admitted.record.id, userId: origin.userId, guildId: origin.guildId, via }, 'job accepted');
+  context.log.info(
+    { jobId: admitted.record.id, userId: origin.userId, guildId: origin.guildId, via, interactionId: interaction.id },
+    'job accepted',
+  );
 }
 
 function memberName(interaction: RepliableInteraction): string {

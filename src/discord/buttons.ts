@@ -1,5 +1,6 @@
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import type { CommandContext } from '../commands/command.js';
+import { admitJobVariation } from '../commands/variation.js';
 import { rerollRequest } from '../jobs/reroll.js';
 import { admitFromInteraction } from './admission.js';
 import { parseButtonId, type ButtonAction } from './custom-id.js';
@@ -10,9 +11,13 @@ import type { JobRecord } from '../jobs/job-record.js';
 type ButtonHandler = (interaction: ButtonInteraction, record: JobRecord, context: CommandContext) => Promise<void>;
 
 /** Handlers by action. Each finds its job in the store, so buttons on old messages work after a restart. */
-const HANDLERS: Record<Exclude<ButtonAction, 'vary'>, ButtonHandler> = {
+const HANDLERS: Record<ButtonAction, ButtonHandler> = {
   reroll: (interaction, record, context) =>
     admitFromInteraction(interaction, context, 'reroll-button', rerollRequest(record)),
+
+  // The first picture of the result, with the job's prompt and the server's defaults: as `/variation job:`.
+  vary: (interaction, record, context) =>
+    admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index: 0 }, {}),
 
   info: async (interaction, record) => {
     const seeds = record.result?.seeds ?? [record.request.seed];
@@ -43,8 +48,11 @@ const HANDLERS: Record<Exclude<ButtonAction, 'vary'>, ButtonHandler> = {
 /** Routes a button press by its custom id; tampered or unknown ids and vanished jobs get a clear answer. */
 export async function handleButton(interaction: ButtonInteraction, context: CommandContext): Promise<void> {
   const parsed = parseButtonId(interaction.customId);
-  if (!parsed || parsed.action === 'vary') return replyPrivately(interaction, "This button isn't one of mine, or it has expired.");
+  if (!parsed) return replyPrivately(interaction, "This button isn't one of mine, or it has expired.");
   const record = await context.jobs.get(parsed.jobId);
-  if (!record) return replyPrivately(interaction, "I can't find that job any more.");
+  // A job of another server is treated as unknown: a forged button must not reveal or rerun it here.
+  if (!record || record.origin.guildId !== interaction.guildId) {
+    return replyPrivately(interaction, "I can't find that job any more.");
+  }
   await HANDLERS[parsed.action](interaction, record, context);
 }

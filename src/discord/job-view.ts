@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   DiscordAPIError,
   InteractionWebhook,
@@ -30,9 +31,10 @@ export function isGone(error: unknown): boolean {
 }
 
 /**
- * Shows a job in Discord: by editing the interaction's reply while its token lives, else through an ordinary
- * channel message (the bot's own, editable for ever). Returns the message id shown, or undefined when the
- * message is gone (deleted by a member).
+ * The Discord calls that show one job: editing the interaction's reply while its token lives, editing a channel
+ * message the bot posted for the job (the bot's own, editable for ever), or posting a new one. Edits resolve to
+ * undefined when the message or token is gone (deleted by a moderator, expired), so callers can stop editing it.
+ * Every write mentions only the member who asked: a prompt that says @everyone must not ping anyone.
  */
 export class JobView {
   readonly #client: Client<true>;
@@ -51,40 +53,44 @@ export class JobView {
     return interaction !== undefined && this.#now() - interaction.createdAt < TOKEN_LIFETIME_MS;
   }
 
-  /** Whether the job's message can still be edited: always for the bot's own channel messages. */
-  get editable(): boolean {
-    return this.#record.origin.interaction === undefined || this.tokenAlive;
-  }
-
-  /** Replaces what the job's message shows (creating the message for jobs without an interaction). */
-  async show(payload: ViewPayload): Promise<string | undefined> {
+  /** Replaces what the interaction's reply shows; its message id, or undefined when the reply or token is gone. */
+  async editReply(payload: ViewPayload): Promise<string | undefined> {
     const interaction = this.#record.origin.interaction;
-    try {
-      if (interaction && this.tokenAlive) {
-        const webhook = new InteractionWebhook(this.#client, interaction.applicationId, interaction.token);
-        return (await webhook.editMessage('@original', { ...payload, attachments: [] })).id;
-      }
-      if (this.#record.messageId && !interaction) {
-        const channel = await this.#channel();
-        return (await channel.messages.edit(this.#record.messageId, { ...payload, attachments: [] })).id;
-      }
-      return (await this.post(payload)).id;
-    } catch (error) {
-      if (isGone(error)) return undefined;
-      throw error;
-    }
+    if (!interaction || !this.tokenAlive) return undefined;
+    const webhook = new InteractionWebhook(this.#client, interaction.applicationId, interaction.token);
+    return unlessGone(async () => (await webhook.editMessage('@original', this.#edit(payload))).id);
   }
 
-  /** Posts a new channel message for the job, replying to its progress message (or what it was rolled on). */
-  async post(payload: ViewPayload): Promise<{ id: string }> {
+  /** Replaces what channel message `messageId` (posted by the bot for this job) shows; undefined when it is gone. */
+  async editPosted(messageId: string, payload: ViewPayload): Promise<string | undefined> {
+    return unlessGone(async () => {
+      const channel = await this.#channel();
+      return (await channel.messages.edit(messageId, this.#edit(payload))).id;
+    });
+  }
+
+  /**
+   * Posts a new channel message for the job, replying to `replyTo` when given. `nonce` makes a retried post
+   * (after a 5xx that Discord may have carried out anyway) create one message, not two.
+   */
+  async post(payload: ViewPayload, options: { readonly nonce: string; readonly replyTo?: string | undefined }): Promise<string> {
     const channel = await this.#channel();
-    const replyTo = this.#record.messageId ?? this.#record.origin.replyToMessageId;
-    const options: MessageCreateOptions = {
+    const message = await channel.send({
       ...payload,
-      allowedMentions: { users: [this.#record.origin.userId] },
-      ...(replyTo ? { reply: { messageReference: replyTo, failIfNotExists: false } } : {}),
-    };
-    return channel.send(options);
+      allowedMentions: this.#mentions(),
+      nonce: postNonce(this.#record.id, options.nonce),
+      enforceNonce: true,
+      ...(options.replyTo ? { reply: { messageReference: options.replyTo, failIfNotExists: false } } : {}),
+    });
+    return message.id;
+  }
+
+  #edit(payload: ViewPayload): MessageEditOptions {
+    return { ...payload, attachments: [], allowedMentions: this.#mentions() };
+  }
+
+  #mentions() {
+    return { parse: [], users: [this.#record.origin.userId], repliedUser: false };
   }
 
   async #channel() {
@@ -92,4 +98,18 @@ export class JobView {
     if (!channel?.isSendable()) throw new Error(`Channel ${this.#record.origin.channelId} cannot take messages.`);
     return channel;
   }
+}
+
+async function unlessGone(write: () => Promise<string>): Promise<string | undefined> {
+  try {
+    return await write();
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+}
+
+/** Discord's nonces are at most 25 characters: a digest of the job and which of its posts this is. */
+function postNonce(jobId: string, which: string): string {
+  return createHash('sha256').update(`${jobId}:${which}`).digest('base64url').slice(0, 25);
 }

@@ -38,6 +38,7 @@ export async function handleReaction(
     rerollRequest(record),
   );
   if (admitted.ok) {
+    context.log.info({ jobId: admitted.record.id, userId: user.id, guildId, via: 'reroll-reaction' }, 'job accepted');
     await reaction.message.react(SEEN_EMOJI).catch((error: unknown) => {
       if (!isGone(error)) throw error;
     });

@@ -6,6 +6,7 @@ import {
   type MessageActionRowComponentBuilder,
 } from 'discord.js';
 import type { JobRecord } from '../jobs/job-record.js';
+import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../jobs/request.js';
 import { samplerLabel } from '../pipeline/schedulers/names.js';
 import { buttonId } from './custom-id.js';
 
@@ -65,6 +66,7 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
       { name: 'Size', value: `${request.width}×${request.height}`, inline: true },
       { name: 'Model', value: fieldText(result?.model ?? 'unknown'), inline: true },
       ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
+      ...sourceFields(request),
       { name: 'Time', value: result ? duration(result.durationMs) : '—', inline: true },
       { name: 'Requested by', value: `<@${record.origin.userId}>`, inline: true },
     )
@@ -73,32 +75,64 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
   return embed;
 }
 
-/** The buttons under a result: reroll, parameters, delete. */
+/** What a variation or an inpaint started from: the earlier job or an upload, and the mask. */
+function sourceFields(request: GenerationRequest): { name: string; value: string; inline: true }[] {
+  if (!request.source) return [];
+  const sourceJob = sourceJobLabel(request.source);
+  const fields = [{ name: 'Source', value: sourceJob ? `job \`${sourceJob}\`` : 'upload', inline: true as const }];
+  if (request.mask) fields.push({ name: 'Mask', value: `${maskSourceLabel(request.mask)}, blur ${request.mask.blur} px`, inline: true });
+  return fields;
+}
+
+/** The buttons under a result: reroll, variations, parameters, delete. */
 export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
   return [
     row(
       new ButtonBuilder().setCustomId(buttonId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
+      new ButtonBuilder().setCustomId(buttonId('vary', record.id)).setLabel('Variations').setEmoji('🔀').setStyle(ButtonStyle.Secondary),
       new ButtonBuilder().setCustomId(buttonId('info', record.id)).setLabel('Parameters').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
       new ButtonBuilder().setCustomId(buttonId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
     ),
   ];
 }
 
-/** The copyable `/imagine …` command that reproduces image `index` of a job (its own seed). */
+/**
+ * The copyable command that reproduces image `index` of a job (its own seed): `/imagine …`, or `/variation` and
+ * `/inpaint` with placeholders for the pictures the member must attach again.
+ */
 export function reproduceCommand(record: JobRecord, index = 0): string {
   const { request } = record;
   const seed = record.result?.seeds[index] ?? request.seed;
-  const parts = [
-    `/imagine prompt:${request.prompt.replace(/\s+/g, ' ')}`,
+  const common = [
+    `prompt:${request.prompt.replace(/\s+/g, ' ')}`,
     ...(request.negative ? [`negative:${request.negative.replace(/\s+/g, ' ')}`] : []),
     `seed:${seed}`,
     `steps:${request.steps}`,
     `cfg:${request.cfg}`,
     `sampler:${request.sampler}`,
-    `width:${request.width}`,
-    `height:${request.height}`,
   ];
-  return parts.join(' ');
+  const strength = `strength:${request.strength ?? 1}`;
+  switch (request.kind) {
+    case 'txt2img':
+      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`].join(' ');
+    case 'img2img':
+      return ['/variation', ...variationSource(request), ...common, strength].join(' ');
+    case 'inpaint':
+      return ['/inpaint', 'image:(the same picture)', ...common, strength, ...maskOptions(request)].join(' ');
+  }
+}
+
+function variationSource(request: GenerationRequest): string[] {
+  const source = request.source;
+  if (source?.jobId === undefined) return ['image:(the same picture)'];
+  return [`job:${source.jobId}`, ...(source.index ? [`which:${source.index + 1}`] : [])];
+}
+
+function maskOptions(request: GenerationRequest): string[] {
+  const mask = request.mask;
+  if (!mask) return [];
+  const area = mask.source === 'mask' ? ['mask:(the same mask)'] : mask.region ? [`region:${mask.region}`] : [];
+  return [...area, `mask_blur:${mask.blur}`];
 }
 
 function row(...buttons: ButtonBuilder[]): ActionRowBuilder<MessageActionRowComponentBuilder> {

@@ -11,23 +11,43 @@ import { replyPrivately } from './replies.js';
 export class Router {
   readonly #commands: ReadonlyMap<string, SlashCommand>;
   readonly #context: CommandContext;
-  #closing = false;
+  /** Handlers under way, which shutdown lets finish before it closes what they use. */
+  readonly #handling = new Set<Promise<void>>();
+  /** `starting` until the job service runs (requests before that are told to wait a moment). */
+  #state: 'starting' | 'open' | 'closing' = 'starting';
 
   constructor(client: Client, commands: readonly SlashCommand[], context: CommandContext) {
     this.#commands = new Map(commands.map((command) => [command.data.name, command]));
     this.#context = context;
-    client.on(Events.InteractionCreate, (interaction) => void this.#route(interaction));
+    client.on(Events.InteractionCreate, (interaction) => this.#track(this.#route(interaction)));
     client.on(Events.MessageReactionAdd, (reaction, user) => {
-      if (this.#closing) return;
-      handleReaction(reaction, user, context).catch((error: unknown) =>
-        context.log.error({ err: error, messageId: reaction.message.id }, 'reaction handler failed'),
+      if (this.#state !== 'open') return;
+      this.#track(
+        handleReaction(reaction, user, context).catch((error: unknown) =>
+          context.log.error({ err: error, messageId: reaction.message.id }, 'reaction handler failed'),
+        ),
       );
     });
   }
 
+  /** Starts taking requests: the job service is running. */
+  open(): void {
+    this.#state = 'open';
+  }
+
   /** From now on, new requests are told the bot is restarting. */
   close(): void {
-    this.#closing = true;
+    this.#state = 'closing';
+  }
+
+  /** Resolves when no handler is under way (each request either queued its job, or was answered). */
+  async idle(): Promise<void> {
+    while (this.#handling.size > 0) await Promise.all(this.#handling);
+  }
+
+  #track(handling: Promise<void>): void {
+    this.#handling.add(handling);
+    void handling.finally(() => this.#handling.delete(handling));
   }
 
   async #route(interaction: Interaction): Promise<void> {
@@ -37,8 +57,9 @@ export class Router {
         return;
       }
       if (!interaction.isRepliable()) return;
-      if (this.#closing) {
-        await replyPrivately(interaction, 'dreamcord is restarting. Please try again in a minute.');
+      if (this.#state !== 'open') {
+        const when = this.#state === 'starting' ? 'starting up. Please try again in a few seconds.' : 'restarting. Please try again in a minute.';
+        await replyPrivately(interaction, `dreamcord is ${when}`);
         return;
       }
       if (interaction.isChatInputCommand()) {

@@ -1,6 +1,6 @@
 import type { GuildSettings } from '../settings/keys.js';
 import { parseSamplerName } from '../pipeline/schedulers/names.js';
-import { cleanPrompt, findBlockedWord, MAX_PROMPT_CHARS } from './prompt-text.js';
+import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 import { Refused, refusalOf, type Result } from './refusal.js';
 import { MAX_SEED, randomSeed, type GenerationRequest } from './request.js';
 
@@ -24,6 +24,9 @@ export interface ModelFacts {
   /** Side of the square the model was trained at (512 for SD 1.x, 768 for SD 2.x v-prediction). */
   readonly nativeSize: number;
 }
+
+/** Longer than any sampler's name or id. */
+const SAMPLER_NAME_CHARS = 40;
 
 /** Hard bounds whatever a server sets: beyond these a value makes no sense for Stable Diffusion. */
 const BOUNDS = { steps: [1, 150], cfg: [0, 30], side: [64, 2048], count: [1, 4], strength: [0, 1] } as const;
@@ -92,6 +95,10 @@ function text(name: string, value: unknown, required: boolean): string {
   if (cleaned.length > MAX_PROMPT_CHARS) {
     throw new Refused('INVALID_OPTION', `\`${name}\` is ${cleaned.length} characters long; the limit is ${MAX_PROMPT_CHARS}.`);
   }
+  const breaks = countBreaks(cleaned);
+  if (breaks > MAX_BREAKS) {
+    throw new Refused('INVALID_OPTION', `\`${name}\` uses BREAK ${breaks} times; the limit is ${MAX_BREAKS}.`);
+  }
   return cleaned;
 }
 
@@ -129,6 +136,8 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
   try {
     return parseSamplerName(name);
   } catch (error) {
+    // The parser's message quotes the whole name, which may be thousands of characters long.
+    if (name.length > SAMPLER_NAME_CHARS) throw new Refused('INVALID_OPTION', `\`sampler\` ${shown(name)} is not a sampler.`);
     throw new Refused('INVALID_OPTION', (error as Error).message);
   }
 }

@@ -14,6 +14,7 @@ const running = new Map<number, AbortController>();
 try {
   const generator = await StableDiffusionGenerator.load(options.modelDir, {
     provider: options.provider,
+    inpaintModelDir: options.inpaintModelDir,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });
@@ -28,6 +29,7 @@ try {
       .generate(message.request, {
         signal: controller.signal,
         onProgress: (step, total) => post({ type: 'progress', id: message.id, step, total }),
+        inputs: message.inputs,
       })
       .then(
         (result) => {

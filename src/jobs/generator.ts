@@ -20,11 +20,21 @@ export interface GeneratedImages {
   readonly durationMs: number;
 }
 
+/** The pictures an img2img or inpaint request starts from, as the input store keeps them (PNG files). */
+export interface GenerationInputs {
+  /** The source picture (`request.source`). */
+  readonly image?: Uint8Array;
+  /** The mask, white = repaint (`request.mask`). */
+  readonly mask?: Uint8Array;
+}
+
 export interface GenerateOptions {
   /** Aborted on cancel, time limit or shutdown; the pipeline stops between steps. */
   readonly signal: AbortSignal;
   /** Called after every denoising step. */
   readonly onProgress: (step: number, total: number) => void;
+  /** The request's source picture and mask; none for txt2img. */
+  readonly inputs?: GenerationInputs;
 }
 
 /** Turns requests into images: the pipeline behind the bot (`sd-generator.ts`). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { JobQueue, type Job, type JobContext } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from './generator.js';
+import type { InputStore } from './input-store.js';
 import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
 import type { Result } from './refusal.js';
 import { generationRequestSchema } from './request.js';
@@ -18,14 +19,17 @@ export type JobTicket = z.infer<typeof ticketSchema>;
 /**
  * Shows jobs to the members who asked: the Discord layer implements it. `deliver` must have posted the result
  * when it resolves (the queue forgets the job then); a thrown error with `transient: true` retries the job once.
+ * `signal` is the job's: aborted on cancel or shutdown, when `deliver` should stop waiting to retry.
  */
 export interface JobPresenter {
-  deliver(record: JobRecord, images: GeneratedImages): Promise<{ messageId: string }>;
+  deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<{ messageId: string }>;
 }
 
 export interface JobServiceOptions {
   readonly store: Store;
   readonly generator: ImageGenerator;
+  /** Where jobs find the pictures they start from, and where each result's pictures are kept for 🔀. */
+  readonly inputs: InputStore;
   /** GPU slots (`QUEUE_CONCURRENCY`). */
   readonly concurrency: number;
   /** Waiting jobs in all before new ones are refused. */
@@ -58,6 +62,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   readonly #records: Collection<JobRecord>;
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
+  readonly #inputs: InputStore;
   #presenter: JobPresenter | undefined;
 
   private constructor(
@@ -65,12 +70,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     records: Collection<JobRecord>,
     byMessage: Collection<string>,
     generator: ImageGenerator,
+    inputs: InputStore,
   ) {
     super();
     this.#queue = queue;
     this.#records = records;
     this.#byMessage = byMessage;
     this.#generator = generator;
+    this.#inputs = inputs;
   }
 
   static async open(options: JobServiceOptions): Promise<JobService> {
@@ -90,7 +97,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       maxQueued: options.maxQueued,
       jobTimeoutMs: options.jobTimeoutMs,
     });
-    const service = new JobService(queue, records, byMessage, options.generator);
+    const service = new JobService(queue, records, byMessage, options.generator, options.inputs);
     self.service = service;
     service.#forwardQueueEvents();
     return service;
@@ -168,10 +175,15 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const presenter = this.#presenter;
     if (!presenter) throw new Error('JobService.start() was not called.');
     await this.#update(job, (record) => ({ ...record, status: 'running' }));
-    const images = await this.#generator.generate(job.payload.request, {
+    const { request } = job.payload;
+    const images = await this.#generator.generate(request, {
       signal: context.signal,
       onProgress: (step, total) => context.reportProgress(step, total),
+      inputs: await this.#inputs.inputsOf(request),
     });
+    // Kept before the result is shown, so its 🔀 button works from the first moment. A store that fails here costs
+    // only the 🔀 of this result, not the result.
+    await this.#inputs.putResults(job.id, images.images).catch((error: unknown) => this.emit('error', error));
     const record = await this.#recordOf(job);
     const notices = [...record.notices, ...images.warnings.filter((warning) => !record.notices.includes(warning))];
     const finished: JobRecord = {
@@ -185,7 +197,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         finishedAt: Date.now(),
       },
     };
-    const { messageId } = await presenter.deliver(finished, images);
+    const { messageId } = await presenter.deliver(finished, images, context.signal);
     await this.#records.set(job.id, { ...finished, messageId });
     await this.#byMessage.set(messageId, job.id);
     this.emit('completed', { ...finished, messageId });
@@ -196,7 +208,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     queue.on('error', (error) => this.emit('error', error));
     const relay = <A extends unknown[]>(handler: (record: JobRecord, ...args: A) => void) =>
       (job: Job<JobTicket>, ...args: A) => {
-        void this.#recordOf(job).then((record) => handler(record, ...args));
+        this.#recordOf(job).then((record) => handler(record, ...args), (error: unknown) => this.emit('error', error));
       };
     queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
     queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
@@ -205,14 +217,21 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
-    queue.on('failed', ({ job, message }) => {
-      void this.#update(job, (record) => ({ ...record, status: 'failed', failure: { code: 'FAILED', message } })).then(
+    // A store failure must not keep the member from being told: the record as last read is shown instead.
+    queue.on('failed', ({ job, code, message }) => {
+      const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code, message } });
+      this.#update(job, failed).then(
         (record) => this.emit('failed', record, message),
+        (error: unknown) => {
+          this.emit('error', error);
+          this.emit('failed', failed({ id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' }), message);
+        },
       );
     });
     queue.on('cancelled', ({ job, byUserId }) => {
-      void this.#update(job, (record) => ({ ...record, status: 'cancelled' })).then((record) =>
-        this.emit('cancelled', record, byUserId),
+      this.#update(job, (record) => ({ ...record, status: 'cancelled' })).then(
+        (record) => this.emit('cancelled', record, byUserId),
+        (error: unknown) => this.emit('error', error),
       );
     });
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MASK_REGIONS, type MaskRegion } from '../pipeline/image/region.js';
 import { SCHEDULER_IDS } from '../pipeline/schedulers/types.js';
 
 /** The largest seed: torch generators take 64-bit seeds. */
@@ -30,7 +31,9 @@ export const generationRequestSchema = z.object({
       inputKey: z.string(),
       /** The earlier job whose result this starts from, when there is one. */
       jobId: z.string().optional(),
-      /** Original size of the upload, to scale the result back to its aspect ratio. */
+      /** Which image of that job (0-based). */
+      index: z.number().int().min(0).max(3).optional(),
+      /** Original size of the upload (or of the earlier result), to scale the result back to its aspect ratio. */
       width: z.number().int().min(1),
       height: z.number().int().min(1),
     })
@@ -40,13 +43,43 @@ export const generationRequestSchema = z.object({
     .object({
       inputKey: z.string(),
       source: z.enum(['mask', 'transparency', 'region']),
-      region: z.string().optional(),
+      region: z.enum(MASK_REGIONS).optional(),
+      /** Pixels of feathering at the mask's edge where the result is pasted into the original. */
       blur: z.number().int().min(0).max(64),
     })
     .optional(),
 });
 
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;
+export type RequestMask = NonNullable<GenerationRequest['mask']>;
+
+/** The `region` choices as members read them. */
+export const REGION_LABELS: Readonly<Record<MaskRegion, string>> = {
+  left: 'left half',
+  right: 'right half',
+  top: 'top half',
+  bottom: 'bottom half',
+  center: 'center',
+  border: 'background border',
+};
+
+/** The earlier job a variation started from, for the embed and the PNG's parameters: "<id>", "<id> (image 2)". */
+export function sourceJobLabel(source: GenerationRequest['source']): string | undefined {
+  if (source?.jobId === undefined) return undefined;
+  return source.index ? `${source.jobId} (image ${source.index + 1})` : source.jobId;
+}
+
+/** How the member gave the area to repaint, for the embed and the PNG's parameters: "mask file", "region: center". */
+export function maskSourceLabel(mask: RequestMask): string {
+  switch (mask.source) {
+    case 'mask':
+      return 'mask file';
+    case 'transparency':
+      return 'transparency';
+    case 'region':
+      return mask.region ? `region: ${REGION_LABELS[mask.region]}` : 'region';
+  }
+}
 
 /** The seeds of every image of `request`: `seed, seed+1, …` (A1111's batch convention), wrapping at 2^64. */
 export function imageSeeds(request: Pick<GenerationRequest, 'seed' | 'count'>): bigint[] {

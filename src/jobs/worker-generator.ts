@@ -44,6 +44,8 @@ export class WorkerGenerator implements ImageGenerator {
   #worker: Worker;
   #nextId = 1;
   #closed = false;
+  /** False between a worker's death and a successful restart: generations are refused at once meanwhile. */
+  #alive = true;
 
   private constructor(worker: Worker, ready: Extract<FromWorker, { type: 'ready' }>, options: WorkerOptions, log: WorkerLog) {
     this.#worker = worker;
@@ -63,6 +65,9 @@ export class WorkerGenerator implements ImageGenerator {
 
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     options.signal.throwIfAborted();
+    if (!this.#alive || this.#closed) {
+      throw new GeneratorError({ name: 'Error', message: 'The image pipeline is restarting; please try again shortly.' }, true);
+    }
     const id = this.#nextId++;
     const result = new Promise<GeneratedImages>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
@@ -77,7 +82,7 @@ export class WorkerGenerator implements ImageGenerator {
       }, ABORT_GRACE_MS);
     };
     options.signal.addEventListener('abort', abort, { once: true });
-    this.#send({ type: 'generate', id, request });
+    this.#send({ type: 'generate', id, request, inputs: options.inputs ?? {} });
     try {
       return await result;
     } finally {
@@ -89,6 +94,7 @@ export class WorkerGenerator implements ImageGenerator {
   /** Stops the worker; jobs still running fail. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#failAll({ name: 'Error', message: 'The image pipeline was stopped.' });
     await this.#worker.terminate();
   }
 
@@ -101,6 +107,9 @@ export class WorkerGenerator implements ImageGenerator {
     const { worker } = await spawn(this.#options, this.#log);
     this.#worker = worker;
     this.#attach(worker);
+    this.#alive = true;
+    // Jobs of the old worker will never hear from it again.
+    this.#failAll({ name: 'Error', message: 'The image pipeline was restarted while this job ran.' });
     await old.terminate();
   }
 
@@ -122,6 +131,7 @@ export class WorkerGenerator implements ImageGenerator {
     worker.on('error', (error) => this.#log('error', 'the pipeline worker failed', { err: error }));
     worker.on('exit', (code) => {
       if (worker !== this.#worker || this.#closed) return;
+      this.#alive = false;
       this.#log('error', 'the pipeline worker stopped', { code });
       this.#failAll({ name: 'Error', message: `The image pipeline stopped (exit code ${code}); it is being restarted.` });
       void this.restart().catch((error: unknown) => this.#log('error', 'the pipeline worker could not restart', { err: error }));

@@ -1,11 +1,13 @@
 import type { LogLevel } from '../pipeline/logger.js';
 import type { ExecutionProviderChoice } from '../pipeline/runtime/providers.js';
-import type { GeneratedImages } from './generator.js';
+import type { GeneratedImages, GenerationInputs } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
 /** What the generator worker is started with. */
 export interface WorkerOptions {
   readonly modelDir: string;
+  /** A 9-channel inpainting model for `/inpaint` (`INPAINT_MODEL_DIR`); without it the main model inpaints. */
+  readonly inpaintModelDir?: string | undefined;
   readonly provider: ExecutionProviderChoice;
   readonly cacheDir?: string | undefined;
 }
@@ -18,7 +20,7 @@ export interface SerializedError {
 }
 
 export type ToWorker =
-  | { readonly type: 'generate'; readonly id: number; readonly request: GenerationRequest }
+  | { readonly type: 'generate'; readonly id: number; readonly request: GenerationRequest; readonly inputs: GenerationInputs }
   | { readonly type: 'abort'; readonly id: number; readonly reason: string };
 
 export type FromWorker =

@@ -28,7 +28,13 @@ export class Store {
       if (file === '') throw new StoreError('Expected `STORE_URL` sqlite://<file>, got an empty file name.');
       if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
       const store = new Store((namespace) => openSqlite(file, namespace));
-      await store.#connect('meta');
+      const meta = await store.#connect('meta');
+      try {
+        await checkSqlite(meta.store as KeyvSqlite, file);
+      } catch (error) {
+        await store.close();
+        throw error;
+      }
       return store;
     }
     if (url.startsWith('redis://') || url.startsWith('rediss://')) {
@@ -70,13 +76,36 @@ async function openSqlite(file: string, namespace: string): Promise<KeyvStoreAda
   const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: 5000 });
   adapter.on('error', () => undefined); // surfaced through the failing query instead
   try {
-    // WAL lets readers and the writer work at once and keeps the file consistent after a kill -9.
+    // WAL lets readers and the writer work at once and keeps the file consistent after a kill -9. With WAL,
+    // `synchronous = NORMAL` syncs at checkpoints rather than at every write: a killed process loses nothing that
+    // was written; only a power cut can undo the last writes, and it leaves the file consistent.
     await adapter.query('PRAGMA journal_mode = WAL');
+    await adapter.query('PRAGMA synchronous = NORMAL');
   } catch (error) {
     throw new StoreError(`Cannot open the SQLite store at ${file}: ${(error as Error).message}`, { cause: error });
   }
   adapter.namespace = namespace;
   return adapter;
+}
+
+/**
+ * SQLite's own check of the file (`PRAGMA quick_check`), run at every start: WAL keeps the file consistent after a
+ * kill -9, but a full disk or a copied-away half of the file can still damage it, and a damaged store must not
+ * start quietly and lose jobs later.
+ */
+async function checkSqlite(adapter: KeyvSqlite, file: string): Promise<void> {
+  let problems: string[];
+  try {
+    const rows = (await adapter.query('PRAGMA quick_check')) as { quick_check?: unknown }[];
+    problems = rows.map((row) => String(row.quick_check)).filter((text) => text !== 'ok');
+  } catch (error) {
+    problems = [(error as Error).message]; // too damaged to check at all
+  }
+  if (problems.length > 0) {
+    throw new StoreError(
+      `The SQLite store at ${file} is damaged (${problems.slice(0, 3).join('; ')}). Restore it from a backup, or move it away to start with an empty store.`,
+    );
+  }
 }
 
 async function openRedis(url: string, namespace: string): Promise<KeyvStoreAdapter> {

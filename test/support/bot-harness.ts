@@ -1,11 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { startApp, type App } from '../../src/app.js';
 import { DEFAULTS_PATH, readDefaults, readEnv, type AppConfig, type ProductDefaults } from '../../src/config/index.js';
 import { createLogger } from '../../src/log.js';
 import { FakeDiscord, type FakeDiscordOptions } from './fake-discord/index.js';
+import { processTempDir } from './temp-dir.js';
 
 export interface BotHarnessOptions {
   /** An already running fake Discord (to restart the bot against the same world). */
@@ -37,7 +36,7 @@ export interface BotHarness {
  */
 export async function startBot(options: BotHarnessOptions = {}): Promise<BotHarness> {
   const fake = options.fake ?? (await FakeDiscord.start(options.fakeOptions));
-  const storeUrl = options.storeUrl ?? `sqlite://${join(storeDir(), 'dreamcord.sqlite')}`;
+  const storeUrl = options.storeUrl ?? `sqlite://${join(processTempDir('dreamcord-bot-'), 'dreamcord.sqlite')}`;
   const env = readEnv({
     DISCORD_TOKEN: fake.token,
     DISCORD_API_BASE: fake.apiBase,
@@ -76,16 +75,6 @@ export async function startBot(options: BotHarnessOptions = {}): Promise<BotHarn
       await fake.stop();
     },
   };
-}
-
-/**
- * A folder for a bot's store that outlives the test that made it (a later test may restart the bot on it);
- * removed when the test process exits.
- */
-function storeDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dreamcord-bot-'));
-  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
 }
 
 /** Small, fast generation options for the tiny model (64×64, few steps). */

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIApplicationCommand, APIEmbed, APIPartialEmoji, APIUser } from 'discord.js';
+import type { APIApplicationCommand, APIEmbed, APIMessageTopLevelComponent, APIPartialEmoji, APIUser } from 'discord.js';
 import { addApplicationRoutes } from './application-routes.js';
 import { contentTypeFor, createAttachment, type FakeAttachment } from './attachments.js';
 import type { Backend } from './backend.js';
@@ -12,7 +12,7 @@ import { FakeClock } from './clock.js';
 import { CommandRegistry } from './command-registry.js';
 import type { FakeMessage } from './fake-message.js';
 import type { Fault, FaultSpec } from './faults.js';
-import { Gateway, type GatewayStats } from './gateway.js';
+import { Gateway, type GatewayPresence, type GatewayStats } from './gateway.js';
 import { addGuildRoutes } from './guild-routes.js';
 import { HttpFrontend, type RecordedRequest } from './http-frontend.js';
 import {
@@ -59,6 +59,8 @@ export interface PostedMessage {
   readonly content?: string;
   readonly embeds?: readonly APIEmbed[];
   readonly attachments?: readonly FakeAttachment[];
+  /** Buttons and other components: with `author: fake.botMember()`, a bot message whose custom ids a test chooses. */
+  readonly components?: readonly APIMessageTopLevelComponent[];
 }
 
 /** A member reacting to a message. */
@@ -229,7 +231,7 @@ export class FakeDiscord {
   postMessage(spec: PostedMessage): FakeMessage {
     const channel = spec.channel ?? this.channel;
     const files = (spec.attachments ?? []).map((a, i) => ({ key: String(i), filename: a.filename, contentType: a.content_type ?? '', bytes: a.bytes }));
-    const write = { content: spec.content ?? '', embeds: spec.embeds ?? [], files };
+    const write = { content: spec.content ?? '', embeds: spec.embeds ?? [], components: spec.components ?? [], files };
     return this.#backend.messages.create({ channel, author: (spec.author ?? this.member).user, write });
   }
 
@@ -306,6 +308,11 @@ export class FakeDiscord {
   /** Connection, IDENTIFY and RESUME counts of the gateway. */
   get gateway(): GatewayStats {
     return this.#gateway.stats;
+  }
+
+  /** Every presence the bot set through the gateway (op 3), oldest first. */
+  get presences(): readonly GatewayPresence[] {
+    return this.#gateway.presences;
   }
 
   /** Makes matching requests fail with 429 (with `retry_after`), 500, 502 or 503; see `FaultSpec`. */

@@ -28,6 +28,12 @@ export interface GatewayStats {
   readonly connected: number;
 }
 
+/** A presence the bot set (op 3 PRESENCE_UPDATE), as sent. */
+export interface GatewayPresence {
+  readonly status: string;
+  readonly activities: readonly Record<string, unknown>[];
+}
+
 /** Frames a client sends after HELLO. */
 interface ClientPayload {
   readonly op: GatewayOpcodes;
@@ -45,6 +51,7 @@ export class Gateway {
   readonly #server: WebSocketServer;
   readonly #sessions = new Map<string, GatewaySession>();
   #stats = { connections: 0, identifies: 0, resumes: 0, heartbeats: 0 };
+  readonly #presences: GatewayPresence[] = [];
 
   constructor(httpServer: Server, backend: Backend, options: GatewayOptions) {
     this.#backend = backend;
@@ -56,6 +63,11 @@ export class Gateway {
   get stats(): GatewayStats {
     const connected = [...this.#sessions.values()].filter((s) => s.socket !== undefined).length;
     return { ...this.#stats, connected };
+  }
+
+  /** Every presence the bot set, oldest first. */
+  get presences(): readonly GatewayPresence[] {
+    return this.#presences;
   }
 
   /** Dispatches `event` to every session whose intents allow it (the `Publish` of the world and the message store). */
@@ -113,7 +125,12 @@ export class Gateway {
         case GatewayOpcodes.Resume:
           session = this.#resume(socket, payload.d);
           return;
-        case GatewayOpcodes.PresenceUpdate:
+        case GatewayOpcodes.PresenceUpdate: {
+          const activities = Array.isArray(payload.d['activities']) ? (payload.d['activities'] as Record<string, unknown>[]) : [];
+          this.#presences.push({ status: String(payload.d['status']), activities });
+          this.#backend.changes.notify();
+          return;
+        }
         case GatewayOpcodes.VoiceStateUpdate:
           return;
         default:

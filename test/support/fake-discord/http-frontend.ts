@@ -18,6 +18,8 @@ export interface RecordedRequest {
   readonly status: number;
   /** Whether an injected fault answered it. */
   readonly fault: boolean;
+  /** The request's JSON (the body, or a multipart request's `payload_json`), once read. */
+  readonly json: unknown;
 }
 
 type MutableRequest = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
@@ -63,11 +65,12 @@ export class HttpFrontend {
     const url = new URL(request.url ?? '/', 'http://fake.invalid');
     const segments = url.pathname.split('/').slice(1).map(decodeSegment);
     const path = `/${segments.join('/')}`;
-    const record: MutableRequest = { method, path, route: undefined, at: this.#backend.clock.now(), status: 0, fault: false };
+    const record: MutableRequest = { method, path, route: undefined, at: this.#backend.clock.now(), status: 0, fault: false, json: undefined };
     this.requests.push(record);
     let reply: RouteReply | BytesReply;
     try {
       const body = await readBody(request);
+      record.json = body.json;
       const match = this.#match(method, segments);
       record.route = match?.route.name;
       const fault = this.#faults.find((f) => f.matches(method, path));

@@ -1,0 +1,36 @@
+import type { GuildSettings } from '../settings/keys.js';
+import type { RequestBuilder } from './admit.js';
+import { buildGenerationRequest, type GenerationOptions, type ModelFacts } from './build-request.js';
+import type { PreparedInputs } from './image-inputs.js';
+import { workingSizeOf } from './working-size.js';
+
+/**
+ * The request of `/variation`, `/inpaint` or 🔀 Variations: the member's options checked like `/imagine`'s against
+ * the server's settings, at the working size of the stored source picture (within the server's pixel limit), with
+ * the source and, to inpaint, the mask. A variation of a job takes that job's prompt when the member gives none.
+ */
+export function imageRequest(
+  kind: 'img2img' | 'inpaint',
+  options: GenerationOptions,
+  inputs: PreparedInputs,
+  model: ModelFacts,
+): RequestBuilder {
+  return (settings: GuildSettings) => {
+    const planned = workingSizeOf(inputs.stored, { nativeSize: model.nativeSize, maxPixels: settings.maxPixels });
+    if (!planned.ok) return planned;
+    const { width, height } = planned.plan;
+    const prompt = options.prompt ?? inputs.prompt;
+    const built = buildGenerationRequest(kind, { ...options, prompt, width, height }, settings, model);
+    if (!built.ok) return built;
+    const { request, notices } = built;
+    // The pipeline runs ⌊steps · strength⌋ steps; refuse here what it would fail on later, in front of everyone.
+    const strength = request.strength ?? 1;
+    if (Math.floor(request.steps * strength) < 1) {
+      const message =
+        `\`strength\` ${strength} with ${request.steps} steps would run no step at all: ` +
+        'raise one of them (steps × strength must be at least 1).';
+      return { ok: false, code: 'INVALID_OPTION', message };
+    }
+    return { ok: true, notices, request: { ...request, source: inputs.source, ...(inputs.mask ? { mask: inputs.mask } : {}) } };
+  };
+}

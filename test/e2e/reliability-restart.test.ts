@@ -1,0 +1,152 @@
+// Issue 10, restarts and crashes: the real process (`src/main.ts`) stopped by SIGTERM and killed by SIGKILL in
+// the middle of a job, and the in-process bot stopped while members keep sending commands.
+import assert from 'node:assert/strict';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { z } from 'zod';
+import { Store } from '../../src/store/index.js';
+import { startBot, FAST } from '../support/bot-harness.js';
+import { launch, startBotProcess } from '../support/bot-process.js';
+import { FakeDiscord, type FakeMember, type FakeMessage, type InteractionHandle } from '../support/fake-discord/index.js';
+import { processTempDir } from '../support/temp-dir.js';
+
+/** A store file of its own, removed when the test process exits. */
+function storeUrl(): string {
+  const dir = processTempDir('dreamcord-store-');
+  return `sqlite://${join(dir, 'dreamcord.sqlite')}`;
+}
+
+/** 256×256 at 50 steps (the default limit): seconds on the tiny model, so it is surely running when the bot is stopped. */
+const SLOW = { width: 256, height: 256, steps: 50 } as const;
+
+const isRunning = (run: InteractionHandle) => run.edits.some((edit) => /step \d+\/\d+/.test(edit.content));
+const everSaid = (message: FakeMessage, pattern: RegExp) => message.versions.some((version) => pattern.test(version.content));
+const results = (fake: FakeDiscord, member: FakeMember) =>
+  fake.messagesIn().filter((message) => message.attachments.length > 0 && message.content.includes(`<@${member.user.id}>`));
+
+describe('restarts and crashes (issue 10)', () => {
+  const fakes: FakeDiscord[] = [];
+  const newFake = async () => {
+    const fake = await FakeDiscord.start();
+    fakes.push(fake);
+    return fake;
+  };
+  after(async () => {
+    for (const fake of fakes) await fake.stop();
+  });
+
+  it('SIGTERM mid-job: the process checkpoints the job and exits 0; the next start resumes every job and tells each member in the channel', { timeout: 120_000 }, async () => {
+    const fake = await newFake();
+    const url = storeUrl();
+    const first = await startBotProcess({ fake, storeUrl: url });
+    const bob = fake.createMember({ username: 'bob' });
+    const slow = fake.sendCommand({ name: 'imagine', options: { prompt: 'a slow lighthouse', ...SLOW } });
+    const waiting = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'a waiting fox', ...FAST } });
+    await slow.waitFor(isRunning, 30_000, 'the slow job to run');
+    await waiting.waitFor((run) => run.edits.length > 0, 10_000, 'the waiting job to show its place');
+
+    first.child.kill('SIGTERM');
+    const exit = await first.exited;
+    assert.deepEqual(exit, { code: 0, signal: null }, first.output().slice(-2000));
+    const said = first.logs.map((line) => line['msg']);
+    assert.ok(said.includes('shutting down') && said.includes('stopped'), said.join(' | '));
+
+    // Down for longer than an interaction token lives: the replies cannot be edited any more.
+    fake.expireToken(slow);
+    fake.expireToken(waiting);
+    const second = await startBotProcess({ fake, storeUrl: url });
+    for (const member of [fake.member, bob]) {
+      const told = new RegExp(`<@${member.user.id}>.*resumed after a restart`);
+      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 30_000 });
+      await fake.waitFor(() => results(fake, member).length > 0, 60_000, `${member.user.username}'s result`);
+    }
+    assert.equal(results(fake, fake.member).length, 1, 'one result for the slow job');
+    assert.equal(results(fake, bob).length, 1, 'one result for the waiting job');
+    // The only refusals: edits through the tokens that expired while the bot was down.
+    assert.deepEqual([...new Set(fake.violations.map((violation) => violation.rule))], ['token-expired']);
+
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+  });
+
+  it('kill -9 mid-job: the next start answers every accepted job exactly once, and the store stays consistent', { timeout: 120_000 }, async () => {
+    const fake = await newFake();
+    const url = storeUrl();
+    const first = await startBotProcess({ fake, storeUrl: url });
+    const members = [fake.member, fake.createMember({ username: 'bob' }), fake.createMember({ username: 'carol' })];
+    const runs = members.map((user, i) =>
+      fake.sendCommand({ name: 'imagine', user, options: { prompt: `crash ${i}`, seed: String(i), ...(i === 0 ? SLOW : FAST) } }),
+    );
+    await runs[0]?.waitFor(isRunning, 30_000, 'the first job to run');
+    await fake.waitFor(() => runs.every((run) => run.edits.length > 0), 10_000, 'every job to be accepted');
+
+    first.child.kill('SIGKILL');
+    assert.equal((await first.exited).signal, 'SIGKILL');
+
+    const second = await startBotProcess({ fake, storeUrl: url });
+    for (const run of runs) await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+    assert.ok(runs[0]?.edits.some((edit) => /resumed after a restart/.test(edit.content)), 'the interrupted job resumed');
+    for (const member of members) assert.equal(results(fake, member).length, 1, `one result for ${member.user.username}`);
+    assert.deepEqual(fake.violations, []);
+    second.child.kill('SIGTERM');
+    assert.equal((await second.exited).code, 0);
+
+    // Opening runs SQLite's integrity check; no job is left behind in the queue.
+    const store = await Store.open(url);
+    const queued = await store.collection('queue-jobs', { schema: z.unknown(), version: 1 });
+    const left = [];
+    for await (const entry of queued.entries()) left.push(entry);
+    await store.close();
+    assert.deepEqual(left, []);
+  });
+
+  it('a store damaged on disk stops the start with a clear message, and never prints the token', { timeout: 120_000 }, async () => {
+    const fake = await FakeDiscord.start({ token: 'MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GhIjKl.damaged-store-secret-token' });
+    fakes.push(fake);
+    const url = storeUrl();
+    const store = await Store.open(url);
+    const records = await store.collection('jobs', { schema: z.string(), version: 1 });
+    for (let i = 0; i < 200; i += 1) await records.set(`job-${i}`, 'x'.repeat(500));
+    await store.close();
+    const file = url.slice('sqlite://'.length);
+    const fd = openSync(file, 'r+');
+    writeSync(fd, Buffer.alloc(statSync(file).size - 8192, 0xa5), 0, undefined, 4096); // every page after the first two
+    closeSync(fd);
+
+    const bot = launch({ fake, storeUrl: url });
+    const exit = await bot.exited;
+    assert.equal(exit.code, 1);
+    assert.match(bot.output(), /dreamcord could not start/);
+    assert.match(bot.output(), /The SQLite store at [^ ]+ is damaged \(.*malformed.*\)\. Restore it from a backup/);
+    assert.ok(!bot.output().includes(fake.token));
+  });
+
+  it('a wrong token stops the start with a clear message that does not contain it', { timeout: 120_000 }, async () => {
+    const fake = await newFake();
+    const wrong = 'MTIzNDU2Nzg5MDEyMzQ1Njc4OQ.GhIjKl.not-the-right-token-at-all';
+    const bot = launch({ fake, storeUrl: storeUrl(), token: wrong });
+    assert.equal((await bot.exited).code, 1);
+    assert.match(bot.output(), /dreamcord could not start/);
+    assert.ok(!bot.output().includes(wrong), bot.output());
+  });
+
+  it('members who ask while the bot shuts down are told it is restarting; the running job resumes at the next start', { timeout: 120_000 }, async () => {
+    const bot = await startBot();
+    fakes.push(bot.fake);
+    const slow = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a job cut short', ...SLOW } });
+    await slow.waitFor(isRunning, 30_000, 'the job to run');
+    const stopping = bot.stopBot();
+    const late = bot.fake.sendCommand({ name: 'imagine', user: bot.fake.createMember({ username: 'latecomer' }), options: { prompt: 'too late', ...FAST } });
+    await stopping;
+    const reply = await late.waitForOriginal();
+    assert.ok(reply.ephemeral);
+    assert.equal(reply.content, 'dreamcord is restarting. Please try again in a minute.');
+
+    const again = await startBot({ fake: bot.fake, storeUrl: bot.storeUrl });
+    const result = await slow.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+    assert.ok(result.versions.some((version) => /resumed after a restart/.test(version.content)));
+    await again.stopBot();
+    assert.deepEqual(bot.fake.violations, []);
+  });
+});
