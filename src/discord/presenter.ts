@@ -119,7 +119,8 @@ export class DiscordPresenter implements JobPresenter {
     if (this.#ended.has(record.id) || this.#closing.signal.aborted) return;
     const shown = this.#stateOf(record);
     if (shown.finished) return;
-    const shownState = state.kind === 'queued' && shown.resumed ? { ...state, resumed: true } : state;
+    // The notice stays while the job runs too: a resumed job often starts before its first edit goes out.
+    const shownState = (state.kind === 'queued' || state.kind === 'running') && shown.resumed ? { ...state, resumed: true } : state;
     shown.pending = { record, payload: { content: progressContent(record, shownState), embeds: [], components: progressComponents(record) } };
     if (shown.timer) return;
     const wait = Math.max(0, shown.lastEditAt + this.#editInterval() - Date.now());

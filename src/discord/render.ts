@@ -13,7 +13,7 @@ import { buttonId } from './custom-id.js';
 /** Where a job stands, as its message shows it. */
 export type JobState =
   | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number; readonly resumed?: boolean }
-  | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number }
+  | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number; readonly resumed?: boolean }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'cancelled'; readonly byUserId: string };
 
@@ -32,7 +32,8 @@ export function progressContent(record: JobRecord, state: JobState): string {
     }
     case 'running': {
       const percent = Math.floor((state.step / state.total) * 100);
-      return `🎨 ${who}'s job: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
+      const resumed = state.resumed ? ' (resumed after a restart)' : '';
+      return `🎨 ${who}'s job${resumed}: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
     }
     case 'failed':
       return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;

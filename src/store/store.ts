@@ -32,7 +32,8 @@ export class Store {
       try {
         await checkSqlite(meta.store as KeyvSqlite, file);
       } catch (error) {
-        await store.close();
+        // Not awaited: closing a connection to a damaged file can wait for ever, and the caller must hear now.
+        void store.close().catch(() => undefined);
         throw error;
       }
       return store;
@@ -56,7 +57,9 @@ export class Store {
   async close(): Promise<void> {
     const open = [...this.#open.values()];
     this.#open.clear();
-    await Promise.all(open.map((keyv) => keyv.disconnect()));
+    // One after another: SQLite checkpoints the WAL into the file when the last connection closes, which
+    // connections closing at the same moment can each leave to the other.
+    for (const keyv of open) await keyv.disconnect();
   }
 
   async #connect(namespace: string): Promise<Keyv> {

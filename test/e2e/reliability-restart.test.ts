@@ -1,7 +1,7 @@
 // Issue 10, restarts and crashes: the real process (`src/main.ts`) stopped by SIGTERM and killed by SIGKILL in
 // the middle of a job, and the in-process bot stopped while members keep sending commands.
 import assert from 'node:assert/strict';
-import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { z } from 'zod';
@@ -110,6 +110,8 @@ describe('restarts and crashes (issue 10)', () => {
     for (let i = 0; i < 200; i += 1) await records.set(`job-${i}`, 'x'.repeat(500));
     await store.close();
     const file = url.slice('sqlite://'.length);
+    // Every record must be in the file itself, or the damage below would miss them.
+    assert.ok(!existsSync(`${file}-wal`), 'closing the store checkpointed and removed its WAL');
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.alloc(statSync(file).size - 8192, 0xa5), 0, undefined, 4096); // every page after the first two
     closeSync(fd);
