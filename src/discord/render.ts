@@ -27,19 +27,22 @@ export function progressContent(record: JobRecord, state: JobState): string {
   switch (state.kind) {
     case 'queued': {
       const position = state.position <= 1 ? 'next in line' : `position ${state.position} in line`;
-      const resumed = state.resumed ? ' (resumed after a restart)' : '';
-      return `⏳ ${who}'s job is ${position}${resumed} · ready in about ${duration(state.etaMs)}\n${prompt}`;
+      return `⏳ ${who}'s job is ${position}${resumedNote(state)} · ready in about ${duration(state.etaMs)}\n${prompt}`;
     }
     case 'running': {
       const percent = Math.floor((state.step / state.total) * 100);
-      const resumed = state.resumed ? ' (resumed after a restart)' : '';
-      return `🎨 ${who}'s job${resumed}: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
+      return `🎨 ${who}'s job${resumedNote(state)}: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
     }
     case 'failed':
       return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;
     case 'cancelled':
       return `🚫 ${who}'s job was cancelled${state.byUserId === record.origin.userId ? '' : ` by <@${state.byUserId}>`}.\n${prompt}`;
   }
+}
+
+/** Tells the member a waiting or running job is one the bot picked up again after a restart. */
+function resumedNote(state: { readonly resumed?: boolean }): string {
+  return state.resumed ? ' (resumed after a restart)' : '';
 }
 
 /** The Cancel button under a waiting or running job. */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import type { FakeDiscord, FakeMember, FakeMessage, FaultSpec, InteractionHandle, OptionValues } from '../support/fake-discord/index.js';
 import { startBot, type BotHarness, type BotHarnessOptions } from '../support/bot-harness.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const ACTIONS = 500;
 const MEMBERS = 30;
@@ -16,17 +17,7 @@ const RESTART_AT = 250;
  */
 const MAX_BACKLOG = 60;
 
-/** A small seeded generator (mulberry32), so every run sends the same mix. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(10);
+const next = seededRandom(10);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
 
 const SAMPLERS = ['Euler a', 'DPM++ 2M Karras', 'euler', 'ddim', 'lms', 'unipc', 'DPM++ 2M'];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FairQueue } from '../../src/queue/index.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 /** A queue of named no-op tasks; `take()` returns the name of the task dequeued. */
 function namedQueue(): { queue: FairQueue; add: (id: string, ownerId: string, guildId?: string, priority?: number) => void; take: () => string | undefined } {
@@ -17,21 +18,10 @@ function namedQueue(): { queue: FairQueue; add: (id: string, ownerId: string, gu
   };
 }
 
-/** A small deterministic random generator (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('FairQueue', () => {
   it('predicts with order() exactly what dequeue() returns, through random adds, removals and dequeues', () => {
     for (const seed of [1, 2, 3, 4, 5]) {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const { queue, add, take } = namedQueue();
       let ids = 0;
       for (let step = 0; step < 400; step++) {
