@@ -10,7 +10,7 @@ const OWNERS = {
   keyv: 'src/store',
   '@keyv/sqlite': 'src/store',
   '@keyv/redis': 'src/store',
-  'discord.js': 'src/discord or src/commands',
+  'discord.js': 'src/discord',
 };
 
 /**
@@ -60,5 +60,5 @@ export default tseslint.config(
   boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], ['queue', 'store', 'discord', 'commands', 'jobs']),
   boundary(['src/queue/**/*.ts'], [], ['discord', 'commands', 'pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], ['discord', 'commands', 'pipeline', 'queue']),
-  boundary(['src/discord/**/*.ts', 'src/commands/**/*.ts'], ['discord.js']),
+  boundary(['src/discord/**/*.ts'], ['discord.js']),
 );

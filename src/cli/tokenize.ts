@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { ClipTokenizer, tokenizePromptPair, type PromptSyntax } from '../pipeline/tokenizer/index.js';
+import { ClipTokenizer, tokenizePromptPair, type PromptSyntax } from '../pipeline/index.js';
 import { UsageError, type CliCommand } from './command.js';
 
 const SYNTAXES: readonly PromptSyntax[] = ['plain', 'a1111'];

@@ -1,11 +1,11 @@
 import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
-import { COMMANDS } from '../commands/index.js';
-import type { CommandContext } from '../commands/command.js';
-import type { PipelineHealthSource } from '../jobs/pipeline-health.js';
+import { COMMANDS } from './commands/index.js';
+import type { CommandContext } from './interactions/command.js';
+import type { PipelineHealthSource } from '../generator/pipeline-health.js';
 import type { Store } from '../store/index.js';
-import { DiscordPresenter } from './presenter.js';
+import { DiscordPresenter } from './delivery/presenter.js';
 import { registerCommands } from './register-commands.js';
-import { Router } from './router.js';
+import { Router } from './interactions/router.js';
 import { showPipelineHealth } from './status.js';
 
 export interface DiscordBotOptions {

@@ -1,5 +1,5 @@
 import { ActivityType, type ClientUser, type PresenceData } from 'discord.js';
-import type { PipelineHealth, PipelineHealthSource } from '../jobs/pipeline-health.js';
+import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 
 /**
  * The bot's presence for the pipeline's health, so members see trouble before their job fails: online when

@@ -4,8 +4,8 @@ import type { ValidatedRequest } from './build-request.js';
 import type { Cooldowns } from './cooldowns.js';
 import type { JobOrigin, JobRecord } from './job-record.js';
 import type { JobService } from './job-service.js';
-import type { Result } from './refusal.js';
-import type { GenerationRequest } from './request.js';
+import type { Result } from '../refusal.js';
+import type { GenerationRequest } from '../generator/request.js';
 
 /** Turns the server's settings into a validated request, or a refusal. */
 export type RequestBuilder = (

@@ -1,8 +1,8 @@
 import type { GuildSettings } from '../settings/keys.js';
-import { parseSamplerName } from '../pipeline/schedulers/names.js';
+import { parseSamplerName } from '../pipeline/index.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
-import { Refused, refusalOf, type Result } from './refusal.js';
-import { MAX_SEED, randomSeed, type GenerationRequest } from './request.js';
+import { Refused, refusalOf, type Result } from '../refusal.js';
+import { MAX_SEED, randomSeed, type GenerationRequest } from '../generator/request.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
 export interface GenerationOptions {

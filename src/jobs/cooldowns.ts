@@ -1,4 +1,4 @@
-import type { Refusal } from './refusal.js';
+import type { Refusal } from '../refusal.js';
 
 /**
  * The time each member last started a job, per server, so a server's `cooldownSeconds` applies to commands,

@@ -1,8 +1,8 @@
 import type { GuildSettings } from '../settings/keys.js';
 import type { RequestBuilder } from './admit.js';
 import { buildGenerationRequest, type GenerationOptions, type ModelFacts } from './build-request.js';
-import type { PreparedInputs } from './image-inputs.js';
-import { workingSizeOf } from './working-size.js';
+import type { PreparedInputs } from '../inputs/image-inputs.js';
+import { workingSizeOf } from '../generator/working-size.js';
 
 /**
  * The request of `/variation`, `/inpaint` or 🔀 Variations: the member's options checked like `/imagine`'s against

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { generationRequestSchema } from './request.js';
+import { generationRequestSchema } from '../generator/request.js';
 
 /** Where a job came from and where its result goes: enough to answer after a restart. */
 export const jobOriginSchema = z.object({

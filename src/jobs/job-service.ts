@@ -2,11 +2,11 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { JobQueue, type Job, type JobContext } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
-import type { GeneratedImages, ImageGenerator } from './generator.js';
-import type { InputStore } from './input-store.js';
+import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
+import type { InputStore } from '../inputs/input-store.js';
 import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
-import type { Result } from './refusal.js';
-import { generationRequestSchema } from './request.js';
+import type { Result } from '../refusal.js';
+import { generationRequestSchema } from '../generator/request.js';
 
 /** What the queue keeps of a waiting job: enough to run and answer it after a restart. */
 const ticketSchema = z.object({

@@ -2,7 +2,7 @@ import type { GuildSettings } from '../settings/keys.js';
 import type { RequestBuilder } from './admit.js';
 import { findBlockedWord } from './prompt-text.js';
 import type { JobRecord } from './job-record.js';
-import { randomSeed } from './request.js';
+import { randomSeed } from '../generator/request.js';
 
 /**
  * The request of a 🎲 reroll: the job's request with a new seed, checked again against the server's current

@@ -1,4 +1,4 @@
-import type { Result } from '../jobs/refusal.js';
+import type { Result } from '../refusal.js';
 import { SETTING_KEY_NAMES, SETTING_KEYS, type SettingKey } from './keys.js';
 
 /** The setting a moderator named, ignoring case ("maxsteps" is `maxSteps`), or a refusal listing the valid keys. */

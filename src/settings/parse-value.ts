@@ -1,5 +1,5 @@
-import type { Result } from '../jobs/refusal.js';
-import { parseSamplerName } from '../pipeline/schedulers/names.js';
+import type { Result } from '../refusal.js';
+import { parseSamplerName } from '../pipeline/index.js';
 import { SETTING_KEYS, type SettingInput, type SettingKey, type SettingSpec, type SettingValue } from './keys.js';
 
 /** What a reader makes of a moderator's text: a candidate for the key's schema, or undefined when it can't read it. */

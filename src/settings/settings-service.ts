@@ -1,4 +1,4 @@
-import type { Result } from '../jobs/refusal.js';
+import type { Result } from '../refusal.js';
 import { parseSettingKey } from './find-key.js';
 import { SETTING_KEY_NAMES, SETTING_KEYS, type SettingGroup, type SettingKey, type SettingValue } from './keys.js';
 import { parseSettingValue } from './parse-value.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ProductDefaults } from '../config/index.js';
-import type { Result } from '../jobs/refusal.js';
+import type { Result } from '../refusal.js';
 import type { Collection, Store } from '../store/index.js';
 import { capDefaults } from './rules.js';
 import { defaultSettings, SETTING_KEY_NAMES, SETTING_KEYS, type GuildSettings, type SettingKey } from './keys.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { presenceOf } from '../../src/discord/status.js';
-import { reloadProvider, type PipelineHealth } from '../../src/jobs/pipeline-health.js';
+import { reloadProvider, type PipelineHealth } from '../../src/generator/pipeline-health.js';
 import type { InteractionHandle } from '../support/fake-discord/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import { outOfMemoryUnet } from '../support/onnx-model.js';

@@ -1,6 +1,6 @@
 // Image handling for the pipeline: decoding uploads, model tensors, masks, PNG output and A1111 infotext.
 export type { FloatImage, GrayImage, Mask, Rgb8Image, RgbImage, Size } from './types.js';
-export { ImageInputError } from './errors.js';
+export { formatMillions, ImageInputError } from './errors.js';
 export type { ImageInputErrorCode } from './errors.js';
 export { decodeImage } from './decode.js';
 export type { DecodedImage, DecodeLimits, InputFormat } from './decode.js';

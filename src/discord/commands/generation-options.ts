@@ -1,0 +1,49 @@
+// The generation options every generating command shares (/imagine, /variation, /inpaint), defined once.
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  SlashCommandIntegerOption,
+  SlashCommandNumberOption,
+  SlashCommandStringOption,
+} from 'discord.js';
+import type { GenerationOptions } from '../../jobs/build-request.js';
+import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
+import { suggestSamplers } from '../../pipeline/index.js';
+
+export const negativeOption = (o: SlashCommandStringOption) =>
+  o.setName('negative').setDescription('What to avoid').setMaxLength(MAX_PROMPT_CHARS);
+export const seedOption = (o: SlashCommandStringOption) =>
+  o.setName('seed').setDescription('Seed (0 to 18446744073709551615; -1 or empty = random)').setMaxLength(24);
+export const stepsOption = (o: SlashCommandIntegerOption) =>
+  o.setName('steps').setDescription('Denoising steps').setMinValue(1).setMaxValue(150);
+export const cfgOption = (o: SlashCommandNumberOption) =>
+  o.setName('cfg').setDescription('Guidance scale (how closely to follow the prompt)').setMinValue(0).setMaxValue(30);
+export const samplerOption = (o: SlashCommandStringOption) =>
+  o.setName('sampler').setDescription('Sampler, e.g. "DPM++ 2M Karras" or "Euler a"').setAutocomplete(true);
+
+/** The `strength` option, whose default and meaning differ between the commands. */
+export function strengthOption(description: string) {
+  return (o: SlashCommandNumberOption) => o.setName('strength').setDescription(description).setMinValue(0.05).setMaxValue(1);
+}
+
+/** The generation options a member typed, unchecked (`buildGenerationRequest` checks them). */
+export function generationOptions(interaction: ChatInputCommandInteraction): GenerationOptions {
+  const option = (name: string) => interaction.options.get(name)?.value;
+  return {
+    prompt: option('prompt'),
+    negative: option('negative'),
+    seed: option('seed'),
+    steps: option('steps'),
+    cfg: option('cfg'),
+    sampler: option('sampler'),
+    count: option('count'),
+    strength: option('strength'),
+  };
+}
+
+/** Suggests samplers for the `sampler` option. */
+export async function samplerAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  const choices = focused.name === 'sampler' ? suggestSamplers(String(focused.value)) : [];
+  await interaction.respond(choices.map((c) => ({ name: c.name, value: c.value })));
+}

@@ -1,0 +1,59 @@
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { replyPrivately } from '../interactions/replies.js';
+import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
+import { REGION_LABELS } from '../../generator/request.js';
+import { MASK_REGIONS, type MaskRegion } from '../../pipeline/index.js';
+import type { CommandContext, SlashCommand } from '../interactions/command.js';
+import { admitWithImages, attachmentOption } from '../interactions/image-command.js';
+import { cfgOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
+
+const data = new SlashCommandBuilder()
+  .setName('inpaint')
+  .setDescription('Repaint part of a picture, keeping the rest exactly as it is')
+  .addAttachmentOption((o) =>
+    o.setName('image').setDescription('The picture (PNG, JPEG or WebP); its transparent pixels are repainted by default').setRequired(true),
+  )
+  .addStringOption((o) => o.setName('prompt').setDescription('What to paint there').setRequired(true).setMaxLength(MAX_PROMPT_CHARS))
+  .addAttachmentOption((o) => o.setName('mask').setDescription('What to repaint: white = repaint, black = keep'))
+  .addStringOption((o) =>
+    o
+      .setName('region')
+      .setDescription('Or a part of the picture to repaint, without drawing a mask')
+      .addChoices(...MASK_REGIONS.map((region) => ({ name: REGION_LABELS[region], value: region }))),
+  )
+  .addStringOption(negativeOption)
+  .addNumberOption(strengthOption('How much to change the area (0.05–1, default 1 = paint it anew)'))
+  .addStringOption(seedOption)
+  .addIntegerOption(stepsOption)
+  .addNumberOption(cfgOption)
+  .addStringOption(samplerOption)
+  .addIntegerOption((o) =>
+    o.setName('mask_blur').setDescription("Soft edge where the repainted area meets the picture, in pixels (0–64)").setMinValue(0).setMaxValue(64),
+  )
+  .toJSON();
+
+/** `/inpaint`: repaints the area of a picture given by a mask, a region or its transparency. */
+export const inpaintCommand: SlashCommand = {
+  data,
+  async execute(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
+    const image = attachmentOption(interaction, 'image');
+    const region = interaction.options.getString('region') ?? undefined;
+    if (!image) return replyPrivately(interaction, '`image` is required: upload the picture to repaint.');
+    if (region !== undefined && !isMaskRegion(region)) {
+      return replyPrivately(interaction, `\`region\` must be one of ${MASK_REGIONS.join(', ')}.`);
+    }
+    const spec = {
+      image,
+      mask: attachmentOption(interaction, 'mask'),
+      region,
+      blur: interaction.options.getInteger('mask_blur') ?? undefined,
+    };
+    const job = { via: 'command', kind: 'inpaint', options: generationOptions(interaction) } as const;
+    await admitWithImages(interaction, context, job, () => context.inputs.forInpaint(spec));
+  },
+  autocomplete: samplerAutocomplete,
+};
+
+function isMaskRegion(value: string): value is MaskRegion {
+  return (MASK_REGIONS as readonly string[]).includes(value);
+}

@@ -1,0 +1,167 @@
+import {
+  ActionRowBuilder,
+  ButtonBuilder,
+  ButtonStyle,
+  EmbedBuilder,
+  type MessageActionRowComponentBuilder,
+} from 'discord.js';
+import type { JobRecord } from '../../jobs/job-record.js';
+import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../../generator/request.js';
+import { samplerLabel } from '../../pipeline/index.js';
+import { buttonId } from '../interactions/custom-id.js';
+
+/** Where a job stands, as its message shows it. */
+export type JobState =
+  | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number; readonly resumed?: boolean }
+  | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number; readonly resumed?: boolean }
+  | { readonly kind: 'failed'; readonly message: string }
+  | { readonly kind: 'cancelled'; readonly byUserId: string };
+
+const EMBED_FIELD_LIMIT = 1024;
+const EMBED_COLOR = 0x7c5cff;
+
+/** The text of a job's message while it waits or runs, or after it failed. */
+export function progressContent(record: JobRecord, state: JobState): string {
+  const who = `<@${record.origin.userId}>`;
+  const prompt = quote(record.request.prompt, 300);
+  switch (state.kind) {
+    case 'queued': {
+      const position = state.position <= 1 ? 'next in line' : `position ${state.position} in line`;
+      return `⏳ ${who}'s job is ${position}${resumedNote(state)} · ready in about ${duration(state.etaMs)}\n${prompt}`;
+    }
+    case 'running': {
+      const percent = Math.floor((state.step / state.total) * 100);
+      return `🎨 ${who}'s job${resumedNote(state)}: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
+    }
+    case 'failed':
+      return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;
+    case 'cancelled':
+      return `🚫 ${who}'s job was cancelled${state.byUserId === record.origin.userId ? '' : ` by <@${state.byUserId}>`}.\n${prompt}`;
+  }
+}
+
+/** Tells the member a waiting or running job is one the bot picked up again after a restart. */
+function resumedNote(state: { readonly resumed?: boolean }): string {
+  return state.resumed ? ' (resumed after a restart)' : '';
+}
+
+/** The Cancel button under a waiting or running job. */
+export function progressComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  return [row(new ButtonBuilder().setCustomId(buttonId('cancel', record.id)).setLabel('Cancel').setEmoji('✖️').setStyle(ButtonStyle.Secondary))];
+}
+
+/** The embed of a finished job: every parameter needed to reproduce it. */
+export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilder {
+  const { request, result } = record;
+  const label = samplerLabel(request.sampler);
+  const seeds = result?.seeds ?? [request.seed];
+  const notes = [...record.notices];
+  if (scaledDown) notes.push('The files were scaled down to fit Discord\'s upload limit.');
+  const embed = new EmbedBuilder()
+    .setColor(EMBED_COLOR)
+    .setTitle(request.kind === 'txt2img' ? 'Imagined' : request.kind === 'img2img' ? 'Variation' : 'Inpainted')
+    .addFields(
+      { name: 'Prompt', value: fieldText(request.prompt) },
+      ...(request.negative ? [{ name: 'Negative prompt', value: fieldText(request.negative) }] : []),
+      { name: seeds.length > 1 ? 'Seeds' : 'Seed', value: `\`${seeds.join('`, `')}\``, inline: true },
+      { name: 'Steps', value: String(request.steps), inline: true },
+      { name: 'CFG', value: String(request.cfg), inline: true },
+      { name: 'Sampler', value: label.name, inline: true },
+      { name: 'Size', value: `${request.width}×${request.height}`, inline: true },
+      { name: 'Model', value: fieldText(result?.model ?? 'unknown'), inline: true },
+      ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
+      ...sourceFields(request),
+      { name: 'Time', value: result ? duration(result.durationMs) : '—', inline: true },
+      { name: 'Requested by', value: `<@${record.origin.userId}>`, inline: true },
+    )
+    .setFooter({ text: `Job ${record.id}` });
+  if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
+  return embed;
+}
+
+/** What a variation or an inpaint started from: the earlier job or an upload, and the mask. */
+function sourceFields(request: GenerationRequest): { name: string; value: string; inline: true }[] {
+  if (!request.source) return [];
+  const sourceJob = sourceJobLabel(request.source);
+  const fields = [{ name: 'Source', value: sourceJob ? `job \`${sourceJob}\`` : 'upload', inline: true as const }];
+  if (request.mask) fields.push({ name: 'Mask', value: `${maskSourceLabel(request.mask)}, blur ${request.mask.blur} px`, inline: true });
+  return fields;
+}
+
+/** The buttons under a result: reroll, variations, parameters, delete. */
+export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  return [
+    row(
+      new ButtonBuilder().setCustomId(buttonId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
+      new ButtonBuilder().setCustomId(buttonId('vary', record.id)).setLabel('Variations').setEmoji('🔀').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(buttonId('info', record.id)).setLabel('Parameters').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(buttonId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
+    ),
+  ];
+}
+
+/**
+ * The copyable command that reproduces image `index` of a job (its own seed): `/imagine …`, or `/variation` and
+ * `/inpaint` with placeholders for the pictures the member must attach again.
+ */
+export function reproduceCommand(record: JobRecord, index = 0): string {
+  const { request } = record;
+  const seed = record.result?.seeds[index] ?? request.seed;
+  const common = [
+    `prompt:${request.prompt.replace(/\s+/g, ' ')}`,
+    ...(request.negative ? [`negative:${request.negative.replace(/\s+/g, ' ')}`] : []),
+    `seed:${seed}`,
+    `steps:${request.steps}`,
+    `cfg:${request.cfg}`,
+    `sampler:${request.sampler}`,
+  ];
+  const strength = `strength:${request.strength ?? 1}`;
+  switch (request.kind) {
+    case 'txt2img':
+      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`].join(' ');
+    case 'img2img':
+      return ['/variation', ...variationSource(request), ...common, strength].join(' ');
+    case 'inpaint':
+      return ['/inpaint', 'image:(the same picture)', ...common, strength, ...maskOptions(request)].join(' ');
+  }
+}
+
+function variationSource(request: GenerationRequest): string[] {
+  const source = request.source;
+  if (source?.jobId === undefined) return ['image:(the same picture)'];
+  return [`job:${source.jobId}`, ...(source.index ? [`which:${source.index + 1}`] : [])];
+}
+
+function maskOptions(request: GenerationRequest): string[] {
+  const mask = request.mask;
+  if (!mask) return [];
+  const area = mask.source === 'mask' ? ['mask:(the same mask)'] : mask.region ? [`region:${mask.region}`] : [];
+  return [...area, `mask_blur:${mask.blur}`];
+}
+
+function row(...buttons: ButtonBuilder[]): ActionRowBuilder<MessageActionRowComponentBuilder> {
+  return new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(...buttons);
+}
+
+/** Text for an embed field; a longer one is cut visibly (the full text is in the ℹ️ parameters and the PNG). */
+function fieldText(text: string): string {
+  if (text.length <= EMBED_FIELD_LIMIT) return text || '—';
+  return `${text.slice(0, EMBED_FIELD_LIMIT - 40)}… (full text under ℹ️ Parameters)`;
+}
+
+function quote(text: string, max: number): string {
+  const oneLine = text.replace(/\s+/g, ' ');
+  return `> ${oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine}`;
+}
+
+function bar(fraction: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * 10);
+  return `${'▰'.repeat(filled)}${'▱'.repeat(10 - filled)}`;
+}
+
+/** "12 s", "3 min". */
+export function duration(ms: number): string {
+  if (ms < 1000) return '1 s';
+  if (ms < 90_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} min`;
+}

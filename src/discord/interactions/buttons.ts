@@ -1,0 +1,58 @@
+import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
+import type { CommandContext } from './command.js';
+import { admitJobVariation } from '../commands/variation.js';
+import { rerollRequest } from '../../jobs/reroll.js';
+import { admitFromInteraction } from './admission.js';
+import { parseButtonId, type ButtonAction } from './custom-id.js';
+import { reproduceCommand } from '../delivery/render.js';
+import { replyPrivately } from './replies.js';
+import type { JobRecord } from '../../jobs/job-record.js';
+
+type ButtonHandler = (interaction: ButtonInteraction, record: JobRecord, context: CommandContext) => Promise<void>;
+
+/** Handlers by action. Each finds its job in the store, so buttons on old messages work after a restart. */
+const HANDLERS: Record<ButtonAction, ButtonHandler> = {
+  reroll: (interaction, record, context) =>
+    admitFromInteraction(interaction, context, 'reroll-button', rerollRequest(record)),
+
+  // The first picture of the result, with the job's prompt and the server's defaults: as `/variation job:`.
+  vary: (interaction, record, context) =>
+    admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index: 0 }, {}),
+
+  info: async (interaction, record) => {
+    const seeds = record.result?.seeds ?? [record.request.seed];
+    const commands = seeds.map((_, index) => `\`\`\`\n${reproduceCommand(record, index)}\n\`\`\``).join('');
+    await interaction.reply({ content: `Job \`${record.id}\`\n${commands}`.slice(0, 2000), flags: MessageFlags.Ephemeral });
+  },
+
+  delete: async (interaction, record, context) => {
+    const { settings } = await context.settings.effective(interaction.guildId);
+    const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+    const requester = interaction.user.id === record.origin.userId && settings.deleteResults === 'requester-and-moderators';
+    if (!moderator && !requester) {
+      const who = settings.deleteResults === 'moderators' ? 'moderators' : 'the member who asked or moderators';
+      return replyPrivately(interaction, `Only ${who} can delete this result.`);
+    }
+    await interaction.deferUpdate();
+    await interaction.message.delete();
+  },
+
+  cancel: async (interaction, record, context) => {
+    const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+    const cancelled = await context.jobs.cancel(record.id, interaction.user.id, moderator);
+    if (!cancelled.ok) return replyPrivately(interaction, cancelled.message);
+    await interaction.deferUpdate();
+  },
+};
+
+/** Routes a button press by its custom id; tampered or unknown ids and vanished jobs get a clear answer. */
+export async function handleButton(interaction: ButtonInteraction, context: CommandContext): Promise<void> {
+  const parsed = parseButtonId(interaction.customId);
+  if (!parsed) return replyPrivately(interaction, "This button isn't one of mine, or it has expired.");
+  const record = await context.jobs.get(parsed.jobId);
+  // A job of another server is treated as unknown: a forged button must not reveal or rerun it here.
+  if (!record || record.origin.guildId !== interaction.guildId) {
+    return replyPrivately(interaction, "I can't find that job any more.");
+  }
+  await HANDLERS[parsed.action](interaction, record, context);
+}

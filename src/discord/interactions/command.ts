@@ -1,0 +1,35 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { Logger } from '../../log.js';
+import type { Cooldowns } from '../../jobs/cooldowns.js';
+import type { ImageInputs } from '../../inputs/image-inputs.js';
+import type { JobService } from '../../jobs/job-service.js';
+import type { SettingsService } from '../../settings/settings-service.js';
+import type { SettingsStore } from '../../settings/settings-store.js';
+
+/** What every command handler is given: the bot's services, passed in by the composition root. */
+export interface CommandContext {
+  readonly jobs: JobService;
+  readonly settings: SettingsStore;
+  /** Moderators' changes to the settings (one instance, so changes to one server run one after another). */
+  readonly settingsService: SettingsService;
+  readonly log: Logger;
+  readonly cooldowns: Cooldowns;
+  /** The pictures members give `/variation` and `/inpaint`: downloaded, checked, prepared and stored. */
+  readonly inputs: ImageInputs;
+}
+
+/**
+ * One slash command: its definition (registered with Discord) and its handler. Each lives in its own file under
+ * `src/discord/commands/` and is listed in `src/discord/commands/index.ts`.
+ */
+export interface SlashCommand {
+  readonly data: RESTPostAPIChatInputApplicationCommandsJSONBody;
+  /** Handles the command. The router catches what it throws and tells the member something went wrong. */
+  execute(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void>;
+  /** Answers autocomplete for the command's options, when it has any. */
+  autocomplete?(interaction: AutocompleteInteraction, context: CommandContext): Promise<void>;
+}

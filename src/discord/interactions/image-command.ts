@@ -1,0 +1,43 @@
+// What the commands that start from a picture (/variation, /inpaint, and the 🔀 button) share: reading their
+// attachment options, and taking a request whose pictures must be fetched before it can be built.
+import type { ChatInputCommandInteraction, RepliableInteraction } from 'discord.js';
+import { admitFromInteraction } from './admission.js';
+import { replyPrivately } from './replies.js';
+import type { AttachmentRef } from '../../inputs/attachments.js';
+import type { GenerationOptions } from '../../jobs/build-request.js';
+import type { PreparedInputs } from '../../inputs/image-inputs.js';
+import { imageRequest } from '../../jobs/image-request.js';
+import type { JobOrigin } from '../../jobs/job-record.js';
+import type { Result } from '../../refusal.js';
+import type { CommandContext } from './command.js';
+
+/** The attachment option `name` as Discord resolved it: its address comes from Discord, never from the member. */
+export function attachmentOption(interaction: ChatInputCommandInteraction, name: string): AttachmentRef | undefined {
+  const attachment = interaction.options.getAttachment(name);
+  return attachment ? { option: name, url: attachment.url, size: attachment.size } : undefined;
+}
+
+/** What a request that starts from a picture is: how it was started, its kind, and the member's options. */
+export interface ImageJob {
+  readonly via: JobOrigin['via'];
+  readonly kind: 'img2img' | 'inpaint';
+  readonly options: GenerationOptions;
+}
+
+/**
+ * Takes a request whose pictures must be fetched first: acknowledges at once (a download may take longer than the
+ * 3 s Discord allows), prepares the inputs, then admits the request as `/imagine`'s are. A refusal at any point
+ * reaches only the member.
+ */
+export async function admitWithImages(
+  interaction: RepliableInteraction,
+  context: CommandContext,
+  job: ImageJob,
+  prepare: () => Promise<Result<{ inputs: PreparedInputs }>>,
+): Promise<void> {
+  await interaction.deferReply();
+  const prepared = await prepare();
+  if (!prepared.ok) return replyPrivately(interaction, prepared.message);
+  const model = { nativeSize: context.jobs.generator.nativeSize };
+  await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, model));
+}

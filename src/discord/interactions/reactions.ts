@@ -1,0 +1,56 @@
+import type { MessageReaction, PartialMessageReaction, PartialUser, User } from 'discord.js';
+import type { CommandContext } from './command.js';
+import { admitJob } from '../../jobs/admit.js';
+import { rerollRequest } from '../../jobs/reroll.js';
+import { isGone } from '../delivery/job-view.js';
+
+/** Reactions that reroll a result with a new seed. */
+export const REROLL_EMOJIS = new Set(['🎲', '🔁']);
+/** The bot's mark that it saw a reroll reaction and queued the job. */
+const SEEN_EMOJI = '⏳';
+
+/**
+ * 🎲 or 🔁 on any bot result (old ones too, after a restart: the reaction may be partial) queues the same request
+ * with a new seed for the member who reacted, under that member's limits. Refusals that only mean "wait"
+ * (cooldown, queue limit) stay silent, so spamming the reaction yields one job and no noise.
+ */
+export async function handleReaction(
+  reaction: MessageReaction | PartialMessageReaction,
+  user: User | PartialUser,
+  context: CommandContext,
+): Promise<void> {
+  if (user.bot || !REROLL_EMOJIS.has(reaction.emoji.name ?? '')) return;
+  const record = await context.jobs.byMessage(reaction.message.id);
+  if (!record || record.status !== 'completed') return;
+  const guildId = reaction.message.guildId;
+  const { settings } = await context.settings.effective(guildId);
+  if (!settings.rerollReactions) return;
+  const admitted = await admitJob(
+    context,
+    {
+      userId: user.id,
+      userName: user.displayName ?? user.username ?? user.id,
+      guildId,
+      channelId: reaction.message.channelId,
+      replyToMessageId: reaction.message.id,
+      via: 'reroll-reaction',
+    },
+    rerollRequest(record),
+  );
+  if (admitted.ok) {
+    context.log.info({ jobId: admitted.record.id, userId: user.id, guildId, via: 'reroll-reaction' }, 'job accepted');
+    await reaction.message.react(SEEN_EMOJI).catch((error: unknown) => {
+      if (!isGone(error)) throw error;
+    });
+    return;
+  }
+  if (admitted.code === 'COOLDOWN' || admitted.code === 'QUEUE') return;
+  const channel = reaction.message.channel;
+  if (channel.isSendable()) {
+    await channel.send({
+      content: `<@${user.id}> ${admitted.message}`,
+      allowedMentions: { users: [user.id] },
+      reply: { messageReference: reaction.message.id, failIfNotExists: false },
+    });
+  }
+}

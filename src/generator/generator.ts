@@ -1,0 +1,47 @@
+import type { Rgb8Image } from '../pipeline/index.js';
+import type { GenerationRequest } from './request.js';
+
+/** One finished image: its pixels and the A1111 infotext that goes into its PNG. */
+export interface GeneratedImage {
+  readonly image: Rgb8Image;
+  readonly seed: string;
+  /** A1111's `parameters` text for this image. */
+  readonly parameters: string;
+}
+
+/** What a job produced. */
+export interface GeneratedImages {
+  readonly images: readonly GeneratedImage[];
+  /** Things the member should know about the prompt (removed syntax, truncation). */
+  readonly warnings: readonly string[];
+  /** The model's name as shown in embeds and infotext. */
+  readonly model: string;
+  /** Time in the pipeline, ms. */
+  readonly durationMs: number;
+}
+
+/** The pictures an img2img or inpaint request starts from, as the input store keeps them (PNG files). */
+export interface GenerationInputs {
+  /** The source picture (`request.source`). */
+  readonly image?: Uint8Array;
+  /** The mask, white = repaint (`request.mask`). */
+  readonly mask?: Uint8Array;
+}
+
+export interface GenerateOptions {
+  /** Aborted on cancel, time limit or shutdown; the pipeline stops between steps. */
+  readonly signal: AbortSignal;
+  /** Called after every denoising step. */
+  readonly onProgress: (step: number, total: number) => void;
+  /** The request's source picture and mask; none for txt2img. */
+  readonly inputs?: GenerationInputs;
+}
+
+/** Turns requests into images: the pipeline behind the bot (`sd-generator.ts`). */
+export interface ImageGenerator {
+  /** Model name for embeds. */
+  readonly modelName: string;
+  /** The side of the square the model was trained at (512 for SD 1.x). */
+  readonly nativeSize: number;
+  generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
+}

@@ -1,0 +1,190 @@
+import { basename } from 'node:path';
+import {
+  compositeOutsideMask,
+  decodeImage,
+  featherMask,
+  formatInfotext,
+  maskFromImage,
+  resizeImage,
+  samplerLabel,
+  StableDiffusionPipeline,
+  toRgb8,
+  type ExecutionProviderChoice,
+  type Mask,
+  type PipelineLogger,
+  type Rgb8Image,
+  type RgbImage,
+} from '../pipeline/index.js';
+import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator } from './generator.js';
+import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
+import { outputSize } from './working-size.js';
+
+/** What dreamcord writes as `Version` in infotext. */
+const VERSION = 'dreamcord 0.1.0';
+
+/** The stored inputs were checked on the way in; this only bounds what a damaged store could make the worker decode. */
+const STORED_PIXEL_LIMIT = 4096 * 4096;
+
+/** The infotext's name for each kind of job (`Kind`). */
+const KIND_LABELS: Readonly<Record<GenerationRequest['kind'], string>> = { txt2img: 'txt2img', img2img: 'variation', inpaint: 'inpaint' };
+
+export interface GeneratorLoadOptions {
+  readonly provider: ExecutionProviderChoice;
+  readonly cacheDir?: string;
+  readonly log?: PipelineLogger;
+  /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
+  readonly inpaintModelDir?: string | undefined;
+}
+
+/** The source picture and mask of a job, at the job's working size. */
+interface Sources {
+  readonly image?: RgbImage;
+  readonly mask?: Mask;
+}
+
+/**
+ * The bot's image generator: the Stable Diffusion pipeline, with A1111 seeds and infotext. Variations and inpaints
+ * get their pictures back at the source's aspect ratio, and an inpaint's result is pasted into the source outside
+ * the (feathered) mask, so untouched pixels stay exactly as they were sent.
+ */
+export class StableDiffusionGenerator implements ImageGenerator {
+  readonly modelName: string;
+  readonly nativeSize: number;
+  readonly #pipeline: StableDiffusionPipeline;
+  readonly #inpainting: StableDiffusionPipeline | undefined;
+
+  private constructor(pipeline: StableDiffusionPipeline, inpainting: StableDiffusionPipeline | undefined) {
+    this.#pipeline = pipeline;
+    this.#inpainting = inpainting;
+    this.modelName = modelNameOf(pipeline);
+    // SD 2.x v-prediction models were trained at 768×768; SD 1.x and SD 2.x base at 512×512.
+    this.nativeSize = pipeline.info.family === 'sd2' && pipeline.info.predictionType === 'v_prediction' ? 768 : 512;
+  }
+
+  /**
+   * Loads the main model and, when given, the inpainting model.
+   * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
+   */
+  static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
+    const { inpaintModelDir, ...pipelineOptions } = options;
+    const pipeline = await StableDiffusionPipeline.load(modelDir, pipelineOptions);
+    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined);
+    try {
+      const inpainting = await StableDiffusionPipeline.load(inpaintModelDir, pipelineOptions);
+      if (!inpainting.info.inpainting) {
+        await inpainting.dispose();
+        throw new Error(`INPAINT_MODEL_DIR ${inpaintModelDir} is not an inpainting model (its UNet does not take 9 channels).`);
+      }
+      return new StableDiffusionGenerator(pipeline, inpainting);
+    } catch (error) {
+      await pipeline.dispose();
+      throw error;
+    }
+  }
+
+  /** Which execution provider each model component runs on. */
+  get providers(): StableDiffusionPipeline['info']['providers'] {
+    return this.#pipeline.info.providers;
+  }
+
+  async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
+    const pipeline = request.kind === 'inpaint' && this.#inpainting ? this.#inpainting : this.#pipeline;
+    const sources = await sourcesOf(request, options.inputs);
+    const result = await pipeline.generate(
+      {
+        prompt: request.prompt,
+        negativePrompt: request.negative,
+        promptSyntax: request.promptSyntax,
+        seed: BigInt(request.seed),
+        // A1111's convention: image i has its own generator seeded with seed + i, so each can be re-made alone.
+        seedMode: 'per-image',
+        rng: request.rng,
+        steps: request.steps,
+        cfg: request.cfg,
+        sampler: request.sampler,
+        width: request.width,
+        height: request.height,
+        count: request.count,
+        ...(sources.image ? { initImage: sources.image, strength: request.strength } : {}),
+        ...(sources.mask ? { mask: sources.mask } : {}),
+      },
+      { signal: options.signal, onProgress: (step, total) => options.onProgress(step, total) },
+    );
+    const model = modelNameOf(pipeline);
+    const finish = finisher(request, sources);
+    return {
+      images: await Promise.all(
+        result.images.map(async ({ image, seed }) => ({
+          image: await finish(image),
+          seed: seed.toString(),
+          parameters: infotextOf(request, seed, model),
+        })),
+      ),
+      warnings: result.warnings,
+      model,
+      durationMs: result.timing.totalMs,
+    };
+  }
+}
+
+/** The folder name of a pipeline's model, as embeds and infotext show it. */
+function modelNameOf(pipeline: StableDiffusionPipeline): string {
+  return basename(pipeline.info.dir.replace(/[\\/]+$/, ''));
+}
+
+/** The request's stored source picture and mask, decoded and brought to its working size. */
+async function sourcesOf(request: GenerationRequest, inputs: GenerationInputs = {}): Promise<Sources> {
+  if (request.kind === 'txt2img') return {};
+  const { width, height } = request;
+  if (!inputs.image) throw new Error(`A ${KIND_LABELS[request.kind]} needs its source picture.`);
+  // The same resize the pipeline would apply, done here so that the paste-back below uses the very same pixels.
+  const image = await resizeImage(await decodeStored(inputs.image), width, height);
+  if (request.kind !== 'inpaint') return { image };
+  if (!inputs.mask) throw new Error('An inpaint needs its mask.');
+  return { image, mask: maskFromImage(await decodeStored(inputs.mask), { width, height }) };
+}
+
+async function decodeStored(png: Uint8Array): Promise<RgbImage> {
+  return (await decodeImage(png, { maxPixels: STORED_PIXEL_LIMIT })).image;
+}
+
+/**
+ * What turns a generated picture into the delivered one: for an inpaint, the source pasted back outside the
+ * feathered mask; then the source's aspect ratio restored (see `outputSize`).
+ */
+function finisher(request: GenerationRequest, sources: Sources): (generated: RgbImage) => Promise<Rgb8Image> {
+  const { image, mask } = sources;
+  const feathered = mask && featherMask(mask, request.mask?.blur ?? 0);
+  const size = outputSize(request);
+  return async (generated) => {
+    const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;
+    return toRgb8(await resizeImage(pasted, size.width, size.height));
+  };
+}
+
+/** The A1111 infotext of one picture, with what a variation or inpaint adds: strength, mask, source job. */
+function infotextOf(request: GenerationRequest, seed: bigint, model: string): string {
+  const label = samplerLabel(request.sampler);
+  const extra: Record<string, string> = {};
+  if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
+  if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
+  const sourceJob = sourceJobLabel(request.source);
+  if (sourceJob) extra['Source job'] = sourceJob;
+  return formatInfotext({
+    prompt: request.prompt,
+    negativePrompt: request.negative,
+    steps: request.steps,
+    sampler: label.sampler,
+    ...(label.schedule ? { scheduleType: label.schedule } : {}),
+    cfgScale: request.cfg,
+    seed,
+    width: request.width,
+    height: request.height,
+    model,
+    ...(request.kind !== 'txt2img' && request.strength !== undefined ? { denoisingStrength: request.strength } : {}),
+    ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),
+    ...(request.mask ? { maskBlur: request.mask.blur } : {}),
+    ...(Object.keys(extra).length > 0 ? { extra } : {}),
+    version: VERSION,
+  });
+}

@@ -1,0 +1,191 @@
+import {
+  binarizeMask,
+  isEmptyMask,
+  isFullMask,
+  maskFromAlpha,
+  maskFromImage,
+  regionMask,
+  toRgb8,
+  toWorkingSize,
+  type DecodedImage,
+  type Mask,
+  type MaskRegion,
+  type Rgb8Image,
+  type RgbImage,
+  type Size,
+  type WorkingSize,
+} from '../pipeline/index.js';
+import { fetchImage, type AttachmentLimits, type AttachmentRef } from './attachments.js';
+import { resultKey, type InputStore } from './input-store.js';
+import type { JobRecord } from '../jobs/job-record.js';
+import type { Result } from '../refusal.js';
+import { REGION_LABELS, type GenerationRequest, type RequestMask } from '../generator/request.js';
+import { outputSize, workingSizeOf } from '../generator/working-size.js';
+
+/** A job's source picture (and, to inpaint, its mask), stored, with what the request needs to know of them. */
+export interface PreparedInputs {
+  readonly source: NonNullable<GenerationRequest['source']>;
+  /** The size of the stored source picture, which the request's size is planned from. */
+  readonly stored: Size;
+  readonly mask?: RequestMask;
+  /** The earlier job's prompt: a variation of a job uses it when the member gives none. */
+  readonly prompt?: string;
+}
+
+/** What `/inpaint` is given: the picture and at most one of `mask` and `region` (else its transparency). */
+export interface InpaintSpec {
+  readonly image: AttachmentRef;
+  readonly mask?: AttachmentRef | undefined;
+  readonly region?: MaskRegion | undefined;
+  /** Feathering of the mask's edge in pixels, 0–64; the configured default when absent. */
+  readonly blur?: number | undefined;
+}
+
+export interface ImageInputsOptions {
+  readonly store: InputStore;
+  readonly attachments: AttachmentLimits;
+  /** Feathering of a mask's edge when the member gives none, pixels (`generation.maskBlur`). */
+  readonly maskBlur: number;
+  /** The model's native size: larger uploads are scaled down towards it before they are stored. */
+  readonly nativeSize: number;
+}
+
+type Prepared = Promise<Result<{ inputs: PreparedInputs }>>;
+
+/** The largest `mask_blur`: beyond it the feathering would swallow small masks whole. */
+const MAX_MASK_BLUR = 64;
+
+/**
+ * Turns what a member gave (an uploaded picture, a mask, a region, an earlier job) into a job's stored inputs.
+ * Uploads are downloaded from the address Discord gave, checked, scaled down to the size the model works at, and
+ * stored; their mask is brought to the same size and refused when it would repaint nothing or everything.
+ */
+export class ImageInputs {
+  readonly #options: ImageInputsOptions;
+
+  constructor(options: ImageInputsOptions) {
+    this.#options = options;
+  }
+
+  /** `/variation image:`: the uploaded picture. */
+  async fromUpload(attachment: AttachmentRef): Prepared {
+    const fetched = await this.#fetch(attachment);
+    if (!fetched.ok) return fetched;
+    const inputKey = await this.#options.store.put(toRgb8(fetched.image));
+    return { ok: true, inputs: { source: { inputKey, ...fetched.original }, stored: sizeOf(fetched.plan) } };
+  }
+
+  /**
+   * `/variation job:` and 🔀: image `index` (0-based) of `record`'s result, as it was delivered. The caller checks
+   * that the member may see the job.
+   */
+  async fromJob(record: JobRecord, index: number): Prepared {
+    const count = record.result?.seeds.length ?? 0;
+    if (record.status !== 'completed' || count === 0) {
+      return { ok: false, code: 'NOT_FOUND', message: `Job \`${record.id}\` has no finished picture to start from (it ${statusText(record)}).` };
+    }
+    if (index >= count) {
+      const which = count === 1 ? '1' : `1 to ${count}`;
+      return { ok: false, code: 'INVALID_OPTION', message: `Job \`${record.id}\` made ${count} picture${count === 1 ? '' : 's'}: \`which\` must be ${which}.` };
+    }
+    const inputKey = resultKey(record.id, index);
+    if ((await this.#options.store.get(inputKey)) === undefined) {
+      return { ok: false, code: 'NOT_FOUND', message: `I no longer have the pictures of job \`${record.id}\`.` };
+    }
+    const size = outputSize(record.request);
+    const source = { inputKey, jobId: record.id, index, ...size };
+    return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt } };
+  }
+
+  /** `/inpaint`: the picture and the area to repaint. */
+  async forInpaint(spec: InpaintSpec): Prepared {
+    if (spec.mask && spec.region) {
+      return { ok: false, code: 'INVALID_OPTION', message: 'Give either a `mask` or a `region`, not both.' };
+    }
+    const blur = spec.blur ?? this.#options.maskBlur;
+    if (!Number.isInteger(blur) || blur < 0 || blur > MAX_MASK_BLUR) {
+      return { ok: false, code: 'INVALID_OPTION', message: `\`mask_blur\` must be a whole number from 0 to ${MAX_MASK_BLUR}, got ${blur}.` };
+    }
+    const fetched = await this.#fetch(spec.image);
+    if (!fetched.ok) return fetched;
+    const area = await this.#maskOf(spec, fetched.decoded, fetched.plan);
+    if (!area.ok) return area;
+    const { store } = this.#options;
+    const inputKey = await store.put(toRgb8(fetched.image));
+    const mask: RequestMask = { ...area.mask, inputKey: await store.put(maskToRgb8(area.pixels)), blur };
+    return { ok: true, inputs: { source: { inputKey, ...fetched.original }, stored: sizeOf(fetched.plan), mask } };
+  }
+
+  /** Downloads and decodes an upload and brings it to the working size. */
+  async #fetch(attachment: AttachmentRef): Promise<Result<{ decoded: DecodedImage; original: Size; plan: WorkingSize; image: RgbImage }>> {
+    const fetched = await fetchImage(attachment, this.#options.attachments);
+    if (!fetched.ok) return fetched;
+    const decoded = fetched.image;
+    const original = { width: decoded.image.width, height: decoded.image.height };
+    // The server's pixel limit is applied when the request is built; here only the model's own size counts.
+    const planned = workingSizeOf(original, { nativeSize: this.#options.nativeSize, maxPixels: Infinity });
+    if (!planned.ok) return { ...planned, message: `\`${attachment.option}\`: ${planned.message}` };
+    return { ok: true, decoded, original, plan: planned.plan, image: await toWorkingSize(decoded.image, planned.plan) };
+  }
+
+  /** The area to repaint at the working size, from the mask file, the region, or the picture's transparency. */
+  async #maskOf(
+    spec: InpaintSpec,
+    decoded: DecodedImage,
+    plan: WorkingSize,
+  ): Promise<Result<{ pixels: Mask; mask: Pick<RequestMask, 'source' | 'region'> }>> {
+    if (spec.region) {
+      const pixels = regionMask(spec.region, plan.width, plan.height);
+      return checked(pixels, { source: 'region', region: spec.region }, `The region "${REGION_LABELS[spec.region]}"`);
+    }
+    if (spec.mask) {
+      const fetched = await fetchImage(spec.mask, this.#options.attachments);
+      if (!fetched.ok) return fetched;
+      // A mask of another size is stretched over the picture first, then brought to the working size with it.
+      const full = maskFromImage(fetched.image.image, decoded.image);
+      return checked(binarizeMask(await toWorkingSize(full, plan)), { source: 'mask' }, '`mask`');
+    }
+    const transparent = decoded.alpha && maskFromAlpha(decoded.alpha);
+    if (!transparent || isEmptyMask(transparent)) {
+      const message =
+        'Tell me what to repaint: attach a `mask` (white = repaint), pick a `region`, or upload a PNG whose ' +
+        'transparent pixels mark the area.';
+      return { ok: false, code: 'INVALID_OPTION', message };
+    }
+    return checked(binarizeMask(await toWorkingSize(transparent, plan)), { source: 'transparency' }, 'The transparent area');
+  }
+}
+
+/** `pixels` as the mask of a job, unless it would repaint nothing or everything (explained instead of run). */
+function checked(
+  pixels: Mask,
+  mask: Pick<RequestMask, 'source' | 'region'>,
+  what: string,
+): Result<{ pixels: Mask; mask: Pick<RequestMask, 'source' | 'region'> }> {
+  if (isEmptyMask(pixels)) {
+    const message = `${what} covers none of the picture (white marks what to repaint), so there is nothing to repaint.`;
+    return { ok: false, code: 'INVALID_OPTION', message };
+  }
+  if (isFullMask(pixels)) {
+    const message =
+      `${what} covers the whole picture, so nothing of it would be kept. Mark only the part to repaint, ` +
+      'or use `/variation` to rework the whole picture.';
+    return { ok: false, code: 'INVALID_OPTION', message };
+  }
+  return { ok: true, pixels, mask };
+}
+
+/** A mask as a grey RGB picture (white = repaint), to store as PNG; `maskFromImage` reads it back. */
+function maskToRgb8(mask: Mask): Rgb8Image {
+  const data = new Float32Array(mask.data.length * 3);
+  mask.data.forEach((value, p) => data.fill(value, p * 3, p * 3 + 3));
+  return toRgb8({ width: mask.width, height: mask.height, channels: 3, data });
+}
+
+function sizeOf(plan: WorkingSize): Size {
+  return { width: plan.width, height: plan.height };
+}
+
+function statusText(record: JobRecord): string {
+  return record.status === 'queued' || record.status === 'running' ? `is still ${record.status}` : `was ${record.status}`;
+}
