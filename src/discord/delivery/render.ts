@@ -8,7 +8,7 @@ import {
 import type { JobRecord } from '../../jobs/job-record.js';
 import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../../generator/request.js';
 import { samplerLabel } from '../../pipeline/index.js';
-import { buttonId } from '../interactions/custom-id.js';
+import { buttonId } from './custom-id.js';
 
 /** Where a job stands, as its message shows it. */
 export type JobState =

@@ -3,7 +3,7 @@ import type { CommandContext } from './command.js';
 import { admitJobVariation } from '../commands/variation.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { admitFromInteraction } from './admission.js';
-import { parseButtonId, type ButtonAction } from './custom-id.js';
+import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
 import { replyPrivately } from './replies.js';
 import type { JobRecord } from '../../jobs/job-record.js';
