@@ -1,6 +1,6 @@
-// Lint rules, including the module boundaries: each outside dependency has one owning module, and the pipeline
-// and the queue stay free of Discord (and the pipeline of the queue and the store). `npm test` runs this, so the
-// layering cannot rot silently.
+// Lint rules, including the module boundaries: each outside dependency has one owning module, every folder imports
+// only the folders below it in docs/ARCHITECTURE.md's table, and nothing outside the pipeline reaches past its public
+// entry. `npm test` runs this, so the layering cannot rot silently.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -13,18 +13,27 @@ const OWNERS = {
   'discord.js': 'src/discord',
 };
 
+/** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
+const FOLDERS = ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'inputs', 'jobs', 'discord', 'commands', 'interactions', 'delivery', 'cli'];
+
 /**
- * A config block for `files` that forbids every owned package except `allowed`, plus imports of the
- * project folders in `forbiddenFolders` (by path pattern).
+ * A config block for `files` that forbids every owned package except `allowed`, every project folder not in
+ * `mayImport`, and (outside the pipeline) any pipeline path but its public entry `pipeline/index.js`.
  */
-function boundary(files, allowed, forbiddenFolders = []) {
+function boundary(files, allowed, mayImport) {
   const paths = Object.entries(OWNERS)
     .filter(([name]) => !allowed.includes(name))
     .map(([name, owner]) => ({ name, message: `Only ${owner} may import ${name}.` }));
-  const patterns = forbiddenFolders.map((folder) => ({
-    group: [`**/${folder}/*`, `**/${folder}/**`, `**/${folder}/index.js`],
-    message: `This module must not depend on src/${folder}.`,
+  const patterns = FOLDERS.filter((folder) => !mayImport.includes(folder)).map((folder) => ({
+    group: [`**/${folder}/*`, `**/${folder}/**`],
+    message: `This module must not depend on ${folder}/ (see docs/ARCHITECTURE.md).`,
   }));
+  if (!files.some((glob) => glob.startsWith('src/pipeline/'))) {
+    patterns.push({
+      group: ['**/pipeline/**', '!**/pipeline/index.js'],
+      message: 'Import the pipeline through its public entry, pipeline/index.js.',
+    });
+  }
   return { files, rules: { 'no-restricted-imports': ['error', { paths, patterns }] } };
 }
 
@@ -54,11 +63,22 @@ export default tseslint.config(
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly' } },
   },
-  // Later blocks override earlier ones for the files they match, so the general rule comes first.
-  boundary(['src/**/*.ts'], []),
-  boundary(['src/pipeline/**/*.ts'], [], ['queue', 'store', 'discord', 'commands', 'jobs']),
-  boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], ['queue', 'store', 'discord', 'commands', 'jobs']),
-  boundary(['src/queue/**/*.ts'], [], ['discord', 'commands', 'pipeline']),
-  boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], ['discord', 'commands', 'pipeline', 'queue']),
-  boundary(['src/discord/**/*.ts'], ['discord.js']),
+  // Later blocks override earlier ones for the files they match, so the general rule comes first. Each line is a row of
+  // docs/ARCHITECTURE.md's table: what the folder may import (a subfolder imports its own folder freely).
+  boundary(['src/**/*.ts'], [], FOLDERS),
+  boundary(['src/pipeline/**/*.ts'], [], []),
+  boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], []),
+  boundary(['src/config/**/*.ts'], [], ['pipeline']),
+  boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], []),
+  boundary(['src/log.ts', 'src/refusal.ts'], [], []),
+  boundary(['src/queue/**/*.ts'], [], ['store']),
+  boundary(['src/settings/**/*.ts'], [], ['pipeline', 'config', 'store']),
+  boundary(['src/generator/**/*.ts'], [], ['pipeline']),
+  boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
+  boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'store', 'queue', 'settings', 'generator', 'inputs']),
+  boundary(['src/discord/*.ts'], ['discord.js'], FOLDERS),
+  boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
+  boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
+  boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
+  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'cli']),
 );

@@ -17,7 +17,6 @@ import {
 } from '../pipeline/index.js';
 import { fetchImage, type AttachmentLimits, type AttachmentRef } from './attachments.js';
 import { resultKey, type InputStore } from './input-store.js';
-import type { JobRecord } from '../jobs/job-record.js';
 import type { Result } from '../refusal.js';
 import { REGION_LABELS, type GenerationRequest, type RequestMask } from '../generator/request.js';
 import { outputSize, workingSizeOf } from '../generator/working-size.js';
@@ -55,6 +54,14 @@ type Prepared = Promise<Result<{ inputs: PreparedInputs }>>;
 /** The largest `mask_blur`: beyond it the feathering would swallow small masks whole. */
 const MAX_MASK_BLUR = 64;
 
+/** What a variation of an earlier job needs to know of it (the jobs' record has these fields). */
+export interface EarlierJob {
+  readonly id: string;
+  readonly status: string;
+  readonly request: GenerationRequest;
+  readonly result?: { readonly seeds: readonly string[] } | undefined;
+}
+
 /**
  * Turns what a member gave (an uploaded picture, a mask, a region, an earlier job) into a job's stored inputs.
  * Uploads are downloaded from the address Discord gave, checked, scaled down to the size the model works at, and
@@ -79,7 +86,7 @@ export class ImageInputs {
    * `/variation job:` and 🔀: image `index` (0-based) of `record`'s result, as it was delivered. The caller checks
    * that the member may see the job.
    */
-  async fromJob(record: JobRecord, index: number): Prepared {
+  async fromJob(record: EarlierJob, index: number): Prepared {
     const count = record.result?.seeds.length ?? 0;
     if (record.status !== 'completed' || count === 0) {
       return { ok: false, code: 'NOT_FOUND', message: `Job \`${record.id}\` has no finished picture to start from (it ${statusText(record)}).` };
@@ -186,6 +193,6 @@ function sizeOf(plan: WorkingSize): Size {
   return { width: plan.width, height: plan.height };
 }
 
-function statusText(record: JobRecord): string {
+function statusText(record: EarlierJob): string {
   return record.status === 'queued' || record.status === 'running' ? `is still ${record.status}` : `was ${record.status}`;
 }

@@ -1,10 +1,9 @@
-import { SlashCommandBuilder, type ChatInputCommandInteraction, type RepliableInteraction } from 'discord.js';
+import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { replyPrivately } from '../interactions/replies.js';
 import type { GenerationOptions } from '../../jobs/build-request.js';
-import type { JobOrigin } from '../../jobs/job-record.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
-import { admitWithImages, attachmentOption } from '../interactions/image-command.js';
+import { admitJobVariation, admitWithImages, attachmentOption } from '../interactions/image-command.js';
 import { cfgOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 
 /** A job id as the footer of every result shows it. */
@@ -47,26 +46,6 @@ export const variationCommand: SlashCommand = {
   },
   autocomplete: samplerAutocomplete,
 };
-
-/**
- * Queues a variation of picture `index` (0-based) of job `jobId`, for `/variation job:` and the 🔀 button: a job of
- * another server is not found, whoever asks.
- */
-export function admitJobVariation(
-  interaction: RepliableInteraction,
-  context: CommandContext,
-  via: JobOrigin['via'],
-  picture: { readonly jobId: string; readonly index: number },
-  options: GenerationOptions,
-): Promise<void> {
-  return admitWithImages(interaction, context, { via, kind: 'img2img', options }, async () => {
-    const record = await context.jobs.get(picture.jobId);
-    if (!record || record.origin.guildId !== interaction.guildId) {
-      return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${picture.jobId}\` on this server.` };
-    }
-    return context.inputs.fromJob(record, picture.index);
-  });
-}
 
 /** What is wrong with the choice of source and prompt, checked before anything is downloaded. */
 function optionProblem(hasImage: boolean, jobId: string | undefined, options: GenerationOptions): string | undefined {

@@ -1,8 +1,8 @@
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import type { CommandContext } from './command.js';
-import { admitJobVariation } from '../commands/variation.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { admitFromInteraction } from './admission.js';
+import { admitJobVariation } from './image-command.js';
 import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
 import { replyPrivately } from './replies.js';

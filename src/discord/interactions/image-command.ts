@@ -1,5 +1,6 @@
 // What the commands that start from a picture (/variation, /inpaint, and the 🔀 button) share: reading their
-// attachment options, and taking a request whose pictures must be fetched before it can be built.
+// attachment options, taking a request whose pictures must be fetched before it can be built, and a variation of an
+// earlier result.
 import type { ChatInputCommandInteraction, RepliableInteraction } from 'discord.js';
 import { admitFromInteraction } from './admission.js';
 import { replyPrivately } from './replies.js';
@@ -40,4 +41,24 @@ export async function admitWithImages(
   if (!prepared.ok) return replyPrivately(interaction, prepared.message);
   const model = { nativeSize: context.jobs.generator.nativeSize };
   await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, model));
+}
+
+/**
+ * Queues a variation of picture `index` (0-based) of job `jobId`, for `/variation job:` and the 🔀 button: a job of
+ * another server is not found, whoever asks.
+ */
+export function admitJobVariation(
+  interaction: RepliableInteraction,
+  context: CommandContext,
+  via: JobOrigin['via'],
+  picture: { readonly jobId: string; readonly index: number },
+  options: GenerationOptions,
+): Promise<void> {
+  return admitWithImages(interaction, context, { via, kind: 'img2img', options }, async () => {
+    const record = await context.jobs.get(picture.jobId);
+    if (!record || record.origin.guildId !== interaction.guildId) {
+      return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${picture.jobId}\` on this server.` };
+    }
+    return context.inputs.fromJob(record, picture.index);
+  });
 }
