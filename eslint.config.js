@@ -75,7 +75,7 @@ export default tseslint.config(
   boundary(['src/settings/**/*.ts'], [], ['pipeline', 'config', 'store']),
   boundary(['src/generator/**/*.ts'], [], ['pipeline']),
   boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
-  boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'store', 'queue', 'settings', 'generator', 'inputs']),
+  boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'inputs']),
   boundary(['src/discord/*.ts'], ['discord.js'], FOLDERS),
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),

@@ -56,7 +56,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     });
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
     jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
-    jobs.on('failed', (record, message) => log.warn({ jobId: record.id, userId: record.origin.userId, message }, 'job failed'));
+    jobs.on('failed', (record) => log.warn({ jobId: record.id, userId: record.origin.userId, failure: record.failure }, 'job failed'));
     const { attachments } = defaults;
     const imageInputs = new ImageInputs({
       store: inputStore,
@@ -77,7 +77,15 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         editIntervalMs: defaults.discord.progressEditIntervalSeconds * 1000,
         pipeline: generator,
       },
-      { jobs, settings, settingsService: new SettingsService(settings), log, cooldowns: new Cooldowns(), inputs: imageInputs },
+      {
+        jobs,
+        settings,
+        settingsService: new SettingsService(settings),
+        log,
+        cooldowns: new Cooldowns(),
+        inputs: imageInputs,
+        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize },
+      },
     );
     opened.push(() => bot.destroy());
     // Closed first, while the gateway is still open: new requests are told the bot is restarting, those under way

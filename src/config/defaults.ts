@@ -1,37 +1,57 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
 import { ConfigError } from './errors.js';
 
 export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9'] as const;
 
+/**
+ * Images one job may make: a result message carries a grid plus one file per image, and four keep it readable
+ * (the pipeline itself takes more, `REQUEST_LIMITS.count`).
+ */
+export const MAX_IMAGES_PER_JOB = Math.min(4, REQUEST_LIMITS.count.max);
+
+const { steps: STEPS, cfg: CFG, strength: STRENGTH } = REQUEST_LIMITS;
+
+/** A sampler name (id or A1111 name), resolved to its id at load: a typo stops the start instead of every job. */
+const samplerName = z.string().transform((name, context) => {
+  try {
+    return parseSamplerName(name);
+  } catch (error) {
+    context.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
 const generation = z.strictObject({
   /** Denoising steps when a member gives none. */
-  steps: z.number().int().min(1).max(150),
+  steps: z.number().int().min(STEPS.min).max(STEPS.max),
   /** Classifier-free guidance scale. */
-  cfg: z.number().min(0).max(30),
-  /** Sampler id or A1111 name (checked against the scheduler list when the pipeline loads). */
-  sampler: z.string().min(1),
+  cfg: z.number().min(CFG.min).max(CFG.max),
+  /** Sampler id or A1111 name, kept as its id. */
+  sampler: samplerName,
   aspect: z.enum(ASPECT_RATIOS),
   /** Prepended to every member's negative prompt. */
   negativePrompt: z.string(),
   rng: z.enum(['gpu', 'cpu']),
   promptSyntax: z.enum(['a1111', 'plain']),
   /** img2img strength for /variation. */
-  strength: z.number().min(0).max(1),
-  inpaintStrength: z.number().min(0).max(1),
+  strength: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  /** The same for /inpaint. */
+  inpaintStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
   /** Pixels of feathering at the edge of an inpainting mask. */
   maskBlur: z.number().int().min(0).max(64),
 });
 
 const limits = z.strictObject({
-  maxSteps: z.number().int().min(1).max(150),
+  maxSteps: z.number().int().min(STEPS.min).max(STEPS.max),
   /** Largest width × height a member may ask for. */
   maxPixels: z.number().int().min(64 * 64),
-  maxCount: z.number().int().min(1).max(4),
+  maxCount: z.number().int().min(1).max(MAX_IMAGES_PER_JOB),
   maxQueuedPerMember: z.number().int().min(1).max(100),
   cooldownSeconds: z.number().min(0).max(3600),
-  minStrength: z.number().min(0).max(1),
-  maxStrength: z.number().min(0).max(1),
+  minStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  maxStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
   /** A request over a limit is refused, or clamped to the limit (the member is told either way). */
   overLimit: z.enum(['refuse', 'clamp']),
 });
@@ -68,7 +88,7 @@ const defaultsSchema = z.strictObject({
   discord,
 });
 
-export type ProductDefaults = Readonly<z.infer<typeof defaultsSchema>>;
+export type ProductDefaults = Readonly<z.output<typeof defaultsSchema>>;
 
 /** Reads and validates `config/default.json` (or `path`); throws a `ConfigError` naming the bad key. */
 export function readDefaults(path: string): ProductDefaults {
@@ -83,7 +103,25 @@ export function readDefaults(path: string): ProductDefaults {
     const issue = parsed.error.issues[0];
     throw new ConfigError(`${path}: \`${issue?.path.join('.') ?? ''}\` ${issue?.message ?? 'is invalid'}`);
   }
+  resolveGeneration(path, parsed.data.generation);
   return deepFreeze(parsed.data);
+}
+
+/**
+ * Resolves the generation defaults as the pipeline will, for each kind of job: a default it would refuse (a
+ * strength that leaves no step at the default steps) stops the start, rather than every /variation or /inpaint.
+ */
+function resolveGeneration(path: string, generation: ProductDefaults['generation']): void {
+  const strengths: ReadonlyArray<[GenerationKind, 'strength' | 'inpaintStrength']> = [['img2img', 'strength'], ['inpaint', 'inpaintStrength']];
+  for (const [kind, key] of strengths) {
+    try {
+      resolveParameters({ ...generation, prompt: '', strength: generation[key] }, kind);
+    } catch (error) {
+      if (!isPipelineError(error, 'INVALID_REQUEST')) throw error;
+      const field = error.details.field === 'strength' ? key : error.details.field;
+      throw new ConfigError(`${path}: \`generation.${field ?? ''}\` ${error.message}`);
+    }
+  }
 }
 
 function deepFreeze<T>(value: T): T {

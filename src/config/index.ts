@@ -3,7 +3,7 @@ import { readDefaults, type ProductDefaults } from './defaults.js';
 import { readEnv, type EnvConfig } from './env.js';
 
 export { ConfigError } from './errors.js';
-export { ASPECT_RATIOS, readDefaults, type ProductDefaults } from './defaults.js';
+export { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, readDefaults, type ProductDefaults } from './defaults.js';
 export { EXECUTION_PROVIDERS, readEnv, type EnvConfig } from './env.js';
 
 /** Everything dreamcord is configured with, validated once at start and frozen. */

@@ -40,7 +40,8 @@ try {
       )
       .finally(() => running.delete(message.id));
   });
-  post({ type: 'ready', modelName: generator.modelName, nativeSize: generator.nativeSize, providers: { ...generator.providers } });
+  const { modelName, nativeSize, schedulerConfig } = generator;
+  post({ type: 'ready', modelName, nativeSize, schedulerConfig, providers: { ...generator.providers } });
 } catch (error) {
   post({ type: 'failed', error: serializeError(error) });
 }

@@ -1,4 +1,4 @@
-import type { Rgb8Image } from '../pipeline/index.js';
+import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerationRequest } from './request.js';
 
 /** One finished image: its pixels and the A1111 infotext that goes into its PNG. */
@@ -43,5 +43,7 @@ export interface ImageGenerator {
   readonly modelName: string;
   /** The side of the square the model was trained at (512 for SD 1.x). */
   readonly nativeSize: number;
+  /** The model's scheduler config, to count the model calls of a request (`modelCallsOf`). */
+  readonly schedulerConfig: SchedulerConfig;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
 }

@@ -1,3 +1,4 @@
+import { FailureError, type FailureCode, type JobFailure } from '../failure.js';
 import type { ExecutionProviderChoice } from '../pipeline/index.js';
 
 /**
@@ -26,34 +27,19 @@ export const FAILURES_BEFORE_RELOAD = 3;
  */
 export type PipelineFault = 'runtime' | 'memory' | 'stopped';
 
-/** What a generator error carries across the worker boundary (see `GeneratorError`). */
-interface GeneratorFailure {
-  readonly code?: string | undefined;
-  readonly transient?: boolean;
-}
+/** The pipeline faults by failure code: what counts towards a reload. */
+const FAULTS: Partial<Record<FailureCode, PipelineFault>> = { OUT_OF_MEMORY: 'memory', RUNTIME_ERROR: 'runtime', PIPELINE_STOPPED: 'stopped' };
 
-/** The pipeline fault behind a generator error, or undefined when the error is not the pipeline's fault. */
+/** The pipeline fault behind a generator error (by its failure's code), or undefined when it is not the pipeline's. */
 export function pipelineFault(error: unknown): PipelineFault | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, transient } = error as GeneratorFailure;
-  if (code === 'DEVICE_OOM') return 'memory';
-  if (code === 'RUNTIME_ERROR') return 'runtime';
-  return transient === true ? 'stopped' : undefined;
+  const failure = typeof error === 'object' && error !== null ? (error as { failure?: JobFailure }).failure : undefined;
+  return failure && FAULTS[failure.code];
 }
 
-/**
- * The error a member sees for a pipeline fault: what happened in words, without ONNX Runtime's internals (those
- * go to the log). Keeps the original as `cause` and its `transient` flag, so the queue still retries a job whose
- * pipeline stopped, and out-of-memory stays recognisable (the queue retries that once too).
- */
-export function memberFacingError(fault: PipelineFault, error: Error, provider: string): Error {
-  const text: Record<PipelineFault, string> = {
-    runtime: `The model could not run this request (ONNX Runtime error on ${provider}). Other sizes or settings may work; the bot's log has the details.`,
-    memory: `${provider === 'cpu' ? 'The computer' : 'The GPU'} did not have enough free memory for this job (OOM). Try a smaller size or fewer images.`,
-    stopped: error.message,
-  };
-  const wrapped = new Error(text[fault], { cause: error });
-  return Object.assign(wrapped, { transient: (error as GeneratorFailure).transient === true });
+/** `error`'s failure with the execution provider it happened on, for the words the member reads. */
+export function onProvider(error: unknown, provider: string): FailureError {
+  const { code, transient, details } = (error as { failure: JobFailure }).failure;
+  return new FailureError(code, { ...details, provider }, { transient, cause: error });
 }
 
 /**

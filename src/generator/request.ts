@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { MASK_REGIONS, SCHEDULER_IDS, type MaskRegion } from '../pipeline/index.js';
-
-/** The largest seed: torch generators take 64-bit seeds. */
-export const MAX_SEED = 2n ** 64n - 1n;
+import {
+  countModelCalls,
+  MASK_REGIONS,
+  REQUEST_LIMITS,
+  SCHEDULER_IDS,
+  type GenerationParameters,
+  type MaskRegion,
+  type SchedulerConfig,
+} from '../pipeline/index.js';
 
 /**
- * A generation request as the bot keeps it: plain JSON, everything needed to run (and rerun) the job.
+ * A generation request as the bot keeps it: plain JSON, everything needed to run (and rerun) the job. Only requests
+ * that the pipeline's `resolveParameters` accepted are kept (the job builder resolves each once, before queuing).
  * Seeds are decimal strings because they go up to 2^64 − 1; image `i` of a request uses `seed + i`.
  */
 export const generationRequestSchema = z.object({
@@ -18,7 +24,7 @@ export const generationRequestSchema = z.object({
   sampler: z.enum(SCHEDULER_IDS),
   width: z.number().int().min(8).multipleOf(8),
   height: z.number().int().min(8).multipleOf(8),
-  count: z.number().int().min(1).max(4),
+  count: z.number().int().min(REQUEST_LIMITS.count.min).max(REQUEST_LIMITS.count.max),
   rng: z.enum(['gpu', 'cpu']),
   promptSyntax: z.enum(['a1111', 'plain']),
   /** img2img / inpaint: how much of the source is repainted (0–1). */
@@ -80,13 +86,27 @@ export function maskSourceLabel(mask: RequestMask): string {
   }
 }
 
-/** The seeds of every image of `request`: `seed, seed+1, …` (A1111's batch convention), wrapping at 2^64. */
-export function imageSeeds(request: Pick<GenerationRequest, 'seed' | 'count'>): bigint[] {
-  const base = BigInt(request.seed);
-  return Array.from({ length: request.count }, (_, i) => (base + BigInt(i)) & MAX_SEED);
+/** The pipeline's parameters for `request`: A1111's seeds, image `i` with its own generator seeded `seed + i`. */
+export function generationParameters(request: GenerationRequest): GenerationParameters {
+  return {
+    prompt: request.prompt,
+    negativePrompt: request.negative,
+    promptSyntax: request.promptSyntax,
+    seed: BigInt(request.seed),
+    // A1111's convention: image i has its own generator seeded with seed + i, so each can be re-made alone.
+    seedMode: 'per-image',
+    rng: request.rng,
+    steps: request.steps,
+    cfg: request.cfg,
+    sampler: request.sampler,
+    width: request.width,
+    height: request.height,
+    count: request.count,
+    ...(request.kind === 'txt2img' ? {} : { strength: request.strength }),
+  };
 }
 
-/** A fresh random seed in A1111's range (0 … 2^32 − 1), so it can be typed into other tools too. */
-export function randomSeed(): string {
-  return String(Math.floor(Math.random() * 2 ** 32));
+/** The UNet evaluations `request` makes on a model with `schedulerConfig`: the unit of its progress and its ETA. */
+export function modelCallsOf(request: GenerationRequest, schedulerConfig: SchedulerConfig): number {
+  return countModelCalls({ ...request, strength: request.strength ?? 1 }, schedulerConfig);
 }

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { FailureError } from '../failure.js';
 import {
   compositeOutsideMask,
   decodeImage,
@@ -14,9 +15,10 @@ import {
   type PipelineLogger,
   type Rgb8Image,
   type RgbImage,
+  type SchedulerConfig,
 } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator } from './generator.js';
-import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
+import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
 import { outputSize } from './working-size.js';
 
 /** What dreamcord writes as `Version` in infotext. */
@@ -50,6 +52,7 @@ interface Sources {
 export class StableDiffusionGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
   readonly #inpainting: StableDiffusionPipeline | undefined;
 
@@ -57,6 +60,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
     this.#pipeline = pipeline;
     this.#inpainting = inpainting;
     this.modelName = modelNameOf(pipeline);
+    this.schedulerConfig = pipeline.info.schedulerConfig;
     // SD 2.x v-prediction models were trained at 768×768; SD 1.x and SD 2.x base at 512×512.
     this.nativeSize = pipeline.info.family === 'sd2' && pipeline.info.predictionType === 'v_prediction' ? 768 : 512;
   }
@@ -92,20 +96,8 @@ export class StableDiffusionGenerator implements ImageGenerator {
     const sources = await sourcesOf(request, options.inputs);
     const result = await pipeline.generate(
       {
-        prompt: request.prompt,
-        negativePrompt: request.negative,
-        promptSyntax: request.promptSyntax,
-        seed: BigInt(request.seed),
-        // A1111's convention: image i has its own generator seeded with seed + i, so each can be re-made alone.
-        seedMode: 'per-image',
-        rng: request.rng,
-        steps: request.steps,
-        cfg: request.cfg,
-        sampler: request.sampler,
-        width: request.width,
-        height: request.height,
-        count: request.count,
-        ...(sources.image ? { initImage: sources.image, strength: request.strength } : {}),
+        ...generationParameters(request),
+        ...(sources.image ? { initImage: sources.image } : {}),
         ...(sources.mask ? { mask: sources.mask } : {}),
       },
       { signal: options.signal, onProgress: (step, total) => options.onProgress(step, total) },
@@ -136,11 +128,11 @@ function modelNameOf(pipeline: StableDiffusionPipeline): string {
 async function sourcesOf(request: GenerationRequest, inputs: GenerationInputs = {}): Promise<Sources> {
   if (request.kind === 'txt2img') return {};
   const { width, height } = request;
-  if (!inputs.image) throw new Error(`A ${KIND_LABELS[request.kind]} needs its source picture.`);
+  if (!inputs.image) throw new FailureError('INPUT_MISSING', { what: 'picture' });
   // The same resize the pipeline would apply, done here so that the paste-back below uses the very same pixels.
   const image = await resizeImage(await decodeStored(inputs.image), width, height);
   if (request.kind !== 'inpaint') return { image };
-  if (!inputs.mask) throw new Error('An inpaint needs its mask.');
+  if (!inputs.mask) throw new FailureError('INPUT_MISSING', { what: 'mask' });
   return { image, mask: maskFromImage(await decodeStored(inputs.mask), { width, height }) };
 }
 

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
+import { FailureError } from '../failure.js';
 import type { Logger } from '../log.js';
-import type { ExecutionProviderChoice } from '../pipeline/index.js';
+import type { ExecutionProviderChoice, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
 import {
   FAILURES_BEFORE_RELOAD,
-  memberFacingError,
+  onProvider,
   pipelineFault,
   reloadProvider,
   type PipelineFault,
@@ -31,15 +32,6 @@ export interface SupervisorOptions {
 const RETRY_FIRST_MS = 2000;
 const RETRY_MAX_MS = 300_000;
 
-/** The error of a job that arrives while the pipeline cannot be loaded. */
-export class PipelineUnavailableError extends Error {
-  override readonly name = 'PipelineUnavailableError';
-
-  constructor() {
-    super('The image pipeline is unavailable right now (it could not be loaded; the bot keeps trying). Please try again in a few minutes.');
-  }
-}
-
 /**
  * The image generator as the jobs see it: a loaded pipeline, watched. A job that fails inside the pipeline (an
  * ONNX Runtime error, out of memory, the pipeline's thread dying) fails with a message a member can read, and
@@ -50,6 +42,7 @@ export class PipelineUnavailableError extends Error {
 export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth] }> implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly schedulerConfig: SchedulerConfig;
   readonly #options: SupervisorOptions;
   #current: LoadedGenerator | undefined;
   /** The provider the pipeline is loaded on next: the configured one, or the CPU after a fallback. */
@@ -65,6 +58,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
     super();
     this.modelName = first.modelName;
     this.nativeSize = first.nativeSize;
+    this.schedulerConfig = first.schedulerConfig;
     this.#options = options;
     this.#current = first;
     this.#provider = options.provider;
@@ -88,7 +82,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     if (this.#reloading) await this.#reloading;
     const generator = this.#current;
-    if (!generator) throw new PipelineUnavailableError();
+    if (!generator) throw new FailureError('PIPELINE_UNAVAILABLE');
     const run = generator.generate(request, options);
     this.#running.add(run);
     try {
@@ -99,7 +93,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
       const fault = options.signal.aborted ? undefined : pipelineFault(error);
       if (fault === undefined || !(error instanceof Error)) throw error;
       this.#failed(generator, fault, error, request);
-      throw memberFacingError(fault, error, unetProvider(generator));
+      throw onProvider(error, unetProvider(generator));
     } finally {
       this.#running.delete(run);
     }

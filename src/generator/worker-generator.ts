@@ -1,20 +1,18 @@
 import { Worker } from 'node:worker_threads';
-import type { LogLevel } from '../pipeline/index.js';
+import type { LogLevel, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
-import type { FromWorker, SerializedError, ToWorker, WorkerOptions } from './worker-protocol.js';
+import type { JobFailure } from '../failure.js';
+import { pipelineStopped, type FromWorker, type SerializedError, type ToWorker, type WorkerOptions } from './worker-protocol.js';
 
-/** A failure of the generator: its pipeline error code when it has one (`CANCELLED`, `DEVICE_OOM`, …). */
+/** A failure of the generator, as it came across the thread boundary: its failure, and its text for the log. */
 export class GeneratorError extends Error {
-  readonly code: string | undefined;
-  /** The worker died under the job: another attempt on a fresh worker may succeed. */
-  readonly transient: boolean;
+  readonly failure: JobFailure;
 
-  constructor(error: SerializedError, transient = false) {
+  constructor(error: SerializedError) {
     super(error.message);
     this.name = error.name;
-    this.code = error.code;
-    this.transient = transient;
+    this.failure = error.failure;
   }
 }
 
@@ -37,6 +35,7 @@ export type WorkerLog = (level: LogLevel, message: string, fields: Record<string
 export class WorkerGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly schedulerConfig: SchedulerConfig;
   readonly providers: Readonly<Record<string, string>>;
   readonly #options: WorkerOptions;
   readonly #log: WorkerLog;
@@ -51,6 +50,7 @@ export class WorkerGenerator implements ImageGenerator {
     this.#worker = worker;
     this.modelName = ready.modelName;
     this.nativeSize = ready.nativeSize;
+    this.schedulerConfig = ready.schedulerConfig;
     this.providers = ready.providers;
     this.#options = options;
     this.#log = log;
@@ -66,7 +66,7 @@ export class WorkerGenerator implements ImageGenerator {
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     options.signal.throwIfAborted();
     if (!this.#alive || this.#closed) {
-      throw new GeneratorError({ name: 'Error', message: 'The image pipeline is restarting; please try again shortly.' }, true);
+      throw new GeneratorError(pipelineStopped('The image pipeline is restarting.'));
     }
     const id = this.#nextId++;
     const result = new Promise<GeneratedImages>((resolve, reject) => {
@@ -94,7 +94,7 @@ export class WorkerGenerator implements ImageGenerator {
   /** Stops the worker; jobs still running fail. */
   async close(): Promise<void> {
     this.#closed = true;
-    this.#failAll({ name: 'Error', message: 'The image pipeline was stopped.' });
+    this.#failAll(pipelineStopped('The image pipeline was stopped.'));
     await this.#worker.terminate();
   }
 
@@ -109,7 +109,7 @@ export class WorkerGenerator implements ImageGenerator {
     this.#attach(worker);
     this.#alive = true;
     // Jobs of the old worker will never hear from it again.
-    this.#failAll({ name: 'Error', message: 'The image pipeline was restarted while this job ran.' });
+    this.#failAll(pipelineStopped('The image pipeline was restarted while this job ran.'));
     await old.terminate();
   }
 
@@ -133,13 +133,13 @@ export class WorkerGenerator implements ImageGenerator {
       if (worker !== this.#worker || this.#closed) return;
       this.#alive = false;
       this.#log('error', 'the pipeline worker stopped', { code });
-      this.#failAll({ name: 'Error', message: `The image pipeline stopped (exit code ${code}); it is being restarted.` });
+      this.#failAll(pipelineStopped(`The image pipeline stopped (exit code ${code}); it is being restarted.`));
       void this.restart().catch((error: unknown) => this.#log('error', 'the pipeline worker could not restart', { err: error }));
     });
   }
 
   #failAll(error: SerializedError): void {
-    for (const pending of this.#pending.values()) pending.reject(new GeneratorError(error, true));
+    for (const pending of this.#pending.values()) pending.reject(new GeneratorError(error));
     this.#pending.clear();
   }
 }

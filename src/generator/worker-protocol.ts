@@ -1,4 +1,5 @@
-import type { ExecutionProviderChoice, LogLevel } from '../pipeline/index.js';
+import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
+import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type SchedulerConfig } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -11,11 +12,11 @@ export interface WorkerOptions {
   readonly cacheDir?: string | undefined;
 }
 
-/** An error crossing the thread boundary: enough to classify it (code, out-of-memory text, transient). */
+/** An error crossing the thread boundary: its failure as data, and its text (with its causes') for the log only. */
 export interface SerializedError {
   readonly name: string;
   readonly message: string;
-  readonly code?: string | undefined;
+  readonly failure: JobFailure;
 }
 
 export type ToWorker =
@@ -23,22 +24,49 @@ export type ToWorker =
   | { readonly type: 'abort'; readonly id: number; readonly reason: string };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly modelName: string; readonly nativeSize: number; readonly providers: Record<string, string> }
+  | {
+      readonly type: 'ready';
+      readonly modelName: string;
+      readonly nativeSize: number;
+      readonly schedulerConfig: SchedulerConfig;
+      readonly providers: Record<string, string>;
+    }
   | { readonly type: 'failed'; readonly error: SerializedError }
   | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly fields: Record<string, unknown> }
   | { readonly type: 'progress'; readonly id: number; readonly step: number; readonly total: number }
   | { readonly type: 'result'; readonly id: number; readonly result: GeneratedImages }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
 
+/** The failures of the pipeline's own error codes; other codes (a model that cannot load) fail as `FAILED`. */
+const PIPELINE_FAILURES: Partial<Record<PipelineErrorCode, FailureCode>> = {
+  DEVICE_OOM: 'OUT_OF_MEMORY',
+  RUNTIME_ERROR: 'RUNTIME_ERROR',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+  INVALID_IMAGE: 'INVALID_IMAGE',
+  CANCELLED: 'CANCELLED',
+};
+
 export function serializeError(error: unknown): SerializedError {
-  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
-  const code = (error as { code?: unknown }).code;
-  // Keep the causes' text: out-of-memory is often only in the cause of a wrapped runtime error.
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error), failure: failureOf(error) };
+  // The causes' text is for the log: ONNX Runtime's own words are often only in the cause.
   const causes: string[] = [];
   for (let cause = error.cause; cause instanceof Error && causes.length < 4; cause = cause.cause) causes.push(cause.message);
-  return {
-    name: error.name,
-    message: [error.message, ...causes].join(': '),
-    ...(typeof code === 'string' ? { code } : {}),
-  };
+  return { name: error.name, message: [error.message, ...causes].join(': '), failure: failureOf(error) };
+}
+
+/** The failure an error stands for: the one it carries, else its pipeline error code's (by code, never by text). */
+function failureOf(error: unknown): JobFailure {
+  const carried = typeof error === 'object' && error !== null ? (error as { failure?: JobFailure }).failure : undefined;
+  if (carried) return carried;
+  const code = isPipelineError(error) ? PIPELINE_FAILURES[error.code] : undefined;
+  if (!code || !isPipelineError(error)) return { code: 'FAILED', transient: false, details: {} };
+  // Out of memory may pass once the memory held by another job is free.
+  const { field } = error.details;
+  const details: FailureDetails = field === undefined ? {} : { field };
+  return { code, transient: code === 'OUT_OF_MEMORY', details };
+}
+
+/** A failure of the pipeline's thread itself (it died, or was stopped or restarted): another attempt may work. */
+export function pipelineStopped(message: string): SerializedError {
+  return { name: 'Error', message, failure: { code: 'PIPELINE_STOPPED', transient: true, details: {} } };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { FailureError } from '../failure.js';
 import { encodePng, type Rgb8Image } from '../pipeline/index.js';
 import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImage, GenerationInputs } from '../generator/generator.js';
@@ -47,18 +48,23 @@ export class InputStore {
 
   /**
    * The pictures `request` starts from.
-   * @throws Error, with a message for the member, when one is no longer stored.
+   * @throws FailureError `INPUT_MISSING` (`details.what`: picture or mask) when one is no longer stored.
    */
   async inputsOf(request: GenerationRequest): Promise<GenerationInputs> {
     const load = async (key: string | undefined, what: string): Promise<Uint8Array | undefined> => {
       if (key === undefined) return undefined;
       const png = await this.get(key);
-      if (png === undefined) throw new Error(`The ${what} this job starts from is no longer stored; please send it again.`);
+      if (png === undefined) throw new FailureError('INPUT_MISSING', { what });
       return png;
     };
     const image = await load(request.source?.inputKey, 'picture');
     const mask = await load(request.mask?.inputKey, 'mask');
     return { ...(image ? { image } : {}), ...(mask ? { mask } : {}) };
+  }
+
+  /** Image `index` (0-based) of job `jobId`'s result, if it is stored. */
+  getResult(jobId: string, index: number): Promise<Uint8Array | undefined> {
+    return this.get(resultKey(jobId, index));
   }
 
   /** The PNG stored under `key`, if it is there. */

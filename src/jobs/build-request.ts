@@ -1,8 +1,17 @@
-import type { GuildSettings } from '../settings/keys.js';
-import { parseSamplerName } from '../pipeline/index.js';
-import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
+import { MAX_IMAGES_PER_JOB } from '../config/index.js';
+import { generationParameters, type GenerationRequest } from '../generator/request.js';
+import {
+  isPipelineError,
+  MAX_SEED,
+  parseSamplerName,
+  randomSeed,
+  REQUEST_LIMITS,
+  resolveParameters,
+  type PromptSyntax,
+} from '../pipeline/index.js';
 import { Refused, refusalOf, type Result } from '../refusal.js';
-import { MAX_SEED, randomSeed, type GenerationRequest } from '../generator/request.js';
+import type { GuildSettings } from '../settings/keys.js';
+import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
 export interface GenerationOptions {
@@ -19,29 +28,43 @@ export interface GenerationOptions {
   readonly strength?: unknown;
 }
 
-/** The model facts a request is sized by. */
-export interface ModelFacts {
+/** What a request falls back on besides the server's settings: the model's size and the product defaults. */
+export interface RequestDefaults {
   /** Side of the square the model was trained at (512 for SD 1.x, 768 for SD 2.x v-prediction). */
   readonly nativeSize: number;
+  /** `generation.strength` of `config/default.json`: /variation's strength when the member gives none. */
+  readonly strength: number;
+  /** `generation.inpaintStrength`: /inpaint's. */
+  readonly inpaintStrength: number;
+  /** `generation.promptSyntax`. */
+  readonly promptSyntax: PromptSyntax;
 }
 
 /** Longer than any sampler's name or id. */
 const SAMPLER_NAME_CHARS = 40;
 
-/** Hard bounds whatever a server sets: beyond these a value makes no sense for Stable Diffusion. */
-const BOUNDS = { steps: [1, 150], cfg: [0, 30], side: [64, 2048], count: [1, 4], strength: [0, 1] } as const;
+/** Hard bounds whatever a server sets: the pipeline's (`REQUEST_LIMITS`), and the product's images per job. */
+const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH } = REQUEST_LIMITS;
+const BOUNDS = {
+  steps: [STEPS.min, STEPS.max],
+  cfg: [CFG.min, CFG.max],
+  side: [SIZE.min, SIZE.max],
+  count: [1, MAX_IMAGES_PER_JOB],
+  strength: [STRENGTH.min, STRENGTH.max],
+} as const;
 
 export type ValidatedRequest = Omit<GenerationRequest, 'source' | 'mask'>;
 
 /**
  * Validates a member's options against the server's effective settings and fills in the defaults. A value over
- * a server limit is refused, or clamped with a notice when the server chose `overLimit: clamp`.
+ * a server limit is refused, or clamped with a notice when the server chose `overLimit: clamp`. Then the request is
+ * resolved by the pipeline's own `resolveParameters`, once, so that what is queued is what the pipeline runs.
  */
 export function buildGenerationRequest(
   kind: GenerationRequest['kind'],
   options: GenerationOptions,
   settings: GuildSettings,
-  model: ModelFacts,
+  defaults: RequestDefaults,
 ): Result<{ request: ValidatedRequest; notices: string[] }> {
   try {
     const notices: string[] = [];
@@ -53,7 +76,7 @@ export function buildGenerationRequest(
     const limit = overLimitPolicy(settings, notices);
     const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
     const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);
-    const size = fitPixels(imageSize(options, settings.aspect, model), settings, notices, options.width === undefined && options.height === undefined);
+    const size = fitPixels(imageSize(options, settings.aspect, defaults), settings, notices, options.width === undefined && options.height === undefined);
     const request: ValidatedRequest = {
       kind,
       prompt,
@@ -65,9 +88,10 @@ export function buildGenerationRequest(
       ...size,
       count,
       rng: settings.rng,
-      promptSyntax: 'a1111',
+      promptSyntax: defaults.promptSyntax,
     };
-    if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings);
+    if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
+    resolveOnce(request);
     return { ok: true, request, notices };
   } catch (error) {
     return refusalOf(error);
@@ -118,10 +142,11 @@ function decimal(name: string, value: unknown, fallback: number, [min, max]: rea
   return value;
 }
 
-function strengthOf(kind: GenerationRequest['kind'], value: unknown, settings: GuildSettings): number {
+function strengthOf(kind: GenerationRequest['kind'], value: unknown, settings: GuildSettings, defaults: RequestDefaults): number {
   if (value === undefined || value === null) {
-    // The built-in default quietly follows the server's range: only what a member typed can be out of it.
-    return Math.min(settings.maxStrength, Math.max(settings.minStrength, kind === 'inpaint' ? 1 : 0.6));
+    // The product default quietly follows the server's range: only what a member typed can be out of it.
+    const fallback = kind === 'inpaint' ? defaults.inpaintStrength : defaults.strength;
+    return Math.min(settings.maxStrength, Math.max(settings.minStrength, fallback));
   }
   const strength = decimal('strength', value, 0, BOUNDS.strength);
   if (strength < settings.minStrength || strength > settings.maxStrength) {
@@ -142,12 +167,25 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
   }
 }
 
+/**
+ * Resolves the request as the pipeline will: what it would refuse (a seed without room for every image, a strength
+ * that leaves no step) is refused here, to the member alone, rather than failing later in front of everyone.
+ */
+function resolveOnce(request: ValidatedRequest): void {
+  try {
+    resolveParameters(generationParameters(request), request.kind);
+  } catch (error) {
+    if (!isPipelineError(error, 'INVALID_REQUEST')) throw error;
+    throw new Refused('INVALID_OPTION', `${error.message}.`);
+  }
+}
+
 /** The seed as a decimal string; absent, -1 or "random" pick a random one. */
 function seedOf(value: unknown): string {
-  if (value === undefined || value === null) return randomSeed();
+  if (value === undefined || value === null) return String(randomSeed());
   const raw = (typeof value === 'number' || typeof value === 'bigint' ? String(value) : value) as unknown;
   const trimmed = typeof raw === 'string' ? raw.trim() : undefined;
-  if (trimmed === '' || trimmed === '-1' || trimmed?.toLowerCase() === 'random') return randomSeed();
+  if (trimmed === '' || trimmed === '-1' || trimmed?.toLowerCase() === 'random') return String(randomSeed());
   if (trimmed === undefined || !/^\d{1,20}$/.test(trimmed) || BigInt(trimmed) > MAX_SEED) {
     const shown = trimmed === undefined ? typeof raw : trimmed.slice(0, 40);
     throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${MAX_SEED}, or -1 for a random seed; got ${shown}.`);
@@ -156,7 +194,7 @@ function seedOf(value: unknown): string {
 }
 
 /** Width and height: both given, one given and the other from the aspect ratio, or the aspect at native size. */
-function imageSize(options: GenerationOptions, defaultAspect: string, model: ModelFacts): { width: number; height: number } {
+function imageSize(options: GenerationOptions, defaultAspect: string, model: RequestDefaults): { width: number; height: number } {
   const aspect = options.aspect ?? defaultAspect;
   const match = typeof aspect === 'string' ? /^(\d{1,2}):(\d{1,2})$/.exec(aspect) : null;
   if (!match || Number(match[1]) === 0 || Number(match[2]) === 0) {

@@ -1,6 +1,6 @@
 import type { GuildSettings } from '../settings/keys.js';
 import type { RequestBuilder } from './admit.js';
-import { buildGenerationRequest, type GenerationOptions, type ModelFacts } from './build-request.js';
+import { buildGenerationRequest, type GenerationOptions, type RequestDefaults } from './build-request.js';
 import type { PreparedInputs } from '../inputs/image-inputs.js';
 import { workingSizeOf } from '../generator/working-size.js';
 
@@ -13,24 +13,16 @@ export function imageRequest(
   kind: 'img2img' | 'inpaint',
   options: GenerationOptions,
   inputs: PreparedInputs,
-  model: ModelFacts,
+  defaults: RequestDefaults,
 ): RequestBuilder {
   return (settings: GuildSettings) => {
-    const planned = workingSizeOf(inputs.stored, { nativeSize: model.nativeSize, maxPixels: settings.maxPixels });
+    const planned = workingSizeOf(inputs.stored, { nativeSize: defaults.nativeSize, maxPixels: settings.maxPixels });
     if (!planned.ok) return planned;
     const { width, height } = planned.plan;
     const prompt = options.prompt ?? inputs.prompt;
-    const built = buildGenerationRequest(kind, { ...options, prompt, width, height }, settings, model);
+    const built = buildGenerationRequest(kind, { ...options, prompt, width, height }, settings, defaults);
     if (!built.ok) return built;
     const { request, notices } = built;
-    // The pipeline runs ⌊steps · strength⌋ steps; refuse here what it would fail on later, in front of everyone.
-    const strength = request.strength ?? 1;
-    if (Math.floor(request.steps * strength) < 1) {
-      const message =
-        `\`strength\` ${strength} with ${request.steps} steps would run no step at all: ` +
-        'raise one of them (steps × strength must be at least 1).';
-      return { ok: false, code: 'INVALID_OPTION', message };
-    }
     return { ok: true, notices, request: { ...request, source: inputs.source, ...(inputs.mask ? { mask: inputs.mask } : {}) } };
   };
 }

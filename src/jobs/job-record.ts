@@ -33,7 +33,11 @@ export const jobRecordSchema = z.object({
   /** Messages about the request itself: clamped values, removed prompt syntax, truncation. */
   notices: z.array(z.string()),
   createdAt: z.number(),
-  status: z.enum(['queued', 'running', 'completed', 'failed', 'cancelled']),
+  /**
+   * `undelivered`: the pictures are made and stored (the GPU slot is free), and wait to be shown in Discord; see
+   * `deliveries.ts`. `completed`: shown.
+   */
+  status: z.enum(['queued', 'running', 'undelivered', 'completed', 'failed', 'cancelled']),
   /** The message that shows the job (progress, then the result). */
   messageId: z.string().optional(),
   result: z
@@ -42,8 +46,17 @@ export const jobRecordSchema = z.object({
       model: z.string(),
       durationMs: z.number(),
       finishedAt: z.number(),
+      /** Each picture's A1111 infotext, to rebuild its PNG when the delivery resumes after a restart. */
+      parameters: z.array(z.string()).optional(),
     })
     .optional(),
-  failure: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** Why it failed, as data (`src/failure.ts`); records written before issue 14 carry a `message` instead. */
+  failure: z
+    .object({
+      code: z.string(),
+      details: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+      message: z.string().optional(),
+    })
+    .optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;

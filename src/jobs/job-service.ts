@@ -4,9 +4,10 @@ import { JobQueue, type Job, type JobContext } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
+import { Deliveries, type ResultPresenter } from './deliveries.js';
 import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
 import type { Result } from '../refusal.js';
-import { generationRequestSchema } from '../generator/request.js';
+import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
 
 /** What the queue keeps of a waiting job: enough to run and answer it after a restart. */
 const ticketSchema = z.object({
@@ -16,14 +17,8 @@ const ticketSchema = z.object({
 });
 export type JobTicket = z.infer<typeof ticketSchema>;
 
-/**
- * Shows jobs to the members who asked: the Discord layer implements it. `deliver` must have posted the result
- * when it resolves (the queue forgets the job then); a thrown error with `transient: true` retries the job once.
- * `signal` is the job's: aborted on cancel or shutdown, when `deliver` should stop waiting to retry.
- */
-export interface JobPresenter {
-  deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<{ messageId: string }>;
-}
+/** Shows jobs to the members who asked: the Discord layer implements it (progress follows the events below). */
+export type JobPresenter = ResultPresenter;
 
 export interface JobServiceOptions {
   readonly store: Store;
@@ -42,9 +37,11 @@ export interface JobServiceOptions {
 export type JobServiceEvents = {
   queued: [record: JobRecord, position: number, etaMs: number];
   position: [record: JobRecord, position: number, etaMs: number];
-  started: [record: JobRecord];
+  /** `total`: the model calls the job makes, the unit of its 'progress'. */
+  started: [record: JobRecord, total: number];
   progress: [record: JobRecord, step: number, total: number, etaMs: number];
-  failed: [record: JobRecord, message: string];
+  /** `record.failure` says why, as data (see `src/failure.ts`). */
+  failed: [record: JobRecord];
   cancelled: [record: JobRecord, byUserId: string];
   resumed: [record: JobRecord, position: number, etaMs: number, wasRunning: boolean];
   completed: [record: JobRecord];
@@ -54,19 +51,20 @@ export type JobServiceEvents = {
 
 /**
  * The generation use case shared by every entry point (slash commands, 🎲 buttons and reactions): accepts a
- * validated request into the fair queue, runs it on the generator, hands the images to the presenter, and keeps a
- * record of every job by id and by result message, so buttons and reactions work after a restart.
+ * validated request into the fair queue, runs it on the generator (the GPU slot is held until the pictures are
+ * stored, no longer), hands the pictures to the delivery step (`deliveries.ts`), and keeps a record of every job by
+ * id and by result message, so buttons and reactions work after a restart.
  */
 export class JobService extends EventEmitter<JobServiceEvents> {
-  readonly #queue: JobQueue<JobTicket, void>;
+  readonly #queue: JobQueue<JobTicket, GeneratedImages>;
   readonly #records: Collection<JobRecord>;
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
   readonly #inputs: InputStore;
-  #presenter: JobPresenter | undefined;
+  #deliveries: Deliveries | undefined;
 
   private constructor(
-    queue: JobQueue<JobTicket, void>,
+    queue: JobQueue<JobTicket, GeneratedImages>,
     records: Collection<JobRecord>,
     byMessage: Collection<string>,
     generator: ImageGenerator,
@@ -85,33 +83,37 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const byMessage = await options.store.collection('job-messages', { schema: z.string(), version: 1 });
     // The queue needs its runner before the service exists; the runner reaches the service through this.
     const self: { service?: JobService } = {};
-    const queue = await JobQueue.open<JobTicket, void>({
+    const queue = await JobQueue.open<JobTicket, GeneratedImages>({
       store: options.store,
       payloadSchema: ticketSchema,
       runner: (job, context) => {
         if (!self.service) throw new Error('JobService is not open yet.');
         return self.service.#run(job, context);
       },
-      costOf: ({ request }) => ({ steps: request.steps, pixels: request.width * request.height, count: request.count }),
+      // Model calls, not steps: the unit the progress reports count in (Heun and DPM2 make two per step).
+      costOf: ({ request }) => ({
+        steps: modelCallsOf(request, options.generator.schedulerConfig),
+        pixels: request.width * request.height,
+        count: request.count,
+      }),
       concurrency: options.concurrency,
       maxQueued: options.maxQueued,
       jobTimeoutMs: options.jobTimeoutMs,
     });
     const service = new JobService(queue, records, byMessage, options.generator, options.inputs);
     self.service = service;
+    service.#deliveries = await Deliveries.open(options.store, options.inputs, service.#deliveryOutcomes());
     service.#forwardQueueEvents();
     return service;
   }
 
-  /** The generator's model facts, for validating requests. */
-  get generator(): ImageGenerator {
-    return this.#generator;
-  }
-
-  /** Sets who shows jobs, then re-queues the jobs of the last run (emitting 'resumed') and starts running. */
+  /**
+   * Sets who shows jobs, then re-queues the jobs of the last run (emitting 'resumed') and starts running, and
+   * delivers the results the last run could not.
+   */
   async start(presenter: JobPresenter): Promise<void> {
-    this.#presenter = presenter;
     await this.#queue.start();
+    await this.#delivery().start(presenter, (jobId) => this.#records.get(jobId));
   }
 
   /** Accepts a job, or refuses it (queue full, member's waiting limit) with a message the member can read. */
@@ -162,18 +164,21 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return this.#queue.positionOf(jobId);
   }
 
-  stats(): ReturnType<JobQueue<JobTicket, void>['stats']> {
+  stats(): ReturnType<JobQueue<JobTicket, GeneratedImages>['stats']> {
     return this.#queue.stats();
   }
 
-  /** Stops taking jobs; with `drain` running jobs finish, else they are checkpointed to resume at the next start. */
-  close(options: { readonly drain: boolean }): Promise<void> {
-    return this.#queue.close(options);
+  /**
+   * Stops taking jobs; with `drain` running jobs finish, else they are checkpointed to resume at the next start.
+   * Deliveries under way give up; the next start delivers them.
+   */
+  async close(options: { readonly drain: boolean }): Promise<void> {
+    await this.#queue.close(options);
+    await this.#delivery().close();
   }
 
-  async #run(job: Job<JobTicket>, context: JobContext): Promise<void> {
-    const presenter = this.#presenter;
-    if (!presenter) throw new Error('JobService.start() was not called.');
+  /** Generates a job's pictures and stores them: the GPU slot is free again when this returns. */
+  async #run(job: Job<JobTicket>, context: JobContext): Promise<GeneratedImages> {
     await this.#update(job, (record) => ({ ...record, status: 'running' }));
     const { request } = job.payload;
     const images = await this.#generator.generate(request, {
@@ -189,18 +194,40 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const finished: JobRecord = {
       ...record,
       notices,
-      status: 'completed',
+      status: 'undelivered',
       result: {
         seeds: images.images.map((image) => image.seed),
         model: images.model,
         durationMs: images.durationMs,
         finishedAt: Date.now(),
+        parameters: images.images.map((image) => image.parameters),
       },
     };
-    const { messageId } = await presenter.deliver(finished, images, context.signal);
-    await this.#records.set(job.id, { ...finished, messageId });
-    await this.#byMessage.set(messageId, job.id);
-    this.emit('completed', { ...finished, messageId });
+    await this.#delivery().mark(job.id);
+    await this.#records.set(job.id, finished);
+    return images;
+  }
+
+  #delivery(): Deliveries {
+    if (!this.#deliveries) throw new Error('JobService is not open yet.');
+    return this.#deliveries;
+  }
+
+  #deliveryOutcomes() {
+    return {
+      delivered: async (record: JobRecord, messageId: string) => {
+        const delivered: JobRecord = { ...record, status: 'completed', messageId };
+        await this.#records.set(record.id, delivered);
+        await this.#byMessage.set(messageId, record.id);
+        this.emit('completed', delivered);
+      },
+      undeliverable: async (record: JobRecord, reason: 'refused' | 'lost') => {
+        const failed: JobRecord = { ...record, status: 'failed', failure: { code: 'UNDELIVERABLE', details: { reason } } };
+        await this.#records.set(record.id, failed);
+        this.emit('failed', failed);
+      },
+      error: (error: unknown) => this.emit('error', error),
+    };
   }
 
   #forwardQueueEvents(): void {
@@ -212,19 +239,26 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       };
     queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
     queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
-    queue.on('started', ({ job }) => relay((r) => this.emit('started', r))(job));
+    // The pictures exist and the slot is free: the delivery step takes the job from here.
+    queue.on('completed', ({ job, result }) => {
+      this.#records.get(job.id).then(
+        (record) => record && this.#delivery().deliver(record, result),
+        (error: unknown) => this.emit('error', error),
+      );
+    });
+    queue.on('started', ({ job }) => relay((r) => this.emit('started', r, job.cost.steps))(job));
     queue.on('progress', ({ job, step, total, etaMs }) => relay((r) => this.emit('progress', r, step, total, etaMs))(job));
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
     // A store failure must not keep the member from being told: the record as last read is shown instead.
-    queue.on('failed', ({ job, code, message }) => {
-      const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code, message } });
+    queue.on('failed', ({ job, failure }) => {
+      const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code: failure.code, details: failure.details } });
       this.#update(job, failed).then(
-        (record) => this.emit('failed', record, message),
+        (record) => this.emit('failed', record),
         (error: unknown) => {
           this.emit('error', error);
-          this.emit('failed', failed({ id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' }), message);
+          this.emit('failed', failed({ id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' }));
         },
       );
     });

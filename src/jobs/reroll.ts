@@ -2,7 +2,7 @@ import type { GuildSettings } from '../settings/keys.js';
 import type { RequestBuilder } from './admit.js';
 import { findBlockedWord } from './prompt-text.js';
 import type { JobRecord } from './job-record.js';
-import { randomSeed } from '../generator/request.js';
+import { randomSeed } from '../pipeline/index.js';
 
 /**
  * The request of a 🎲 reroll: the job's request with a new seed, checked again against the server's current
@@ -24,6 +24,6 @@ export function rerollRequest(record: JobRecord): RequestBuilder {
     if (over.length > 0) {
       return { ok: false, code: 'OVER_LIMIT', message: `This job is over this server's current limits: ${over.join(', ')}.` };
     }
-    return { ok: true, request: { ...request, seed: randomSeed() }, notices: [] };
+    return { ok: true, request: { ...request, seed: String(randomSeed()) }, notices: [] };
   };
 }

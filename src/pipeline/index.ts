@@ -9,12 +9,16 @@ export {
 } from './stable-diffusion.js';
 export {
   REQUEST_LIMITS,
+  resolveParameters,
   resolveRequest,
   type GenerateRequest,
   type GenerationKind,
+  type GenerationParameters,
+  type ResolvedParameters,
   type ResolvedRequest,
   type SeedMode,
 } from './request.js';
+export { countModelCalls } from './model-calls.js';
 export type { GenerateHooks, ProgressCallback } from './steps.js';
 export type { GenerationTiming } from './timing.js';
 export { latentPreview } from './preview.js';

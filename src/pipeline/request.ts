@@ -1,7 +1,6 @@
-import { randomInt } from 'node:crypto';
 import { PipelineError } from './errors.js';
 import type { Mask, RgbImage } from './image/index.js';
-import { MAX_SEED, type RngSource } from './rng/index.js';
+import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
 import { parseSamplerName, type SchedulerId } from './schedulers/index.js';
 import type { PromptSyntax } from './tokenizer/index.js';
 
@@ -83,14 +82,25 @@ export interface ResolvedRequest {
   readonly preview: boolean;
 }
 
+/**
+ * The ranges of a valid request: the one definition. Callers that take requests from people (the bot's options,
+ * its configuration and per-server settings) take their bounds from here rather than repeating them.
+ */
 export const REQUEST_LIMITS = Object.freeze({
   steps: { min: 1, max: 150 },
   cfg: { min: 0, max: 50 },
   size: { min: 64, max: 4096, multiple: 8 },
   count: { min: 1, max: 16 },
+  strength: { min: 0, max: 1 },
 });
 
 const DEFAULT_SIZE = 512;
+
+/** A request without its pictures: everything a caller can check before it has them (a bot before queuing). */
+export type GenerationParameters = Omit<GenerateRequest, 'initImage' | 'mask'>;
+
+/** {@link ResolvedRequest} without its pictures. */
+export type ResolvedParameters = Omit<ResolvedRequest, 'initImage' | 'mask'>;
 
 /**
  * Checks every field of `request` and fills in the defaults.
@@ -99,6 +109,21 @@ const DEFAULT_SIZE = 512;
  */
 export function resolveRequest(request: GenerateRequest): ResolvedRequest {
   const { initImage, mask } = request;
+  if (mask && !initImage) fail('mask', 'A `mask` needs an `initImage` to repaint');
+  const kind: GenerationKind = initImage ? (mask ? 'inpaint' : 'img2img') : 'txt2img';
+  return { ...resolveParameters(request, kind, initImage), initImage, mask };
+}
+
+/**
+ * Checks the fields of a request of `kind` other than its pictures and fills in the defaults, exactly as
+ * {@link resolveRequest} does once the pictures are there (`initSize`: the init image's size, for the default size).
+ * @throws PipelineError `INVALID_REQUEST` naming the first bad field.
+ */
+export function resolveParameters(
+  request: GenerationParameters,
+  kind: GenerationKind,
+  initSize?: { readonly width: number; readonly height: number },
+): ResolvedParameters {
   if (typeof request.prompt !== 'string') {
     fail('prompt', `Expected \`prompt\` to be a string, got ${describe(request.prompt)}`);
   }
@@ -106,8 +131,6 @@ export function resolveRequest(request: GenerateRequest): ResolvedRequest {
   if (typeof negativePrompt !== 'string') {
     fail('negativePrompt', `Expected \`negativePrompt\` to be a string, got ${describe(negativePrompt)}`);
   }
-  if (mask && !initImage) fail('mask', 'A `mask` needs an `initImage` to repaint');
-  const kind: GenerationKind = initImage ? (mask ? 'inpaint' : 'img2img') : 'txt2img';
   const rng = choice('rng', request.rng ?? 'gpu', ['cpu', 'gpu'] as const);
   const steps = integer('steps', request.steps ?? 25, REQUEST_LIMITS.steps);
   const count = integer('count', request.count ?? 1, REQUEST_LIMITS.count);
@@ -124,11 +147,9 @@ export function resolveRequest(request: GenerateRequest): ResolvedRequest {
     steps,
     cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
     sampler: sampler(request.sampler ?? 'dpmpp_2m_karras'),
-    width: size('width', request.width ?? defaultSide(initImage?.width)),
-    height: size('height', request.height ?? defaultSide(initImage?.height)),
+    width: size('width', request.width ?? defaultSide(initSize?.width)),
+    height: size('height', request.height ?? defaultSide(initSize?.height)),
     count,
-    initImage,
-    mask,
     strength,
     preview: request.preview ?? false,
   };
@@ -146,7 +167,7 @@ function defaultSide(imageSide: number | undefined): number {
 }
 
 function resolveSeed(seed: number | bigint | undefined, count: number): bigint {
-  if (seed === undefined) return BigInt(randomInt(0, 2 ** 32 - 1));
+  if (seed === undefined) return randomSeed();
   const value = typeof seed === 'bigint' ? seed : Number.isInteger(seed) ? BigInt(seed) : undefined;
   const last = MAX_SEED - BigInt(count - 1);
   if (value === undefined || value < 0n || value > last) {
@@ -157,7 +178,7 @@ function resolveSeed(seed: number | bigint | undefined, count: number): bigint {
 }
 
 function resolveStrength(strength: number, steps: number): number {
-  const value = number('strength', strength, { min: 0, max: 1 });
+  const value = number('strength', strength, REQUEST_LIMITS.strength);
   // diffusers' get_timesteps: int(steps · strength) steps run; none at all is an error there too.
   if (Math.floor(steps * value) < 1) {
     const product = `${value} × ${steps}`;

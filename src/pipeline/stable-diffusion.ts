@@ -12,7 +12,7 @@ import {
 import { resolveRequest, type GenerateRequest, type GenerationKind, type ResolvedRequest } from './request.js';
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
 import { SessionFactory } from './runtime/session-factory.js';
-import { createScheduler, type Scheduler, type SchedulerId } from './schedulers/index.js';
+import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
 import { createBatchNoise } from './seeds.js';
 import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
 import { TimingRecorder, type GenerationTiming } from './timing.js';
@@ -42,6 +42,8 @@ export interface ModelInfo {
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
   readonly imageInput: boolean;
+  /** The model's `scheduler/scheduler_config.json` (plain JSON), for `countModelCalls`. */
+  readonly schedulerConfig: SchedulerConfig;
   /** The execution provider each component runs on. */
   readonly providers: Readonly<Record<'textEncoder' | 'unet' | 'vaeDecoder', ExecutionProvider>> & {
     readonly vaeEncoder?: ExecutionProvider;
@@ -96,6 +98,7 @@ export class StableDiffusionPipeline {
       predictionType: model.predictionType,
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
+      schedulerConfig: model.folder.schedulerConfig,
       providers: {
         textEncoder: model.textEncoder.session.provider,
         unet: model.unet.session.provider,

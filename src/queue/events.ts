@@ -1,4 +1,4 @@
-import type { FailureCode } from './failure.js';
+import type { Failure } from './failure.js';
 import type { Job } from './job.js';
 import type { TimingSummary } from './timings.js';
 
@@ -45,9 +45,8 @@ export interface CompletedEvent<P, R> {
 
 export interface FailedEvent<P> {
   readonly job: Job<P>;
-  readonly code: FailureCode;
-  /** A reason the bot can show. */
-  readonly message: string;
+  /** Why, as data: the bot words it. */
+  readonly failure: Failure;
 }
 
 /** A transient failure; the job goes back to the front of the queue for its one retry. */

@@ -5,6 +5,6 @@ export { MAX_ATTEMPTS, costUnits } from './job.js';
 export type { JobContext, JobRunner } from './runner.js';
 export type * from './events.js';
 export type * from './results.js';
-export { classifyFailure, type Failure, type FailureCode } from './failure.js';
+export { classifyFailure, type Failure } from './failure.js';
 export { DEFAULT_MS_PER_UNIT } from './timings.js';
 export { FairQueue, type FairQueueAddOptions } from './fair-queue.js';

@@ -332,19 +332,19 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> {
     const timeout = error instanceof TimeoutError;
     const failure = timeout ? timedOut(this.#options.jobTimeoutMs) : classifyFailure(error);
     // p-queue has freed the slot; the signal tells a runner that is still going to stop.
-    if (timeout) entry.run.abort(new DOMException(failure.message, 'TimeoutError'));
+    if (timeout) entry.run.abort(new DOMException('The job ran past its time limit.', 'TimeoutError'));
     if (failure.transient && entry.job.attempts < MAX_ATTEMPTS) {
       const job: Job<P> = { ...entry.job, state: 'queued' };
       entry.job = job;
       this.#enterWaiting(job.ownerId);
       this.#enqueue(entry, true);
-      this.emit('retrying', { job, code: failure.code, message: failure.message });
+      this.emit('retrying', { job, failure });
       await this.#quietly(this.#records.put(job));
       return;
     }
     this.#finish(entry, 'done');
     await this.#quietly(this.#records.delete(entry.job.id));
-    const event = { job: entry.job, code: failure.code, message: failure.message };
+    const event = { job: entry.job, failure };
     entry.resolve({ status: 'failed', ...event });
     this.emit('failed', event);
   }
@@ -364,7 +364,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> {
     const failure = interrupted(job.attempts);
     this.#remember(job.id);
     await this.#records.delete(job.id);
-    this.emit('failed', { job, code: failure.code, message: failure.message });
+    this.emit('failed', { job, failure });
   }
 
   /** Ends a job's life in this process: it no longer counts as live and a later cancel gets ALREADY_DONE. */

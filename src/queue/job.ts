@@ -6,7 +6,7 @@ import { expectInteger } from './checks.js';
  * ({@link costUnits}); the queue learns the factor from finished jobs.
  */
 export interface JobCost {
-  /** Denoising steps. Minimum: 1. */
+  /** Work steps, in the unit the runner reports progress in (for the bot: model calls). Minimum: 1. */
   readonly steps: number;
   /** Pixels of one output image (width × height). Minimum: 1. */
   readonly pixels: number;

@@ -13,8 +13,8 @@ export interface JobContext {
 
 /**
  * Runs one job on the GPU and returns its result. The queue calls it once per attempt, inside a GPU slot.
- * A thrown error fails the job (see `classifyFailure` for out-of-memory and transient errors); an error with
- * `transient: true` is retried once.
+ * A thrown error fails the job with the failure it carries (`error.failure`: code, transient, details; see
+ * `classifyFailure`); a transient one is retried once.
  *
  * The queue deletes a job's record as soon as the runner has returned (before emitting 'completed'), so the runner
  * must hand the result on (post it, store it) before returning. A crash between the two runs the job again: jobs

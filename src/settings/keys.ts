@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { ASPECT_RATIOS, type ProductDefaults } from '../config/index.js';
+import { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, type ProductDefaults } from '../config/index.js';
+import { REQUEST_LIMITS } from '../pipeline/index.js';
+
+const { steps: STEPS, cfg: CFG, strength: STRENGTH } = REQUEST_LIMITS;
 
 /** How `/config show` groups the settings. */
 export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour';
@@ -58,8 +61,8 @@ export function numberRange(min: number, max: number, integer: boolean): string 
  * `parse-value.ts` turns a moderator's text into a value first.
  */
 export const SETTING_KEYS = {
-  steps: { ...wholeNumber(1, 150), group: 'Defaults', describe: 'default denoising steps (at most maxSteps)' },
-  cfg: { ...decimal(0, 30), group: 'Defaults', describe: 'default guidance scale (CFG)' },
+  steps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Defaults', describe: 'default denoising steps (at most maxSteps)' },
+  cfg: { ...decimal(CFG.min, CFG.max), group: 'Defaults', describe: 'default guidance scale (CFG)' },
   sampler: {
     // Stored as the sampler id, but read back as any string: a record must stay readable if a sampler is retired.
     schema: z.string().min(1).max(40),
@@ -77,13 +80,13 @@ export const SETTING_KEYS = {
     describe: "negative prompt put before every member's negative prompt",
   },
   rng: { ...choice(['gpu', 'cpu']), group: 'Defaults', describe: 'noise source (gpu matches AUTOMATIC1111 seeds)' },
-  maxSteps: { ...wholeNumber(1, 150), group: 'Limits', describe: 'most steps a member may ask for' },
+  maxSteps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Limits', describe: 'most steps a member may ask for' },
   maxPixels: { ...wholeNumber(4096, 4194304), group: 'Limits', describe: 'largest width × height a member may ask for' },
-  maxCount: { ...wholeNumber(1, 4), group: 'Limits', describe: 'most images per command' },
+  maxCount: { ...wholeNumber(1, MAX_IMAGES_PER_JOB), group: 'Limits', describe: 'most images per command' },
   maxQueuedPerMember: { ...wholeNumber(1, 100), group: 'Limits', describe: 'jobs one member may have waiting' },
   cooldownSeconds: { ...decimal(0, 3600), group: 'Limits', describe: "seconds between a member's commands" },
-  minStrength: { ...decimal(0, 1), group: 'Limits', describe: 'lowest /variation strength (at most maxStrength)' },
-  maxStrength: { ...decimal(0, 1), group: 'Limits', describe: 'highest /variation strength' },
+  minStrength: { ...decimal(STRENGTH.min, STRENGTH.max), group: 'Limits', describe: 'lowest /variation strength (at most maxStrength)' },
+  maxStrength: { ...decimal(STRENGTH.min, STRENGTH.max), group: 'Limits', describe: 'highest /variation strength' },
   overLimit: {
     ...choice(['refuse', 'clamp']),
     group: 'Limits',

@@ -40,3 +40,27 @@ describe('config/default.json', () => {
     assert.throws(() => readDefaults(path), /cannot be read as JSON/);
   });
 });
+
+describe('config/default.json resolved at start', () => {
+  /** `config/default.json` with `change` applied, written to a temporary file. */
+  function withGeneration(change: Record<string, unknown>): string {
+    const path = join(tempDir(), 'default.json');
+    const defaults = JSON.parse(JSON.stringify(readDefaults(DEFAULTS_PATH))) as { generation: Record<string, unknown> };
+    writeFileSync(path, JSON.stringify({ ...defaults, generation: { ...defaults.generation, ...change } }));
+    return path;
+  }
+  const oneLine = (pattern: RegExp) => (error: unknown) =>
+    error instanceof ConfigError && !error.message.includes('\n') && pattern.test(error.message);
+
+  it('stops at a sampler typo, naming the key, instead of refusing every /imagine later', () => {
+    assert.throws(() => readDefaults(withGeneration({ sampler: 'Eular a' })), oneLine(/`generation\.sampler` Unknown sampler "Eular a"/));
+  });
+
+  it('keeps a sampler given by its A1111 name as its id', () => {
+    assert.equal(readDefaults(withGeneration({ sampler: 'Euler a' })).generation.sampler, 'euler_a');
+  });
+
+  it('stops at a default strength that would leave no step at the default steps', () => {
+    assert.throws(() => readDefaults(withGeneration({ steps: 1, strength: 1, inpaintStrength: 0.5 })), oneLine(/`generation\.inpaintStrength` .*no step would run/));
+  });
+});

@@ -6,12 +6,16 @@ import { PermissionFlagsBits, ButtonStyle, ComponentType } from 'discord.js';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { buildGenerationRequest } from '../../src/jobs/build-request.js';
+import { REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings } from '../../src/settings/keys.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeMember, type FakeMessage, type InteractionHandle, type OptionValues } from '../support/fake-discord/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 
 /** Looks like a real bot token (id . timestamp . HMAC), so a leak in any form would be found. */
 const TOKEN = 'MTE5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.hostile-suite-secret_0123456789abcdefgh';
+
+/** The pipeline's request contract, which the bot's bounds come from. */
+const { cfg: CFG, size: SIZE } = REQUEST_LIMITS;
 
 /** Each hostile /imagine and the refusal it must get. `prompt` is added when the case leaves it out. */
 const HOSTILE: readonly (readonly [OptionValues, RegExp])[] = [
@@ -26,13 +30,13 @@ const HOSTILE: readonly (readonly [OptionValues, RegExp])[] = [
   [{ steps: 1e300 }, /got 1e\+300\.$/],
   [{ steps: Number.MAX_SAFE_INTEGER + 2 }, /got 9007199254740992\.$/],
   [{ steps: '20' }, /^`steps` must be a whole number from 1 to 150, got 20\.$/],
-  [{ cfg: -1 }, /^`cfg` must be a number from 0 to 30, got -1\.$/],
+  [{ cfg: -1 }, new RegExp(`^\`cfg\` must be a number from ${CFG.min} to ${CFG.max}, got -1\\.$`)],
   [{ cfg: 1e308 }, /got 1e\+308\.$/],
   [{ cfg: -1e308 }, /got -1e\+308\.$/],
-  [{ width: 4096 }, /^`width` must be a whole number from 64 to 2048, got 4096\.$/],
+  [{ width: SIZE.max + 8 }, new RegExp(`^\`width\` must be a whole number from ${SIZE.min} to ${SIZE.max}, got ${SIZE.max + 8}\\.$`)],
   [{ width: -64 }, /got -64\.$/],
   [{ width: 100 }, /^`width` must be a multiple of 8, got 100\.$/],
-  [{ height: 63.5 }, /^`height` must be a whole number from 64 to 2048, got 63\.5\.$/],
+  [{ height: 63.5 }, new RegExp(`^\`height\` must be a whole number from ${SIZE.min} to ${SIZE.max}, got 63\\.5\\.$`)],
   [{ count: 0 }, /^`count` must be a whole number from 1 to 4, got 0\.$/],
   [{ count: 5 }, /got 5\.$/],
   [{ count: -1 }, /got -1\.$/],
@@ -81,14 +85,15 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
   });
 
   it('NaN and ±Infinity, which JSON cannot carry, are refused by the validation too', () => {
-    const settings = defaultSettings(readDefaults(DEFAULTS_PATH));
+    const defaults = readDefaults(DEFAULTS_PATH);
+    const settings = defaultSettings(defaults);
     const refusal = (options: Record<string, unknown>) => {
-      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { nativeSize: 512 });
+      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512 });
       return built.ok ? 'accepted' : built.message;
     };
     assert.equal(refusal({ steps: Number.NaN }), '`steps` must be a whole number from 1 to 150, got NaN.');
-    assert.equal(refusal({ cfg: Number.POSITIVE_INFINITY }), '`cfg` must be a number from 0 to 30, got Infinity.');
-    assert.equal(refusal({ width: Number.NEGATIVE_INFINITY }), '`width` must be a whole number from 64 to 2048, got -Infinity.');
+    assert.equal(refusal({ cfg: Number.POSITIVE_INFINITY }), `\`cfg\` must be a number from ${CFG.min} to ${CFG.max}, got Infinity.`);
+    assert.equal(refusal({ width: Number.NEGATIVE_INFINITY }), `\`width\` must be a whole number from ${SIZE.min} to ${SIZE.max}, got -Infinity.`);
     assert.equal(refusal({ count: { valueOf: () => 2 } }), '`count` must be a whole number from 1 to 4, got {}.');
     assert.equal(refusal({ seed: 2n ** 64n }), '`seed` must be a whole number from 0 to 18446744073709551615, or -1 for a random seed; got 18446744073709551616.');
   });

@@ -3,6 +3,9 @@ import { describe, it } from 'node:test';
 import { classifyFailure, type FailedEvent, type Job, type JobQueue, type RetryingEvent } from '../../src/queue/index.js';
 import { type Request, startQueue, storedJobIds, submitOk } from './helpers.js';
 
+/** An error carrying its failure as data, as the bot's generator throws them. */
+const failing = (message: string, code: string, transient: boolean) => Object.assign(new Error(message), { failure: { code, transient, details: {} } });
+
 /** Failures and retries a queue reports, in order. */
 function watch<R>(queue: JobQueue<Request, R>): {
   failed: Array<FailedEvent<Request>>;
@@ -29,9 +32,13 @@ describe('failures', () => {
     const boom = await submitOk(queue, 'ann', 'boom');
     const fine = await submitOk(queue, 'ben', 'fine');
 
-    assert.deepEqual(await boom.outcome, { status: 'failed', job: { ...boom.job, state: 'running', attempts: 1 }, code: 'FAILED', message: 'The UNet produced NaN latents.' });
+    assert.deepEqual(await boom.outcome, {
+      status: 'failed',
+      job: { ...boom.job, state: 'running', attempts: 1 },
+      failure: { code: 'FAILED', transient: false, details: { reason: 'The UNet produced NaN latents.' } },
+    });
     assert.equal((await fine.outcome).status, 'completed');
-    assert.deepEqual(failed.map(({ code }) => code), ['FAILED']);
+    assert.deepEqual(failed.map(({ failure }) => failure.code), ['FAILED']);
     assert.deepEqual(calls, ['boom', 'fine'], 'an ordinary error is not retried');
     assert.deepEqual(await storedJobIds(store), []);
   });
@@ -52,8 +59,7 @@ describe('failures', () => {
     const next = await submitOk(queue, 'ben', 'next');
 
     const outcome = await hang.outcome;
-    assert.equal(outcome.status === 'failed' && outcome.code, 'TIMED_OUT');
-    assert.equal(outcome.status === 'failed' && outcome.message, 'The job took longer than 500 ms and was stopped.');
+    assert.deepEqual(outcome.status === 'failed' && outcome.failure, { code: 'TIMED_OUT', transient: false, details: { limitMs: 500 } });
     assert.equal(hungSignal?.aborted, true);
     assert.equal((hungSignal?.reason as DOMException).name, 'TimeoutError');
     assert.equal((await next.outcome).status, 'completed');
@@ -66,7 +72,7 @@ describe('failures', () => {
       runner: (job) => {
         calls.push(job);
         const firstTry = job.payload.prompt === 'big' && job.attempts === 1;
-        return firstTry ? Promise.reject(new Error('CUDA failure 2: out of memory ; GPU=0')) : Promise.resolve('image');
+        return firstTry ? Promise.reject(failing('CUDA failure 2: out of memory ; GPU=0', 'OUT_OF_MEMORY', true)) : Promise.resolve('image');
       },
     });
     const { failed, retrying } = watch(queue);
@@ -76,9 +82,7 @@ describe('failures', () => {
     const outcome = await big.outcome;
 
     assert.equal(outcome.status, 'completed');
-    assert.deepEqual(retrying.map(({ code, message }) => ({ code, message })), [
-      { code: 'OUT_OF_MEMORY', message: 'Ran out of memory: CUDA failure 2: out of memory ; GPU=0' },
-    ]);
+    assert.deepEqual(retrying.map(({ failure }) => failure), [{ code: 'OUT_OF_MEMORY', transient: true, details: {} }]);
     assert.deepEqual(failed, []);
     // The retry goes to the front of the waiting jobs; a job p-queue starts in the same tick as the failure
     // (before the retry is queued) may still run first, so only the attempts of `big` are asserted here.
@@ -86,13 +90,13 @@ describe('failures', () => {
     assert.equal((await waiting.outcome).status, 'completed');
   });
 
-  it('fails a job that runs out of memory twice, and retries an error marked transient once', async () => {
+  it('fails a job whose transient failure happens twice: each transient failure is retried once', async () => {
     const calls: string[] = [];
     const { queue } = await startQueue({
       concurrency: 1,
       runner: (job) => {
         calls.push(job.payload.prompt);
-        const error = job.payload.prompt === 'huge' ? new Error('std::bad_alloc') : Object.assign(new Error('The model is still loading.'), { transient: true });
+        const error = job.payload.prompt === 'huge' ? failing('std::bad_alloc', 'OUT_OF_MEMORY', true) : failing('The model is still loading.', 'LOADING', true);
         return Promise.reject(error);
       },
     });
@@ -104,24 +108,21 @@ describe('failures', () => {
     // Each job runs exactly twice; the order between them depends on when p-queue starts the next job relative to
     // the retry being queued (see the test above), so it is not asserted.
     assert.deepEqual([...calls].sort(), ['flaky', 'flaky', 'huge', 'huge']);
-    assert.deepEqual(retrying.map(({ code }) => code).sort(), ['FAILED', 'OUT_OF_MEMORY']);
+    assert.deepEqual(retrying.map(({ failure }) => failure.code).sort(), ['LOADING', 'OUT_OF_MEMORY']);
     const byPrompt = (a: { job: Job<Request> }, b: { job: Job<Request> }) => a.job.payload.prompt.localeCompare(b.job.payload.prompt);
-    assert.deepEqual([...failed].sort(byPrompt).map(({ code, message, job }) => [job.payload.prompt, code, message, job.attempts]), [
-      ['flaky', 'FAILED', 'The model is still loading.', 2],
-      ['huge', 'OUT_OF_MEMORY', 'Ran out of memory: std::bad_alloc', 2],
+    assert.deepEqual([...failed].sort(byPrompt).map(({ failure, job }) => [job.payload.prompt, failure.code, job.attempts]), [
+      ['flaky', 'LOADING', 2],
+      ['huge', 'OUT_OF_MEMORY', 2],
     ]);
   });
 
-  it('classifies out-of-memory anywhere in the cause chain, and errors that are not Errors', () => {
-    const wrapped = new Error('Pipeline step 12 failed.', { cause: new Error('Failed to allocate memory for requested buffer of size 1073741824') });
-    assert.deepEqual(classifyFailure(wrapped), {
-      code: 'OUT_OF_MEMORY',
-      message: 'Ran out of memory: Failed to allocate memory for requested buffer of size 1073741824',
-      transient: true,
-    });
-    const transientCause = new Error('Decode failed.', { cause: Object.assign(new Error('device lost'), { transient: true }) });
-    assert.deepEqual(classifyFailure(transientCause), { code: 'FAILED', message: 'Decode failed.', transient: true });
-    assert.deepEqual(classifyFailure('plain string'), { code: 'FAILED', message: 'plain string', transient: false });
-    assert.deepEqual(classifyFailure(undefined), { code: 'FAILED', message: 'The job failed without a reason.', transient: false });
+  it('classifies by the failure an error carries, never by its message', () => {
+    const carried = failing('Pipeline step 12 failed.', 'OUT_OF_MEMORY', true);
+    assert.deepEqual(classifyFailure(carried), { code: 'OUT_OF_MEMORY', transient: true, details: {} });
+    // Words that look like out-of-memory do not make a failure transient: only its code and flag count.
+    const words = new Error('Failed to allocate memory for requested buffer of size 1073741824');
+    assert.deepEqual(classifyFailure(words), { code: 'FAILED', transient: false, details: { reason: words.message } });
+    assert.deepEqual(classifyFailure('plain string'), { code: 'FAILED', transient: false, details: { reason: 'plain string' } });
+    assert.deepEqual(classifyFailure(undefined), { code: 'FAILED', transient: false, details: { reason: 'no reason given' } });
   });
 });

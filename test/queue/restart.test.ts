@@ -138,8 +138,8 @@ describe('restart', () => {
     await finish(reopened);
 
     assert.deepEqual(
-      reopened.failed.map(({ job, code, message }) => [job.id, code, message]),
-      [['twice', 'INTERRUPTED', 'The bot stopped while this job was running (2 times), so it was not started again.']],
+      reopened.failed.map(({ job, failure }) => [job.id, failure]),
+      [['twice', { code: 'INTERRUPTED', transient: false, details: { attempts: 2 } }]],
     );
     assert.deepEqual(reopened.runs.map((job) => [job.id, job.attempts]), [['once', 2]]);
     const check = await Store.open(url);

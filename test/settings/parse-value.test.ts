@@ -4,6 +4,7 @@ import { parseSettingKey, suggestSettingKeys } from '../../src/settings/find-key
 import { formatValue } from '../../src/settings/format-value.js';
 import { SETTING_KEY_NAMES, type SettingKey } from '../../src/settings/keys.js';
 import { parseSettingValue } from '../../src/settings/parse-value.js';
+import { REQUEST_LIMITS } from '../../src/pipeline/index.js';
 
 const CHANNEL_A = '123456789012345678';
 const CHANNEL_B = '223456789012345678';
@@ -34,7 +35,7 @@ describe('parseSettingValue', () => {
   it('refuses a number out of range or not whole, giving the valid range', () => {
     assert.equal(refusal('maxSteps', '200'), '`maxSteps` must be a whole number from 1 to 150, got 200.');
     assert.equal(refusal('maxCount', '2.5'), '`maxCount` must be a whole number from 1 to 4, got 2.5.');
-    assert.equal(refusal('cfg', '-1'), '`cfg` must be a number from 0 to 30, got -1.');
+    assert.equal(refusal('cfg', '-1'), `\`cfg\` must be a number from 0 to ${REQUEST_LIMITS.cfg.max}, got -1.`);
     assert.equal(refusal('maxPixels', '100'), '`maxPixels` must be a whole number from 4096 to 4194304, got 100.');
   });
 

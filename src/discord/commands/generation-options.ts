@@ -6,24 +6,40 @@ import type {
   SlashCommandNumberOption,
   SlashCommandStringOption,
 } from 'discord.js';
+import { MAX_IMAGES_PER_JOB } from '../../config/index.js';
 import type { GenerationOptions } from '../../jobs/build-request.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
-import { suggestSamplers } from '../../pipeline/index.js';
+import { MAX_SEED, REQUEST_LIMITS, suggestSamplers } from '../../pipeline/index.js';
+
+// Every bound comes from the pipeline's request contract (`REQUEST_LIMITS`), so Discord's own checks agree with it.
+const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH } = REQUEST_LIMITS;
 
 export const negativeOption = (o: SlashCommandStringOption) =>
   o.setName('negative').setDescription('What to avoid').setMaxLength(MAX_PROMPT_CHARS);
 export const seedOption = (o: SlashCommandStringOption) =>
-  o.setName('seed').setDescription('Seed (0 to 18446744073709551615; -1 or empty = random)').setMaxLength(24);
+  o.setName('seed').setDescription(`Seed (0 to ${MAX_SEED}; -1 or empty = random)`).setMaxLength(24);
 export const stepsOption = (o: SlashCommandIntegerOption) =>
-  o.setName('steps').setDescription('Denoising steps').setMinValue(1).setMaxValue(150);
+  o.setName('steps').setDescription('Denoising steps').setMinValue(STEPS.min).setMaxValue(STEPS.max);
 export const cfgOption = (o: SlashCommandNumberOption) =>
-  o.setName('cfg').setDescription('Guidance scale (how closely to follow the prompt)').setMinValue(0).setMaxValue(30);
+  o.setName('cfg').setDescription('Guidance scale (how closely to follow the prompt)').setMinValue(CFG.min).setMaxValue(CFG.max);
+
+/** `width` or `height` (`name`), which override the aspect ratio. */
+export function sideOption(name: 'width' | 'height') {
+  const description = `${name === 'width' ? 'Width' : 'Height'} in pixels (multiple of ${SIZE.multiple}; overrides aspect)`;
+  return (o: SlashCommandIntegerOption) => o.setName(name).setDescription(description).setMinValue(SIZE.min).setMaxValue(SIZE.max);
+}
+
+/** `count`: how many `things` one job makes. */
+export function countOption(things: string) {
+  return (o: SlashCommandIntegerOption) =>
+    o.setName('count').setDescription(`How many ${things} (1–${MAX_IMAGES_PER_JOB})`).setMinValue(1).setMaxValue(MAX_IMAGES_PER_JOB);
+}
 export const samplerOption = (o: SlashCommandStringOption) =>
   o.setName('sampler').setDescription('Sampler, e.g. "DPM++ 2M Karras" or "Euler a"').setAutocomplete(true);
 
 /** The `strength` option, whose default and meaning differ between the commands. */
 export function strengthOption(description: string) {
-  return (o: SlashCommandNumberOption) => o.setName('strength').setDescription(description).setMinValue(0.05).setMaxValue(1);
+  return (o: SlashCommandNumberOption) => o.setName('strength').setDescription(description).setMinValue(0.05).setMaxValue(STRENGTH.max);
 }
 
 /** The generation options a member typed, unchecked (`buildGenerationRequest` checks them). */

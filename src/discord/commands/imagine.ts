@@ -6,11 +6,13 @@ import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import {
   cfgOption,
+  countOption,
   generationOptions,
   negativeOption,
   samplerAutocomplete,
   samplerOption,
   seedOption,
+  sideOption,
   stepsOption,
 } from './generation-options.js';
 
@@ -35,9 +37,9 @@ const data = new SlashCommandBuilder()
       .setDescription("Aspect ratio at the model's native size")
       .addChoices(...ASPECT_RATIOS.map((a) => ({ name: a, value: a }))),
   )
-  .addIntegerOption((o) => o.setName('width').setDescription('Width in pixels (multiple of 8; overrides aspect)').setMinValue(64).setMaxValue(2048))
-  .addIntegerOption((o) => o.setName('height').setDescription('Height in pixels (multiple of 8; overrides aspect)').setMinValue(64).setMaxValue(2048))
-  .addIntegerOption((o) => o.setName('count').setDescription('How many images (1–4)').setMinValue(1).setMaxValue(4))
+  .addIntegerOption(sideOption('width'))
+  .addIntegerOption(sideOption('height'))
+  .addIntegerOption(countOption('images'))
   .toJSON();
 
 /** `/imagine`: text to image. */
@@ -46,9 +48,8 @@ export const imagineCommand: SlashCommand = {
   async execute(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
     const option = (name: string) => interaction.options.get(name)?.value;
     const options = { ...generationOptions(interaction), aspect: option('aspect'), width: option('width'), height: option('height') };
-    const model = { nativeSize: context.jobs.generator.nativeSize };
     await admitFromInteraction(interaction, context, 'command', (settings) =>
-      buildGenerationRequest('txt2img', options, settings, model),
+      buildGenerationRequest('txt2img', options, settings, context.requestDefaults),
     );
   },
   autocomplete: samplerAutocomplete,

@@ -1,10 +1,11 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { MAX_IMAGES_PER_JOB } from '../../config/index.js';
 import { replyPrivately } from '../interactions/replies.js';
 import type { GenerationOptions } from '../../jobs/build-request.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import { admitJobVariation, admitWithImages, attachmentOption } from '../interactions/image-command.js';
-import { cfgOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
+import { cfgOption, countOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 
 /** A job id as the footer of every result shows it. */
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -14,7 +15,9 @@ const data = new SlashCommandBuilder()
   .setDescription('Rework a picture: one you upload, or an earlier result')
   .addAttachmentOption((o) => o.setName('image').setDescription('The picture to start from (PNG, JPEG or WebP)'))
   .addStringOption((o) => o.setName('job').setDescription('Or the id of an earlier result (in the footer of its message)').setMaxLength(64))
-  .addIntegerOption((o) => o.setName('which').setDescription('Which picture of that job (1–4, default 1)').setMinValue(1).setMaxValue(4))
+  .addIntegerOption((o) =>
+    o.setName('which').setDescription(`Which picture of that job (1–${MAX_IMAGES_PER_JOB}, default 1)`).setMinValue(1).setMaxValue(MAX_IMAGES_PER_JOB),
+  )
   .addStringOption((o) =>
     o.setName('prompt').setDescription("What to draw (needed for an upload; a job's own prompt by default)").setMaxLength(MAX_PROMPT_CHARS),
   )
@@ -24,7 +27,7 @@ const data = new SlashCommandBuilder()
   .addIntegerOption(stepsOption)
   .addNumberOption(cfgOption)
   .addStringOption(samplerOption)
-  .addIntegerOption((o) => o.setName('count').setDescription('How many pictures (1–4)').setMinValue(1).setMaxValue(4))
+  .addIntegerOption(countOption('pictures'))
   .toJSON();
 
 /** `/variation`: image to image, from an upload or from an earlier result. */

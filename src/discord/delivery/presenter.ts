@@ -1,10 +1,12 @@
 import { AttachmentBuilder, type Client } from 'discord.js';
 import type { GeneratedImages } from '../../generator/generator.js';
 import type { JobRecord } from '../../jobs/job-record.js';
+import type { Delivery } from '../../jobs/deliveries.js';
 import type { JobPresenter, JobService } from '../../jobs/job-service.js';
 import { resultFiles } from './result-files.js';
 import type { Logger } from '../../log.js';
-import { withBackoff } from './discord-retry.js';
+import { isTransientDiscordError, withBackoff } from './discord-retry.js';
+import { failureText } from './failure-text.js';
 import { JobView, type ViewPayload } from './job-view.js';
 import { progressComponents, progressContent, resultComponents, resultEmbed, type JobState } from './render.js';
 
@@ -61,7 +63,21 @@ export class DiscordPresenter implements JobPresenter {
     this.#listen();
   }
 
-  async deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<{ messageId: string }> {
+  /**
+   * Shows a finished job's result: through its reply, or a new channel message, retried while Discord fails (about a
+   * minute). What still fails is reported, transient or not, for the delivery step to retry later.
+   */
+  async deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<Delivery> {
+    try {
+      return { ok: true, messageId: await this.#deliver(record, images, signal) };
+    } catch (error) {
+      const transient = isTransientDiscordError(error) || signal.aborted || this.#closing.signal.aborted;
+      this.#log.warn({ err: error, jobId: record.id, transient }, 'could not deliver the result');
+      return { ok: false, transient, error };
+    }
+  }
+
+  async #deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<string> {
     const shown = this.#stateOf(record);
     this.#cancelPending(shown);
     shown.finished = true;
@@ -84,7 +100,7 @@ export class DiscordPresenter implements JobPresenter {
       },
     );
     this.#forget(record.id);
-    return { messageId };
+    return messageId;
   }
 
   /**
@@ -107,9 +123,9 @@ export class DiscordPresenter implements JobPresenter {
       shown.mayPost = true;
       this.#progress(record, { kind: 'queued', position, etaMs });
     });
-    jobs.on('started', (record) => this.#progress(record, { kind: 'running', step: 0, total: record.request.steps, etaMs: 0 }));
+    jobs.on('started', (record, total) => this.#progress(record, { kind: 'running', step: 0, total, etaMs: 0 }));
     jobs.on('progress', (record, step, total, etaMs) => this.#progress(record, { kind: 'running', step, total, etaMs }));
-    jobs.on('failed', (record, message) => this.#final(record, { kind: 'failed', message }));
+    jobs.on('failed', (record) => this.#final(record, { kind: 'failed', message: failureText(record.failure) }));
     jobs.on('cancelled', (record, byUserId) => this.#final(record, { kind: 'cancelled', byUserId }));
   }
 

@@ -4,6 +4,7 @@ import type {
   RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { Logger } from '../../log.js';
+import type { RequestDefaults } from '../../jobs/build-request.js';
 import type { Cooldowns } from '../../jobs/cooldowns.js';
 import type { ImageInputs } from '../../inputs/image-inputs.js';
 import type { JobService } from '../../jobs/job-service.js';
@@ -20,6 +21,8 @@ export interface CommandContext {
   readonly cooldowns: Cooldowns;
   /** The pictures members give `/variation` and `/inpaint`: downloaded, checked, prepared and stored. */
   readonly inputs: ImageInputs;
+  /** What requests fall back on besides the server's settings: the model's size and the product defaults. */
+  readonly requestDefaults: RequestDefaults;
 }
 
 /**

@@ -39,8 +39,7 @@ export async function admitWithImages(
   await interaction.deferReply();
   const prepared = await prepare();
   if (!prepared.ok) return replyPrivately(interaction, prepared.message);
-  const model = { nativeSize: context.jobs.generator.nativeSize };
-  await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, model));
+  await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, context.requestDefaults));
 }
 
 /**

@@ -8,7 +8,7 @@ import { TorchCudaGenerator } from './torch-cuda-generator.js';
 import type { RandomGenerator, RngSource } from './types.js';
 
 export type { RandomGenerator, RngSource } from './types.js';
-export { MAX_SEED } from './seed.js';
+export { MAX_RANDOM_SEED, MAX_SEED, randomSeed } from './seed.js';
 
 /**
  * A generator seeded like `torch.Generator(device).manual_seed(seed)`: `cpu` for torch's CPU generator, `gpu` for

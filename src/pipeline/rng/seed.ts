@@ -1,7 +1,19 @@
+import { randomInt } from 'node:crypto';
 import { PipelineError } from '../errors.js';
 
 /** The largest seed torch accepts: seeds are unsigned 64-bit integers. */
 export const MAX_SEED = 2n ** 64n - 1n;
+
+/** The largest seed {@link randomSeed} makes: A1111's range, so a seed can be typed into other tools too. */
+export const MAX_RANDOM_SEED = 2n ** 32n - 1n;
+
+/**
+ * A fresh random seed, 0 … {@link MAX_RANDOM_SEED} inclusive: the one seed maker of dreamcord.
+ * @param pick - an integer in [min, max) (max exclusive, as `crypto.randomInt`); replaceable to test the bounds.
+ */
+export function randomSeed(pick: (min: number, max: number) => number = randomInt): bigint {
+  return BigInt(pick(0, Number(MAX_RANDOM_SEED) + 1));
+}
 
 /**
  * Checks that `seed` is an integer 0 … 2^64−1 and returns it as a bigint. Numbers above 2^53 are accepted as the

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { isPipelineError } from '../../../src/pipeline/errors.js';
-import { createGenerator, MAX_SEED } from '../../../src/pipeline/rng/index.js';
+import { createGenerator, MAX_RANDOM_SEED, MAX_SEED, randomSeed } from '../../../src/pipeline/rng/index.js';
 import type { RngSource } from '../../../src/pipeline/rng/index.js';
 
 const SOURCES: RngSource[] = ['cpu', 'gpu'];
@@ -55,5 +55,24 @@ describe('createGenerator seeds', () => {
       name: 'RangeError',
       message: 'Expected `shape` to hold non-negative integers, got [2, -1]',
     });
+  });
+});
+
+describe('randomSeed', () => {
+  it('reaches both ends of 0 … 2^32 − 1, the range asked of the draw being max-exclusive', () => {
+    const asked: Array<[number, number]> = [];
+    const lowest = randomSeed((min, max) => (asked.push([min, max]), min));
+    const highest = randomSeed((min, max) => max - 1);
+    assert.equal(lowest, 0n);
+    assert.equal(highest, 2n ** 32n - 1n);
+    assert.equal(highest, MAX_RANDOM_SEED);
+    assert.deepEqual(asked, [[0, 2 ** 32]]);
+  });
+
+  it('draws from crypto by default, within the range', () => {
+    for (let i = 0; i < 100; i++) {
+      const seed = randomSeed();
+      assert.ok(seed >= 0n && seed <= MAX_RANDOM_SEED, String(seed));
+    }
   });
 });

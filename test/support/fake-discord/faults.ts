@@ -20,6 +20,7 @@ export interface FaultSpec {
 export class Fault {
   readonly spec: FaultSpec;
   #hits = 0;
+  #ended = false;
 
   constructor(spec: FaultSpec) {
     this.spec = spec;
@@ -30,9 +31,14 @@ export class Fault {
     return this.#hits;
   }
 
-  /** Whether it has failed all the requests it was asked to. */
+  /** Whether it has failed all the requests it was asked to, or was ended. */
   get spent(): boolean {
-    return this.#hits >= (this.spec.times ?? 1);
+    return this.#ended || this.#hits >= (this.spec.times ?? 1);
+  }
+
+  /** Ends the outage now, however many requests it was to fail (for an outage that lasts until something happens). */
+  end(): void {
+    this.#ended = true;
   }
 
   /** Whether it applies to this request. */

@@ -1,0 +1,53 @@
+// Issue 14: the job builder checks server policy, then resolves the request once with the pipeline's own contract.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
+import { buildGenerationRequest, type GenerationOptions, type RequestDefaults } from '../../src/jobs/build-request.js';
+import { MAX_SEED, REQUEST_LIMITS } from '../../src/pipeline/index.js';
+import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
+
+const product = readDefaults(DEFAULTS_PATH);
+const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512 };
+/** A server that lets every request through that the pipeline takes. */
+const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
+
+function build(kind: 'txt2img' | 'img2img' | 'inpaint', options: GenerationOptions, defaults = DEFAULTS, settings = OPEN) {
+  return buildGenerationRequest(kind, { prompt: 'a cat', ...options }, settings, defaults);
+}
+
+describe('buildGenerationRequest', () => {
+  it('refuses a seed without room for every image of the job, which the pipeline would fail on later', () => {
+    const built = build('txt2img', { seed: String(MAX_SEED), count: 2 });
+    assert.equal(built.ok, false);
+    assert.match(built.ok ? '' : built.message, /`seed`.*room for 2 images/);
+    const lastWithRoom = build('txt2img', { seed: String(MAX_SEED - 1n), count: 2 });
+    assert.ok(lastWithRoom.ok && lastWithRoom.request.seed === String(MAX_SEED - 1n));
+  });
+
+  it('takes every value the pipeline takes, up to its own limits, and refuses beyond them', () => {
+    const { cfg, size } = REQUEST_LIMITS;
+    const built = build('txt2img', { cfg: cfg.max, width: size.max, height: size.min });
+    assert.ok(built.ok, built.ok ? '' : built.message);
+    assert.deepEqual([built.request.cfg, built.request.width], [cfg.max, size.max]);
+    assert.equal(build('txt2img', { cfg: cfg.max + 1 }).ok, false);
+    assert.equal(build('txt2img', { width: size.max + size.multiple }).ok, false);
+  });
+
+  it('uses the configured strengths and prompt syntax, not built-in ones', () => {
+    const configured: RequestDefaults = { ...DEFAULTS, strength: 0.35, inpaintStrength: 0.8, promptSyntax: 'plain' };
+    const variation = build('img2img', {}, configured);
+    const inpaint = build('inpaint', {}, configured);
+    assert.ok(variation.ok && inpaint.ok);
+    assert.equal(variation.request.strength, 0.35);
+    assert.equal(inpaint.request.strength, 0.8);
+    const imagine = build('txt2img', {}, configured);
+    assert.ok(imagine.ok);
+    assert.deepEqual([variation.request.promptSyntax, imagine.request.promptSyntax], ['plain', 'plain']);
+  });
+
+  it('refuses a strength that leaves no step, naming it', () => {
+    const built = build('img2img', { steps: 1, strength: 0.5 });
+    assert.equal(built.ok, false);
+    assert.match(built.ok ? '' : built.message, /`strength`.*no step would run/);
+  });
+});

@@ -1,0 +1,54 @@
+// The unit of progress: what `countModelCalls` predicts before a job runs is what the pipeline then reports.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  countModelCalls,
+  resolveRequest,
+  SCHEDULER_IDS,
+  StableDiffusionPipeline,
+  type GenerateRequest,
+  type RgbImage,
+} from '../../src/pipeline/index.js';
+
+const STEPS = 3;
+const initImage: RgbImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).fill(0.5) };
+
+describe('countModelCalls', () => {
+  let pipeline: StableDiffusionPipeline;
+  before(async () => {
+    pipeline = await StableDiffusionPipeline.load('test/fixtures/tiny-sd', { provider: 'cpu' });
+  });
+  after(() => pipeline.dispose());
+
+  /** The `total` of every progress report of a real generation, and how many reports there were. */
+  async function reported(request: GenerateRequest): Promise<{ totals: Set<number>; reports: number }> {
+    const totals = new Set<number>();
+    let reports = 0;
+    await pipeline.generate(request, { onProgress: (_step, total) => (totals.add(total), (reports += 1)) });
+    return { totals, reports };
+  }
+
+  for (const sampler of SCHEDULER_IDS) {
+    it(`${sampler}: the model calls predicted are the progress total reported, txt2img and img2img`, async () => {
+      for (const request of [
+        { prompt: 'a cat', sampler, steps: STEPS, width: 64, height: 64, seed: 1 },
+        { prompt: 'a cat', sampler, steps: STEPS, seed: 1, initImage, strength: 0.7 },
+      ] satisfies GenerateRequest[]) {
+        const predicted = countModelCalls(resolveRequest(request), pipeline.info.schedulerConfig);
+        const { totals, reports } = await reported(request);
+        assert.deepEqual([...totals], [predicted], `${request.initImage ? 'img2img' : 'txt2img'}: one total, the predicted one`);
+        assert.equal(reports, predicted, 'one report per model call');
+      }
+    });
+  }
+
+  it('counts two calls per step (but the last) for Heun and DPM2, and fewer for img2img', () => {
+    const { schedulerConfig } = pipeline.info;
+    const txt2img = (sampler: 'heun' | 'dpm2' | 'euler', steps: number) =>
+      countModelCalls({ kind: 'txt2img', sampler, steps, strength: 1 }, schedulerConfig);
+    assert.equal(txt2img('heun', 25), 49);
+    assert.equal(txt2img('dpm2', 25), 49);
+    assert.equal(txt2img('euler', 25), 25);
+    assert.equal(countModelCalls({ kind: 'img2img', sampler: 'euler', steps: 25, strength: 0.6 }, schedulerConfig), 15);
+  });
+});
