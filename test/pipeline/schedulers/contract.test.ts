@@ -4,8 +4,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { createGenerator } from '../../../src/pipeline/rng/index.js';
 import { createScheduler } from '../../../src/pipeline/schedulers/create-scheduler.js';
-import { SCHEDULER_IDS, type SchedulerConfig } from '../../../src/pipeline/schedulers/types.js';
-import { fakeModel } from './reference-loop.js';
+import { SCHEDULER_IDS, type SchedulerConfig, type SchedulerId } from '../../../src/pipeline/schedulers/types.js';
+import { fakeModel, testReferenceCases } from './reference-loop.js';
 
 const SD15 = JSON.parse(
   readFileSync(new URL('../../fixtures/tiny-sd/scheduler/scheduler_config.json', import.meta.url), 'utf8'),
@@ -64,3 +64,11 @@ for (const id of SCHEDULER_IDS) {
     assert.deepEqual(run(), run());
   });
 }
+
+test('the reference-case helper fails loudly for a scheduler without cases, rather than registering no test', () => {
+  const unknown = 'no_such_scheduler' as SchedulerId;
+  assert.throws(
+    () => testReferenceCases(unknown, (c) => createScheduler('euler', c.config)),
+    /no reference case for scheduler `no_such_scheduler`/,
+  );
+});

@@ -63,6 +63,17 @@ export function schedulerCases(id: SchedulerId): readonly SchedulerCase[] {
   return loadReferences().schedulers.filter((c) => c.name === id);
 }
 
+/**
+ * The reference cases of `id`, which must exist: an empty list would register no test, and a scheduler whose
+ * fixtures went missing would pass unchecked.
+ * @throws AssertionError naming `id` when the fixtures hold no case for it.
+ */
+export function requiredSchedulerCases(id: SchedulerId): readonly SchedulerCase[] {
+  const cases = schedulerCases(id);
+  assert.ok(cases.length > 0, `The fixtures hold no reference case for scheduler \`${id}\`: nothing would be checked.`);
+  return cases;
+}
+
 /** A little-endian float32 file of the references folder (`bin/…`). */
 export function readF32(file: string): Float32Array {
   const bytes = readFileSync(new URL(file, REFERENCES));
@@ -189,7 +200,7 @@ export function testReferenceCases(
   options: { readonly noise?: boolean; readonly title?: (c: SchedulerCase) => string } = {},
 ): void {
   const { noise = false, title = (c: SchedulerCase) => `${id}: ${c.steps} steps, seed ${c.seed} match diffusers` } = options;
-  for (const c of schedulerCases(id)) {
+  for (const c of requiredSchedulerCases(id)) {
     test(title(c), (t) => {
       const error = checkSchedulerCase(c, create(c), noise ? createGenerator(c.seed, 'cpu') : undefined);
       t.diagnostic(`relative error of the final latents: ${error.toExponential(2)}`);
