@@ -61,8 +61,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
     this.#inpainting = inpainting;
     this.modelName = modelNameOf(pipeline);
     this.schedulerConfig = pipeline.info.schedulerConfig;
-    // SD 2.x v-prediction models were trained at 768×768; SD 1.x and SD 2.x base at 512×512.
-    this.nativeSize = pipeline.info.family === 'sd2' && pipeline.info.predictionType === 'v_prediction' ? 768 : 512;
+    this.nativeSize = pipeline.info.nativeSize;
   }
 
   /**

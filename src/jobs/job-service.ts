@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { JobQueue, type Job, type JobContext } from '../queue/index.js';
+import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
@@ -56,7 +56,8 @@ export type JobServiceEvents = {
  * id and by result message, so buttons and reactions work after a restart.
  */
 export class JobService extends EventEmitter<JobServiceEvents> {
-  readonly #queue: JobQueue<JobTicket, GeneratedImages>;
+  /** The in-process queue today; any `WorkQueue` (a distributed one later) fits here. */
+  readonly #queue: WorkQueue<JobTicket, GeneratedImages>;
   readonly #records: Collection<JobRecord>;
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
@@ -64,7 +65,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   #deliveries: Deliveries | undefined;
 
   private constructor(
-    queue: JobQueue<JobTicket, GeneratedImages>,
+    queue: WorkQueue<JobTicket, GeneratedImages>,
     records: Collection<JobRecord>,
     byMessage: Collection<string>,
     generator: ImageGenerator,
@@ -164,7 +165,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return this.#queue.positionOf(jobId);
   }
 
-  stats(): ReturnType<JobQueue<JobTicket, GeneratedImages>['stats']> {
+  stats(): ReturnType<WorkQueue<JobTicket, GeneratedImages>['stats']> {
     return this.#queue.stats();
   }
 

@@ -4,6 +4,7 @@ import { resizeBilinear } from './image/resize.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
+import { nativeSizeOf } from './models/families.js';
 import {
   loadStableDiffusionModel,
   type ModelFamily,
@@ -38,6 +39,8 @@ export interface ModelInfo {
   readonly family: ModelFamily;
   /** `epsilon`, or `v_prediction` (SD 2.x 768-v models). */
   readonly predictionType: string;
+  /** The side of the square the model was trained at, from its family's row in `MODEL_FAMILIES`. */
+  readonly nativeSize: number;
   /** True for a 9-channel inpainting UNet (it cannot do txt2img or img2img). */
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
@@ -96,6 +99,7 @@ export class StableDiffusionPipeline {
       dir: model.folder.dir,
       family: model.family,
       predictionType: model.predictionType,
+      nativeSize: nativeSizeOf(model.family, model.predictionType),
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
       schedulerConfig: model.folder.schedulerConfig,

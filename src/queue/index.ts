@@ -1,4 +1,5 @@
 export { JobQueue } from './job-queue.js';
+export type { WorkQueue } from './queue.js';
 export type { JobQueueOptions } from './options.js';
 export type { Job, JobCost, JobState } from './job.js';
 export { MAX_ATTEMPTS, costUnits } from './job.js';

@@ -22,6 +22,7 @@ import {
   type JobRequest,
   type SubmitResult,
 } from './results.js';
+import type { WorkQueue } from './queue.js';
 import { Timings } from './timings.js';
 
 /** Finished job ids remembered so that a late cancel gets ALREADY_DONE rather than NOT_FOUND. */
@@ -54,7 +55,7 @@ interface Entry<P, R> {
  * Lifecycle: `await JobQueue.open(options)`, attach listeners, `await start()` (which re-queues the jobs of the last
  * run and emits 'resumed' or 'failed' for them), then `submit()` and `cancel()`; finally `close()`.
  */
-export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> {
+export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implements WorkQueue<P, R> {
   readonly #options: ResolvedOptions<P, R>;
   readonly #records: JobRecords<P>;
   readonly #pq: PQueue<FairQueue, FairQueueAddOptions>;

@@ -3,17 +3,14 @@ import { join } from 'node:path';
 import { PipelineError } from '../errors.js';
 import type { SessionFactory } from '../runtime/session-factory.js';
 import { ClipTokenizer } from '../tokenizer/index.js';
+import { familyOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
 import { VaeDecoder } from './vae-decoder.js';
 import { VaeEncoder } from './vae-encoder.js';
 
-/** The model families dreamcord runs: SD 1.x (CLIP ViT-L, 768 wide) and SD 2.x (OpenCLIP ViT-H, 1024 wide). */
-export type ModelFamily = 'sd1' | 'sd2';
-
-/** SD 2.x's text encoder width; SD 1.x's is 768 (the test models are narrower and count as SD 1.x). */
-const SD2_HIDDEN_SIZE = 1024;
+export type { ModelFamily } from './families.js';
 
 /** Every component of a loaded Stable Diffusion model, checked to fit together. */
 export interface StableDiffusionModel {
@@ -48,7 +45,7 @@ export async function loadStableDiffusionModel(dir: string, sessions: SessionFac
   const prediction = folder.schedulerConfig.prediction_type;
   return {
     folder,
-    family: hiddenSize === SD2_HIDDEN_SIZE ? 'sd2' : 'sd1',
+    family: familyOf(hiddenSize),
     hiddenSize,
     predictionType: typeof prediction === 'string' ? prediction : 'epsilon',
     tokenizer,
