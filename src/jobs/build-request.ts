@@ -3,6 +3,7 @@ import { parseSamplerName } from '../pipeline/schedulers/names.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 import { Refused, refusalOf, type Result } from './refusal.js';
 import { MAX_SEED, randomSeed, type GenerationRequest } from './request.js';
+import { shownValue as shown } from './shown-value.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
 export interface GenerationOptions {
@@ -58,7 +59,7 @@ export function buildGenerationRequest(
       kind,
       prompt,
       negative: [settings.negativePrompt.trim(), memberNegative].filter(Boolean).join(', '),
-      seed: seedOf(options.seed),
+      seed: seedOf(options.seed, count),
       steps,
       cfg: decimal('cfg', options.cfg, settings.cfg, BOUNDS.cfg),
       sampler: samplerId(options.sampler, settings.sampler),
@@ -67,7 +68,7 @@ export function buildGenerationRequest(
       rng: settings.rng,
       promptSyntax: 'a1111',
     };
-    if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings);
+    if (kind !== 'txt2img') request.strength = stepsThatRun(steps, strengthOf(kind, options.strength, settings));
     return { ok: true, request, notices };
   } catch (error) {
     return refusalOf(error);
@@ -130,6 +131,12 @@ function strengthOf(kind: GenerationRequest['kind'], value: unknown, settings: G
   return strength;
 }
 
+/** The strength, when `steps × strength` leaves at least one step to run (the pipeline runs ⌊steps · strength⌋). */
+function stepsThatRun(steps: number, strength: number): number {
+  if (Math.floor(steps * strength) >= 1) return strength;
+  throw new Refused('INVALID_OPTION', `\`strength\` ${strength} with ${steps} step${steps > 1 ? 's' : ''} leaves no step to run; ask for more steps or a higher strength.`);
+}
+
 function samplerId(value: unknown, fallback: string): GenerationRequest['sampler'] {
   const name = value === undefined || value === null || value === '' ? fallback : value;
   if (typeof name !== 'string') throw new Refused('INVALID_OPTION', '`sampler` must be text.');
@@ -142,15 +149,20 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
   }
 }
 
-/** The seed as a decimal string; absent, -1 or "random" pick a random one. */
-function seedOf(value: unknown): string {
+/**
+ * The seed as a decimal string; absent, -1 or "random" pick a random one. Image i uses seed + i, so with `count`
+ * images the seed leaves room for the last one under 2^64.
+ */
+function seedOf(value: unknown, count: number): string {
   if (value === undefined || value === null) return randomSeed();
   const raw = (typeof value === 'number' || typeof value === 'bigint' ? String(value) : value) as unknown;
   const trimmed = typeof raw === 'string' ? raw.trim() : undefined;
   if (trimmed === '' || trimmed === '-1' || trimmed?.toLowerCase() === 'random') return randomSeed();
-  if (trimmed === undefined || !/^\d{1,20}$/.test(trimmed) || BigInt(trimmed) > MAX_SEED) {
-    const shown = trimmed === undefined ? typeof raw : trimmed.slice(0, 40);
-    throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${MAX_SEED}, or -1 for a random seed; got ${shown}.`);
+  const max = MAX_SEED - BigInt(count - 1);
+  if (trimmed === undefined || !/^\d{1,20}$/.test(trimmed) || BigInt(trimmed) > max) {
+    const got = trimmed === undefined ? typeof raw : shown(trimmed);
+    const room = count > 1 ? ` for ${count} images` : '';
+    throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${max}${room}, or -1 for a random seed; got ${got}.`);
   }
   return BigInt(trimmed).toString();
 }
@@ -203,8 +215,3 @@ function fitPixels(size: { width: number; height: number }, settings: GuildSetti
   return fitted;
 }
 
-/** A member's value for an error message: short, and never "[object Object]". */
-function shown(value: unknown): string {
-  const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value) ?? typeof value;
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}

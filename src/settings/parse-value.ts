@@ -1,4 +1,5 @@
 import type { Result } from '../jobs/refusal.js';
+import { escapeUnprintable } from '../jobs/shown-value.js';
 import { parseSamplerName } from '../pipeline/schedulers/names.js';
 import { SETTING_KEYS, type SettingInput, type SettingKey, type SettingSpec, type SettingValue } from './keys.js';
 
@@ -71,5 +72,6 @@ function unique(values: readonly string[]): string[] {
 function shown(text: string): string {
   if (text === '') return 'nothing';
   if (/^[\w.:+-]{1,40}$/.test(text)) return text;
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  // JSON escapes C0 controls but not C1 controls or invisible format characters.
+  return escapeUnprintable(JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text));
 }
