@@ -1,5 +1,5 @@
 // What a member may never see in a message from the bot.
-import type { FakeMessage } from '../support/fake-discord/index.js';
+import type { MessageVersion } from '../support/fake-discord/index.js';
 
 // Controls other than newline and tab, lone surrogate halves, line and paragraph separators.
 // eslint-disable-next-line no-control-regex
@@ -14,8 +14,8 @@ export function isPrintable(text: string): boolean {
   return !UNPRINTABLE.test(text);
 }
 
-/** Everything of a message a member reads: content, embed texts, button labels. */
-export function visibleText(message: FakeMessage): string {
+/** Everything of one version of a message that a member reads: content and embed texts. */
+export function visibleText(message: Pick<MessageVersion, 'content' | 'embeds'>): string {
   const embeds = message.embeds.flatMap((embed) => [
     embed.title,
     embed.description,
