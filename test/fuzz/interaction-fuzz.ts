@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
-import { PermissionFlagsBits } from 'discord.js';
+import { InteractionResponseType, PermissionFlagsBits } from 'discord.js';
 import { COMMANDS } from '../../src/commands/index.js';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { BUTTON_ACTIONS } from '../../src/discord/custom-id.js';
@@ -179,7 +179,7 @@ export class FuzzWorld {
 
   /** Each run starts from the server's defaults, so that one run's `/config set` does not silence the next. */
   async resetSettings(): Promise<void> {
-    const run = this.#bot.fake.sendCommand({ name: 'config', subcommand: 'reset', user: this.#members[0] as FakeMember });
+    const run = this.#bot.fake.sendCommand({ name: 'config', subcommand: 'reset', user: this.#members[0] });
     await run.waitForOriginal(() => true, 15_000);
   }
 
@@ -294,9 +294,9 @@ export class FuzzWorld {
 
   #remember(options: readonly GeneratedOption[]): void {
     for (const option of options) {
-      if (typeof option.value === 'string') this.#typed.push(option.value);
-      else if (option.value !== undefined && typeof option.value !== 'object') this.#typed.push(String(option.value));
-      else if (option.value !== null && typeof option.value === 'object' && !('upload' in option.value)) this.#typed.push(JSON.stringify(option.value));
+      const { value } = option;
+      const upload = typeof value === 'object' && value !== null && 'upload' in value;
+      if (value !== undefined && !upload) this.#typed.push(typeof value === 'string' ? value : JSON.stringify(value));
       this.#remember(option.options ?? []);
     }
   }
@@ -304,7 +304,7 @@ export class FuzzWorld {
   /** Acknowledged (within 3 s when strict), and every answer printable and free of leaks. */
   async #checkInteraction(handle: InteractionHandle, strictDeadline: boolean): Promise<void> {
     this.#interactions += 1;
-    const settled = (h: InteractionHandle) => h.acknowledgement !== undefined && (h.acknowledgement.type === 6 || h.followUps.length > 0 || (h.original !== undefined && !h.original.loading));
+    const settled = (h: InteractionHandle) => h.acknowledgement !== undefined && (h.acknowledgement.type === InteractionResponseType.DeferredMessageUpdate || h.followUps.length > 0 || (h.original !== undefined && !h.original.loading));
     await handle.waitFor(settled, 30_000, 'an answer').catch(() => undefined);
     const ack = handle.acknowledgement;
     this.#check(ack !== undefined, `${handle.describe()} was never acknowledged`);
