@@ -8,9 +8,9 @@ import { InteractionResponseType, PermissionFlagsBits } from 'discord.js';
 import { COMMANDS } from '../../src/commands/index.js';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { BUTTON_ACTIONS } from '../../src/discord/custom-id.js';
-import { jobRecordSchema } from '../../src/jobs/job-record.js';
+import { jobRecordSchema, type JobRecord } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
-import { Store } from '../../src/store/index.js';
+import { Store, type Collection } from '../../src/store/index.js';
 import { startBot, type BotHarness } from '../support/bot-harness.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeAttachment, type FakeMember, type FakeMessage, type InteractionHandle, type RawOption } from '../support/fake-discord/index.js';
 import { answersIn, LogTally } from '../support/job-answers.js';
@@ -115,6 +115,7 @@ export async function runInteractionFuzz(options: FuzzOptions): Promise<FuzzRepo
       fc.asyncProperty(actionsArbitrary(options.maxActions), async (actions) => {
         await world.resetSettings();
         for (const action of actions) await world.act(action, options.strictDeadline);
+        await world.settle();
       }),
       { seed: options.seed, numRuns: options.numRuns, includeErrorInReport: true, endOnFailure: false },
     );
@@ -135,18 +136,23 @@ export class FuzzWorld {
   readonly #members: readonly FakeMember[];
   readonly #settings: SettingsStore;
   readonly #store: Store;
+  readonly #jobs: Collection<JobRecord>;
+  readonly #finished = new Set<string>();
   readonly #tally: LogTally;
   /** Every string a member sent: a word they typed may come back to them. */
   readonly #typed: string[] = [];
   readonly #uploads = new Map<string, FakeAttachment>();
+  /** How many versions of each message were checked already. */
+  readonly #versionsChecked = new Map<string, number>();
   #actions = 0;
   #interactions = 0;
   #checks = 0;
   #maxAckMs = 0;
   #lateAcks = 0;
 
-  private constructor(bot: FuzzTarget, members: readonly FakeMember[], store: Store, settings: SettingsStore) {
+  private constructor(bot: FuzzTarget, members: readonly FakeMember[], store: Store, settings: SettingsStore, jobs: Collection<JobRecord>) {
     this.#bot = bot;
+    this.#jobs = jobs;
     this.#members = members;
     this.#store = store;
     this.#settings = settings;
@@ -161,7 +167,8 @@ export class FuzzWorld {
     const members = [moderator, bot.fake.member, ...Array.from({ length: MEMBERS - 2 }, (_, i) => bot.fake.createMember({ username: `member${i}` }))];
     // A second connection to the bot's store: the settings as saved, whatever the bot believes.
     const store = await Store.open(bot.storeUrl);
-    return new FuzzWorld(bot, members, store, await SettingsStore.open(store, readDefaults(DEFAULTS_PATH)));
+    const jobs = await store.collection('jobs', { schema: jobRecordSchema, version: 1 });
+    return new FuzzWorld(bot, members, store, await SettingsStore.open(store, readDefaults(DEFAULTS_PATH)), jobs);
   }
 
   counts(): Omit<FuzzReport, 'elapsedMs'> {
@@ -177,6 +184,26 @@ export class FuzzWorld {
     };
   }
 
+  /**
+   * Waits until every job accepted so far has finished, then checks what their answers wrote: each run ends
+   * settled, so that a broken invariant belongs to the run that broke it and fast-check can shrink that run.
+   */
+  async settle(): Promise<void> {
+    const deadline = Date.now() + 120_000;
+    while ((await this.#unfinished()).length > 0 && Date.now() < deadline) await sleep(200);
+    const unfinished = await this.#unfinished();
+    this.#check(unfinished.length === 0, `accepted jobs never finished: ${unfinished.join(', ')}`);
+    this.#checkNewVersions();
+  }
+
+  /** The accepted jobs whose record is not finished yet (a finished job stays finished, so it is read once). */
+  async #unfinished(): Promise<string[]> {
+    const pending = this.#tally.said('job accepted').map((line) => String(line['jobId'])).filter((id) => !this.#finished.has(id));
+    const statuses = await Promise.all(pending.map(async (id) => [id, (await this.#jobs.get(id))?.status ?? 'missing'] as const));
+    for (const [id, status] of statuses) if (FINISHED.includes(status)) this.#finished.add(id);
+    return pending.filter((id) => !this.#finished.has(id));
+  }
+
   /** Each run starts from the server's defaults, so that one run's `/config set` does not silence the next. */
   async resetSettings(): Promise<void> {
     const run = this.#bot.fake.sendCommand({ name: 'config', subcommand: 'reset', user: this.#members[0] });
@@ -190,6 +217,7 @@ export class FuzzWorld {
     const handles = this.#perform(action);
     for (const handle of handles) await this.#checkInteraction(handle, strictDeadline);
     if (action.kind === 'react') await sleep(50); // a reaction has no acknowledgement to wait for
+    this.#checkNewVersions();
     const after = await this.#savedSettings();
     const byModerator = action.kind === 'command' && action.name === 'config' && action.member === 0;
     this.#check(before === after || byModerator, 'settings changed other than by a moderator’s /config');
@@ -204,22 +232,16 @@ export class FuzzWorld {
    */
   async finish(): Promise<void> {
     const { fake } = this.#bot;
+    await this.settle();
     const accepted = this.#tally.said('job accepted').map((line) => String(line['jobId']));
-    const jobs = await this.#store.collection('jobs', { schema: jobRecordSchema, version: 1 });
-    const unfinished = async () => (await Promise.all(accepted.map(async (id) => ((await jobs.get(id))?.status ?? 'missing')))).filter((status) => !FINISHED.includes(status));
-    const deadline = Date.now() + 180_000;
-    while ((await unfinished()).length > 0 && Date.now() < deadline) await sleep(500);
-    this.#check((await unfinished()).length === 0, `accepted jobs never finished: ${(await unfinished()).join(', ')}`);
     const answers = [...this.#tally.said('job answered'), ...this.#tally.said('job failed')].map((line) => String(line['jobId']));
-    const statuses = await Promise.all(accepted.map(async (id) => [id, (await jobs.get(id))?.status] as const));
+    const statuses = await Promise.all(accepted.map(async (id) => [id, (await this.#jobs.get(id))?.status] as const));
     const unanswered = statuses.filter(([id, status]) => status !== 'cancelled' && !answers.includes(id)).map(([id]) => id);
     this.#check(unanswered.length === 0, `jobs the bot never answered: ${unanswered.join(', ')}`);
     this.#check(new Set(answers).size === answers.length, 'a job answered twice (by the bot’s log)');
     const shown = [...answersIn(fake)].filter(([, messages]) => messages.size > 1).map(([id]) => id);
     this.#check(shown.length === 0, `jobs with two results in the channel: ${shown.join(', ')}`);
-    for (const message of [...fake.messagesIn(), ...fake.interactions.flatMap((h) => [h.original, ...h.followUps])]) {
-      if (message) this.#checkVisible(message);
-    }
+    this.#checkNewVersions();
   }
 
   async close(): Promise<void> {
@@ -315,8 +337,21 @@ export class FuzzWorld {
     for (const message of [handle.original, ...handle.followUps]) if (message) this.#checkVisible(message);
   }
 
+  /**
+   * Every message version written since the last look, whichever action caused it: results arrive after the
+   * action that asked for them, and are checked after the next one (or at the end).
+   */
+  #checkNewVersions(): void {
+    const { fake } = this.#bot;
+    for (const message of [...fake.messagesIn(), ...fake.interactions.flatMap((h) => [h.original, ...h.followUps])]) {
+      if (message) this.#checkVisible(message);
+    }
+  }
+
   #checkVisible(message: FakeMessage): void {
-    for (const version of message.versions) {
+    const seen = this.#versionsChecked.get(message.id) ?? 0;
+    this.#versionsChecked.set(message.id, message.versions.length);
+    for (const version of message.versions.slice(seen)) {
       const problem = visibleProblem(visibleText(version), (word) => this.#typed.some((text) => text.includes(word)));
       this.#check(problem === undefined, `message ${message.id} shows ${problem}`);
     }

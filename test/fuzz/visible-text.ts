@@ -31,7 +31,11 @@ export function visibleText(message: Pick<MessageVersion, 'content' | 'embeds'>)
  * members sent: a leak word they typed themselves may be echoed back (escaped or not).
  */
 export function visibleProblem(text: string, typed: (word: string) => boolean): string | undefined {
-  if (!isPrintable(text)) return `an unprintable character in ${JSON.stringify(text.slice(0, 200))}`;
+  const unprintable = UNPRINTABLE.exec(text);
+  if (unprintable) {
+    const code = `U+${(unprintable[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0')}`;
+    return `an unprintable character ${code} in ${JSON.stringify(text.slice(Math.max(0, unprintable.index - 100), unprintable.index + 20))}`;
+  }
   if (STACK_FRAME.test(text)) return `a stack frame in ${JSON.stringify(text.slice(0, 200))}`;
   for (const pattern of LEAKS) {
     const found = pattern.exec(text)?.[0];
