@@ -84,6 +84,11 @@ describe('hostile members (issue 23)', () => {
     assert.deepEqual(failures(), []);
   });
 
+  it('found by the fuzz: a line separator in a prompt is not echoed raw in the result', { timeout: 60_000 }, async () => {
+    const result = await resultOf(imagine({ prompt: '\u2028(word:1e9)\u2029a cat' }, alice));
+    assert.equal(result.embeds[0]?.fields?.find((field) => field.name === 'Prompt')?.value, '(word:1e9) a cat');
+  });
+
   it('fault 3: a seed with a NUL in it is quoted with the NUL escaped, never sent raw', { timeout: 30_000 }, async () => {
     const answer = await answerOf(imagine({ seed: '42\u0000' }, alice));
     assert.equal(answer, '`seed` must be a whole number from 0 to 18446744073709551615, or -1 for a random seed; got 42\\u0000.');
