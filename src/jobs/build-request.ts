@@ -3,7 +3,7 @@ import { parseSamplerName } from '../pipeline/schedulers/names.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 import { Refused, refusalOf, type Result } from './refusal.js';
 import { MAX_SEED, randomSeed, type GenerationRequest } from './request.js';
-import { shownValue as shown } from './shown-value.js';
+import { escapeUnprintable, shownValue as shown } from './shown-value.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
 export interface GenerationOptions {
@@ -145,7 +145,7 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
   } catch (error) {
     // The parser's message quotes the whole name, which may be thousands of characters long.
     if (name.length > SAMPLER_NAME_CHARS) throw new Refused('INVALID_OPTION', `\`sampler\` ${shown(name)} is not a sampler.`);
-    throw new Refused('INVALID_OPTION', (error as Error).message);
+    throw new Refused('INVALID_OPTION', escapeUnprintable((error as Error).message));
   }
 }
 

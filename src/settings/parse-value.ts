@@ -60,7 +60,7 @@ function samplerValue(text: string): Result<{ value: SettingValue }> {
     return { ok: true, value: parseSamplerName(text) };
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    return { ok: false, code: 'INVALID_OPTION', message: `\`sampler\`: ${error.message}` };
+    return { ok: false, code: 'INVALID_OPTION', message: `\`sampler\`: ${escapeUnprintable(error.message)}` };
   }
 }
 

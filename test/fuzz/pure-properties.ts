@@ -132,9 +132,16 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
     fc.property(fc.constantFrom(...GENERATING).chain((command) => commandOptions(command.data)), settingsArbitrary, (options, settings) => {
       const built = buildGenerationRequest(options.kind, options.values, settings, { nativeSize: 512 });
       if (built.ok) resolveRequest(pipelineRequestOf(built.request));
+      else assert.ok(isPrintable(built.message), `printable: ${JSON.stringify(built.message)}`);
     }),
-    // The last seed with two images: image 2 would need seed 2^64.
-    [[{ kind: 'txt2img', values: { prompt: 'a cat', seed: '18446744073709551615', count: 2 } }, SETTINGS]],
+    [
+      // The last seed with two images: image 2 would need seed 2^64.
+      [{ kind: 'txt2img', values: { prompt: 'a cat', seed: '18446744073709551615', count: 2 } }, SETTINGS],
+      // One step at strength 0.5 runs no step at all.
+      [{ kind: 'img2img', values: { prompt: 'a cat', steps: 1, strength: 0.5 } }, SETTINGS],
+      // A C1 control that JSON does not escape, quoted back by the sampler's refusal.
+      [{ kind: 'txt2img', values: { prompt: 'a cat', sampler: '\u0085' } }, SETTINGS],
+    ],
   ),
   property(
     'settings value parser: any text gives a value or a one-sentence printable refusal; shown values read back the same',
@@ -150,6 +157,10 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
       // Compared as JSON: "-0" is read as -0 and shown as 0, the same value for every setting.
       if (!empty && SETTING_KEYS[key].input !== 'text') assert.equal(JSON.stringify(parseSettingValue(key, shown)), JSON.stringify(parsed), `${key} ${shown}`);
     }),
+    [
+      ['steps', '\u0085'],
+      ['sampler', '\u0085'],
+    ],
   ),
   property(
     'custom_id codec: every button id reads back as itself; any other text is refused',
