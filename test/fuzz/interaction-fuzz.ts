@@ -78,7 +78,11 @@ export interface FuzzOptions {
   readonly maxActions: number;
   /** Fail on an acknowledgement later than Discord's 3 s (the long run); otherwise only count them. */
   readonly strictDeadline: boolean;
+  /** Called every 50 runs with the counts so far (the long run prints them). */
+  readonly onProgress?: (runs: number, counts: Omit<FuzzReport, 'elapsedMs'>) => void;
 }
+
+const PROGRESS_EVERY = 50;
 
 export interface FuzzReport {
   readonly actions: number;
@@ -110,12 +114,15 @@ export async function runInteractionFuzz(options: FuzzOptions): Promise<FuzzRepo
     }),
   });
   const world = await FuzzWorld.open(bot);
+  let runs = 0;
   try {
     await fc.assert(
       fc.asyncProperty(actionsArbitrary(options.maxActions), async (actions) => {
         await world.resetSettings();
         for (const action of actions) await world.act(action, options.strictDeadline);
         await world.settle();
+        runs += 1;
+        if (runs % PROGRESS_EVERY === 0) options.onProgress?.(runs, world.counts());
       }),
       { seed: options.seed, numRuns: options.numRuns, includeErrorInReport: true, endOnFailure: false },
     );

@@ -30,7 +30,10 @@ if (values.only !== 'interactions') {
   }
 }
 if (values.only !== 'pure') {
-  await runInteractionFuzz({ seed, numRuns: runs, maxActions, strictDeadline: true }).then((result) => {
+  const started = Date.now();
+  const onProgress = (done: number, counts: { actions: number; checks: number }) =>
+    console.log(`     ${done} runs: ${counts.actions} actions, ${counts.checks} checks, ${Math.round((Date.now() - started) / 1000)} s`);
+  await runInteractionFuzz({ seed, numRuns: runs, maxActions, strictDeadline: true, onProgress }).then((result) => {
     const perThousand = (result.elapsedMs / Math.max(1, result.actions)) * 1000;
     console.log(`ok   interactions: ${JSON.stringify(result)}`);
     console.log(`     ${result.actions} actions, ${result.checks} invariant checks, ${(perThousand / 1000).toFixed(1)} s per 1,000 actions`);
