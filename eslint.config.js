@@ -70,7 +70,7 @@ export default tseslint.config(
   boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], []),
   boundary(['src/config/**/*.ts'], [], ['pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], []),
-  boundary(['src/log.ts', 'src/refusal.ts'], [], []),
+  boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts'], [], []),
   boundary(['src/queue/**/*.ts'], [], ['store']),
   boundary(['src/settings/**/*.ts'], [], ['pipeline', 'config', 'store']),
   boundary(['src/generator/**/*.ts'], [], ['pipeline']),

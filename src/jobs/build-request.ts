@@ -11,6 +11,7 @@ import {
 } from '../pipeline/index.js';
 import { Refused, refusalOf, type Result } from '../refusal.js';
 import type { GuildSettings } from '../settings/keys.js';
+import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
@@ -163,7 +164,7 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
   } catch (error) {
     // The parser's message quotes the whole name, which may be thousands of characters long.
     if (name.length > SAMPLER_NAME_CHARS) throw new Refused('INVALID_OPTION', `\`sampler\` ${shown(name)} is not a sampler.`);
-    throw new Refused('INVALID_OPTION', (error as Error).message);
+    throw new Refused('INVALID_OPTION', escapeUnprintable((error as Error).message));
   }
 }
 
@@ -187,8 +188,8 @@ function seedOf(value: unknown): string {
   const trimmed = typeof raw === 'string' ? raw.trim() : undefined;
   if (trimmed === '' || trimmed === '-1' || trimmed?.toLowerCase() === 'random') return String(randomSeed());
   if (trimmed === undefined || !/^\d{1,20}$/.test(trimmed) || BigInt(trimmed) > MAX_SEED) {
-    const shown = trimmed === undefined ? typeof raw : trimmed.slice(0, 40);
-    throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${MAX_SEED}, or -1 for a random seed; got ${shown}.`);
+    const got = trimmed === undefined ? typeof raw : shown(trimmed);
+    throw new Refused('INVALID_OPTION', `\`seed\` must be a whole number from 0 to ${MAX_SEED}, or -1 for a random seed; got ${got}.`);
   }
   return BigInt(trimmed).toString();
 }
@@ -241,8 +242,3 @@ function fitPixels(size: { width: number; height: number }, settings: GuildSetti
   return fitted;
 }
 
-/** A member's value for an error message: short, and never "[object Object]". */
-function shown(value: unknown): string {
-  const text = typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : JSON.stringify(value) ?? typeof value;
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
-}

@@ -11,9 +11,10 @@ export const MAX_BREAKS = 16;
 // (zero-width, bidi, soft hyphen, Unicode tags), lone surrogate halves, and characters that render as blanks
 // (Hangul fillers, the braille blank, Mongolian and Khmer invisibles, the combining grapheme joiner).
 const INVISIBLE = /[\p{Cf}\p{Cs}\u115F\u1160\u2800\u3164\uFFA0]|\u034F|\u17B4|\u17B5|[\u180B-\u180F]/gu;
-// Control characters other than tab and newline (which the tokenizer treats as spaces).
+// Control characters other than tab and newline (which the tokenizer treats as spaces), and the Unicode line and
+// paragraph separators, which would come back to the member as raw separators in the result's embed.
 // eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
+const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u2028\u2029]/g;
 // A1111's BREAK: the word on its own, not part of another word.
 const BREAK = /(?<![\p{L}\p{N}_])BREAK(?![\p{L}\p{N}_])/gu;
 

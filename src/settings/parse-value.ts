@@ -1,5 +1,6 @@
 import type { Result } from '../refusal.js';
 import { parseSamplerName } from '../pipeline/index.js';
+import { escapeUnprintable } from '../shown-value.js';
 import { SETTING_KEYS, type SettingInput, type SettingKey, type SettingSpec, type SettingValue } from './keys.js';
 
 /** What a reader makes of a moderator's text: a candidate for the key's schema, or undefined when it can't read it. */
@@ -59,7 +60,7 @@ function samplerValue(text: string): Result<{ value: SettingValue }> {
     return { ok: true, value: parseSamplerName(text) };
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    return { ok: false, code: 'INVALID_OPTION', message: `\`sampler\`: ${error.message}` };
+    return { ok: false, code: 'INVALID_OPTION', message: `\`sampler\`: ${escapeUnprintable(error.message)}` };
   }
 }
 
@@ -71,5 +72,6 @@ function unique(values: readonly string[]): string[] {
 function shown(text: string): string {
   if (text === '') return 'nothing';
   if (/^[\w.:+-]{1,40}$/.test(text)) return text;
-  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
+  // JSON escapes C0 controls but not C1 controls or invisible format characters.
+  return escapeUnprintable(JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text));
 }

@@ -10,6 +10,7 @@ import { REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings } from '../../src/settings/keys.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeMember, type FakeMessage, type InteractionHandle, type OptionValues } from '../support/fake-discord/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
+import { privateAnswer } from '../support/pictures.js';
 
 /** Looks like a real bot token (id . timestamp . HMAC), so a leak in any form would be found. */
 const TOKEN = 'MTE5ODc2NTQzMjEwOTg3NjU0Mw.GhIjKl.hostile-suite-secret_0123456789abcdefgh';
@@ -48,10 +49,10 @@ const HOSTILE: readonly (readonly [OptionValues, RegExp])[] = [
   [{ seed: '1e5' }, /got 1e5\.$/],
   [{ seed: '0x10' }, /got 0x10\.$/],
   [{ seed: '٣٤' }, /got ٣٤\.$/],
-  [{ seed: '9'.repeat(100_000) }, /got 9{40}\.$/],
+  [{ seed: '9'.repeat(100_000) }, /^`seed` is 100000 characters long; the limit is 24\.$/],
   [{ sampler: 's'.repeat(100_000) }, /^`sampler` s{40}… is not a sampler\.$/],
   [{ sampler: 'Euler z' }, /^Unknown sampler "Euler z"\. Valid samplers: /],
-  [{ aspect: '0:0' }, /^`aspect` must look like 2:3, got 0:0\.$/],
+  [{ aspect: '0:0' }, /^`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, got 0:0\.$/],
   [{ aspect: '1:0' }, /got 1:0\.$/],
   [{ aspect: '999:1' }, /got 999:1\.$/],
   [{ aspect: 'a'.repeat(100_000) }, /got a{40}…\.$/],
@@ -76,8 +77,8 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
   it('refuses every hostile option privately, in one short sentence, and the queue keeps working', { timeout: 60_000 }, async () => {
     const runs = HOSTILE.map(([options]) => imagine(options));
     for (const [i, run] of runs.entries()) {
-      const refusal = await run.waitForFollowUp(() => true, 30_000);
-      assert.ok(refusal.ephemeral);
+      // What Discord's client would not send is refused before the bot acknowledges; the rest after.
+      const refusal = await privateAnswer(run);
       assert.match(refusal.content, HOSTILE[i]?.[1] ?? /never/, `case ${i}: ${JSON.stringify(HOSTILE[i]?.[0]).slice(0, 80)}`);
     }
     await resultOf(imagine({ prompt: 'after the storm' }));
@@ -127,8 +128,9 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
     const forged: readonly (readonly [string, RegExp])[] = [
       [`dc:cancel:${missing}`, /^I can't find that job any more\.$/],
       [`dc:reroll:${missing}`, /^I can't find that job any more\.$/],
-      [`dc:delete:${jobId}`, /^Only the member who asked or moderators can delete this result\.$/],
-      [`dc:cancel:${jobId}`, /^That job has already finished or been cancelled\.$/],
+      // A real job's id on a message that is not that job's: refused whatever the action.
+      [`dc:delete:${jobId}`, /^This button doesn't belong to this message\.$/],
+      [`dc:cancel:${jobId}`, /^This button doesn't belong to this message\.$/],
       [`dc:grant:${jobId}`, /^This button isn't one of mine, or it has expired\.$/],
       [`dc:reroll:${jobId}';DROP TABLE jobs;--`, /^This button isn't one of mine, or it has expired\.$/],
       ['x'.repeat(100), /^This button isn't one of mine, or it has expired\.$/],
@@ -183,7 +185,8 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
     for (const message of bot.fake.messagesIn().filter((m) => m.attachments.length > 0)) bot.fake.addReaction({ message, emoji: '🎲', user: spammer });
     await Promise.all(clicks.map((click) => click.waitFor((handle) => handle.followUps.length > 0 || (handle.original?.edits.length ?? 0) > 0, 30_000, 'an answer')));
     const full = clicks.filter((click) => click.followUps[0]?.content === 'You already have 1 job waiting (the limit is 1).');
-    assert.equal(full.length, 9, 'one click queued a job; the nine others were told the limit');
+    // The reactions race the clicks for the one free place: at most one click queued a job.
+    assert.ok(full.length >= 9, `the clicks that found no place were told the limit (${full.length})`);
     assert.equal(accepted(spammer).length, 2, 'the running job and one waiting reroll');
     await resultOf(running);
   });

@@ -2,8 +2,9 @@
 // in the middle. Every accepted job must be answered exactly once; the counts are printed.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import type { FakeDiscord, FakeMember, FakeMessage, FaultSpec, InteractionHandle, OptionValues } from '../support/fake-discord/index.js';
+import type { FakeDiscord, FakeMember, FaultSpec, InteractionHandle, OptionValues } from '../support/fake-discord/index.js';
 import { startBot, type BotHarness, type BotHarnessOptions } from '../support/bot-harness.js';
+import { answersIn, count, LogTally, tooLate } from '../support/job-answers.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const ACTIONS = 500;
@@ -55,14 +56,6 @@ function validImagine(): OptionValues {
   if (next() < 0.2) options['count'] = 2;
   if (next() < 0.3) options['negative'] = 'blurry';
   return options;
-}
-
-/** The job an answer is about: result embeds carry it in their footer, failures in their text. */
-function jobOfAnswer(message: FakeMessage): string | undefined {
-  const footer = message.embeds[0]?.footer?.text ?? '';
-  const fromFooter = /^Job ([0-9a-f-]{36})$/.exec(footer)?.[1];
-  if (fromFooter && message.attachments.length > 0) return fromFooter;
-  return /job failed[\s\S]*Job `([0-9a-f-]{36})`/.exec(message.content)?.[1];
 }
 
 /** Why a member's request was refused, from the bot's private reply. */
@@ -206,11 +199,6 @@ interface Sent {
   readonly when: 'up' | 'stopping' | 'down';
 }
 
-/** Refused by the fake as acknowledged too late: the bot logs it and lets it go, by design. */
-function tooLate(fake: FakeDiscord, handle: InteractionHandle): boolean {
-  return fake.violations.some((violation) => violation.rule === 'ack-deadline' && violation.source.includes(handle.id));
-}
-
 /** What became of one interaction, from the member's side and the bot's log. */
 function outcomeOf(entry: Sent, acceptedInteractions: ReadonlySet<string>, fake: FakeDiscord): string {
   const { handle, kind, when } = entry;
@@ -219,62 +207,4 @@ function outcomeOf(entry: Sent, acceptedInteractions: ReadonlySet<string>, fake:
   const reply = handle.followUps[0]?.content ?? (handle.ephemeral ? handle.original?.content : undefined);
   if (reply === undefined) return when !== 'up' && !handle.acknowledgement ? 'never delivered (bot stopping or down)' : 'unanswered';
   return kind === 'info-button' && reply.startsWith('Job ') ? 'parameters shown' : `refused: ${refusalReason(reply)}`;
-}
-
-/** Every job with an answer in the channel, and the messages that answer it. */
-function answersIn(fake: FakeDiscord): Map<string, Set<string>> {
-  const answers = new Map<string, Set<string>>();
-  for (const message of fake.messagesIn()) {
-    const jobId = jobOfAnswer(message);
-    if (jobId) answers.set(jobId, (answers.get(jobId) ?? new Set()).add(message.id));
-  }
-  return answers;
-}
-
-/**
- * The bots' log lines by message, read incrementally: the waits re-check often, and rescanning thousands of debug
- * lines each time would slow the bot the soak is measuring.
- */
-class LogTally {
-  readonly #sources: () => readonly (readonly Record<string, unknown>[])[];
-  readonly #read: number[] = [];
-  readonly #byMessage = new Map<string, Record<string, unknown>[]>();
-  readonly #interactions = new Set<string>();
-
-  constructor(sources: () => readonly (readonly Record<string, unknown>[])[]) {
-    this.#sources = sources;
-  }
-
-  /** The lines with message `msg`, oldest first. */
-  said(msg: string): readonly Record<string, unknown>[] {
-    this.#catchUp();
-    return this.#byMessage.get(msg) ?? [];
-  }
-
-  /** The interactions that got a job accepted. */
-  get acceptedInteractions(): ReadonlySet<string> {
-    this.#catchUp();
-    return this.#interactions;
-  }
-
-  #catchUp(): void {
-    for (const [i, lines] of this.#sources().entries()) {
-      for (let at = this.#read[i] ?? 0; at < lines.length; at += 1) {
-        const line = lines[at] ?? {};
-        const msg = String(line['msg']);
-        const same = this.#byMessage.get(msg) ?? [];
-        same.push(line);
-        this.#byMessage.set(msg, same);
-        const interaction = line['interactionId'];
-        if (msg === 'job accepted' && typeof interaction === 'string') this.#interactions.add(interaction);
-      }
-      this.#read[i] = lines.length;
-    }
-  }
-}
-
-function count(values: readonly string[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
-  return counts;
 }

@@ -5,6 +5,7 @@ import { admitFromInteraction } from './admission.js';
 import { admitJobVariation } from './image-command.js';
 import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
+import { isGone } from '../delivery/job-view.js';
 import { replyPrivately } from './replies.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 
@@ -34,7 +35,11 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
       return replyPrivately(interaction, `Only ${who} can delete this result.`);
     }
     await interaction.deferUpdate();
-    await interaction.message.delete();
+    // Two clicks at once (or the member and a moderator): the message already gone is the outcome they asked for.
+    await interaction.message.delete().catch((error: unknown) => {
+      if (!isGone(error)) throw error;
+    });
+    context.log.info({ jobId: record.id, messageId: interaction.message.id, userId: interaction.user.id, moderator }, 'result deleted');
   },
 
   cancel: async (interaction, record, context) => {
@@ -53,6 +58,16 @@ export async function handleButton(interaction: ButtonInteraction, context: Comm
   // A job of another server is treated as unknown: a forged button must not reveal or rerun it here.
   if (!record || record.origin.guildId !== interaction.guildId) {
     return replyPrivately(interaction, "I can't find that job any more.");
+  }
+  // The id names the job, but the click acts on its message: both must agree, or a forged id carrying one's own job
+  // would delete (or rerun) another member's result.
+  const shown = await context.jobs.byMessage(interaction.message.id);
+  if (shown?.id !== record.id) {
+    context.log.warn(
+      { jobId: record.id, messageId: interaction.message.id, messageJobId: shown?.id, userId: interaction.user.id, action: parsed.action },
+      'button refused: not on its job\'s message',
+    );
+    return replyPrivately(interaction, "This button doesn't belong to this message.");
   }
   await HANDLERS[parsed.action](interaction, record, context);
 }

@@ -1,6 +1,7 @@
 import { DiscordAPIError, Events, RESTJSONErrorCodes, type Client, type Interaction } from 'discord.js';
 import type { CommandContext, SlashCommand } from './command.js';
 import { handleButton } from './buttons.js';
+import { commandMismatch } from './interaction-guard.js';
 import { handleReaction } from './reactions.js';
 import { replyPrivately } from './replies.js';
 
@@ -67,6 +68,12 @@ export class Router {
         if (!command) {
           this.#context.log.warn({ command: interaction.commandName }, 'unknown command');
           await replyPrivately(interaction, "I don't know that command any more.");
+          return;
+        }
+        const mismatch = commandMismatch(command.data, interaction.options.data);
+        if (mismatch) {
+          this.#context.log.warn({ command: command.data.name, interactionId: interaction.id, mismatch }, 'command refused: options do not match its definition');
+          await replyPrivately(interaction, mismatch);
           return;
         }
         await command.execute(interaction, this.#context);

@@ -7,7 +7,7 @@ export type { GatewayPresence, GatewayStats } from './gateway.js';
 export type { RecordedRequest } from './http-frontend.js';
 export type { AutocompleteInvocation, ButtonClick, CommandInvocation, ModalSubmission } from './interaction-dispatcher.js';
 export { TOKEN_LIFETIME_MS, type Acknowledgement, type InteractionHandle, type InteractionKind } from './interaction-handle.js';
-export type { OptionValue, OptionValues } from './interaction-payloads.js';
+export type { OptionValue, OptionValues, RawOption } from './interaction-payloads.js';
 export { ACK_DEADLINE_MS } from './interaction-routes.js';
 export { ALL_PERMISSIONS, DEFAULT_BOT_PERMISSIONS, DEFAULT_MEMBER_PERMISSIONS } from './permissions.js';
 export type { Violation, ViolationRule } from './violations.js';

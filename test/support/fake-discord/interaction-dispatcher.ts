@@ -3,7 +3,7 @@ import { ComponentType, GatewayDispatchEvents, InteractionType } from 'discord.j
 import type { Backend } from './backend.js';
 import type { FakeMessage } from './fake-message.js';
 import { InteractionHandle, type InteractionKind } from './interaction-handle.js';
-import { commandData, interactionEnvelope, type InteractionPlace, type OptionValues } from './interaction-payloads.js';
+import { commandData, interactionEnvelope, type InteractionPlace, type OptionValues, type RawOption } from './interaction-payloads.js';
 import type { Publish } from './publish.js';
 import type { FakeChannel, FakeMember } from './world.js';
 
@@ -20,6 +20,8 @@ export interface CommandInvocation extends Actor {
   readonly options?: OptionValues;
   /** `'sub'`, or `'group sub'`. */
   readonly subcommand?: string;
+  /** A modified client's `data.options`, unchecked (see `CommandSpec.rawOptions`). */
+  readonly rawOptions?: readonly RawOption[];
 }
 
 /** A member typing into an autocomplete option. */
@@ -33,6 +35,8 @@ export interface ButtonClick {
   readonly message: FakeMessage;
   readonly customId: string;
   readonly user?: FakeMember;
+  /** A modified client's click: `customId` need not be a button of `message`, which may be deleted (Discord checks both). */
+  readonly forged?: boolean;
 }
 
 /** A member submitting a modal the bot opened. */
@@ -77,7 +81,7 @@ export class InteractionDispatcher {
   /** A button click (type 3) carrying the full message; throws if the message has no such button. */
   button(spec: ButtonClick): InteractionHandle {
     const { message, customId } = spec;
-    if (message.deleted || !message.customIds.includes(customId)) {
+    if (!spec.forged && (message.deleted || !message.customIds.includes(customId))) {
       throw new Error(`Message ${message.id} has no button "${customId}" to click (it has ${JSON.stringify(message.customIds)})`);
     }
     const place = this.#place({ channel: this.#channelOf(message), user: spec.user });

@@ -39,6 +39,19 @@ export interface CommandSpec {
   readonly subcommand?: string | undefined;
   /** Autocomplete only: the option being typed. */
   readonly focused?: string | undefined;
+  /**
+   * A modified client's `data.options`, sent as given and unchecked: wrong types, unknown names, any nesting.
+   * Attachments in it are sent as their ids, with `data.resolved` filled in. Replaces `options` and `subcommand`.
+   */
+  readonly rawOptions?: readonly RawOption[] | undefined;
+}
+
+/** One entry of `data.options` as a modified client may send it. */
+export interface RawOption {
+  readonly name: string;
+  readonly type: number;
+  readonly value?: unknown;
+  readonly options?: readonly RawOption[];
 }
 
 /**
@@ -79,6 +92,10 @@ export function commandData(
   command: APIApplicationCommand | undefined,
   spec: CommandSpec,
 ): Record<string, unknown> {
+  if (spec.rawOptions) {
+    const resolved = new Resolved(world, place);
+    return { ...commandFields(world, command, spec.name), options: spec.rawOptions.map((o) => rawOption(o, resolved)), resolved: resolved.toJSON() };
+  }
   const path = spec.subcommand?.split(' ') ?? [];
   let definitions = command?.options;
   for (const name of path) definitions = definitionsOf(definitions?.find((o) => o.name === name));
@@ -98,14 +115,27 @@ export function commandData(
     type: i === path.length - 1 ? ApplicationCommandOptionType.Subcommand : ApplicationCommandOptionType.SubcommandGroup,
   }));
   for (const level of levels.reverse()) options = [{ ...level, options }];
+  return { ...commandFields(world, command, spec.name), options, ...(resolved.isEmpty ? {} : { resolved: resolved.toJSON() }) };
+}
+
+function commandFields(world: World, command: APIApplicationCommand | undefined, name: string): Record<string, unknown> {
   return {
     // An unregistered command (a test that skips registration) gets a placeholder snowflake.
     id: command?.id ?? world.application.id,
-    name: spec.name,
+    name,
     type: ApplicationCommandType.ChatInput,
     ...(command?.guild_id ? { guild_id: command.guild_id } : {}),
-    options,
-    ...(resolved.isEmpty ? {} : { resolved: resolved.toJSON() }),
+  };
+}
+
+function rawOption(option: RawOption, resolved: Resolved): object {
+  const { value, options } = option;
+  const isAttachment = typeof value === 'object' && value !== null && 'bytes' in value;
+  return {
+    name: option.name,
+    type: option.type,
+    ...('value' in option ? { value: isAttachment ? resolved.add(value as FakeAttachment) : value } : {}),
+    ...(options ? { options: options.map((o) => rawOption(o, resolved)) } : {}),
   };
 }
 
