@@ -11,6 +11,7 @@ const OWNERS = {
   '@keyv/sqlite': 'src/store',
   '@keyv/redis': 'src/store',
   'discord.js': 'src/discord or src/commands',
+  'onnx-proto': 'src/onnx-writer',
 };
 
 /**
@@ -58,6 +59,7 @@ export default tseslint.config(
   boundary(['src/**/*.ts'], []),
   boundary(['src/pipeline/**/*.ts'], [], ['queue', 'store', 'discord', 'commands', 'jobs']),
   boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], ['queue', 'store', 'discord', 'commands', 'jobs']),
+  boundary(['src/onnx-writer/**/*.ts'], ['onnx-proto'], ['queue', 'store', 'discord', 'commands', 'jobs', 'convert', 'checkpoint']),
   boundary(['src/queue/**/*.ts'], [], ['discord', 'commands', 'pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], ['discord', 'commands', 'pipeline', 'queue']),
   boundary(['src/discord/**/*.ts', 'src/commands/**/*.ts'], ['discord.js']),
