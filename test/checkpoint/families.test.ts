@@ -1,0 +1,169 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
+import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, tensorsOf, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
+import { writeSafetensors } from '../support/safetensors-writer.js';
+import { sd15Layout } from '../support/sd15-layout.js';
+import { tempDir } from '../support/temp-dir.js';
+
+// The tiny fixture's architecture, read off its ONNX graphs (test/fixtures/tiny-sd): UNet block widths 16/32 with
+// 1 layer per level, 8 heads (the attention Reshape constants), GroupNorm of 8 groups (the [0, 8, -1] reshape before
+// each InstanceNormalization), a 3-layer 16-wide text encoder with 2 heads (scale 8^-0.25 on q and k) and QuickGELU
+// (x·sigmoid(1.702x)), a VAE of widths 8/8/16/16.
+const TINY_UNET = {
+  inChannels: 4,
+  outChannels: 4,
+  blockOutChannels: [16, 32],
+  layersPerBlock: 1,
+  downBlockTypes: ['CrossAttnDownBlock2D', 'DownBlock2D'],
+  upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D'],
+  crossAttentionDim: 16,
+  attentionHeads: [8, 8],
+  transformerLayersPerBlock: [1, 1],
+  useLinearProjection: false,
+  normNumGroups: 8,
+  normEps: 1e-5,
+};
+const TINY_TEXT = {
+  vocabSize: 49408,
+  hiddenSize: 16,
+  intermediateSize: 32,
+  numLayers: 3,
+  numHeads: 2,
+  maxPositions: 77,
+  hiddenAct: 'quick_gelu',
+  layerNormEps: 1e-5,
+};
+const TINY_VAE = {
+  inChannels: 3,
+  outChannels: 3,
+  latentChannels: 4,
+  blockOutChannels: [8, 8, 16, 16],
+  layersPerBlock: 1,
+  normNumGroups: 8,
+  scalingFactor: 0.18215,
+};
+
+function codeOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    if (isCheckpointError(error)) return `${error.code}: ${error.message}`;
+    throw error;
+  }
+  return 'no error';
+}
+
+describe('checkpoint families', () => {
+  it('reads tiny-sd.safetensors as SD 1.x with the fixture architecture', () => {
+    const { components, schedulerConfig } = openCheckpoint(TINY_SD);
+    assert.equal(components.family, 'sd1');
+    assert.deepEqual(components.unet.config, TINY_UNET);
+    assert.deepEqual(components.textEncoder.config, TINY_TEXT);
+    assert.deepEqual(components.vae.config, TINY_VAE);
+    assert.equal(schedulerConfig._class_name, 'PNDMScheduler');
+    // VAE attention projections are 1×1 convolutions in the file and Linear layers for the writers.
+    assert.deepEqual(components.vae.weights.shape('decoder.mid_block.attentions.0.to_q.weight'), [16, 16]);
+    // LDM numbers decoder levels from the bottom: its up.1 (the one with a 16 → 8 shortcut) is diffusers' up_blocks.2.
+    assert.deepEqual(components.vae.weights.shape('decoder.up_blocks.2.resnets.0.conv_shortcut.weight'), [8, 16, 1, 1]);
+  });
+
+  it('reads the inpainting checkpoint (9 input channels) as its own family', () => {
+    const { components } = openCheckpoint(TINY_SD_INPAINT);
+    assert.equal(components.family, 'sd1-inpaint');
+    assert.deepEqual(components.unet.config, { ...TINY_UNET, inChannels: 9 });
+  });
+
+  it('reads an fp16 download to the same values rounded to fp16', () => {
+    const dir = tempDir();
+    writeFp16Copy(TINY_SD, join(dir, 'half.safetensors'));
+    const full = openCheckpoint(TINY_SD).components.unet.weights.read('conv_in.weight');
+    const half = openCheckpoint(join(dir, 'half.safetensors')).components.unet.weights.read('conv_in.weight');
+    assert.equal(half.length, full.length);
+    for (let i = 0; i < full.length; i++) assert.ok(Math.abs((half[i] ?? 0) - (full[i] ?? 0)) <= Math.abs(full[i] ?? 0) * 2 ** -11);
+  });
+
+  it('derives SD 1.5 published config from the real SD 1.5 shapes', () => {
+    const path = join(tempDir(), 'sd15.safetensors');
+    writeHeaderOnly(path, sd15Layout());
+    const { components } = openCheckpoint(path);
+    assert.equal(components.family, 'sd1');
+    assert.deepEqual(components.unet.config, {
+      ...TINY_UNET,
+      blockOutChannels: [320, 640, 1280, 1280],
+      layersPerBlock: 2,
+      downBlockTypes: ['CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'CrossAttnDownBlock2D', 'DownBlock2D'],
+      upBlockTypes: ['UpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D', 'CrossAttnUpBlock2D'],
+      crossAttentionDim: 768,
+      attentionHeads: [8, 8, 8, 8],
+      transformerLayersPerBlock: [1, 1, 1, 1],
+      normNumGroups: 32,
+    });
+    assert.deepEqual(components.textEncoder.config, {
+      ...TINY_TEXT,
+      hiddenSize: 768,
+      intermediateSize: 3072,
+      numLayers: 12,
+      numHeads: 12,
+    });
+    assert.deepEqual(components.vae.config, { ...TINY_VAE, blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normNumGroups: 32 });
+  });
+
+  it('says a LoRA is a LoRA', () => {
+    assert.match(codeOf(() => openCheckpoint(TINY_LORA)), /^NOT_A_CHECKPOINT: .*looks like a LoRA, not a checkpoint/);
+  });
+
+  it('lists what a partial checkpoint lacks, with the count', () => {
+    const path = join(tempDir(), 'partial.safetensors');
+    writeSafetensors(path, tensorsOf(TINY_SD, (n) => !n.includes('output_blocks.3.') && !n.includes('middle_block.2.')));
+    const message = codeOf(() => openCheckpoint(path));
+    assert.match(message, /^INCOMPLETE: partial\.safetensors is incomplete: UNet keys missing: /);
+    // middle_block.2 has 10 tensors, output_blocks.3 (resnet with shortcut + attention) 12 + 26.
+    assert.match(message, /mid_block\.resnets\.1\.norm1\.weight, .*, 5 of 48 shown/);
+  });
+
+  it('refuses SDXL, and a file with no UNet at all, saying what it is', () => {
+    const dir = tempDir();
+    writeSafetensors(join(dir, 'xl.safetensors'), [
+      ...tensorsOf(TINY_SD),
+      { name: 'conditioner.embedders.1.model.ln_final.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) },
+    ]);
+    assert.match(codeOf(() => openCheckpoint(join(dir, 'xl.safetensors'))), /^UNSUPPORTED_FAMILY: .*SDXL/);
+    writeSafetensors(join(dir, 'vae.safetensors'), tensorsOf(TINY_SD, (n) => n.startsWith('first_stage_model.')));
+    assert.match(codeOf(() => openCheckpoint(join(dir, 'vae.safetensors'))), /^NOT_A_CHECKPOINT: .*standalone VAE/);
+  });
+
+  it('reads a diffusers folder through its config.json files', () => {
+    const dir = tempDir();
+    const { components } = openCheckpoint(TINY_SD);
+    const parts = [
+      ['unet', 'diffusion_pytorch_model.safetensors', components.unet.weights, {
+        in_channels: 4, out_channels: 4, block_out_channels: [16, 32], layers_per_block: 1,
+        down_block_types: TINY_UNET.downBlockTypes, up_block_types: TINY_UNET.upBlockTypes, cross_attention_dim: 16,
+        attention_head_dim: 8, norm_num_groups: 8,
+      }],
+      ['vae', 'diffusion_pytorch_model.safetensors', components.vae.weights, {
+        block_out_channels: [8, 8, 16, 16], layers_per_block: 1, latent_channels: 4, norm_num_groups: 8,
+      }],
+      ['text_encoder', 'model.safetensors', components.textEncoder.weights, {
+        hidden_size: 16, intermediate_size: 32, num_hidden_layers: 3, num_attention_heads: 2, hidden_act: 'quick_gelu',
+      }],
+    ] as const;
+    for (const [folder, file, weights, config] of parts) {
+      mkdirSync(join(dir, folder));
+      writeFileSync(join(dir, folder, 'config.json'), JSON.stringify(config));
+      writeSafetensors(join(dir, folder, file), weights.names().map((name) => {
+        const values = weights.read(name);
+        return { name, dtype: 'F32', shape: weights.shape(name), data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+      }));
+    }
+    const folder = openCheckpoint(dir).components;
+    assert.equal(folder.family, 'sd1');
+    assert.deepEqual(folder.unet.config, TINY_UNET);
+    assert.deepEqual(folder.textEncoder.config, TINY_TEXT);
+    assert.deepEqual(folder.vae.config, TINY_VAE);
+    assert.deepEqual(folder.unet.weights.read('conv_in.weight'), components.unet.weights.read('conv_in.weight'));
+  });
+});
