@@ -20,7 +20,8 @@ import {
   type ResolvedRequest,
   type RgbImage,
 } from '../pipeline/index.js';
-import { DEFAULT_MODEL_CACHE_DIR, prepareModel } from '../convert/model-cache.js';
+import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
+import { prepareModel } from '../convert/model-cache.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
 import { progressReporter as convertProgressReporter } from './convert.js';
 import { progressBar } from './progress-bar.js';

@@ -7,9 +7,6 @@ import { convertCheckpoint, CONVERTER_VERSION, readManifest, type ConvertProgres
 import type { ComponentDtype } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
 
-/** Where converted models go unless `MODEL_CACHE_DIR` says otherwise (beside the default SQLite store). */
-export const DEFAULT_MODEL_CACHE_DIR = 'data/model-cache';
-
 export interface PrepareOptions {
   readonly cacheDir: string;
   readonly dtype: ComponentDtype;
