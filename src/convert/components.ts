@@ -22,6 +22,11 @@ export interface WeightSource {
   shape(name: string): readonly number[];
   /** The tensor's values widened to float32, read from disk on demand (never the whole file at once). */
   read(name: string): Float32Array;
+  /**
+   * Optional: the tensor's fp16 bits when it is stored as F16, else undefined. An fp16 graph then copies them
+   * instead of widening to float32 and rounding back (the same bits, without the two conversions per value).
+   */
+  readFloat16?(name: string): Uint16Array | undefined;
 }
 
 export interface TextEncoderConfig {

@@ -50,12 +50,15 @@ export interface LazyTensor {
   readonly dims: readonly number[];
   /** The values as float32, row-major in `dims` order. Called once, while the model is written. */
   read(): Float32Array;
+  /** The values as fp16 bits when they are at hand without rounding (an F16 checkpoint); used for fp16 weights. */
+  readFloat16?(): Uint16Array | undefined;
 }
 
-export interface WeightSpec extends LazyTensor {
+export interface WeightSpec {
   readonly name: string;
   /** The element type stored in the file (float32 values are rounded to fp16 when this is `float16`). */
   readonly type: FloatType;
+  readonly tensor: LazyTensor;
 }
 
 /** A small constant stored inside `model.onnx` (shapes, axes, masks). */
@@ -151,7 +154,7 @@ export class GraphBuilder {
     const known = this.#weightsByName.get(name);
     if (known) return known;
     this.#claim(name);
-    this.weights.push({ name, type, dims: tensor.dims, read: () => tensor.read() });
+    this.weights.push({ name, type, tensor });
     const value = { name };
     this.#weightsByName.set(name, value);
     return value;

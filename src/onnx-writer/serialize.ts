@@ -84,8 +84,11 @@ function weightOffsets(weights: readonly WeightSpec[]): number[] {
 }
 
 function byteLength(weight: WeightSpec): number {
-  const count = weight.dims.reduce((a, b) => a * b, 1);
-  return count * (weight.type === 'float16' ? 2 : 4);
+  return elementCount(weight) * (weight.type === 'float16' ? 2 : 4);
+}
+
+function elementCount(weight: WeightSpec): number {
+  return weight.tensor.dims.reduce((a, b) => a * b, 1);
 }
 
 function alignUp(bytes: number): number {
@@ -94,19 +97,19 @@ function alignUp(bytes: number): number {
 
 /** The little-endian bytes of a weight in its stored type, checked against its declared shape. */
 function weightBytes(weight: WeightSpec): Uint8Array {
-  const values = weight.read();
-  const expected = weight.dims.reduce((a, b) => a * b, 1);
-  if (values.length !== expected) {
-    throw new Error(`Weight ${weight.name} has ${values.length} values; its shape [${weight.dims.join(', ')}] needs ${expected}`);
+  const typed = weight.type === 'float16' ? (weight.tensor.readFloat16?.() ?? float32ToFloat16(weight.tensor.read())) : weight.tensor.read();
+  const expected = elementCount(weight);
+  if (typed.length !== expected) {
+    const shape = weight.tensor.dims.join(', ');
+    throw new Error(`Weight ${weight.name} has ${typed.length} values; its shape [${shape}] needs ${expected}`);
   }
-  const typed = weight.type === 'float16' ? float32ToFloat16(values) : values;
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
 function externalTensor(weight: WeightSpec, location: string, offset: number, length: number): onnxProto.onnx.ITensorProto {
   return {
     name: weight.name,
-    dims: [...weight.dims],
+    dims: [...weight.tensor.dims],
     dataType: DATA_TYPES[weight.type],
     dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
     externalData: [

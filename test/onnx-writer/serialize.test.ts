@@ -86,6 +86,18 @@ describe('writeModel', () => {
     });
   });
 
+  it('copies fp16 bits that a weight has at hand instead of rounding its float32 values', async () => {
+    const dir = tempDir();
+    const graph = new GraphBuilder('halves', { floatType: 'float16' });
+    const x = graph.input('x', 'float16', [2]);
+    // Bits chosen to differ from what rounding read()'s values would give, so the file shows which path ran.
+    const tensor = { dims: [2], read: () => Float32Array.of(1, 1), readFloat16: () => Uint16Array.of(0x3c01, 0xc000) };
+    graph.output(graph.node('Add', [x, graph.weight('w', tensor)]), 'y', 'float16', [2]);
+    await writeModel(graph, join(dir, 'model.onnx'));
+    const data = readFileSync(join(dir, 'model.onnx_data'));
+    assert.deepEqual([data.readUInt16LE(0), data.readUInt16LE(2)], [0x3c01, 0xc000]);
+  });
+
   it('names a weight whose values do not fill its shape', async () => {
     const graph = new GraphBuilder('bad', { floatType: 'float32' });
     const x = graph.input('x', 'float32', [2]);

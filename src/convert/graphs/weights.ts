@@ -25,13 +25,13 @@ export class Weights {
 
   /** The tensor as stored. */
   tensor(name: string): Value {
-    return this.g.weight(name, { dims: this.#source.shape(name), read: () => this.#source.read(name) });
+    return this.g.weight(name, { dims: this.#source.shape(name), ...this.#readers(name) });
   }
 
   /** A per-channel vector `[C]` shaped `[C, 1, 1]`, to scale or shift NCHW activations. */
   channels(name: string): Value {
     const [size = 0] = this.#source.shape(name);
-    return this.g.weight(`${name}:chw`, { dims: [size, 1, 1], read: () => this.#source.read(name) });
+    return this.g.weight(`${name}:chw`, { dims: [size, 1, 1], ...this.#readers(name) });
   }
 
   /**
@@ -40,8 +40,19 @@ export class Weights {
    */
   matrix(name: string): Value {
     const [rows = 0, columns = 0] = this.#source.shape(name);
-    const read = (): Float32Array => transpose(this.#source.read(name), rows, columns);
-    return this.g.weight(`${name}:T`, { dims: [columns, rows], read });
+    const { read, readFloat16 } = this.#readers(name);
+    return this.g.weight(`${name}:T`, {
+      dims: [columns, rows],
+      read: () => transpose(read(), rows, columns),
+      readFloat16: () => {
+        const bits = readFloat16();
+        return bits && transpose(bits, rows, columns);
+      },
+    });
+  }
+
+  #readers(name: string): { read: () => Float32Array; readFloat16: () => Uint16Array | undefined } {
+    return { read: () => this.#source.read(name), readFloat16: () => this.#source.readFloat16?.(name) };
   }
 
   /** The Linear layer `prefix` (`prefix.weight`, and `prefix.bias` when the checkpoint has one). */
@@ -68,8 +79,8 @@ export class Weights {
   }
 }
 
-function transpose(values: Float32Array, rows: number, columns: number): Float32Array {
-  const out = new Float32Array(values.length);
+function transpose<T extends Float32Array | Uint16Array>(values: T, rows: number, columns: number): T {
+  const out = new (values.constructor as new (length: number) => T)(values.length);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c] ?? 0;
   }
