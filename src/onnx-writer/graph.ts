@@ -144,7 +144,14 @@ export class GraphBuilder {
   output(value: Value, name: string, type: DataType, dims: readonly Dim[]): void {
     if (value.name !== name) {
       this.#claim(name);
-      this.nodes.push({ opType: 'Identity', domain: '', name: `${name}/Identity`, inputs: [value.name], outputs: [name], attributes: {} });
+      this.nodes.push({
+        opType: 'Identity',
+        domain: '',
+        name: `${name}/Identity`,
+        inputs: [value.name],
+        outputs: [name],
+        attributes: {},
+      });
     }
     this.outputs.push({ name, type, dims });
   }
@@ -166,12 +173,21 @@ export class GraphBuilder {
   }
 
   /** A float constant of `type` (the graph's float type unless given); a scalar when `dims` is `[]`. */
-  floatConstant(values: readonly number[] | Float32Array, dims: readonly number[] = [values.length], type: FloatType = this.floatType): Value {
+  floatConstant(
+    values: readonly number[] | Float32Array,
+    dims: readonly number[] = [values.length],
+    type: FloatType = this.floatType,
+  ): Value {
     return this.#constant(type, values, dims);
   }
 
   /** Adds a node; returns its outputs. */
-  nodeOutputs(opType: string, inputs: readonly (Value | undefined)[], attributes: Readonly<Record<string, Attribute>> = {}, options: NodeOptions = {}): Value[] {
+  nodeOutputs(
+    opType: string,
+    inputs: readonly (Value | undefined)[],
+    attributes: Readonly<Record<string, Attribute>> = {},
+    options: NodeOptions = {},
+  ): Value[] {
     const name = this.#unique(`${this.#prefix()}${opType}`);
     const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => this.#unique(`${name}_output_${i}`));
     const domain = options.domain ?? '';
@@ -182,7 +198,12 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns it. */
-  node(opType: string, inputs: readonly (Value | undefined)[], attributes: Readonly<Record<string, Attribute>> = {}, options: Omit<NodeOptions, 'outputs'> = {}): Value {
+  node(
+    opType: string,
+    inputs: readonly (Value | undefined)[],
+    attributes: Readonly<Record<string, Attribute>> = {},
+    options: Omit<NodeOptions, 'outputs'> = {},
+  ): Value {
     const [output] = this.nodeOutputs(opType, inputs, attributes, options);
     if (!output) throw new Error(`${opType} produced no output`);
     return output;

@@ -28,6 +28,16 @@ export function cast(g: GraphBuilder, x: Value, to: FloatType): Value {
   return g.node('Cast', [x], { to: to === 'float16' ? 10 : 1 });
 }
 
+/** A float32 value (a graph input) in the graph's float type. */
+export function fromFloat32(g: GraphBuilder, x: Value): Value {
+  return g.floatType === 'float32' ? x : cast(g, x, g.floatType);
+}
+
+/** A value of the graph's float type as float32 (for a graph output). */
+export function toFloat32(g: GraphBuilder, x: Value): Value {
+  return g.floatType === 'float32' ? x : cast(g, x, 'float32');
+}
+
 /** SiLU (swish): `x · sigmoid(x)`. */
 export function silu(g: GraphBuilder, x: Value): Value {
   return g.node('Mul', [x, g.node('Sigmoid', [x])]);
@@ -56,7 +66,14 @@ export function layerNorm(g: GraphBuilder, x: Value, scale: Value, bias: Value, 
  * Runtime's Stable Diffusion optimizer fuses into its GroupNorm. (GroupNormalization-21 also runs on the CPU in
  * ONNX Runtime 1.29, as fast and within 5e-7, but it needs opset 21 and other providers may only expand it.)
  */
-export function groupNorm(g: GraphBuilder, x: Value, scale: Value, bias: Value, groups: number, epsilon: number): Value {
+export function groupNorm(
+  g: GraphBuilder,
+  x: Value,
+  scale: Value,
+  bias: Value,
+  groups: number,
+  epsilon: number,
+): Value {
   const wide = g.computesInFloat32('norms');
   const input = wide ? cast(g, x, 'float32') : x;
   const type: FloatType = wide ? 'float32' : g.floatType;

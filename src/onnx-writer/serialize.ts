@@ -2,7 +2,15 @@ import { open, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { float32ToFloat16 } from '../pipeline/runtime/float16.js';
-import { DATA_TYPES, type Attribute, type ConstantSpec, type GraphBuilder, type NodeSpec, type ValueInfoSpec, type WeightSpec } from './graph.js';
+import {
+  DATA_TYPES,
+  type Attribute,
+  type ConstantSpec,
+  type GraphBuilder,
+  type NodeSpec,
+  type ValueInfoSpec,
+  type WeightSpec,
+} from './graph.js';
 
 const { onnx } = onnxProto;
 
@@ -97,7 +105,10 @@ function alignUp(bytes: number): number {
 
 /** The little-endian bytes of a weight in its stored type, checked against its declared shape. */
 function weightBytes(weight: WeightSpec): Uint8Array {
-  const typed = weight.type === 'float16' ? (weight.tensor.readFloat16?.() ?? float32ToFloat16(weight.tensor.read())) : weight.tensor.read();
+  const typed =
+    weight.type === 'float16'
+      ? (weight.tensor.readFloat16?.() ?? float32ToFloat16(weight.tensor.read()))
+      : weight.tensor.read();
   const expected = elementCount(weight);
   if (typed.length !== expected) {
     const shape = weight.tensor.dims.join(', ');
@@ -106,7 +117,12 @@ function weightBytes(weight: WeightSpec): Uint8Array {
   return new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
 }
 
-function externalTensor(weight: WeightSpec, location: string, offset: number, length: number): onnxProto.onnx.ITensorProto {
+function externalTensor(
+  weight: WeightSpec,
+  location: string,
+  offset: number,
+  length: number,
+): onnxProto.onnx.ITensorProto {
   return {
     name: weight.name,
     dims: [...weight.tensor.dims],
@@ -121,7 +137,12 @@ function externalTensor(weight: WeightSpec, location: string, offset: number, le
 }
 
 function inlineTensor(constant: ConstantSpec): onnxProto.onnx.ITensorProto {
-  return { name: constant.name, dims: [...constant.dims], dataType: DATA_TYPES[constant.type], rawData: rawBytes(constant) };
+  return {
+    name: constant.name,
+    dims: [...constant.dims],
+    dataType: DATA_TYPES[constant.type],
+    rawData: rawBytes(constant),
+  };
 }
 
 function rawBytes(constant: ConstantSpec): Uint8Array {

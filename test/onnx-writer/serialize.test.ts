@@ -28,7 +28,11 @@ function linearGraph(floatType: FloatType): { graph: GraphBuilder; reads: Map<st
     });
   const x = graph.input('x', 'float32', ['batch', 3]);
   const narrow = floatType === 'float32' ? x : graph.node('Cast', [x], { to: 10 });
-  const w = lazy('w', [3, 2], [0, 1, 2].flatMap((i) => W.map((row) => row[i] ?? 0)));
+  const w = lazy(
+    'w',
+    [3, 2],
+    [0, 1, 2].flatMap((i) => W.map((row) => row[i] ?? 0)),
+  );
   const y = linear(graph, narrow, w, lazy('b', [2], B));
   graph.output(floatType === 'float32' ? y : graph.node('Cast', [y], { to: 1 }), 'y', 'float32', ['batch', 2]);
   return { graph, reads };
@@ -47,28 +51,30 @@ const X = [
   [-1, 0.5, 4],
 ];
 /** The product worked out by hand from W, B and X above. */
-const EXPECTED = [
-  1 * 0.5 - 2 + 6 + 0.1,
-  0.25 + 6 - 0.3 - 0.2,
-  -0.5 - 0.5 + 8 + 0.1,
-  -0.25 + 1.5 - 0.4 - 0.2,
-];
+const EXPECTED = [1 * 0.5 - 2 + 6 + 0.1, 0.25 + 6 - 0.3 - 0.2, -0.5 - 0.5 + 8 + 0.1, -0.25 + 1.5 - 0.4 - 0.2];
 
 describe('writeModel', () => {
   it('writes the graph and its weights as external data that ONNX Runtime loads', async () => {
     const dir = tempDir();
     const { graph, reads } = linearGraph('float32');
     const progress: [number, number][] = [];
-    const written = await writeModel(graph, join(dir, 'model.onnx'), { onProgress: (done, total) => progress.push([done, total]) });
+    const written = await writeModel(graph, join(dir, 'model.onnx'), {
+      onProgress: (done, total) => progress.push([done, total]),
+    });
     const y = await run(join(dir, 'model.onnx'), X);
-    EXPECTED.forEach((value, i) => assert.ok(Math.abs((y[i] ?? NaN) - value) < 1e-6, `y[${i}] = ${y[i]}, expected ${value}`));
+    EXPECTED.forEach((value, i) =>
+      assert.ok(Math.abs((y[i] ?? NaN) - value) < 1e-6, `y[${i}] = ${y[i]}, expected ${value}`),
+    );
     assert.deepEqual([...reads.values()], [1, 1], 'each weight is read exactly once');
     assert.equal(statSync(join(dir, 'model.onnx_data')).size, written.dataBytes);
     assert.equal(progress.length, 2);
     assert.deepEqual(progress.at(-1), [written.dataBytes, written.dataBytes]);
     const graphFile = readFileSync(join(dir, 'model.onnx'));
     assert.equal(graphFile.length, written.graphBytes);
-    assert.ok(!graphFile.includes(Buffer.from(Float32Array.from([0.5, 0.25]).buffer)), 'no weight data inside model.onnx');
+    assert.ok(
+      !graphFile.includes(Buffer.from(Float32Array.from([0.5, 0.25]).buffer)),
+      'no weight data inside model.onnx',
+    );
   });
 
   it('rounds weights to fp16 in the file when the graph is fp16', async () => {
@@ -101,8 +107,16 @@ describe('writeModel', () => {
   it('names a weight whose values do not fill its shape', async () => {
     const graph = new GraphBuilder('bad', { floatType: 'float32' });
     const x = graph.input('x', 'float32', [2]);
-    graph.output(graph.node('Add', [x, graph.weight('short', { dims: [2], read: () => new Float32Array(3) })]), 'y', 'float32', [2]);
-    await assert.rejects(writeModel(graph, join(tempDir(), 'model.onnx')), /Weight short has 3 values; its shape \[2\] needs 2/);
+    graph.output(
+      graph.node('Add', [x, graph.weight('short', { dims: [2], read: () => new Float32Array(3) })]),
+      'y',
+      'float32',
+      [2],
+    );
+    await assert.rejects(
+      writeModel(graph, join(tempDir(), 'model.onnx')),
+      /Weight short has 3 values; its shape \[2\] needs 2/,
+    );
   });
 });
 

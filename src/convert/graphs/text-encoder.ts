@@ -1,4 +1,4 @@
-import { attention, cast, gelu, quickGelu, type Value, type WrittenModel } from '../../onnx-writer/index.js';
+import { attention, gelu, quickGelu, toFloat32, type Value, type WrittenModel } from '../../onnx-writer/index.js';
 import type { ComponentSource, TextEncoderConfig } from '../components.js';
 import type { Weights } from './weights.js';
 import { writeComponent, type GraphWriteOptions } from './write-component.js';
@@ -24,7 +24,12 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
   const ids = g.input('input_ids', 'int32', ['batch', 'sequence']);
   const length = g.node('Slice', [g.node('Shape', [ids]), g.int64([1]), g.int64([2])]);
   const tokens = g.node('Gather', [w.tensor(`${PREFIX}.embeddings.token_embedding.weight`), ids]);
-  const positions = g.node('Slice', [w.tensor(`${PREFIX}.embeddings.position_embedding.weight`), g.int64([0]), length, g.int64([0])]);
+  const positions = g.node('Slice', [
+    w.tensor(`${PREFIX}.embeddings.position_embedding.weight`),
+    g.int64([0]),
+    length,
+    g.int64([0]),
+  ]);
   let hidden = g.node('Add', [tokens, positions]);
   const mask = causalMask(w, config, length);
   const states = [hidden];
@@ -36,7 +41,7 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
   const eos = g.node('ArgMax', [ids], { axis: -1, keepdims: 1 });
   const pooled = g.node('GatherND', [last, eos], { batch_dims: 1 });
   const output = (value: Value, name: string, dims: (string | number)[]): void =>
-    g.output(g.floatType === 'float32' ? value : cast(g, value, 'float32'), name, 'float32', dims);
+    g.output(toFloat32(g, value), name, 'float32', dims);
   output(last, 'last_hidden_state', ['batch', 'sequence', config.hiddenSize]);
   output(pooled, 'pooler_output', ['batch', config.hiddenSize]);
   states.forEach((state, i) => output(state, `hidden_states.${i}`, ['batch', 'sequence', config.hiddenSize]));

@@ -1,4 +1,15 @@
-import { attention, cast, gelu, imageToTokens, silu, tokensToImage, upsampleNearest, type Value, type WrittenModel } from '../../onnx-writer/index.js';
+import {
+  attention,
+  fromFloat32,
+  gelu,
+  imageToTokens,
+  silu,
+  toFloat32,
+  tokensToImage,
+  upsampleNearest,
+  type Value,
+  type WrittenModel,
+} from '../../onnx-writer/index.js';
 import type { ComponentSource, UNetConfig } from '../components.js';
 import type { Weights } from './weights.js';
 import { writeComponent, type GraphWriteOptions } from './write-component.js';
@@ -15,32 +26,58 @@ const MAX_PERIOD = 10000;
  * width]`, `timestep` float32 `[batch]` (or one value for the batch) and `encoder_hidden_states` `[batch, sequence,
  * cross]` → `out_sample` `[batch, out, height, width]`, all float32.
  */
-export function writeUNet(source: ComponentSource<UNetConfig>, outDir: string, options: GraphWriteOptions): Promise<WrittenModel> {
-  return writeComponent('unet', source.weights, outDir, options, (w) => new UNetBuilder(w, source.config).build());
+export function writeUNet(
+  source: ComponentSource<UNetConfig>,
+  outDir: string,
+  options: GraphWriteOptions,
+): Promise<WrittenModel> {
+  return writeComponent('unet', source.weights, outDir, options, (w) => buildUNet(w, source.config));
 }
 
-class UNetBuilder {
+function buildUNet(w: Weights, c: UNetConfig): void {
+  const { g } = w;
+  const sample = g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
+  const timestep = g.input('timestep', 'float32', ['batch']);
+  const context = g.input('encoder_hidden_states', 'float32', ['batch', 'sequence', c.crossAttentionDim]);
+  const time = g.scoped('time_embedding', () => timeEmbedding(w, c, timestep, sample));
+  const out = new UNetLayers(w, c, time, fromFloat32(g, context)).denoise(fromFloat32(g, sample));
+  g.output(toFloat32(g, out), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
+}
+
+/**
+ * diffusers' `Timesteps` (flip_sin_to_cos, freq_shift 0: `[cos, sin]` of `t · 10000^(-i/half)`) in float32, then
+ * `TimestepEmbedding` (Linear, SiLU, Linear), activated once here for all resnets (each applies SiLU first).
+ */
+function timeEmbedding(w: Weights, c: UNetConfig, timestep: Value, sample: Value): Value {
+  const { g } = w;
+  const half = (c.blockOutChannels[0] ?? 0) / 2;
+  const batch = g.node('Slice', [g.node('Shape', [sample]), g.int64([0]), g.int64([1])]);
+  const t = g.node('Unsqueeze', [g.node('Expand', [timestep, batch]), g.int64([1])]);
+  const args = g.node('Mul', [t, g.floatConstant(frequencies(half), [1, half], 'float32')]);
+  const sinusoid = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: 1 });
+  const hidden = silu(g, w.linear(fromFloat32(g, sinusoid), 'time_embedding.linear_1'));
+  return silu(g, w.linear(hidden, 'time_embedding.linear_2'));
+}
+
+/** The UNet's blocks, sharing the activated time embedding and the text conditioning. */
+class UNetLayers {
   readonly #w: Weights;
   readonly #config: UNetConfig;
-  /** The activated time embedding every resnet projects (`silu(time_embedding(t))`). */
-  #time: Value = { name: '' };
-  #context: Value = { name: '' };
+  readonly #time: Value;
+  readonly #context: Value;
 
-  constructor(w: Weights, config: UNetConfig) {
+  constructor(w: Weights, config: UNetConfig, time: Value, context: Value) {
     this.#w = w;
     this.#config = config;
+    this.#time = time;
+    this.#context = context;
   }
 
-  build(): void {
+  /** conv_in, the down blocks (keeping their outputs as skips), the mid block, the up blocks, the output head. */
+  denoise(sample: Value): Value {
     const { g } = this.#w;
     const c = this.#config;
-    const sample = g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
-    const timestep = g.input('timestep', 'float32', ['batch']);
-    const context = g.input('encoder_hidden_states', 'float32', ['batch', 'sequence', c.crossAttentionDim]);
-    const narrow = (x: Value): Value => (g.floatType === 'float32' ? x : cast(g, x, g.floatType));
-    this.#context = narrow(context);
-    this.#time = g.scoped('time_embedding', () => this.#timeEmbedding(timestep, sample));
-    let h = this.#w.conv(narrow(sample), 'conv_in');
+    let h = this.#w.conv(sample, 'conv_in');
     const skips = [h];
     const levels = c.blockOutChannels.length;
     for (let i = 0; i < levels; i++) {
@@ -54,24 +91,7 @@ class UNetBuilder {
     for (let i = 0; i < levels; i++) {
       h = g.scoped(`up_blocks.${i}`, () => this.#upBlock(i, h, skips));
     }
-    const out = this.#w.conv(silu(g, this.#w.groupNorm(h, 'conv_norm_out', c.normNumGroups, c.normEps)), 'conv_out');
-    g.output(g.floatType === 'float32' ? out : cast(g, out, 'float32'), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
-  }
-
-  /**
-   * diffusers' `Timesteps` (flip_sin_to_cos, freq_shift 0: `[cos, sin]` of `t · 10000^(-i/half)`) in float32,
-   * then `TimestepEmbedding` (Linear, SiLU, Linear), activated once for all resnets.
-   */
-  #timeEmbedding(timestep: Value, sample: Value): Value {
-    const { g } = this.#w;
-    const half = (this.#config.blockOutChannels[0] ?? 0) / 2;
-    const batch = g.node('Slice', [g.node('Shape', [sample]), g.int64([0]), g.int64([1])]);
-    const t = g.node('Unsqueeze', [g.node('Expand', [timestep, batch]), g.int64([1])]);
-    const args = g.node('Mul', [t, g.floatConstant(frequencies(half), [1, half], 'float32')]);
-    const sinusoid = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: 1 });
-    const embedded = g.floatType === 'float32' ? sinusoid : cast(g, sinusoid, g.floatType);
-    const hidden = silu(g, this.#w.linear(embedded, 'time_embedding.linear_1'));
-    return silu(g, this.#w.linear(hidden, 'time_embedding.linear_2'));
+    return this.#w.conv(silu(g, this.#w.groupNorm(h, 'conv_norm_out', c.normNumGroups, c.normEps)), 'conv_out');
   }
 
   #downBlock(level: number, input: Value, skips: Value[]): Value {
@@ -155,7 +175,10 @@ class UNetBuilder {
     const norm1 = this.#w.layerNorm(x, `${prefix}.norm1`, BLOCK_NORM_EPS);
     let h = g.node('Add', [x, attend(norm1, norm1, 'attn1')]);
     h = g.node('Add', [h, attend(this.#w.layerNorm(h, `${prefix}.norm2`, BLOCK_NORM_EPS), this.#context, 'attn2')]);
-    const projected = this.#w.linear(this.#w.layerNorm(h, `${prefix}.norm3`, BLOCK_NORM_EPS), `${prefix}.ff.net.0.proj`);
+    const projected = this.#w.linear(
+      this.#w.layerNorm(h, `${prefix}.norm3`, BLOCK_NORM_EPS),
+      `${prefix}.ff.net.0.proj`,
+    );
     const [value, gate] = g.nodeOutputs('Split', [projected], { axis: -1 }, { outputs: 2 });
     if (!value || !gate) throw new Error('Split gave fewer than two outputs');
     return g.node('Add', [h, this.#w.linear(g.node('Mul', [value, gelu(g, gate)]), `${prefix}.ff.net.2`)]);
@@ -168,5 +191,7 @@ class UNetBuilder {
  */
 function frequencies(half: number): Float32Array {
   const logPeriod = Math.fround(-Math.log(MAX_PERIOD));
-  return Float32Array.from({ length: half }, (_, i) => Math.fround(Math.exp(Math.fround(Math.fround(logPeriod * i) / half))));
+  return Float32Array.from({ length: half }, (_, i) =>
+    Math.fround(Math.exp(Math.fround(Math.fround(logPeriod * i) / half))),
+  );
 }

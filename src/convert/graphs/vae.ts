@@ -1,4 +1,14 @@
-import { attention, cast, imageToTokens, silu, tokensToImage, upsampleNearest, type Value, type WrittenModel } from '../../onnx-writer/index.js';
+import {
+  attention,
+  fromFloat32,
+  imageToTokens,
+  silu,
+  tokensToImage,
+  upsampleNearest,
+  toFloat32,
+  type Value,
+  type WrittenModel,
+} from '../../onnx-writer/index.js';
 import type { ComponentSource, VaeConfig } from '../components.js';
 import type { Weights } from './weights.js';
 import { writeComponent, type GraphWriteOptions } from './write-component.js';
@@ -11,13 +21,22 @@ const NORM_EPS = 1e-6;
  * [-1, 1] → `latent_parameters` `[batch, 2·latent, H/8, W/8]` (the mean, then the log-variance, after
  * `quant_conv`; unscaled), as the pipeline samples and scales the latents itself.
  */
-export function writeVaeEncoder(source: ComponentSource<VaeConfig>, outDir: string, options: GraphWriteOptions): Promise<WrittenModel> {
+export function writeVaeEncoder(
+  source: ComponentSource<VaeConfig>,
+  outDir: string,
+  options: GraphWriteOptions,
+): Promise<WrittenModel> {
   return writeComponent('vae_encoder', source.weights, outDir, options, (w) => {
     const c = source.config;
     const sample = w.g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
-    const h = encoder(w, c, narrow(w, sample));
+    const h = encoder(w, c, fromFloat32(w.g, sample));
     const moments = w.conv(h, 'quant_conv');
-    w.g.output(widen(w, moments), 'latent_parameters', 'float32', ['batch', 2 * c.latentChannels, 'latent_height', 'latent_width']);
+    w.g.output(toFloat32(w.g, moments), 'latent_parameters', 'float32', [
+      'batch',
+      2 * c.latentChannels,
+      'latent_height',
+      'latent_width',
+    ]);
   });
 }
 
@@ -25,21 +44,17 @@ export function writeVaeEncoder(source: ComponentSource<VaeConfig>, outDir: stri
  * Writes the VAE decoder as `outDir/model.onnx`: `latent_sample` `[batch, latent, h, w]` (already divided by the
  * scaling factor) → `sample` `[batch, 3, 8h, 8w]` in about [-1, 1].
  */
-export function writeVaeDecoder(source: ComponentSource<VaeConfig>, outDir: string, options: GraphWriteOptions): Promise<WrittenModel> {
+export function writeVaeDecoder(
+  source: ComponentSource<VaeConfig>,
+  outDir: string,
+  options: GraphWriteOptions,
+): Promise<WrittenModel> {
   return writeComponent('vae_decoder', source.weights, outDir, options, (w) => {
     const c = source.config;
     const latents = w.g.input('latent_sample', 'float32', ['batch', c.latentChannels, 'latent_height', 'latent_width']);
-    const h = decoder(w, c, w.conv(narrow(w, latents), 'post_quant_conv'));
-    w.g.output(widen(w, h), 'sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
+    const h = decoder(w, c, w.conv(fromFloat32(w.g, latents), 'post_quant_conv'));
+    w.g.output(toFloat32(w.g, h), 'sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
   });
-}
-
-function narrow(w: Weights, x: Value): Value {
-  return w.g.floatType === 'float32' ? x : cast(w.g, x, w.g.floatType);
-}
-
-function widen(w: Weights, x: Value): Value {
-  return w.g.floatType === 'float32' ? x : cast(w.g, x, 'float32');
 }
 
 function encoder(w: Weights, c: VaeConfig, input: Value): Value {

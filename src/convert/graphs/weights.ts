@@ -1,4 +1,12 @@
-import { conv2d, groupNorm, layerNorm, linear, type ConvOptions, type GraphBuilder, type Value } from '../../onnx-writer/index.js';
+import {
+  conv2d,
+  groupNorm,
+  layerNorm,
+  linear,
+  type ConvOptions,
+  type GraphBuilder,
+  type Value,
+} from '../../onnx-writer/index.js';
 import type { WeightSource } from '../components.js';
 
 /**

@@ -67,13 +67,21 @@ function assertWithin(differences: Map<string, number>, tolerance: number, what:
 async function signature(file: string): Promise<string[]> {
   const { inputMetadata, outputMetadata } = await session(file);
   const describe = (role: string, meta: readonly InferenceSession.ValueMetadata[]): string[] =>
-    meta.map((m) => (m.isTensor ? `${role} ${m.name} ${m.type} [${m.shape.map((d) => (typeof d === 'number' ? d : '?')).join(',')}]` : `${role} ${m.name}`));
+    meta.map((m) =>
+      m.isTensor
+        ? `${role} ${m.name} ${m.type} [${m.shape.map((d) => (typeof d === 'number' ? d : '?')).join(',')}]`
+        : `${role} ${m.name}`,
+    );
   return [...describe('input', inputMetadata), ...describe('output', outputMetadata)];
 }
 
 function floats(random: () => number, dims: number[], scale = 1): Tensor {
   const length = dims.reduce((a, b) => a * b, 1);
-  return new Tensor('float32', Float32Array.from({ length }, () => (random() * 2 - 1) * scale), dims);
+  return new Tensor(
+    'float32',
+    Float32Array.from({ length }, () => (random() * 2 - 1) * scale),
+    dims,
+  );
 }
 
 /** Two prompts' token windows as the tokenizer makes them: BOS, words, EOS, padded with EOS to 77. */
@@ -112,38 +120,56 @@ for (const dtype of ['fp32', 'fp16'] as const) {
       converted = await convert('tiny-sd.safetensors', dtype);
     });
 
-    it('has the export\'s inputs and outputs', async () => {
+    it("has the export's inputs and outputs", async () => {
       for (const part of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder']) {
         assert.deepEqual(await signature(model(converted, part)), await signature(reference(part)), part);
       }
     });
 
     it('text encoder: every hidden state, the last one and the pooled output', async () => {
-      const differences = await compare(reference('text_encoder'), model(converted, 'text_encoder'), { input_ids: tokenWindows() });
+      const differences = await compare(reference('text_encoder'), model(converted, 'text_encoder'), {
+        input_ids: tokenWindows(),
+      });
       assert.equal(differences.size, 6);
       assertWithin(differences, tolerance, 'text encoder');
     });
 
     it('UNet: square and oblong latents, integer and fractional timesteps, a batch of two', async () => {
       const random = seededRandom(15);
-      for (const [height, width, t] of [[8, 8, 999], [6, 10, 500.25], [8, 12, 1]] as const) {
+      for (const [height, width, t] of [
+        [8, 8, 999],
+        [6, 10, 500.25],
+        [8, 12, 1],
+      ] as const) {
         const feeds = {
           sample: floats(random, [2, 4, height, width]),
           timestep: new Tensor('float32', Float32Array.of(t, t), [2]),
           encoder_hidden_states: floats(random, [2, 77, 16]),
         };
-        assertWithin(await compare(reference('unet'), model(converted, 'unet'), feeds), tolerance, `UNet ${height}×${width} t=${t}`);
+        assertWithin(
+          await compare(reference('unet'), model(converted, 'unet'), feeds),
+          tolerance,
+          `UNet ${height}×${width} t=${t}`,
+        );
       }
     });
 
     it('VAE encoder: the mean and log-variance of an image', async () => {
       const feeds = { sample: floats(seededRandom(16), [1, 3, 64, 48]) };
-      assertWithin(await compare(reference('vae_encoder'), model(converted, 'vae_encoder'), feeds), tolerance, 'VAE encoder');
+      assertWithin(
+        await compare(reference('vae_encoder'), model(converted, 'vae_encoder'), feeds),
+        tolerance,
+        'VAE encoder',
+      );
     });
 
     it('VAE decoder: two latents to pictures', async () => {
       const feeds = { latent_sample: floats(seededRandom(17), [2, 4, 8, 6], 3) };
-      assertWithin(await compare(reference('vae_decoder'), model(converted, 'vae_decoder'), feeds), tolerance, 'VAE decoder');
+      assertWithin(
+        await compare(reference('vae_decoder'), model(converted, 'vae_decoder'), feeds),
+        tolerance,
+        'VAE decoder',
+      );
     });
   });
 }
@@ -161,7 +187,11 @@ describe('graphs written from tiny-sd-inpaint.safetensors', () => {
       timestep: new Tensor('float32', Float32Array.of(751, 751), [2]),
       encoder_hidden_states: floats(random, [2, 77, 16]),
     };
-    assertWithin(await compare('test/fixtures/tiny-sd-inpaint/unet/model.onnx', model(converted, 'unet'), feeds), FP32_TOLERANCE, 'inpainting UNet');
+    assertWithin(
+      await compare('test/fixtures/tiny-sd-inpaint/unet/model.onnx', model(converted, 'unet'), feeds),
+      FP32_TOLERANCE,
+      'inpainting UNet',
+    );
   });
 
   it('UNet takes latents whose sides do not halve evenly, as diffusers does', async () => {
