@@ -53,19 +53,22 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
 }
 
 /**
- * A `.ckpt` is a Python pickle: unpickling runs code the file chooses. Refused by extension and by content
- * (protocol byte 0x80, or the zip container of `torch.save`), without ever parsing it.
+ * A `.ckpt` is a Python pickle: unpickling runs code the file chooses. Refused by extension and by content (a
+ * pickle's protocol mark 0x80 then 2–5, or the zip container of `torch.save`), without ever parsing it. A
+ * safetensors file has its JSON's `{` at byte 8 (its first bytes are a length, and may well be 0x80).
  */
 function refusePickle(path: string): void {
-  const head = Buffer.alloc(4);
+  const head = Buffer.alloc(9);
   const fd = openSync(path, 'r');
   try {
-    readSync(fd, head, 0, 4, 0);
+    readSync(fd, head, 0, head.length, 0);
   } finally {
     closeSync(fd);
   }
-  const zip = head.toString('latin1') === 'PK\x03\x04';
-  if (PICKLE_EXTENSIONS.has(extname(path).toLowerCase()) || head[0] === 0x80 || zip) {
+  const safetensors = head[8] === 0x7b;
+  const pickle = head[0] === 0x80 && (head[1] ?? 0) >= 2 && (head[1] ?? 0) <= 5;
+  const zip = head.subarray(0, 4).toString('latin1') === 'PK\x03\x04';
+  if (PICKLE_EXTENSIONS.has(extname(path).toLowerCase()) || (!safetensors && (pickle || zip))) {
     throw new CheckpointError(
       'PICKLE_REFUSED',
       path,

@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError, openCheckpoint, SafetensorsFile, type CheckpointErrorCode } from '../../src/checkpoint/index.js';
+import { fromFloat16Bits } from '../../src/pipeline/runtime/float16.js';
 import { TINY_SD, tensorsOf } from '../support/checkpoint-files.js';
 import { writeSafetensors } from '../support/safetensors-writer.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -46,6 +47,30 @@ describe('safetensors reader', () => {
     assert.deepEqual([...file.read('f32')], [1.5, -2, 0.25, 65504]);
     assert.deepEqual([...file.read('f16')], [1.5, -2, 0.25, 65504]);
     assert.deepEqual([...file.read('bf16')], [1.5, -2, 0.25, 65280]);
+  });
+
+  it('widens every one of the 65 536 fp16 and bf16 bit patterns exactly, counting their NaNs', () => {
+    const all = Uint16Array.from({ length: 0x10000 }, (_, i) => i);
+    const path = join(tempDir(), 'all.safetensors');
+    const data = new Uint8Array(all.buffer);
+    writeSafetensors(path, [
+      { name: 'f16', dtype: 'F16', shape: [0x10000], data },
+      { name: 'bf16', dtype: 'BF16', shape: [0x10000], data },
+    ]);
+    const warnings: string[] = [];
+    const file = SafetensorsFile.open(path, { onWarning: (w) => warnings.push(w) });
+    const f16 = file.read('f16');
+    const bf16 = file.read('bf16');
+    const single = new Float32Array(1);
+    const singleBits = new Uint32Array(single.buffer);
+    const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+    for (let bits = 0; bits < 0x10000; bits++) {
+      assert.ok(same(f16[bits] ?? 0, fromFloat16Bits(bits)), `fp16 ${bits.toString(16)}`);
+      singleBits[0] = bits << 16;
+      assert.ok(same(bf16[bits] ?? 0, single[0] ?? 0), `bf16 ${bits.toString(16)}`);
+    }
+    // fp16 NaNs: exponent 31 with a non-zero mantissa (2 signs × 1023); bf16: exponent 255 likewise (2 × 127).
+    assert.deepEqual(warnings, ['all.safetensors: tensor f16 holds 2046 NaN values of 65536', 'all.safetensors: tensor bf16 holds 254 NaN values of 65536']);
   });
 
   it('reads a tensor by its offset only (the rest of the file is never touched)', () => {
@@ -117,6 +142,16 @@ describe('safetensors reader', () => {
     assertRefused(join(dir, 'renamed.safetensors'), 'PICKLE_REFUSED', /renamed\.safetensors is a PyTorch pickle/);
     writeFileSync(join(dir, 'zipped.safetensors'), Buffer.from('PK\x03\x04archive/data.pkl', 'latin1'));
     assertRefused(join(dir, 'zipped.safetensors'), 'PICKLE_REFUSED', /PyTorch pickle/);
+  });
+
+  it('does not mistake a safetensors file whose header length starts with byte 0x80 for a pickle', () => {
+    const dir = tempDir();
+    // Header length 0x0380 = 896 bytes: its first byte is the pickle protocol mark.
+    const header = { __metadata__: { pad: 'x'.repeat(896 - 27) } };
+    assert.equal(JSON.stringify(header).length, 896);
+    const path = rawFile(dir, 'eighty.safetensors', header);
+    assert.equal(readFileSync(path)[0], 0x80);
+    assertRefused(path, 'NOT_A_CHECKPOINT', /eighty\.safetensors looks like something else/);
   });
 
   it('warns about a NaN-filled tensor and still reads it', () => {
