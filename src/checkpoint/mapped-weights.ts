@@ -38,10 +38,13 @@ export class MappedWeights implements WeightSource {
 
   read(name: string): Float32Array {
     const ref = this.ref(name);
-    const values = ref.file.read(ref.key);
-    if (ref.third === undefined) return values;
-    const size = values.length / 3;
-    return values.slice(ref.third * size, (ref.third + 1) * size);
+    return thirdOf(ref, ref.file.read(ref.key));
+  }
+
+  readFloat16(name: string): Uint16Array | undefined {
+    const ref = this.ref(name);
+    const halves = ref.file.readFloat16(ref.key);
+    return halves && thirdOf(ref, halves);
   }
 
   private ref(name: string): TensorRef {
@@ -52,6 +55,13 @@ export class MappedWeights implements WeightSource {
     }
     return ref;
   }
+}
+
+/** The rows of `values` the reference takes: all, or one third of OpenCLIP's packed q/k/v. */
+function thirdOf<T extends Float32Array | Uint16Array>(ref: TensorRef, values: T): T {
+  if (ref.third === undefined) return values;
+  const size = values.length / 3;
+  return values.slice(ref.third * size, (ref.third + 1) * size) as T;
 }
 
 /**

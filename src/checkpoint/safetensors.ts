@@ -110,9 +110,28 @@ export class SafetensorsFile {
       );
     }
     const { values, nans } = widen(dtype, this.readBytes(name));
-    if (nans > 0) this.onWarning(`${basename(this.path)}: tensor ${name} holds ${nans} NaN values of ${values.length}`);
+    this.warnNaN(name, nans, values.length);
     return values;
   }
+
+  /** The tensor's fp16 bits when it is stored as F16 (for an fp16 output, no round trip through float32), else undefined. */
+  readFloat16(name: string): Uint16Array | undefined {
+    if (this.info(name).dtype !== 'F16') return undefined;
+    const bytes = this.readBytes(name);
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+    this.warnNaN(name, countHalfNaN(halves), halves.length);
+    return halves;
+  }
+
+  private warnNaN(name: string, nans: number, total: number): void {
+    if (nans > 0) this.onWarning(`${basename(this.path)}: tensor ${name} holds ${nans} NaN values of ${total}`);
+  }
+}
+
+function countHalfNaN(halves: Uint16Array): number {
+  let nans = 0;
+  for (let i = 0; i < halves.length; i++) if (((halves[i] as number) & 0x7fff) > 0x7c00) nans++;
+  return nans;
 }
 
 function withFile<T>(path: string, use: (fd: number) => T): T {

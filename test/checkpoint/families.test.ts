@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
+import { float32ToFloat16 } from '../../src/pipeline/runtime/float16.js';
 import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, tensorsOf, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
 import { writeSafetensors } from '../support/safetensors-writer.js';
 import { sd15Layout } from '../support/sd15-layout.js';
@@ -83,6 +84,10 @@ describe('checkpoint families', () => {
     const half = openCheckpoint(join(dir, 'half.safetensors')).components.unet.weights.read('conv_in.weight');
     assert.equal(half.length, full.length);
     for (let i = 0; i < full.length; i++) assert.ok(Math.abs((half[i] ?? 0) - (full[i] ?? 0)) <= Math.abs(full[i] ?? 0) * 2 ** -11);
+    // An fp16 graph can take the stored bits as they are; a float32 file has none to give.
+    const bits = openCheckpoint(join(dir, 'half.safetensors')).components.unet.weights.readFloat16?.('conv_in.weight');
+    assert.deepEqual(bits, float32ToFloat16(full));
+    assert.equal(openCheckpoint(TINY_SD).components.unet.weights.readFloat16?.('conv_in.weight'), undefined);
   });
 
   it('derives SD 1.5 published config from the real SD 1.5 shapes', () => {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateCommand } from '../../src/cli/generate.js';
 import { convertCheckpoint, readManifest } from '../../src/convert/convert.js';
-import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, writeFp16Copy } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
 
@@ -74,6 +74,20 @@ describe('converted checkpoints reproduce diffusers', () => {
       t.diagnostic(`${c.id}: max |Δ| = ${worst.toExponential(2)}`);
     });
   }
+
+  it('the usual fp16 download converted to fp16 draws the t2i_euler_a reference within fp16 rounding', async (t) => {
+    const half = join(dir, 'tiny-sd-fp16.safetensors');
+    writeFp16Copy(TINY_SD, half);
+    const out = join(dir, 'tiny-sd-fp16-onnx');
+    await convertCheckpoint(half, out, { dtype: 'fp16' });
+    const c = PIPELINE_CASES.find((x) => x.id === 't2i_euler_a');
+    assert.ok(c);
+    const raw = join(dir, 'fp16.f32');
+    const worst = maxAbsDifference(await generate(argsFor(c, raw, out), raw), readF32(join('test/fixtures/references', c.output_file)));
+    // The bound the fp16 ONNX export of the same model meets (test/pipeline/stable-diffusion.test.ts).
+    assert.ok(worst < 0.02, `max |Δ| ${worst}`);
+    t.diagnostic(`fp16: max |Δ| = ${worst.toExponential(2)}`);
+  });
 
   it('sf_t2i_euler_a: txt2img straight from tiny-sd.safetensors through generate --model', async (t) => {
     const { cases } = JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: CheckpointCase[] };
