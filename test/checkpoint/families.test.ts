@@ -116,6 +116,66 @@ describe('checkpoint families', () => {
     assert.deepEqual(components.vae.config, { ...TINY_VAE, blockOutChannels: [128, 256, 512, 512], layersPerBlock: 2, normNumGroups: 32 });
   });
 
+  it('derives SD 2.x published config from the real SD 2.x shapes (OpenCLIP text encoder, Linear projections)', () => {
+    const path = join(tempDir(), 'sd2.safetensors');
+    writeHeaderOnly(path, sd15Layout('sd2'));
+    const { components } = openCheckpoint(path);
+    assert.equal(components.family, 'sd2');
+    const unet = components.unet.config;
+    assert.deepEqual(unet.attentionHeads, [5, 10, 20, 20]);
+    assert.equal(unet.useLinearProjection, true);
+    assert.equal(unet.crossAttentionDim, 1024);
+    assert.deepEqual(components.textEncoder.config, {
+      vocabSize: 49408,
+      hiddenSize: 1024,
+      intermediateSize: 4096,
+      // SD 2.x conditions on the penultimate layer: diffusers' text encoder has 23 of the 24 blocks.
+      numLayers: 23,
+      numHeads: 16,
+      maxPositions: 77,
+      hiddenAct: 'gelu',
+      layerNormEps: 1e-5,
+    });
+    assert.deepEqual(components.textEncoder.weights.shape('text_model.encoder.layers.0.self_attn.k_proj.weight'), [1024, 1024]);
+    assert.deepEqual(components.textEncoder.weights.shape('text_model.encoder.layers.0.self_attn.v_proj.bias'), [1024]);
+  });
+
+  it('splits the packed OpenCLIP q/k/v projection into the three CLIP projections', () => {
+    // tiny-sd's CLIP text encoder rewritten under OpenCLIP names, q, k and v stacked as OpenCLIP stores them.
+    const source = openCheckpoint(TINY_SD).components.textEncoder.weights;
+    const bytes = (values: Float32Array) => new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    const openClip = tensorsOf(TINY_SD, (n) => !n.startsWith('cond_stage_model.'));
+    const layer = (i: number, part: string) => source.read(`text_model.encoder.layers.${i}.${part}`);
+    for (let i = 0; i < 3; i++) {
+      const b = `cond_stage_model.model.transformer.resblocks.${i}`;
+      for (const kind of ['weight', 'bias'] as const) {
+        const packed = ['q_proj', 'k_proj', 'v_proj'].map((p) => layer(i, `self_attn.${p}.${kind}`));
+        const joined = new Float32Array(packed.reduce((n, p) => n + p.length, 0));
+        packed.reduce((offset, p) => (joined.set(p, offset), offset + p.length), 0);
+        openClip.push({ name: `${b}.attn.in_proj_${kind}`, dtype: 'F32', shape: kind === 'weight' ? [48, 16] : [48], data: bytes(joined) });
+      }
+      for (const [from, to] of [['ln_1', 'layer_norm1'], ['ln_2', 'layer_norm2'], ['attn.out_proj', 'self_attn.out_proj'], ['mlp.c_fc', 'mlp.fc1'], ['mlp.c_proj', 'mlp.fc2']]) {
+        for (const kind of ['weight', 'bias']) {
+          const values = layer(i, `${to}.${kind}`);
+          openClip.push({ name: `${b}.${from}.${kind}`, dtype: 'F32', shape: source.shape(`text_model.encoder.layers.${i}.${to}.${kind}`), data: bytes(values) });
+        }
+      }
+    }
+    for (const [from, to] of [['token_embedding.weight', 'embeddings.token_embedding.weight'], ['positional_embedding', 'embeddings.position_embedding.weight'], ['ln_final.weight', 'final_layer_norm.weight'], ['ln_final.bias', 'final_layer_norm.bias']]) {
+      openClip.push({ name: `cond_stage_model.model.${from}`, dtype: 'F32', shape: source.shape(`text_model.${to}`), data: bytes(source.read(`text_model.${to}`)) });
+    }
+    const path = join(tempDir(), 'openclip.safetensors');
+    writeSafetensors(path, openClip);
+    const text = openCheckpoint(path).components.textEncoder;
+    assert.equal(text.config.hiddenAct, 'gelu');
+    assert.equal(text.config.numLayers, 2);
+    for (const name of source.names()) {
+      if (name.includes('layers.2.')) continue;
+      assert.deepEqual(text.weights.read(name), source.read(name), name);
+      assert.deepEqual(text.weights.shape(name), source.shape(name), name);
+    }
+  });
+
   it('says a LoRA is a LoRA', () => {
     assert.match(codeOf(() => openCheckpoint(TINY_LORA)), /^NOT_A_CHECKPOINT: .*looks like a LoRA, not a checkpoint/);
   });

@@ -2,7 +2,8 @@
  * Every weight of a real Stable Diffusion 1.5 single-file checkpoint (A1111 / LDM names and shapes), written out
  * from the published architecture (UNet: 320·[1, 2, 4, 4] channels, 2 layers per level, 8 heads, 768-wide context;
  * VAE: 128·[1, 2, 4, 4]; CLIP ViT-L/14 text encoder), independently of the converter's own key mapping. Used to
- * make full-size and header-only checkpoints for the benchmark and the family tests.
+ * make full-size and header-only checkpoints for the benchmark and the family tests. The `sd2` variant is SD 2.x:
+ * a 1024-wide context, Linear proj_in/proj_out, and OpenCLIP ViT-H/14's text tower (24 blocks of 1024).
  */
 export interface LayoutEntry {
   readonly name: string;
@@ -10,6 +11,8 @@ export interface LayoutEntry {
 }
 
 type Add = (name: string, shape: readonly number[]) => void;
+
+export type LayoutVariant = 'sd15' | 'sd2';
 
 function weightAndBias(add: Add, prefix: string, weight: readonly number[]): void {
   add(`${prefix}.weight`, weight);
@@ -25,12 +28,14 @@ function unetResBlock(add: Add, p: string, inCh: number, outCh: number): void {
   if (inCh !== outCh) weightAndBias(add, `${p}.skip_connection`, [outCh, inCh, 1, 1]);
 }
 
-function unetAttention(add: Add, p: string, ch: number): void {
+function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant): void {
+  const contextWidth = variant === 'sd2' ? 1024 : 768;
+  const projection = variant === 'sd2' ? [ch, ch] : [ch, ch, 1, 1];
   weightAndBias(add, `${p}.norm`, [ch]);
-  weightAndBias(add, `${p}.proj_in`, [ch, ch, 1, 1]);
+  weightAndBias(add, `${p}.proj_in`, projection);
   const b = `${p}.transformer_blocks.0`;
   for (const attn of ['attn1', 'attn2']) {
-    const context = attn === 'attn1' ? ch : 768;
+    const context = attn === 'attn1' ? ch : contextWidth;
     add(`${b}.${attn}.to_q.weight`, [ch, ch]);
     add(`${b}.${attn}.to_k.weight`, [ch, context]);
     add(`${b}.${attn}.to_v.weight`, [ch, context]);
@@ -39,10 +44,10 @@ function unetAttention(add: Add, p: string, ch: number): void {
   weightAndBias(add, `${b}.ff.net.0.proj`, [ch * 8, ch]);
   weightAndBias(add, `${b}.ff.net.2`, [ch, ch * 4]);
   for (const n of ['norm1', 'norm2', 'norm3']) weightAndBias(add, `${b}.${n}`, [ch]);
-  weightAndBias(add, `${p}.proj_out`, [ch, ch, 1, 1]);
+  weightAndBias(add, `${p}.proj_out`, projection);
 }
 
-function unet(add: Add, channels: readonly number[]): void {
+function unet(add: Add, channels: readonly number[], variant: LayoutVariant): void {
   const u = 'model.diffusion_model';
   weightAndBias(add, `${u}.time_embed.0`, [1280, 320]);
   weightAndBias(add, `${u}.time_embed.2`, [1280, 1280]);
@@ -54,7 +59,7 @@ function unet(add: Add, channels: readonly number[]): void {
     for (let j = 0; j < 2; j++, block++) {
       unetResBlock(add, `${u}.input_blocks.${block}.0`, ch, out);
       ch = out;
-      if (level < 3) unetAttention(add, `${u}.input_blocks.${block}.1`, ch);
+      if (level < 3) unetAttention(add, `${u}.input_blocks.${block}.1`, ch, variant);
       skips.push(ch);
     }
     if (level < 3) {
@@ -63,14 +68,14 @@ function unet(add: Add, channels: readonly number[]): void {
     }
   });
   unetResBlock(add, `${u}.middle_block.0`, ch, ch);
-  unetAttention(add, `${u}.middle_block.1`, ch);
+  unetAttention(add, `${u}.middle_block.1`, ch, variant);
   unetResBlock(add, `${u}.middle_block.2`, ch, ch);
   [...channels].reverse().forEach((out, level) => {
     for (let j = 0; j < 3; j++) {
       const i = level * 3 + j;
       unetResBlock(add, `${u}.output_blocks.${i}.0`, ch + (skips.pop() ?? 0), out);
       ch = out;
-      if (level > 0) unetAttention(add, `${u}.output_blocks.${i}.1`, ch);
+      if (level > 0) unetAttention(add, `${u}.output_blocks.${i}.1`, ch, variant);
       if (level < 3 && j === 2) weightAndBias(add, `${u}.output_blocks.${i}.${level > 0 ? 2 : 1}.conv`, [ch, ch, 3, 3]);
     }
   });
@@ -139,13 +144,32 @@ function clipTextEncoder(add: Add): void {
   weightAndBias(add, `${t}.final_layer_norm`, [768]);
 }
 
-/** The float weights of SD 1.5 in A1111's layout (the non-float buffers such files also hold are left out). */
-export function sd15Layout(): LayoutEntry[] {
+function openClipTextEncoder(add: Add): void {
+  const t = 'cond_stage_model.model';
+  add(`${t}.token_embedding.weight`, [49408, 1024]);
+  add(`${t}.positional_embedding`, [77, 1024]);
+  for (let i = 0; i < 24; i++) {
+    const b = `${t}.transformer.resblocks.${i}`;
+    weightAndBias(add, `${b}.ln_1`, [1024]);
+    add(`${b}.attn.in_proj_weight`, [3072, 1024]);
+    add(`${b}.attn.in_proj_bias`, [3072]);
+    weightAndBias(add, `${b}.attn.out_proj`, [1024, 1024]);
+    weightAndBias(add, `${b}.ln_2`, [1024]);
+    weightAndBias(add, `${b}.mlp.c_fc`, [4096, 1024]);
+    weightAndBias(add, `${b}.mlp.c_proj`, [1024, 4096]);
+  }
+  weightAndBias(add, `${t}.ln_final`, [1024]);
+  add(`${t}.text_projection`, [1024, 1024]);
+}
+
+/** The float weights in A1111's layout (the non-float buffers such files also hold are left out). */
+export function sd15Layout(variant: LayoutVariant = 'sd15'): LayoutEntry[] {
   const entries: LayoutEntry[] = [];
   const add: Add = (name, shape) => entries.push({ name, shape });
-  unet(add, [320, 640, 1280, 1280]);
+  unet(add, [320, 640, 1280, 1280], variant);
   vae(add, [128, 256, 512, 512]);
-  clipTextEncoder(add);
+  if (variant === 'sd2') openClipTextEncoder(add);
+  else clipTextEncoder(add);
   return entries;
 }
 
