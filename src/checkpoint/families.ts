@@ -49,28 +49,25 @@ const SD_SCHEDULER = {
   trained_betas: null,
 } as const;
 
-const SD1_TEXT = { prefix: 'cond_stage_model.transformer.', layout: 'clip', hiddenAct: 'quick_gelu', headDim: 64, droppedLayers: 0 } as const;
+const SD1_TEXT = {
+  prefix: 'cond_stage_model.transformer.',
+  layout: 'clip',
+  hiddenAct: 'quick_gelu',
+  headDim: 64,
+  droppedLayers: 0,
+} as const;
 const SD2_TEXT = { prefix: 'cond_stage_model.model.', layout: 'openclip', hiddenAct: 'gelu', headDim: 64, droppedLayers: 1 } as const;
 const COMMON = { normNumGroups: 32, vaeScalingFactor: 0.18215, schedulerConfig: SD_SCHEDULER } as const;
 
-export const FAMILIES: readonly FamilyRow[] = [
-  { id: 'sd1', label: 'Stable Diffusion 1.x', textEncoder: SD1_TEXT, unet: { inChannels: 4, heads: { count: 8 } }, ...COMMON },
-  {
-    id: 'sd1-inpaint',
-    label: 'Stable Diffusion 1.x inpainting',
-    textEncoder: SD1_TEXT,
-    unet: { inChannels: 9, heads: { count: 8 } },
-    ...COMMON,
-  },
-  { id: 'sd2', label: 'Stable Diffusion 2.x', textEncoder: SD2_TEXT, unet: { inChannels: 4, heads: { width: 64 } }, ...COMMON },
-  {
-    id: 'sd2-inpaint',
-    label: 'Stable Diffusion 2.x inpainting',
-    textEncoder: SD2_TEXT,
-    unet: { inChannels: 9, heads: { width: 64 } },
-    ...COMMON,
-  },
-];
+const SD1: FamilyRow = { id: 'sd1', label: 'Stable Diffusion 1.x', textEncoder: SD1_TEXT, unet: { inChannels: 4, heads: { count: 8 } }, ...COMMON };
+const SD2: FamilyRow = { id: 'sd2', label: 'Stable Diffusion 2.x', textEncoder: SD2_TEXT, unet: { inChannels: 4, heads: { width: 64 } }, ...COMMON };
+
+/** A family's inpainting model: the same, except that the UNet also takes the mask and the masked image's latents. */
+function inpainting(base: FamilyRow, id: FamilyId): FamilyRow {
+  return { ...base, id, label: `${base.label} inpainting`, unet: { ...base.unet, inChannels: 9 } };
+}
+
+export const FAMILIES: readonly FamilyRow[] = [SD1, inpainting(SD1, 'sd1-inpaint'), SD2, inpainting(SD2, 'sd2-inpaint')];
 
 /** The family whose text encoder layout and UNet input width match, if any. */
 export function findFamily(textLayout: 'clip' | 'openclip', unetInChannels: number): FamilyRow | undefined {

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { familyById } from '../checkpoint/index.js';
 import { convertCheckpoint, type ConvertProgress } from '../convert/convert.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
 import { exitCodeHelp } from './exit-codes.js';
@@ -38,7 +39,8 @@ export const convertCommand: CliCommand = {
       onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    io.stdout.write(`${result.outDir}: ${result.manifest.family}, ${dtype}, converted in ${seconds} s\n`);
+    const family = familyById(result.manifest.family).label;
+    io.stdout.write(`${result.outDir}: ${family}, ${dtype}, converted in ${seconds} s\n`);
   },
 };
 

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openCheckpoint, type OpenedCheckpoint } from '../checkpoint/index.js';
-import type { WeightSource } from './components.js';
+import type { FamilyId, WeightSource } from './components.js';
 import { ConvertError } from './errors.js';
 import { writeTextEncoder } from './graphs/text-encoder.js';
 import { writeUNet } from './graphs/unet.js';
@@ -26,7 +26,7 @@ export interface ConversionManifest {
   readonly converter: 'dreamcord';
   readonly converterVersion: number;
   readonly dtype: ComponentDtype;
-  readonly family: string;
+  readonly family: FamilyId;
   readonly source: { readonly name: string; readonly size: number; readonly mtimeMs: number; readonly sha256: string };
   readonly createdAt: string;
 }

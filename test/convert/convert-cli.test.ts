@@ -23,7 +23,7 @@ describe('dreamcord convert', () => {
     const out = join(tempDir(), 'model');
     const t = io(true);
     assert.equal(await runCli(['convert', TINY_SD, '--out', out, '--dtype', 'fp16'], t.io), 0);
-    assert.match(t.out(), /model: sd1, fp16, converted in [\d.]+ s/);
+    assert.match(t.out(), /model: Stable Diffusion 1\.x, fp16, converted in [\d.]+ s/);
     const err = t.err();
     assert.match(err, /\r\[#{30}\] 100% vae_decoder/);
     assert.match(err, /\r\[-{30}\] {3}0% text_encoder/);
