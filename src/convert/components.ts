@@ -58,6 +58,11 @@ export interface UNetConfig {
   useLinearProjection: boolean;
   normNumGroups: number;
   normEps: number;
+  /**
+   * diffusers' `upcast_attention` (SD 2.1 sets it): fp16 graphs compute attention scores in float32, where fp16
+   * would overflow. @default false
+   */
+  upcastAttention?: boolean;
 }
 
 export interface VaeConfig {

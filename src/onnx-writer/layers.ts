@@ -101,6 +101,11 @@ export interface AttentionOptions {
   readonly headDim: number;
   /** Added to the scores before softmax, broadcast to `[batch, heads, queries, keys]` (e.g. a causal mask). */
   readonly mask?: Value;
+  /**
+   * In an fp16 graph, compute the scores `q·kᵀ` and their softmax in float32 (diffusers' `upcast_attention`, set by
+   * SD 2.1): fp16 scores overflow past 65 504 to infinity, and the softmax of a row holding one is NaN.
+   */
+  readonly upcast?: boolean;
 }
 
 /**
@@ -112,9 +117,13 @@ export function attention(g: GraphBuilder, q: Value, k: Value, v: Value, options
   const split = (x: Value, perm: number[]): Value =>
     g.node('Transpose', [g.node('Reshape', [x, g.int64([0, 0, heads, headDim])])], { perm });
   const scaledQ = g.node('Mul', [split(q, [0, 2, 1, 3]), g.floatConstant([1 / Math.sqrt(headDim)], [])]);
-  let scores = g.node('MatMul', [scaledQ, split(k, [0, 2, 3, 1])]);
-  if (options.mask) scores = g.node('Add', [scores, options.mask]);
-  const weighted = g.node('MatMul', [softmax(g, scores), split(v, [0, 2, 1, 3])]);
+  const keys = split(k, [0, 2, 3, 1]);
+  const upcast = options.upcast === true && g.floatType === 'float16';
+  const widen = (x: Value): Value => (upcast ? cast(g, x, 'float32') : x);
+  let scores = g.node('MatMul', [widen(scaledQ), widen(keys)]);
+  if (options.mask) scores = g.node('Add', [scores, widen(options.mask)]);
+  const weights = upcast ? cast(g, g.node('Softmax', [scores], { axis: -1 }), g.floatType) : softmax(g, scores);
+  const weighted = g.node('MatMul', [weights, split(v, [0, 2, 1, 3])]);
   const joined = g.node('Transpose', [weighted], { perm: [0, 2, 1, 3] });
   return g.node('Reshape', [joined, g.int64([0, 0, heads * headDim])]);
 }

@@ -169,7 +169,8 @@ class UNetLayers {
       const q = this.#w.linear(input, `${prefix}.${name}.to_q`);
       const k = this.#w.linear(context, `${prefix}.${name}.to_k`);
       const v = this.#w.linear(context, `${prefix}.${name}.to_v`);
-      const attended = attention(g, q, k, v, { heads, headDim: inner / heads });
+      const upcast = this.#config.upcastAttention ?? false;
+      const attended = attention(g, q, k, v, { heads, headDim: inner / heads, upcast });
       return this.#w.linear(attended, `${prefix}.${name}.to_out.0`);
     };
     const norm1 = this.#w.layerNorm(x, `${prefix}.norm1`, BLOCK_NORM_EPS);

@@ -174,6 +174,23 @@ for (const dtype of ['fp32', 'fp16'] as const) {
   });
 }
 
+describe("an fp16 UNet with attention upcast to float32 (SD 2.1's setting)", () => {
+  it('matches the tiny-sd export as closely as the plain fp16 UNet', async () => {
+    const { components } = openCheckpoint(join(CHECKPOINTS, 'tiny-sd.safetensors'));
+    const dir = processTempDir('dreamcord-graphs-');
+    const unet = { ...components.unet, config: { ...components.unet.config, upcastAttention: true } };
+    await writeUNet(unet, dir, { dtype: 'fp16' });
+    const random = seededRandom(20);
+    const feeds = {
+      sample: floats(random, [2, 4, 8, 8]),
+      timestep: new Tensor('float32', Float32Array.of(999, 999), [2]),
+      encoder_hidden_states: floats(random, [2, 77, 16]),
+    };
+    const differences = await compare('test/fixtures/tiny-sd/unet/model.onnx', join(dir, 'model.onnx'), feeds);
+    assertWithin(differences, FP16_TOLERANCE, 'upcast UNet');
+  });
+});
+
 describe('graphs written from tiny-sd-inpaint.safetensors', () => {
   let converted: Converted;
   before(async () => {
