@@ -59,6 +59,7 @@ export function deriveUNetConfig(weights: WeightSource, family: FamilyRow): UNet
     useLinearProjection: weights.has(`${attentionPrefix}proj_in.weight`) && weights.shape(`${attentionPrefix}proj_in.weight`).length === 2,
     normNumGroups: normGroups(family.normNumGroups, blockOutChannels),
     normEps: 1e-5,
+    upcastAttention: family.unet.upcastAttention,
   };
 }
 

@@ -38,7 +38,8 @@ export interface FolderCheckpoint {
  */
 export function folderComponents(dir: string, options: SafetensorsOptions = {}): FolderCheckpoint {
   if (existsSync(join(dir, 'text_encoder_2'))) {
-    throw new CheckpointError('UNSUPPORTED_FAMILY', dir, `${dir} is an SDXL model (it has text_encoder_2); dreamcord converts SD 1.x and 2.x only for now`);
+    const message = `${dir} is an SDXL model (it has text_encoder_2); dreamcord converts SD 1.x and 2.x only for now`;
+    throw new CheckpointError('UNSUPPORTED_FAMILY', dir, message);
   }
   const unetConfig = unetFromConfig(readConfig(dir, 'unet'));
   const vaeConfig = vaeFromConfig(readConfig(dir, 'vae'));
@@ -46,7 +47,8 @@ export function folderComponents(dir: string, options: SafetensorsOptions = {}):
   const layout = textConfig.hiddenAct === 'gelu' ? 'openclip' : 'clip';
   const family = findFamily(layout, unetConfig.inChannels);
   if (!family) {
-    throw new CheckpointError('UNSUPPORTED_FAMILY', dir, `${dir}: a UNet with ${unetConfig.inChannels} input channels matches no family dreamcord converts`);
+    const message = `${dir}: a UNet with ${unetConfig.inChannels} input channels matches no family dreamcord converts`;
+    throw new CheckpointError('UNSUPPORTED_FAMILY', dir, message);
   }
   const components: CheckpointComponents = {
     family: family.id,
@@ -79,9 +81,12 @@ function partWeights(
   const [folder, candidates] = PARTS[part];
   const path = candidates.map((c) => join(dir, folder, c)).find((p) => existsSync(p));
   if (path === undefined) {
-    const pickle = ['diffusion_pytorch_model.bin', 'pytorch_model.bin'].map((c) => join(dir, folder, c)).find((p) => existsSync(p));
+    const pickle = ['diffusion_pytorch_model.bin', 'pytorch_model.bin']
+      .map((c) => join(dir, folder, c))
+      .find((p) => existsSync(p));
     if (pickle) {
-      throw new CheckpointError('PICKLE_REFUSED', pickle, `${pickle} is a PyTorch pickle; loading one runs code from the file, so dreamcord refuses it. Use the folder's .safetensors weights.`);
+      const message = `${pickle} is a PyTorch pickle; loading one runs code from the file, so dreamcord refuses it.`;
+      throw new CheckpointError('PICKLE_REFUSED', pickle, `${message} Save the model with safetensors weights.`);
     }
     throw new CheckpointError('NOT_FOUND', join(dir, folder), `${join(dir, folder)} has no ${candidates[0]}`);
   }
@@ -146,6 +151,7 @@ function unetFromConfig(c: Record<string, unknown>): UNetConfig {
     useLinearProjection: c.use_linear_projection === true,
     normNumGroups: num(c, 'norm_num_groups', sd1.normNumGroups),
     normEps: num(c, 'norm_eps', 1e-5),
+    upcastAttention: c.upcast_attention === true,
   };
 }
 

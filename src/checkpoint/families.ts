@@ -27,6 +27,11 @@ export interface FamilyRow {
     readonly inChannels: number;
     /** SD 1.x: the same head count at every level; SD 2.x: a fixed head width. */
     readonly heads: { readonly count: number } | { readonly width: number };
+    /**
+     * Attention scores in float32 in fp16 graphs. SD 2.1 needs it (its fp16 scores overflow); a single file does
+     * not say whether it is 2.0 or 2.1, so all of SD 2.x gets it (it costs a little speed, never accuracy).
+     */
+    readonly upcastAttention: boolean;
   };
   readonly normNumGroups: number;
   readonly vaeScalingFactor: number;
@@ -59,8 +64,20 @@ const SD1_TEXT = {
 const SD2_TEXT = { prefix: 'cond_stage_model.model.', layout: 'openclip', hiddenAct: 'gelu', headDim: 64, droppedLayers: 1 } as const;
 const COMMON = { normNumGroups: 32, vaeScalingFactor: 0.18215, schedulerConfig: SD_SCHEDULER } as const;
 
-const SD1: FamilyRow = { id: 'sd1', label: 'Stable Diffusion 1.x', textEncoder: SD1_TEXT, unet: { inChannels: 4, heads: { count: 8 } }, ...COMMON };
-const SD2: FamilyRow = { id: 'sd2', label: 'Stable Diffusion 2.x', textEncoder: SD2_TEXT, unet: { inChannels: 4, heads: { width: 64 } }, ...COMMON };
+const SD1: FamilyRow = {
+  id: 'sd1',
+  label: 'Stable Diffusion 1.x',
+  textEncoder: SD1_TEXT,
+  unet: { inChannels: 4, heads: { count: 8 }, upcastAttention: false },
+  ...COMMON,
+};
+const SD2: FamilyRow = {
+  id: 'sd2',
+  label: 'Stable Diffusion 2.x',
+  textEncoder: SD2_TEXT,
+  unet: { inChannels: 4, heads: { width: 64 }, upcastAttention: true },
+  ...COMMON,
+};
 
 /** A family's inpainting model: the same, except that the UNet also takes the mask and the masked image's latents. */
 function inpainting(base: FamilyRow, id: FamilyId): FamilyRow {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { CheckpointError, openCheckpoint } from '../checkpoint/index.js';
 import { convertCheckpoint, CONVERTER_VERSION, readManifest, type ConvertProgress } from './convert.js';
@@ -62,6 +62,7 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
     // An entry of an older converter version (or one without a manifest, which no conversion leaves) is redone.
     await rm(dir, { recursive: true, force: true });
     await mkdir(options.cacheDir, { recursive: true });
+    await removeStalePartials(options.cacheDir, entry);
     options.onConvert?.(source);
     await convertCheckpoint(source, dir, {
       dtype: options.dtype,
@@ -74,6 +75,19 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
   await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
   return { dir, converted };
+}
+
+/** A conversion killed mid-way leaves `.<entry>.partial-…` (never used, but gigabytes); older than this, it goes. */
+const STALE_PARTIAL_MS = 60 * 60 * 1000;
+
+/** Removes what killed conversions of `entry` left, sparing any young enough to be another process's, under way. */
+async function removeStalePartials(cacheDir: string, entry: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (name.startsWith(`.${entry}.partial-`) && Date.now() - statSync(path).mtimeMs > STALE_PARTIAL_MS) {
+      await rm(path, { recursive: true, force: true });
+    }
+  }
 }
 
 /** An ONNX export the pipeline reads directly (as opposed to a diffusers folder of PyTorch weights). */

@@ -26,6 +26,7 @@ const TINY_UNET = {
   useLinearProjection: false,
   normNumGroups: 8,
   normEps: 1e-5,
+  upcastAttention: false,
 };
 const TINY_TEXT = {
   vocabSize: 49408,
@@ -125,6 +126,7 @@ describe('checkpoint families', () => {
     assert.deepEqual(unet.attentionHeads, [5, 10, 20, 20]);
     assert.equal(unet.useLinearProjection, true);
     assert.equal(unet.crossAttentionDim, 1024);
+    assert.equal(unet.upcastAttention, true);
     assert.deepEqual(components.textEncoder.config, {
       vocabSize: 49408,
       hiddenSize: 1024,

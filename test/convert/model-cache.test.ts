@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError } from '../../src/checkpoint/index.js';
@@ -58,6 +59,21 @@ describe('model cache', () => {
     assert.deepEqual(await prepareModel('test/fixtures/tiny-sd', options(cache, [])), { dir: 'test/fixtures/tiny-sd', converted: false });
     await assert.rejects(prepareModel(TINY_LORA, options(cache, [])), (e: unknown) => isCheckpointError(e, 'NOT_A_CHECKPOINT'));
     assert.throws(() => readdirSync(cache), /ENOENT/);
+  });
+
+  it('removes what a conversion killed long ago left behind, and spares one that may be under way', async () => {
+    const cache = join(tempDir(), 'cache');
+    const sha256 = createHash('sha256').update(readFileSync(TINY_SD)).digest('hex');
+    const entry = `tiny-sd-${sha256.slice(0, 16)}-fp32`;
+    const dead = join(cache, `.${entry}.partial-dead`);
+    const recent = join(cache, `.${entry}.partial-live`);
+    mkdirSync(dead, { recursive: true });
+    mkdirSync(recent);
+    const yesterday = new Date(Date.now() - 24 * 3600 * 1000);
+    utimesSync(dead, yesterday, yesterday);
+    const prepared = await prepareModel(TINY_SD, options(cache, []));
+    assert.equal(prepared.dir, join(cache, entry));
+    assert.deepEqual(readdirSync(cache).sort(), [`.${entry}.partial-live`, 'lookup', entry]);
   });
 
   it('does not use a cache entry whose manifest records other content', async () => {
