@@ -1,7 +1,7 @@
 // dreamcord/checkpoint: read the Stable Diffusion models people hold (A1111 single-file .safetensors, diffusers
 // folders) into components under reference names, for the ONNX graph writers of src/convert.
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
 import type { CheckpointComponents } from '../convert/components.js';
 import { folderComponents, isDiffusersFolder } from './diffusers-folder.js';
 import { CheckpointError } from './errors.js';
@@ -39,8 +39,12 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
     throw new CheckpointError('NOT_FOUND', path, `${path} does not exist or cannot be read`, { cause: error });
   }
   if (isDirectory) {
+    if (existsSync(join(path, 'unet', 'model.onnx'))) {
+      throw new CheckpointError('NOT_A_CHECKPOINT', path, `${path} is already an ONNX model folder: use it as it is`);
+    }
     if (!isDiffusersFolder(path)) {
-      throw new CheckpointError('NOT_A_CHECKPOINT', path, `${path} is neither a diffusers folder (unet/config.json) nor a .safetensors file`);
+      const message = `${path} is neither a diffusers folder (unet/config.json) nor a .safetensors file`;
+      throw new CheckpointError('NOT_A_CHECKPOINT', path, message);
     }
     const folder = folderComponents(path, options);
     const family = familyById(folder.components.family);

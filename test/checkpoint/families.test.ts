@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
 import { float32ToFloat16 } from '../../src/pipeline/runtime/float16.js';
-import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, tensorsOf, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
+import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, tensorsOf, writeDiffusersFolder, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
 import { writeSafetensors } from '../support/safetensors-writer.js';
 import { sd15Layout } from '../support/sd15-layout.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -204,28 +203,8 @@ describe('checkpoint families', () => {
 
   it('reads a diffusers folder through its config.json files', () => {
     const dir = tempDir();
+    writeDiffusersFolder(TINY_SD, dir);
     const { components } = openCheckpoint(TINY_SD);
-    const parts = [
-      ['unet', 'diffusion_pytorch_model.safetensors', components.unet.weights, {
-        in_channels: 4, out_channels: 4, block_out_channels: [16, 32], layers_per_block: 1,
-        down_block_types: TINY_UNET.downBlockTypes, up_block_types: TINY_UNET.upBlockTypes, cross_attention_dim: 16,
-        attention_head_dim: 8, norm_num_groups: 8,
-      }],
-      ['vae', 'diffusion_pytorch_model.safetensors', components.vae.weights, {
-        block_out_channels: [8, 8, 16, 16], layers_per_block: 1, latent_channels: 4, norm_num_groups: 8,
-      }],
-      ['text_encoder', 'model.safetensors', components.textEncoder.weights, {
-        hidden_size: 16, intermediate_size: 32, num_hidden_layers: 3, num_attention_heads: 2, hidden_act: 'quick_gelu',
-      }],
-    ] as const;
-    for (const [folder, file, weights, config] of parts) {
-      mkdirSync(join(dir, folder));
-      writeFileSync(join(dir, folder, 'config.json'), JSON.stringify(config));
-      writeSafetensors(join(dir, folder, file), weights.names().map((name) => {
-        const values = weights.read(name);
-        return { name, dtype: 'F32', shape: weights.shape(name), data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
-      }));
-    }
     const folder = openCheckpoint(dir).components;
     assert.equal(folder.family, 'sd1');
     assert.deepEqual(folder.unet.config, TINY_UNET);

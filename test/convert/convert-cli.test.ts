@@ -41,6 +41,7 @@ describe('dreamcord convert', () => {
       [[join(dir, 'model.ckpt')], 4, /is a PyTorch pickle/],
       [[join(dir, 'cut.safetensors')], 5, /cut\.safetensors is truncated/],
       [[TINY_LORA], 9, /looks like a LoRA, not a checkpoint/],
+      [['test/fixtures/tiny-sd'], 9, /tiny-sd is already an ONNX model folder: use it as it is/],
       [[TINY_SD, '--out', join(dir, 'taken')], 12, /already exists/],
     ];
     for (const [args, code, message] of cases) {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateCommand } from '../../src/cli/generate.js';
 import { convertCheckpoint, readManifest } from '../../src/convert/convert.js';
-import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, writeFp16Copy } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
 
@@ -87,6 +87,19 @@ describe('converted checkpoints reproduce diffusers', () => {
     // The bound the fp16 ONNX export of the same model meets (test/pipeline/stable-diffusion.test.ts).
     assert.ok(worst < 0.02, `max |Δ| ${worst}`);
     t.diagnostic(`fp16: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it('a diffusers folder of the same weights converts to the same pictures (t2i_euler_a)', async (t) => {
+    const folder = join(dir, 'tiny-sd-diffusers');
+    writeDiffusersFolder(TINY_SD, folder);
+    const out = join(dir, 'tiny-sd-diffusers-onnx');
+    await convertCheckpoint(folder, out, { dtype: 'fp32' });
+    const c = PIPELINE_CASES.find((x) => x.id === 't2i_euler_a');
+    assert.ok(c);
+    const raw = join(dir, 'folder.f32');
+    const worst = maxAbsDifference(await generate(argsFor(c, raw, out), raw), readF32(join('test/fixtures/references', c.output_file)));
+    assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
+    t.diagnostic(`diffusers folder: max |Δ| = ${worst.toExponential(2)}`);
   });
 
   it('sf_t2i_euler_a: txt2img straight from tiny-sd.safetensors through generate --model', async (t) => {

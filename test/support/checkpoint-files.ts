@@ -1,8 +1,8 @@
-import { closeSync, ftruncateSync, openSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { float32ToFloat16 } from '../../src/pipeline/runtime/float16.js';
-import { SafetensorsFile } from '../../src/checkpoint/index.js';
+import { openCheckpoint, SafetensorsFile } from '../../src/checkpoint/index.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors-writer.js';
 import { elementCount, type LayoutEntry } from './sd15-layout.js';
 
@@ -60,5 +60,34 @@ export function writeHeaderOnly(path: string, layout: readonly LayoutEntry[], dt
     ftruncateSync(fd, 8 + json.length + offset);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The tiny single-file checkpoint `source` saved as diffusers would save it (`unet/`, `vae/`, `text_encoder/`, each
+ * weights + `config.json`, no tokenizer or scheduler), the configs written by hand from the fixture's architecture.
+ */
+export function writeDiffusersFolder(source: string, dir: string): void {
+  const { components } = openCheckpoint(source);
+  const parts = [
+    ['unet', 'diffusion_pytorch_model.safetensors', components.unet.weights, {
+      in_channels: 4, out_channels: 4, block_out_channels: [16, 32], layers_per_block: 1,
+      down_block_types: ['CrossAttnDownBlock2D', 'DownBlock2D'], up_block_types: ['UpBlock2D', 'CrossAttnUpBlock2D'],
+      cross_attention_dim: 16, attention_head_dim: 8, norm_num_groups: 8,
+    }],
+    ['vae', 'diffusion_pytorch_model.safetensors', components.vae.weights, {
+      block_out_channels: [8, 8, 16, 16], layers_per_block: 1, latent_channels: 4, norm_num_groups: 8,
+    }],
+    ['text_encoder', 'model.safetensors', components.textEncoder.weights, {
+      hidden_size: 16, intermediate_size: 32, num_hidden_layers: 3, num_attention_heads: 2, hidden_act: 'quick_gelu',
+    }],
+  ] as const;
+  for (const [folder, file, weights, config] of parts) {
+    mkdirSync(join(dir, folder), { recursive: true });
+    writeFileSync(join(dir, folder, 'config.json'), JSON.stringify(config));
+    writeSafetensors(join(dir, folder, file), weights.names().map((name) => {
+      const values = weights.read(name);
+      return { name, dtype: 'F32', shape: weights.shape(name), data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+    }));
   }
 }
