@@ -31,6 +31,16 @@ async function generate(args: string[], raw: string): Promise<Float32Array> {
   return readF32(raw);
 }
 
+/** Converts `source`, runs the `t2i_euler_a` reference case on it and returns the largest difference. */
+async function convertAndDrawEulerA(source: string, dtype: 'fp32' | 'fp16'): Promise<number> {
+  const out = `${source}-${dtype}-onnx`;
+  await convertCheckpoint(source, out, { dtype });
+  const c = PIPELINE_CASES.find((x) => x.id === 't2i_euler_a');
+  assert.ok(c);
+  const raw = `${out}.f32`;
+  return maxAbsDifference(await generate(argsFor(c, raw, out), raw), readF32(join('test/fixtures/references', c.output_file)));
+}
+
 describe('converted checkpoints reproduce diffusers', () => {
   before(async () => {
     await convertCheckpoint(TINY_SD, converted['tiny-sd'] ?? '', { dtype: 'fp32' });
@@ -78,12 +88,7 @@ describe('converted checkpoints reproduce diffusers', () => {
   it('the usual fp16 download converted to fp16 draws the t2i_euler_a reference within fp16 rounding', async (t) => {
     const half = join(dir, 'tiny-sd-fp16.safetensors');
     writeFp16Copy(TINY_SD, half);
-    const out = join(dir, 'tiny-sd-fp16-onnx');
-    await convertCheckpoint(half, out, { dtype: 'fp16' });
-    const c = PIPELINE_CASES.find((x) => x.id === 't2i_euler_a');
-    assert.ok(c);
-    const raw = join(dir, 'fp16.f32');
-    const worst = maxAbsDifference(await generate(argsFor(c, raw, out), raw), readF32(join('test/fixtures/references', c.output_file)));
+    const worst = await convertAndDrawEulerA(half, 'fp16');
     // The bound the fp16 ONNX export of the same model meets (test/pipeline/stable-diffusion.test.ts).
     assert.ok(worst < 0.02, `max |Δ| ${worst}`);
     t.diagnostic(`fp16: max |Δ| = ${worst.toExponential(2)}`);
@@ -92,12 +97,7 @@ describe('converted checkpoints reproduce diffusers', () => {
   it('a diffusers folder of the same weights converts to the same pictures (t2i_euler_a)', async (t) => {
     const folder = join(dir, 'tiny-sd-diffusers');
     writeDiffusersFolder(TINY_SD, folder);
-    const out = join(dir, 'tiny-sd-diffusers-onnx');
-    await convertCheckpoint(folder, out, { dtype: 'fp32' });
-    const c = PIPELINE_CASES.find((x) => x.id === 't2i_euler_a');
-    assert.ok(c);
-    const raw = join(dir, 'folder.f32');
-    const worst = maxAbsDifference(await generate(argsFor(c, raw, out), raw), readF32(join('test/fixtures/references', c.output_file)));
+    const worst = await convertAndDrawEulerA(folder, 'fp32');
     assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
     t.diagnostic(`diffusers folder: max |Δ| = ${worst.toExponential(2)}`);
   });
