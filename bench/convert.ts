@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomFillSync } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '../test/support/safetensors-writer.js';
@@ -48,6 +49,7 @@ export async function benchConvert(): Promise<void> {
   const result = JSON.parse(stdout) as { seconds: number; hashSeconds: number; maxRssMb: number; bytes: number };
   console.log(
     `convert SD 1.5 → fp16 ONNX: ${result.seconds.toFixed(1)} s (of which sha256 of the source ${result.hashSeconds.toFixed(1)} s), ` +
-      `peak RSS ${(result.maxRssMb / 1024).toFixed(2)} GB, output ${(result.bytes / 1e9).toFixed(2)} GB`,
+      `peak RSS ${(result.maxRssMb / 1024).toFixed(2)} GB, output ${(result.bytes / 1e9).toFixed(2)} GB ` +
+      `(load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores: other work slows it)`,
   );
 }
