@@ -11,10 +11,14 @@ const OWNERS = {
   '@keyv/sqlite': 'src/store',
   '@keyv/redis': 'src/store',
   'discord.js': 'src/discord',
+  'onnx-proto': 'src/onnx-writer',
 };
 
 /** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
-const FOLDERS = ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'inputs', 'jobs', 'discord', 'commands', 'interactions', 'delivery', 'cli'];
+const FOLDERS = [
+  'pipeline', 'checkpoint', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'inputs', 'jobs',
+  'discord', 'commands', 'interactions', 'delivery', 'cli',
+];
 
 /**
  * A config block for `files` that forbids every owned package except `allowed`, every project folder not in
@@ -68,6 +72,9 @@ export default tseslint.config(
   boundary(['src/**/*.ts'], [], FOLDERS),
   boundary(['src/pipeline/**/*.ts'], [], []),
   boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], []),
+  boundary(['src/checkpoint/**/*.ts'], [], ['pipeline']),
+  boundary(['src/onnx-writer/**/*.ts'], ['onnx-proto'], ['pipeline']),
+  boundary(['src/convert/**/*.ts'], [], ['pipeline', 'checkpoint', 'onnx-writer']),
   boundary(['src/config/**/*.ts'], [], ['pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], []),
   boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts'], [], []),
@@ -80,5 +87,5 @@ export default tseslint.config(
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
   boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
-  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'cli']),
+  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'convert', 'config', 'cli']),
 );

@@ -1,5 +1,7 @@
 // `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
-// time (speed targets are read from these figures, not asserted in tests).
+// time (speed targets are read from these figures, not asserted in tests). `npm run bench -- convert` (or any
+// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, runs only when named.
+import { benchConvert } from './convert.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
@@ -13,8 +15,11 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['pipeline', benchPipeline],
   ['job queue', benchQueue],
 ];
+const onRequest: [title: string, run: () => Promise<void>][] = [['convert', benchConvert]];
 
-for (const [title, run] of benches) {
+const asked = process.argv.slice(2);
+const chosen = asked.length === 0 ? benches : [...benches, ...onRequest].filter(([title]) => asked.includes(title));
+for (const [title, run] of chosen) {
   console.log(`\n## ${title}`);
   await run();
 }

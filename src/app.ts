@@ -1,4 +1,7 @@
-import type { AppConfig } from './config/index.js';
+import { ConfigError, type AppConfig, type EnvConfig } from './config/index.js';
+import { isCheckpointError } from './checkpoint/index.js';
+import { isConvertError } from './convert/errors.js';
+import { prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import { DiscordBot } from './discord/bot.js';
 import { Cooldowns } from './jobs/cooldowns.js';
@@ -31,12 +34,16 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
   try {
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
+    // Before Discord: while a checkpoint converts, no command is registered and nobody can queue a job.
+    const modelDir = await modelFolder('MODEL_DIR', env.MODEL_DIR, env, log);
+    const inpaintModelDir =
+      env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
     const started = Date.now();
     const generator = await SupervisedGenerator.start({
       provider: env.EXECUTION_PROVIDER,
       load: (provider) =>
         WorkerGenerator.start(
-          { modelDir: env.MODEL_DIR, inpaintModelDir: env.INPAINT_MODEL_DIR, provider },
+          { modelDir, inpaintModelDir, provider },
           (level, message, fields) => log[level](fields, message),
         ),
       log,
@@ -103,6 +110,41 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     };
   } catch (error) {
     await closeAll();
+    throw error;
+  }
+}
+
+/** Logged conversion progress every this many percent. */
+const PROGRESS_LOG_STEP = 10;
+
+/**
+ * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
+ * progress). A model that cannot be used becomes a ConfigError: one line naming the variable and the problem.
+ */
+async function modelFolder(variable: string, source: string, env: EnvConfig, log: Logger): Promise<string> {
+  const started = Date.now();
+  let logged = -PROGRESS_LOG_STEP;
+  try {
+    const prepared = await prepareModel(source, {
+      cacheDir: env.MODEL_CACHE_DIR,
+      dtype: env.MODEL_DTYPE,
+      onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
+      onProgress: ({ component, fraction }) => {
+        const percent = Math.floor(fraction * 100);
+        if (percent < logged + PROGRESS_LOG_STEP) return;
+        logged = percent - (percent % PROGRESS_LOG_STEP);
+        log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
+      },
+      onWarning: (message) => log.warn({ model: source }, message),
+    });
+    const ms = Date.now() - started;
+    if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
+    else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
+    return prepared.dir;
+  } catch (error) {
+    if (isCheckpointError(error) || isConvertError(error)) {
+      throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });
+    }
     throw error;
   }
 }

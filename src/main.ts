@@ -36,7 +36,12 @@ let app: Awaited<ReturnType<typeof startApp>>;
 try {
   app = await startApp(config, log);
 } catch (error) {
-  log.fatal({ err: error }, 'dreamcord could not start');
+  if (error instanceof ConfigError) {
+    // A model that cannot be used (missing, a LoRA, a damaged download, …): one line, no stack trace.
+    process.stderr.write(`dreamcord: ${error.message}\n`);
+  } else {
+    log.fatal({ err: error }, 'dreamcord could not start');
+  }
   process.exit(1);
 }
 

@@ -34,11 +34,10 @@ describe('npm start', () => {
     assert.ok(!result.stderr.includes('secret-token-123456'));
   });
 
-  it('reports a model folder that cannot be loaded and exits non-zero', () => {
+  it('reports a model that does not exist in one line and exits non-zero', () => {
     const result = start({ DISCORD_TOKEN: 'secret-token-123456', MODEL_DIR: 'no-such-model', STORE_URL: 'sqlite://data/x.sqlite' });
     assert.equal(result.status, 1);
-    assert.match(result.stdout, /dreamcord could not start/);
-    assert.match(result.stdout, /no-such-model/);
+    assert.equal(result.stderr, 'dreamcord: MODEL_DIR cannot be used: no-such-model does not exist\n');
     assert.ok(!result.stdout.includes('secret-token-123456'));
   });
 });

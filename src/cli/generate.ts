@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   decodeImage,
@@ -20,12 +20,18 @@ import {
   type ResolvedRequest,
   type RgbImage,
 } from '../pipeline/index.js';
+import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
+import { prepareModel } from '../convert/model-cache.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
+import { progressReporter as convertProgressReporter } from './convert.js';
+import { progressBar } from './progress-bar.js';
 
 const USAGE = `Usage: dreamcord generate --model DIR --prompt TEXT [options]
 
-Generates images with the Stable Diffusion ONNX model in DIR (diffusers / optimum layout).
-  --model DIR              the model folder (model_index.json, unet/, text_encoder/, vae_decoder/, …)
+Generates images with the Stable Diffusion model DIR.
+  --model DIR              an ONNX model folder (model_index.json, unet/, text_encoder/, vae_decoder/, …), or a
+                           .safetensors checkpoint or diffusers folder, converted once into MODEL_CACHE_DIR
+                           (default data/model-cache) as MODEL_DTYPE (fp32 or fp16, default fp32)
   --prompt TEXT            what to draw
   --negative TEXT          what to avoid (default none)
   --seed N                 0 … 2^64−1 (default random)
@@ -85,8 +91,9 @@ export const generateCommand: CliCommand = {
   usage: USAGE,
   async run(argv, io) {
     const values = parseGenerateArgs(argv);
-    const model = required(values.model, '--model DIR');
     const request = await buildRequest(values);
+    const source = required(values.model, '--model DIR');
+    const model = await prepareCliModel(source, io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
@@ -94,13 +101,27 @@ export const generateCommand: CliCommand = {
     try {
       const result = await pipeline.generate(request, { onProgress: progressReporter(io) });
       for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
-      await writeOutputs(result, values, basename(resolve(model)));
+      await writeOutputs(result, values, basename(resolve(source), extname(source)));
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
     }
   },
 };
+
+/** The ONNX folder for `--model`: converted (with a progress bar) when it names a checkpoint not cached yet. */
+async function prepareCliModel(model: string, io: CliIO): Promise<string> {
+  const dtype = process.env.MODEL_DTYPE || 'fp32';
+  if (dtype !== 'fp32' && dtype !== 'fp16') throw new UsageError(`MODEL_DTYPE must be fp32 or fp16, not ${dtype}`);
+  const prepared = await prepareModel(model, {
+    cacheDir: process.env.MODEL_CACHE_DIR || DEFAULT_MODEL_CACHE_DIR,
+    dtype,
+    onConvert: (source) => io.stderr.write(`converting ${source} (once; later runs reuse the conversion)\n`),
+    onProgress: convertProgressReporter(io),
+    onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
+  });
+  return prepared.dir;
+}
 
 function parseGenerateArgs(argv: readonly string[]): Values {
   try {
@@ -166,9 +187,7 @@ function progressReporter(io: CliIO): ProgressCallback {
       io.stderr.write(`step ${step}/${total} ${seconds} s\n`);
       return;
     }
-    const width = 30;
-    const done = Math.round((step / total) * width);
-    io.stderr.write(`\r[${'#'.repeat(done)}${'-'.repeat(width - done)}] ${step}/${total} ${seconds} s`);
+    io.stderr.write(`\r${progressBar(step / total)} ${step}/${total} ${seconds} s`);
     if (step === total) io.stderr.write('\n');
   };
 }

@@ -1,9 +1,11 @@
 // `dreamcord <command> …`: dispatches to the sub-command modules (bin.ts is the executable).
 import type { CliCommand, CliIO } from './command.js';
 import { UsageError } from './command.js';
+import { modelExitCode } from './exit-codes.js';
 
 /** Sub-commands by name, each loaded only when needed (`generate` pulls in ONNX Runtime). */
 export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
+  convert: async () => (await import('./convert.js')).convertCommand,
   generate: async () => (await import('./generate.js')).generateCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
 };
@@ -39,7 +41,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       io.stderr.write(`${error.message}\n\n${command.usage}\n`);
       return 2;
     }
+    // One line, never a stack trace: the message names the file and what is wrong with it.
     io.stderr.write(`dreamcord ${name}: ${(error as Error).message}\n`);
-    return 1;
+    return modelExitCode(error) ?? 1;
   }
 }

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
+/** Where converted checkpoints are kept unless `MODEL_CACHE_DIR` says otherwise (beside the default store). */
+export const DEFAULT_MODEL_CACHE_DIR = 'data/model-cache';
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)');
@@ -14,8 +16,12 @@ const envSchema = z.object({
   DISCORD_TOKEN: z.string({ error: 'the bot token from the Discord developer portal' }).min(1, 'the bot token from the Discord developer portal'),
   DISCORD_API_BASE: optional(z.url({ error: 'a URL such as http://127.0.0.1:3000/api' })),
   DISCORD_GUILD_ID: optional(snowflake),
-  MODEL_DIR: z.string({ error: 'the folder of a Stable Diffusion ONNX model' }).min(1, 'the folder of a Stable Diffusion ONNX model'),
+  MODEL_DIR: z
+    .string({ error: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder' })
+    .min(1, 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'),
   INPAINT_MODEL_DIR: optional(z.string()),
+  MODEL_CACHE_DIR: optional(z.string()).transform((value) => value ?? DEFAULT_MODEL_CACHE_DIR),
+  MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),
   EXECUTION_PROVIDER: optional(z.enum(EXECUTION_PROVIDERS, { error: `one of ${EXECUTION_PROVIDERS.join(', ')}` })).transform(
     (value) => value ?? 'auto',
   ),

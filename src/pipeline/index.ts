@@ -31,6 +31,8 @@ export {
   type ExecutionProvider,
   type ExecutionProviderChoice,
 } from './runtime/providers.js';
+// Half-precision conversion, shared with the checkpoint reader and the ONNX writer.
+export { float16ToFloat32, float32ToFloat16 } from './runtime/float16.js';
 export * from './rng/index.js';
 export * from './tokenizer/index.js';
 export * from './schedulers/index.js';

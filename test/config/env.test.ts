@@ -40,7 +40,7 @@ describe('readEnv', () => {
 
   const cases: [string, Record<string, string>, string][] = [
     ['a missing token', { MODEL_DIR: 'x' }, 'DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal'],
-    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected the folder of a Stable Diffusion ONNX model'],
+    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'],
     ['an unknown provider', { ...minimal, EXECUTION_PROVIDER: 'rocm' }, 'EXECUTION_PROVIDER is invalid: expected one of auto, cuda, dml, webgpu, coreml, cpu'],
     ['a zero concurrency', { ...minimal, QUEUE_CONCURRENCY: '0' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
     ['a fractional concurrency', { ...minimal, QUEUE_CONCURRENCY: '1.5' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],

@@ -1,0 +1,111 @@
+import type { FamilyId, TextEncoderConfig } from './components.js';
+
+/**
+ * The checkpoint families dreamcord converts, as data. A new family (SDXL next) adds a row and, where its
+ * single-file layout differs, a key mapping; the readers and graph writers do not branch on family ids.
+ *
+ * What the weights do not record (head counts, group counts, the scheduler) comes from here. Real models use the
+ * family's published values; models too narrow for them (the tiny test models: a 16-wide text encoder, 8-channel
+ * VAE levels) use the scaled-down values of `headWidth()` and `normGroups()`. Those rules reproduce the fixtures'
+ * ONNX graphs (2 text heads of 8; 8 groups) and give every real width its published value.
+ */
+export interface FamilyRow {
+  readonly id: FamilyId;
+  /** What a user would call it, for messages. */
+  readonly label: string;
+  /** The single-file key prefix of the text encoder, and its naming scheme. */
+  readonly textEncoder: {
+    readonly prefix: string;
+    readonly layout: 'clip' | 'openclip';
+    readonly hiddenAct: TextEncoderConfig['hiddenAct'];
+    /** Width of one attention head (CLIP ViT-L/14 and OpenCLIP ViT-H/14: 64). */
+    readonly headDim: number;
+    /** SD 2.x conditions on the penultimate layer: diffusers' config drops the last one. */
+    readonly droppedLayers: number;
+  };
+  readonly unet: {
+    readonly inChannels: number;
+    /** SD 1.x: the same head count at every level; SD 2.x: a fixed head width. */
+    readonly heads: { readonly count: number } | { readonly width: number };
+    /**
+     * Attention scores in float32 in fp16 graphs. SD 2.1 needs it (its fp16 scores overflow); a single file does
+     * not say whether it is 2.0 or 2.1, so all of SD 2.x gets it (it costs a little speed, never accuracy).
+     */
+    readonly upcastAttention: boolean;
+  };
+  readonly normNumGroups: number;
+  readonly vaeScalingFactor: number;
+  /** The scheduler config a single file implies (its `model_index` would have said it; the file cannot). */
+  readonly schedulerConfig: Readonly<Record<string, unknown>>;
+}
+
+/** `scheduler/scheduler_config.json` of runwayml/stable-diffusion-v1-5 (and of SD 2.x base). */
+const SD_SCHEDULER = {
+  _class_name: 'PNDMScheduler',
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  num_train_timesteps: 1000,
+  steps_offset: 1,
+  set_alpha_to_one: false,
+  clip_sample: false,
+  skip_prk_steps: true,
+  prediction_type: 'epsilon',
+  trained_betas: null,
+} as const;
+
+const SD1_TEXT = {
+  prefix: 'cond_stage_model.transformer.',
+  layout: 'clip',
+  hiddenAct: 'quick_gelu',
+  headDim: 64,
+  droppedLayers: 0,
+} as const;
+const SD2_TEXT = { prefix: 'cond_stage_model.model.', layout: 'openclip', hiddenAct: 'gelu', headDim: 64, droppedLayers: 1 } as const;
+const COMMON = { normNumGroups: 32, vaeScalingFactor: 0.18215, schedulerConfig: SD_SCHEDULER } as const;
+
+const SD1: FamilyRow = {
+  id: 'sd1',
+  label: 'Stable Diffusion 1.x',
+  textEncoder: SD1_TEXT,
+  unet: { inChannels: 4, heads: { count: 8 }, upcastAttention: false },
+  ...COMMON,
+};
+const SD2: FamilyRow = {
+  id: 'sd2',
+  label: 'Stable Diffusion 2.x',
+  textEncoder: SD2_TEXT,
+  unet: { inChannels: 4, heads: { width: 64 }, upcastAttention: true },
+  ...COMMON,
+};
+
+/** A family's inpainting model: the same, except that the UNet also takes the mask and the masked image's latents. */
+function inpainting(base: FamilyRow, id: FamilyId): FamilyRow {
+  return { ...base, id, label: `${base.label} inpainting`, unet: { ...base.unet, inChannels: 9 } };
+}
+
+export const FAMILIES: readonly FamilyRow[] = [SD1, inpainting(SD1, 'sd1-inpaint'), SD2, inpainting(SD2, 'sd2-inpaint')];
+
+/** The family whose text encoder layout and UNet input width match, if any. */
+export function findFamily(textLayout: 'clip' | 'openclip', unetInChannels: number): FamilyRow | undefined {
+  return FAMILIES.find((f) => f.textEncoder.layout === textLayout && f.unet.inChannels === unetInChannels);
+}
+
+export function familyById(id: FamilyId): FamilyRow {
+  const row = FAMILIES.find((f) => f.id === id);
+  if (!row) throw new Error(`no family ${id}`);
+  return row;
+}
+
+/** The attention head width: the published one, or half the width of a model narrower than twice that. */
+export function headWidth(published: number, width: number): number {
+  return Math.min(published, Math.max(1, Math.floor(width / 2)));
+}
+
+/** Groups of the narrow test models, whose channel counts (8, 16) 32 groups cannot divide. */
+const NARROW_NORM_GROUPS = 8;
+
+/** GroupNorm's group count: the published one where it divides every level's width, else the narrow models' 8. */
+export function normGroups(published: number, widths: readonly number[]): number {
+  return widths.every((w) => w % published === 0) ? published : NARROW_NORM_GROUPS;
+}

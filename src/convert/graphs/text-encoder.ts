@@ -1,0 +1,78 @@
+import { attention, gelu, quickGelu, toFloat32, type Value, type WrittenModel } from '../../onnx-writer/index.js';
+import type { ComponentSource, TextEncoderConfig } from '../../checkpoint/components.js';
+import type { Weights } from './weights.js';
+import { writeComponent, type GraphWriteOptions } from './write-component.js';
+
+const PREFIX = 'text_model';
+
+/**
+ * Writes transformers' `CLIPTextModel` as `outDir/model.onnx`: `input_ids` int32 `[batch, sequence]` →
+ * `last_hidden_state` `[batch, sequence, hidden]`, `pooler_output` `[batch, hidden]` (the final state at the EOS
+ * token, found as the largest id, as SD 1.x's CLIP config does) and `hidden_states.0..N` (the embeddings and each
+ * layer's output, the last one before the final layer norm), so clip skip needs no other graph.
+ */
+export function writeTextEncoder(
+  source: ComponentSource<TextEncoderConfig>,
+  outDir: string,
+  options: GraphWriteOptions,
+): Promise<WrittenModel> {
+  return writeComponent('text_encoder', source.weights, outDir, options, (w) => buildTextEncoder(w, source.config));
+}
+
+function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
+  const { g } = w;
+  const ids = g.input('input_ids', 'int32', ['batch', 'sequence']);
+  const length = g.node('Slice', [g.node('Shape', [ids]), g.int64([1]), g.int64([2])]);
+  const tokens = g.node('Gather', [w.tensor(`${PREFIX}.embeddings.token_embedding.weight`), ids]);
+  const positions = g.node('Slice', [
+    w.tensor(`${PREFIX}.embeddings.position_embedding.weight`),
+    g.int64([0]),
+    length,
+    g.int64([0]),
+  ]);
+  let hidden = g.node('Add', [tokens, positions]);
+  const mask = causalMask(w, config, length);
+  const states = [hidden];
+  for (let i = 0; i < config.numLayers; i++) {
+    hidden = g.scoped(`layers.${i}`, () => encoderLayer(w, config, `${PREFIX}.encoder.layers.${i}`, hidden, mask));
+    states.push(hidden);
+  }
+  const last = w.layerNorm(hidden, `${PREFIX}.final_layer_norm`, config.layerNormEps);
+  const eos = g.node('ArgMax', [ids], { axis: -1, keepdims: 1 });
+  const pooled = g.node('GatherND', [last, eos], { batch_dims: 1 });
+  const output = (value: Value, name: string, dims: (string | number)[]): void =>
+    g.output(toFloat32(g, value), name, 'float32', dims);
+  output(last, 'last_hidden_state', ['batch', 'sequence', config.hiddenSize]);
+  output(pooled, 'pooler_output', ['batch', config.hiddenSize]);
+  states.forEach((state, i) => output(state, `hidden_states.${i}`, ['batch', 'sequence', config.hiddenSize]));
+}
+
+/**
+ * `[sequence, sequence]`: 0 where a token may attend (itself and earlier tokens), the float type's lowest value
+ * elsewhere, as transformers builds it; cut from one constant for the longest sequence.
+ */
+function causalMask(w: Weights, config: TextEncoderConfig, length: Value): Value {
+  const { g } = w;
+  const size = config.maxPositions;
+  const lowest = g.floatType === 'float16' ? -65504 : -3.4028234663852886e38;
+  const values = new Float32Array(size * size);
+  for (let row = 0; row < size; row++) values.fill(lowest, row * size + row + 1, (row + 1) * size);
+  const full = g.floatConstant(values, [size, size]);
+  const ends = g.node('Concat', [length, length], { axis: 0 });
+  return g.node('Slice', [full, g.int64([0, 0]), ends, g.int64([0, 1])]);
+}
+
+function encoderLayer(w: Weights, config: TextEncoderConfig, prefix: string, input: Value, mask: Value): Value {
+  const { g } = w;
+  const normed = w.layerNorm(input, `${prefix}.layer_norm1`, config.layerNormEps);
+  const q = w.linear(normed, `${prefix}.self_attn.q_proj`);
+  const k = w.linear(normed, `${prefix}.self_attn.k_proj`);
+  const v = w.linear(normed, `${prefix}.self_attn.v_proj`);
+  const headDim = config.hiddenSize / config.numHeads;
+  const attended = attention(g, q, k, v, { heads: config.numHeads, headDim, mask });
+  const afterAttention = g.node('Add', [input, w.linear(attended, `${prefix}.self_attn.out_proj`)]);
+  const normed2 = w.layerNorm(afterAttention, `${prefix}.layer_norm2`, config.layerNormEps);
+  const up = w.linear(normed2, `${prefix}.mlp.fc1`);
+  const activated = config.hiddenAct === 'quick_gelu' ? quickGelu(g, up) : gelu(g, up);
+  return g.node('Add', [afterAttention, w.linear(activated, `${prefix}.mlp.fc2`)]);
+}

@@ -1,0 +1,198 @@
+import {
+  attention,
+  fromFloat32,
+  gelu,
+  imageToTokens,
+  silu,
+  toFloat32,
+  tokensToImage,
+  upsampleNearest,
+  type Value,
+  type WrittenModel,
+} from '../../onnx-writer/index.js';
+import type { ComponentSource, UNetConfig } from '../../checkpoint/components.js';
+import type { Weights } from './weights.js';
+import { writeComponent, type GraphWriteOptions } from './write-component.js';
+
+/** diffusers' Transformer2DModel normalizes its input with this epsilon, whatever the UNet's `norm_eps`. */
+const TRANSFORMER_NORM_EPS = 1e-6;
+/** LayerNorm epsilon inside BasicTransformerBlock. */
+const BLOCK_NORM_EPS = 1e-5;
+/** The sinusoidal timestep embedding's longest period. */
+const MAX_PERIOD = 10000;
+
+/**
+ * Writes diffusers' `UNet2DConditionModel` (SD 1.x / 2.x) as `outDir/model.onnx`: `sample` `[batch, in, height,
+ * width]`, `timestep` float32 `[batch]` (or one value for the batch) and `encoder_hidden_states` `[batch, sequence,
+ * cross]` → `out_sample` `[batch, out, height, width]`, all float32.
+ */
+export function writeUNet(
+  source: ComponentSource<UNetConfig>,
+  outDir: string,
+  options: GraphWriteOptions,
+): Promise<WrittenModel> {
+  return writeComponent('unet', source.weights, outDir, options, (w) => buildUNet(w, source.config));
+}
+
+function buildUNet(w: Weights, c: UNetConfig): void {
+  const { g } = w;
+  const sample = g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
+  const timestep = g.input('timestep', 'float32', ['batch']);
+  const context = g.input('encoder_hidden_states', 'float32', ['batch', 'sequence', c.crossAttentionDim]);
+  const time = g.scoped('time_embedding', () => timeEmbedding(w, c, timestep, sample));
+  const out = new UNetLayers(w, c, time, fromFloat32(g, context)).denoise(fromFloat32(g, sample));
+  g.output(toFloat32(g, out), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
+}
+
+/**
+ * diffusers' `Timesteps` (flip_sin_to_cos, freq_shift 0: `[cos, sin]` of `t · 10000^(-i/half)`) in float32, then
+ * `TimestepEmbedding` (Linear, SiLU, Linear), activated once here for all resnets (each applies SiLU first).
+ */
+function timeEmbedding(w: Weights, c: UNetConfig, timestep: Value, sample: Value): Value {
+  const { g } = w;
+  const half = (c.blockOutChannels[0] ?? 0) / 2;
+  const batch = g.node('Slice', [g.node('Shape', [sample]), g.int64([0]), g.int64([1])]);
+  const t = g.node('Unsqueeze', [g.node('Expand', [timestep, batch]), g.int64([1])]);
+  const args = g.node('Mul', [t, g.floatConstant(frequencies(half), [1, half], 'float32')]);
+  const sinusoid = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: 1 });
+  const hidden = silu(g, w.linear(fromFloat32(g, sinusoid), 'time_embedding.linear_1'));
+  return silu(g, w.linear(hidden, 'time_embedding.linear_2'));
+}
+
+/** The UNet's blocks, sharing the activated time embedding and the text conditioning. */
+class UNetLayers {
+  readonly #w: Weights;
+  readonly #config: UNetConfig;
+  readonly #time: Value;
+  readonly #context: Value;
+
+  constructor(w: Weights, config: UNetConfig, time: Value, context: Value) {
+    this.#w = w;
+    this.#config = config;
+    this.#time = time;
+    this.#context = context;
+  }
+
+  /** conv_in, the down blocks (keeping their outputs as skips), the mid block, the up blocks, the output head. */
+  denoise(sample: Value): Value {
+    const { g } = this.#w;
+    const c = this.#config;
+    let h = this.#w.conv(sample, 'conv_in');
+    const skips = [h];
+    const levels = c.blockOutChannels.length;
+    for (let i = 0; i < levels; i++) {
+      h = g.scoped(`down_blocks.${i}`, () => this.#downBlock(i, h, skips));
+    }
+    h = g.scoped('mid_block', () => {
+      const heads = c.attentionHeads[levels - 1] ?? 1;
+      const first = this.#resnet(h, 'mid_block.resnets.0');
+      return this.#resnet(this.#transformer(first, 'mid_block.attentions.0', heads, levels - 1), 'mid_block.resnets.1');
+    });
+    for (let i = 0; i < levels; i++) {
+      h = g.scoped(`up_blocks.${i}`, () => this.#upBlock(i, h, skips));
+    }
+    return this.#w.conv(silu(g, this.#w.groupNorm(h, 'conv_norm_out', c.normNumGroups, c.normEps)), 'conv_out');
+  }
+
+  #downBlock(level: number, input: Value, skips: Value[]): Value {
+    const c = this.#config;
+    const prefix = `down_blocks.${level}`;
+    let h = input;
+    for (let j = 0; j < c.layersPerBlock; j++) {
+      h = this.#resnet(h, `${prefix}.resnets.${j}`);
+      if (c.downBlockTypes[level] === 'CrossAttnDownBlock2D') {
+        h = this.#transformer(h, `${prefix}.attentions.${j}`, c.attentionHeads[level] ?? 1, level);
+      }
+      skips.push(h);
+    }
+    if (level < c.blockOutChannels.length - 1) {
+      h = this.#w.conv(h, `${prefix}.downsamplers.0.conv`, { stride: 2 });
+      skips.push(h);
+    }
+    return h;
+  }
+
+  #upBlock(index: number, input: Value, skips: Value[]): Value {
+    const { g } = this.#w;
+    const c = this.#config;
+    const prefix = `up_blocks.${index}`;
+    const level = c.blockOutChannels.length - 1 - index;
+    let h = input;
+    for (let j = 0; j <= c.layersPerBlock; j++) {
+      const skip = skips.pop();
+      if (!skip) throw new Error(`The UNet config has more up-block layers than skip connections (${prefix})`);
+      h = this.#resnet(g.node('Concat', [h, skip], { axis: 1 }), `${prefix}.resnets.${j}`);
+      if (c.upBlockTypes[index] === 'CrossAttnUpBlock2D') {
+        h = this.#transformer(h, `${prefix}.attentions.${j}`, c.attentionHeads[level] ?? 1, level);
+      }
+    }
+    if (index < c.blockOutChannels.length - 1) {
+      h = this.#w.conv(upsampleNearest(g, h, skips.at(-1)), `${prefix}.upsamplers.0.conv`);
+    }
+    return h;
+  }
+
+  /** ResnetBlock2D with the time embedding added between its convolutions. */
+  #resnet(x: Value, prefix: string): Value {
+    const { g } = this.#w;
+    const { normNumGroups: groups, normEps: eps } = this.#config;
+    let h = this.#w.conv(silu(g, this.#w.groupNorm(x, `${prefix}.norm1`, groups, eps)), `${prefix}.conv1`);
+    const time = this.#w.linear(this.#time, `${prefix}.time_emb_proj`);
+    h = g.node('Add', [h, g.node('Unsqueeze', [time, g.int64([2, 3])])]);
+    h = this.#w.conv(silu(g, this.#w.groupNorm(h, `${prefix}.norm2`, groups, eps)), `${prefix}.conv2`);
+    const shortcut = this.#w.has(`${prefix}.conv_shortcut.weight`) ? this.#w.conv(x, `${prefix}.conv_shortcut`) : x;
+    return g.node('Add', [shortcut, h]);
+  }
+
+  /** Transformer2DModel: group norm, projection in, transformer blocks over the pixels as tokens, projection out. */
+  #transformer(x: Value, prefix: string, heads: number, level: number): Value {
+    const { g } = this.#w;
+    const c = this.#config;
+    const [inner = 0] = this.#w.shape(`${prefix}.proj_in.weight`);
+    const normed = this.#w.groupNorm(x, `${prefix}.norm`, c.normNumGroups, TRANSFORMER_NORM_EPS);
+    const [channels = 0] = this.#w.shape(`${prefix}.norm.weight`);
+    let tokens = c.useLinearProjection
+      ? this.#w.linear(imageToTokens(g, normed, channels), `${prefix}.proj_in`)
+      : imageToTokens(g, this.#w.conv(normed, `${prefix}.proj_in`), inner);
+    const depth = c.transformerLayersPerBlock[level] ?? 1;
+    for (let k = 0; k < depth; k++) tokens = this.#block(tokens, `${prefix}.transformer_blocks.${k}`, heads, inner);
+    const out = c.useLinearProjection
+      ? tokensToImage(g, this.#w.linear(tokens, `${prefix}.proj_out`), x)
+      : this.#w.conv(tokensToImage(g, tokens, normed), `${prefix}.proj_out`);
+    return g.node('Add', [out, x]);
+  }
+
+  /** BasicTransformerBlock: self-attention, cross-attention on the text, GEGLU feed-forward; each residual. */
+  #block(x: Value, prefix: string, heads: number, inner: number): Value {
+    const { g } = this.#w;
+    const attend = (input: Value, context: Value, name: string): Value => {
+      const q = this.#w.linear(input, `${prefix}.${name}.to_q`);
+      const k = this.#w.linear(context, `${prefix}.${name}.to_k`);
+      const v = this.#w.linear(context, `${prefix}.${name}.to_v`);
+      const upcast = this.#config.upcastAttention ?? false;
+      const attended = attention(g, q, k, v, { heads, headDim: inner / heads, upcast });
+      return this.#w.linear(attended, `${prefix}.${name}.to_out.0`);
+    };
+    const norm1 = this.#w.layerNorm(x, `${prefix}.norm1`, BLOCK_NORM_EPS);
+    let h = g.node('Add', [x, attend(norm1, norm1, 'attn1')]);
+    h = g.node('Add', [h, attend(this.#w.layerNorm(h, `${prefix}.norm2`, BLOCK_NORM_EPS), this.#context, 'attn2')]);
+    const projected = this.#w.linear(
+      this.#w.layerNorm(h, `${prefix}.norm3`, BLOCK_NORM_EPS),
+      `${prefix}.ff.net.0.proj`,
+    );
+    const [value, gate] = g.nodeOutputs('Split', [projected], { axis: -1 }, { outputs: 2 });
+    if (!value || !gate) throw new Error('Split gave fewer than two outputs');
+    return g.node('Add', [h, this.#w.linear(g.node('Mul', [value, gelu(g, gate)]), `${prefix}.ff.net.2`)]);
+  }
+}
+
+/**
+ * `10000^(-i/half)` for `i < half`, rounded step by step as PyTorch computes it in float32 (the products with
+ * timesteps near 1000 magnify a one-ulp difference past the parity tolerance).
+ */
+function frequencies(half: number): Float32Array {
+  const logPeriod = Math.fround(-Math.log(MAX_PERIOD));
+  return Float32Array.from({ length: half }, (_, i) =>
+    Math.fround(Math.exp(Math.fround(Math.fround(logPeriod * i) / half))),
+  );
+}

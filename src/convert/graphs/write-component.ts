@@ -1,0 +1,39 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GraphBuilder, writeModel, type Float32Islands, type WrittenModel } from '../../onnx-writer/index.js';
+import type { WeightSource } from '../../checkpoint/components.js';
+import { Weights } from './weights.js';
+
+export type ComponentDtype = 'fp32' | 'fp16';
+
+export interface GraphWriteOptions {
+  /** Weights and activations in float32 or fp16; inputs and outputs stay float32 either way. */
+  readonly dtype: ComponentDtype;
+  /** Called as weights are written: bytes done and in all. */
+  readonly onProgress?: (done: number, total: number) => void;
+  /** Which parts of an fp16 graph compute in float32. @default norms and softmax */
+  readonly float32Islands?: Float32Islands;
+}
+
+/** The file a component's graph is written to inside its folder (its weights go to `model.onnx_data`). */
+export const MODEL_FILE = 'model.onnx';
+
+/**
+ * Builds the graph `name` with `build` over `source`'s weights and writes it to `outDir/model.onnx` (+ `_data`),
+ * creating `outDir`.
+ */
+export async function writeComponent(
+  name: string,
+  source: WeightSource,
+  outDir: string,
+  options: GraphWriteOptions,
+  build: (w: Weights) => void,
+): Promise<WrittenModel> {
+  const g = new GraphBuilder(name, {
+    floatType: options.dtype === 'fp16' ? 'float16' : 'float32',
+    ...(options.float32Islands ? { float32Islands: options.float32Islands } : {}),
+  });
+  build(new Weights(g, source));
+  await mkdir(outDir, { recursive: true });
+  return writeModel(g, join(outDir, MODEL_FILE), options.onProgress ? { onProgress: options.onProgress } : {});
+}

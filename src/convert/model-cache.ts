@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import { CheckpointError, openCheckpoint } from '../checkpoint/index.js';
+import { convertCheckpoint, CONVERTER_VERSION, readManifest, type ConvertProgress } from './convert.js';
+import type { ComponentDtype } from './graphs/write-component.js';
+import { sourceIdentity, sourceSha256 } from './source-files.js';
+
+export interface PrepareOptions {
+  readonly cacheDir: string;
+  readonly dtype: ComponentDtype;
+  /** Called when a conversion starts (no cached conversion of this content), before anything is written. */
+  readonly onConvert?: (source: string) => void;
+  readonly onProgress?: (progress: ConvertProgress) => void;
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface PreparedModel {
+  /** The ONNX folder to load. */
+  readonly dir: string;
+  /** Whether this call converted (false: an ONNX folder as given, or a cache hit). */
+  readonly converted: boolean;
+}
+
+/** What the cache remembers of a source it converted: how it looked on disk, and its content hash. */
+interface LookupRecord {
+  readonly sha256: string;
+  readonly entry: string;
+}
+
+/**
+ * The ONNX folder for a model given as `MODEL_DIR` or `--model`: an ONNX export as it is; a `.safetensors`
+ * checkpoint or diffusers folder converted once into `cacheDir`, then reused.
+ *
+ * A start with a cached model reads two small JSON files: the lookup is keyed by the source's path, size and
+ * modification time (hashing a 4 GB file on every start would take seconds), and the entry it points to is used
+ * only when its manifest records the same content hash, this converter version and dtype. Entries are named by
+ * the content hash, so a moved or touched file is hashed once and finds its existing conversion.
+ * @throws CheckpointError for a source that cannot be converted, ConvertError writing the conversion.
+ */
+export async function prepareModel(source: string, options: PrepareOptions): Promise<PreparedModel> {
+  if (!existsSync(source)) throw new CheckpointError('NOT_FOUND', source, `${source} does not exist`);
+  if (isOnnxFolder(source)) return { dir: source, converted: false };
+  const identity = sourceIdentity(source);
+  const key = createHash('sha256')
+    .update(JSON.stringify([resolve(source), identity.size, identity.mtimeMs, options.dtype]))
+    .digest('hex')
+    .slice(0, 32);
+  const lookupFile = join(options.cacheDir, 'lookup', `${key}.json`);
+  const remembered = readLookup(lookupFile);
+  if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, options.dtype)) {
+    return { dir: join(options.cacheDir, remembered.entry), converted: false };
+  }
+  // Refuse bad input before spending time hashing it.
+  openCheckpoint(source);
+  const sha256 = await sourceSha256(source);
+  const entry = `${basename(source, extname(source))}-${sha256.slice(0, 16)}-${options.dtype}`;
+  const dir = join(options.cacheDir, entry);
+  let converted = false;
+  if (!entryMatches(dir, sha256, options.dtype)) {
+    // An entry of an older converter version (or one without a manifest, which no conversion leaves) is redone.
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(options.cacheDir, { recursive: true });
+    await removeStalePartials(options.cacheDir, entry);
+    options.onConvert?.(source);
+    await convertCheckpoint(source, dir, {
+      dtype: options.dtype,
+      sha256,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.onWarning ? { onWarning: options.onWarning } : {}),
+    });
+    converted = true;
+  }
+  await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
+  await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
+  return { dir, converted };
+}
+
+/** A conversion killed mid-way leaves `.<entry>.partial-…` (never used, but gigabytes); older than this, it goes. */
+const STALE_PARTIAL_MS = 60 * 60 * 1000;
+
+/** Removes what killed conversions of `entry` left, sparing any young enough to be another process's, under way. */
+async function removeStalePartials(cacheDir: string, entry: string): Promise<void> {
+  for (const name of await readdir(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (name.startsWith(`.${entry}.partial-`) && Date.now() - statSync(path).mtimeMs > STALE_PARTIAL_MS) {
+      await rm(path, { recursive: true, force: true });
+    }
+  }
+}
+
+/** An ONNX export the pipeline reads directly (as opposed to a diffusers folder of PyTorch weights). */
+export function isOnnxFolder(path: string): boolean {
+  return statSync(path).isDirectory() && existsSync(join(path, 'unet', 'model.onnx'));
+}
+
+function readLookup(file: string): LookupRecord | undefined {
+  try {
+    const record = JSON.parse(readFileSync(file, 'utf8')) as Partial<LookupRecord>;
+    return typeof record.sha256 === 'string' && typeof record.entry === 'string' ? { sha256: record.sha256, entry: record.entry } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function entryMatches(dir: string, sha256: string, dtype: ComponentDtype): boolean {
+  const manifest = readManifest(dir);
+  return manifest?.source.sha256 === sha256 && manifest.converterVersion === CONVERTER_VERSION && manifest.dtype === dtype;
+}

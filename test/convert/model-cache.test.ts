@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isCheckpointError } from '../../src/checkpoint/index.js';
+import { prepareModel, type PrepareOptions } from '../../src/convert/model-cache.js';
+import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
+import { tempDir } from '../support/temp-dir.js';
+
+function options(cacheDir: string, conversions: string[]): PrepareOptions {
+  return { cacheDir, dtype: 'fp32', onConvert: (source) => conversions.push(source) };
+}
+
+describe('model cache', () => {
+  it('converts a checkpoint once and reuses it on the next start without converting or reading it', async () => {
+    const dir = tempDir();
+    const source = join(dir, 'my model.safetensors');
+    copyFileSync(TINY_SD, source);
+    // Whole seconds: what utimes can set back exactly below.
+    const time = new Date('2026-01-01T00:00:00Z');
+    utimesSync(source, time, time);
+    const cache = join(dir, 'cache');
+    const conversions: string[] = [];
+    const first = await prepareModel(source, options(cache, conversions));
+    assert.equal(first.converted, true);
+    assert.deepEqual(conversions, [source]);
+    const second = await prepareModel(source, options(cache, conversions));
+    assert.deepEqual(second, { dir: first.dir, converted: false });
+    assert.equal(conversions.length, 1);
+    // The cached start trusts path + size + mtime and never reads the file: replace its content (same size, same
+    // time) and it still answers from the cache. (Changing size or time is what a real edit or download does.)
+    writeFileSync(source, Buffer.alloc(statSync(source).size, 0x20));
+    utimesSync(source, time, time);
+    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false });
+  });
+
+  it('re-hashes a touched file but finds its conversion by content; converts a changed one anew', async () => {
+    const dir = tempDir();
+    const source = join(dir, 'model.safetensors');
+    copyFileSync(TINY_SD, source);
+    const cache = join(dir, 'cache');
+    const conversions: string[] = [];
+    const first = await prepareModel(source, options(cache, conversions));
+    utimesSync(source, new Date(), new Date(Date.now() + 5000));
+    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false });
+    assert.equal(conversions.length, 1);
+    // One weight changed (the last byte of the file): another model as far as the cache knows.
+    const bytes = readFileSync(TINY_SD);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    writeFileSync(source, bytes);
+    const changed = await prepareModel(source, options(cache, conversions));
+    assert.equal(changed.converted, true);
+    assert.notEqual(changed.dir, first.dir);
+  });
+
+  it('uses an ONNX folder as it is, and refuses a LoRA before hashing or writing anything', async () => {
+    const cache = join(tempDir(), 'cache');
+    assert.deepEqual(await prepareModel('test/fixtures/tiny-sd', options(cache, [])), { dir: 'test/fixtures/tiny-sd', converted: false });
+    await assert.rejects(prepareModel(TINY_LORA, options(cache, [])), (e: unknown) => isCheckpointError(e, 'NOT_A_CHECKPOINT'));
+    assert.throws(() => readdirSync(cache), /ENOENT/);
+  });
+
+  it('removes what a conversion killed long ago left behind, and spares one that may be under way', async () => {
+    const cache = join(tempDir(), 'cache');
+    const sha256 = createHash('sha256').update(readFileSync(TINY_SD)).digest('hex');
+    const entry = `tiny-sd-${sha256.slice(0, 16)}-fp32`;
+    const dead = join(cache, `.${entry}.partial-dead`);
+    const recent = join(cache, `.${entry}.partial-live`);
+    mkdirSync(dead, { recursive: true });
+    mkdirSync(recent);
+    const yesterday = new Date(Date.now() - 24 * 3600 * 1000);
+    utimesSync(dead, yesterday, yesterday);
+    const prepared = await prepareModel(TINY_SD, options(cache, []));
+    assert.equal(prepared.dir, join(cache, entry));
+    assert.deepEqual(readdirSync(cache).sort(), [`.${entry}.partial-live`, 'lookup', entry]);
+  });
+
+  it('does not use a cache entry whose manifest records other content', async () => {
+    const dir = tempDir();
+    const cache = join(dir, 'cache');
+    const conversions: string[] = [];
+    const first = await prepareModel(TINY_SD, options(cache, conversions));
+    const manifestFile = join(first.dir, 'dreamcord-conversion.json');
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { source: { sha256: string } };
+    manifest.source.sha256 = '0'.repeat(64);
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const again = await prepareModel(TINY_SD, options(cache, conversions));
+    assert.equal(again.converted, true);
+    assert.equal(conversions.length, 2);
+  });
+});
