@@ -1,7 +1,9 @@
 // `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
 // time (speed targets are read from these figures, not asserted in tests). `npm run bench -- convert` (or any
-// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, runs only when named.
+// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, and the GPU run of its result
+// (`gpu`) run only when named.
 import { benchConvert } from './convert.js';
+import { benchGpu } from './gpu.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
@@ -15,7 +17,10 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['pipeline', benchPipeline],
   ['job queue', benchQueue],
 ];
-const onRequest: [title: string, run: () => Promise<void>][] = [['convert', benchConvert]];
+const onRequest: [title: string, run: () => Promise<void>][] = [
+  ['convert', benchConvert],
+  ['gpu', benchGpu],
+];
 
 const asked = process.argv.slice(2);
 const chosen = asked.length === 0 ? benches : [...benches, ...onRequest].filter(([title]) => asked.includes(title));
