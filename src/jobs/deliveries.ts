@@ -69,7 +69,10 @@ export class Deliveries {
   /** Starts delivering with `presenter`: first every job left undelivered by the last run (`find` reads its record). */
   async start(presenter: ResultPresenter, find: (jobId: string) => Promise<JobRecord | undefined>): Promise<void> {
     this.#presenter = presenter;
-    for await (const [jobId] of this.#undelivered.entries()) {
+    // Read to the end first: entries are deleted below, and a store's iterator need not survive that.
+    const jobIds: string[] = [];
+    for await (const [jobId] of this.#undelivered.entries()) jobIds.push(jobId);
+    for (const jobId of jobIds) {
       const record = await find(jobId);
       if (record?.status === 'undelivered') this.deliver(record);
       else await this.#undelivered.delete(jobId);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InferenceSession } from 'onnxruntime-node';
@@ -76,8 +76,10 @@ describe('StableDiffusionPipeline', () => {
       dir: TINY_SD,
       family: 'sd1',
       predictionType: 'epsilon',
+      nativeSize: 512,
       inpainting: false,
       imageInput: true,
+      schedulerConfig: JSON.parse(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8')) as unknown,
       providers: { textEncoder: 'cpu', unet: 'cpu', vaeDecoder: 'cpu', vaeEncoder: 'cpu' },
     });
   });
