@@ -237,8 +237,18 @@ function fitPixels(size: { width: number; height: number }, settings: GuildSetti
   const asked = `${size.width}×${size.height} (${pixels} pixels) is over this server's limit of ${settings.maxPixels} pixels`;
   if (settings.overLimit !== 'clamp' && !fromDefaults) throw new Refused('OVER_LIMIT', `${asked}.`);
   const scale = Math.sqrt(settings.maxPixels / pixels);
-  const fitted = { width: Math.floor((size.width * scale) / 8) * 8, height: Math.floor((size.height * scale) / 8) * 8 };
+  const fitted = fitSides(size.width * scale, size.height * scale, settings.maxPixels);
   if (!fromDefaults) notices.push(`${asked}; used ${fitted.width}×${fitted.height}.`);
   return fitted;
 }
 
+/**
+ * Sides of about `width × height`, multiples of 8, no side under the 64 pixels the model needs (a small limit and a
+ * wide aspect would leave the short side under it), and the long side shortened so the limit still holds.
+ */
+function fitSides(width: number, height: number, maxPixels: number): { width: number; height: number } {
+  const [min] = BOUNDS.side;
+  const short = Math.max(min, Math.floor(Math.min(width, height) / 8) * 8);
+  const long = Math.max(min, Math.min(Math.floor(Math.max(width, height) / 8) * 8, Math.floor(maxPixels / short / 8) * 8));
+  return width >= height ? { width: long, height: short } : { width: short, height: long };
+}

@@ -89,6 +89,11 @@ describe('hostile members (issue 23)', () => {
     assert.equal(result.embeds[0]?.fields?.find((field) => field.name === 'Prompt')?.value, '(word:1e9) a cat');
   });
 
+  it('found by the fuzz: a job id with a C1 control in it is quoted escaped', { timeout: 30_000 }, async () => {
+    const answer = await answerOf(bot.fake.sendCommand({ name: 'variation', user: alice, options: { job: '\u0085' } }));
+    assert.match(answer, /got `\\u0085`\.$/);
+  });
+
   it('fault 3: a seed with a NUL in it is quoted with the NUL escaped, never sent raw', { timeout: 30_000 }, async () => {
     const answer = await answerOf(imagine({ seed: '42\u0000' }, alice));
     assert.equal(answer, '`seed` must be a whole number from 0 to 18446744073709551615, or -1 for a random seed; got 42\\u0000.');

@@ -199,7 +199,8 @@ export class FuzzWorld {
     const deadline = Date.now() + 120_000;
     while ((await this.#unfinished()).length > 0 && Date.now() < deadline) await sleep(200);
     const unfinished = await this.#unfinished();
-    this.#check(unfinished.length === 0, `accepted jobs never finished: ${unfinished.join(', ')}`);
+    const statuses = await Promise.all(unfinished.map(async (id) => `${id} (${(await this.#jobs.get(id))?.status ?? 'no record'})`));
+    this.#check(unfinished.length === 0, `accepted jobs never finished: ${statuses.join(', ')}`);
     this.#checkNewVersions();
   }
 

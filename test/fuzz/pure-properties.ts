@@ -139,6 +139,8 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
     [
       // The last seed with two images: image 2 would need seed 2^64.
       [{ kind: 'txt2img', values: { prompt: 'a cat', seed: '18446744073709551615', count: 2 } }, SETTINGS],
+      // A 4:3 picture fitted into 64×64 pixels: its short side fell under the pipeline's 64.
+      [{ kind: 'txt2img', values: { prompt: 'a cat', aspect: '4:3' } }, { ...SETTINGS, maxPixels: 4096 }],
       // One step at strength 0.5 runs no step at all.
       [{ kind: 'img2img', values: { prompt: 'a cat', steps: 1, strength: 0.5 } }, SETTINGS],
       // A C1 control that JSON does not escape, quoted back by the sampler's refusal.

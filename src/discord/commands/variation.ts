@@ -6,6 +6,7 @@ import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import { admitJobVariation, admitWithImages, attachmentOption } from '../interactions/image-command.js';
 import { cfgOption, countOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
+import { escapeUnprintable } from '../../shown-value.js';
 
 /** A job id as the footer of every result shows it. */
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -57,7 +58,7 @@ function optionProblem(hasImage: boolean, jobId: string | undefined, options: Ge
     return 'Give the picture to start from: upload an `image`, or give the `job` id of an earlier result (in the footer of its message).';
   }
   if (jobId !== undefined && !JOB_ID.test(jobId)) {
-    return `\`job\` must be a job id such as \`1b4e28ba-2fa1-41d2-883f-0016d3cca427\` (in the footer of every result), got \`${jobId.slice(0, 64).replace(/`/g, "'")}\`.`;
+    return `\`job\` must be a job id such as \`1b4e28ba-2fa1-41d2-883f-0016d3cca427\` (in the footer of every result), got \`${escapeUnprintable(jobId.slice(0, 64).replace(/`/g, "'"))}\`.`;
   }
   if (hasImage && (options.prompt === undefined || options.prompt === null)) {
     return '`prompt` is needed for an uploaded picture (a variation of a `job` uses that job\'s prompt).';
