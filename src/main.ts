@@ -32,7 +32,35 @@ process.on('uncaughtException', (error) => {
   process.exit(1);
 });
 const { startApp } = await import('./app.js');
-let app: Awaited<ReturnType<typeof startApp>>;
+let app: Awaited<ReturnType<typeof startApp>> | undefined;
+let stopping = false;
+
+/** Stops the app (once it has started) and exits 0, or 1 when that fails or takes longer than the limit. */
+function stop(started: NonNullable<typeof app>): void {
+  started.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      log.error({ err: error }, 'shutdown failed');
+      process.exit(1);
+    },
+  );
+}
+
+// Listening before the start, not after it: a signal that arrives while the app starts (a conversion can take a
+// minute) or the instant it is ready must not meet the default handler, which kills the process mid-write.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error('shutdown took too long; exiting');
+      process.exit(1);
+    }, SHUTDOWN_LIMIT_MS).unref();
+    if (app) stop(app);
+  });
+}
+
 try {
   app = await startApp(config, log);
 } catch (error) {
@@ -44,23 +72,5 @@ try {
   }
   process.exit(1);
 }
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down');
-    setTimeout(() => {
-      log.error('shutdown took too long; exiting');
-      process.exit(1);
-    }, SHUTDOWN_LIMIT_MS).unref();
-    app.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  });
-}
+// A signal that came during the start is acted on now that there is an app to stop.
+if (stopping) stop(app);
