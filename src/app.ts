@@ -91,7 +91,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         log,
         cooldowns: new Cooldowns(),
         inputs: imageInputs,
-        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize },
+        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize, maxClipSkip: generator.maxClipSkip },
       },
     );
     opened.push(() => bot.destroy());
