@@ -12,11 +12,14 @@ const OWNERS = {
   '@keyv/redis': 'src/store',
   'discord.js': 'src/discord',
   'onnx-proto': 'src/onnx-writer',
+  nsfwjs: 'src/content',
+  '@tensorflow/tfjs': 'src/content',
+  '@tensorflow/tfjs-backend-wasm': 'src/content',
 };
 
 /** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
 const FOLDERS = [
-  'pipeline', 'checkpoint', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'inputs', 'jobs',
+  'pipeline', 'checkpoint', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
   'discord', 'commands', 'interactions', 'delivery', 'cli',
 ];
 
@@ -77,10 +80,11 @@ export default tseslint.config(
   boundary(['src/convert/**/*.ts'], [], ['pipeline', 'checkpoint', 'onnx-writer']),
   boundary(['src/config/**/*.ts'], [], ['pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], []),
-  boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts'], [], []),
+  boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts', 'src/worker-thread.ts'], [], []),
   boundary(['src/queue/**/*.ts'], [], ['store']),
   boundary(['src/settings/**/*.ts'], [], ['pipeline', 'config', 'store']),
   boundary(['src/generator/**/*.ts'], [], ['pipeline']),
+  boundary(['src/content/**/*.ts'], ['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'], ['pipeline']),
   boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
   boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'inputs']),
   boundary(['src/discord/*.ts'], ['discord.js'], FOLDERS),

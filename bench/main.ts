@@ -4,6 +4,7 @@
 // (`gpu`) run only when named.
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
+import { benchNsfw } from './nsfw.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
@@ -16,6 +17,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['schedulers', benchSchedulers],
   ['pipeline', benchPipeline],
   ['job queue', benchQueue],
+  ['nsfw', benchNsfw],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],

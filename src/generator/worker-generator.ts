@@ -1,8 +1,9 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { LogLevel, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
 import type { JobFailure } from '../failure.js';
+import { startWorker } from '../worker-thread.js';
 import { pipelineStopped, type FromWorker, type SerializedError, type ToWorker, type WorkerOptions } from './worker-protocol.js';
 
 /** A failure of the generator, as it came across the thread boundary: its failure, and its text for the log. */
@@ -148,7 +149,7 @@ export class WorkerGenerator implements ImageGenerator {
 
 /** Starts a worker and waits for its 'ready' (or 'failed') message. */
 async function spawn(options: WorkerOptions, log: WorkerLog): Promise<{ worker: Worker; ready: Extract<FromWorker, { type: 'ready' }> }> {
-  const worker = createWorker(options);
+  const worker = startWorker(new URL('./generator-worker.js', import.meta.url), options);
   return new Promise((resolve, reject) => {
     const onMessage = (message: FromWorker) => {
       if (message.type === 'log') return log(message.level, message.message, message.fields);
@@ -165,18 +166,4 @@ async function spawn(options: WorkerOptions, log: WorkerLog): Promise<{ worker: 
     worker.once('exit', onExit);
     worker.once('error', reject);
   });
-}
-
-/**
- * The worker for this build: the compiled `generator-worker.js`, or under tsx (tests, development) the TypeScript
- * source, which needs tsx registered inside the worker first.
- */
-function createWorker(options: WorkerOptions): Worker {
-  const typescript = import.meta.url.endsWith('.ts');
-  const entry = new URL(`./generator-worker.${typescript ? 'ts' : 'js'}`, import.meta.url);
-  if (!typescript) return new Worker(entry, { workerData: options });
-  // Resolved here, where tsx is installed: the worker's own resolution starts from the working directory.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true, workerData: options });
 }
