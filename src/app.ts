@@ -105,7 +105,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         inputs: imageInputs,
         contentFilter: classifier,
         explicitTerms,
-        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize },
+        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize, maxClipSkip: generator.maxClipSkip },
       },
     );
     opened.push(() => bot.destroy());

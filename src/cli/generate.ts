@@ -41,6 +41,7 @@ Generates images with the Stable Diffusion model DIR.
   --sampler ID             an id (euler_a, dpmpp_2m_karras, …) or an A1111 name ("DPM++ 2M Karras")
                            (default dpmpp_2m_karras)
   --count N                images in the batch, 1–16 (default 1)
+  --clip-skip N            A1111's clip skip, 1–12: the text encoder's N-th layer from the end (default 1)
   --rng cpu|gpu            torch's CPU generator (diffusers) or its CUDA generator (A1111) (default gpu)
   --seed-mode MODE         batch: one generator for the batch (diffusers); per-image: seed+i per image (A1111)
                            (default batch with --rng cpu, per-image with --rng gpu)
@@ -67,6 +68,7 @@ const OPTIONS = {
   height: { type: 'string' },
   sampler: { type: 'string' },
   count: { type: 'string' },
+  'clip-skip': { type: 'string' },
   rng: { type: 'string' },
   'seed-mode': { type: 'string' },
   'prompt-syntax': { type: 'string' },
@@ -148,6 +150,7 @@ async function buildRequest(values: Values): Promise<GenerateRequest> {
     ...(values.negative === undefined ? {} : { negativePrompt: values.negative }),
     ...(values.seed === undefined ? {} : { seed: seedArg(values.seed) }),
     ...numbers(values, ['steps', 'cfg', 'width', 'height', 'count', 'strength']),
+    ...(values['clip-skip'] === undefined ? {} : { clipSkip: numberArg('clip-skip', values['clip-skip']) }),
     ...(values.sampler === undefined ? {} : { sampler: values.sampler }),
     ...(values.rng === undefined ? {} : { rng: values.rng as GenerateRequest['rng'] }),
     ...(values['seed-mode'] === undefined ? {} : { seedMode: values['seed-mode'] as GenerateRequest['seedMode'] }),
@@ -236,6 +239,7 @@ function infotext(request: ResolvedRequest, seed: bigint, modelName: string): st
     height: request.height,
     model: modelName,
     ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
+    clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
     version: `dreamcord ${packageVersion()}`,
   });
@@ -261,14 +265,17 @@ function numbers(values: Values, names: readonly ('steps' | 'cfg' | 'width' | 'h
   const out: Partial<Record<(typeof names)[number], number>> = {};
   for (const name of names) {
     const text = values[name];
-    if (text === undefined) continue;
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value)) {
-      throw new UsageError(`--${name} must be a number, got ${JSON.stringify(text)}`);
-    }
-    out[name] = value;
+    if (text !== undefined) out[name] = numberArg(name, text);
   }
   return out;
+}
+
+function numberArg(flag: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) {
+    throw new UsageError(`--${flag} must be a number, got ${JSON.stringify(text)}`);
+  }
+  return value;
 }
 
 function seedArg(text: string): bigint {

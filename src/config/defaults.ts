@@ -11,7 +11,7 @@ export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9']
  */
 export const MAX_IMAGES_PER_JOB = Math.min(4, REQUEST_LIMITS.count.max);
 
-const { steps: STEPS, cfg: CFG, strength: STRENGTH } = REQUEST_LIMITS;
+const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
 /** A sampler name (id or A1111 name), resolved to its id at load: a typo stops the start instead of every job. */
 const samplerName = z.string().transform((name, context) => {
@@ -34,6 +34,8 @@ const generation = z.strictObject({
   /** Prepended to every member's negative prompt. */
   negativePrompt: z.string(),
   rng: z.enum(['gpu', 'cpu']),
+  /** A1111's clip skip: 1 = the text encoder's last layer, 2 = the one before (anime models). */
+  clipSkip: z.number().int().min(CLIP_SKIP.min).max(CLIP_SKIP.max),
   promptSyntax: z.enum(['a1111', 'plain']),
   /** img2img strength for /variation. */
   strength: z.number().min(STRENGTH.min).max(STRENGTH.max),

@@ -40,8 +40,8 @@ try {
       )
       .finally(() => running.delete(message.id));
   });
-  const { modelName, nativeSize, schedulerConfig } = generator;
-  post({ type: 'ready', modelName, nativeSize, schedulerConfig, providers: { ...generator.providers } });
+  const { modelName, nativeSize, maxClipSkip, schedulerConfig } = generator;
+  post({ type: 'ready', modelName, nativeSize, maxClipSkip, schedulerConfig, providers: { ...generator.providers } });
 } catch (error) {
   post({ type: 'failed', error: serializeError(error) });
 }

@@ -43,6 +43,8 @@ export interface ImageGenerator {
   readonly modelName: string;
   /** The side of the square the model was trained at (512 for SD 1.x). */
   readonly nativeSize: number;
+  /** The largest clip skip the model's text encoder offers (1 when it offers none). */
+  readonly maxClipSkip: number;
   /** The model's scheduler config, to count the model calls of a request (`modelCallsOf`). */
   readonly schedulerConfig: SchedulerConfig;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;

@@ -26,6 +26,8 @@ export const generationRequestSchema = z.object({
   height: z.number().int().min(8).multipleOf(8),
   count: z.number().int().min(REQUEST_LIMITS.count.min).max(REQUEST_LIMITS.count.max),
   rng: z.enum(['gpu', 'cpu']),
+  /** A1111's clip skip (1 = the text encoder's last layer); absent in records made before it existed. */
+  clipSkip: z.number().int().min(REQUEST_LIMITS.clipSkip.min).max(REQUEST_LIMITS.clipSkip.max).optional(),
   promptSyntax: z.enum(['a1111', 'plain']),
   /** img2img / inpaint: how much of the source is repainted (0–1). */
   strength: z.number().min(0).max(1).optional(),
@@ -97,6 +99,7 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     seedMode: 'per-image',
     rng: request.rng,
     steps: request.steps,
+    ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     cfg: request.cfg,
     sampler: request.sampler,
     width: request.width,

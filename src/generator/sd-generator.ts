@@ -52,6 +52,7 @@ interface Sources {
 export class StableDiffusionGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
   readonly #inpainting: StableDiffusionPipeline | undefined;
@@ -62,6 +63,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
     this.modelName = modelNameOf(pipeline);
     this.schedulerConfig = pipeline.info.schedulerConfig;
     this.nativeSize = pipeline.info.nativeSize;
+    this.maxClipSkip = pipeline.info.maxClipSkip;
   }
 
   /**
@@ -173,6 +175,7 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: string): st
     height: request.height,
     model,
     ...(request.kind !== 'txt2img' && request.strength !== undefined ? { denoisingStrength: request.strength } : {}),
+    ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),
     ...(request.mask ? { maskBlur: request.mask.blur } : {}),
     ...(Object.keys(extra).length > 0 ? { extra } : {}),

@@ -42,6 +42,7 @@ const RETRY_MAX_MS = 300_000;
 export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth] }> implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly #options: SupervisorOptions;
   #current: LoadedGenerator | undefined;
@@ -58,6 +59,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
     super();
     this.modelName = first.modelName;
     this.nativeSize = first.nativeSize;
+    this.maxClipSkip = first.maxClipSkip;
     this.schedulerConfig = first.schedulerConfig;
     this.#options = options;
     this.#current = first;

@@ -36,6 +36,7 @@ export type WorkerLog = (level: LogLevel, message: string, fields: Record<string
 export class WorkerGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly providers: Readonly<Record<string, string>>;
   readonly #options: WorkerOptions;
@@ -51,6 +52,7 @@ export class WorkerGenerator implements ImageGenerator {
     this.#worker = worker;
     this.modelName = ready.modelName;
     this.nativeSize = ready.nativeSize;
+    this.maxClipSkip = ready.maxClipSkip;
     this.schedulerConfig = ready.schedulerConfig;
     this.providers = ready.providers;
     this.#options = options;

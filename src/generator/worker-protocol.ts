@@ -28,6 +28,7 @@ export type FromWorker =
       readonly type: 'ready';
       readonly modelName: string;
       readonly nativeSize: number;
+      readonly maxClipSkip: number;
       readonly schedulerConfig: SchedulerConfig;
       readonly providers: Record<string, string>;
     }

@@ -27,6 +27,7 @@ export interface GenerationOptions {
   readonly height?: unknown;
   readonly count?: unknown;
   readonly strength?: unknown;
+  readonly clipSkip?: unknown;
 }
 
 /** What a request falls back on besides the server's settings: the model's size and the product defaults. */
@@ -39,19 +40,22 @@ export interface RequestDefaults {
   readonly inpaintStrength: number;
   /** `generation.promptSyntax`. */
   readonly promptSyntax: PromptSyntax;
+  /** The largest clip skip the model offers (1 for a model whose text encoder has no earlier layers as outputs). */
+  readonly maxClipSkip: number;
 }
 
 /** Longer than any sampler's name or id. */
 const SAMPLER_NAME_CHARS = 40;
 
 /** Hard bounds whatever a server sets: the pipeline's (`REQUEST_LIMITS`), and the product's images per job. */
-const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH } = REQUEST_LIMITS;
+const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 const BOUNDS = {
   steps: [STEPS.min, STEPS.max],
   cfg: [CFG.min, CFG.max],
   side: [SIZE.min, SIZE.max],
   count: [1, MAX_IMAGES_PER_JOB],
   strength: [STRENGTH.min, STRENGTH.max],
+  clipSkip: [CLIP_SKIP.min, CLIP_SKIP.max],
 } as const;
 
 export type ValidatedRequest = Omit<GenerationRequest, 'source' | 'mask'>;
@@ -89,6 +93,7 @@ export function buildGenerationRequest(
       ...size,
       count,
       rng: settings.rng,
+      clipSkip: clipSkipOf(options.clipSkip, settings.clipSkip, defaults.maxClipSkip),
       promptSyntax: defaults.promptSyntax,
     };
     if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
@@ -154,6 +159,20 @@ function strengthOf(kind: GenerationRequest['kind'], value: unknown, settings: G
     throw new Refused('OVER_LIMIT', `\`strength\` ${strength} is outside this server's range ${settings.minStrength}–${settings.maxStrength}.`);
   }
   return strength;
+}
+
+/**
+ * The member's clip skip, or the server's default, checked against what the model offers: a model converted by
+ * another tool has only its last layer as an output. A server default beyond the model falls back quietly to it.
+ */
+function clipSkipOf(value: unknown, fallback: number, modelMax: number): number {
+  if (value === undefined || value === null) return Math.min(fallback, modelMax);
+  const clipSkip = integer('clip_skip', value, fallback, BOUNDS.clipSkip);
+  if (clipSkip > modelMax) {
+    const offered = modelMax === 1 ? 'only 1 (its text encoder has no earlier layers as outputs)' : `at most ${modelMax}`;
+    throw new Refused('INVALID_OPTION', `\`clip_skip\` ${clipSkip} is not available: this model offers ${offered}.`);
+  }
+  return clipSkip;
 }
 
 function samplerId(value: unknown, fallback: string): GenerationRequest['sampler'] {

@@ -34,6 +34,13 @@ export interface GenerateRequest {
   readonly rng?: RngSource;
   /** Denoising steps, 1–150. @default 25 */
   readonly steps?: number;
+  /**
+   * A1111's clip skip, 1–12: the prompt's vectors come from the text encoder's k-th layer from the end (1 = the
+   * last), through its final layer norm; diffusers' `clip_skip` is this minus 1. With `promptSyntax` `a1111` the
+   * negative prompt is read at the same layer (A1111), with `plain` at the last (diffusers). Above 1 it needs a
+   * model converted by dreamcord (`ModelInfo.maxClipSkip`). @default 1
+   */
+  readonly clipSkip?: number;
   /** Classifier-free guidance scale, 0–50; ≤ 1 skips the negative prompt (a UNet batch of n, not 2n). @default 7 */
   readonly cfg?: number;
   /** Sampler: a scheduler id (`euler_a`) or an A1111 name (`Euler a`, `DPM++ 2M Karras`). @default 'dpmpp_2m_karras' */
@@ -70,6 +77,7 @@ export interface ResolvedRequest {
   readonly seedMode: SeedMode;
   readonly rng: RngSource;
   readonly steps: number;
+  readonly clipSkip: number;
   readonly cfg: number;
   readonly sampler: SchedulerId;
   readonly width: number;
@@ -92,6 +100,7 @@ export const REQUEST_LIMITS = Object.freeze({
   size: { min: 64, max: 4096, multiple: 8 },
   count: { min: 1, max: 16 },
   strength: { min: 0, max: 1 },
+  clipSkip: { min: 1, max: 12 },
 });
 
 const DEFAULT_SIZE = 512;
@@ -145,6 +154,7 @@ export function resolveParameters(
     seedMode: choice('seedMode', request.seedMode ?? defaultSeedMode(rng), ['batch', 'per-image'] as const),
     rng,
     steps,
+    clipSkip: integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip),
     cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
     sampler: sampler(request.sampler ?? 'dpmpp_2m_karras'),
     width: size('width', request.width ?? defaultSide(initSize?.width)),

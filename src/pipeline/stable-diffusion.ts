@@ -45,6 +45,8 @@ export interface ModelInfo {
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
   readonly imageInput: boolean;
+  /** The largest `clipSkip` the text encoder offers: its layer count for dreamcord's conversions, else 1. */
+  readonly maxClipSkip: number;
   /** The model's `scheduler/scheduler_config.json` (plain JSON), for `countModelCalls`. */
   readonly schedulerConfig: SchedulerConfig;
   /** The execution provider each component runs on. */
@@ -102,6 +104,7 @@ export class StableDiffusionPipeline {
       nativeSize: nativeSizeOf(model.family, model.predictionType),
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
+      maxClipSkip: model.textEncoder.maxClipSkip,
       schedulerConfig: model.folder.schedulerConfig,
       providers: {
         textEncoder: model.textEncoder.session.provider,
@@ -194,6 +197,14 @@ export class StableDiffusionPipeline {
         'INVALID_REQUEST',
         `${this.info.dir} has no vae_encoder, so it cannot start from an image (${kind})`,
         { field: 'initImage' },
+      );
+    }
+    if (request.clipSkip > this.info.maxClipSkip) {
+      throw new PipelineError(
+        'INVALID_REQUEST',
+        `Expected \`clipSkip\` to be at most ${this.info.maxClipSkip} for ${this.info.dir}, got ${request.clipSkip}: ` +
+          'its text encoder has no earlier layers as outputs (a checkpoint converted by dreamcord has them)',
+        { field: 'clipSkip' },
       );
     }
     const initImage = request.initImage && (await resizeImage(request.initImage, width, height));

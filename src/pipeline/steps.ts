@@ -82,9 +82,12 @@ export async function encodePrompt(
   const tokens = tokenizePromptPair(model.tokenizer, request.prompt, request.negativePrompt, request.promptSyntax);
   const guided = request.cfg > 1;
   const sides = guided ? [tokens.negative, tokens.prompt] : [tokens.prompt];
+  // diffusers applies `clip_skip` to the prompt alone; A1111 reads the negative prompt at the same layer too.
+  const negativeClipSkip = request.promptSyntax === 'a1111' ? request.clipSkip : 1;
+  const clipSkips = guided ? [negativeClipSkip, request.clipSkip] : [request.clipSkip];
   const windows = sides.flatMap((side) => side.chunks);
   const weights = sides.flatMap((side) => side.weights);
-  const encoded = await model.textEncoder.encode(windows, timing.textEncoder);
+  const encoded = await encodeSides(model, sides.map((side, i) => ({ windows: side.chunks, clipSkip: clipSkips[i] ?? 1 })), timing);
   const windowSize = encoded.length / windows.length;
   weights.forEach((w, i) => {
     applyPromptWeights(encoded.subarray(i * windowSize, (i + 1) * windowSize), w, model.hiddenSize);
@@ -104,6 +107,27 @@ export async function encodePrompt(
     guided,
     warnings: tokens.warnings,
   };
+}
+
+/** Each side's windows, consecutive; in one text-encoder batch when every side reads the same layer. */
+async function encodeSides(
+  model: StableDiffusionModel,
+  sides: readonly { windows: readonly Int32Array[]; clipSkip: number }[],
+  timing: TimingRecorder,
+): Promise<Float32Array> {
+  const [first] = sides;
+  if (first && sides.every((side) => side.clipSkip === first.clipSkip)) {
+    return model.textEncoder.encode(sides.flatMap((side) => side.windows), first.clipSkip, timing.textEncoder);
+  }
+  const parts = [];
+  for (const side of sides) parts.push(await model.textEncoder.encode(side.windows, side.clipSkip, timing.textEncoder));
+  const encoded = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    encoded.set(part, offset);
+    offset += part.length;
+  }
+  return encoded;
 }
 
 /**

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, type ProductDefaults } from '../config/index.js';
 import { REQUEST_LIMITS } from '../pipeline/index.js';
 
-const { steps: STEPS, cfg: CFG, strength: STRENGTH } = REQUEST_LIMITS;
+const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
 /** How `/config show` groups the settings. */
 export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour' | 'Content policy';
@@ -80,6 +80,11 @@ export const SETTING_KEYS = {
     describe: "negative prompt put before every member's negative prompt",
   },
   rng: { ...choice(['gpu', 'cpu']), group: 'Defaults', describe: 'noise source (gpu matches AUTOMATIC1111 seeds)' },
+  clipSkip: {
+    ...wholeNumber(CLIP_SKIP.min, CLIP_SKIP.max),
+    group: 'Defaults',
+    describe: "default clip skip (AUTOMATIC1111's; 2 suits anime models; capped at what the model offers)",
+  },
   maxSteps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Limits', describe: 'most steps a member may ask for' },
   maxPixels: { ...wholeNumber(4096, 4194304), group: 'Limits', describe: 'largest width × height a member may ask for' },
   maxCount: { ...wholeNumber(1, MAX_IMAGES_PER_JOB), group: 'Limits', describe: 'most images per command' },
@@ -160,6 +165,7 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     aspect: g.aspect,
     negativePrompt: g.negativePrompt,
     rng: g.rng,
+    clipSkip: g.clipSkip,
     maxSteps: l.maxSteps,
     maxPixels: l.maxPixels,
     maxCount: l.maxCount,

@@ -7,6 +7,12 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateCommand } from '../../src/cli/generate.js';
 import { convertCheckpoint, readManifest } from '../../src/convert/convert.js';
+import { loadStableDiffusionModel } from '../../src/pipeline/models/stable-diffusion-model.js';
+import { resolveRequest } from '../../src/pipeline/request.js';
+import { SessionFactory } from '../../src/pipeline/runtime/session-factory.js';
+import { encodePrompt } from '../../src/pipeline/steps.js';
+import { TimingRecorder } from '../../src/pipeline/timing.js';
+import type { PromptSyntax } from '../../src/pipeline/tokenizer/index.js';
 import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
@@ -29,6 +35,22 @@ const converted: Record<string, string> = { 'tiny-sd': join(dir, 'tiny-sd'), 'ti
 async function generate(args: string[], raw: string): Promise<Float32Array> {
   await generateCommand.run(args, { stdout: captureStream(), stderr: captureStream() });
   return readF32(raw);
+}
+
+/**
+ * Runs the checkpoint reference case `id` straight from tiny-sd.safetensors through `generate --model` (converted
+ * into the cache on first use) with `extra` flags, and returns the largest difference from diffusers' picture.
+ */
+async function drawCheckpointCase(id: string, extra: readonly string[] = []): Promise<number> {
+  const { cases } = JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: CheckpointCase[] };
+  const c = cases.find((x) => x.id === id);
+  assert.ok(c);
+  process.env.MODEL_CACHE_DIR = join(dir, 'cache');
+  const raw = join(dir, `${id}.f32`);
+  const args = ['--model', TINY_SD, '--prompt', c.prompt, '--seed', String(c.seed), '--steps', String(c.steps)];
+  args.push('--cfg', String(c.cfg), '--sampler', c.scheduler, '--width', String(c.w), '--height', String(c.h));
+  args.push('--rng', 'cpu', '--prompt-syntax', 'plain', '--ep', 'cpu', '--raw', raw, ...extra);
+  return maxAbsDifference(await generate(args, raw), readF32(join(CHECKPOINTS, c.output_file)));
 }
 
 /** Converts `source`, runs the `t2i_euler_a` reference case on it and returns the largest difference. */
@@ -103,16 +125,37 @@ describe('converted checkpoints reproduce diffusers', () => {
   });
 
   it('sf_t2i_euler_a: txt2img straight from tiny-sd.safetensors through generate --model', async (t) => {
-    const { cases } = JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: CheckpointCase[] };
-    const c = cases.find((x) => x.id === 'sf_t2i_euler_a');
-    assert.ok(c);
-    process.env.MODEL_CACHE_DIR = join(dir, 'cache');
-    const raw = join(dir, 'sf.f32');
-    const args = ['--model', TINY_SD, '--prompt', c.prompt, '--seed', String(c.seed), '--steps', String(c.steps)];
-    args.push('--cfg', String(c.cfg), '--sampler', c.scheduler, '--width', String(c.w), '--height', String(c.h));
-    args.push('--rng', 'cpu', '--prompt-syntax', 'plain', '--ep', 'cpu', '--raw', raw);
-    const worst = maxAbsDifference(await generate(args, raw), readF32(join(CHECKPOINTS, c.output_file)));
+    const worst = await drawCheckpointCase('sf_t2i_euler_a');
     assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
     t.diagnostic(`sf_t2i_euler_a: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it("clipskip2_t2i: A1111's clip skip 2 (the penultimate layer through the final layer norm)", async (t) => {
+    const worst = await drawCheckpointCase('clipskip2_t2i', ['--clip-skip', '2']);
+    assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
+    // Clip skip must change the picture: the same case at clip skip 1 is far from diffusers' clip_skip=1 picture.
+    assert.ok((await drawCheckpointCase('clipskip2_t2i')) > 100 * TOLERANCE, 'clip skip 2 drew the clip skip 1 picture');
+    t.diagnostic(`clipskip2_t2i: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it('clip skip reads the negative prompt at the same layer with A1111 syntax, at the last with plain (diffusers)', async () => {
+    const sessions = new SessionFactory({ provider: 'cpu' });
+    try {
+      const model = await loadStableDiffusionModel(converted['tiny-sd'] ?? '', sessions);
+      /** The conditioning rows of `text` as the prompt (cfg ≤ 1: no negative half) and as the negative prompt. */
+      const rows = async (text: string, clipSkip: number, syntax: PromptSyntax, asNegative: boolean): Promise<Float32Array> => {
+        const base = { prompt: text, clipSkip, promptSyntax: syntax, width: 64, height: 64 };
+        const request = resolveRequest(asNegative ? { ...base, prompt: 'a fox', negativePrompt: text, cfg: 7 } : { ...base, cfg: 1 });
+        const { hidden, batch } = await encodePrompt(model, request, new TimingRecorder());
+        return hidden.subarray(0, hidden.length / batch);
+      };
+      const text = 'blurry, lowres';
+      // One text-encoder batch or two: the same rows up to float rounding.
+      assert.ok(maxAbsDifference(await rows(text, 2, 'a1111', true), await rows(text, 2, 'a1111', false)) < 1e-6);
+      assert.ok(maxAbsDifference(await rows(text, 2, 'plain', true), await rows(text, 1, 'plain', false)) < 1e-6);
+      assert.ok(maxAbsDifference(await rows(text, 2, 'plain', false), await rows(text, 1, 'plain', false)) > 1e-3);
+    } finally {
+      await sessions.releaseAll();
+    }
   });
 });

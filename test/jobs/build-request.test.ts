@@ -7,7 +7,7 @@ import { MAX_SEED, REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
 
 const product = readDefaults(DEFAULTS_PATH);
-const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512 };
+const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12 };
 /** A server that lets every request through that the pipeline takes. */
 const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
 
@@ -43,6 +43,21 @@ describe('buildGenerationRequest', () => {
     const imagine = build('txt2img', {}, configured);
     assert.ok(imagine.ok);
     assert.deepEqual([variation.request.promptSyntax, imagine.request.promptSyntax], ['plain', 'plain']);
+  });
+
+  it("takes a clip skip the model offers, refuses one beyond it, and caps the server's default at the model's", () => {
+    const sd1: RequestDefaults = { ...DEFAULTS, maxClipSkip: 11 };
+    const asked = build('txt2img', { clipSkip: 2 }, sd1);
+    assert.ok(asked.ok && asked.request.clipSkip === 2);
+    const beyond = build('txt2img', { clipSkip: 12 }, sd1);
+    assert.match(beyond.ok ? '' : beyond.message, /`clip_skip` 12 is not available: this model offers at most 11/);
+    const exported = build('txt2img', { clipSkip: 2 }, { ...DEFAULTS, maxClipSkip: 1 });
+    assert.match(exported.ok ? '' : exported.message, /offers only 1 \(its text encoder has no earlier layers/);
+    assert.equal(build('txt2img', { clipSkip: 0 }).ok, false);
+    const serverDefault = build('txt2img', {}, { ...DEFAULTS, maxClipSkip: 1 }, { ...OPEN, clipSkip: 2 });
+    assert.ok(serverDefault.ok && serverDefault.request.clipSkip === 1);
+    const usual = build('txt2img', {}, sd1, { ...OPEN, clipSkip: 2 });
+    assert.ok(usual.ok && usual.request.clipSkip === 2);
   });
 
   it('refuses a strength that leaves no step, naming it', () => {

@@ -79,12 +79,22 @@ describe('StableDiffusionPipeline', () => {
       nativeSize: 512,
       inpainting: false,
       imageInput: true,
+      maxClipSkip: 1,
       schedulerConfig: JSON.parse(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8')) as unknown,
       providers: { textEncoder: 'cpu', unet: 'cpu', vaeDecoder: 'cpu', vaeEncoder: 'cpu' },
     });
   });
 
-  it('returns float and 8-bit images, the seeds, the timing and the resolved request', () => {
+  it("refuses clip skip on an export whose text encoder has no clip_skip outputs, naming the model's limit", async () => {
+    await assert.rejects(pipeline.generate({ ...BASE, clipSkip: 2 }), (error: unknown) => {
+      assert.ok(isPipelineError(error, 'INVALID_REQUEST'));
+      assert.equal(error.details.field, 'clipSkip');
+      assert.match(error.message, /at most 1 .*got 2/);
+      return true;
+    });
+  });
+
+    it('returns float and 8-bit images, the seeds, the timing and the resolved request', () => {
     const [image] = reference.images;
     assert.ok(image);
     assert.equal(image.image.width, 64);

@@ -8,8 +8,9 @@ const PREFIX = 'text_model';
 /**
  * Writes transformers' `CLIPTextModel` as `outDir/model.onnx`: `input_ids` int32 `[batch, sequence]` →
  * `last_hidden_state` `[batch, sequence, hidden]`, `pooler_output` `[batch, hidden]` (the final state at the EOS
- * token, found as the largest id, as SD 1.x's CLIP config does) and `hidden_states.0..N` (the embeddings and each
- * layer's output, the last one before the final layer norm), so clip skip needs no other graph.
+ * token, found as the largest id, as SD 1.x's CLIP config does), `hidden_states.0..N` (the embeddings and each
+ * layer's output, as diffusers' export has them) and `clip_skip.2..N`: A1111's clip skip k, `hidden_states.(N+1−k)`
+ * through the final layer norm, so clip skip needs no other graph.
  */
 export function writeTextEncoder(
   source: ComponentSource<TextEncoderConfig>,
@@ -37,7 +38,8 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
     hidden = g.scoped(`layers.${i}`, () => encoderLayer(w, config, `${PREFIX}.encoder.layers.${i}`, hidden, mask));
     states.push(hidden);
   }
-  const last = w.layerNorm(hidden, `${PREFIX}.final_layer_norm`, config.layerNormEps);
+  const finalNorm = (value: Value): Value => w.layerNorm(value, `${PREFIX}.final_layer_norm`, config.layerNormEps);
+  const last = finalNorm(hidden);
   const eos = g.node('ArgMax', [ids], { axis: -1, keepdims: 1 });
   const pooled = g.node('GatherND', [last, eos], { batch_dims: 1 });
   const output = (value: Value, name: string, dims: (string | number)[]): void =>
@@ -45,6 +47,11 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
   output(last, 'last_hidden_state', ['batch', 'sequence', config.hiddenSize]);
   output(pooled, 'pooler_output', ['batch', config.hiddenSize]);
   states.forEach((state, i) => output(state, `hidden_states.${i}`, ['batch', 'sequence', config.hiddenSize]));
+  // Clip skip k is A1111's `CLIP_stop_at_last_layers`: hidden_states[−k], then the final layer norm.
+  for (let skip = 2; skip <= config.numLayers; skip++) {
+    const state = states[states.length - skip];
+    if (state) output(finalNorm(state), `clip_skip.${skip}`, ['batch', 'sequence', config.hiddenSize]);
+  }
 }
 
 /**

@@ -12,7 +12,7 @@ import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { MAX_SEED, REQUEST_LIMITS, suggestSamplers } from '../../pipeline/index.js';
 
 // Every bound comes from the pipeline's request contract (`REQUEST_LIMITS`), so Discord's own checks agree with it.
-const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH } = REQUEST_LIMITS;
+const { steps: STEPS, cfg: CFG, size: SIZE, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
 export const negativeOption = (o: SlashCommandStringOption) =>
   o.setName('negative').setDescription('What to avoid').setMaxLength(MAX_PROMPT_CHARS);
@@ -34,6 +34,12 @@ export function countOption(things: string) {
   return (o: SlashCommandIntegerOption) =>
     o.setName('count').setDescription(`How many ${things} (1–${MAX_IMAGES_PER_JOB})`).setMinValue(1).setMaxValue(MAX_IMAGES_PER_JOB);
 }
+export const clipSkipOption = (o: SlashCommandIntegerOption) =>
+  o
+    .setName('clip_skip')
+    .setDescription('Text encoder layers to skip from the end (AUTOMATIC1111; 2 suits anime models)')
+    .setMinValue(CLIP_SKIP.min)
+    .setMaxValue(CLIP_SKIP.max);
 export const samplerOption = (o: SlashCommandStringOption) =>
   o.setName('sampler').setDescription('Sampler, e.g. "DPM++ 2M Karras" or "Euler a"').setAutocomplete(true);
 
@@ -54,6 +60,7 @@ export function generationOptions(interaction: ChatInputCommandInteraction): Gen
     sampler: option('sampler'),
     count: option('count'),
     strength: option('strength'),
+    clipSkip: option('clip_skip'),
   };
 }
 

@@ -6,6 +6,7 @@ import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import {
   cfgOption,
+  clipSkipOption,
   countOption,
   generationOptions,
   negativeOption,
@@ -40,6 +41,7 @@ const data = new SlashCommandBuilder()
   .addIntegerOption(sideOption('width'))
   .addIntegerOption(sideOption('height'))
   .addIntegerOption(countOption('images'))
+  .addIntegerOption(clipSkipOption)
   .toJSON();
 
 /** `/imagine`: text to image. */

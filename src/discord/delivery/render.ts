@@ -70,6 +70,7 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
       { name: 'Size', value: `${request.width}×${request.height}`, inline: true },
       { name: 'Model', value: fieldText(result?.model ?? 'unknown'), inline: true },
       ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
+      ...((request.clipSkip ?? 1) > 1 ? [{ name: 'Clip skip', value: String(request.clipSkip), inline: true }] : []),
       ...sourceFields(request),
       { name: 'Time', value: result ? duration(result.durationMs) : '—', inline: true },
       { name: 'Requested by', value: `<@${record.origin.userId}>`, inline: true },
@@ -118,12 +119,17 @@ export function reproduceCommand(record: JobRecord, index = 0): string {
   const strength = `strength:${request.strength ?? 1}`;
   switch (request.kind) {
     case 'txt2img':
-      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`].join(' ');
+      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`, ...clipSkipOption(request)].join(' ');
     case 'img2img':
       return ['/variation', ...variationSource(request), ...common, strength].join(' ');
     case 'inpaint':
       return ['/inpaint', 'image:(the same picture)', ...common, strength, ...maskOptions(request)].join(' ');
   }
+}
+
+/** Only /imagine takes `clip_skip`; the default 1 is left out. */
+function clipSkipOption(request: GenerationRequest): string[] {
+  return (request.clipSkip ?? 1) > 1 ? [`clip_skip:${request.clipSkip}`] : [];
 }
 
 function variationSource(request: GenerationRequest): string[] {

@@ -4,11 +4,18 @@ import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-
 
 const INPUT = 'input_ids';
 const OUTPUT = 'last_hidden_state';
+/** dreamcord's converter writes `clip_skip.k` outputs: layer −k through the final layer norm (A1111's clip skip). */
+const CLIP_SKIP_PREFIX = 'clip_skip.';
 
 /** The CLIP text encoder: token windows → one hidden vector per token (its `last_hidden_state`). */
 export class ClipTextEncoder {
   /** Width of a token's hidden vector (768 in SD 1.x, 1024 in SD 2.x), when the graph fixes it. */
   readonly hiddenSize: number | undefined;
+  /**
+   * The largest clip skip the graph offers: its last `clip_skip.k` output of the run 2, 3, … k, or 1 when it has
+   * none (exports other than dreamcord's converter).
+   */
+  readonly maxClipSkip: number;
   /** The loaded model (its file and execution provider). */
   readonly session: ModelSession;
   readonly #idType: 'int32' | 'int64';
@@ -16,7 +23,7 @@ export class ClipTextEncoder {
 
   /**
    * Wraps a loaded `text_encoder/model.onnx`: input `input_ids` int32 or int64 `[batch, tokens]`, output
-   * `last_hidden_state` float `[batch, tokens, hidden]`.
+   * `last_hidden_state` float `[batch, tokens, hidden]`, and optionally `clip_skip.2 … clip_skip.N` alike.
    * @throws PipelineError `MODEL_UNSUPPORTED` when the graph has other inputs or types.
    */
   constructor(session: ModelSession) {
@@ -28,21 +35,26 @@ export class ClipTextEncoder {
     this.#idType = ids.type === 'int64' ? 'int64' : 'int32';
     this.#outputName = out.name;
     this.hiddenSize = fixedDim(out, 2);
+    let skip = 1;
+    while (session.output(`${CLIP_SKIP_PREFIX}${skip + 1}`)) skip++;
+    this.maxClipSkip = skip;
   }
 
   /**
    * Encodes `windows` (each the same length, 77 for CLIP) in one batch.
+   * @param clipSkip - 1 (the last layer) … {@link maxClipSkip}: which layer from the end gives the vectors.
    * @returns float32 `[windows.length, tokens, hidden]`, row-major.
    */
-  async encode(windows: readonly Int32Array[], clock?: RunClock): Promise<Float32Array> {
+  async encode(windows: readonly Int32Array[], clipSkip: number, clock?: RunClock): Promise<Float32Array> {
     const tokens = windows[0]?.length ?? 0;
     const dims = [windows.length, tokens];
     const ids: HostTensor =
       this.#idType === 'int32'
         ? { type: 'int32', data: concatInt32(windows, tokens), dims }
         : { type: 'int64', data: BigInt64Array.from(concatInt32(windows, tokens), (id) => BigInt(id)), dims };
-    const out = await this.session.run({ [INPUT]: ids }, clock);
-    return readFloats(outputOf(out, this.#outputName, this.session));
+    const output = clipSkip > 1 ? `${CLIP_SKIP_PREFIX}${clipSkip}` : this.#outputName;
+    const out = await this.session.run({ [INPUT]: ids }, clock, [output]);
+    return readFloats(outputOf(out, output, this.session));
   }
 }
 

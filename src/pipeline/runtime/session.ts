@@ -44,13 +44,18 @@ export class ModelSession {
   }
 
   /**
-   * Runs the model. `feeds` must name every graph input; the result holds every graph output. Input buffers
-   * are read, never kept, so callers may reuse them for the next run.
+   * Runs the model. `feeds` must name every graph input; the result holds every graph output, or only `outputs`
+   * when given. Input buffers are read, never kept, so callers may reuse them for the next run.
    * @param clock - receives the milliseconds spent in ONNX Runtime.
+   * @param outputs - the outputs to fetch (a text encoder's one clip skip layer of many).
    * @throws PipelineError `DEVICE_OOM` when the device runs out of memory, `RUNTIME_ERROR` otherwise (the
    *   message lists the file and the type and shape of every input).
    */
-  async run(feeds: Readonly<Record<string, HostTensor>>, clock?: RunClock): Promise<Record<string, HostTensor>> {
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    clock?: RunClock,
+    outputs?: readonly string[],
+  ): Promise<Record<string, HostTensor>> {
     const ortFeeds: Record<string, Tensor> = {};
     for (const [name, tensor] of Object.entries(feeds)) {
       ortFeeds[name] = new Tensor(tensor.type, tensor.data, tensor.dims);
@@ -58,7 +63,7 @@ export class ModelSession {
     const start = performance.now();
     let results: InferenceSession.ReturnType;
     try {
-      results = await this.#session.run(ortFeeds);
+      results = await (outputs ? this.#session.run(ortFeeds, [...outputs]) : this.#session.run(ortFeeds));
     } catch (error) {
       throw this.#runError(error, feeds);
     } finally {

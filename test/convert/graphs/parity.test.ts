@@ -120,10 +120,16 @@ for (const dtype of ['fp32', 'fp16'] as const) {
       converted = await convert('tiny-sd.safetensors', dtype);
     });
 
-    it("has the export's inputs and outputs", async () => {
-      for (const part of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder']) {
+    it("has the export's inputs and outputs, and the text encoder the clip skip outputs besides", async () => {
+      for (const part of ['unet', 'vae_encoder', 'vae_decoder']) {
         assert.deepEqual(await signature(model(converted, part)), await signature(reference(part)), part);
       }
+      // tiny-sd's CLIP has 3 layers (hidden_states.0 is the embeddings) and 16-wide states: clip skip 2 and 3.
+      const clipSkip = [2, 3].map((k) => `output clip_skip.${k} float32 [?,?,16]`);
+      assert.deepEqual(
+        await signature(model(converted, 'text_encoder')),
+        [...(await signature(reference('text_encoder'))), ...clipSkip],
+      );
     });
 
     it('text encoder: every hidden state, the last one and the pooled output', async () => {

@@ -27,4 +27,8 @@ describe('generation options', () => {
     assert.deepEqual(bounds('imagine', 'height'), [size.min, size.max]);
     assert.deepEqual(bounds('imagine', 'count'), [1, MAX_IMAGES_PER_JOB]);
   });
+
+  it('/imagine: clip_skip within the contract', () => {
+    assert.deepEqual(bounds('imagine', 'clip_skip'), [REQUEST_LIMITS.clipSkip.min, REQUEST_LIMITS.clipSkip.max]);
+  });
 });
