@@ -87,7 +87,7 @@ export default tseslint.config(
   boundary(['src/generator/**/*.ts'], [], ['pipeline', 'networks']),
   boundary(['src/content/**/*.ts'], ['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'], ['pipeline']),
   boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
-  boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'inputs']),
+  boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs']),
   boundary(['src/discord/*.ts'], ['discord.js'], FOLDERS),
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),

@@ -1,4 +1,4 @@
-import { ConfigError, type AppConfig, type EnvConfig } from './config/index.js';
+import { ConfigError, readExplicitTerms, type AppConfig, type EnvConfig } from './config/index.js';
 import { isCheckpointError } from './checkpoint/index.js';
 import { isConvertError } from './convert/errors.js';
 import { prepareModel } from './convert/model-cache.js';
@@ -8,6 +8,8 @@ import { Cooldowns } from './jobs/cooldowns.js';
 import { ImageInputs } from './inputs/image-inputs.js';
 import { InputStore } from './inputs/input-store.js';
 import { JobService } from './jobs/job-service.js';
+import { ContentScreen } from './jobs/content-screen.js';
+import { WorkerClassifier } from './content/content-classifier.js';
 import { SupervisedGenerator } from './generator/supervised-generator.js';
 import { WorkerGenerator } from './generator/worker-generator.js';
 import { SettingsService } from './settings/settings-service.js';
@@ -32,6 +34,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     for (const close of opened.reverse()) await close();
   };
   try {
+    const explicitTerms = readExplicitTerms();
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
     // Before Discord: while a checkpoint converts, no command is registered and nobody can queue a job.
@@ -52,6 +55,10 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     opened.push(() => generator.close());
     log.info({ model: generator.modelName, providers: generator.providers, loadMs: Date.now() - started }, 'model loaded');
     const settings = await SettingsStore.open(store, defaults);
+    // Never fails the start: a classifier that cannot load leaves the policy blocking every flagged-by-default result.
+    const classifier = await WorkerClassifier.start({ modelDir: env.NSFW_MODEL }, (level, message, fields) => log[level](fields, message));
+    opened.push(() => classifier.close());
+    const screen = new ContentScreen(classifier, settings);
     const inputStore = await InputStore.open(store);
     const jobs = await JobService.open({
       store,
@@ -60,9 +67,14 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       concurrency: env.QUEUE_CONCURRENCY,
       maxQueued: defaults.queue.maxQueued,
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
+      screen,
     });
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
     jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
+    jobs.on('screened', (record, screening) => {
+      const { guildId, channelId, userId } = record.origin;
+      log.warn({ audit: 'content-policy', guildId, channelId, userId, jobId: record.id, ...screening }, 'content policy: result flagged');
+    });
     jobs.on('failed', (record) => log.warn({ jobId: record.id, userId: record.origin.userId, failure: record.failure }, 'job failed'));
     const { attachments } = defaults;
     const imageInputs = new ImageInputs({
@@ -91,6 +103,8 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         log,
         cooldowns: new Cooldowns(),
         inputs: imageInputs,
+        contentFilter: classifier,
+        explicitTerms,
         requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize, maxClipSkip: generator.maxClipSkip },
       },
     );

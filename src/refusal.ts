@@ -2,7 +2,8 @@
  * Why a request is not accepted, in words a member can read. Expected outcomes are returned, not thrown.
  * - `INVALID_OPTION`: a value is malformed or outside what makes sense.
  * - `OVER_LIMIT`: a value is over a limit this server set (the message names the limit and its value).
- * - `BLOCKED`: the prompt contains a word this server blocked (the message stays neutral).
+ * - `BLOCKED`: the prompt contains a word this server blocked (the message stays neutral), or an explicit term
+ *   outside an age-restricted channel.
  * - `CHANNEL`: commands are not taken in this channel.
  * - `COOLDOWN`, `QUEUE`: the member must wait.
  * - `NOT_ALLOWED`: the member may not do this (someone else's job, a moderator's command).

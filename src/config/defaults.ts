@@ -81,6 +81,18 @@ const discord = z.strictObject({
   deleteResults: z.enum(['requester-and-moderators', 'moderators']),
 });
 
+/** The content policy (issue 20): what happens to a result the classifier flags. README, "Content policy". */
+const contentPolicy = z.strictObject({
+  /** In age-restricted channels: a flagged result is blocked, posted as a spoiler, or posted as it is. */
+  nsfw: z.enum(['block', 'spoiler', 'allow']),
+  /** Everywhere else (Discord wants explicit pictures only in age-restricted channels): blocked or spoilered. */
+  nsfwOutside: z.enum(['block', 'spoiler']),
+  /** A picture is flagged when its score (porn + hentai, 0–1) is over this: 0 flags everything, 1 nothing. */
+  nsfwThreshold: z.number().min(0).max(1),
+  /** Prompts with a word of `config/explicit-terms.txt` outside age-restricted channels: refused or allowed. */
+  explicitTerms: z.enum(['refuse', 'allow']),
+});
+
 const defaultsSchema = z.strictObject({
   $comment: z.string().optional(),
   generation,
@@ -88,6 +100,7 @@ const defaultsSchema = z.strictObject({
   queue,
   attachments,
   discord,
+  contentPolicy,
 });
 
 export type ProductDefaults = Readonly<z.output<typeof defaultsSchema>>;

@@ -22,6 +22,7 @@ const envSchema = z.object({
   INPAINT_MODEL_DIR: optional(z.string()),
   /** Textual-inversion embeddings (`.safetensors`), called in prompts by file name. */
   EMBEDDINGS_DIR: optional(z.string()),
+  NSFW_MODEL: optional(z.string()),
   MODEL_CACHE_DIR: optional(z.string()).transform((value) => value ?? DEFAULT_MODEL_CACHE_DIR),
   MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),
   EXECUTION_PROVIDER: optional(z.enum(EXECUTION_PROVIDERS, { error: `one of ${EXECUTION_PROVIDERS.join(', ')}` })).transform(

@@ -194,5 +194,6 @@ function sizeOf(plan: WorkingSize): Size {
 }
 
 function statusText(record: EarlierJob): string {
+  if (record.status === 'blocked') return "was withheld by the server's content policy";
   return record.status === 'queued' || record.status === 'running' ? `is still ${record.status}` : `was ${record.status}`;
 }

@@ -62,6 +62,11 @@ export class InputStore {
     return { ...(image ? { image } : {}), ...(mask ? { mask } : {}) };
   }
 
+  /** Deletes the `count` images of job `jobId`'s result: one the content policy withheld must not stay behind. */
+  async deleteResults(jobId: string, count: number): Promise<void> {
+    for (let index = 0; index < count; index++) await this.#images.delete(resultKey(jobId, index));
+  }
+
   /** Image `index` (0-based) of job `jobId`'s result, if it is stored. */
   getResult(jobId: string, index: number): Promise<Uint8Array | undefined> {
     return this.get(resultKey(jobId, index));

@@ -4,7 +4,8 @@ import type { ValidatedRequest } from './build-request.js';
 import type { Cooldowns } from './cooldowns.js';
 import type { JobOrigin, JobRecord } from './job-record.js';
 import type { JobService } from './job-service.js';
-import type { Result } from '../refusal.js';
+import type { Refusal, Result } from '../refusal.js';
+import { findBlockedWord } from './prompt-text.js';
 import type { GenerationRequest } from '../generator/request.js';
 
 /** Turns the server's settings into a validated request, or a refusal. */
@@ -16,12 +17,14 @@ export interface AdmissionServices {
   readonly jobs: JobService;
   readonly settings: SettingsStore;
   readonly cooldowns: Cooldowns;
+  /** `config/explicit-terms.txt`: refused in prompts outside age-restricted channels unless the server allows them. */
+  readonly explicitTerms: readonly string[];
 }
 
 /**
  * The checks every request passes on its way into the queue, whatever started it (command, button, reaction):
- * the server's allowed channels, the request's own validation against the server's limits, the member's cooldown,
- * and the queue's limits. Returns the accepted job's record, or why it was refused.
+ * the server's allowed channels, the request's own validation against the server's limits, explicit terms outside
+ * age-restricted channels, the member's cooldown, and the queue's limits. Returns the accepted job's record, or why it was refused.
  */
 export async function admitJob(
   services: AdmissionServices,
@@ -35,6 +38,8 @@ export async function admitJob(
   }
   const built = build(settings);
   if (!built.ok) return built;
+  const explicit = explicitTermRefusal(built.request.prompt, origin, settings, services.explicitTerms);
+  if (explicit) return explicit;
   const cooldown = services.cooldowns.claim(origin.guildId, origin.userId, settings.cooldownSeconds);
   if (!cooldown.ok) return cooldown;
   const submitted = await services.jobs.submit(
@@ -43,4 +48,19 @@ export async function admitJob(
   );
   if (!submitted.ok) services.cooldowns.release(origin.guildId, origin.userId);
   return submitted;
+}
+
+/**
+ * The refusal of a prompt with an explicit term outside an age-restricted channel (`explicitTerms: refuse`). Only
+ * the prompt counts: a negative prompt that names explicit content asks to keep it out.
+ */
+function explicitTermRefusal(prompt: string, origin: JobOrigin, settings: GuildSettings, terms: readonly string[]): ({ ok: false } & Refusal) | undefined {
+  if (origin.ageRestricted || settings.explicitTerms === 'allow') return undefined;
+  const term = findBlockedWord(prompt, terms);
+  if (term === undefined) return undefined;
+  return {
+    ok: false,
+    code: 'BLOCKED',
+    message: `This prompt has an explicit term ("${term}"), which this server allows only in age-restricted channels.`,
+  };
 }

@@ -3,6 +3,7 @@ import type { GeneratedImages } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
 import { decodeImage, toRgb8 } from '../pipeline/index.js';
 import type { Collection, Store } from '../store/index.js';
+import type { ContentScreen, Screening } from './content-screen.js';
 import type { JobRecord } from './job-record.js';
 
 /** How one attempt to show a result went: the message that shows it, or whether trying again later may work. */
@@ -16,12 +17,25 @@ export type Delivery =
  * once: the job stays undelivered and the next start delivers it.
  */
 export interface ResultPresenter {
-  deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<Delivery>;
+  /** Shows the result; with `spoiler`, its files are spoilers and a content warning says why. */
+  deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal, options: { readonly spoiler: boolean }): Promise<Delivery>;
+  /**
+   * Shows, instead of a result the content policy blocked, a neutral notice (details for moderators only), and
+   * tells the member privately where Discord still allows it.
+   */
+  withhold(record: JobRecord, screening: Screening, signal: AbortSignal): Promise<Delivery>;
 }
 
 /** What the delivery step tells the job service. */
 export interface DeliveryOutcomes {
   delivered(record: JobRecord, messageId: string): Promise<void>;
+  /** The content policy flagged the result (once per job, whatever it decided): for the audit log. */
+  screened(record: JobRecord, screening: Screening): void;
+  /**
+   * The result was withheld (`messageId` shows the notice, when Discord took it): the job ends `blocked` and its
+   * pictures are deleted.
+   */
+  blocked(record: JobRecord, messageId: string | undefined): Promise<void>;
   /** A delivery that cannot work: Discord refused it for good, or the pictures were lost. */
   undeliverable(record: JobRecord, reason: 'refused' | 'lost'): Promise<void>;
   /** A store failure while delivering; the delivery is retried. */
@@ -35,9 +49,19 @@ const RETRY_MAX_MS = 300_000;
 /** Stored pictures are the bot's own results; this only bounds what a damaged store could make it decode. */
 const STORED_PIXEL_LIMIT = 4096 * 4096;
 
+/** A delivery under way or waiting to retry. */
+interface Pending {
+  running?: Promise<void> | undefined;
+  timer?: NodeJS.Timeout;
+  waitMs: number;
+  /** The content policy's verdict, once made: a retried delivery is not classified again. */
+  screening?: Screening;
+}
+
 /**
  * The delivery step: runs after a job's pictures exist and its GPU slot is free, so a Discord outage or a slow
- * upload never idles the GPU or times out a finished job. A job waits here in status `undelivered` (on its one
+ * upload never idles the GPU or times out a finished job. Every result is screened first (`content-screen.ts`): it
+ * is shown as it is, as a spoiler, or withheld. A job waits here in status `undelivered` (on its one
  * record, and in the `jobs-undelivered` index) until its result is shown; failed attempts are retried with growing
  * pauses, and a restart resumes every undelivered job from its stored pictures.
  */
@@ -45,20 +69,22 @@ export class Deliveries {
   readonly #undelivered: Collection<true>;
   readonly #inputs: InputStore;
   readonly #outcomes: DeliveryOutcomes;
+  readonly #screen: ContentScreen;
   readonly #closing = new AbortController();
   /** Deliveries under way or waiting to retry, by job id. */
-  readonly #pending = new Map<string, { running?: Promise<void>; timer?: NodeJS.Timeout; waitMs: number }>();
+  readonly #pending = new Map<string, Pending>();
   #presenter: ResultPresenter | undefined;
 
-  private constructor(undelivered: Collection<true>, inputs: InputStore, outcomes: DeliveryOutcomes) {
+  private constructor(undelivered: Collection<true>, inputs: InputStore, outcomes: DeliveryOutcomes, screen: ContentScreen) {
     this.#undelivered = undelivered;
     this.#inputs = inputs;
     this.#outcomes = outcomes;
+    this.#screen = screen;
   }
 
-  static async open(store: Store, inputs: InputStore, outcomes: DeliveryOutcomes): Promise<Deliveries> {
+  static async open(store: Store, inputs: InputStore, outcomes: DeliveryOutcomes, screen: ContentScreen): Promise<Deliveries> {
     const undelivered = await store.collection('jobs-undelivered', { schema: z.literal(true), version: 1 });
-    return new Deliveries(undelivered, inputs, outcomes);
+    return new Deliveries(undelivered, inputs, outcomes, screen);
   }
 
   /** Records that `jobId` waits for delivery, before its runner gives the GPU slot back. */
@@ -94,15 +120,25 @@ export class Deliveries {
     await Promise.all([...this.#pending.values()].map((pending) => pending.running ?? Promise.resolve()));
   }
 
-  async #attempt(record: JobRecord, images: GeneratedImages | undefined, pending: { timer?: NodeJS.Timeout; waitMs: number }): Promise<void> {
+  async #attempt(record: JobRecord, images: GeneratedImages | undefined, pending: Pending): Promise<void> {
     const presenter = this.#presenter;
     if (!presenter) throw new Error('Deliveries.start() was not called.');
     try {
       const pictures = images ?? (await this.#stored(record));
       if (!pictures) return await this.#end(record, () => this.#outcomes.undeliverable(record, 'lost'));
-      const delivery = await presenter.deliver(record, pictures, this.#closing.signal);
-      if (delivery.ok) return await this.#end(record, () => this.#outcomes.delivered(record, delivery.messageId));
-      if (!delivery.transient) return await this.#end(record, () => this.#outcomes.undeliverable(record, 'refused'));
+      const screening = pending.screening ?? (await this.#screened(record, pictures));
+      pending.screening = screening;
+      const signal = this.#closing.signal;
+      if (screening.action === 'block') {
+        const withheld = await presenter.withhold(record, screening, signal);
+        // A notice Discord refuses for good still ends the job: its pictures must go either way.
+        const messageId = withheld.ok ? withheld.messageId : undefined;
+        if (withheld.ok || !withheld.transient) return await this.#end(record, () => this.#outcomes.blocked(record, messageId));
+      } else {
+        const delivery = await presenter.deliver(record, pictures, signal, { spoiler: screening.action === 'spoiler' });
+        if (delivery.ok) return await this.#end(record, () => this.#outcomes.delivered(record, delivery.messageId));
+        if (!delivery.transient) return await this.#end(record, () => this.#outcomes.undeliverable(record, 'refused'));
+      }
     } catch (error) {
       this.#outcomes.error(error);
     }
@@ -111,6 +147,12 @@ export class Deliveries {
     const waitMs = pending.waitMs;
     pending.waitMs = Math.min(RETRY_MAX_MS, waitMs * 2);
     pending.timer = setTimeout(() => this.deliver(record, images), waitMs);
+  }
+
+  async #screened(record: JobRecord, pictures: GeneratedImages): Promise<Screening> {
+    const screening = await this.#screen.screen(record, pictures);
+    if (screening.flagged > 0) this.#outcomes.screened(record, screening);
+    return screening;
   }
 
   async #end(record: JobRecord, tell: () => Promise<void>): Promise<void> {

@@ -20,6 +20,11 @@ export const jobOriginSchema = z.object({
     .optional(),
   /** The message this job replies to (a 🎲 reroll answers the result it was rolled on). */
   replyToMessageId: z.string().optional(),
+  /**
+   * Whether the channel is age-restricted (Discord's NSFW flag), as it was when the job was asked for: the content
+   * policy applies `nsfw` there and `nsfwOutside` elsewhere. Records written before issue 20 have none (= not).
+   */
+  ageRestricted: z.boolean().optional(),
   /** How the job was started. */
   via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button']),
 });
@@ -35,9 +40,9 @@ export const jobRecordSchema = z.object({
   createdAt: z.number(),
   /**
    * `undelivered`: the pictures are made and stored (the GPU slot is free), and wait to be shown in Discord; see
-   * `deliveries.ts`. `completed`: shown.
+   * `deliveries.ts`. `completed`: shown. `blocked`: withheld by the content policy, its pictures deleted.
    */
-  status: z.enum(['queued', 'running', 'undelivered', 'completed', 'failed', 'cancelled']),
+  status: z.enum(['queued', 'running', 'undelivered', 'completed', 'blocked', 'failed', 'cancelled']),
   /** The message that shows the job (progress, then the result). */
   messageId: z.string().optional(),
   result: z

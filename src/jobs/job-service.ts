@@ -4,7 +4,8 @@ import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/in
 import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
-import { Deliveries, type ResultPresenter } from './deliveries.js';
+import type { ContentScreen, Screening } from './content-screen.js';
+import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
 import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
 import type { Result } from '../refusal.js';
 import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
@@ -31,6 +32,8 @@ export interface JobServiceOptions {
   readonly maxQueued: number;
   /** A job running longer than this fails. */
   readonly jobTimeoutMs: number;
+  /** The content policy every result passes before it is shown. */
+  readonly screen: ContentScreen;
 }
 
 /** Events for the presenter, each with the job's current record. */
@@ -45,6 +48,10 @@ export type JobServiceEvents = {
   cancelled: [record: JobRecord, byUserId: string];
   resumed: [record: JobRecord, position: number, etaMs: number, wasRunning: boolean];
   completed: [record: JobRecord];
+  /** The content classifier flagged a result; `screening.action` says what the policy did with it (audit). */
+  screened: [record: JobRecord, screening: Screening];
+  /** The content policy withheld the result; its pictures are deleted. */
+  blocked: [record: JobRecord];
   /** A background store write of the queue failed; the job it concerned goes on in memory. */
   error: [error: unknown];
 };
@@ -103,7 +110,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     });
     const service = new JobService(queue, records, byMessage, options.generator, options.inputs);
     self.service = service;
-    service.#deliveries = await Deliveries.open(options.store, options.inputs, service.#deliveryOutcomes());
+    service.#deliveries = await Deliveries.open(options.store, options.inputs, service.#deliveryOutcomes(), options.screen);
     service.#forwardQueueEvents();
     return service;
   }
@@ -214,13 +221,21 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return this.#deliveries;
   }
 
-  #deliveryOutcomes() {
+  #deliveryOutcomes(): DeliveryOutcomes {
     return {
       delivered: async (record: JobRecord, messageId: string) => {
         const delivered: JobRecord = { ...record, status: 'completed', messageId };
         await this.#records.set(record.id, delivered);
         await this.#byMessage.set(messageId, record.id);
         this.emit('completed', delivered);
+      },
+      screened: (record, screening) => this.emit('screened', record, screening),
+      blocked: async (record, messageId) => {
+        const blocked: JobRecord = { ...record, status: 'blocked', ...(messageId === undefined ? {} : { messageId }) };
+        await this.#records.set(record.id, blocked);
+        if (messageId !== undefined) await this.#byMessage.set(messageId, record.id);
+        await this.#inputs.deleteResults(record.id, record.result?.seeds.length ?? 0);
+        this.emit('blocked', blocked);
       },
       undeliverable: async (record: JobRecord, reason: 'refused' | 'lost') => {
         const failed: JobRecord = { ...record, status: 'failed', failure: { code: 'UNDELIVERABLE', details: { reason } } };

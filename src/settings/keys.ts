@@ -5,7 +5,7 @@ import { REQUEST_LIMITS } from '../pipeline/index.js';
 const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
 /** How `/config show` groups the settings. */
-export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour';
+export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour' | 'Content policy';
 
 /**
  * How a moderator's text becomes a value (see `parse-value.ts`): a number, free text, one of a few words, a
@@ -123,6 +123,26 @@ export const SETTING_KEYS = {
     group: 'Behaviour',
     describe: 'who may delete results',
   },
+  nsfw: {
+    ...choice(['block', 'spoiler', 'allow']),
+    group: 'Content policy',
+    describe: 'a result the content filter flags, in age-restricted channels: blocked, posted as a spoiler, or posted',
+  },
+  nsfwOutside: {
+    ...choice(['block', 'spoiler']),
+    group: 'Content policy',
+    describe: 'a result the content filter flags, in other channels: blocked or posted as a spoiler',
+  },
+  nsfwThreshold: {
+    ...decimal(0, 1),
+    group: 'Content policy',
+    describe: 'a picture is flagged when its explicit score is over this (0 flags everything, 1 nothing)',
+  },
+  explicitTerms: {
+    ...choice(['refuse', 'allow']),
+    group: 'Content policy',
+    describe: 'prompts with known explicit terms outside age-restricted channels: refused or allowed',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTING_KEYS;
@@ -137,7 +157,7 @@ export const SETTING_KEY_NAMES = Object.keys(SETTING_KEYS) as readonly SettingKe
 
 /** The settings every server starts with, from the product defaults. */
 export function defaultSettings(defaults: ProductDefaults): GuildSettings {
-  const { generation: g, limits: l, discord: d } = defaults;
+  const { generation: g, limits: l, discord: d, contentPolicy: c } = defaults;
   return Object.freeze({
     steps: g.steps,
     cfg: g.cfg,
@@ -158,5 +178,9 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     blockedWords: d.blockedWords,
     rerollReactions: d.rerollReactions,
     deleteResults: d.deleteResults,
+    nsfw: c.nsfw,
+    nsfwOutside: c.nsfwOutside,
+    nsfwThreshold: c.nsfwThreshold,
+    explicitTerms: c.explicitTerms,
   });
 }

@@ -13,8 +13,11 @@ import type { SettingRow, SettingsOverview } from '../../settings/settings-servi
 import type { AuditEntry } from '../../settings/settings-store.js';
 import type { SlashCommand } from '../interactions/command.js';
 
+const CONTENT_FILTER_UNAVAILABLE =
+  '⚠️ Content filter unavailable: the classifier could not load (see the log), so every result counts as flagged and ' +
+  'results outside age-restricted channels are withheld.';
 const NOT_MODERATOR = "Only members with Manage Server can change dreamcord's settings.";
-const GROUPS: readonly SettingGroup[] = ['Defaults', 'Limits', 'Channels & words', 'Behaviour'];
+const GROUPS: readonly SettingGroup[] = ['Defaults', 'Limits', 'Channels & words', 'Behaviour', 'Content policy'];
 /** Longest value shown in a line; keeps each embed field under Discord's 1,024 characters. */
 const VALUE_CHARS = 80;
 /** How many changes `/config history` lists. */
@@ -59,8 +62,11 @@ export const configCommand: SlashCommand = {
     const by = { userId: interaction.user.id, userName: interaction.user.username };
     const subcommand = options.getSubcommand(true);
     switch (subcommand) {
-      case 'show':
-        return reply({ embeds: [overviewEmbed(await service.show(guildId))] });
+      case 'show': {
+        // Never silent: moderators must know their content policy is blocking everything it cannot check.
+        const warning = context.contentFilter.available ? {} : { content: CONTENT_FILTER_UNAVAILABLE };
+        return reply({ ...warning, embeds: [overviewEmbed(await service.show(guildId))] });
+      }
       case 'set': {
         const result = await service.set(guildId, options.getString('key', true), options.getString('value', true), by);
         if (!result.ok) return reply({ content: result.message });

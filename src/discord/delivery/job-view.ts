@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import {
   DiscordAPIError,
   InteractionWebhook,
+  MessageFlags,
   RESTJSONErrorCodes,
   type Client,
   type MessageCreateOptions,
@@ -59,6 +60,15 @@ export class JobView {
     if (!interaction || !this.tokenAlive) return undefined;
     const webhook = new InteractionWebhook(this.#client, interaction.applicationId, interaction.token);
     return unlessGone(async () => (await webhook.editMessage('@original', this.#edit(payload))).id);
+  }
+
+  /** Sends the member an ephemeral follow-up, while the interaction's token lives; false when it cannot. */
+  async tellPrivately(content: string): Promise<boolean> {
+    const interaction = this.#record.origin.interaction;
+    if (!interaction || !this.tokenAlive) return false;
+    const webhook = new InteractionWebhook(this.#client, interaction.applicationId, interaction.token);
+    await webhook.send({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    return true;
   }
 
   /** Replaces what channel message `messageId` (posted by the bot for this job) shows; undefined when it is gone. */

@@ -9,6 +9,8 @@ import { isTransientDiscordError, withBackoff } from './discord-retry.js';
 import { failureText } from './failure-text.js';
 import { JobView, type ViewPayload } from './job-view.js';
 import { progressComponents, progressContent, resultComponents, resultEmbed, type JobState } from './render.js';
+import { SPOILER_WARNING, withheldComponents, withheldContent, withheldPrivately } from './content-notices.js';
+import type { Screening } from '../../jobs/content-screen.js';
 
 /**
  * What the presenter remembers of a job while it is shown. The job shows on one surface: its interaction's
@@ -65,33 +67,56 @@ export class DiscordPresenter implements JobPresenter {
 
   /**
    * Shows a finished job's result: through its reply, or a new channel message, retried while Discord fails (about a
-   * minute). What still fails is reported, transient or not, for the delivery step to retry later.
+   * minute). What still fails is reported, transient or not, for the delivery step to retry later. With `spoiler`
+   * the files are spoilers (Discord's `SPOILER_` name prefix) under a content warning.
    */
-  async deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<Delivery> {
+  deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal, options: { readonly spoiler: boolean }): Promise<Delivery> {
+    return this.#showEnd(record, signal, 'the result', async (limit) => {
+      const files = await resultFiles(record.id, images, limit);
+      return {
+        content: options.spoiler ? `<@${record.origin.userId}>\n${SPOILER_WARNING}` : `<@${record.origin.userId}>`,
+        embeds: [resultEmbed(record, files.some((file) => file.scaledDown))],
+        components: resultComponents(record),
+        files: files.map((file) => new AttachmentBuilder(Buffer.from(file.bytes), { name: `${options.spoiler ? 'SPOILER_' : ''}${file.name}` })),
+      };
+    });
+  }
+
+  /**
+   * Shows a neutral notice where a blocked result would have been (its ℹ️ is for moderators), then tells the member
+   * why, privately, while the interaction allows it (a 🎲 reaction's job has no private channel).
+   */
+  async withhold(record: JobRecord, screening: Screening, signal: AbortSignal): Promise<Delivery> {
+    const shown = await this.#showEnd(record, signal, 'the withheld notice', () =>
+      Promise.resolve({ content: withheldContent(record), embeds: [], components: withheldComponents(record) }),
+    );
+    if (shown.ok) {
+      await new JobView(this.#client, record)
+        .tellPrivately(withheldPrivately(screening))
+        .catch((error: unknown) => this.#log.warn({ err: error, jobId: record.id }, 'could not tell the member why the result was withheld'));
+    }
+    return shown;
+  }
+
+  /** Shows a job's last message (`payloadFor` the upload limit that applies), reporting a failure as a `Delivery`. */
+  async #showEnd(record: JobRecord, signal: AbortSignal, what: string, payloadFor: (uploadLimit: number) => Promise<ViewPayload>): Promise<Delivery> {
     try {
-      return { ok: true, messageId: await this.#deliver(record, images, signal) };
+      return { ok: true, messageId: await this.#showLast(record, signal, payloadFor) };
     } catch (error) {
       const transient = isTransientDiscordError(error) || signal.aborted || this.#closing.signal.aborted;
-      this.#log.warn({ err: error, jobId: record.id, transient }, 'could not deliver the result');
+      this.#log.warn({ err: error, jobId: record.id, transient }, `could not deliver ${what}`);
       return { ok: false, transient, error };
     }
   }
 
-  async #deliver(record: JobRecord, images: GeneratedImages, signal: AbortSignal): Promise<string> {
+  async #showLast(record: JobRecord, signal: AbortSignal, payloadFor: (uploadLimit: number) => Promise<ViewPayload>): Promise<string> {
     const shown = this.#stateOf(record);
     this.#cancelPending(shown);
     shown.finished = true;
     await shown.chain;
     const view = new JobView(this.#client, record);
     const viaReply = shown.surface === 'reply' && view.tokenAlive;
-    const limit = viaReply ? (record.origin.interaction?.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT) : DEFAULT_UPLOAD_LIMIT;
-    const files = await resultFiles(record.id, images, limit);
-    const payload: ViewPayload = {
-      content: `<@${record.origin.userId}>`,
-      embeds: [resultEmbed(record, files.some((file) => file.scaledDown))],
-      components: resultComponents(record),
-      files: files.map((file) => new AttachmentBuilder(Buffer.from(file.bytes), { name: file.name })),
-    };
+    const payload = await payloadFor(viaReply ? (record.origin.interaction?.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT) : DEFAULT_UPLOAD_LIMIT);
     const messageId = await withBackoff(
       async () => (await this.#edit(shown, record, payload)) ?? (await this.#post(shown, record, payload)),
       {

@@ -2,6 +2,7 @@ import type { RepliableInteraction } from 'discord.js';
 import type { CommandContext } from './command.js';
 import { admitJob, type RequestBuilder } from '../../jobs/admit.js';
 import type { JobOrigin } from '../../jobs/job-record.js';
+import { isAgeRestricted } from './age-restricted.js';
 import { missingPermissionsMessage } from './permissions.js';
 import { replyPrivately } from './replies.js';
 
@@ -26,6 +27,7 @@ export async function admitFromInteraction(
     userName: memberName(interaction),
     guildId: interaction.guildId,
     channelId: interaction.channelId ?? '',
+    ageRestricted: isAgeRestricted(interaction.channel),
     interaction: {
       applicationId: interaction.applicationId,
       token: interaction.token,

@@ -21,6 +21,11 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
     admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index: 0 }, {}),
 
   info: async (interaction, record) => {
+    // A withheld result's prompt may be what the filter reacted to: its parameters are for moderators.
+    const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+    if (record.status === 'blocked' && !moderator) {
+      return replyPrivately(interaction, "Only moderators can see the details of a result the content policy withheld.");
+    }
     const seeds = record.result?.seeds ?? [record.request.seed];
     const commands = seeds.map((_, index) => `\`\`\`\n${reproduceCommand(record, index)}\n\`\`\``).join('');
     await interaction.reply({ content: `Job \`${record.id}\`\n${commands}`.slice(0, 2000), flags: MessageFlags.Ephemeral });

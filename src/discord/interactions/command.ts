@@ -21,6 +21,10 @@ export interface CommandContext {
   readonly cooldowns: Cooldowns;
   /** The pictures members give `/variation` and `/inpaint`: downloaded, checked, prepared and stored. */
   readonly inputs: ImageInputs;
+  /** `config/explicit-terms.txt`, read at start. */
+  readonly explicitTerms: readonly string[];
+  /** The content classifier: `/config show` warns while it is unavailable. */
+  readonly contentFilter: { readonly available: boolean };
   /** What requests fall back on besides the server's settings: the model's size and the product defaults. */
   readonly requestDefaults: RequestDefaults;
 }

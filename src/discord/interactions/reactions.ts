@@ -3,6 +3,7 @@ import type { CommandContext } from './command.js';
 import { admitJob } from '../../jobs/admit.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { isGone } from '../delivery/job-view.js';
+import { isAgeRestricted } from './age-restricted.js';
 
 /** Reactions that reroll a result with a new seed. */
 export const REROLL_EMOJIS = new Set(['🎲', '🔁']);
@@ -32,6 +33,7 @@ export async function handleReaction(
       userName: user.displayName ?? user.username ?? user.id,
       guildId,
       channelId: reaction.message.channelId,
+      ageRestricted: isAgeRestricted(reaction.message.channel),
       replyToMessageId: reaction.message.id,
       via: 'reroll-reaction',
     },
