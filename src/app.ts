@@ -2,6 +2,7 @@ import { ConfigError, readExplicitTerms, type AppConfig, type EnvConfig } from '
 import { isCheckpointError } from './checkpoint/index.js';
 import { isConvertError } from './convert/errors.js';
 import { prepareModel } from './convert/model-cache.js';
+import { listLoras } from './networks/index.js';
 import type { Logger } from './log.js';
 import { DiscordBot } from './discord/bot.js';
 import { Cooldowns } from './jobs/cooldowns.js';
@@ -46,7 +47,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       provider: env.EXECUTION_PROVIDER,
       load: (provider) =>
         WorkerGenerator.start(
-          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, provider },
+          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider },
           (level, message, fields) => log[level](fields, message),
         ),
       log,
@@ -105,7 +106,12 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         inputs: imageInputs,
         contentFilter: classifier,
         explicitTerms,
-        requestDefaults: { ...defaults.generation, nativeSize: generator.nativeSize, maxClipSkip: generator.maxClipSkip },
+        requestDefaults: {
+          ...defaults.generation,
+          nativeSize: generator.nativeSize,
+          maxClipSkip: generator.maxClipSkip,
+          loras: env.LORA_DIR === undefined ? [] : listLoras(env.LORA_DIR),
+        },
       },
     );
     opened.push(() => bot.destroy());

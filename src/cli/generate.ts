@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import {
   decodeImage,
   encodePng,
+  extractLoraTags,
   formatInfotext,
   ImageInputError,
   isPipelineError,
@@ -16,13 +17,14 @@ import {
   StableDiffusionPipeline,
   type GenerateRequest,
   type GenerateResult,
+  type NetworkPatch,
   type ProgressCallback,
   type ResolvedRequest,
   type RgbImage,
 } from '../pipeline/index.js';
 import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
 import { prepareModel } from '../convert/model-cache.js';
-import { embeddingHashes, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
+import { embeddingHashes, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
 import { progressReporter as convertProgressReporter } from './convert.js';
 import { progressBar } from './progress-bar.js';
@@ -51,6 +53,9 @@ Generates images with the Stable Diffusion model DIR.
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
   --embeddings-dir DIR     textual-inversion embeddings (.safetensors) that the prompts call by file name
+  --lora-dir DIR           where the LoRAs the prompt calls (<lora:name:weight>) are: DIR/name.safetensors
+  --lora NAME[:W[:UNET_W]] a LoRA from --lora-dir at weight W (default 1; UNET_W defaults to W), as the tag
+                           <lora:NAME:W:UNET_W> would; may be repeated
   --ep PROVIDER            auto, cuda, dml, coreml, webgpu or cpu (default auto)
   --cache-dir DIR          keep ONNX Runtime's optimized graphs here for faster start-up
   --out FILE.png           write FILE.png, or FILE-1.png, FILE-2.png, … for several images, with A1111's
@@ -78,6 +83,8 @@ const OPTIONS = {
   strength: { type: 'string' },
   mask: { type: 'string' },
   'embeddings-dir': { type: 'string' },
+  'lora-dir': { type: 'string' },
+  lora: { type: 'string', multiple: true },
   ep: { type: 'string' },
   'cache-dir': { type: 'string' },
   out: { type: 'string' },
@@ -109,10 +116,13 @@ export const generateCommand: CliCommand = {
       },
     });
     try {
-      const result = await pipeline.generate(request, { onProgress: progressReporter(io) });
+      const loras = await loraPatches(request.prompt, values, pipeline);
+      const networks = { prompt: loras.prompt, networks: loras.patches };
+      const result = await pipeline.generate({ ...request, ...networks }, { onProgress: progressReporter(io) });
       for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
       const tiHashes = embeddingHashes(embeddings)(result.embeddings);
-      await writeOutputs(result, values, basename(resolve(source), extname(source)), tiHashes);
+      const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
+      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, basename(resolve(source), extname(source)), extra);
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
@@ -132,6 +142,25 @@ async function prepareCliModel(model: string, io: CliIO): Promise<string> {
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
   });
   return prepared.dir;
+}
+
+/**
+ * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the
+ * prompt without its tags; A1111's `Lora hashes` value.
+ */
+async function loraPatches(
+  prompt: string,
+  values: Values,
+  pipeline: StableDiffusionPipeline,
+): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string }> {
+  const extracted = usage(() => extractLoraTags(prompt));
+  const tags = [...extracted.tags, ...(values.lora ?? []).map((flag) => usage(() => extractLoraTags(`<lora:${flag}>`)).tags).flat()];
+  if (tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '' };
+  const dir = values['lora-dir'];
+  if (dir === undefined) throw new UsageError(`--lora-dir DIR is needed for ${tags.map((tag) => tag.name).join(', ')}`);
+  const weights = pipeline.info.patchableWeights;
+  if (!weights) throw new UsageError(`${pipeline.info.dir} cannot take LoRAs: convert the checkpoint with dreamcord (it writes weight tables)`);
+  return { prompt: extracted.prompt, ...(await new LoraLibrary(dir).patches(tags, weights)) };
 }
 
 /** The embeddings of `--embeddings-dir`; each file that cannot be used is a warning on stderr. */
@@ -212,7 +241,7 @@ function progressReporter(io: CliIO): ProgressCallback {
   };
 }
 
-async function writeOutputs(result: GenerateResult, values: Values, modelName: string, tiHashes: string): Promise<void> {
+async function writeOutputs(result: GenerateResult, values: Values, modelName: string, extra: Record<string, string>): Promise<void> {
   if (values.raw !== undefined) await writeFile(values.raw, rawFloats(result));
   if (values.out === undefined && values.raw !== undefined) return;
   const out = values.out ?? `dreamcord-${result.request.seed}.png`;
@@ -220,7 +249,7 @@ async function writeOutputs(result: GenerateResult, values: Values, modelName: s
   const many = result.images.length > 1;
   await Promise.all(
     result.images.map(async ({ rgb8, seed }, i) => {
-      const png = await encodePng(rgb8, infotext(result.request, seed, modelName, tiHashes));
+      const png = await encodePng(rgb8, infotext(result.request, seed, modelName, extra));
       await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
     }),
   );
@@ -241,8 +270,8 @@ function rawFloats(result: GenerateResult): Uint8Array {
   return bytes;
 }
 
-/** A1111's `parameters` text for one image; `tiHashes` is A1111's `TI hashes` value ('' for none). */
-function infotext(request: ResolvedRequest, seed: bigint, modelName: string, tiHashes: string): string {
+/** A1111's `parameters` text for one image, with `extra` pairs (`TI hashes`, `Lora hashes`). */
+function infotext(request: ResolvedRequest, seed: bigint, modelName: string, extra: Record<string, string>): string {
   const label = samplerLabel(request.sampler);
   return formatInfotext({
     prompt: request.prompt,
@@ -258,7 +287,7 @@ function infotext(request: ResolvedRequest, seed: bigint, modelName: string, tiH
     ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
-    ...(tiHashes ? { extra: { 'TI hashes': tiHashes } } : {}),
+    ...(Object.keys(extra).length > 0 ? { extra } : {}),
     version: `dreamcord ${packageVersion()}`,
   });
 }

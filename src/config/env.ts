@@ -22,6 +22,8 @@ const envSchema = z.object({
   INPAINT_MODEL_DIR: optional(z.string()),
   /** Textual-inversion embeddings (`.safetensors`), called in prompts by file name. */
   EMBEDDINGS_DIR: optional(z.string()),
+  /** LoRAs (`.safetensors`), called in prompts as `<lora:file name:weight>`. */
+  LORA_DIR: optional(z.string()),
   NSFW_MODEL: optional(z.string()),
   MODEL_CACHE_DIR: optional(z.string()).transform((value) => value ?? DEFAULT_MODEL_CACHE_DIR),
   MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),

@@ -10,11 +10,12 @@ import { ConvertError } from './errors.js';
 import { writeTextEncoder } from './graphs/text-encoder.js';
 import { writeUNet } from './graphs/unet.js';
 import { writeVaeDecoder, writeVaeEncoder } from './graphs/vae.js';
+import { writeWeightOps } from './graphs/weight-ops.js';
 import type { ComponentDtype, GraphWriteOptions } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
 
 /** Bumped whenever the written graphs change, so cached conversions made by an older converter are redone. */
-export const CONVERTER_VERSION = 3;
+export const CONVERTER_VERSION = 4;
 
 /** The manifest a finished conversion holds; a folder without it is not a finished conversion. */
 export const MANIFEST_FILE = 'dreamcord-conversion.json';
@@ -135,6 +136,8 @@ async function writeComponents(checkpoint: OpenedCheckpoint, dir: string, option
     await write({ dtype: options.dtype, onProgress: (done, all) => report(all > 0 ? done / all : 1) });
     before += size;
   }
+  // The LoRA merge, written for the model's float type.
+  await writeWeightOps(join(dir, 'weight_ops'), options.dtype);
 }
 
 async function writeSmallFiles(checkpoint: OpenedCheckpoint, dir: string): Promise<void> {

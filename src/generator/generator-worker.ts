@@ -16,6 +16,7 @@ try {
     provider: options.provider,
     inpaintModelDir: options.inpaintModelDir,
     embeddingsDir: options.embeddingsDir,
+    loraDir: options.loraDir,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });

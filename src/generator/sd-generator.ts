@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { FailureError } from '../failure.js';
-import { embeddingHashes, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
+import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
   compositeOutsideMask,
   decodeImage,
+  extractLoraTags,
   featherMask,
   formatInfotext,
   maskFromImage,
@@ -13,6 +14,7 @@ import {
   toRgb8,
   type ExecutionProviderChoice,
   type Mask,
+  type NetworkPatch,
   type PipelineLogger,
   type Rgb8Image,
   type RgbImage,
@@ -39,6 +41,8 @@ export interface GeneratorLoadOptions {
   readonly inpaintModelDir?: string | undefined;
   /** A folder of textual-inversion embeddings; a file that cannot be used is left out with a warning. */
   readonly embeddingsDir?: string | undefined;
+  /** Where the LoRAs that prompts call (`<lora:name:weight>`) are; without it a LoRA tag fails its job. */
+  readonly loraDir?: string | undefined;
 }
 
 /** The source picture and mask of a job, at the job's working size. */
@@ -61,12 +65,15 @@ export class StableDiffusionGenerator implements ImageGenerator {
   readonly #inpainting: StableDiffusionPipeline | undefined;
   /** A1111's `TI hashes` value for the embeddings a generation used. */
   readonly #tiHashes: (used: readonly string[]) => string;
+  readonly #loras: LoraLibrary | undefined;
 
   private constructor(
     pipeline: StableDiffusionPipeline,
     inpainting: StableDiffusionPipeline | undefined,
     embeddings: readonly LoadedEmbedding[],
+    loraDir: string | undefined,
   ) {
+    this.#loras = loraDir === undefined ? undefined : new LoraLibrary(loraDir);
     this.#pipeline = pipeline;
     this.#inpainting = inpainting;
     this.#tiHashes = embeddingHashes(embeddings);
@@ -81,21 +88,38 @@ export class StableDiffusionGenerator implements ImageGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, ...loadOptions } = options;
+    const { inpaintModelDir, embeddingsDir, loraDir, ...loadOptions } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
     const pipelineOptions = { ...loadOptions, embeddings: loaded.map(({ embedding }) => embedding) };
     const pipeline = await StableDiffusionPipeline.load(modelDir, pipelineOptions);
-    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded);
+    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded, loraDir);
     try {
       const inpainting = await StableDiffusionPipeline.load(inpaintModelDir, pipelineOptions);
       if (!inpainting.info.inpainting) {
         await inpainting.dispose();
         throw new Error(`INPAINT_MODEL_DIR ${inpaintModelDir} is not an inpainting model (its UNet does not take 9 channels).`);
       }
-      return new StableDiffusionGenerator(pipeline, inpainting, loaded);
+      return new StableDiffusionGenerator(pipeline, inpainting, loaded, loraDir);
     } catch (error) {
       await pipeline.dispose();
       throw error;
+    }
+  }
+
+  /**
+   * The prompt without its LoRA tags, the LoRAs they call merged for `pipeline`, and A1111's `Lora hashes`.
+   * @throws FailureError `INVALID_REQUEST` (field `lora`) when a LoRA cannot be used (the bot checks names first).
+   */
+  async #lorasOf(prompt: string, pipeline: StableDiffusionPipeline): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string }> {
+    const extracted = extractLoraTags(prompt);
+    if (extracted.tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '' };
+    const weights = pipeline.info.patchableWeights;
+    if (!this.#loras || !weights) throw new FailureError('INVALID_REQUEST', { field: 'lora' });
+    try {
+      return { prompt: extracted.prompt, ...(await this.#loras.patches(extracted.tags, weights)) };
+    } catch (error) {
+      if (!isNetworkError(error)) throw error;
+      throw new FailureError('INVALID_REQUEST', { field: 'lora' }, { cause: error });
     }
   }
 
@@ -107,9 +131,12 @@ export class StableDiffusionGenerator implements ImageGenerator {
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     const pipeline = request.kind === 'inpaint' && this.#inpainting ? this.#inpainting : this.#pipeline;
     const sources = await sourcesOf(request, options.inputs);
+    const loras = await this.#lorasOf(request.prompt, pipeline);
     const result = await pipeline.generate(
       {
         ...generationParameters(request),
+        prompt: loras.prompt,
+        networks: loras.patches,
         ...(sources.image ? { initImage: sources.image } : {}),
         ...(sources.mask ? { mask: sources.mask } : {}),
       },
@@ -122,7 +149,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
         result.images.map(async ({ image, seed }) => ({
           image: await finish(image),
           seed: seed.toString(),
-          parameters: infotextOf(request, seed, model, this.#tiHashes(result.embeddings)),
+          parameters: infotextOf(request, seed, model, { 'TI hashes': this.#tiHashes(result.embeddings), 'Lora hashes': loras.hashes }),
         })),
       ),
       warnings: result.warnings,
@@ -177,12 +204,12 @@ function finisher(request: GenerationRequest, sources: Sources): (generated: Rgb
 
 /**
  * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
- * networks it used (`TI hashes`: "name: hash, …").
+ * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty).
  */
-function infotextOf(request: GenerationRequest, seed: bigint, model: string, embeddingHashes: string): string {
+function infotextOf(request: GenerationRequest, seed: bigint, model: string, networkHashes: Record<string, string>): string {
   const label = samplerLabel(request.sampler);
   const extra: Record<string, string> = {};
-  if (embeddingHashes) extra['TI hashes'] = embeddingHashes;
+  for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);

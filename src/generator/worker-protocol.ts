@@ -10,6 +10,8 @@ export interface WorkerOptions {
   readonly inpaintModelDir?: string | undefined;
   /** Textual-inversion embeddings for every prompt (`EMBEDDINGS_DIR`). */
   readonly embeddingsDir?: string | undefined;
+  /** Where the LoRAs that prompts call are (`LORA_DIR`). */
+  readonly loraDir?: string | undefined;
   readonly provider: ExecutionProviderChoice;
   readonly cacheDir?: string | undefined;
 }

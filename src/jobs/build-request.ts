@@ -1,6 +1,7 @@
 import { MAX_IMAGES_PER_JOB } from '../config/index.js';
 import { generationParameters, type GenerationRequest } from '../generator/request.js';
 import {
+  extractLoraTags,
   isPipelineError,
   MAX_SEED,
   parseSamplerName,
@@ -42,7 +43,12 @@ export interface RequestDefaults {
   readonly promptSyntax: PromptSyntax;
   /** The largest clip skip the model offers (1 for a model whose text encoder has no earlier layers as outputs). */
   readonly maxClipSkip: number;
+  /** The LoRAs prompts may call (`<lora:name:weight>`): the names in `LORA_DIR` at start. */
+  readonly loras: readonly string[];
 }
+
+/** LoRAs one prompt may call: each is merged into the model, and a set that is new costs a merge. */
+export const MAX_LORAS_PER_PROMPT = 5;
 
 /** Longer than any sampler's name or id. */
 const SAMPLER_NAME_CHARS = 40;
@@ -78,6 +84,7 @@ export function buildGenerationRequest(
     if (findBlockedWord(`${prompt}\n${memberNegative}`, settings.blockedWords) !== undefined) {
       throw new Refused('BLOCKED', 'This prompt uses a word that is not allowed on this server.');
     }
+    checkLoraTags(prompt, defaults.loras);
     const limit = overLimitPolicy(settings, notices);
     const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
     const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);
@@ -102,6 +109,25 @@ export function buildGenerationRequest(
   } catch (error) {
     return refusalOf(error);
   }
+}
+
+/** Refuses a prompt whose LoRA tags cannot be read, call more than five LoRAs, or call one that is not there. */
+function checkLoraTags(prompt: string, available: readonly string[]): void {
+  let tags;
+  try {
+    tags = extractLoraTags(prompt).tags;
+  } catch (error) {
+    if (!isPipelineError(error, 'INVALID_REQUEST')) throw error;
+    throw new Refused('INVALID_OPTION', `${escapeUnprintable(error.message)}.`);
+  }
+  if (tags.length > MAX_LORAS_PER_PROMPT) {
+    throw new Refused('OVER_LIMIT', `This prompt calls ${tags.length} LoRAs; the limit is ${MAX_LORAS_PER_PROMPT}.`);
+  }
+  const unknown = tags.find((tag) => !available.includes(tag.name));
+  if (unknown === undefined) return;
+  if (available.length === 0) throw new Refused('INVALID_OPTION', 'This bot has no LoRAs, so `<lora:…>` tags cannot be used.');
+  const listed = available.slice(0, 20).join(', ');
+  throw new Refused('INVALID_OPTION', `There is no LoRA called ${shown(unknown.name)}; there are: ${listed}${available.length > 20 ? ', …' : ''}.`);
 }
 
 /** Refuses a value over a server limit, or clamps it (with a notice) when the server chose to clamp. */

@@ -13,4 +13,4 @@ export {
   type Value,
 } from './graph.js';
 export * from './layers.js';
-export { DEFAULT_OPSET, writeModel, type WriteOptions, type WrittenModel } from './serialize.js';
+export { DEFAULT_OPSET, writeModel, type WriteOptions, type WrittenModel, type WrittenWeight } from './serialize.js';

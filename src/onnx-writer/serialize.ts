@@ -27,9 +27,21 @@ export interface WriteOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+/** Where one weight lies in the external data file, so that a reader can find it without parsing the graph. */
+export interface WrittenWeight {
+  readonly name: string;
+  readonly type: 'float32' | 'float16';
+  readonly dims: readonly number[];
+  /** Byte offset in the data file. */
+  readonly offset: number;
+  readonly length: number;
+}
+
 export interface WrittenModel {
   /** Nodes in the graph. */
   readonly nodes: number;
+  /** Every weight, in the order of the data file. */
+  readonly weights: readonly WrittenWeight[];
   /** Bytes of `model.onnx` (the graph and small constants). */
   readonly graphBytes: number;
   /** Bytes of the external data file (the weights). */
@@ -47,6 +59,7 @@ export async function writeModel(graph: GraphBuilder, file: string, options: Wri
   const offsets = weightOffsets(graph.weights);
   const total = offsets.at(-1) ?? 0;
   const initializers: onnxProto.onnx.ITensorProto[] = [];
+  const written: WrittenWeight[] = [];
   const data = await open(dataFile, 'w');
   try {
     for (const [i, weight] of graph.weights.entries()) {
@@ -54,6 +67,7 @@ export async function writeModel(graph: GraphBuilder, file: string, options: Wri
       const bytes = weightBytes(weight);
       await data.write(bytes, 0, bytes.length, offset);
       initializers.push(externalTensor(weight, basename(dataFile), offset, bytes.length));
+      written.push({ name: weight.name, type: weight.type, dims: weight.tensor.dims, offset, length: bytes.length });
       options.onProgress?.(offset + bytes.length, total);
     }
   } finally {
@@ -77,7 +91,7 @@ export async function writeModel(graph: GraphBuilder, file: string, options: Wri
   });
   const encoded = onnx.ModelProto.encode(model).finish();
   await writeFile(file, encoded);
-  return { nodes: graph.nodes.length, graphBytes: encoded.length, dataBytes: total };
+  return { nodes: graph.nodes.length, weights: written, graphBytes: encoded.length, dataBytes: total };
 }
 
 /** Where each weight starts in the data file, then where the file ends. */

@@ -19,6 +19,8 @@ export {
   type SeedMode,
 } from './request.js';
 export { countModelCalls } from './model-calls.js';
+export type { NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './lora/patch.js';
+export { extractLoraTags, type LoraTag } from './tokenizer/lora-tags.js';
 export type { GenerateHooks, ProgressCallback } from './steps.js';
 export type { GenerationTiming } from './timing.js';
 export { latentPreview } from './preview.js';

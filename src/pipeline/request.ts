@@ -2,6 +2,7 @@ import { PipelineError } from './errors.js';
 import type { Mask, RgbImage } from './image/index.js';
 import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
 import { parseSamplerName, type SchedulerId } from './schedulers/index.js';
+import type { NetworkPatch } from './lora/patch.js';
 import type { PromptSyntax } from './tokenizer/index.js';
 
 /**
@@ -62,6 +63,12 @@ export interface GenerateRequest {
   readonly strength?: number;
   /** Pass a cheap latent preview to every progress callback. @default false */
   readonly preview?: boolean;
+  /**
+   * LoRAs to merge into the text encoder and the UNet for this generation, in order (read by the caller, e.g. with
+   * dreamcord's `networks` module); needs a model converted by dreamcord (`ModelInfo.patchableWeights`).
+   * @default none
+   */
+  readonly networks?: readonly NetworkPatch[];
 }
 
 /** The task a request asks for. */
@@ -88,6 +95,7 @@ export interface ResolvedRequest {
   /** 1 for txt2img. */
   readonly strength: number;
   readonly preview: boolean;
+  readonly networks: readonly NetworkPatch[];
 }
 
 /**
@@ -162,6 +170,7 @@ export function resolveParameters(
     count,
     strength,
     preview: request.preview ?? false,
+    networks: request.networks ?? [],
   };
 }
 

@@ -14,6 +14,9 @@ import { resolveRequest, type GenerateRequest, type GenerationKind, type Resolve
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
 import { SessionFactory } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
+import type { PatchableWeight, PatchedComponent } from './lora/patch.js';
+import { ClipTextEncoder } from './models/text-encoder.js';
+import { Unet } from './models/unet.js';
 import { createBatchNoise } from './seeds.js';
 import type { TextualInversion } from './tokenizer/index.js';
 import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
@@ -54,6 +57,11 @@ export interface ModelInfo {
   readonly imageInput: boolean;
   /** The textual-inversion embeddings prompts may call, by name. */
   readonly embeddings: readonly string[];
+  /**
+   * The weights a LoRA may change, per component, for a model dreamcord converted (undefined for other exports,
+   * which cannot take `networks`).
+   */
+  readonly patchableWeights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>> | undefined;
   /** The largest `clipSkip` the text encoder offers: its layer count for dreamcord's conversions, else 1. */
   readonly maxClipSkip: number;
   /** The model's `scheduler/scheduler_config.json` (plain JSON), for `countModelCalls`. */
@@ -117,6 +125,7 @@ export class StableDiffusionPipeline {
       imageInput: model.vaeEncoder !== undefined,
       embeddings: model.embeddings.names,
       maxClipSkip: model.textEncoder.maxClipSkip,
+      patchableWeights: model.patching?.weights,
       schedulerConfig: model.folder.schedulerConfig,
       providers: {
         textEncoder: model.textEncoder.session.provider,
@@ -162,12 +171,13 @@ export class StableDiffusionPipeline {
     const scheduler = this.#createScheduler(resolved.sampler);
     const noise = createBatchNoise(resolved.seed, resolved.count, resolved.rng, resolved.seedMode);
 
-    // 3. Encode the prompt and the negative prompt.
-    const conditioning = await encodePrompt(this.#model, resolved, timing);
+    // 3. Merge the request's LoRAs (or find them merged); encode the prompt and the negative prompt.
+    const model = await this.#patchedModel(resolved.networks);
+    const conditioning = await encodePrompt(model, resolved, timing);
 
     // 4. Run the task's denoising loop.
     const job: Job = {
-      model: this.#model,
+      model,
       request: resolved,
       conditioning,
       scheduler,
@@ -192,7 +202,27 @@ export class StableDiffusionPipeline {
 
   /** Releases every ONNX Runtime session. The pipeline cannot generate afterwards. */
   async dispose(): Promise<void> {
+    await this.#model.patching?.merged.text_encoder.release();
+    await this.#model.patching?.merged.unet.release();
     await this.#sessions.releaseAll();
+  }
+
+  /** The model with `networks` merged into the components they change (itself when there are none). */
+  async #patchedModel(networks: ResolvedRequest['networks']): Promise<StableDiffusionModel> {
+    if (networks.length === 0) return this.#model;
+    const { patching } = this.#model;
+    if (!patching) {
+      const message = `${this.info.dir} cannot take LoRAs: it has no weight tables (a checkpoint converted by dreamcord has them)`;
+      throw new PipelineError('INVALID_REQUEST', message, { field: 'networks' });
+    }
+    const changes = (component: PatchedComponent) => networks.some((patch) => patch.deltas[component].length > 0);
+    return {
+      ...this.#model,
+      textEncoder: changes('text_encoder')
+        ? new ClipTextEncoder(await patching.merged.text_encoder.session(networks))
+        : this.#model.textEncoder,
+      unet: changes('unet') ? new Unet(await patching.merged.unet.session(networks)) : this.#model.unet,
+    };
   }
 
   /** Checks that this model can do the request's task and resizes its images to `width × height`. */

@@ -15,7 +15,7 @@ import { SessionFactory } from '../../src/pipeline/runtime/session-factory.js';
 import { encodePrompt } from '../../src/pipeline/steps.js';
 import { TimingRecorder } from '../../src/pipeline/timing.js';
 import type { PromptSyntax } from '../../src/pipeline/tokenizer/index.js';
-import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, TINYTOK, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, TINY_LORA, TINY_SD, TINY_SD_INPAINT, TINYTOK, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
 
@@ -82,6 +82,7 @@ describe('converted checkpoints reproduce diffusers', () => {
       'unet',
       'vae_decoder',
       'vae_encoder',
+      'weight_ops',
     ]);
     for (const file of ['vocab.json', 'merges.txt', 'special_tokens_map.json', 'tokenizer_config.json']) {
       assert.deepEqual(readFileSync(join(out, 'tokenizer', file)), readFileSync(join('test/fixtures/tiny-sd/tokenizer', file)), file);
@@ -152,6 +153,37 @@ describe('converted checkpoints reproduce diffusers', () => {
     // Without the embedding the word is two ordinary tokens, and the picture is another.
     assert.ok((await drawCheckpointCase('ti_t2i')) > 10 * TOLERANCE, 'the embedding changed nothing');
     t.diagnostic(`ti_t2i: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it("lora_t2i: <lora:tiny-lora:0.8> merged into the text encoder and the UNet in ONNX Runtime, A1111's rule", async (t) => {
+    const loras = join(dir, 'loras');
+    mkdirSync(loras, { recursive: true });
+    copyFileSync(TINY_LORA, join(loras, 'tiny-lora.safetensors'));
+    const out = join(dir, 'lora.png');
+    const { cases } = JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: (CheckpointCase & { a1111_prompt: string })[] };
+    const tagged = cases.find((x) => x.id === 'lora_t2i')?.a1111_prompt ?? '';
+    const worst = await drawCheckpointCase('lora_t2i', ['--lora-dir', loras, '--out', out, '--prompt', tagged]);
+    assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
+    const parameters = parseInfotext(readPngText(readFileSync(out)).parameters ?? '');
+    assert.equal(parameters.prompt, tagged);
+    assert.match(parameters.extra?.['Lora hashes'] ?? '', /^tiny-lora: [0-9a-f]{12}$/);
+    // The same LoRA by flag, the tag left out, and at weight 0 (the picture without it) far from the reference.
+    assert.ok((await drawCheckpointCase('lora_t2i', ['--lora-dir', loras, '--lora', 'tiny-lora:0.8'])) <= TOLERANCE);
+    assert.ok((await drawCheckpointCase('lora_t2i', ['--lora-dir', loras, '--lora', 'tiny-lora:0'])) > 10 * TOLERANCE);
+    t.diagnostic(`lora_t2i: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it('lora_t2i on the fp16 conversion: the merge in fp16 stays within the fp16 bound', async (t) => {
+    const loras = join(dir, 'loras');
+    process.env.MODEL_DTYPE = 'fp16';
+    try {
+      const worst = await drawCheckpointCase('lora_t2i', ['--lora-dir', loras, '--lora', 'tiny-lora:0.8']);
+      // The bound the fp16 export of the same model meets (test/pipeline/stable-diffusion.test.ts).
+      assert.ok(worst < 0.02, `max |Δ| ${worst}`);
+      t.diagnostic(`lora_t2i fp16: max |Δ| = ${worst.toExponential(2)}`);
+    } finally {
+      delete process.env.MODEL_DTYPE;
+    }
   });
 
   it('clip skip reads the negative prompt at the same layer with A1111 syntax, at the last with plain (diffusers)', async () => {

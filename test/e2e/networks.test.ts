@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseInfotext, readPngText } from '../../src/pipeline/image/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
-import { TINY_SD, TINYTOK } from '../support/checkpoint-files.js';
+import { TINY_LORA, TINY_SD, TINYTOK } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 
 describe('/imagine with clip skip and embeddings on a converted checkpoint', () => {
@@ -17,7 +17,11 @@ describe('/imagine with clip skip and embeddings on a converted checkpoint', () 
     const embeddings = join(dir, 'embeddings');
     mkdirSync(embeddings);
     copyFileSync(TINYTOK, join(embeddings, 'tinytok.safetensors'));
-    bot = await startBot({ env: { MODEL_DIR: TINY_SD, MODEL_CACHE_DIR: join(dir, 'cache'), EMBEDDINGS_DIR: embeddings } });
+    const loras = join(dir, 'loras');
+    mkdirSync(loras);
+    copyFileSync(TINY_LORA, join(loras, 'tiny-lora.safetensors'));
+    const env = { MODEL_DIR: TINY_SD, MODEL_CACHE_DIR: join(dir, 'cache'), EMBEDDINGS_DIR: embeddings, LORA_DIR: loras };
+    bot = await startBot({ env });
   });
   after(() => bot.stop());
 
@@ -47,5 +51,22 @@ describe('/imagine with clip skip and embeddings on a converted checkpoint', () 
     const [file] = result.attachments;
     assert.ok(file);
     assert.match(parseInfotext(readPngText(file.bytes).parameters ?? '').extra?.['TI hashes'] ?? '', /^tinytok: [0-9a-f]{12}$/);
+  });
+
+  it('merges a LoRA a prompt calls, keeps the tag in the PNG prompt and names the LoRA with its hash', async () => {
+    const prompt = 'a lighthouse at dusk <lora:tiny-lora:0.8>';
+    const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt, seed: '5', ...FAST } });
+    const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+    const [file] = result.attachments;
+    assert.ok(file);
+    const parameters = parseInfotext(readPngText(file.bytes).parameters ?? '');
+    assert.equal(parameters.prompt, prompt);
+    assert.match(parameters.extra?.['Lora hashes'] ?? '', /^tiny-lora: [0-9a-f]{12}$/);
+  });
+
+  it('refuses a LoRA that is not in LORA_DIR, privately, naming the ones there are', async () => {
+    const reply = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'x <lora:nope:1>' } }).waitForFollowUp();
+    assert.ok(reply.ephemeral);
+    assert.match(reply.content, /There is no LoRA called nope; there are: tiny-lora\./);
   });
 });

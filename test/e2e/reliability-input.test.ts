@@ -89,7 +89,7 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
     const defaults = readDefaults(DEFAULTS_PATH);
     const settings = defaultSettings(defaults);
     const refusal = (options: Record<string, unknown>) => {
-      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512, maxClipSkip: 12 });
+      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512, maxClipSkip: 12, loras: [] });
       return built.ok ? 'accepted' : built.message;
     };
     assert.equal(refusal({ steps: Number.NaN }), '`steps` must be a whole number from 1 to 150, got NaN.');

@@ -7,7 +7,7 @@ import { MAX_SEED, REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
 
 const product = readDefaults(DEFAULTS_PATH);
-const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12 };
+const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12, loras: ['tiny-lora', 'ink'] };
 /** A server that lets every request through that the pipeline takes. */
 const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
 
@@ -58,6 +58,18 @@ describe('buildGenerationRequest', () => {
     assert.ok(serverDefault.ok && serverDefault.request.clipSkip === 1);
     const usual = build('txt2img', {}, sd1, { ...OPEN, clipSkip: 2 });
     assert.ok(usual.ok && usual.request.clipSkip === 2);
+  });
+
+  it('takes LoRA tags for the LoRAs there are, up to five, and refuses others, saying which there are', () => {
+    assert.ok(build('txt2img', { prompt: 'a cat <lora:tiny-lora:0.8> <lora:ink>' }).ok);
+    const unknown = build('txt2img', { prompt: 'a cat <lora:gone:1>' });
+    assert.match(unknown.ok ? '' : unknown.message, /There is no LoRA called gone; there are: tiny-lora, ink\./);
+    const none = build('txt2img', { prompt: 'a cat <lora:ink>' }, { ...DEFAULTS, loras: [] });
+    assert.match(none.ok ? '' : none.message, /This bot has no LoRAs/);
+    const six = build('txt2img', { prompt: `a cat ${'<lora:ink:0.1> '.repeat(6)}` });
+    assert.match(six.ok ? '' : six.message, /calls 6 LoRAs; the limit is 5/);
+    const unreadable = build('txt2img', { prompt: 'a cat <lora:ink:lots>' });
+    assert.match(unreadable.ok ? '' : unreadable.message, /The LoRA tag <lora:ink:lots> cannot be read: "lots" is not a number/);
   });
 
   it('refuses a strength that leaves no step, naming it', () => {

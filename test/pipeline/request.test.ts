@@ -40,6 +40,7 @@ describe('resolveRequest', () => {
         mask: undefined,
         strength: 1,
         preview: false,
+        networks: [],
       },
     );
   });

@@ -81,6 +81,7 @@ describe('StableDiffusionPipeline', () => {
       imageInput: true,
       embeddings: [],
       maxClipSkip: 1,
+      patchableWeights: undefined,
       schedulerConfig: JSON.parse(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8')) as unknown,
       providers: { textEncoder: 'cpu', unet: 'cpu', vaeDecoder: 'cpu', vaeEncoder: 'cpu' },
     });

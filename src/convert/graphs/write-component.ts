@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GraphBuilder, writeModel, type Float32Islands, type WrittenModel } from '../../onnx-writer/index.js';
 import type { WeightSource } from '../../checkpoint/components.js';
@@ -17,10 +17,12 @@ export interface GraphWriteOptions {
 
 /** The file a component's graph is written to inside its folder (its weights go to `model.onnx_data`). */
 export const MODEL_FILE = 'model.onnx';
+/** Beside it: where each weight lies in `model.onnx_data` (name, type, dims, offset, length), for LoRA merging. */
+export const WEIGHT_TABLE_FILE = 'weights.json';
 
 /**
- * Builds the graph `name` with `build` over `source`'s weights and writes it to `outDir/model.onnx` (+ `_data`),
- * creating `outDir`.
+ * Builds the graph `name` with `build` over `source`'s weights and writes it to `outDir/model.onnx` (+ `_data`)
+ * and its weight table to `outDir/weights.json`, creating `outDir`.
  */
 export async function writeComponent(
   name: string,
@@ -35,5 +37,7 @@ export async function writeComponent(
   });
   build(new Weights(g, source));
   await mkdir(outDir, { recursive: true });
-  return writeModel(g, join(outDir, MODEL_FILE), options.onProgress ? { onProgress: options.onProgress } : {});
+  const written = await writeModel(g, join(outDir, MODEL_FILE), options.onProgress ? { onProgress: options.onProgress } : {});
+  await writeFile(join(outDir, WEIGHT_TABLE_FILE), JSON.stringify(written.weights));
+  return written;
 }

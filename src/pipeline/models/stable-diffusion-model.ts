@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { PipelineError } from '../errors.js';
 import type { SessionFactory } from '../runtime/session-factory.js';
 import type { PipelineLogger } from '../logger.js';
+import { MergedWeights } from '../lora/merged-weights.js';
+import type { PatchableWeight, PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
 import { familyOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder } from './model-folder.js';
@@ -29,7 +31,18 @@ export interface StableDiffusionModel {
   /** Absent when the folder has no `vae_encoder` (txt2img only). */
   readonly vaeEncoder: VaeEncoder | undefined;
   readonly vaeDecoder: VaeDecoder;
+  /** LoRA merging, for a folder dreamcord converted (weight tables and `weight_ops/`); else undefined. */
+  readonly patching: Patching | undefined;
 }
+
+/** What a converted model offers for LoRA: each component's weight table, and its merged-weights cache. */
+export interface Patching {
+  readonly weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>;
+  readonly merged: Readonly<Record<PatchedComponent, MergedWeights>>;
+}
+
+/** The weight table the converter writes beside each component's `model.onnx`. */
+const WEIGHT_TABLE_FILE = 'weights.json';
 
 /** Textual-inversion embeddings for the model's prompts, and where to say which cannot be used. */
 export interface EmbeddingOptions {
@@ -69,7 +82,39 @@ export async function loadStableDiffusionModel(
     unet,
     vaeEncoder,
     vaeDecoder,
+    patching: await loadPatching(folder, sessions, textEncoder, unet),
   };
+}
+
+/** LoRA merging for a folder with weight tables and `weight_ops/model.onnx`; undefined for other exports. */
+async function loadPatching(
+  folder: ModelFolder,
+  sessions: SessionFactory,
+  textEncoder: ClipTextEncoder,
+  unet: Unet,
+): Promise<Patching | undefined> {
+  const weightOpsFile = join(folder.dir, 'weight_ops', 'model.onnx');
+  const tableOf = (file: string): string => join(dirname(file), WEIGHT_TABLE_FILE);
+  if (![weightOpsFile, tableOf(folder.textEncoder), tableOf(folder.unet)].every((file) => existsSync(file))) return undefined;
+  const weightOps = await sessions.load(weightOpsFile);
+  const parts = { text_encoder: textEncoder.session, unet: unet.session } as const;
+  const weights = {} as Record<PatchedComponent, readonly PatchableWeight[]>;
+  const merged = {} as Record<PatchedComponent, MergedWeights>;
+  for (const component of ['text_encoder', 'unet'] as const) {
+    const session = parts[component];
+    weights[component] = readWeightTable(tableOf(session.file));
+    const table = new Map(weights[component].map((weight) => [weight.name, weight]));
+    merged[component] = new MergedWeights(component, session.file, table, weightOps, sessions, session.provider);
+  }
+  return { weights, merged };
+}
+
+function readWeightTable(file: string): PatchableWeight[] {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as PatchableWeight[];
+  } catch (error) {
+    throw new PipelineError('MODEL_CORRUPT', `Cannot read ${file}: ${(error as Error).message}`, { file }, { cause: error });
+  }
 }
 
 /** The text encoder's output width, checked against what the UNet takes. */

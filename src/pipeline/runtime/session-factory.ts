@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
@@ -71,6 +72,29 @@ export class SessionFactory {
       session.catch(() => this.#sessions.delete(key));
     }
     return session;
+  }
+
+  /**
+   * A new session of `file` with its external data file (`model.onnx_data`) replaced by `data` (the same layout,
+   * other values: merged LoRA weights), on `provider`. Not kept by the factory: the caller releases it.
+   * @throws PipelineError `MODEL_UNSUPPORTED` when ONNX Runtime cannot create it.
+   */
+  async loadWithWeights(file: string, data: Uint8Array, provider: ExecutionProvider): Promise<ModelSession> {
+    const start = performance.now();
+    try {
+      const session = await InferenceSession.create(await readFile(file), {
+        executionProviders: [provider],
+        graphOptimizationLevel: 'all',
+        logSeverityLevel: 3,
+        extra: { session: NO_SPINNING },
+        externalData: [{ path: `${basename(file)}_data`, data }],
+      });
+      this.#log?.('info', 'model loaded with merged weights', { file, provider, ms: Math.round(performance.now() - start) });
+      return new ModelSession(session, file, provider);
+    } catch (error) {
+      const reason = `ONNX Runtime cannot load ${file} with merged weights: ${errorMessage(error)}`;
+      throw new PipelineError('MODEL_UNSUPPORTED', reason, { file, provider }, { cause: error });
+    }
   }
 
   /** Releases every session created so far. */

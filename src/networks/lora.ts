@@ -1,0 +1,229 @@
+// LoRA files as people share them, turned into the pipeline's weight changes. Key formats: kohya's
+// (`lora_unet_<module path with _>`, `lora_te_…`, `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions
+// alike) and PEFT's (`unet.<module path>.lora_A` / `.lora_B`). A1111's merge: W += m · alpha / rank · up·down.
+import { createHash } from 'node:crypto';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import type { SafetensorsFile } from '../checkpoint/index.js';
+import type { LoraTag, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
+import { NetworkError } from './errors.js';
+import { networkName, openNetworkFile, readTensor } from './network-file.js';
+
+/** One module's low-rank change: up `[out, rank(, 1, 1)]`, down `[rank, in(, kh, kw)]`. */
+interface LoraModule {
+  readonly component: PatchedComponent;
+  /** The module path with `_` for `.` (kohya's spelling, to which PEFT's is brought). */
+  readonly path: string;
+  readonly up: string;
+  readonly down: string;
+  readonly alpha: string | undefined;
+}
+
+/** A LoRA file read: its name (the file's), A1111's hash (`Lora hashes`), and its modules. */
+export interface LoadedLora {
+  readonly name: string;
+  readonly file: string;
+  readonly hash: string;
+  readonly tensors: SafetensorsFile;
+  readonly modules: readonly LoraModule[];
+}
+
+const KOHYA_PREFIXES: readonly [string, PatchedComponent][] = [
+  ['lora_unet_', 'unet'],
+  ['lora_te_', 'text_encoder'],
+];
+const PEFT_PREFIXES: readonly [string, PatchedComponent][] = [
+  ['unet.', 'unet'],
+  ['text_encoder.', 'text_encoder'],
+];
+
+/** Suffixes of kinds dreamcord does not merge yet, and their names for the refusal. */
+const UNSUPPORTED_KINDS: readonly [string, string][] = [
+  ['.hada_w1_a', 'LoHa'],
+  ['.lokr_w1', 'LoKr'],
+  ['.lokr_w1_a', 'LoKr'],
+  ['.lora_mid.weight', 'a Tucker-decomposed LoCon'],
+];
+
+/**
+ * Reads a LoRA's `.safetensors` file (headers and its hash; values when a patch is made).
+ * @throws NetworkError `PICKLE_REFUSED`, `NOT_FOUND`, `UNREADABLE`, `UNSUPPORTED` (LoHa, LoKr, Tucker, SDXL's
+ *   `lora_te1_`/`lora_te2_`), `NOT_A_NETWORK` (no LoRA keys).
+ */
+export async function readLora(file: string): Promise<LoadedLora> {
+  const tensors = openNetworkFile(file, 'LoRA');
+  const names = tensors.names();
+  for (const [suffix, kind] of UNSUPPORTED_KINDS) {
+    if (names.some((name) => name.endsWith(suffix))) {
+      throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is ${kind}, which dreamcord does not apply yet (LoRA and LoCon are)`);
+    }
+  }
+  if (names.some((name) => name.startsWith('lora_te1_') || name.startsWith('lora_te2_'))) {
+    throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is an SDXL LoRA; dreamcord runs SD 1.x and 2.x models`);
+  }
+  const modules = names.flatMap((name) => moduleOf(name, names));
+  if (modules.length === 0) {
+    throw new NetworkError('NOT_A_NETWORK', file, `${basename(file)} is not a LoRA: it has no lora_down/lora_up or lora_A/lora_B weights`);
+  }
+  return { name: networkName(file), file, hash: await addnetHash(file), tensors, modules };
+}
+
+/** The module `name` is the down weight of, if it is one (each module is found once, by its down weight). */
+function moduleOf(name: string, names: readonly string[]): LoraModule[] {
+  for (const [downSuffix, upSuffix] of [
+    ['.lora_down.weight', '.lora_up.weight'],
+    ['.lora_A.weight', '.lora_B.weight'],
+  ] as const) {
+    if (!name.endsWith(downSuffix)) continue;
+    const stem = name.slice(0, -downSuffix.length);
+    const located = locate(stem);
+    if (!located || !names.includes(stem + upSuffix)) return [];
+    const alpha = names.includes(`${stem}.alpha`) ? `${stem}.alpha` : undefined;
+    return [{ ...located, up: stem + upSuffix, down: name, alpha }];
+  }
+  return [];
+}
+
+/** The component and kohya-spelled path of a module key, in kohya's or PEFT's naming. */
+function locate(stem: string): { component: PatchedComponent; path: string } | undefined {
+  for (const [prefix, component] of KOHYA_PREFIXES) {
+    if (stem.startsWith(prefix)) return { component, path: stem.slice(prefix.length) };
+  }
+  const unwrapped = stem.replace(/^base_model\.model\./, '');
+  for (const [prefix, component] of PEFT_PREFIXES) {
+    if (unwrapped.startsWith(prefix)) return { component, path: unwrapped.slice(prefix.length).replaceAll('.', '_') };
+  }
+  return undefined;
+}
+
+/**
+ * The changes `lora` makes at `tag`'s strengths to a model with `weights` (`ModelInfo.patchableWeights`).
+ * @throws NetworkError `NOT_A_NETWORK` when none of its modules is a layer of the model (a LoRA for another family,
+ *   or in a naming dreamcord does not read), or when a module's shape does not fit its layer.
+ */
+export function loraPatch(
+  lora: LoadedLora,
+  tag: LoraTag,
+  weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>,
+): NetworkPatch {
+  const layers = layerIndex(weights);
+  const deltas: Record<PatchedComponent, WeightDelta[]> = { text_encoder: [], unet: [] };
+  for (const module of lora.modules) {
+    const layer = layers.get(`${module.component}:${module.path}`);
+    if (!layer) continue;
+    const multiplier = module.component === 'unet' ? tag.unet : tag.te;
+    deltas[module.component].push(moduleDelta(lora, module, layer, multiplier));
+  }
+  if (deltas.text_encoder.length + deltas.unet.length === 0) {
+    throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)} changes none of this model's layers (a LoRA for another model family?)`);
+  }
+  return { id: `${lora.hash}:${tag.te}:${tag.unet}`, deltas };
+}
+
+/** Each patchable layer by component and kohya-spelled module path: Linear weights (`:T`) and convolutions. */
+function layerIndex(weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>): Map<string, PatchableWeight> {
+  const index = new Map<string, PatchableWeight>();
+  for (const component of ['text_encoder', 'unet'] as const) {
+    for (const weight of weights[component]) {
+      const linear = weight.name.endsWith('.weight:T');
+      if (!linear && !(weight.name.endsWith('.weight') && weight.dims.length === 4)) continue;
+      const path = weight.name.slice(0, weight.name.lastIndexOf('.weight')).replaceAll('.', '_');
+      index.set(`${component}:${path}`, weight);
+    }
+  }
+  return index;
+}
+
+/**
+ * The module's change in its layer's stored layout: a Linear layer is stored transposed (`[in, out]`), so a = downᵀ,
+ * b = upᵀ; a convolution `[out, in, kh, kw]` takes a = up, b = down flattened.
+ */
+function moduleDelta(lora: LoadedLora, module: LoraModule, layer: PatchableWeight, multiplier: number): WeightDelta {
+  const up = readTensor(lora.tensors, module.up);
+  const down = readTensor(lora.tensors, module.down);
+  const [rank = 0] = lora.tensors.info(module.down).shape;
+  const alpha = module.alpha === undefined ? rank : (readTensor(lora.tensors, module.alpha)[0] ?? rank);
+  const [rows = 0, ...rest] = layer.dims;
+  const columns = rest.reduce((product, d) => product * d, 1);
+  const linear = layer.name.endsWith(':T');
+  const [a, b] = linear ? [transpose(down, rank), transpose(up, up.length / rank)] : [up, down];
+  if (a.length !== rows * rank || b.length !== rank * columns) {
+    throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)}: ${module.down} does not fit ${layer.name} [${layer.dims.join(', ')}]`);
+  }
+  return { weight: layer.name, a, b, rank, scale: (multiplier * alpha) / rank };
+}
+
+/** `[rows, columns]` → `[columns, rows]`. */
+function transpose(values: Float32Array, rows: number): Float32Array {
+  const columns = values.length / rows;
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c] ?? 0;
+  return out;
+}
+
+/**
+ * A1111's LoRA hash (`Lora hashes`, kohya's "addnet" hash): the first 12 hex digits of the sha256 of the file after
+ * its header, so that editing the metadata keeps it.
+ */
+async function addnetHash(file: string): Promise<string> {
+  const fd = openSync(file, 'r');
+  const length = Buffer.alloc(8);
+  try {
+    readSync(fd, length, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start: 8 + Number(length.readBigUInt64LE(0)) })) hash.update(chunk as Buffer);
+  return hash.digest('hex').slice(0, 12);
+}
+
+/** The LoRAs of a folder, each read once, by the name prompts call it by (`<lora:name:…>` → `dir/name.safetensors`). */
+export class LoraLibrary {
+  readonly #loaded = new Map<string, Promise<LoadedLora>>();
+
+  constructor(readonly dir: string) {}
+
+  /**
+   * The patches `tags` call, for a model with `weights`, in order, and A1111's `Lora hashes` value ("name: hash, …").
+   * @throws NetworkError as {@link readLora} and {@link loraPatch} do; `NOT_FOUND` naming the folder.
+   */
+  async patches(
+    tags: readonly LoraTag[],
+    weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>,
+  ): Promise<{ patches: NetworkPatch[]; hashes: string }> {
+    const patches: NetworkPatch[] = [];
+    const hashes: string[] = [];
+    for (const tag of tags) {
+      const lora = await this.#read(tag.name);
+      patches.push(loraPatch(lora, tag, weights));
+      hashes.push(`${tag.name}: ${lora.hash}`);
+    }
+    return { patches, hashes: hashes.join(', ') };
+  }
+
+  #read(name: string): Promise<LoadedLora> {
+    let loaded = this.#loaded.get(name);
+    if (!loaded) {
+      const file = join(this.dir, `${name}.safetensors`);
+      loaded = existsSync(file)
+        ? readLora(file)
+        : Promise.reject(new NetworkError('NOT_FOUND', file, `There is no LoRA called ${name} in ${this.dir}`));
+      this.#loaded.set(name, loaded);
+      loaded.catch(() => this.#loaded.delete(name));
+    }
+    return loaded;
+  }
+}
+
+/** The names of the LoRAs in `dir` (its `.safetensors` files), sorted; none when it cannot be read. */
+export function listLoras(dir: string): string[] {
+  try {
+    return readdirSync(dir)
+      .filter((file) => extname(file).toLowerCase() === '.safetensors')
+      .map((file) => networkName(file))
+      .sort();
+  } catch {
+    return [];
+  }
+}

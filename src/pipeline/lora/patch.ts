@@ -1,0 +1,34 @@
+/** The components a LoRA changes. */
+export type PatchedComponent = 'text_encoder' | 'unet';
+
+/** One weight of a converted model, as its `weights.json` lists it. */
+export interface PatchableWeight {
+  /** The graph's weight name: a module's `….weight:T` (a Linear, stored transposed) or `….weight` (a convolution). */
+  readonly name: string;
+  readonly type: 'float32' | 'float16';
+  readonly dims: readonly number[];
+  /** Byte range in the component's `model.onnx_data`. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+/**
+ * One weight's change in its stored layout flattened to rows × columns (`dims[0]` × the rest): scale · a·b, with a
+ * `[rows, rank]` and b `[rank, columns]`, as `weight_ops/model.onnx` adds it.
+ */
+export interface WeightDelta {
+  readonly weight: string;
+  readonly a: Float32Array;
+  readonly b: Float32Array;
+  readonly rank: number;
+  readonly scale: number;
+}
+
+/**
+ * A network (a LoRA) at its strengths: its changes to each component. `id` names it for the cache of merged
+ * weights (its file's hash and the strengths), so the same LoRA at the same strength is merged once.
+ */
+export interface NetworkPatch {
+  readonly id: string;
+  readonly deltas: Readonly<Record<PatchedComponent, readonly WeightDelta[]>>;
+}

@@ -1,0 +1,107 @@
+// Issue 18: LoRA files in kohya's and PEFT's naming, LoCon convolutions, and the kinds refused with a reason.
+// Expected changes are computed here from the factors (up · down, A1111's rule), not read from the code.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { isNetworkError, loraPatch, readLora } from '../../src/networks/index.js';
+import type { PatchableWeight, PatchedComponent, WeightDelta } from '../../src/pipeline/index.js';
+import { TINY_LORA, TINYTOK } from '../support/checkpoint-files.js';
+import { writeSafetensors, type TensorToWrite } from '../support/safetensors-writer.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const Q = 'down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q';
+const CONV = 'down_blocks.0.resnets.0.conv1';
+/** A model with one Linear 3 → 2 (stored transposed, [in, out]) and one 3×3 convolution 2 → 2. */
+const WEIGHTS: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>> = {
+  text_encoder: [],
+  unet: [
+    { name: `${Q}.weight:T`, type: 'float32', dims: [3, 2], offset: 0, length: 24 },
+    { name: `${CONV}.weight`, type: 'float32', dims: [2, 2, 3, 3], offset: 64, length: 144 },
+  ],
+};
+const UP = [1, 2, 3, 4]; // [out 2, rank 2]
+const DOWN = [1, 0, -1, 2, 1, 0]; // [rank 2, in 3]
+
+function tensor(name: string, shape: number[], values: readonly number[]): TensorToWrite {
+  return { name, dtype: 'F32', shape, data: new Uint8Array(Float32Array.from(values).buffer) };
+}
+
+function file(tensors: TensorToWrite[]): string {
+  const path = join(tempDir(), 'net.safetensors');
+  writeSafetensors(path, tensors);
+  return path;
+}
+
+/** scale · a·b, as weight_ops adds it, row-major. */
+function change(delta: WeightDelta | undefined): number[] {
+  assert.ok(delta);
+  const rows = delta.a.length / delta.rank;
+  const columns = delta.b.length / delta.rank;
+  return Array.from({ length: rows * columns }, (_, i) => {
+    const [r, c] = [Math.floor(i / columns), i % columns];
+    let sum = 0;
+    for (let k = 0; k < delta.rank; k++) sum += (delta.a[r * delta.rank + k] ?? 0) * (delta.b[k * columns + c] ?? 0);
+    return sum * delta.scale;
+  });
+}
+
+describe('LoRA files', () => {
+  it("kohya's and PEFT's namings give the same change: (up·down)ᵀ for a Linear stored transposed, × m·alpha/rank", async () => {
+    const kohya = await readLora(file([
+      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_down.weight`, [2, 3], DOWN),
+      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_up.weight`, [2, 2], UP),
+      tensor(`lora_unet_${Q.replaceAll('.', '_')}.alpha`, [], [1]),
+    ]));
+    const peft = await readLora(file([
+      tensor(`base_model.model.unet.${Q}.lora_A.weight`, [2, 3], DOWN),
+      tensor(`base_model.model.unet.${Q}.lora_B.weight`, [2, 2], UP),
+    ]));
+    // up·down = [[5, 2, -1], [11, 4, -3]]; stored transposed: [in 3, out 2].
+    const upDownT = [5, 11, 2, 4, -1, -3];
+    const fromKohya = loraPatch(kohya, { name: 'net', te: 1, unet: 0.5 }, WEIGHTS);
+    assert.deepEqual(change(fromKohya.deltas.unet[0]), upDownT.map((v) => v * 0.5 * (1 / 2)));
+    const fromPeft = loraPatch(peft, { name: 'net', te: 1, unet: 0.5 }, WEIGHTS);
+    assert.deepEqual(change(fromPeft.deltas.unet[0]), upDownT.map((v) => v * 0.5));
+    assert.deepEqual(fromPeft.deltas.text_encoder, []);
+  });
+
+  it("LoCon: a 3×3 convolution's change is up · down flattened, in the weight's own layout", async () => {
+    const down = Array.from({ length: 1 * 2 * 9 }, (_, i) => i); // [rank 1, in 2, 3, 3]
+    const lora = await readLora(file([
+      tensor(`lora_unet_${CONV.replaceAll('.', '_')}.lora_down.weight`, [1, 2, 3, 3], down),
+      tensor(`lora_unet_${CONV.replaceAll('.', '_')}.lora_up.weight`, [2, 1, 1, 1], [1, -2]),
+    ]));
+    const patch = loraPatch(lora, { name: 'net', te: 1, unet: 1 }, WEIGHTS);
+    assert.deepEqual(change(patch.deltas.unet[0]), [...down, ...down.map((v) => 0 - 2 * v)]);
+  });
+
+  it('reads the fixture: its 66 modules (198 tensors: down, up, alpha), its name and 12-digit hash', async () => {
+    const lora = await readLora(TINY_LORA);
+    assert.equal(lora.name, 'tiny-lora');
+    assert.match(lora.hash, /^[0-9a-f]{12}$/);
+    assert.equal(lora.modules.length, 66);
+  });
+
+  it('refuses LoHa, LoKr, Tucker, SDXL LoRAs, files that are no LoRA, and LoRAs for other layers, saying why', async () => {
+    const refusals: [TensorToWrite[], RegExp][] = [
+      [[tensor('lora_unet_x.hada_w1_a', [1, 1], [0])], /is LoHa, which dreamcord does not apply yet/],
+      [[tensor('lora_unet_x.lokr_w1', [1, 1], [0])], /is LoKr/],
+      [[tensor('lora_unet_x.lora_mid.weight', [1, 1], [0])], /Tucker/],
+      [[tensor('lora_te1_x.lora_down.weight', [1, 1], [0])], /SDXL LoRA/],
+    ];
+    for (const [tensors, message] of refusals) {
+      await assert.rejects(readLora(file(tensors)), (error: unknown) => isNetworkError(error, 'UNSUPPORTED') && message.test(error.message));
+    }
+    await assert.rejects(readLora(TINYTOK), (error: unknown) => isNetworkError(error, 'NOT_A_NETWORK') && /is not a LoRA/.test(error.message));
+    const other = await readLora(file([
+      tensor('lora_unet_elsewhere.lora_down.weight', [1, 3], [0, 0, 0]),
+      tensor('lora_unet_elsewhere.lora_up.weight', [2, 1], [0, 0]),
+    ]));
+    assert.throws(() => loraPatch(other, { name: 'net', te: 1, unet: 1 }, WEIGHTS), /changes none of this model's layers/);
+    const misfit = await readLora(file([
+      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_down.weight`, [1, 4], [0, 0, 0, 0]),
+      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_up.weight`, [2, 1], [0, 0]),
+    ]));
+    assert.throws(() => loraPatch(misfit, { name: 'net', te: 1, unet: 1 }, WEIGHTS), /does not fit .*to_q\.weight:T \[3, 2\]/);
+  });
+});
