@@ -19,7 +19,7 @@ const OWNERS = {
 
 /** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
 const FOLDERS = [
-  'pipeline', 'checkpoint', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
+  'pipeline', 'checkpoint', 'networks', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
   'discord', 'commands', 'interactions', 'delivery', 'cli',
 ];
 
@@ -76,6 +76,7 @@ export default tseslint.config(
   boundary(['src/pipeline/**/*.ts'], [], []),
   boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], []),
   boundary(['src/checkpoint/**/*.ts'], [], ['pipeline']),
+  boundary(['src/networks/**/*.ts'], [], ['pipeline', 'checkpoint']),
   boundary(['src/onnx-writer/**/*.ts'], ['onnx-proto'], ['pipeline']),
   boundary(['src/convert/**/*.ts'], [], ['pipeline', 'checkpoint', 'onnx-writer']),
   boundary(['src/config/**/*.ts'], [], ['pipeline']),
@@ -83,7 +84,7 @@ export default tseslint.config(
   boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts', 'src/worker-thread.ts'], [], []),
   boundary(['src/queue/**/*.ts'], [], ['store']),
   boundary(['src/settings/**/*.ts'], [], ['pipeline', 'config', 'store']),
-  boundary(['src/generator/**/*.ts'], [], ['pipeline']),
+  boundary(['src/generator/**/*.ts'], [], ['pipeline', 'networks']),
   boundary(['src/content/**/*.ts'], ['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'], ['pipeline']),
   boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
   boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs']),
@@ -91,5 +92,5 @@ export default tseslint.config(
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
   boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
-  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'convert', 'config', 'cli']),
+  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'config', 'cli']),
 );

@@ -46,7 +46,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       provider: env.EXECUTION_PROVIDER,
       load: (provider) =>
         WorkerGenerator.start(
-          { modelDir, inpaintModelDir, provider },
+          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, provider },
           (level, message, fields) => log[level](fields, message),
         ),
       log,

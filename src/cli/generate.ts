@@ -22,6 +22,7 @@ import {
 } from '../pipeline/index.js';
 import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
 import { prepareModel } from '../convert/model-cache.js';
+import { embeddingHashes, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
 import { progressReporter as convertProgressReporter } from './convert.js';
 import { progressBar } from './progress-bar.js';
@@ -49,6 +50,7 @@ Generates images with the Stable Diffusion model DIR.
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
+  --embeddings-dir DIR     textual-inversion embeddings (.safetensors) that the prompts call by file name
   --ep PROVIDER            auto, cuda, dml, coreml, webgpu or cpu (default auto)
   --cache-dir DIR          keep ONNX Runtime's optimized graphs here for faster start-up
   --out FILE.png           write FILE.png, or FILE-1.png, FILE-2.png, … for several images, with A1111's
@@ -75,6 +77,7 @@ const OPTIONS = {
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
+  'embeddings-dir': { type: 'string' },
   ep: { type: 'string' },
   'cache-dir': { type: 'string' },
   out: { type: 'string' },
@@ -96,14 +99,20 @@ export const generateCommand: CliCommand = {
     const request = await buildRequest(values);
     const source = required(values.model, '--model DIR');
     const model = await prepareCliModel(source, io);
+    const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
+      embeddings: embeddings.map(({ embedding }) => embedding),
+      log: (level, message, fields) => {
+        if (level === 'warn') io.stderr.write(`warning: ${message} ${JSON.stringify(fields)}\n`);
+      },
     });
     try {
       const result = await pipeline.generate(request, { onProgress: progressReporter(io) });
       for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
-      await writeOutputs(result, values, basename(resolve(source), extname(source)));
+      const tiHashes = embeddingHashes(embeddings)(result.embeddings);
+      await writeOutputs(result, values, basename(resolve(source), extname(source)), tiHashes);
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
@@ -123,6 +132,14 @@ async function prepareCliModel(model: string, io: CliIO): Promise<string> {
     onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
   });
   return prepared.dir;
+}
+
+/** The embeddings of `--embeddings-dir`; each file that cannot be used is a warning on stderr. */
+async function readCliEmbeddings(dir: string | undefined, io: CliIO): Promise<readonly LoadedEmbedding[]> {
+  if (dir === undefined) return [];
+  const { embeddings, problems } = await readEmbeddingFolder(dir);
+  for (const problem of problems) io.stderr.write(`warning: embedding left out: ${problem}\n`);
+  return embeddings;
 }
 
 function parseGenerateArgs(argv: readonly string[]): Values {
@@ -195,7 +212,7 @@ function progressReporter(io: CliIO): ProgressCallback {
   };
 }
 
-async function writeOutputs(result: GenerateResult, values: Values, modelName: string): Promise<void> {
+async function writeOutputs(result: GenerateResult, values: Values, modelName: string, tiHashes: string): Promise<void> {
   if (values.raw !== undefined) await writeFile(values.raw, rawFloats(result));
   if (values.out === undefined && values.raw !== undefined) return;
   const out = values.out ?? `dreamcord-${result.request.seed}.png`;
@@ -203,7 +220,7 @@ async function writeOutputs(result: GenerateResult, values: Values, modelName: s
   const many = result.images.length > 1;
   await Promise.all(
     result.images.map(async ({ rgb8, seed }, i) => {
-      const png = await encodePng(rgb8, infotext(result.request, seed, modelName));
+      const png = await encodePng(rgb8, infotext(result.request, seed, modelName, tiHashes));
       await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
     }),
   );
@@ -224,8 +241,8 @@ function rawFloats(result: GenerateResult): Uint8Array {
   return bytes;
 }
 
-/** A1111's `parameters` text for one image. */
-function infotext(request: ResolvedRequest, seed: bigint, modelName: string): string {
+/** A1111's `parameters` text for one image; `tiHashes` is A1111's `TI hashes` value ('' for none). */
+function infotext(request: ResolvedRequest, seed: bigint, modelName: string, tiHashes: string): string {
   const label = samplerLabel(request.sampler);
   return formatInfotext({
     prompt: request.prompt,
@@ -241,6 +258,7 @@ function infotext(request: ResolvedRequest, seed: bigint, modelName: string): st
     ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
+    ...(tiHashes ? { extra: { 'TI hashes': tiHashes } } : {}),
     version: `dreamcord ${packageVersion()}`,
   });
 }

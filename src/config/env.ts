@@ -20,6 +20,8 @@ const envSchema = z.object({
     .string({ error: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder' })
     .min(1, 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'),
   INPAINT_MODEL_DIR: optional(z.string()),
+  /** Textual-inversion embeddings (`.safetensors`), called in prompts by file name. */
+  EMBEDDINGS_DIR: optional(z.string()),
   NSFW_MODEL: optional(z.string()),
   MODEL_CACHE_DIR: optional(z.string()).transform((value) => value ?? DEFAULT_MODEL_CACHE_DIR),
   MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),

@@ -15,6 +15,7 @@ try {
   const generator = await StableDiffusionGenerator.load(options.modelDir, {
     provider: options.provider,
     inpaintModelDir: options.inpaintModelDir,
+    embeddingsDir: options.embeddingsDir,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
 import { FailureError } from '../failure.js';
+import { embeddingHashes, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
   compositeOutsideMask,
   decodeImage,
@@ -36,6 +37,8 @@ export interface GeneratorLoadOptions {
   readonly log?: PipelineLogger;
   /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
   readonly inpaintModelDir?: string | undefined;
+  /** A folder of textual-inversion embeddings; a file that cannot be used is left out with a warning. */
+  readonly embeddingsDir?: string | undefined;
 }
 
 /** The source picture and mask of a job, at the job's working size. */
@@ -56,10 +59,17 @@ export class StableDiffusionGenerator implements ImageGenerator {
   readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
   readonly #inpainting: StableDiffusionPipeline | undefined;
+  /** A1111's `TI hashes` value for the embeddings a generation used. */
+  readonly #tiHashes: (used: readonly string[]) => string;
 
-  private constructor(pipeline: StableDiffusionPipeline, inpainting: StableDiffusionPipeline | undefined) {
+  private constructor(
+    pipeline: StableDiffusionPipeline,
+    inpainting: StableDiffusionPipeline | undefined,
+    embeddings: readonly LoadedEmbedding[],
+  ) {
     this.#pipeline = pipeline;
     this.#inpainting = inpainting;
+    this.#tiHashes = embeddingHashes(embeddings);
     this.modelName = modelNameOf(pipeline);
     this.schedulerConfig = pipeline.info.schedulerConfig;
     this.nativeSize = pipeline.info.nativeSize;
@@ -71,16 +81,18 @@ export class StableDiffusionGenerator implements ImageGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, ...pipelineOptions } = options;
+    const { inpaintModelDir, embeddingsDir, ...loadOptions } = options;
+    const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
+    const pipelineOptions = { ...loadOptions, embeddings: loaded.map(({ embedding }) => embedding) };
     const pipeline = await StableDiffusionPipeline.load(modelDir, pipelineOptions);
-    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined);
+    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded);
     try {
       const inpainting = await StableDiffusionPipeline.load(inpaintModelDir, pipelineOptions);
       if (!inpainting.info.inpainting) {
         await inpainting.dispose();
         throw new Error(`INPAINT_MODEL_DIR ${inpaintModelDir} is not an inpainting model (its UNet does not take 9 channels).`);
       }
-      return new StableDiffusionGenerator(pipeline, inpainting);
+      return new StableDiffusionGenerator(pipeline, inpainting, loaded);
     } catch (error) {
       await pipeline.dispose();
       throw error;
@@ -110,7 +122,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
         result.images.map(async ({ image, seed }) => ({
           image: await finish(image),
           seed: seed.toString(),
-          parameters: infotextOf(request, seed, model),
+          parameters: infotextOf(request, seed, model, this.#tiHashes(result.embeddings)),
         })),
       ),
       warnings: result.warnings,
@@ -118,6 +130,14 @@ export class StableDiffusionGenerator implements ImageGenerator {
       durationMs: result.timing.totalMs,
     };
   }
+}
+
+/** The folder's embeddings; each file that cannot be used is logged and left out. */
+async function readEmbeddings(dir: string, options: GeneratorLoadOptions): Promise<readonly LoadedEmbedding[]> {
+  const { embeddings, problems } = await readEmbeddingFolder(dir);
+  for (const problem of problems) options.log?.('warn', 'embedding left out', { problem });
+  options.log?.('info', 'embeddings read', { dir, names: embeddings.map(({ embedding }) => embedding.name) });
+  return embeddings;
 }
 
 /** The folder name of a pipeline's model, as embeds and infotext show it. */
@@ -155,10 +175,14 @@ function finisher(request: GenerationRequest, sources: Sources): (generated: Rgb
   };
 }
 
-/** The A1111 infotext of one picture, with what a variation or inpaint adds: strength, mask, source job. */
-function infotextOf(request: GenerationRequest, seed: bigint, model: string): string {
+/**
+ * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
+ * networks it used (`TI hashes`: "name: hash, …").
+ */
+function infotextOf(request: GenerationRequest, seed: bigint, model: string, embeddingHashes: string): string {
   const label = samplerLabel(request.sampler);
   const extra: Record<string, string> = {};
+  if (embeddingHashes) extra['TI hashes'] = embeddingHashes;
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);

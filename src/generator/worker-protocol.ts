@@ -8,6 +8,8 @@ export interface WorkerOptions {
   readonly modelDir: string;
   /** A 9-channel inpainting model for `/inpaint` (`INPAINT_MODEL_DIR`); without it the main model inpaints. */
   readonly inpaintModelDir?: string | undefined;
+  /** Textual-inversion embeddings for every prompt (`EMBEDDINGS_DIR`). */
+  readonly embeddingsDir?: string | undefined;
   readonly provider: ExecutionProviderChoice;
   readonly cacheDir?: string | undefined;
 }

@@ -15,6 +15,7 @@ import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/provi
 import { SessionFactory } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
 import { createBatchNoise } from './seeds.js';
+import type { TextualInversion } from './tokenizer/index.js';
 import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
 import { TimingRecorder, type GenerationTiming } from './timing.js';
 import { txt2img } from './txt2img.js';
@@ -31,6 +32,12 @@ export interface PipelineOptions {
   readonly cacheDir?: string;
   /** Receives load and fallback messages (`(level, msg, fields) => …`). */
   readonly log?: PipelineLogger;
+  /**
+   * Textual-inversion embeddings that prompts call by name (A1111's rule). Those of another width than the text
+   * encoder's, or all of them when the text encoder takes none (exports other than dreamcord's), are left out with
+   * a warning in `log`. @default none
+   */
+  readonly embeddings?: readonly TextualInversion[];
 }
 
 /** What was loaded, for logs and `/about`-style replies. */
@@ -45,6 +52,8 @@ export interface ModelInfo {
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
   readonly imageInput: boolean;
+  /** The textual-inversion embeddings prompts may call, by name. */
+  readonly embeddings: readonly string[];
   /** The largest `clipSkip` the text encoder offers: its layer count for dreamcord's conversions, else 1. */
   readonly maxClipSkip: number;
   /** The model's `scheduler/scheduler_config.json` (plain JSON), for `countModelCalls`. */
@@ -75,6 +84,8 @@ export interface GenerateResult {
   readonly request: ResolvedRequest;
   /** What prompt parsing dropped or ignored, as sentences for the user. */
   readonly warnings: readonly string[];
+  /** The embeddings the prompt and the negative prompt called, each once, in order of first use. */
+  readonly embeddings: readonly string[];
   readonly timing: GenerationTiming;
 }
 
@@ -104,6 +115,7 @@ export class StableDiffusionPipeline {
       nativeSize: nativeSizeOf(model.family, model.predictionType),
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
+      embeddings: model.embeddings.names,
       maxClipSkip: model.textEncoder.maxClipSkip,
       schedulerConfig: model.folder.schedulerConfig,
       providers: {
@@ -124,7 +136,7 @@ export class StableDiffusionPipeline {
   static async load(dir: string, options: PipelineOptions = {}): Promise<StableDiffusionPipeline> {
     const sessions = new SessionFactory(options);
     try {
-      const model = await loadStableDiffusionModel(dir, sessions);
+      const model = await loadStableDiffusionModel(dir, sessions, options);
       options.log?.('info', 'pipeline ready', { dir, family: model.family, unetChannels: model.unet.inChannels });
       return new StableDiffusionPipeline(model, sessions);
     } catch (error) {
@@ -173,6 +185,7 @@ export class StableDiffusionPipeline {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
       request: resolved,
       warnings: conditioning.warnings,
+      embeddings: conditioning.embeddings,
       timing: timing.result(),
     };
   }

@@ -42,6 +42,8 @@ export interface Conditioning {
   readonly guided: boolean;
   /** What prompt parsing dropped or ignored, for the user. */
   readonly warnings: readonly string[];
+  /** The textual-inversion embeddings either prompt called, each once. */
+  readonly embeddings: readonly string[];
 }
 
 /** Everything a task script needs for one generation. */
@@ -79,7 +81,8 @@ export async function encodePrompt(
   request: ResolvedRequest,
   timing: TimingRecorder,
 ): Promise<Conditioning> {
-  const tokens = tokenizePromptPair(model.tokenizer, request.prompt, request.negativePrompt, request.promptSyntax);
+  const { tokenizer, embeddings } = model;
+  const tokens = tokenizePromptPair(tokenizer, request.prompt, request.negativePrompt, request.promptSyntax, embeddings);
   const guided = request.cfg > 1;
   const sides = guided ? [tokens.negative, tokens.prompt] : [tokens.prompt];
   // diffusers applies `clip_skip` to the prompt alone; A1111 reads the negative prompt at the same layer too.
@@ -106,6 +109,7 @@ export async function encodePrompt(
     tokens: row / model.hiddenSize,
     guided,
     warnings: tokens.warnings,
+    embeddings: [...new Set(sides.flatMap((side) => side.embeddings))],
   };
 }
 
@@ -117,10 +121,10 @@ async function encodeSides(
 ): Promise<Float32Array> {
   const [first] = sides;
   if (first && sides.every((side) => side.clipSkip === first.clipSkip)) {
-    return model.textEncoder.encode(sides.flatMap((side) => side.windows), first.clipSkip, timing.textEncoder);
+    return encodeWindows(model, sides.flatMap((side) => side.windows), first.clipSkip, timing);
   }
   const parts = [];
-  for (const side of sides) parts.push(await model.textEncoder.encode(side.windows, side.clipSkip, timing.textEncoder));
+  for (const side of sides) parts.push(await encodeWindows(model, side.windows, side.clipSkip, timing));
   const encoded = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of parts) {
@@ -128,6 +132,15 @@ async function encodeSides(
     offset += part.length;
   }
   return encoded;
+}
+
+function encodeWindows(
+  model: StableDiffusionModel,
+  windows: readonly Int32Array[],
+  clipSkip: number,
+  timing: TimingRecorder,
+): Promise<Float32Array> {
+  return model.textEncoder.encode(windows, { clipSkip, embeddings: model.embeddings.rows }, timing.textEncoder);
 }
 
 /**

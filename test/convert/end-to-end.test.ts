@@ -2,10 +2,12 @@
 // reproduce every `pipelines` reference of diffusers (made from the same weights), and the checkpoint reference
 // `sf_t2i_euler_a` straight from the file through `generate --model tiny-sd.safetensors`.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { generateCommand } from '../../src/cli/generate.js';
+import { parseInfotext, readPngText } from '../../src/pipeline/image/index.js';
 import { convertCheckpoint, readManifest } from '../../src/convert/convert.js';
 import { loadStableDiffusionModel } from '../../src/pipeline/models/stable-diffusion-model.js';
 import { resolveRequest } from '../../src/pipeline/request.js';
@@ -13,7 +15,7 @@ import { SessionFactory } from '../../src/pipeline/runtime/session-factory.js';
 import { encodePrompt } from '../../src/pipeline/steps.js';
 import { TimingRecorder } from '../../src/pipeline/timing.js';
 import type { PromptSyntax } from '../../src/pipeline/tokenizer/index.js';
-import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, TINY_SD, TINY_SD_INPAINT, TINYTOK, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
 
@@ -136,6 +138,20 @@ describe('converted checkpoints reproduce diffusers', () => {
     // Clip skip must change the picture: the same case at clip skip 1 is far from diffusers' clip_skip=1 picture.
     assert.ok((await drawCheckpointCase('clipskip2_t2i')) > 100 * TOLERANCE, 'clip skip 2 drew the clip skip 1 picture');
     t.diagnostic(`clipskip2_t2i: max |Δ| = ${worst.toExponential(2)}`);
+  });
+
+  it('ti_t2i: the tinytok embedding from --embeddings-dir takes its two token slots, and is named with its hash', async (t) => {
+    const embeddings = join(dir, 'embeddings');
+    mkdirSync(embeddings, { recursive: true });
+    copyFileSync(TINYTOK, join(embeddings, 'tinytok.safetensors'));
+    const out = join(dir, 'ti.png');
+    const worst = await drawCheckpointCase('ti_t2i', ['--embeddings-dir', embeddings, '--out', out]);
+    assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
+    const sha256 = createHash('sha256').update(readFileSync(TINYTOK)).digest('hex');
+    assert.equal(parseInfotext(readPngText(readFileSync(out)).parameters ?? '').extra?.['TI hashes'], `tinytok: ${sha256.slice(0, 12)}`);
+    // Without the embedding the word is two ordinary tokens, and the picture is another.
+    assert.ok((await drawCheckpointCase('ti_t2i')) > 10 * TOLERANCE, 'the embedding changed nothing');
+    t.diagnostic(`ti_t2i: max |Δ| = ${worst.toExponential(2)}`);
   });
 
   it('clip skip reads the negative prompt at the same layer with A1111 syntax, at the last with plain (diffusers)', async () => {

@@ -30,6 +30,7 @@ describe('resolveRequest', () => {
         seedMode: 'per-image',
         rng: 'gpu',
         steps: 25,
+        clipSkip: 1,
         cfg: 7,
         sampler: 'dpmpp_2m_karras',
         width: 512,
@@ -67,6 +68,7 @@ describe('resolveRequest', () => {
   it('names the bad field precisely', () => {
     rejects({ prompt: 'x', steps: 0 }, 'steps', /^Expected `steps` to be an integer 1–150, got 0 \(number\)$/);
     rejects({ prompt: 'x', steps: 2.5 }, 'steps', /got 2.5/);
+    rejects({ prompt: 'x', clipSkip: 13 }, 'clipSkip', /^Expected `clipSkip` to be an integer 1–12, got 13 \(number\)$/);
     rejects({ prompt: 'x', cfg: Number.NaN }, 'cfg', /`cfg` to be a number 0–50/);
     rejects({ prompt: 'x', width: 520.5 }, 'width', /multiple of 8 from 64 to 4096/);
     rejects({ prompt: 'x', height: 8 }, 'height', /got 8/);

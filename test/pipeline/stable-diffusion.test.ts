@@ -79,13 +79,32 @@ describe('StableDiffusionPipeline', () => {
       nativeSize: 512,
       inpainting: false,
       imageInput: true,
+      embeddings: [],
       maxClipSkip: 1,
       schedulerConfig: JSON.parse(readFileSync(join(TINY_SD, 'scheduler', 'scheduler_config.json'), 'utf8')) as unknown,
       providers: { textEncoder: 'cpu', unet: 'cpu', vaeDecoder: 'cpu', vaeEncoder: 'cpu' },
     });
   });
 
-  it("refuses clip skip on an export whose text encoder has no clip_skip outputs, naming the model's limit", async () => {
+  it('leaves embeddings out, with a warning, when the text encoder takes none (an export not made by dreamcord)', async () => {
+    const warnings: string[] = [];
+    const withEmbeddings = await StableDiffusionPipeline.load(TINY_SD, {
+      provider: 'cpu',
+      embeddings: [{ name: 'tinytok', count: 1, vectors: new Float32Array(16) }],
+      log: (level, message) => {
+        if (level === 'warn') warnings.push(message);
+      },
+    });
+    try {
+      assert.deepEqual(withEmbeddings.info.embeddings, []);
+      assert.deepEqual(warnings, ['embeddings left out: this text encoder takes none (a checkpoint converted by dreamcord does)']);
+      assert.deepEqual((await withEmbeddings.generate({ ...BASE, steps: 1, prompt: 'tinytok' })).embeddings, []);
+    } finally {
+      await withEmbeddings.dispose();
+    }
+  });
+
+    it("refuses clip skip on an export whose text encoder has no clip_skip outputs, naming the model's limit", async () => {
     await assert.rejects(pipeline.generate({ ...BASE, clipSkip: 2 }), (error: unknown) => {
       assert.ok(isPipelineError(error, 'INVALID_REQUEST'));
       assert.equal(error.details.field, 'clipSkip');

@@ -11,6 +11,8 @@ export const CHECKPOINTS = fileURLToPath(new URL('../fixtures/checkpoints/', imp
 export const TINY_SD = join(CHECKPOINTS, 'tiny-sd.safetensors');
 export const TINY_SD_INPAINT = join(CHECKPOINTS, 'tiny-sd-inpaint.safetensors');
 export const TINY_LORA = join(CHECKPOINTS, 'tiny-lora.safetensors');
+/** A1111's textual-inversion embedding for tiny-sd: `emb_params`, 2 vectors × 16, called as `tinytok`. */
+export const TINYTOK = join(CHECKPOINTS, 'tinytok.safetensors');
 
 /** Every tensor of `source`, as is, except those `keep` rejects. */
 export function tensorsOf(source: string, keep: (name: string) => boolean = () => true): TensorToWrite[] {

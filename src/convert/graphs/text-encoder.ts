@@ -1,12 +1,15 @@
-import { attention, gelu, quickGelu, toFloat32, type Value, type WrittenModel } from '../../onnx-writer/index.js';
+import { attention, fromFloat32, gelu, quickGelu, toFloat32, type Value, type WrittenModel } from '../../onnx-writer/index.js';
 import type { ComponentSource, TextEncoderConfig } from '../../checkpoint/components.js';
 import type { Weights } from './weights.js';
 import { writeComponent, type GraphWriteOptions } from './write-component.js';
 
 const PREFIX = 'text_model';
+/** ONNX's element type number of int64 (`Cast`'s `to`). */
+const INT64 = 7;
 
 /**
- * Writes transformers' `CLIPTextModel` as `outDir/model.onnx`: `input_ids` int32 `[batch, sequence]` →
+ * Writes transformers' `CLIPTextModel` as `outDir/model.onnx`: `input_ids` int32 `[batch, sequence]` and
+ * `extra_embeddings` float32 `[rows, hidden]` (textual-inversion vectors: id −1 − r reads row r) →
  * `last_hidden_state` `[batch, sequence, hidden]`, `pooler_output` `[batch, hidden]` (the final state at the EOS
  * token, found as the largest id, as SD 1.x's CLIP config does), `hidden_states.0..N` (the embeddings and each
  * layer's output, as diffusers' export has them) and `clip_skip.2..N`: A1111's clip skip k, `hidden_states.(N+1−k)`
@@ -24,7 +27,8 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
   const { g } = w;
   const ids = g.input('input_ids', 'int32', ['batch', 'sequence']);
   const length = g.node('Slice', [g.node('Shape', [ids]), g.int64([1]), g.int64([2])]);
-  const tokens = g.node('Gather', [w.tensor(`${PREFIX}.embeddings.token_embedding.weight`), ids]);
+  const extra = fromFloat32(g, g.input('extra_embeddings', 'float32', ['rows', config.hiddenSize]));
+  const tokens = tokenEmbeddings(w, ids, extra);
   const positions = g.node('Slice', [
     w.tensor(`${PREFIX}.embeddings.position_embedding.weight`),
     g.int64([0]),
@@ -52,6 +56,20 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
     const state = states[states.length - skip];
     if (state) output(finalNorm(state), `clip_skip.${skip}`, ['batch', 'sequence', config.hiddenSize]);
   }
+}
+
+/**
+ * Each id's vector: ids ≥ 0 from the vocabulary's table, id −1 − r from row r of `extra`, so an embedding's vectors
+ * take token slots without a new table (both gathers clamp their index; `Where` keeps the right one).
+ */
+function tokenEmbeddings(w: Weights, ids: Value, extra: Value): Value {
+  const { g } = w;
+  const wide = g.node('Cast', [ids], { to: INT64 });
+  const zero = g.int64([0], []);
+  const vocabulary = g.node('Gather', [w.tensor(`${PREFIX}.embeddings.token_embedding.weight`), g.node('Max', [wide, zero])]);
+  const rows = g.node('Max', [g.node('Sub', [g.int64([-1], []), wide]), zero]);
+  const isExtra = g.node('Unsqueeze', [g.node('Less', [wide, zero]), g.int64([-1])]);
+  return g.node('Where', [isExtra, g.node('Gather', [extra, rows]), vocabulary]);
 }
 
 /**

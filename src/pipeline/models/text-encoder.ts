@@ -3,6 +3,8 @@ import { readFloats, type HostTensor } from '../runtime/tensor.js';
 import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-io.js';
 
 const INPUT = 'input_ids';
+/** dreamcord's converter adds it: `[rows, hidden]` token vectors that ids −1 − r read (textual inversion). */
+const EXTRA = 'extra_embeddings';
 const OUTPUT = 'last_hidden_state';
 /** dreamcord's converter writes `clip_skip.k` outputs: layer −k through the final layer norm (A1111's clip skip). */
 const CLIP_SKIP_PREFIX = 'clip_skip.';
@@ -16,6 +18,8 @@ export class ClipTextEncoder {
    * none (exports other than dreamcord's converter).
    */
   readonly maxClipSkip: number;
+  /** Whether the graph takes `extra_embeddings`, so that textual-inversion embeddings can be used. */
+  readonly takesEmbeddings: boolean;
   /** The loaded model (its file and execution provider). */
   readonly session: ModelSession;
   readonly #idType: 'int32' | 'int64';
@@ -23,11 +27,12 @@ export class ClipTextEncoder {
 
   /**
    * Wraps a loaded `text_encoder/model.onnx`: input `input_ids` int32 or int64 `[batch, tokens]`, output
-   * `last_hidden_state` float `[batch, tokens, hidden]`, and optionally `clip_skip.2 … clip_skip.N` alike.
+   * `last_hidden_state` float `[batch, tokens, hidden]`, and optionally `clip_skip.2 … clip_skip.N` alike and the
+   * input `extra_embeddings` float32 `[rows, hidden]`.
    * @throws PipelineError `MODEL_UNSUPPORTED` when the graph has other inputs or types.
    */
   constructor(session: ModelSession) {
-    rejectUnknownInputs(session, [INPUT]);
+    rejectUnknownInputs(session, [INPUT, EXTRA]);
     const ids = requireTensor(session, 'input', INPUT, ['int32', 'int64'], 2);
     const outputName = session.output(OUTPUT) ? OUTPUT : undefined;
     const out = requireTensor(session, 'output', outputName, ['float32', 'float16'], 3);
@@ -38,23 +43,39 @@ export class ClipTextEncoder {
     let skip = 1;
     while (session.output(`${CLIP_SKIP_PREFIX}${skip + 1}`)) skip++;
     this.maxClipSkip = skip;
+    this.takesEmbeddings = session.input(EXTRA) !== undefined;
   }
 
   /**
    * Encodes `windows` (each the same length, 77 for CLIP) in one batch.
-   * @param clipSkip - 1 (the last layer) … {@link maxClipSkip}: which layer from the end gives the vectors.
+   * @param options.clipSkip - 1 (the last layer) … {@link maxClipSkip}: which layer from the end gives the vectors.
+   * @param options.embeddings - the rows that ids −1 − r read (`[rows, hidden]`), for a graph that
+   *   {@link takesEmbeddings}; none is one row of zeros, which no id reads.
    * @returns float32 `[windows.length, tokens, hidden]`, row-major.
    */
-  async encode(windows: readonly Int32Array[], clipSkip: number, clock?: RunClock): Promise<Float32Array> {
+  async encode(
+    windows: readonly Int32Array[],
+    options: { readonly clipSkip: number; readonly embeddings?: Float32Array },
+    clock?: RunClock,
+  ): Promise<Float32Array> {
     const tokens = windows[0]?.length ?? 0;
     const dims = [windows.length, tokens];
     const ids: HostTensor =
       this.#idType === 'int32'
         ? { type: 'int32', data: concatInt32(windows, tokens), dims }
         : { type: 'int64', data: BigInt64Array.from(concatInt32(windows, tokens), (id) => BigInt(id)), dims };
-    const output = clipSkip > 1 ? `${CLIP_SKIP_PREFIX}${clipSkip}` : this.#outputName;
-    const out = await this.session.run({ [INPUT]: ids }, clock, [output]);
+    const feeds: Record<string, HostTensor> = { [INPUT]: ids };
+    if (this.takesEmbeddings) feeds[EXTRA] = this.#extraRows(options.embeddings);
+    const output = options.clipSkip > 1 ? `${CLIP_SKIP_PREFIX}${options.clipSkip}` : this.#outputName;
+    const out = await this.session.run(feeds, clock, [output]);
     return readFloats(outputOf(out, output, this.session));
+  }
+
+  #extraRows(rows: Float32Array | undefined): HostTensor {
+    const width = this.hiddenSize ?? 0;
+    // A Gather from an empty table fails even when nothing reads it.
+    const data = rows && rows.length > 0 ? rows : new Float32Array(width);
+    return { type: 'float32', data, dims: [data.length / width, width] };
   }
 }
 

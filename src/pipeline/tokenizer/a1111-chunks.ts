@@ -1,9 +1,11 @@
-// A port of A1111's `tokenize_line` (modules/sd_hijack_clip.py, v1.10) without textual-inversion embeddings:
-// tokens go into 75-token chunks; BREAK closes the current chunk; a full chunk whose last 20 tokens contain a
-// comma hands the text after that comma to the next chunk, so that phrases are not cut in half.
+// A port of A1111's `tokenize_line` (modules/sd_hijack_clip.py, v1.10): tokens go into 75-token chunks; BREAK
+// closes the current chunk; a full chunk whose last 20 tokens contain a comma hands the text after that comma to
+// the next chunk, so that phrases are not cut in half; an embedding's slots move whole to the next chunk when
+// they do not fit.
 
 import type { AttentionPart } from './attention.js';
 import { CHUNK_LENGTH, type ClipTokenizer } from './clip-tokenizer.js';
+import type { EmbeddingVocabulary } from './embeddings.js';
 import { contextWindow, type PromptTokens } from './prompt-tokens.js';
 
 /** A1111's `comma_padding_backtrack` default: how far back (in tokens) a comma may lie to move text after it. */
@@ -15,11 +17,15 @@ const COMMA = ',</w>';
 /**
  * Turns parsed prompt parts into 77-token windows. Each text part is tokenized on its own (so a word split by
  * brackets, `beau(ti)ful`, is three words), with only `<|startoftext|>`/`<|endoftext|>` special, as in A1111.
- * An empty prompt gives one window of BOS, EOS and padding.
+ * An empty prompt gives one window of BOS, EOS and padding. Names of `embeddings` become their slots.
  */
-export function chunkPrompt(tokenizer: ClipTokenizer, parts: readonly AttentionPart[]): PromptTokens {
+export function chunkPrompt(
+  tokenizer: ClipTokenizer,
+  parts: readonly AttentionPart[],
+  embeddings: EmbeddingVocabulary,
+): PromptTokens {
   const comma = tokenizer.tokenId(COMMA);
-  const result: PromptTokens = { chunks: [], weights: [] };
+  const result: PromptTokens = { chunks: [], weights: [], embeddings: [] };
   let ids: number[] = [];
   let weights: number[] = [];
   let lastComma = -1;
@@ -37,7 +43,8 @@ export function chunkPrompt(tokenizer: ClipTokenizer, parts: readonly AttentionP
       closeChunk();
       continue;
     }
-    for (const id of tokenizer.encode(part.text, 'boundaries')) {
+    for (const piece of embeddings.pieces(tokenizer.encode(part.text, 'boundaries'))) {
+      const id = 'id' in piece ? piece.id : undefined;
       if (id === comma) {
         lastComma = ids.length;
       } else if (ids.length === CHUNK_LENGTH && lastComma !== -1 && ids.length - lastComma <= COMMA_BACKTRACK) {
@@ -48,8 +55,11 @@ export function chunkPrompt(tokenizer: ClipTokenizer, parts: readonly AttentionP
         weights = movedWeights;
       }
       if (ids.length === CHUNK_LENGTH) closeChunk();
-      ids.push(id);
-      weights.push(part.weight);
+      const slots = 'ids' in piece ? piece.ids : [piece.id];
+      if (ids.length + slots.length > CHUNK_LENGTH) closeChunk();
+      if ('embedding' in piece) result.embeddings.push(piece.embedding);
+      ids.push(...slots);
+      weights.push(...slots.map(() => part.weight));
     }
   }
   if (ids.length > 0 || result.chunks.length === 0) closeChunk();

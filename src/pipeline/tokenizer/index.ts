@@ -2,5 +2,6 @@
 // to the text encoder (with the weights it applies to the encoder's output).
 export { CHUNK_LENGTH, CONTEXT_LENGTH, ClipTokenizer, type SpecialTokenMatching } from './clip-tokenizer.js';
 export type { PromptTokens } from './prompt-tokens.js';
+export { EmbeddingVocabulary, type PromptPiece, type TextualInversion } from './embeddings.js';
 export { applyPromptWeights } from './prompt-weights.js';
 export { tokenizePromptPair, type PromptSyntax, type TextConditioningTokens } from './text-conditioning.js';

@@ -8,6 +8,8 @@ import { CHUNK_LENGTH, CONTEXT_LENGTH, type ClipTokenizer } from './clip-tokeniz
 export interface PromptTokens {
   readonly chunks: Int32Array[];
   readonly weights: Float32Array[];
+  /** The textual-inversion embeddings the prompt calls, by name, as often as it calls them. */
+  readonly embeddings: string[];
 }
 
 /** The special ids a window needs. */
@@ -46,5 +48,5 @@ export function padToChunkCount(special: WindowTokens, tokens: PromptTokens, cou
     chunks.push(empty.ids);
     weights.push(empty.weights);
   }
-  return { chunks, weights };
+  return { chunks, weights, embeddings: tokens.embeddings };
 }

@@ -1,0 +1,3 @@
+// LoRA and textual-inversion files as people share them, read for the pipeline.
+export { isNetworkError, NetworkError, type NetworkErrorCode } from './errors.js';
+export { embeddingHashes, readEmbedding, readEmbeddingFolder, type EmbeddingFolder, type LoadedEmbedding } from './embeddings.js';
