@@ -133,6 +133,18 @@ describe('the content policy on every result', () => {
     assert.doesNotMatch((await run.waitForFollowUp()).content, /belong in age-restricted channels/);
   });
 
+  it('a 🎲 reaction\'s job keeps its channel\'s policy: posted in the age-restricted channel, spoilered outside it', async () => {
+    await configure(bot, moderator, { nsfw: 'allow', nsfwOutside: 'spoiler' });
+    const inside = await imagine(bot, 'a harbour', restricted).waitForOriginal(hasFiles, 60_000);
+    const outside = await imagine(bot, 'a mill').waitForOriginal(hasFiles, 60_000);
+    assertSpoiler(outside);
+    for (const [original, channel, check] of [[inside, restricted, assertPlain], [outside, bot.fake.channel, assertSpoiler]] as const) {
+      const seen = new Set(bot.fake.messagesIn(channel).map((message) => message.id));
+      bot.fake.addReaction({ message: original, emoji: '🎲' });
+      check(await bot.fake.waitForMessage((message) => hasFiles(message) && !seen.has(message.id), { channel, timeoutMs: 60_000 }));
+    }
+  });
+
   it('/config show lists the policy and /config history its changes', async () => {
     const show = await bot.fake.sendCommand({ name: 'config', user: moderator, subcommand: 'show' }).waitForOriginal();
     assert.doesNotMatch(show.content, /Content filter unavailable/);
