@@ -76,6 +76,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       const { guildId, channelId, userId } = record.origin;
       log.warn({ audit: 'content-policy', guildId, channelId, userId, jobId: record.id, ...screening }, 'content policy: result flagged');
     });
+    jobs.on('blocked', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job withheld by the content policy'));
     jobs.on('failed', (record) => log.warn({ jobId: record.id, userId: record.origin.userId, failure: record.failure }, 'job failed'));
     const { attachments } = defaults;
     const imageInputs = new ImageInputs({
@@ -104,7 +105,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         log,
         cooldowns: new Cooldowns(),
         inputs: imageInputs,
-        contentFilter: classifier,
+        contentScreen: screen,
         explicitTerms,
         requestDefaults: {
           ...defaults.generation,

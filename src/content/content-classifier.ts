@@ -90,22 +90,34 @@ export class WorkerClassifier implements ContentClassifier {
     const started = Date.now();
     const worker = startWorker(new URL('./classifier-worker.js', import.meta.url), { modelDir: this.#options.modelDir } satisfies ClassifierWorkerOptions);
     return new Promise((resolve) => {
+      const settle = () => {
+        worker.off('message', onReady);
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+      };
       const fail = (message: string) => {
+        settle();
         this.#available = false;
         this.#unavailable = message;
         this.#log('error', 'the content classifier could not load; every picture counts as flagged', { error: message });
         void worker.terminate();
         resolve(undefined);
       };
-      worker.once('message', (message: FromClassifier) => {
+      const onError = (error: Error) => fail(error.message);
+      const onExit = (code: number) => fail(`The content classifier's worker exited with code ${code} while loading.`);
+      const onReady = (message: FromClassifier) => {
+        settle();
         if (message.type === 'failed') return fail(message.message);
         if (message.type !== 'ready') return fail(`The content classifier's worker sent "${message.type}" before it was ready.`);
         this.#log('info', 'content classifier loaded', { model: message.model, loadMs: Date.now() - started });
         this.#attach(worker);
         this.#current = worker;
+        this.#available = true;
         resolve(worker);
-      });
-      worker.once('error', (error) => fail(error.message));
+      };
+      worker.on('message', onReady);
+      worker.on('error', onError);
+      worker.on('exit', onExit);
     });
   }
 
@@ -119,8 +131,10 @@ export class WorkerClassifier implements ContentClassifier {
       if (message.type === 'result') pending.resolve({ ok: true, scores: message.scores });
       else pending.resolve({ ok: false, reason: 'error', message: message.message });
     });
+    worker.on('error', (error) => this.#log('error', 'the content classifier failed', { err: error }));
     worker.on('exit', (code) => {
-      if (this.#closed) return;
+      // A worker this class replaced (after a timeout) or stopped exits too: only the one in use is news.
+      if (this.#closed || this.#current !== worker) return;
       this.#log('error', 'the content classifier stopped; restarting it', { code });
       void this.#replace(worker);
     });

@@ -51,6 +51,12 @@ export interface ImageInputsOptions {
 
 type Prepared = Promise<Result<{ inputs: PreparedInputs }>>;
 
+/**
+ * A check of the member's own picture, at the working size, before it is stored or anything runs (the content
+ * policy's, issue 20): a refusal stops the request.
+ */
+export type UploadCheck = (image: Rgb8Image) => Promise<Result<Record<never, never>>>;
+
 /** The largest `mask_blur`: beyond it the feathering would swallow small masks whole. */
 const MAX_MASK_BLUR = 64;
 
@@ -74,11 +80,14 @@ export class ImageInputs {
     this.#options = options;
   }
 
-  /** `/variation image:`: the uploaded picture. */
-  async fromUpload(attachment: AttachmentRef): Prepared {
+  /** `/variation image:`: the uploaded picture, if it passes `check`. */
+  async fromUpload(attachment: AttachmentRef, check: UploadCheck): Prepared {
     const fetched = await this.#fetch(attachment);
     if (!fetched.ok) return fetched;
-    const inputKey = await this.#options.store.put(toRgb8(fetched.image));
+    const picture = toRgb8(fetched.image);
+    const checked = await check(picture);
+    if (!checked.ok) return checked;
+    const inputKey = await this.#options.store.put(picture);
     return { ok: true, inputs: { source: { inputKey, ...fetched.original }, stored: sizeOf(fetched.plan) } };
   }
 
@@ -104,8 +113,8 @@ export class ImageInputs {
     return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt } };
   }
 
-  /** `/inpaint`: the picture and the area to repaint. */
-  async forInpaint(spec: InpaintSpec): Prepared {
+  /** `/inpaint`: the picture (if it passes `check`) and the area to repaint. */
+  async forInpaint(spec: InpaintSpec, check: UploadCheck): Prepared {
     if (spec.mask && spec.region) {
       return { ok: false, code: 'INVALID_OPTION', message: 'Give either a `mask` or a `region`, not both.' };
     }
@@ -117,8 +126,11 @@ export class ImageInputs {
     if (!fetched.ok) return fetched;
     const area = await this.#maskOf(spec, fetched.decoded, fetched.plan);
     if (!area.ok) return area;
+    const picture = toRgb8(fetched.image);
+    const checked = await check(picture);
+    if (!checked.ok) return checked;
     const { store } = this.#options;
-    const inputKey = await store.put(toRgb8(fetched.image));
+    const inputKey = await store.put(picture);
     const mask: RequestMask = { ...area.mask, inputKey: await store.put(maskToRgb8(area.pixels)), blur };
     return { ok: true, inputs: { source: { inputKey, ...fetched.original }, stored: sizeOf(fetched.plan), mask } };
   }

@@ -1,6 +1,7 @@
 import type { ContentClassifier } from '../content/content-classifier.js';
 import { nsfwScore, type Classification } from '../content/scores.js';
 import type { GeneratedImages } from '../generator/generator.js';
+import type { Rgb8Image } from '../pipeline/index.js';
 import type { GuildSettings } from '../settings/keys.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import type { JobRecord } from './job-record.js';
@@ -18,6 +19,17 @@ export interface Screening {
   readonly threshold: number;
   readonly ageRestricted: boolean;
   /** Why a picture had no score (unavailable, timeout, error), when one had none. */
+  readonly failure?: string;
+}
+
+/** The content policy's verdict on a member's uploaded picture. */
+export interface UploadScreening {
+  readonly flagged: boolean;
+  /** Refused: the request stops before anything runs. */
+  readonly refused: boolean;
+  /** Its explicit score, or null when it could not be classified (counted as flagged). */
+  readonly score: number | null;
+  readonly threshold: number;
   readonly failure?: string;
 }
 
@@ -50,6 +62,28 @@ export class ContentScreen {
   constructor(classifier: ContentClassifier, settings: SettingsStore) {
     this.#classifier = classifier;
     this.#settings = settings;
+  }
+
+  /** Whether the classifier loaded (`/config show` warns when it did not). */
+  get available(): boolean {
+    return this.#classifier.available;
+  }
+
+  /**
+   * Screens a picture a member uploads to start from (`/variation`, `/inpaint`), before anything runs. A flagged
+   * one is refused outside age-restricted channels, and inside them where the server blocks flagged results.
+   */
+  async screenUpload(image: Rgb8Image, place: { readonly guildId: string | null; readonly ageRestricted: boolean }): Promise<UploadScreening> {
+    const { settings } = await this.#settings.effective(place.guildId);
+    const classification = await this.#classifier.classify(image);
+    const flagged = isFlagged(classification, settings.nsfwThreshold);
+    return {
+      flagged,
+      refused: flagged && (!place.ageRestricted || settings.nsfw === 'block'),
+      score: classification.ok ? nsfwScore(classification.scores) : null,
+      threshold: settings.nsfwThreshold,
+      ...(classification.ok ? {} : { failure: `${classification.reason}: ${classification.message}` }),
+    };
   }
 
   async screen(record: JobRecord, images: GeneratedImages): Promise<Screening> {

@@ -37,6 +37,24 @@ async function bundledModelAsFolder(dir: string): Promise<void> {
   writeFileSync(join(dir, 'weights.bin'), Buffer.from((await shard()).default, 'base64'));
 }
 
+/** A valid TensorFlow.js layers model with three classes where nsfwjs has five: average colour → softmax. */
+function writeThreeClassModel(dir: string): void {
+  const layers = [
+    { class_name: 'GlobalAveragePooling2D', config: { name: 'pool', batch_input_shape: [null, 224, 224, 3], dtype: 'float32', data_format: 'channels_last' } },
+    {
+      class_name: 'Dense',
+      config: { name: 'classes', units: 3, activation: 'softmax', use_bias: true, kernel_initializer: { class_name: 'Zeros', config: {} }, bias_initializer: { class_name: 'Zeros', config: {} } },
+    },
+  ];
+  const model = {
+    format: 'layers-model',
+    modelTopology: { class_name: 'Sequential', config: { name: 'three', layers }, keras_version: '2.13.1', backend: 'tensorflow' },
+    weightsManifest: [{ paths: ['weights.bin'], weights: [{ name: 'classes/kernel', shape: [3, 3], dtype: 'float32' }, { name: 'classes/bias', shape: [3], dtype: 'float32' }] }],
+  };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(model));
+  writeFileSync(join(dir, 'weights.bin'), Buffer.from(new Float32Array(12).buffer));
+}
+
 describe('the content classifier (nsfwjs on TensorFlow.js WASM, on its own thread)', () => {
   let classifier: WorkerClassifier;
   let picture: Rgb8Image;
@@ -89,6 +107,16 @@ describe('the content classifier fails closed', () => {
     writeFileSync(join(dir, 'model.json'), '{ not json');
     const classification = await (await started({ modelDir: dir })).classify(await rgb8(INIT_IMAGE));
     assert.ok(!classification.ok && /model\.json is not JSON/.test(classification.message));
+  });
+
+  it('a model that runs but is not an nsfwjs classifier gives an error for each picture, not a score', async () => {
+    const dir = tempDir();
+    writeThreeClassModel(dir);
+    const classifier = await started({ modelDir: dir });
+    assert.equal(classifier.available, true);
+    const classification = await classifier.classify(await rgb8(INIT_IMAGE));
+    assert.ok(!classification.ok && classification.reason === 'error', JSON.stringify(classification));
+    assert.match(classification.message, /not an nsfwjs classifier/);
   });
 
   it('a classification past the time limit comes back as timed out, and the classifier stays usable', async () => {

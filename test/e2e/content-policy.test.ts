@@ -4,6 +4,7 @@ import { PermissionFlagsBits } from 'discord.js';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeChannel, type FakeMember, type FakeMessage, type InteractionHandle } from '../support/fake-discord/index.js';
 import { FAST, startBot, type BotHarness } from '../support/bot-harness.js';
+import { INIT_IMAGE, privateAnswer } from '../support/pictures.js';
 import { tempDir } from '../support/temp-dir.js';
 
 // Every mode of the content policy (issue 20) through the real bot: the real classifier (nsfwjs on TensorFlow.js
@@ -132,6 +133,18 @@ describe('the content policy on every result', () => {
     assert.doesNotMatch((await run.waitForFollowUp()).content, /belong in age-restricted channels/);
   });
 
+  it('a 🎲 reaction\'s job keeps its channel\'s policy: posted in the age-restricted channel, spoilered outside it', async () => {
+    await configure(bot, moderator, { nsfw: 'allow', nsfwOutside: 'spoiler' });
+    const inside = await imagine(bot, 'a harbour', restricted).waitForOriginal(hasFiles, 60_000);
+    const outside = await imagine(bot, 'a mill').waitForOriginal(hasFiles, 60_000);
+    assertSpoiler(outside);
+    for (const [original, channel, check] of [[inside, restricted, assertPlain], [outside, bot.fake.channel, assertSpoiler]] as const) {
+      const seen = new Set(bot.fake.messagesIn(channel).map((message) => message.id));
+      bot.fake.addReaction({ message: original, emoji: '🎲' });
+      check(await bot.fake.waitForMessage((message) => hasFiles(message) && !seen.has(message.id), { channel, timeoutMs: 60_000 }));
+    }
+  });
+
   it('/config show lists the policy and /config history its changes', async () => {
     const show = await bot.fake.sendCommand({ name: 'config', user: moderator, subcommand: 'show' }).waitForOriginal();
     assert.doesNotMatch(show.content, /Content filter unavailable/);
@@ -145,7 +158,7 @@ describe('the content policy on every result', () => {
   });
 });
 
-describe('explicit terms in prompts (config/explicit-terms.txt)', () => {
+describe('what members send: explicit terms in prompts (config/explicit-terms.txt) and uploaded pictures', () => {
   let bot: BotHarness;
   let moderator: FakeMember;
   before(async () => {
@@ -168,6 +181,29 @@ describe('explicit terms in prompts (config/explicit-terms.txt)', () => {
     await imagine(bot, 'a nude statue', restricted).waitForOriginal(hasFiles, 60_000);
     await configure(bot, moderator, { explicitTerms: 'allow' });
     await imagine(bot, 'a nude statue').waitForOriginal(hasFiles, 60_000);
+  });
+
+  it('a flagged upload is refused outside age-restricted channels before anything runs, and audited', async () => {
+    await configure(bot, moderator, { nsfwThreshold: '0' });
+    const vary = bot.fake.sendCommand({ name: 'variation', options: { image: bot.fake.uploadAttachment(INIT_IMAGE, 'start.png'), prompt: 'a house', steps: 4 } });
+    const refusal = await privateAnswer(vary);
+    assert.equal(refusal.content, "This picture was flagged by this server's content filter, so I can't start from it here.");
+    const audit = bot.logs.find((line) => line.audit === 'content-policy' && line.action === 'refuse-upload');
+    assert.equal(audit?.guildId, bot.fake.guild.id);
+    assert.equal(audit?.ageRestricted, false);
+    assert.equal(typeof audit?.score, 'number');
+    const inpaint = bot.fake.sendCommand({ name: 'inpaint', options: { image: bot.fake.uploadAttachment(INIT_IMAGE, 'start.png'), prompt: 'a door', region: 'left', steps: 4 } });
+    assert.match((await privateAnswer(inpaint)).content, /flagged by this server's content filter/);
+  });
+
+  it('in an age-restricted channel a flagged upload is taken, unless the server blocks flagged results there', async () => {
+    const restricted = bot.fake.createChannel({ name: 'uploads-after-dark', nsfw: true });
+    const vary = () =>
+      bot.fake.sendCommand({ name: 'variation', channel: restricted, options: { image: bot.fake.uploadAttachment(INIT_IMAGE, 'start.png'), prompt: 'a house', steps: 4 } });
+    await configure(bot, moderator, { nsfw: 'allow' });
+    assertPlain(await vary().waitForOriginal(hasFiles, 60_000));
+    await configure(bot, moderator, { nsfw: 'block' });
+    assert.match((await privateAnswer(vary())).content, /flagged by this server's content filter/);
   });
 });
 

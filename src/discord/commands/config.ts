@@ -64,7 +64,7 @@ export const configCommand: SlashCommand = {
     switch (subcommand) {
       case 'show': {
         // Never silent: moderators must know their content policy is blocking everything it cannot check.
-        const warning = context.contentFilter.available ? {} : { content: CONTENT_FILTER_UNAVAILABLE };
+        const warning = context.contentScreen.available ? {} : { content: CONTENT_FILTER_UNAVAILABLE };
         return reply({ ...warning, embeds: [overviewEmbed(await service.show(guildId))] });
       }
       case 'set': {

@@ -49,7 +49,7 @@ export const inpaintCommand: SlashCommand = {
       blur: interaction.options.getInteger('mask_blur') ?? undefined,
     };
     const job = { via: 'command', kind: 'inpaint', options: generationOptions(interaction) } as const;
-    await admitWithImages(interaction, context, job, () => context.inputs.forInpaint(spec));
+    await admitWithImages(interaction, context, job, (check) => context.inputs.forInpaint(spec, check));
   },
   autocomplete: samplerAutocomplete,
 };

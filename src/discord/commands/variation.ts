@@ -41,7 +41,7 @@ export const variationCommand: SlashCommand = {
     const problem = optionProblem(image !== undefined, jobId, options);
     if (problem) return replyPrivately(interaction, problem);
     if (image) {
-      return admitWithImages(interaction, context, { via: 'command', kind: 'img2img', options }, () => context.inputs.fromUpload(image));
+      return admitWithImages(interaction, context, { via: 'command', kind: 'img2img', options }, (check) => context.inputs.fromUpload(image, check));
     }
     if (jobId) {
       const index = (interaction.options.getInteger('which') ?? 1) - 1;

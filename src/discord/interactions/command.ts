@@ -8,6 +8,7 @@ import type { RequestDefaults } from '../../jobs/build-request.js';
 import type { Cooldowns } from '../../jobs/cooldowns.js';
 import type { ImageInputs } from '../../inputs/image-inputs.js';
 import type { JobService } from '../../jobs/job-service.js';
+import type { ContentScreen } from '../../jobs/content-screen.js';
 import type { SettingsService } from '../../settings/settings-service.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
 
@@ -23,8 +24,8 @@ export interface CommandContext {
   readonly inputs: ImageInputs;
   /** `config/explicit-terms.txt`, read at start. */
   readonly explicitTerms: readonly string[];
-  /** The content classifier: `/config show` warns while it is unavailable. */
-  readonly contentFilter: { readonly available: boolean };
+  /** The content policy, for members' uploads (`/config show` warns while its classifier is unavailable). */
+  readonly contentScreen: ContentScreen;
   /** What requests fall back on besides the server's settings: the model's size and the product defaults. */
   readonly requestDefaults: RequestDefaults;
 }

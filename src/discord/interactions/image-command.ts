@@ -6,7 +6,8 @@ import { admitFromInteraction } from './admission.js';
 import { replyPrivately } from './replies.js';
 import type { AttachmentRef } from '../../inputs/attachments.js';
 import type { GenerationOptions } from '../../jobs/build-request.js';
-import type { PreparedInputs } from '../../inputs/image-inputs.js';
+import type { PreparedInputs, UploadCheck } from '../../inputs/image-inputs.js';
+import { isAgeRestricted } from './age-restricted.js';
 import { imageRequest } from '../../jobs/image-request.js';
 import type { JobOrigin } from '../../jobs/job-record.js';
 import type { Result } from '../../refusal.js';
@@ -34,10 +35,10 @@ export async function admitWithImages(
   interaction: RepliableInteraction,
   context: CommandContext,
   job: ImageJob,
-  prepare: () => Promise<Result<{ inputs: PreparedInputs }>>,
+  prepare: (check: UploadCheck) => Promise<Result<{ inputs: PreparedInputs }>>,
 ): Promise<void> {
   await interaction.deferReply();
-  const prepared = await prepare();
+  const prepared = await prepare(uploadCheck(interaction, context));
   if (!prepared.ok) return replyPrivately(interaction, prepared.message);
   await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, context.requestDefaults));
 }
@@ -60,4 +61,22 @@ export function admitJobVariation(
     }
     return context.inputs.fromJob(record, picture.index);
   });
+}
+
+/** The content policy's check of the member's uploads for `interaction`'s channel; every flagged one is audited. */
+function uploadCheck(interaction: RepliableInteraction, context: CommandContext): UploadCheck {
+  return async (image) => {
+    const place = { guildId: interaction.guildId, ageRestricted: isAgeRestricted(interaction.channel) };
+    const screening = await context.contentScreen.screenUpload(image, place);
+    if (screening.flagged) {
+      const action = screening.refused ? 'refuse-upload' : 'allow-upload';
+      context.log.warn(
+        { audit: 'content-policy', ...place, channelId: interaction.channelId, userId: interaction.user.id, action, ...screening },
+        'content policy: uploaded picture flagged',
+      );
+    }
+    if (!screening.refused) return { ok: true };
+    const why = screening.score === null ? 'could not be checked by the content filter' : "was flagged by this server's content filter";
+    return { ok: false, code: 'BLOCKED', message: `This picture ${why}, so I can't start from it here.` };
+  };
 }
