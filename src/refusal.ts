@@ -6,7 +6,7 @@
  *   outside an age-restricted channel.
  * - `CHANNEL`: commands are not taken in this channel.
  * - `COOLDOWN`, `QUEUE`: the member must wait.
- * - `NOT_ALLOWED`: the member may not do this (someone else's job, a moderator's command).
+ * - `NOT_ALLOWED`: the member may not do this (someone else's job, a moderator's command, a LoRA the server bars).
  * - `NOT_FOUND`: the job or message the request names does not exist (any more).
  */
 export interface Refusal {

@@ -77,6 +77,8 @@ const discord = z.strictObject({
   rerollReactions: z.boolean(),
   /** Channel ids where the bot takes commands; empty = everywhere. */
   allowedChannels: z.array(z.string()),
+  /** LoRA names members may call; empty = every LoRA in `LORA_DIR`. */
+  allowedLoras: z.array(z.string()),
   blockedWords: z.array(z.string()),
   deleteResults: z.enum(['requester-and-moderators', 'moderators']),
 });

@@ -29,6 +29,8 @@ export interface GenerationOptions {
   readonly count?: unknown;
   readonly strength?: unknown;
   readonly clipSkip?: unknown;
+  /** A LoRA's name (the `lora` option): its tag and trigger words are added to the prompt. */
+  readonly lora?: unknown;
 }
 
 /** What a request falls back on besides the server's settings: the model's size and the product defaults. */
@@ -43,8 +45,15 @@ export interface RequestDefaults {
   readonly promptSyntax: PromptSyntax;
   /** The largest clip skip the model offers (1 for a model whose text encoder has no earlier layers as outputs). */
   readonly maxClipSkip: number;
-  /** The LoRAs prompts may call (`<lora:name:weight>`): the names in `LORA_DIR` at start. */
-  readonly loras: readonly string[];
+  /** The LoRAs prompts may call (`<lora:name:weight>`): those in `LORA_DIR` at start, with their trigger words. */
+  readonly loras: readonly LoraChoice[];
+}
+
+/** A LoRA members may call, as `LORA_DIR` lists it (its sidecar's trigger words and preferred weight). */
+export interface LoraChoice {
+  readonly name: string;
+  readonly activationText: string;
+  readonly preferredWeight: number;
 }
 
 /** LoRAs one prompt may call: each is merged into the model, and a set that is new costs a merge. */
@@ -79,12 +88,12 @@ export function buildGenerationRequest(
 ): Result<{ request: ValidatedRequest; notices: string[] }> {
   try {
     const notices: string[] = [];
-    const prompt = text('prompt', options.prompt, true);
+    const prompt = withLora(text('prompt', options.prompt, true), options.lora, defaults.loras);
     const memberNegative = text('negative', options.negative, false);
     if (findBlockedWord(`${prompt}\n${memberNegative}`, settings.blockedWords) !== undefined) {
       throw new Refused('BLOCKED', 'This prompt uses a word that is not allowed on this server.');
     }
-    checkLoraTags(prompt, defaults.loras);
+    checkLoraTags(prompt, defaults.loras, settings.allowedLoras);
     const limit = overLimitPolicy(settings, notices);
     const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
     const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);
@@ -111,8 +120,20 @@ export function buildGenerationRequest(
   }
 }
 
-/** Refuses a prompt whose LoRA tags cannot be read, call more than five LoRAs, or call one that is not there. */
-function checkLoraTags(prompt: string, available: readonly string[]): void {
+/** The prompt with the chosen LoRA's trigger words and tag (at its preferred weight) added, as A1111's cards do. */
+function withLora(prompt: string, chosen: unknown, loras: readonly LoraChoice[]): string {
+  if (chosen === undefined || chosen === null || chosen === '') return prompt;
+  const lora = typeof chosen === 'string' ? loras.find((l) => l.name === chosen) : undefined;
+  if (!lora) throw new Refused('INVALID_OPTION', `There is no LoRA called ${shown(chosen)}; choose one from the list.`);
+  return [prompt, lora.activationText, `<lora:${lora.name}:${lora.preferredWeight}>`].filter(Boolean).join(', ');
+}
+
+/**
+ * Refuses a prompt whose LoRA tags cannot be read, call more than five LoRAs, call one that is not there, or one the
+ * server does not allow (`allowedLoras`, empty = all).
+ */
+function checkLoraTags(prompt: string, loras: readonly LoraChoice[], allowed: readonly string[]): void {
+  const available = loras.map((lora) => lora.name);
   let tags;
   try {
     tags = extractLoraTags(prompt).tags;
@@ -123,6 +144,8 @@ function checkLoraTags(prompt: string, available: readonly string[]): void {
   if (tags.length > MAX_LORAS_PER_PROMPT) {
     throw new Refused('OVER_LIMIT', `This prompt calls ${tags.length} LoRAs; the limit is ${MAX_LORAS_PER_PROMPT}.`);
   }
+  const barred = allowed.length > 0 ? tags.find((tag) => !allowed.includes(tag.name)) : undefined;
+  if (barred) throw new Refused('NOT_ALLOWED', `This server does not allow the LoRA ${shown(barred.name)}; it allows ${allowed.join(', ')}.`);
   const unknown = tags.find((tag) => !available.includes(tag.name));
   if (unknown === undefined) return;
   if (available.length === 0) throw new Refused('INVALID_OPTION', 'This bot has no LoRAs, so `<lora:…>` tags cannot be used.');

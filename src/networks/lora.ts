@@ -2,7 +2,7 @@
 // (`lora_unet_<module path with _>`, `lora_te_…`, `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions
 // alike) and PEFT's (`unet.<module path>.lora_A` / `.lora_B`). A1111's merge: W += m · alpha / rank · up·down.
 import { createHash } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { SafetensorsFile } from '../checkpoint/index.js';
 import type { LoraTag, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
@@ -216,14 +216,38 @@ export class LoraLibrary {
   }
 }
 
-/** The names of the LoRAs in `dir` (its `.safetensors` files), sorted; none when it cannot be read. */
-export function listLoras(dir: string): string[] {
+/** A LoRA of a folder as members choose it: its name and what A1111's sidecar `name.json` says about it. */
+export interface LoraListing {
+  readonly name: string;
+  /** The sidecar's `activation text`: the trigger words the LoRA was trained with ('' when none). */
+  readonly activationText: string;
+  /** The sidecar's `preferred weight` (1 when none, or 0 as A1111 writes for "unset"). */
+  readonly preferredWeight: number;
+}
+
+/** The LoRAs in `dir` (its `.safetensors` files), sorted by name; none when it cannot be read. */
+export function listLoras(dir: string): LoraListing[] {
+  let files: string[];
   try {
-    return readdirSync(dir)
-      .filter((file) => extname(file).toLowerCase() === '.safetensors')
-      .map((file) => networkName(file))
-      .sort();
+    files = readdirSync(dir).filter((file) => extname(file).toLowerCase() === '.safetensors');
   } catch {
     return [];
   }
+  return files.map((file) => ({ name: networkName(file), ...readSidecar(join(dir, `${networkName(file)}.json`)) })).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** A1111's per-network `name.json` (written by its extra-networks editor); a missing or broken one says nothing. */
+function readSidecar(file: string): Omit<LoraListing, 'name'> {
+  let sidecar: Record<string, unknown> = {};
+  try {
+    sidecar = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // No sidecar, or not JSON: the LoRA is listed without trigger words.
+  }
+  const text = sidecar['activation text'];
+  const weight = sidecar['preferred weight'];
+  return {
+    activationText: typeof text === 'string' ? text.trim() : '',
+    preferredWeight: typeof weight === 'number' && Number.isFinite(weight) && weight !== 0 ? weight : 1,
+  };
 }

@@ -104,6 +104,13 @@ export const SETTING_KEYS = {
     group: 'Channels & words',
     describe: 'channels where commands are taken (empty = all)',
   },
+  allowedLoras: {
+    schema: z.array(z.string().min(1).max(100)).max(500),
+    input: 'words',
+    range: 'LoRA names, comma-separated (at most 500), or none for all',
+    group: 'Channels & words',
+    describe: 'LoRAs members may call (empty = every LoRA in LORA_DIR)',
+  },
   blockedWords: {
     schema: z.array(z.string().min(1).max(100)).max(500),
     input: 'words',
@@ -175,6 +182,7 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     maxStrength: l.maxStrength,
     overLimit: l.overLimit,
     allowedChannels: d.allowedChannels,
+    allowedLoras: d.allowedLoras,
     blockedWords: d.blockedWords,
     rerollReactions: d.rerollReactions,
     deleteResults: d.deleteResults,

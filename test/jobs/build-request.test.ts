@@ -7,7 +7,11 @@ import { MAX_SEED, REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
 
 const product = readDefaults(DEFAULTS_PATH);
-const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12, loras: ['tiny-lora', 'ink'] };
+const LORAS = [
+  { name: 'tiny-lora', activationText: '', preferredWeight: 1 },
+  { name: 'ink', activationText: 'ink wash, sumi-e', preferredWeight: 0.7 },
+];
+const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12, loras: LORAS };
 /** A server that lets every request through that the pipeline takes. */
 const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
 
@@ -70,6 +74,20 @@ describe('buildGenerationRequest', () => {
     assert.match(six.ok ? '' : six.message, /calls 6 LoRAs; the limit is 5/);
     const unreadable = build('txt2img', { prompt: 'a cat <lora:ink:lots>' });
     assert.match(unreadable.ok ? '' : unreadable.message, /The LoRA tag <lora:ink:lots> cannot be read: "lots" is not a number/);
+  });
+
+  it("the lora option adds the LoRA's trigger words and its tag at its preferred weight; allowedLoras bars the rest", () => {
+    const chosen = build('txt2img', { prompt: 'a heron', lora: 'ink' });
+    assert.ok(chosen.ok && chosen.request.prompt === 'a heron, ink wash, sumi-e, <lora:ink:0.7>');
+    const plain = build('txt2img', { prompt: 'a heron', lora: 'tiny-lora' });
+    assert.ok(plain.ok && plain.request.prompt === 'a heron, <lora:tiny-lora:1>');
+    const missing = build('txt2img', { prompt: 'a heron', lora: 'gone' });
+    assert.match(missing.ok ? '' : missing.message, /There is no LoRA called gone; choose one from the list/);
+    const server = { ...OPEN, allowedLoras: ['ink'] };
+    assert.ok(build('txt2img', { prompt: 'a heron <lora:ink:1>' }, DEFAULTS, server).ok);
+    const barred = build('txt2img', { prompt: 'a heron', lora: 'tiny-lora' }, DEFAULTS, server);
+    assert.equal(barred.ok ? '' : barred.code, 'NOT_ALLOWED');
+    assert.match(barred.ok ? '' : barred.message, /does not allow the LoRA tiny-lora; it allows ink/);
   });
 
   it('refuses a strength that leaves no step, naming it', () => {

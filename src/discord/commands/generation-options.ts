@@ -7,7 +7,8 @@ import type {
   SlashCommandStringOption,
 } from 'discord.js';
 import { MAX_IMAGES_PER_JOB } from '../../config/index.js';
-import type { GenerationOptions } from '../../jobs/build-request.js';
+import type { GenerationOptions, LoraChoice } from '../../jobs/build-request.js';
+import type { CommandContext } from '../interactions/command.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { MAX_SEED, REQUEST_LIMITS, suggestSamplers } from '../../pipeline/index.js';
 
@@ -40,6 +41,12 @@ export const clipSkipOption = (o: SlashCommandIntegerOption) =>
     .setDescription('Text encoder layers to skip from the end (AUTOMATIC1111; 2 suits anime models)')
     .setMinValue(CLIP_SKIP.min)
     .setMaxValue(CLIP_SKIP.max);
+/** Discord's limits on an autocomplete answer: 25 choices, names of at most 100 characters. */
+const MAX_CHOICES = 25;
+const CHOICE_NAME_CHARS = 100;
+
+export const loraOption = (o: SlashCommandStringOption) =>
+  o.setName('lora').setDescription('A LoRA: adds its trigger words and <lora:name:weight> to the prompt').setAutocomplete(true).setMaxLength(100);
 export const samplerOption = (o: SlashCommandStringOption) =>
   o.setName('sampler').setDescription('Sampler, e.g. "DPM++ 2M Karras" or "Euler a"').setAutocomplete(true);
 
@@ -61,6 +68,7 @@ export function generationOptions(interaction: ChatInputCommandInteraction): Gen
     count: option('count'),
     strength: option('strength'),
     clipSkip: option('clip_skip'),
+    lora: option('lora'),
   };
 }
 
@@ -69,4 +77,23 @@ export async function samplerAutocomplete(interaction: AutocompleteInteraction):
   const focused = interaction.options.getFocused(true);
   const choices = focused.name === 'sampler' ? suggestSamplers(String(focused.value)) : [];
   await interaction.respond(choices.map((c) => ({ name: c.name, value: c.value })));
+}
+
+/** Suggests samplers, and for the `lora` option the LoRAs this server allows whose name or trigger words match. */
+export async function samplerAndLoraAutocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'lora') return samplerAutocomplete(interaction);
+  const { settings } = await context.settings.effective(interaction.guildId);
+  const typed = String(focused.value).toLowerCase();
+  const choices = context.requestDefaults.loras
+    .filter((lora) => settings.allowedLoras.length === 0 || settings.allowedLoras.includes(lora.name))
+    .filter((lora) => `${lora.name} ${lora.activationText}`.toLowerCase().includes(typed))
+    .slice(0, MAX_CHOICES);
+  await interaction.respond(choices.map((lora) => ({ name: loraChoiceName(lora), value: lora.name })));
+}
+
+/** "name — trigger words", cut to Discord's 100 characters. */
+function loraChoiceName(lora: LoraChoice): string {
+  const name = lora.activationText ? `${lora.name} — ${lora.activationText}` : lora.name;
+  return name.length <= CHOICE_NAME_CHARS ? name : `${name.slice(0, CHOICE_NAME_CHARS - 1)}…`;
 }

@@ -9,8 +9,9 @@ import {
   clipSkipOption,
   countOption,
   generationOptions,
+  loraOption,
   negativeOption,
-  samplerAutocomplete,
+  samplerAndLoraAutocomplete,
   samplerOption,
   seedOption,
   sideOption,
@@ -42,6 +43,7 @@ const data = new SlashCommandBuilder()
   .addIntegerOption(sideOption('height'))
   .addIntegerOption(countOption('images'))
   .addIntegerOption(clipSkipOption)
+  .addStringOption(loraOption)
   .toJSON();
 
 /** `/imagine`: text to image. */
@@ -54,5 +56,5 @@ export const imagineCommand: SlashCommand = {
       buildGenerationRequest('txt2img', options, settings, context.requestDefaults),
     );
   },
-  autocomplete: samplerAutocomplete,
+  autocomplete: samplerAndLoraAutocomplete,
 };
