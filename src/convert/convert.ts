@@ -15,7 +15,7 @@ import type { ComponentDtype, GraphWriteOptions } from './graphs/write-component
 import { sourceIdentity, sourceSha256 } from './source-files.js';
 
 /** Bumped whenever the written graphs change, so cached conversions made by an older converter are redone. */
-export const CONVERTER_VERSION = 4;
+export const CONVERTER_VERSION = 5;
 
 /** The manifest a finished conversion holds; a folder without it is not a finished conversion. */
 export const MANIFEST_FILE = 'dreamcord-conversion.json';

@@ -1,23 +1,34 @@
 // LoRA files as people share them, turned into the pipeline's weight changes. Key formats: kohya's
 // (`lora_unet_<module path with _>`, `lora_te_…`, `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions
-// alike) and PEFT's (`unet.<module path>.lora_A` / `.lora_B`). A1111's merge: W += m · alpha / rank · up·down.
+// alike), PEFT's (`unet.<module path>.lora_A` / `.lora_B`) and LyCORIS's LoHa (`.hada_w1_a/b`, `.hada_w2_a/b`).
+// A1111's merge: W += m · alpha / rank · up·down, for LoHa m · alpha / rank · (w1a·w1b) ⊙ (w2a·w2b).
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { SafetensorsFile } from '../checkpoint/index.js';
-import type { LoraTag, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
+import type { LoraTag, LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
 import { NetworkError } from './errors.js';
 import { networkName, openNetworkFile, readTensor } from './network-file.js';
 
-/** One module's low-rank change: up `[out, rank(, 1, 1)]`, down `[rank, in(, kh, kw)]`. */
+/** One module's change: one product up·down (LoRA), or two multiplied element-wise (LoHa). */
 interface LoraModule {
   readonly component: PatchedComponent;
   /** The module path with `_` for `.` (kohya's spelling, to which PEFT's is brought). */
   readonly path: string;
-  readonly up: string;
-  readonly down: string;
+  /** Tensor names of each product's up `[out, rank(, 1, 1)]` and down `[rank, in(, kh, kw)]`. */
+  readonly factors: readonly (readonly [up: string, down: string])[];
   readonly alpha: string | undefined;
 }
+
+/** How each kind names a product's down and up factors: the module is found by its first down factor. */
+const KINDS: readonly (readonly (readonly [down: string, up: string])[])[] = [
+  [['.lora_down.weight', '.lora_up.weight']],
+  [['.lora_A.weight', '.lora_B.weight']],
+  [
+    ['.hada_w1_b', '.hada_w1_a'],
+    ['.hada_w2_b', '.hada_w2_a'],
+  ],
+];
 
 /** A LoRA file read: its name (the file's), A1111's hash (`Lora hashes`), and its modules. */
 export interface LoadedLora {
@@ -39,7 +50,7 @@ const PEFT_PREFIXES: readonly [string, PatchedComponent][] = [
 
 /** Suffixes of kinds dreamcord does not merge yet, and their names for the refusal. */
 const UNSUPPORTED_KINDS: readonly [string, string][] = [
-  ['.hada_w1_a', 'LoHa'],
+  ['.hada_t1', 'a Tucker-decomposed LoHa'],
   ['.lokr_w1', 'LoKr'],
   ['.lokr_w1_a', 'LoKr'],
   ['.lora_mid.weight', 'a Tucker-decomposed LoCon'],
@@ -55,7 +66,7 @@ export async function readLora(file: string): Promise<LoadedLora> {
   const names = tensors.names();
   for (const [suffix, kind] of UNSUPPORTED_KINDS) {
     if (names.some((name) => name.endsWith(suffix))) {
-      throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is ${kind}, which dreamcord does not apply yet (LoRA and LoCon are)`);
+      throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is ${kind}, which dreamcord does not apply yet (LoRA, LoCon and LoHa are)`);
     }
   }
   if (names.some((name) => name.startsWith('lora_te1_') || name.startsWith('lora_te2_'))) {
@@ -63,23 +74,22 @@ export async function readLora(file: string): Promise<LoadedLora> {
   }
   const modules = names.flatMap((name) => moduleOf(name, names));
   if (modules.length === 0) {
-    throw new NetworkError('NOT_A_NETWORK', file, `${basename(file)} is not a LoRA: it has no lora_down/lora_up or lora_A/lora_B weights`);
+    throw new NetworkError('NOT_A_NETWORK', file, `${basename(file)} is not a LoRA: it has no lora_down/lora_up, lora_A/lora_B or hada_ weights`);
   }
   return { name: networkName(file), file, hash: await addnetHash(file), tensors, modules };
 }
 
-/** The module `name` is the down weight of, if it is one (each module is found once, by its down weight). */
+/** The module `name` is the first down factor of, if it is one (so each module is found once). */
 function moduleOf(name: string, names: readonly string[]): LoraModule[] {
-  for (const [downSuffix, upSuffix] of [
-    ['.lora_down.weight', '.lora_up.weight'],
-    ['.lora_A.weight', '.lora_B.weight'],
-  ] as const) {
-    if (!name.endsWith(downSuffix)) continue;
-    const stem = name.slice(0, -downSuffix.length);
+  for (const kind of KINDS) {
+    const [firstDown = ''] = kind[0] ?? [];
+    if (!name.endsWith(firstDown)) continue;
+    const stem = name.slice(0, -firstDown.length);
     const located = locate(stem);
-    if (!located || !names.includes(stem + upSuffix)) return [];
+    const factors = kind.map(([down, up]) => [stem + up, stem + down] as const);
+    if (!located || !factors.every((pair) => pair.every((factor) => names.includes(factor)))) return [];
     const alpha = names.includes(`${stem}.alpha`) ? `${stem}.alpha` : undefined;
-    return [{ ...located, up: stem + upSuffix, down: name, alpha }];
+    return [{ ...located, factors, alpha }];
   }
   return [];
 }
@@ -134,23 +144,30 @@ function layerIndex(weights: Readonly<Record<PatchedComponent, readonly Patchabl
   return index;
 }
 
-/**
- * The module's change in its layer's stored layout: a Linear layer is stored transposed (`[in, out]`), so a = downᵀ,
- * b = upᵀ; a convolution `[out, in, kh, kw]` takes a = up, b = down flattened.
- */
+/** The module's change in its layer's stored layout, scaled by m · alpha / rank (rank: the first product's). */
 function moduleDelta(lora: LoadedLora, module: LoraModule, layer: PatchableWeight, multiplier: number): WeightDelta {
-  const up = readTensor(lora.tensors, module.up);
-  const down = readTensor(lora.tensors, module.down);
-  const [rank = 0] = lora.tensors.info(module.down).shape;
-  const alpha = module.alpha === undefined ? rank : (readTensor(lora.tensors, module.alpha)[0] ?? rank);
+  const [first, second] = module.factors.map(([up, down]) => product(lora, up, down, layer));
+  if (!first) throw new RangeError(`module ${module.path} has no factors`);
+  const alpha = module.alpha === undefined ? first.rank : (readTensor(lora.tensors, module.alpha)[0] ?? first.rank);
+  const scale = (multiplier * alpha) / first.rank;
+  return { weight: layer.name, ...first, scale, ...(second ? { hadamard: second } : {}) };
+}
+
+/**
+ * up·down in the layer's stored layout: a Linear layer is stored transposed (`[in, out]`), so a = downᵀ, b = upᵀ; a
+ * convolution `[out, in, kh, kw]` takes a = up, b = down flattened.
+ */
+function product(lora: LoadedLora, upName: string, downName: string, layer: PatchableWeight): LowRank {
+  const up = readTensor(lora.tensors, upName);
+  const down = readTensor(lora.tensors, downName);
+  const [rank = 0] = lora.tensors.info(downName).shape;
   const [rows = 0, ...rest] = layer.dims;
-  const columns = rest.reduce((product, d) => product * d, 1);
-  const linear = layer.name.endsWith(':T');
-  const [a, b] = linear ? [transpose(down, rank), transpose(up, up.length / rank)] : [up, down];
+  const columns = rest.reduce((size, d) => size * d, 1);
+  const [a, b] = layer.name.endsWith(':T') ? [transpose(down, rank), transpose(up, up.length / rank)] : [up, down];
   if (a.length !== rows * rank || b.length !== rank * columns) {
-    throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)}: ${module.down} does not fit ${layer.name} [${layer.dims.join(', ')}]`);
+    throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)}: ${downName} does not fit ${layer.name} [${layer.dims.join(', ')}]`);
   }
-  return { weight: layer.name, a, b, rank, scale: (multiplier * alpha) / rank };
+  return { a, b, rank };
 }
 
 /** `[rows, columns]` → `[columns, rows]`. */

@@ -19,7 +19,7 @@ export {
   type SeedMode,
 } from './request.js';
 export { countModelCalls } from './model-calls.js';
-export type { NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './lora/patch.js';
+export type { LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './lora/patch.js';
 export { extractLoraTags, type LoraTag } from './tokenizer/lora-tags.js';
 export type { GenerateHooks, ProgressCallback } from './steps.js';
 export type { GenerationTiming } from './timing.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isNetworkError, loraPatch, readLora } from '../../src/networks/index.js';
-import type { PatchableWeight, PatchedComponent, WeightDelta } from '../../src/pipeline/index.js';
+import type { LowRank, PatchableWeight, PatchedComponent, WeightDelta } from '../../src/pipeline/index.js';
 import { TINY_LORA, TINYTOK } from '../support/checkpoint-files.js';
 import { writeSafetensors, type TensorToWrite } from '../support/safetensors-writer.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -32,17 +32,23 @@ function file(tensors: TensorToWrite[]): string {
   return path;
 }
 
-/** scale · a·b, as weight_ops adds it, row-major. */
-function change(delta: WeightDelta | undefined): number[] {
-  assert.ok(delta);
-  const rows = delta.a.length / delta.rank;
-  const columns = delta.b.length / delta.rank;
+/** a·b, row-major. */
+function multiply({ a, b, rank }: LowRank): number[] {
+  const rows = a.length / rank;
+  const columns = b.length / rank;
   return Array.from({ length: rows * columns }, (_, i) => {
     const [r, c] = [Math.floor(i / columns), i % columns];
     let sum = 0;
-    for (let k = 0; k < delta.rank; k++) sum += (delta.a[r * delta.rank + k] ?? 0) * (delta.b[k * columns + c] ?? 0);
-    return sum * delta.scale;
+    for (let k = 0; k < rank; k++) sum += (a[r * rank + k] ?? 0) * (b[k * columns + c] ?? 0);
+    return sum;
   });
+}
+
+/** scale · a·b (⊙ the second product for LoHa), as weight_ops adds it, row-major. */
+function change(delta: WeightDelta | undefined): number[] {
+  assert.ok(delta);
+  const second = delta.hadamard ? multiply(delta.hadamard) : undefined;
+  return multiply(delta).map((value, i) => value * (second?.[i] ?? 1) * delta.scale);
 }
 
 describe('LoRA files', () => {
@@ -75,6 +81,21 @@ describe('LoRA files', () => {
     assert.deepEqual(change(patch.deltas.unet[0]), [...down, ...down.map((v) => 0 - 2 * v)]);
   });
 
+  it('LoHa: (w1a·w1b) ⊙ (w2a·w2b), transposed for a Linear, × m · alpha / rank', async () => {
+    const key = `lora_unet_${Q.replaceAll('.', '_')}`;
+    const lora = await readLora(file([
+      tensor(`${key}.hada_w1_a`, [2, 2], UP),
+      tensor(`${key}.hada_w1_b`, [2, 3], DOWN),
+      tensor(`${key}.hada_w2_a`, [2, 1], [1, -1]),
+      tensor(`${key}.hada_w2_b`, [1, 3], [2, 3, 4]),
+      tensor(`${key}.alpha`, [], [4]),
+    ]));
+    // w1a·w1b = [[5, 2, -1], [11, 4, -3]]; w2a·w2b = [[2, 3, 4], [-2, -3, -4]]; product transposed to [in 3, out 2].
+    const expected = [10, -22, 6, -12, -4, 12];
+    const patch = loraPatch(lora, { name: 'net', te: 1, unet: 0.5 }, WEIGHTS);
+    assert.deepEqual(change(patch.deltas.unet[0]), expected.map((v) => v * 0.5 * (4 / 2)));
+  });
+
   it('reads the fixture: its 66 modules (198 tensors: down, up, alpha), its name and 12-digit hash', async () => {
     const lora = await readLora(TINY_LORA);
     assert.equal(lora.name, 'tiny-lora');
@@ -82,9 +103,9 @@ describe('LoRA files', () => {
     assert.equal(lora.modules.length, 66);
   });
 
-  it('refuses LoHa, LoKr, Tucker, SDXL LoRAs, files that are no LoRA, and LoRAs for other layers, saying why', async () => {
+  it('refuses Tucker LoHa, LoKr, Tucker, SDXL LoRAs, files that are no LoRA, and LoRAs for other layers, saying why', async () => {
     const refusals: [TensorToWrite[], RegExp][] = [
-      [[tensor('lora_unet_x.hada_w1_a', [1, 1], [0])], /is LoHa, which dreamcord does not apply yet/],
+      [[tensor('lora_unet_x.hada_t1', [1, 1], [0])], /is a Tucker-decomposed LoHa, which dreamcord does not apply yet/],
       [[tensor('lora_unet_x.lokr_w1', [1, 1], [0])], /is LoKr/],
       [[tensor('lora_unet_x.lora_mid.weight', [1, 1], [0])], /Tucker/],
       [[tensor('lora_te1_x.lora_down.weight', [1, 1], [0])], /SDXL LoRA/],

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { convertCheckpoint } from '../../src/convert/convert.js';
 import { loraPatch, readLora } from '../../src/networks/index.js';
 import { StableDiffusionPipeline, type NetworkPatch } from '../../src/pipeline/index.js';
@@ -14,8 +15,8 @@ describe('merged LoRA weights', () => {
   const sessions = new SessionFactory({ provider: 'cpu' });
   let model: StableDiffusionModel;
   let patches: NetworkPatch[];
+  const dir = join(processTempDir(), 'tiny-sd');
   before(async () => {
-    const dir = join(processTempDir(), 'tiny-sd');
     await convertCheckpoint(TINY_SD, dir, { dtype: 'fp32' });
     model = await loadStableDiffusionModel(dir, sessions);
     const lora = await readLora(TINY_LORA);
@@ -46,6 +47,22 @@ describe('merged LoRA weights', () => {
     await merged.session(c); // evicts b, the least recently used
     assert.equal(await merged.session(a), first);
     assert.notEqual(await merged.session(b), second);
+  });
+
+  it('weight_ops adds scale · (a·b) ⊙ (c·d) to the weight', async () => {
+    const session = await InferenceSession.create(join(dir, 'weight_ops', 'model.onnx'));
+    const t = (values: number[], dims: number[]) => new Tensor('float32', Float32Array.from(values), dims);
+    const { merged } = await session.run({
+      weight: t([1, 2, 3, 4], [2, 2]),
+      a: t([1, 2], [2, 1]),
+      b: t([3, 4], [1, 2]),
+      c: t([1, 0, 0, 1], [2, 2]),
+      d: t([1, 1, 2, 2], [2, 2]),
+      scale: t([0.5], []),
+    });
+    // a·b = [[3, 4], [6, 8]]; c·d = [[1, 1], [2, 2]]; ⊙ = [[3, 4], [12, 16]]; × 0.5, plus the weight.
+    assert.deepEqual(Array.from(merged?.data as Float32Array), [2.5, 4, 9, 12]);
+    await session.release();
   });
 
   it('refuses LoRAs on an export without weight tables, naming what to do', async () => {

@@ -4,7 +4,7 @@ import type { ExecutionProvider } from '../runtime/providers.js';
 import type { SessionFactory } from '../runtime/session-factory.js';
 import type { ModelSession } from '../runtime/session.js';
 import { readFloats, type HostTensor } from '../runtime/tensor.js';
-import type { NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './patch.js';
+import type { LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './patch.js';
 
 /** Merged weight sets kept per component: the last two, so alternating between two LoRA sets merges nothing. */
 const KEPT_SETS = 2;
@@ -67,7 +67,9 @@ export class MergedWeights {
     if (!weight) throw new PipelineError('INVALID_REQUEST', `${this.file} has no weight ${delta.weight}`, { field: 'networks' });
     const [rows = 0, ...rest] = weight.dims;
     const columns = rest.reduce((product, d) => product * d, 1);
-    if (delta.a.length !== rows * delta.rank || delta.b.length !== delta.rank * columns) {
+    // Without a second product, c·d is all ones: one column of ones times one row of ones.
+    const second = delta.hadamard ?? { a: new Float32Array(rows).fill(1), b: new Float32Array(columns).fill(1), rank: 1 };
+    if (!fits(delta, rows, columns) || !fits(second, rows, columns)) {
       const message = `a change of ${delta.weight} is not ${rows} × ${columns} at rank ${delta.rank}`;
       throw new PipelineError('INVALID_REQUEST', message, { field: 'networks' });
     }
@@ -81,6 +83,8 @@ export class MergedWeights {
       weight: values,
       a: { type: 'float32', data: delta.a, dims: [rows, delta.rank] },
       b: { type: 'float32', data: delta.b, dims: [delta.rank, columns] },
+      c: { type: 'float32', data: second.a, dims: [rows, second.rank] },
+      d: { type: 'float32', data: second.b, dims: [second.rank, columns] },
       scale: { type: 'float32', data: Float32Array.of(delta.scale), dims: [] },
     });
     const merged = out['merged'];
@@ -88,4 +92,8 @@ export class MergedWeights {
     const result = merged.type === 'float16' ? merged.data : readFloats(merged);
     bytes.set(new Uint8Array(result.buffer, result.byteOffset, result.byteLength));
   }
+}
+
+function fits(product: LowRank, rows: number, columns: number): boolean {
+  return product.a.length === rows * product.rank && product.b.length === product.rank * columns;
 }

@@ -12,16 +12,21 @@ export interface PatchableWeight {
   readonly length: number;
 }
 
-/**
- * One weight's change in its stored layout flattened to rows × columns (`dims[0]` × the rest): scale · a·b, with a
- * `[rows, rank]` and b `[rank, columns]`, as `weight_ops/model.onnx` adds it.
- */
-export interface WeightDelta {
-  readonly weight: string;
+/** A low-rank product a·b: a `[rows, rank]`, b `[rank, columns]`. */
+export interface LowRank {
   readonly a: Float32Array;
   readonly b: Float32Array;
   readonly rank: number;
+}
+
+/**
+ * One weight's change in its stored layout flattened to rows × columns (`dims[0]` × the rest), as
+ * `weight_ops/model.onnx` adds it: scale · a·b (LoRA), or scale · (a·b) ⊙ (hadamard's a·b) (LoHa).
+ */
+export interface WeightDelta extends LowRank {
+  readonly weight: string;
   readonly scale: number;
+  readonly hadamard?: LowRank;
 }
 
 /**
