@@ -4,6 +4,7 @@
 // (`gpu`) run only when named.
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
+import { benchLora } from './lora.js';
 import { benchNsfw } from './nsfw.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
@@ -18,6 +19,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['pipeline', benchPipeline],
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],
+  ['lora', benchLora],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],
