@@ -65,3 +65,26 @@ export const jobRecordSchema = z.object({
     .optional(),
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+export type JobStatus = JobRecord['status'];
+
+/**
+ * How far along each status is: a job moves forward, never back (waiting and running alternate across restarts).
+ * Stage 2 statuses are ends. A write that would move a job back is a late one — e.g. the runner storing its result
+ * after the member cancelled — and is dropped rather than undoing what came after it.
+ */
+export const STATUS_STAGE: Readonly<Record<JobStatus, 0 | 1 | 2>> = {
+  queued: 0,
+  running: 0,
+  undelivered: 1,
+  completed: 2,
+  blocked: 2,
+  failed: 2,
+  cancelled: 2,
+};
+
+/** Whether a job in status `from` may be put in status `to`. */
+export function canMove(from: JobStatus, to: JobStatus): boolean {
+  if (STATUS_STAGE[from] === 2) return from === to;
+  return STATUS_STAGE[to] >= STATUS_STAGE[from];
+}

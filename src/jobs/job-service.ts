@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
-import type { Collection, Store } from '../store/index.js';
+import { SerialByKey, type Collection, type Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
 import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
-import { jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
+import { canMove, jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
 import type { Result } from '../refusal.js';
 import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
 
@@ -69,6 +69,8 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
   readonly #inputs: InputStore;
+  /** Every change of a record runs after the earlier changes of the same record, so none is lost. */
+  readonly #writes = new SerialByKey();
   #deliveries: Deliveries | undefined;
 
   private constructor(
@@ -163,8 +165,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   /** Remembers that `messageId` shows job `jobId` (its progress reply, later its result). */
   async attachMessage(jobId: string, messageId: string): Promise<void> {
     await this.#byMessage.set(messageId, jobId);
-    const record = await this.#records.get(jobId);
-    if (record) await this.#records.set(jobId, { ...record, messageId });
+    await this.#change(jobId, (record) => ({ ...record, messageId }));
   }
 
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
@@ -197,22 +198,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     // Kept before the result is shown, so its 🔀 button works from the first moment. A store that fails here costs
     // only the 🔀 of this result, not the result.
     await this.#inputs.putResults(job.id, images.images).catch((error: unknown) => this.emit('error', error));
-    const record = await this.#recordOf(job);
-    const notices = [...record.notices, ...images.warnings.filter((warning) => !record.notices.includes(warning))];
-    const finished: JobRecord = {
-      ...record,
-      notices,
-      status: 'undelivered',
-      result: {
-        seeds: images.images.map((image) => image.seed),
-        model: images.model,
-        durationMs: images.durationMs,
-        finishedAt: Date.now(),
-        parameters: images.images.map((image) => image.parameters),
-      },
-    };
+    // Marked first: a crash between the two writes leaves a mark that the next start finds stale and drops.
     await this.#delivery().mark(job.id);
-    await this.#records.set(job.id, finished);
+    const stored = await this.#update(job, (record) => finishedRecord(record, images));
+    // Cancelled while the pictures were being stored: the job stays cancelled and its pictures are not kept.
+    if (!stored.changed) await this.#inputs.deleteResults(job.id, images.images.length).catch((error: unknown) => this.emit('error', error));
     return images;
   }
 
@@ -224,23 +214,28 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   #deliveryOutcomes(): DeliveryOutcomes {
     return {
       delivered: async (record: JobRecord, messageId: string) => {
-        const delivered: JobRecord = { ...record, status: 'completed', messageId };
-        await this.#records.set(record.id, delivered);
         await this.#byMessage.set(messageId, record.id);
-        this.emit('completed', delivered);
+        const stored = await this.#change(record.id, (current) => ({ ...current, status: 'completed', messageId }));
+        if (stored?.changed) this.emit('completed', stored.record);
       },
       screened: (record, screening) => this.emit('screened', record, screening),
       blocked: async (record, messageId) => {
-        const blocked: JobRecord = { ...record, status: 'blocked', ...(messageId === undefined ? {} : { messageId }) };
-        await this.#records.set(record.id, blocked);
         if (messageId !== undefined) await this.#byMessage.set(messageId, record.id);
+        const stored = await this.#change(record.id, (current) => ({
+          ...current,
+          status: 'blocked',
+          ...(messageId === undefined ? {} : { messageId }),
+        }));
         await this.#inputs.deleteResults(record.id, record.result?.seeds.length ?? 0);
-        this.emit('blocked', blocked);
+        if (stored?.changed) this.emit('blocked', stored.record);
       },
       undeliverable: async (record: JobRecord, reason: 'refused' | 'lost') => {
-        const failed: JobRecord = { ...record, status: 'failed', failure: { code: 'UNDELIVERABLE', details: { reason } } };
-        await this.#records.set(record.id, failed);
-        this.emit('failed', failed);
+        const stored = await this.#change(record.id, (current) => ({
+          ...current,
+          status: 'failed',
+          failure: { code: 'UNDELIVERABLE', details: { reason } },
+        }));
+        if (stored?.changed) this.emit('failed', stored.record);
       },
       error: (error: unknown) => this.emit('error', error),
     };
@@ -258,7 +253,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     // The pictures exist and the slot is free: the delivery step takes the job from here.
     queue.on('completed', ({ job, result }) => {
       this.#records.get(job.id).then(
-        (record) => record && this.#delivery().deliver(record, result),
+        (record) => record?.status === 'undelivered' && this.#delivery().deliver(record, result),
         (error: unknown) => this.emit('error', error),
       );
     });
@@ -271,7 +266,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     queue.on('failed', ({ job, failure }) => {
       const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code: failure.code, details: failure.details } });
       this.#update(job, failed).then(
-        (record) => this.emit('failed', record),
+        (stored) => stored.changed && this.emit('failed', stored.record),
         (error: unknown) => {
           this.emit('error', error);
           this.emit('failed', failed({ id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' }));
@@ -280,7 +275,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     });
     queue.on('cancelled', ({ job, byUserId }) => {
       this.#update(job, (record) => ({ ...record, status: 'cancelled' })).then(
-        (record) => this.emit('cancelled', record, byUserId),
+        (stored) => stored.changed && this.emit('cancelled', stored.record, byUserId),
         (error: unknown) => this.emit('error', error),
       );
     });
@@ -288,16 +283,52 @@ export class JobService extends EventEmitter<JobServiceEvents> {
 
   /** The stored record of a queued job, written on first sight (submit, or a job restored by the queue). */
   async #recordOf(job: Job<JobTicket>): Promise<JobRecord> {
-    const existing = await this.#records.get(job.id);
-    if (existing) return existing;
-    const record: JobRecord = { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
-    await this.#records.set(job.id, record);
-    return record;
+    return (await this.#update(job, (record) => record)).record;
   }
 
-  async #update(job: Job<JobTicket>, change: (record: JobRecord) => JobRecord): Promise<JobRecord> {
-    const next = change(await this.#recordOf(job));
-    await this.#records.set(job.id, next);
-    return next;
+  /** Changes the record of a queued job (`#change`), writing it first if it is not stored yet. */
+  async #update(job: Job<JobTicket>, change: (record: JobRecord) => JobRecord): Promise<StoredChange> {
+    const first: JobRecord = { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
+    return (await this.#change(job.id, change, first)) as StoredChange;
   }
+
+  /**
+   * Applies `change` to the record of `jobId` (or to `first` when none is stored), after that record's earlier
+   * changes. A change that would move the job back (`canMove`) is a late one, e.g. the runner storing a result the
+   * member has cancelled meanwhile: it is dropped and the record stays as it is. Undefined: no such record.
+   */
+  #change(jobId: string, change: (record: JobRecord) => JobRecord, first?: JobRecord): Promise<StoredChange | undefined> {
+    return this.#writes.run(jobId, async () => {
+      const stored = await this.#records.get(jobId);
+      const current = stored ?? first;
+      if (!current) return undefined;
+      const next = change(current);
+      if (!canMove(current.status, next.status)) return { record: current, changed: false };
+      if (next !== current || !stored) await this.#records.set(jobId, next);
+      return { record: next, changed: next !== current };
+    });
+  }
+}
+
+/** A record after `#change`: as stored now, and whether this change is what stored it. */
+interface StoredChange {
+  readonly record: JobRecord;
+  readonly changed: boolean;
+}
+
+/** `record` with its generated pictures: waiting for delivery, the generator's warnings added to its notices. */
+function finishedRecord(record: JobRecord, images: GeneratedImages): JobRecord {
+  const notices = [...record.notices, ...images.warnings.filter((warning) => !record.notices.includes(warning))];
+  return {
+    ...record,
+    notices,
+    status: 'undelivered',
+    result: {
+      seeds: images.images.map((image) => image.seed),
+      model: images.model,
+      durationMs: images.durationMs,
+      finishedAt: Date.now(),
+      parameters: images.images.map((image) => image.parameters),
+    },
+  };
 }

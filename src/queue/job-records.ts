@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { Collection, Store } from '../store/index.js';
+import { SerialByKey, type Collection, type Store } from '../store/index.js';
 import { jobSchema, type Job } from './job.js';
 
 /** Version of the stored job record (`Job<P>`); bump it when the shape changes. */
@@ -11,8 +11,7 @@ const RECORD_VERSION = 1;
  */
 export class JobRecords<P> {
   readonly #collection: Collection<Job<P>>;
-  /** Per job, its last write (failures swallowed, the caller has them), while one is in flight. */
-  readonly #tails = new Map<string, Promise<void>>();
+  readonly #writes = new SerialByKey();
 
   private constructor(collection: Collection<Job<P>>) {
     this.#collection = collection;
@@ -32,26 +31,18 @@ export class JobRecords<P> {
 
   /** Stores `job`, after its earlier writes. Rejects with a `StoreError` when the store fails. */
   put(job: Job<P>): Promise<void> {
-    return this.#after(job.id, () => this.#collection.set(job.id, job));
+    return this.#writes.run(job.id, () => this.#collection.set(job.id, job));
   }
 
   /** Deletes the record of `jobId`, after its earlier writes. Rejects with a `StoreError` when the store fails. */
   delete(jobId: string): Promise<void> {
-    return this.#after(jobId, () => this.#collection.delete(jobId));
+    return this.#writes.run(jobId, async () => {
+      await this.#collection.delete(jobId);
+    });
   }
 
   /** Resolves when every write asked for so far has landed or failed. */
-  async flush(): Promise<void> {
-    while (this.#tails.size > 0) await Promise.all(this.#tails.values());
-  }
-
-  #after(jobId: string, write: () => Promise<unknown>): Promise<void> {
-    const done = (this.#tails.get(jobId) ?? Promise.resolve()).then(write).then(() => undefined);
-    const tail = done.catch(() => undefined);
-    this.#tails.set(jobId, tail);
-    void tail.then(() => {
-      if (this.#tails.get(jobId) === tail) this.#tails.delete(jobId);
-    });
-    return done;
+  flush(): Promise<void> {
+    return this.#writes.idle();
   }
 }

@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
+import { ContentScreen } from '../../src/jobs/content-screen.js';
+import { WorkerClassifier } from '../../src/content/content-classifier.js';
+import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../../src/generator/generator.js';
+import type { GenerationRequest } from '../../src/generator/request.js';
+import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
+import { InputStore } from '../../src/inputs/input-store.js';
+import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
+import { JobService, type JobPresenter, type JobTicket } from '../../src/jobs/job-service.js';
+import { SettingsStore } from '../../src/settings/settings-store.js';
+import { Store } from '../../src/store/index.js';
+import { tempDir } from '../support/temp-dir.js';
+
+const MEMBER = '100000000000000001';
+
+const REQUEST: GenerationRequest = {
+  kind: 'txt2img',
+  prompt: 'a lighthouse at dusk',
+  negative: '',
+  seed: '42',
+  steps: 2,
+  cfg: 7,
+  sampler: 'euler',
+  width: 64,
+  height: 64,
+  count: 1,
+  rng: 'cpu',
+  promptSyntax: 'a1111',
+};
+
+const TICKET: JobTicket = {
+  request: REQUEST,
+  origin: { userId: MEMBER, userName: 'alice', guildId: '200000000000000001', channelId: '300000000000000001', via: 'command' },
+  notices: [],
+};
+
+/**
+ * The real tiny-SD generator, with a hook that runs once its pictures exist and before the job service stores
+ * them: the moment a member's cancel used to be overwritten by the runner's "undelivered".
+ */
+class GeneratorWithHook implements ImageGenerator {
+  readonly #inner: StableDiffusionGenerator;
+  afterGenerate: (() => Promise<void>) | undefined;
+
+  constructor(inner: StableDiffusionGenerator) {
+    this.#inner = inner;
+  }
+  get modelName() {
+    return this.#inner.modelName;
+  }
+  get nativeSize() {
+    return this.#inner.nativeSize;
+  }
+  get maxClipSkip() {
+    return this.#inner.maxClipSkip;
+  }
+  get schedulerConfig() {
+    return this.#inner.schedulerConfig;
+  }
+  async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
+    const images = await this.#inner.generate(request, options);
+    await this.afterGenerate?.();
+    return images;
+  }
+}
+
+/** A presenter that shows nothing and counts what it was asked to show. */
+function countingPresenter(): JobPresenter & { shown: number } {
+  const presenter = {
+    shown: 0,
+    deliver: () => {
+      presenter.shown++;
+      return Promise.resolve({ ok: true as const, messageId: '400000000000000001' });
+    },
+    withhold: () => {
+      presenter.shown++;
+      return Promise.resolve({ ok: true as const, messageId: '400000000000000002' });
+    },
+  };
+  return presenter;
+}
+
+describe('JobService: one record per job, moving only forward', () => {
+  let generator: GeneratorWithHook;
+  let classifier: WorkerClassifier;
+  const dir = tempDir();
+  let stores = 0;
+
+  before(async () => {
+    generator = new GeneratorWithHook(await StableDiffusionGenerator.load('test/fixtures/tiny-sd', { provider: 'cpu' }));
+    classifier = await WorkerClassifier.start({}, () => undefined);
+  });
+  after(() => classifier.close());
+
+  async function open(url: string) {
+    const store = await Store.open(url);
+    const settings = await SettingsStore.open(store, readDefaults(DEFAULTS_PATH));
+    const inputs = await InputStore.open(store);
+    const screen = new ContentScreen(classifier, settings);
+    const service = await JobService.open({ store, generator, inputs, concurrency: 1, maxQueued: 10, jobTimeoutMs: 60_000, screen });
+    return { store, inputs, service };
+  }
+
+  it('keeps a job cancelled while its pictures were being stored cancelled, then and after a restart', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const first = await open(url);
+    const presenter = countingPresenter();
+    await first.service.start(presenter);
+    const cancelled = new Promise<void>((resolve) => first.service.once('cancelled', () => resolve()));
+    let jobId = '';
+    generator.afterGenerate = async () => {
+      generator.afterGenerate = undefined;
+      const cancel = await first.service.cancel(jobId, MEMBER, false);
+      assert.ok(cancel.ok, 'the running job can be cancelled');
+      await cancelled;
+    };
+    const submitted = await first.service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    jobId = submitted.record.id;
+    await first.service.close({ drain: true });
+
+    assert.equal((await first.service.get(jobId))?.status, 'cancelled');
+    assert.equal(await first.inputs.getResult(jobId, 0), undefined, 'the cancelled job keeps no pictures');
+    await first.store.close();
+
+    const second = await open(url);
+    await second.service.start(presenter);
+    assert.equal((await second.service.get(jobId))?.status, 'cancelled', 'the restart does not resurrect it');
+    await second.service.close({ drain: true });
+    await second.store.close();
+    assert.equal(presenter.shown, 0, 'nothing of the cancelled job is shown');
+  });
+
+  it('delivers an uncancelled job once and records it completed', async () => {
+    const { store, service } = await open(`sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`);
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    const completed = new Promise<string>((resolve) => service.once('completed', (record) => resolve(record.status)));
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    assert.equal(await completed, 'completed');
+    assert.equal((await service.get(submitted.record.id))?.messageId, '400000000000000001');
+    await service.close({ drain: true });
+    await store.close();
+    assert.equal(presenter.shown, 1);
+  });
+});
+
+describe('canMove', () => {
+  const statuses = Object.keys(STATUS_STAGE) as JobStatus[];
+  const ends: JobStatus[] = ['completed', 'blocked', 'failed', 'cancelled'];
+
+  it('never moves an ended job to another status', () => {
+    for (const from of ends) for (const to of statuses) assert.equal(canMove(from, to), from === to, `${from} → ${to}`);
+  });
+
+  it('moves a waiting or running job anywhere, and an undelivered one only to an end', () => {
+    for (const from of ['queued', 'running'] as const) for (const to of statuses) assert.ok(canMove(from, to), `${from} → ${to}`);
+    assert.equal(canMove('undelivered', 'running'), false);
+    assert.equal(canMove('undelivered', 'queued'), false);
+    for (const to of ends) assert.ok(canMove('undelivered', to), `undelivered → ${to}`);
+  });
+});
