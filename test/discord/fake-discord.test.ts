@@ -450,6 +450,48 @@ test('a message deleted by a moderator is gone for the bot, without a violation'
   assert.deepEqual(fake.violations, []);
 });
 
+test('a create with an enforced nonce already used in the channel gets the first message, not a second one', async (t) => {
+  const { fake, login } = await harness(t);
+  const client = await login();
+  const channel = client.channels.cache.get(fake.channel.id) as TextChannel;
+  const first = await channel.send({ content: 'result', nonce: 'job-1 end', enforceNonce: true });
+  const again = await channel.send({ content: 'result again', nonce: 'job-1 end', enforceNonce: true });
+  const unenforced = await channel.send({ content: 'loose', nonce: 'job-1 end' });
+  const other = await channel.send({ content: 'other', nonce: 'job-2 end', enforceNonce: true });
+
+  assert.equal(again.id, first.id);
+  assert.equal(again.content, 'result');
+  assert.notEqual(unenforced.id, first.id);
+  assert.deepEqual(fake.messagesIn().map((m) => m.content), ['result', 'loose', 'other']);
+  assert.notEqual(other.id, first.id);
+  assert.equal(await codeOf(channel.send({ content: 'x', nonce: 'n'.repeat(26), enforceNonce: true })), 50035);
+  // Discord forgets nonces after a few minutes.
+  fake.clock.advance(10 * 60_000);
+  const later = await channel.send({ content: 'result later', nonce: 'job-1 end', enforceNonce: true });
+  assert.notEqual(later.id, first.id);
+  assert.deepEqual(fake.violations.map((v) => v.rule), ['invalid-form-body'], 'only the over-long nonce');
+});
+
+test('a held answer: the message exists before the bot hears of it, and the answer comes on release', async (t) => {
+  const { fake, login } = await harness(t);
+  const client = await login();
+  const channel = client.channels.cache.get(fake.channel.id) as TextChannel;
+  const hold = fake.holdAnswers({ method: 'POST', path: `/channels/${fake.channel.id}/messages` });
+  let answered = false;
+  const sending = channel.send('held').then((message) => {
+    answered = true;
+    return message;
+  });
+
+  const made = await fake.waitForMessage((message) => message.content === 'held');
+  await fake.waitFor(() => hold.held.length === 1, 2000, 'the held request');
+  assert.equal(answered, false);
+  hold.release();
+  assert.equal((await sending).id, made.id);
+  assert.equal((await channel.send('not held')).content, 'not held');
+  assert.deepEqual(hold.held, [`/api/v10/channels/${fake.channel.id}/messages`]);
+});
+
 test('permissions reach the bot as app_permissions and member permissions, and are enforced', async (t) => {
   const { fake, login, onInteraction } = await harness(t);
   const moderator = fake.createMember({ username: 'mod', permissions: DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageGuild });

@@ -81,7 +81,8 @@ export class JobView {
 
   /**
    * Posts a new channel message for the job, replying to `replyTo` when given. `nonce` makes a retried post
-   * (after a 5xx that Discord may have carried out anyway) create one message, not two.
+   * (after a 5xx that Discord may have carried out anyway, or after a restart that lost Discord's answer) create
+   * one message, not two.
    */
   async post(payload: ViewPayload, options: { readonly nonce: string; readonly replyTo?: string | undefined }): Promise<string> {
     const channel = await this.#channel();

@@ -118,7 +118,7 @@ export class DiscordPresenter implements JobPresenter {
     const viaReply = shown.surface === 'reply' && view.tokenAlive;
     const payload = await payloadFor(viaReply ? (record.origin.interaction?.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT) : DEFAULT_UPLOAD_LIMIT);
     const messageId = await withBackoff(
-      async () => (await this.#edit(shown, record, payload)) ?? (await this.#post(shown, record, payload)),
+      async () => (await this.#edit(shown, record, payload)) ?? (await this.#post(shown, record, payload, 'end')),
       {
         signal: AbortSignal.any([signal, this.#closing.signal]),
         onRetry: (error, waitMs) => this.#log.warn({ err: error, jobId: record.id, waitMs }, 'Discord failed; retrying the result'),
@@ -186,7 +186,7 @@ export class DiscordPresenter implements JobPresenter {
     this.#cancelPending(shown);
     shown.finished = true;
     const payload = { content: progressContent(record, state), embeds: [], components: [] };
-    this.#enqueue(shown, record, payload, state.kind === 'failed');
+    this.#enqueue(shown, record, payload, { last: true, mustShow: state.kind === 'failed' });
     void shown.chain.then(() => this.#forget(record.id));
   }
 
@@ -194,20 +194,21 @@ export class DiscordPresenter implements JobPresenter {
     shown.timer = undefined;
     const pending = shown.pending;
     shown.pending = undefined;
-    if (pending && !shown.finished) this.#enqueue(shown, pending.record, pending.payload, false);
+    if (pending && !shown.finished) this.#enqueue(shown, pending.record, pending.payload, { last: false, mustShow: false });
   }
 
   /**
    * Queues an update of the job's surface. One that `mustShow` (a failure) posts a message when there is no
-   * surface and is retried while Discord fails; progress posts only while `shown.mayPost`.
+   * surface and is retried while Discord fails; progress posts only while `shown.mayPost`. A `last` update is the
+   * job's final message (a failure or cancellation).
    */
-  #enqueue(shown: Shown, record: JobRecord, payload: ViewPayload, mustShow: boolean): void {
+  #enqueue(shown: Shown, record: JobRecord, payload: ViewPayload, { last, mustShow }: { readonly last: boolean; readonly mustShow: boolean }): void {
     shown.chain = shown.chain.then(async () => {
       shown.lastEditAt = Date.now();
       try {
         const show = async () =>
           (await this.#edit(shown, record, payload)) ??
-          (mustShow || shown.mayPost ? await this.#post(shown, record, payload) : undefined);
+          (mustShow || shown.mayPost ? await this.#post(shown, record, payload, last ? 'end' : 'progress') : undefined);
         const messageId = mustShow
           ? await withBackoff(show, {
               signal: this.#closing.signal,
@@ -244,10 +245,15 @@ export class DiscordPresenter implements JobPresenter {
     return undefined;
   }
 
-  /** Posts `payload` as a new channel message, which becomes the job's surface. */
-  async #post(shown: Shown, record: JobRecord, payload: ViewPayload): Promise<string> {
+  /**
+   * Posts `payload` as a new channel message, which becomes the job's surface. A job's last message (result,
+   * notice or failure) has one nonce for good: the same post after a restart, when the bot died before it heard
+   * that Discord took the first, gives the message Discord made then. Progress posts are numbered.
+   */
+  async #post(shown: Shown, record: JobRecord, payload: ViewPayload, which: 'end' | 'progress'): Promise<string> {
     const replyTo = shown.replyId ?? record.origin.replyToMessageId;
-    const id = await new JobView(this.#client, record).post(payload, { nonce: String(shown.posts), replyTo });
+    const nonce = which === 'end' ? 'end' : `progress ${shown.posts}`;
+    const id = await new JobView(this.#client, record).post(payload, { nonce, replyTo });
     shown.posts += 1;
     shown.surface = 'posted';
     shown.postedId = id;

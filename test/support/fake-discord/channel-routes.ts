@@ -4,6 +4,7 @@ import type { Backend } from './backend.js';
 import { DiscordErrors } from './discord-error.js';
 import type { FakeMessage } from './fake-message.js';
 import { parseMessageWrite } from './message-write.js';
+import { enforcedNonce, NonceLedger } from './nonces.js';
 import { NO_CONTENT, ok, type Router } from './router.js';
 import type { FakeChannel } from './world.js';
 
@@ -11,8 +12,9 @@ const P = PermissionFlagsBits;
 
 /** Channels, their messages and reactions, checked against the bot's permissions as Discord does. */
 export function addChannelRoutes(router: Router, backend: Backend): void {
-  const { world, messages } = backend;
+  const { world, messages, clock } = backend;
   const bot = world.bot;
+  const nonces = new NonceLedger();
 
   /** The channel, if the bot can see it: 404 10003 if it does not exist, 403 50001 if hidden, 403 50013 without `needed`. */
   const channelOf = (params: Readonly<Record<string, string>>, needed = 0n): FakeChannel => {
@@ -52,9 +54,15 @@ export function addChannelRoutes(router: Router, backend: Backend): void {
     const needed = P.SendMessages | (body.files.length > 0 ? P.AttachFiles : 0n);
     const channel = channelOf(params, needed);
     const write = parseMessageWrite(body.json, body.files, backend.attachmentSizeLimit);
+    // A retried create with the same enforced nonce gets the message the first one made, not a second one.
+    const nonce = enforcedNonce(body.json);
+    const earlier = nonce === undefined ? undefined : messages.find(nonces.recall(channel.id, nonce, clock.now()) ?? '');
+    if (earlier && !earlier.deleted) return ok(earlier.toApi(bot.id));
     // Without Embed Links, Discord silently drops the embeds rather than failing.
     const allowed = canEmbed(channel) ? write : { ...write, embeds: [] };
-    return ok(messages.create({ channel, author: bot, write: allowed }).toApi(bot.id));
+    const message = messages.create({ channel, author: bot, write: allowed });
+    if (nonce !== undefined) nonces.remember(channel.id, nonce, message.id, clock.now());
+    return ok(message.toApi(bot.id));
   });
 
   router.add('GET', '/channels/:channel/messages/:message', ({ params }) => {

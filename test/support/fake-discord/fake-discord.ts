@@ -12,6 +12,7 @@ import { FakeClock } from './clock.js';
 import { CommandRegistry } from './command-registry.js';
 import type { FakeMessage } from './fake-message.js';
 import type { Fault, FaultSpec } from './faults.js';
+import type { Hold, HoldSpec } from './holds.js';
 import { Gateway, type GatewayPresence, type GatewayStats } from './gateway.js';
 import { addGuildRoutes } from './guild-routes.js';
 import { HttpFrontend, type RecordedRequest } from './http-frontend.js';
@@ -318,6 +319,14 @@ export class FakeDiscord {
   /** Makes matching requests fail with 429 (with `retry_after`), 500, 502 or 503; see `FaultSpec`. */
   injectFault(spec: FaultSpec): Fault {
     return this.#http.injectFault(spec);
+  }
+
+  /**
+   * Carries out matching requests but answers them only on `release()`: the bot can be killed after Discord did
+   * what it asked and before it heard so. See `HoldSpec`.
+   */
+  holdAnswers(spec: HoldSpec): Hold {
+    return this.#http.holdAnswers(spec);
   }
 
   /** Drops the gateway connections; discord.js reconnects and RESUMEs (or identifies again when `resumable: false`). */

@@ -1,11 +1,8 @@
+import { passesFilter, type RequestFilter } from './request-filter.js';
 import type { RouteReply } from './router.js';
 
 /** A failure to answer instead of the real response, for reliability tests. */
-export interface FaultSpec {
-  /** Only requests with this method (any, when left out). */
-  readonly method?: string;
-  /** Requests whose decoded path (e.g. `/api/v10/channels/1/messages`, `/cdn/…`) contains this string or matches this pattern. */
-  readonly path: string | RegExp;
+export interface FaultSpec extends RequestFilter {
   /** 429 (rate limited; discord.js waits `retryAfter` and retries by itself), or a server error. */
   readonly status: 429 | 500 | 502 | 503;
   /** Seconds to wait before retrying a 429. @default 0.05 */
@@ -43,9 +40,7 @@ export class Fault {
 
   /** Whether it applies to this request. */
   matches(method: string, path: string): boolean {
-    const { spec } = this;
-    if (this.spent || (spec.method !== undefined && spec.method.toUpperCase() !== method)) return false;
-    return typeof spec.path === 'string' ? path.includes(spec.path) : spec.path.test(path);
+    return !this.spent && passesFilter(this.spec, method, path);
   }
 
   /** Fails one request: the answer Discord gives for this status. */

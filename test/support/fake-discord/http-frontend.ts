@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Backend } from './backend.js';
 import { DiscordError, DiscordErrors } from './discord-error.js';
 import { Fault, type FaultSpec } from './faults.js';
+import { Hold, type HoldSpec } from './holds.js';
 import type { RouteMatch, RouteReply, Router } from './router.js';
 import { readBody, type RequestBody } from './uploads.js';
 
@@ -35,13 +36,15 @@ const API_PREFIX = ['api', 'v10'];
 
 /**
  * The HTTP side of the fake: records every request, applies injected faults, serves the CDN, checks the bot
- * token, routes API calls, and answers errors (and records violations) the way Discord does.
+ * token, routes API calls, holds answers it is asked to, and answers errors (and records violations) the way
+ * Discord does.
  */
 export class HttpFrontend {
   readonly requests: RecordedRequest[] = [];
   readonly #backend: Backend;
   readonly #router: Router;
   readonly #faults: Fault[] = [];
+  readonly #holds: Hold[] = [];
 
   constructor(backend: Backend, router: Router) {
     this.#backend = backend;
@@ -53,6 +56,13 @@ export class HttpFrontend {
     const fault = new Fault(spec);
     this.#faults.push(fault);
     return fault;
+  }
+
+  /** Carries out matching requests but keeps their answers back until released (see `HoldSpec`). */
+  holdAnswers(spec: HoldSpec): Hold {
+    const hold = new Hold(spec);
+    this.#holds.push(hold);
+    return hold;
   }
 
   /** The `request` listener of the HTTP server. */
@@ -80,6 +90,11 @@ export class HttpFrontend {
       reply = this.#failure(error, `${method} ${path}`);
     }
     record.status = reply.status;
+    const hold = this.#holds.find((h) => h.matches(method, path));
+    if (hold) {
+      this.#backend.changes.notify();
+      await hold.keep(path);
+    }
     send(response, reply);
     this.#backend.changes.notify();
   }

@@ -3,6 +3,7 @@ export { FakeDiscord, type FakeDiscordOptions, type PostedMessage, type Reaction
 export type { FakeAttachment } from './attachments.js';
 export type { FakeMessage, MessageVersion } from './fake-message.js';
 export type { Fault, FaultSpec } from './faults.js';
+export type { Hold, HoldSpec } from './holds.js';
 export type { GatewayPresence, GatewayStats } from './gateway.js';
 export type { RecordedRequest } from './http-frontend.js';
 export type { AutocompleteInvocation, ButtonClick, CommandInvocation, ModalSubmission } from './interaction-dispatcher.js';
