@@ -70,6 +70,7 @@ describe('merged LoRA weights', () => {
         return { name: ldmName, dtype: info.dtype, shape: info.shape, data: new Uint8Array(source.readBytes(name)) };
       }),
     );
+    assert.ok(SafetensorsFile.open(renamed).names().some((name) => name.startsWith('lora_unet_output_blocks_3_1_')));
     assert.ok(model.patching);
     const patch = loraPatch(await readLora(renamed), { name: 'ldm', te: 0.25, unet: 0.25 }, model.patching.weights);
     assert.deepEqual(patch.deltas, patches[0]?.deltas);
