@@ -13,6 +13,7 @@ export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './
 export { FAMILIES, familyById, type FamilyRow } from './families.js';
 export { SafetensorsFile, type SafetensorsOptions, type TensorInfo } from './safetensors.js';
 export { isDiffusersFolder } from './diffusers-folder.js';
+export { ldmUnetName } from './ldm-names.js';
 
 export interface OpenedCheckpoint {
   readonly components: CheckpointComponents;

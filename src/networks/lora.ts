@@ -1,11 +1,12 @@
 // LoRA files as people share them, turned into the pipeline's weight changes. Key formats: kohya's
 // (`lora_unet_<module path with _>`, `lora_te_…`, `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions
-// alike), PEFT's (`unet.<module path>.lora_A` / `.lora_B`) and LyCORIS's LoHa (`.hada_w1_a/b`, `.hada_w2_a/b`).
+// alike, and with the UNet's LDM names, `lora_unet_input_blocks_1_1_…`), PEFT's (`unet.<module path>.lora_A` /
+// `.lora_B`) and LyCORIS's LoHa (`.hada_w1_a/b`, `.hada_w2_a/b`).
 // A1111's merge: W += m · alpha / rank · up·down, for LoHa m · alpha / rank · (w1a·w1b) ⊙ (w2a·w2b).
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import type { SafetensorsFile } from '../checkpoint/index.js';
+import { ldmUnetName, type SafetensorsFile } from '../checkpoint/index.js';
 import type { LoraTag, LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
 import { NetworkError } from './errors.js';
 import { networkName, openNetworkFile, readTensor } from './network-file.js';
@@ -117,9 +118,11 @@ export function loraPatch(
   weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>,
 ): NetworkPatch {
   const layers = layerIndex(weights);
+  const layersPerBlock = weights.unet.filter((weight) => /^down_blocks\.0\.resnets\.\d+\.conv1\.weight$/.test(weight.name)).length;
   const deltas: Record<PatchedComponent, WeightDelta[]> = { text_encoder: [], unet: [] };
   for (const module of lora.modules) {
-    const layer = layers.get(`${module.component}:${module.path}`);
+    const path = module.component === 'unet' ? (diffusersPath(module.path, layersPerBlock) ?? module.path) : module.path;
+    const layer = layers.get(`${module.component}:${path}`);
     if (!layer) continue;
     const multiplier = module.component === 'unet' ? tag.unet : tag.te;
     deltas[module.component].push(moduleDelta(lora, module, layer, multiplier));
@@ -128,6 +131,21 @@ export function loraPatch(
     throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)} changes none of this model's layers (a LoRA for another model family?)`);
   }
   return { id: `${lora.hash}:${tag.te}:${tag.unet}`, deltas };
+}
+
+/**
+ * A UNet module path in LDM's naming (`input_blocks_1_1_transformer_blocks_0_attn1_to_q`, as some trainers write
+ * it) in diffusers' (`down_blocks_0_attentions_0_…`), through the checkpoint reader's renaming; undefined for others.
+ */
+function diffusersPath(path: string, layersPerBlock: number): string | undefined {
+  const m = /^(input_blocks|output_blocks|middle_block)_(\d+)_(?:(\d+)_)?(.+)$/.exec(path);
+  if (!m) return undefined;
+  const [, block = '', first = '', second, rest = ''] = m;
+  const indices = second === undefined ? first : `${first}.${second}`;
+  // A resnet's LDM parts are numbered Sequential slots (`in_layers.2`); every other part keeps its name.
+  const dottedRest = rest.replace(/^(in_layers|out_layers|emb_layers)_(\d+)$/, '$1.$2');
+  const renamed = ldmUnetName(`${block}.${indices}.${dottedRest}.weight`, layersPerBlock);
+  return renamed?.slice(0, -'.weight'.length).replaceAll('.', '_');
 }
 
 /** Each patchable layer by component and kohya-spelled module path: Linear weights (`:T`) and convolutions. */

@@ -1,4 +1,4 @@
-// Issue 18: LoRA files in kohya's and PEFT's naming, LoCon convolutions, and the kinds refused with a reason.
+// Issue 18: LoRA files in kohya's (diffusers and LDM module names) and PEFT's naming, LoCon convolutions, and the kinds refused with a reason.
 // Expected changes are computed here from the factors (up · down, A1111's rule), not read from the code.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -79,6 +79,20 @@ describe('LoRA files', () => {
     ]));
     const patch = loraPatch(lora, { name: 'net', te: 1, unet: 1 }, WEIGHTS);
     assert.deepEqual(change(patch.deltas.unet[0]), [...down, ...down.map((v) => 0 - 2 * v)]);
+  });
+
+  it("kohya keys in the UNet's LDM naming reach the same layers: a resnet's in_layers_2 is conv1, input_blocks_1_1 the first attention", async () => {
+    const down = Array.from({ length: 2 * 9 }, (_, i) => i - 9); // [rank 1, in 2, 3, 3]
+    const lora = await readLora(file([
+      tensor('lora_unet_input_blocks_1_0_in_layers_2.lora_down.weight', [1, 2, 3, 3], down),
+      tensor('lora_unet_input_blocks_1_0_in_layers_2.lora_up.weight', [2, 1, 1, 1], [3, 1]),
+      tensor('lora_unet_input_blocks_1_1_transformer_blocks_0_attn1_to_q.lora_down.weight', [2, 3], DOWN),
+      tensor('lora_unet_input_blocks_1_1_transformer_blocks_0_attn1_to_q.lora_up.weight', [2, 2], UP),
+    ]));
+    const patch = loraPatch(lora, { name: 'net', te: 1, unet: 1 }, WEIGHTS);
+    const [conv, linear] = [CONV, Q].map((layer) => patch.deltas.unet.find((delta) => delta.weight.startsWith(`${layer}.weight`)));
+    assert.deepEqual(change(conv), [...down.map((v) => 3 * v), ...down]);
+    assert.deepEqual(change(linear), [5, 11, 2, 4, -1, -3]);
   });
 
   it('LoHa: (w1a·w1b) ⊙ (w2a·w2b), transposed for a Linear, × m · alpha / rank', async () => {

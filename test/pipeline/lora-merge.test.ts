@@ -8,7 +8,9 @@ import { loraPatch, readLora } from '../../src/networks/index.js';
 import { StableDiffusionPipeline, type NetworkPatch } from '../../src/pipeline/index.js';
 import { loadStableDiffusionModel, type StableDiffusionModel } from '../../src/pipeline/models/stable-diffusion-model.js';
 import { SessionFactory } from '../../src/pipeline/runtime/session-factory.js';
+import { SafetensorsFile } from '../../src/checkpoint/index.js';
 import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
+import { writeSafetensors } from '../support/safetensors-writer.js';
 import { processTempDir } from '../support/temp-dir.js';
 
 describe('merged LoRA weights', () => {
@@ -47,6 +49,31 @@ describe('merged LoRA weights', () => {
     await merged.session(c); // evicts b, the least recently used
     assert.equal(await merged.session(a), first);
     assert.notEqual(await merged.session(b), second);
+  });
+
+  it("a LoRA in the UNet's LDM naming (lora_unet_input_blocks_1_1_…) changes the same weights by the same amounts", async () => {
+    // tiny-sd has one layer per level: LDM's input_blocks.1.1 is down_blocks.0.attentions.0, middle_block.1 the
+    // middle attention, output_blocks.2.1 and 3.1 are up_blocks.1.attentions.0 and 1.
+    const ldm: [string, string][] = [
+      ['down_blocks_0_attentions_0', 'input_blocks_1_1'],
+      ['mid_block_attentions_0', 'middle_block_1'],
+      ['up_blocks_1_attentions_0', 'output_blocks_2_1'],
+      ['up_blocks_1_attentions_1', 'output_blocks_3_1'],
+    ];
+    const source = SafetensorsFile.open(TINY_LORA);
+    const renamed = join(processTempDir(), 'tiny-lora-ldm.safetensors');
+    writeSafetensors(
+      renamed,
+      source.names().map((name) => {
+        const info = source.info(name);
+        const ldmName = ldm.reduce((key, [diffusers, old]) => key.replace(`lora_unet_${diffusers}_`, `lora_unet_${old}_`), name);
+        return { name: ldmName, dtype: info.dtype, shape: info.shape, data: new Uint8Array(source.readBytes(name)) };
+      }),
+    );
+    assert.ok(SafetensorsFile.open(renamed).names().some((name) => name.startsWith('lora_unet_output_blocks_3_1_')));
+    assert.ok(model.patching);
+    const patch = loraPatch(await readLora(renamed), { name: 'ldm', te: 0.25, unet: 0.25 }, model.patching.weights);
+    assert.deepEqual(patch.deltas, patches[0]?.deltas);
   });
 
   it('weight_ops adds scale · (a·b) ⊙ (c·d) to the weight', async () => {

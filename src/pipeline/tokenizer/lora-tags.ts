@@ -11,6 +11,12 @@ export interface LoraTag {
   readonly unet: number;
 }
 
+/**
+ * The largest strength a tag may give, either sign: far past what LoRAs are trained for (about 1), and past it the
+ * picture is noise, so a larger value is a typo (`<lora:x:08>`) rather than a wish.
+ */
+const MAX_LORA_STRENGTH = 4;
+
 /** A1111's `re_extra_net`, for the two kinds that are LoRAs. */
 const LORA_TAG = /<(?:lora|lyco):([^>]+)>/gu;
 
@@ -18,7 +24,7 @@ const LORA_TAG = /<(?:lora|lyco):([^>]+)>/gu;
  * The prompt without its LoRA tags, and the LoRAs they call, in order. Other extra-network tags stay (the prompt
  * reader removes them with a notice).
  * @throws PipelineError `INVALID_REQUEST` (field `prompt`) for a tag without a name or with a strength that is not a
- *   number, naming the tag.
+ *   number or is outside ±`MAX_LORA_STRENGTH`, naming the tag.
  */
 export function extractLoraTags(prompt: string): { prompt: string; tags: LoraTag[] } {
   const tags = [...prompt.matchAll(LORA_TAG)].map((match) => parseTag(match[0], match[1] ?? ''));
@@ -34,6 +40,9 @@ function parseTag(tag: string, body: string): LoraTag {
     const [key, value] = param.includes('=') ? param.split('=', 2) : [undefined, param];
     const number = Number(value);
     if ((value ?? '').trim() === '' || !Number.isFinite(number)) fail(tag, `${JSON.stringify(param)} is not a number`);
+    if (Math.abs(number) > MAX_LORA_STRENGTH) {
+      fail(tag, `its strength ${number} is outside −${MAX_LORA_STRENGTH} to ${MAX_LORA_STRENGTH}`);
+    }
     if (key === undefined) positional.push(number);
     else named[key.trim()] = number;
   }

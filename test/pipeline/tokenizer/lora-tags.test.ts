@@ -16,15 +16,21 @@ describe('extractLoraTags', () => {
     ]);
   });
 
+  test('takes strengths up to ±4, the bound included', () => {
+    assert.deepEqual(extractLoraTags('<lora:x:-4:4>').tags, [{ name: 'x', te: -4, unet: 4 }]);
+  });
+
   test('leaves other extra networks for the prompt reader, and a prompt without tags as it is', () => {
     assert.deepEqual(extractLoraTags('a <hypernet:h:1> cat'), { prompt: 'a <hypernet:h:1> cat', tags: [] });
   });
 
-  test('refuses a tag without a name or with a strength that is not a number, naming the tag', () => {
+  test('refuses a tag without a name, or with a strength that is not a number or is beyond ±4, naming the tag', () => {
     for (const [tag, reason] of [
       ['<lora::1>', /names no LoRA/],
       ['<lora:x:strong>', /"strong" is not a number/],
       ['<lora:x:te=>', /"te=" is not a number/],
+      ['<lora:x:08>', /strength 8 is outside −4 to 4/],
+      ['<lora:x:1:unet=-4.5>', /strength -4.5 is outside −4 to 4/],
     ] as const) {
       assert.throws(
         () => extractLoraTags(`a ${tag}`),
