@@ -13,6 +13,7 @@ import {
 import { Refused, refusalOf, type Result } from '../refusal.js';
 import type { GuildSettings } from '../settings/keys.js';
 import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
+import { closeNames } from './close-names.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
@@ -149,8 +150,10 @@ function checkLoraTags(prompt: string, loras: readonly LoraChoice[], allowed: re
   const unknown = tags.find((tag) => !available.includes(tag.name));
   if (unknown === undefined) return;
   if (available.length === 0) throw new Refused('INVALID_OPTION', 'This bot has no LoRAs, so `<lora:…>` tags cannot be used.');
+  const close = closeNames(unknown.name, available);
+  const guess = close.length > 0 ? ` Did you mean ${close.slice(0, 3).join(' or ')}?` : '';
   const listed = available.slice(0, 20).join(', ');
-  throw new Refused('INVALID_OPTION', `There is no LoRA called ${shown(unknown.name)}; there are: ${listed}${available.length > 20 ? ', …' : ''}.`);
+  throw new Refused('INVALID_OPTION', `There is no LoRA called ${shown(unknown.name)}; there are: ${listed}${available.length > 20 ? ', …' : ''}.${guess}`);
 }
 
 /** Refuses a value over a server limit, or clamps it (with a notice) when the server chose to clamp. */

@@ -67,7 +67,9 @@ describe('buildGenerationRequest', () => {
   it('takes LoRA tags for the LoRAs there are, up to five, and refuses others, saying which there are', () => {
     assert.ok(build('txt2img', { prompt: 'a cat <lora:tiny-lora:0.8> <lora:ink>' }).ok);
     const unknown = build('txt2img', { prompt: 'a cat <lora:gone:1>' });
-    assert.match(unknown.ok ? '' : unknown.message, /There is no LoRA called gone; there are: tiny-lora, ink\./);
+    assert.match(unknown.ok ? '' : unknown.message, /There is no LoRA called gone; there are: tiny-lora, ink\.$/);
+    const typo = build('txt2img', { prompt: 'a cat <lora:tiny_lora:1>' });
+    assert.match(typo.ok ? '' : typo.message, /There is no LoRA called tiny_lora; there are: tiny-lora, ink\. Did you mean tiny-lora\?$/);
     const none = build('txt2img', { prompt: 'a cat <lora:ink>' }, { ...DEFAULTS, loras: [] });
     assert.match(none.ok ? '' : none.message, /This bot has no LoRAs/);
     const six = build('txt2img', { prompt: `a cat ${'<lora:ink:0.1> '.repeat(6)}` });
