@@ -56,6 +56,7 @@ describe('/imagine with clip skip and embeddings on a converted checkpoint', () 
     const [file] = result.attachments;
     assert.ok(file);
     assert.match(parseInfotext(readPngText(file.bytes).parameters ?? '').extra?.['TI hashes'] ?? '', /^tinytok: [0-9a-f]{12}$/);
+    assert.equal(result.embeds[0]?.fields?.find((f) => f.name === 'Embeddings')?.value, 'tinytok');
   });
 
   it('merges a LoRA a prompt calls, keeps the tag in the PNG prompt and names the LoRA with its hash', async () => {
@@ -67,6 +68,8 @@ describe('/imagine with clip skip and embeddings on a converted checkpoint', () 
     const parameters = parseInfotext(readPngText(file.bytes).parameters ?? '');
     assert.equal(parameters.prompt, prompt);
     assert.match(parameters.extra?.['Lora hashes'] ?? '', /^tiny-lora: [0-9a-f]{12}$/);
+    assert.equal(result.embeds[0]?.fields?.find((f) => f.name === 'LoRAs')?.value, 'tiny-lora 0.8');
+    assert.equal(result.embeds[0]?.fields?.find((f) => f.name === 'Embeddings'), undefined);
   });
 
   it('refuses a LoRA that is not in LORA_DIR, privately, naming the ones there are', async () => {
@@ -83,6 +86,7 @@ describe('/imagine with clip skip and embeddings on a converted checkpoint', () 
     const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
     const parameters = parseInfotext(readPngText(result.attachments[0]?.bytes ?? new Uint8Array()).parameters ?? '');
     assert.equal(parameters.prompt, 'a heron, ink wash, <lora:ink:0.6>');
+    assert.equal(result.embeds[0]?.fields?.find((f) => f.name === 'LoRAs')?.value, 'ink 0.6');
     assert.match(parameters.extra?.['Lora hashes'] ?? '', /^ink: [0-9a-f]{12}$/);
 
     const moderator = bot.fake.createMember({ username: 'mod', permissions: DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageGuild });

@@ -7,7 +7,7 @@ import {
 } from 'discord.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../../generator/request.js';
-import { samplerLabel } from '../../pipeline/index.js';
+import { extractLoraTags, isPipelineError, parseInfotext, samplerLabel, type LoraTag } from '../../pipeline/index.js';
 import { buttonId } from './custom-id.js';
 
 /** Where a job stands, as its message shows it. */
@@ -72,12 +72,36 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
       ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
       ...((request.clipSkip ?? 1) > 1 ? [{ name: 'Clip skip', value: String(request.clipSkip), inline: true }] : []),
       ...sourceFields(request),
+      ...networkFields(record),
       { name: 'Time', value: result ? duration(result.durationMs) : '—', inline: true },
       { name: 'Requested by', value: `<@${record.origin.userId}>`, inline: true },
     )
     .setFooter({ text: `Job ${record.id}` });
   if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
   return embed;
+}
+
+/** The LoRAs the prompt calls, at their strengths, and the embeddings the pictures used (their `TI hashes`). */
+function networkFields({ request, result }: JobRecord): { name: string; value: string; inline: true }[] {
+  const loras = loraTags(request.prompt).map(({ name, te, unet }) => (te === unet ? `${name} ${te}` : `${name} te ${te}, unet ${unet}`));
+  const infotext = result?.parameters?.[0]; // written by the generator, so it parses; absent in older records
+  const tiHashes = infotext === undefined ? '' : (parseInfotext(infotext).extra?.['TI hashes'] ?? '');
+  // "name: hash, …": a name may hold a colon, a hash never does.
+  const embeddings = tiHashes === '' ? [] : tiHashes.split(', ').map((pair) => pair.slice(0, pair.lastIndexOf(':')));
+  return [
+    ...(loras.length > 0 ? [{ name: 'LoRAs', value: fieldText(loras.join('\n')), inline: true as const }] : []),
+    ...(embeddings.length > 0 ? [{ name: 'Embeddings', value: fieldText(embeddings.join('\n')), inline: true as const }] : []),
+  ];
+}
+
+/** A prompt's LoRA tags; none for a record queued before a rule of the tag reader refused its tag. */
+function loraTags(prompt: string): LoraTag[] {
+  try {
+    return extractLoraTags(prompt).tags;
+  } catch (error) {
+    if (isPipelineError(error, 'INVALID_REQUEST')) return [];
+    throw error;
+  }
 }
 
 /** What a variation or an inpaint started from: the earlier job or an upload, and the mask. */
