@@ -119,7 +119,7 @@ export const generateCommand: CliCommand = {
       const loras = await loraPatches(request.prompt, values, pipeline);
       const networks = { prompt: loras.prompt, networks: loras.patches };
       const result = await pipeline.generate({ ...request, ...networks }, { onProgress: progressReporter(io) });
-      for (const warning of result.warnings) io.stderr.write(`warning: ${warning}\n`);
+      for (const warning of [...loras.warnings, ...result.warnings]) io.stderr.write(`warning: ${warning}\n`);
       const tiHashes = embeddingHashes(embeddings)(result.embeddings);
       const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
       await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, basename(resolve(source), extname(source)), extra);
@@ -146,16 +146,16 @@ async function prepareCliModel(model: string, io: CliIO): Promise<string> {
 
 /**
  * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the
- * prompt without its tags; A1111's `Lora hashes` value.
+ * prompt without its tags; A1111's `Lora hashes` value; a warning for each LoRA with layers the model lacks.
  */
 async function loraPatches(
   prompt: string,
   values: Values,
   pipeline: StableDiffusionPipeline,
-): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string }> {
+): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string; warnings: string[] }> {
   const extracted = usage(() => extractLoraTags(prompt));
   const tags = [...extracted.tags, ...(values.lora ?? []).map((flag) => usage(() => extractLoraTags(`<lora:${flag}>`)).tags).flat()];
-  if (tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '' };
+  if (tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '', warnings: [] };
   const dir = values['lora-dir'];
   if (dir === undefined) throw new UsageError(`--lora-dir DIR is needed for ${tags.map((tag) => tag.name).join(', ')}`);
   const weights = pipeline.info.patchableWeights;

@@ -107,12 +107,16 @@ export class StableDiffusionGenerator implements ImageGenerator {
   }
 
   /**
-   * The prompt without its LoRA tags, the LoRAs they call merged for `pipeline`, and A1111's `Lora hashes`.
+   * The prompt without its LoRA tags, the LoRAs they call merged for `pipeline`, A1111's `Lora hashes`, and a
+   * warning for each LoRA that changes layers the model does not have.
    * @throws FailureError `INVALID_REQUEST` (field `lora`) when a LoRA cannot be used (the bot checks names first).
    */
-  async #lorasOf(prompt: string, pipeline: StableDiffusionPipeline): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string }> {
+  async #lorasOf(
+    prompt: string,
+    pipeline: StableDiffusionPipeline,
+  ): Promise<{ prompt: string; patches: NetworkPatch[]; hashes: string; warnings: string[] }> {
     const extracted = extractLoraTags(prompt);
-    if (extracted.tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '' };
+    if (extracted.tags.length === 0) return { prompt: extracted.prompt, patches: [], hashes: '', warnings: [] };
     const weights = pipeline.info.patchableWeights;
     if (!this.#loras || !weights) throw new FailureError('INVALID_REQUEST', { field: 'lora' });
     try {
@@ -152,7 +156,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
           parameters: infotextOf(request, seed, model, { 'TI hashes': this.#tiHashes(result.embeddings), 'Lora hashes': loras.hashes }),
         })),
       ),
-      warnings: result.warnings,
+      warnings: [...loras.warnings, ...result.warnings],
       model,
       durationMs: result.timing.totalMs,
     };

@@ -220,21 +220,29 @@ export class LoraLibrary {
   constructor(readonly dir: string) {}
 
   /**
-   * The patches `tags` call, for a model with `weights`, in order, and A1111's `Lora hashes` value ("name: hash, …").
+   * The patches `tags` call, for a model with `weights`, in order; A1111's `Lora hashes` value ("name: hash, …"); and
+   * a warning for each LoRA of which only some modules are layers of the model (the rest are left out, as A1111 does).
    * @throws NetworkError as {@link readLora} and {@link loraPatch} do; `NOT_FOUND` naming the folder.
    */
   async patches(
     tags: readonly LoraTag[],
     weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>,
-  ): Promise<{ patches: NetworkPatch[]; hashes: string }> {
+  ): Promise<{ patches: NetworkPatch[]; hashes: string; warnings: string[] }> {
     const patches: NetworkPatch[] = [];
     const hashes: string[] = [];
+    const warnings: string[] = [];
     for (const tag of tags) {
       const lora = await this.#read(tag.name);
-      patches.push(loraPatch(lora, tag, weights));
+      const patch = loraPatch(lora, tag, weights);
+      // One change per module that matched a layer.
+      const matched = patch.deltas.text_encoder.length + patch.deltas.unet.length;
+      if (matched < lora.modules.length) {
+        warnings.push(`Only ${matched} of the ${lora.modules.length} layers the LoRA ${tag.name} changes are in this model; the others were left out.`);
+      }
+      patches.push(patch);
       hashes.push(`${tag.name}: ${lora.hash}`);
     }
-    return { patches, hashes: hashes.join(', ') };
+    return { patches, hashes: hashes.join(', '), warnings };
   }
 
   #read(name: string): Promise<LoadedLora> {

@@ -1,9 +1,9 @@
 // Issue 18: LoRA files in kohya's (diffusers and LDM module names) and PEFT's naming, LoCon convolutions, and the kinds refused with a reason.
 // Expected changes are computed here from the factors (up · down, A1111's rule), not read from the code.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isNetworkError, loraPatch, readLora } from '../../src/networks/index.js';
+import { isNetworkError, LoraLibrary, loraPatch, readLora } from '../../src/networks/index.js';
 import type { LowRank, PatchableWeight, PatchedComponent, WeightDelta } from '../../src/pipeline/index.js';
 import { TINY_LORA, TINYTOK } from '../support/checkpoint-files.js';
 import { writeSafetensors, type TensorToWrite } from '../support/safetensors-writer.js';
@@ -32,6 +32,14 @@ function file(tensors: TensorToWrite[]): string {
   return path;
 }
 
+/** A kohya LoRA of one module, the Linear Q: up · down. */
+function kohyaQ(): TensorToWrite[] {
+  return [
+    tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_down.weight`, [2, 3], DOWN),
+    tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_up.weight`, [2, 2], UP),
+  ];
+}
+
 /** a·b, row-major. */
 function multiply({ a, b, rank }: LowRank): number[] {
   const rows = a.length / rank;
@@ -53,11 +61,7 @@ function change(delta: WeightDelta | undefined): number[] {
 
 describe('LoRA files', () => {
   it("kohya's and PEFT's namings give the same change: (up·down)ᵀ for a Linear stored transposed, × m·alpha/rank", async () => {
-    const kohya = await readLora(file([
-      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_down.weight`, [2, 3], DOWN),
-      tensor(`lora_unet_${Q.replaceAll('.', '_')}.lora_up.weight`, [2, 2], UP),
-      tensor(`lora_unet_${Q.replaceAll('.', '_')}.alpha`, [], [1]),
-    ]));
+    const kohya = await readLora(file([...kohyaQ(), tensor(`lora_unet_${Q.replaceAll('.', '_')}.alpha`, [], [1])]));
     const peft = await readLora(file([
       tensor(`base_model.model.unet.${Q}.lora_A.weight`, [2, 3], DOWN),
       tensor(`base_model.model.unet.${Q}.lora_B.weight`, [2, 2], UP),
@@ -93,6 +97,22 @@ describe('LoRA files', () => {
     const [conv, linear] = [CONV, Q].map((layer) => patch.deltas.unet.find((delta) => delta.weight.startsWith(`${layer}.weight`)));
     assert.deepEqual(change(conv), [...down.map((v) => 3 * v), ...down]);
     assert.deepEqual(change(linear), [5, 11, 2, 4, -1, -3]);
+  });
+
+  it('a LoRA of which only some modules are layers of the model: those merged, the others named in a warning with the count', async () => {
+    const path = file([
+      ...kohyaQ(),
+      tensor('lora_unet_down_blocks_7_attentions_0_proj_in.lora_down.weight', [2, 3], DOWN),
+      tensor('lora_unet_down_blocks_7_attentions_0_proj_in.lora_up.weight', [2, 2], UP),
+      tensor('lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight', [2, 3], DOWN),
+      tensor('lora_te_text_model_encoder_layers_0_mlp_fc1.lora_up.weight', [2, 2], UP),
+    ]);
+    const library = new LoraLibrary(dirname(path));
+    const { patches, warnings } = await library.patches([{ name: 'net', te: 1, unet: 1 }], WEIGHTS);
+    assert.equal(patches[0]?.deltas.unet.length, 1);
+    assert.deepEqual(warnings, ['Only 1 of the 3 layers the LoRA net changes are in this model; the others were left out.']);
+    const whole = await new LoraLibrary(dirname(file(kohyaQ()))).patches([{ name: 'net', te: 1, unet: 1 }], WEIGHTS);
+    assert.deepEqual(whole.warnings, []);
   });
 
   it('LoHa: (w1a·w1b) ⊙ (w2a·w2b), transposed for a Linear, × m · alpha / rank', async () => {
