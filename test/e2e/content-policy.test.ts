@@ -98,7 +98,7 @@ describe('the content policy on every result', () => {
     const jobId = jobIdOf(notice);
     assert.equal(auditOf(bot, jobId)[0]?.action, 'block');
 
-    const info = notice.customIds.find((id) => id.startsWith('dc:info:'));
+    const info = notice.customIds.find((id) => id.startsWith('dc:details:'));
     assert.ok(info);
     const refused = await bot.fake.clickButton({ message: notice, customId: info }).waitForOriginal();
     assert.match(refused.content, /Only moderators can see the details/);

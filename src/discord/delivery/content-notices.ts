@@ -18,7 +18,7 @@ export function withheldContent(record: JobRecord): string {
 export function withheldComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
   return [
     new ActionRowBuilder<MessageActionRowComponentBuilder>().addComponents(
-      new ButtonBuilder().setCustomId(buttonId('info', record.id)).setLabel('Details (moderators)').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
+      new ButtonBuilder().setCustomId(buttonId('details', record.id)).setLabel('Details (moderators)').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
     ),
   ];
 }

@@ -20,16 +20,10 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
   vary: (interaction, record, context) =>
     admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index: 0 }, {}),
 
-  info: async (interaction, record) => {
-    // A withheld result's prompt may be what the filter reacted to: its parameters are for moderators.
-    const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
-    if (record.status === 'blocked' && !moderator) {
-      return replyPrivately(interaction, "Only moderators can see the details of a result the content policy withheld.");
-    }
-    const seeds = record.result?.seeds ?? [record.request.seed];
-    const commands = seeds.map((_, index) => `\`\`\`\n${reproduceCommand(record, index)}\n\`\`\``).join('');
-    await interaction.reply({ content: `Job \`${record.id}\`\n${commands}`.slice(0, 2000), flags: MessageFlags.Ephemeral });
-  },
+  info: (interaction, record) => showParameters(interaction, record, record.status === 'blocked'),
+
+  // The withheld notice's ℹ️: moderators only, whether or not the job's record reads `blocked` yet.
+  details: (interaction, record) => showParameters(interaction, record, true),
 
   delete: async (interaction, record, context) => {
     const { settings } = await context.settings.effective(interaction.guildId);
@@ -54,6 +48,20 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
     await interaction.deferUpdate();
   },
 };
+
+/**
+ * Shows the command that reproduces each of the job's pictures, privately. A withheld result's prompt may be what the
+ * filter reacted to: then (`withheld`) its parameters are for moderators.
+ */
+async function showParameters(interaction: ButtonInteraction, record: JobRecord, withheld: boolean): Promise<void> {
+  const moderator = interaction.memberPermissions?.has(PermissionFlagsBits.ManageMessages) ?? false;
+  if (withheld && !moderator) {
+    return replyPrivately(interaction, 'Only moderators can see the details of a result the content policy withheld.');
+  }
+  const seeds = record.result?.seeds ?? [record.request.seed];
+  const commands = seeds.map((_, index) => `\`\`\`\n${reproduceCommand(record, index)}\n\`\`\``).join('');
+  await interaction.reply({ content: `Job \`${record.id}\`\n${commands}`.slice(0, 2000), flags: MessageFlags.Ephemeral });
+}
 
 /** Routes a button press by its custom id; tampered or unknown ids and vanished jobs get a clear answer. */
 export async function handleButton(interaction: ButtonInteraction, context: CommandContext): Promise<void> {
