@@ -18,22 +18,33 @@ const SUBCOMMAND_TYPES: readonly Type[] = [Type.Subcommand, Type.SubcommandGroup
  * definition allows. Values are quoted through `shownValue`, so nothing unprintable is echoed.
  */
 export function commandMismatch(command: RESTPostAPIChatInputApplicationCommandsJSONBody, given: Given): string | undefined {
-  return levelMismatch(`/${command.name}`, command.options ?? [], given);
+  return levelMismatch(`/${command.name}`, command.options ?? [], given, 'command');
 }
 
+/**
+ * The same check for an autocomplete request, where the member is still typing: required options may be missing,
+ * and the focused option holds the text so far (a string whatever its type), which must be an option that has
+ * autocomplete. For the log only; the member sees no choices.
+ */
+export function autocompleteMismatch(command: RESTPostAPIChatInputApplicationCommandsJSONBody, given: Given): string | undefined {
+  return levelMismatch(`/${command.name}`, command.options ?? [], given, 'autocomplete');
+}
+
+type Mode = 'command' | 'autocomplete';
+
 /** One level of options: a choice of subcommands (or groups), or plain options. */
-function levelMismatch(path: string, definitions: readonly Definition[], given: Given): string | undefined {
+function levelMismatch(path: string, definitions: readonly Definition[], given: Given, mode: Mode): string | undefined {
   const branches = definitions.filter((d) => SUBCOMMAND_TYPES.includes(d.type));
-  if (branches.length === 0) return optionsMismatch(path, definitions, given);
+  if (branches.length === 0) return optionsMismatch(path, definitions, given, mode);
   const [chosen, ...rest] = given;
   const branch = branches.find((d) => d.name === chosen?.name && d.type === chosen.type);
   if (!chosen || rest.length > 0 || !branch) {
     return `\`${path}\` needs one of its subcommands: ${branches.map((d) => d.name).join(', ')}.`;
   }
-  return levelMismatch(`${path} ${branch.name}`, 'options' in branch ? (branch.options ?? []) : [], chosen.options ?? []);
+  return levelMismatch(`${path} ${branch.name}`, 'options' in branch ? (branch.options ?? []) : [], chosen.options ?? [], mode);
 }
 
-function optionsMismatch(path: string, definitions: readonly Definition[], given: Given): string | undefined {
+function optionsMismatch(path: string, definitions: readonly Definition[], given: Given, mode: Mode): string | undefined {
   const seen = new Set<string>();
   for (const option of given) {
     const definition = definitions.find((d) => d.name === option.name);
@@ -42,11 +53,21 @@ function optionsMismatch(path: string, definitions: readonly Definition[], given
     }
     if (seen.has(definition.name)) return `\`${path}\` got \`${definition.name}\` twice.`;
     seen.add(definition.name);
-    const problem = valueMismatch(definition, option);
+    const problem = mode === 'autocomplete' && option.focused === true ? typingMismatch(definition, option) : valueMismatch(definition, option);
     if (problem) return problem;
   }
+  if (mode === 'autocomplete') return given.filter((option) => option.focused === true).length === 1 ? undefined : `\`${path}\` needs one focused option.`;
   const missing = definitions.find((d) => 'required' in d && d.required === true && !seen.has(d.name));
   return missing ? `\`${path}\` needs \`${missing.name}\`.` : undefined;
+}
+
+/** Whether the focused option of an autocomplete request is one with autocomplete, holding text that fits it. */
+function typingMismatch(definition: Definition, option: CommandInteractionOption): string | undefined {
+  const name = `\`${definition.name}\``;
+  if (!('autocomplete' in definition) || definition.autocomplete !== true) return `${name} has no autocomplete.`;
+  if (typeof option.value !== 'string') return `${name} must be the text typed so far.`;
+  const limit = definition.type === Type.String ? definition.max_length : undefined;
+  return limit !== undefined && option.value.length > limit ? `${name} is ${option.value.length} characters long; the limit is ${limit}.` : undefined;
 }
 
 /** Whether one option's type and value are what its definition allows. */

@@ -1,7 +1,7 @@
 import { DiscordAPIError, Events, RESTJSONErrorCodes, type Client, type Interaction } from 'discord.js';
 import type { CommandContext, SlashCommand } from './command.js';
 import { handleButton } from './buttons.js';
-import { commandMismatch } from './interaction-guard.js';
+import { autocompleteMismatch, commandMismatch } from './interaction-guard.js';
 import { handleReaction } from './reactions.js';
 import { replyPrivately } from './replies.js';
 
@@ -54,7 +54,14 @@ export class Router {
   async #route(interaction: Interaction): Promise<void> {
     try {
       if (interaction.isAutocomplete()) {
-        await this.#commands.get(interaction.commandName)?.autocomplete?.(interaction, this.#context);
+        const command = this.#commands.get(interaction.commandName);
+        const mismatch = command && autocompleteMismatch(command.data, interaction.options.data);
+        if (mismatch) {
+          this.#context.log.warn({ command: command.data.name, interactionId: interaction.id, mismatch }, 'autocomplete refused: options do not match its definition');
+          await interaction.respond([]);
+          return;
+        }
+        await command?.autocomplete?.(interaction, this.#context);
         return;
       }
       if (!interaction.isRepliable()) return;
