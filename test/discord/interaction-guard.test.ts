@@ -8,7 +8,7 @@ import { autocompleteMismatch, commandMismatch } from '../../src/discord/interac
 
 const imagine = imagineCommand.data;
 const text = (name: string, value: string, focused = false): CommandInteractionOption =>
-  ({ name, type: Type.String, value, ...(focused ? { focused } : {}) }) as CommandInteractionOption;
+  ({ name, type: Type.String, value, ...(focused ? { focused } : {}) });
 
 describe('autocompleteMismatch', () => {
   it('lets a member type in an option with autocomplete before filling the required ones', () => {
