@@ -13,7 +13,7 @@ import { samplerLabel } from '../../src/pipeline/schedulers/names.js';
 import { SCHEDULER_IDS } from '../../src/pipeline/schedulers/types.js';
 import { parsePromptAttention } from '../../src/pipeline/tokenizer/attention.js';
 import { cleanPrompt } from '../../src/jobs/prompt-text.js';
-import { formatValue } from '../../src/settings/format-value.js';
+import { formatValue } from '../../src/discord/commands/setting-text.js';
 import { defaultSettings, SETTING_KEY_NAMES, SETTING_KEYS, type GuildSettings } from '../../src/settings/keys.js';
 import { parseSettingValue } from '../../src/settings/parse-value.js';
 import { animated, drawPng, pngHeaderBomb } from '../support/pictures.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseSettingKey, suggestSettingKeys } from '../../src/settings/find-key.js';
-import { formatValue } from '../../src/settings/format-value.js';
+import { formatValue } from '../../src/discord/commands/setting-text.js';
 import { SETTING_KEY_NAMES, type SettingKey } from '../../src/settings/keys.js';
 import { parseSettingValue } from '../../src/settings/parse-value.js';
 import { REQUEST_LIMITS } from '../../src/pipeline/index.js';

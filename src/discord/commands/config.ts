@@ -7,7 +7,7 @@ import {
   SlashCommandBuilder,
 } from 'discord.js';
 import { suggestSettingKeys } from '../../settings/find-key.js';
-import { formatValue } from '../../settings/format-value.js';
+import { formatValue } from './setting-text.js';
 import { SETTING_KEYS, type GuildSettings, type SettingGroup, type SettingKey, type SettingValue } from '../../settings/keys.js';
 import type { SettingRow, SettingsOverview } from '../../settings/settings-service.js';
 import type { AuditEntry } from '../../settings/settings-store.js';

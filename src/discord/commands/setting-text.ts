@@ -1,8 +1,9 @@
-import { SETTING_KEYS, type SettingKey, type SettingValue } from './keys.js';
+import { SETTING_KEYS, type SettingKey, type SettingValue } from '../../settings/keys.js';
 
 /**
  * A setting's value as moderators read it: booleans as on/off, channels as mentions, lists joined with commas, and
- * an empty list or text as "(all channels)" or "(none)".
+ * an empty list or text as "(all channels)" or "(none)". Here, not in settings/, because the words and the channel
+ * mentions are Discord's side of a setting.
  */
 export function formatValue(key: SettingKey, value: SettingValue): string {
   switch (SETTING_KEYS[key].input) {
