@@ -14,6 +14,15 @@ export interface Refusal {
   readonly message: string;
 }
 
+/**
+ * A refusal whose words need Discord's terms (channel mentions), as data: discord/interactions/refusal-text.ts puts
+ * it into words.
+ */
+export interface DetailedRefusal {
+  readonly code: 'CHANNEL';
+  readonly details: { readonly kind: 'wrong-channel'; readonly allowedChannelIds: readonly string[] };
+}
+
 export type Result<T> = ({ readonly ok: true } & T) | ({ readonly ok: false } & Refusal);
 
 /** Thrown inside a validation to stop at the first bad value; the validation's entry point returns it. */

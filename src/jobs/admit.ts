@@ -4,7 +4,7 @@ import type { ValidatedRequest } from './build-request.js';
 import type { Cooldowns } from './cooldowns.js';
 import type { JobOrigin, JobRecord } from './job-record.js';
 import type { JobService } from './job-service.js';
-import type { Refusal, Result } from '../refusal.js';
+import type { DetailedRefusal, Refusal, Result } from '../refusal.js';
 import { findBlockedWord } from './prompt-text.js';
 import type { GenerationRequest } from '../generator/request.js';
 
@@ -30,11 +30,10 @@ export async function admitJob(
   services: AdmissionServices,
   origin: JobOrigin,
   build: RequestBuilder,
-): Promise<Result<{ record: JobRecord; position: number; etaMs: number }>> {
+): Promise<Result<{ record: JobRecord; position: number; etaMs: number }> | ({ readonly ok: false } & DetailedRefusal)> {
   const { settings } = await services.settings.effective(origin.guildId);
   if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(origin.channelId)) {
-    const where = settings.allowedChannels.map((id) => `<#${id}>`).join(', ');
-    return { ok: false, code: 'CHANNEL', message: `I don't take requests in this channel. Please use ${where}.` };
+    return { ok: false, code: 'CHANNEL', details: { kind: 'wrong-channel', allowedChannelIds: settings.allowedChannels } };
   }
   const built = build(settings);
   if (!built.ok) return built;

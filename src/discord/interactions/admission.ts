@@ -5,6 +5,7 @@ import type { JobOrigin } from '../../jobs/job-record.js';
 import { isAgeRestricted } from './age-restricted.js';
 import { missingPermissionsMessage } from './permissions.js';
 import { replyPrivately } from './replies.js';
+import { refusalText } from './refusal-text.js';
 
 /**
  * Takes a generation request from an interaction (slash command or button) into the queue: acknowledge at once,
@@ -37,7 +38,7 @@ export async function admitFromInteraction(
     via,
   };
   const admitted = await admitJob(context, origin, build);
-  if (!admitted.ok) return replyPrivately(interaction, admitted.message);
+  if (!admitted.ok) return replyPrivately(interaction, refusalText(admitted));
   context.log.info(
     { jobId: admitted.record.id, userId: origin.userId, guildId: origin.guildId, via, interactionId: interaction.id },
     'job accepted',

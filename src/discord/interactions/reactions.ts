@@ -4,6 +4,7 @@ import { admitJob } from '../../jobs/admit.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { isGone } from '../delivery/job-view.js';
 import { isAgeRestricted } from './age-restricted.js';
+import { refusalText } from './refusal-text.js';
 
 /** Reactions that reroll a result with a new seed. */
 export const REROLL_EMOJIS = new Set(['🎲', '🔁']);
@@ -50,7 +51,7 @@ export async function handleReaction(
   const channel = reaction.message.channel;
   if (channel.isSendable()) {
     await channel.send({
-      content: `<@${user.id}> ${admitted.message}`,
+      content: `<@${user.id}> ${refusalText(admitted)}`,
       allowedMentions: { users: [user.id] },
       reply: { messageReference: reaction.message.id, failIfNotExists: false },
     });
