@@ -214,8 +214,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   #deliveryOutcomes(): DeliveryOutcomes {
     return {
       delivered: async (record: JobRecord, messageId: string) => {
-        await this.#byMessage.set(messageId, record.id);
+        // The record first: a message found through `byMessage` is already a completed job's.
         const stored = await this.#change(record.id, (current) => ({ ...current, status: 'completed', messageId }));
+        await this.#byMessage.set(messageId, record.id);
         if (stored?.changed) this.emit('completed', stored.record);
       },
       screened: (record, screening) => this.emit('screened', record, screening),

@@ -67,11 +67,14 @@ describe('cancel', () => {
 
   it('keeps the slot of a cancelled job whose runner has not stopped yet, and drops its late result', async () => {
     let finishLate: (value: string) => void = () => undefined;
+    let slowStarted: () => void = () => undefined;
+    const slowRunning = new Promise<void>((resolve) => (slowStarted = resolve));
     const calls: string[] = [];
     const { queue } = await startQueue({
       concurrency: 1,
       runner: (job) => {
         calls.push(job.payload.prompt);
+        if (job.payload.prompt === 'slow') slowStarted();
         // The first job ignores its signal (a pipeline step that takes a while); the others finish at once.
         return job.payload.prompt === 'slow' ? new Promise<string>((resolve) => (finishLate = resolve)) : Promise.resolve('ok');
       },
@@ -80,6 +83,8 @@ describe('cancel', () => {
     queue.on('completed', ({ job }) => completed.push(job.payload.prompt));
     const slow = await submitOk(queue, 'ann', 'slow');
     const next = await submitOk(queue, 'ben', 'next');
+    // The runner starts after the start is recorded: a cancel before that (a loaded machine) would test the other case.
+    await slowRunning;
 
     await queue.cancel(slow.job.id, { byUserId: 'ann' });
     await new Promise((resolve) => setImmediate(resolve));

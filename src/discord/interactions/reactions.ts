@@ -23,7 +23,9 @@ export async function handleReaction(
 ): Promise<void> {
   if (user.bot || !REROLL_EMOJIS.has(reaction.emoji.name ?? '')) return;
   const record = await context.jobs.byMessage(reaction.message.id);
-  if (!record || record.status !== 'completed') return;
+  // `undelivered` too: the result is on the message a moment before its record says `completed`, and a member can
+  // react in that moment. Earlier states have no result to reroll; later ones (blocked, failed…) none to show.
+  if (!record || (record.status !== 'completed' && record.status !== 'undelivered')) return;
   const guildId = reaction.message.guildId;
   const { settings } = await context.settings.effective(guildId);
   if (!settings.rerollReactions) return;
