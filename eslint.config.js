@@ -93,4 +93,19 @@ export default tseslint.config(
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
   boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
   boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'config', 'cli']),
+  {
+    // Mentions (`<@id>`, `<#id>`) are Discord's words: outside src/discord, modules hand over ids and Discord's layer
+    // writes them (e.g. discord/interactions/refusal-text.ts). Reading a mention a member typed is a regex, not text.
+    files: ['src/**/*.ts'],
+    ignores: ['src/discord/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        ...['Literal[value=/<[#@]/]', 'TemplateElement[value.raw=/<[#@]/]'].map((selector) => ({
+          selector,
+          message: 'Discord markup belongs in src/discord: hand over the ids instead.',
+        })),
+      ],
+    },
+  },
 );
