@@ -221,12 +221,13 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       },
       screened: (record, screening) => this.emit('screened', record, screening),
       blocked: async (record, messageId) => {
-        if (messageId !== undefined) await this.#byMessage.set(messageId, record.id);
+        // The record first, as for a delivered result: the notice's message leads to a job already `blocked`.
         const stored = await this.#change(record.id, (current) => ({
           ...current,
           status: 'blocked',
           ...(messageId === undefined ? {} : { messageId }),
         }));
+        if (messageId !== undefined) await this.#byMessage.set(messageId, record.id);
         await this.#inputs.deleteResults(record.id, record.result?.seeds.length ?? 0);
         if (stored?.changed) this.emit('blocked', stored.record);
       },
