@@ -10,6 +10,9 @@ import { canMove, jobOriginSchema, jobRecordSchema, type JobRecord } from './job
 import type { Result } from '../refusal.js';
 import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
 
+/** The events that end a job's delivery: after each, its record no longer changes. */
+const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
+
 /** What the queue keeps of a waiting job: enough to run and answer it after a restart. */
 const ticketSchema = z.object({
   request: generationRequestSchema,
@@ -154,6 +157,29 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   /** The record of job `jobId`, if it exists. */
   get(jobId: string): Promise<JobRecord | undefined> {
     return this.#records.get(jobId);
+  }
+
+  /**
+   * The record of job `jobId` once its delivery has ended, waiting at most `timeoutMs` (then the record as it is).
+   * A result is on screen a moment before its record says `completed`: a member who varies it at once must find
+   * it finished, not be refused. Only a job whose pictures are being delivered is waited for.
+   */
+  async delivered(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
+    let resolve = () => {};
+    const ended = new Promise<void>((settle) => (resolve = settle));
+    const onEnd = (record: JobRecord) => record.id === jobId && resolve();
+    // Listening before reading: an end between the read and the wait is not missed.
+    for (const event of DELIVERY_ENDS) this.on(event, onEnd);
+    const timer = setTimeout(resolve, timeoutMs);
+    try {
+      const record = await this.get(jobId);
+      if (record?.status !== 'undelivered') return record;
+      await ended;
+      return await this.get(jobId);
+    } finally {
+      clearTimeout(timer);
+      for (const event of DELIVERY_ENDS) this.off(event, onEnd);
+    }
   }
 
   /** The job whose progress or result is message `messageId`. */

@@ -147,6 +147,36 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
     assert.equal(presenter.shown, 1);
   });
+
+  it('answers "delivered" for a result on screen whose record is not yet written, once it is (the 🔀 race)', async () => {
+    const { store, service } = await open(`sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`);
+    // Delivery holds here: the picture is on screen, the record still says `undelivered`.
+    let release = () => {};
+    const onScreen = new Promise<void>((shown) => {
+      const held = new Promise<void>((resolve) => (release = resolve));
+      void service.start({
+        ...countingPresenter(),
+        deliver: async () => {
+          shown();
+          await held;
+          return { ok: true as const, messageId: '400000000000000003' };
+        },
+      });
+    });
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    await onScreen;
+    const jobId = submitted.record.id;
+    assert.equal((await service.delivered(jobId, 20))?.status, 'undelivered', 'a short wait ends with the record as it is');
+    const waited = service.delivered(jobId, 60_000);
+    release();
+    const record = await waited;
+    assert.equal(record?.status, 'completed');
+    assert.equal(record?.messageId, '400000000000000003');
+    assert.equal(service.listenerCount('completed'), 0, 'the wait leaves no listener behind');
+    await service.close({ drain: true });
+    await store.close();
+  });
 });
 
 describe('canMove', () => {

@@ -55,13 +55,16 @@ export function admitJobVariation(
   options: GenerationOptions,
 ): Promise<void> {
   return admitWithImages(interaction, context, { via, kind: 'img2img', options }, async () => {
-    const record = await context.jobs.get(picture.jobId);
+    const record = await context.jobs.delivered(picture.jobId, DELIVERY_WAIT_MS);
     if (!record || record.origin.guildId !== interaction.guildId) {
       return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${picture.jobId}\` on this server.` };
     }
     return context.inputs.fromJob(record, picture.index);
   });
 }
+
+/** How long a variation of a result still being delivered waits for it (a delivery takes a moment, not more). */
+const DELIVERY_WAIT_MS = 15_000;
 
 /** The content policy's check of the member's uploads for `interaction`'s channel; every flagged one is audited. */
 function uploadCheck(interaction: RepliableInteraction, context: CommandContext): UploadCheck {
