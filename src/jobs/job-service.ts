@@ -11,6 +11,7 @@ import { JobRecords, type StoredChange } from './job-records.js';
 import { RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
 import { modelCallsOf } from '../generator/request.js';
+import { outputSize } from '../generator/working-size.js';
 
 /** The events that end a job's delivery: after each, its record no longer changes. */
 const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
@@ -98,7 +99,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       // Model calls, not steps: the unit the progress reports count in (Heun and DPM2 make two per step).
       costOf: ({ request }) => ({
         steps: modelCallsOf(request, options.generator.schedulerConfig),
-        pixels: request.width * request.height,
+        pixels: pixelsOf(outputSize(request)),
         count: request.count,
       }),
       concurrency: options.concurrency,
@@ -312,6 +313,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     if (!stored) throw new Error(`Job ${job.id} is in the queue but has no record.`);
     return stored;
   }
+}
+
+function pixelsOf(size: { readonly width: number; readonly height: number }): number {
+  return size.width * size.height;
 }
 
 /** `record` with its generated pictures: waiting for delivery, the generator's warnings added to its notices. */
