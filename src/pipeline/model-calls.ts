@@ -1,4 +1,4 @@
-import type { ResolvedParameters } from './request.js';
+import type { ResolvedHires, ResolvedParameters } from './request.js';
 import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './schedulers/index.js';
 
 /**
@@ -8,11 +8,24 @@ import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './sched
  * `schedulerConfig` (`ModelInfo.schedulerConfig`), so it matches what `generate` will report.
  */
 export function countModelCalls(
-  request: Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'strength'>,
+  request: Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'strength'> & { readonly hires?: HiresCalls | undefined },
   schedulerConfig: SchedulerConfig,
 ): number {
   const scheduler = createScheduler(request.sampler, schedulerConfig);
-  if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length;
+  const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
+  if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length + hires;
   scheduler.setTimesteps(request.steps);
-  return scheduler.timesteps.length;
+  return scheduler.timesteps.length + hires;
+}
+
+/** What the count of a hires fix's second pass depends on. */
+type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'>;
+
+/** The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength. */
+export function countHiresCalls(
+  request: { readonly sampler: ResolvedParameters['sampler']; readonly hires: HiresCalls },
+  schedulerConfig: SchedulerConfig,
+): number {
+  const scheduler = createScheduler(request.sampler, schedulerConfig);
+  return img2imgTimesteps(scheduler, request.hires.steps, request.hires.strength).timesteps.length;
 }

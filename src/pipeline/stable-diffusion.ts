@@ -1,6 +1,7 @@
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
+import { hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
@@ -23,6 +24,7 @@ import type { TextualInversion } from './tokenizer/index.js';
 import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
 import { TimingRecorder, type GenerationTiming } from './timing.js';
 import { txt2img } from './txt2img.js';
+import { countHiresCalls } from './model-calls.js';
 
 /** How {@link StableDiffusionPipeline.load} loads a model. */
 export interface PipelineOptions {
@@ -96,6 +98,16 @@ export interface GenerateResult {
   /** The embeddings the prompt and the negative prompt called, each once, in order of first use. */
   readonly embeddings: readonly string[];
   readonly timing: GenerationTiming;
+}
+
+/**
+ * `hooks` with each progress report moved on by `before` model calls, out of `before + after` more than the pass
+ * reports: the two passes of a hires fix count as one generation.
+ */
+function progressShifted(hooks: GenerateHooks, before: number, after: number): GenerateHooks {
+  const { onProgress } = hooks;
+  if (!onProgress || (before === 0 && after === 0)) return hooks;
+  return { ...hooks, onProgress: (step, total, elapsedMs, preview) => onProgress(before + step, before + total + after, elapsedMs, preview) };
 }
 
 const TASKS: Readonly<Record<GenerationKind, (job: Job) => Promise<Float32Array>>> = { txt2img, img2img, inpaint };
@@ -176,19 +188,28 @@ export class StableDiffusionPipeline {
     const model = await this.#patchedModel(resolved.networks);
     const conditioning = await encodePrompt(model, resolved, timing);
 
-    // 4. Run the task's denoising loop.
-    const job: Job = {
+    // 4. Run the task's denoising loop (both passes of a hires fix, counted as one in the progress reports).
+    const { hires } = resolved;
+    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
+    const firstJob: Job = {
       model,
       request: resolved,
       conditioning,
       scheduler,
       noise,
-      hooks,
+      hooks: progressShifted(hooks, 0, hiresCalls),
       timing,
       latentWidth: resolved.width / 8,
       latentHeight: resolved.height / 8,
     };
-    const latents = await TASKS[resolved.kind](job);
+    const firstLatents = await TASKS[resolved.kind](firstJob);
+    const { job, latents } = hires
+      ? await hiresPass(
+          { ...firstJob, hooks: progressShifted(hooks, timing.steps, 0) },
+          firstLatents,
+          this.#createScheduler(resolved.sampler),
+        )
+      : { job: firstJob, latents: firstLatents };
 
     // 5. Decode.
     const images = await decodeImages(job, latents);
