@@ -2,6 +2,7 @@
 // time (speed targets are read from these figures, not asserted in tests). `npm run bench -- convert` (or any
 // titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, and the GPU run of its result
 // (`gpu`) run only when named.
+import { benchActions } from './actions.js';
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
 import { benchLora } from './lora.js';
@@ -17,6 +18,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['random numbers', benchRng],
   ['schedulers', benchSchedulers],
   ['pipeline', benchPipeline],
+  ['actions', benchActions],
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],
   ['lora', benchLora],

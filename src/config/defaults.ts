@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
+import { HIRES_UPSCALERS, isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
 import { ConfigError } from './errors.js';
 
 export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9'] as const;
@@ -43,6 +43,10 @@ const generation = z.strictObject({
   inpaintStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
   /** Pixels of feathering at the edge of an inpainting mask. */
   maskBlur: z.number().int().min(0).max(64),
+  /** How `/imagine upscale` and ⬆️ Upscale enlarge the first pass: A1111's "Latent", "Latent (nearest)" or "Lanczos". */
+  hiresUpscaler: z.enum(HIRES_UPSCALERS),
+  /** The denoising strength of their second pass. */
+  hiresStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
 });
 
 const limits = z.strictObject({

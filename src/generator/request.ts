@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import {
   countModelCalls,
+  HIRES_UPSCALERS,
   MASK_REGIONS,
   REQUEST_LIMITS,
   SCHEDULER_IDS,
@@ -29,6 +30,15 @@ export const generationRequestSchema = z.object({
   /** A1111's clip skip (1 = the text encoder's last layer); absent in records made before it existed. */
   clipSkip: z.number().int().min(REQUEST_LIMITS.clipSkip.min).max(REQUEST_LIMITS.clipSkip.max).optional(),
   promptSyntax: z.enum(['a1111', 'plain']),
+  /** txt2img: A1111's hires fix, a second pass at `scale` times the size (see the pipeline's `HiresOptions`). */
+  hires: z
+    .object({
+      scale: z.number().min(REQUEST_LIMITS.hiresScale.min).max(REQUEST_LIMITS.hiresScale.max),
+      upscaler: z.enum(HIRES_UPSCALERS),
+      strength: z.number().min(0).max(1),
+      steps: z.number().int().min(1),
+    })
+    .optional(),
   /** img2img / inpaint: how much of the source is repainted (0–1). */
   strength: z.number().min(0).max(1).optional(),
   /** img2img / inpaint: where the source image is kept (see the jobs' input store) and where it came from. */
@@ -106,6 +116,7 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     height: request.height,
     count: request.count,
     ...(request.kind === 'txt2img' ? {} : { strength: request.strength }),
+    ...(request.hires ? { hires: request.hires } : {}),
   };
 }
 

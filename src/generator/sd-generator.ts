@@ -9,6 +9,7 @@ import {
   formatInfotext,
   maskFromImage,
   resizeImage,
+  HIRES_UPSCALER_LABELS,
   samplerLabel,
   StableDiffusionPipeline,
   toRgb8,
@@ -214,6 +215,7 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: string, net
   const label = samplerLabel(request.sampler);
   const extra: Record<string, string> = {};
   for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
+  if (request.hires) Object.assign(extra, hiresInfotext(request.hires));
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);
@@ -229,11 +231,26 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: string, net
     width: request.width,
     height: request.height,
     model,
-    ...(request.kind !== 'txt2img' && request.strength !== undefined ? { denoisingStrength: request.strength } : {}),
+    ...denoisingStrengthOf(request),
     ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),
     ...(request.mask ? { maskBlur: request.mask.blur } : {}),
     ...(Object.keys(extra).length > 0 ? { extra } : {}),
     version: VERSION,
   });
+}
+
+/** img2img's and inpainting's strength, or a hires fix's second pass's (A1111 writes both as `Denoising strength`). */
+function denoisingStrengthOf(request: GenerationRequest): { denoisingStrength?: number } {
+  if (request.hires) return { denoisingStrength: request.hires.strength };
+  return request.kind !== 'txt2img' && request.strength !== undefined ? { denoisingStrength: request.strength } : {};
+}
+
+/** A1111's hires keys, in its order (A1111 leaves `Hires steps` out when it is 0, "as the first pass"; ours is always set). */
+function hiresInfotext(hires: NonNullable<GenerationRequest['hires']>): Record<string, string> {
+  return {
+    'Hires upscale': String(hires.scale),
+    'Hires steps': String(hires.steps),
+    'Hires upscaler': HIRES_UPSCALER_LABELS[hires.upscaler],
+  };
 }

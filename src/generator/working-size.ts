@@ -1,4 +1,4 @@
-import { planWorkingSize, SIZE_MULTIPLE, type Size, type WorkingSize } from '../pipeline/index.js';
+import { hiresSize, planWorkingSize, SIZE_MULTIPLE, type Size, type WorkingSize } from '../pipeline/index.js';
 import type { Result } from '../refusal.js';
 import type { GenerationRequest } from './request.js';
 
@@ -45,11 +45,13 @@ export function workingSizeOf(size: Size, limits: WorkingLimits): Result<{ plan:
 }
 
 /**
- * The size of a job's pictures: the working size, except for a source image that was scaled down, whose aspect
- * ratio the result gets back (at the working scale, so it is not blown up to the original's pixel count).
+ * The size of a job's pictures: the working size, or a hires fix's target, except for a source image that was
+ * scaled down, whose aspect ratio the result gets back (at the working scale, so it is not blown up to the
+ * original's pixel count).
  */
-export function outputSize(request: Pick<GenerationRequest, 'width' | 'height' | 'source'>): Size {
-  const { width, height, source } = request;
+export function outputSize(request: Pick<GenerationRequest, 'width' | 'height' | 'source' | 'hires'>): Size {
+  const { width, height, source, hires } = request;
+  if (hires) return hiresSize(width, height, hires.scale);
   // Within 8 pixels of the working size the source was only cropped to multiples of 8: nothing to restore.
   if (!source || (source.width - width < SIZE_MULTIPLE && source.height - height < SIZE_MULTIPLE)) return { width, height };
   const scale = Math.max(width / source.width, height / source.height);

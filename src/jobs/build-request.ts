@@ -14,6 +14,7 @@ import { Refused, refusalOf, type Result } from '../refusal.js';
 import type { GuildSettings } from '../settings/keys.js';
 import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
 import { closeNames } from './close-names.js';
+import { hiresOf, upscaleScale } from './hires-request.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
@@ -32,6 +33,8 @@ export interface GenerationOptions {
   readonly clipSkip?: unknown;
   /** A LoRA's name (the `lora` option): its tag and trigger words are added to the prompt. */
   readonly lora?: unknown;
+  /** `/imagine`'s hires fix: `1.5x` or `2x` (`UPSCALE_CHOICES`). */
+  readonly upscale?: unknown;
 }
 
 /** What a request falls back on besides the server's settings: the model's size and the product defaults. */
@@ -114,6 +117,9 @@ export function buildGenerationRequest(
       promptSyntax: defaults.promptSyntax,
     };
     if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
+    if (kind === 'txt2img' && options.upscale !== undefined && options.upscale !== null) {
+      request.hires = hiresOf(size, upscaleScale(options.upscale), steps, settings, notices);
+    }
     resolveOnce(request);
     return { ok: true, request, notices };
   } catch (error) {

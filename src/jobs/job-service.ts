@@ -9,6 +9,7 @@ import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliv
 import { canMove, jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
 import type { Result } from '../refusal.js';
 import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
+import { outputSize } from '../generator/working-size.js';
 
 /** The events that end a job's delivery: after each, its record no longer changes. */
 const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
@@ -106,7 +107,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       // Model calls, not steps: the unit the progress reports count in (Heun and DPM2 make two per step).
       costOf: ({ request }) => ({
         steps: modelCallsOf(request, options.generator.schedulerConfig),
-        pixels: request.width * request.height,
+        pixels: pixelsOf(outputSize(request)),
         count: request.count,
       }),
       concurrency: options.concurrency,
@@ -336,6 +337,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       return { record: next, changed: next !== current };
     });
   }
+}
+
+function pixelsOf(size: { readonly width: number; readonly height: number }): number {
+  return size.width * size.height;
 }
 
 /** A record after `#change`: as stored now, and whether this change is what stored it. */

@@ -9,20 +9,28 @@ import { denoise, encodeImage, type Job } from './steps.js';
  * @returns the final latents `[count, 4, h, w]`.
  */
 export async function img2img(job: Job): Promise<Float32Array> {
+  if (!job.request.initImage) throw new TypeError('img2img needs an init image');
+  // The init image's latents (a sample of the VAE encoder's distribution).
+  const imageLatents = await encodeImage(job, toModelTensor(job.request.initImage));
+  return img2imgFromLatents(job, imageLatents);
+}
+
+/**
+ * The denoising part of img2img, from latents already made (the init image's, or a hires fix's upscaled first pass).
+ * @param imageLatents - `[count, 4, h, w]`, scaled by the VAE factor.
+ * @returns the final latents `[count, 4, h, w]`.
+ */
+export async function img2imgFromLatents(job: Job, imageLatents: Float32Array): Promise<Float32Array> {
   const { scheduler, request, noise, latentWidth, latentHeight } = job;
-  if (!request.initImage) throw new TypeError('img2img needs an init image');
 
   // 1. Timesteps: the last ⌊steps · strength⌋ of the schedule.
   const { timesteps, firstTimestep } = img2imgTimesteps(scheduler, request.steps, request.strength);
 
-  // 2. The init image's latents (a sample of the VAE encoder's distribution).
-  const imageLatents = await encodeImage(job, toModelTensor(request.initImage));
-
-  // 3. Noise them to the first remaining timestep.
+  // 2. Noise the latents to the first remaining timestep.
   const shape = [request.count, LATENT_CHANNELS, latentHeight, latentWidth];
   const latents = scheduler.addNoise(imageLatents, noise.generator.randn(shape), firstTimestep);
 
-  // 4. Denoise.
+  // 3. Denoise.
   await denoise(job, latents, timesteps);
   return latents;
 }

@@ -8,17 +8,23 @@ export {
   type PipelineOptions,
 } from './stable-diffusion.js';
 export {
+  HIRES_UPSCALER_LABELS,
+  HIRES_UPSCALERS,
+  hiresSize,
   REQUEST_LIMITS,
   resolveParameters,
   resolveRequest,
   type GenerateRequest,
   type GenerationKind,
   type GenerationParameters,
+  type HiresOptions,
+  type HiresUpscaler,
+  type ResolvedHires,
   type ResolvedParameters,
   type ResolvedRequest,
   type SeedMode,
 } from './request.js';
-export { countModelCalls } from './model-calls.js';
+export { countHiresCalls, countModelCalls } from './model-calls.js';
 export type { LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './lora/patch.js';
 export { extractLoraTags, type LoraTag } from './tokenizer/lora-tags.js';
 export type { GenerateHooks, ProgressCallback } from './steps.js';

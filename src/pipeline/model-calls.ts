@@ -1,6 +1,6 @@
-import { kSamplerFor } from './a1111/k-samplers.js';
+import { a1111SamplerOf } from './a1111/k-samplers.js';
 import { compVisScheduleOf, walkedSigmas } from './a1111/sample.js';
-import type { ResolvedParameters } from './request.js';
+import type { ResolvedHires, ResolvedParameters } from './request.js';
 import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './schedulers/index.js';
 
 /**
@@ -11,13 +11,26 @@ import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './sched
  */
 export function countModelCalls(
   request: Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'strength'> &
-    Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>>,
+    Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>> & { readonly hires?: HiresCalls | undefined },
   schedulerConfig: SchedulerConfig,
 ): number {
-  const kSampler = request.compat === 'a1111' && request.kind !== 'inpaint' ? kSamplerFor(request.sampler) : undefined;
+  const kSampler = a1111SamplerOf(request);
   if (kSampler) return kSampler.modelCalls(walkedSigmas(kSampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig)));
   const scheduler = createScheduler(request.sampler, schedulerConfig);
-  if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length;
+  const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
+  if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length + hires;
   scheduler.setTimesteps(request.steps);
-  return scheduler.timesteps.length;
+  return scheduler.timesteps.length + hires;
+}
+
+/** What the count of a hires fix's second pass depends on. */
+type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'>;
+
+/** The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength. */
+export function countHiresCalls(
+  request: { readonly sampler: ResolvedParameters['sampler']; readonly hires: HiresCalls },
+  schedulerConfig: SchedulerConfig,
+): number {
+  const scheduler = createScheduler(request.sampler, schedulerConfig);
+  return img2imgTimesteps(scheduler, request.hires.steps, request.hires.strength).timesteps.length;
 }

@@ -91,6 +91,48 @@ export interface GenerateRequest {
    * @default none
    */
   readonly networks?: readonly NetworkPatch[];
+  /** A1111's hires fix (txt2img only): a second pass at a larger size. @default none */
+  readonly hires?: HiresOptions;
+}
+
+/**
+ * How A1111's hires fix upscales the first pass: in latent space (its "Latent" upscaler, bilinear, and "Latent
+ * (nearest)"), or in pixels ("Lanczos": decoded, resized with a Lanczos-3 filter, encoded again).
+ */
+export const HIRES_UPSCALERS = ['latent', 'latent-nearest', 'lanczos'] as const;
+export type HiresUpscaler = (typeof HIRES_UPSCALERS)[number];
+
+/** A1111's name of each upscaler, as its infotext writes it (`Hires upscaler`). */
+export const HIRES_UPSCALER_LABELS: Readonly<Record<HiresUpscaler, string>> = {
+  latent: 'Latent',
+  'latent-nearest': 'Latent (nearest)',
+  lanczos: 'Lanczos',
+};
+
+/**
+ * A1111's hires fix: the picture is made at `width × height`, upscaled by `scale`, and denoised again at the
+ * target size by an img2img pass of its own strength and steps.
+ */
+export interface HiresOptions {
+  /** 1–4 (A1111's "Upscale by"); each target side is `⌊side · scale / 8⌋ · 8`. */
+  readonly scale: number;
+  /** @default 'latent' (A1111's default, "Latent") */
+  readonly upscaler?: HiresUpscaler;
+  /** The second pass's denoising strength, (0, 1]. @default 0.5 */
+  readonly strength?: number;
+  /** The second pass's schedule length, 1–150 (A1111's "Hires steps"). @default the request's `steps` */
+  readonly steps?: number;
+}
+
+/** {@link HiresOptions} checked, with the target size. */
+export interface ResolvedHires {
+  readonly scale: number;
+  readonly upscaler: HiresUpscaler;
+  readonly strength: number;
+  readonly steps: number;
+  /** The pictures' final size: multiples of 8. */
+  readonly width: number;
+  readonly height: number;
 }
 
 /** The task a request asks for. */
@@ -118,6 +160,7 @@ export interface ResolvedRequest {
   readonly strength: number;
   readonly preview: boolean;
   readonly networks: readonly NetworkPatch[];
+  readonly hires: ResolvedHires | undefined;
   readonly compat: Compat;
   readonly scheduleType: ScheduleType;
   readonly emphasis: Emphasis;
@@ -135,6 +178,7 @@ export const REQUEST_LIMITS = Object.freeze({
   count: { min: 1, max: 16 },
   strength: { min: 0, max: 1 },
   clipSkip: { min: 1, max: 12 },
+  hiresScale: { min: 1, max: 4 },
   ensd: { min: 0, max: 2 ** 32 - 1 },
 });
 
@@ -185,6 +229,8 @@ export function resolveParameters(
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, compat);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
+  const width = size('width', request.width ?? defaultSide(initSize?.width));
+  const height = size('height', request.height ?? defaultSide(initSize?.height));
   return {
     kind,
     prompt: request.prompt,
@@ -197,16 +243,44 @@ export function resolveParameters(
     clipSkip: integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip),
     cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
     sampler: resolvedSampler,
-    width: size('width', request.width ?? defaultSide(initSize?.width)),
-    height: size('height', request.height ?? defaultSide(initSize?.height)),
+    width,
+    height,
     count,
     strength,
     preview: request.preview ?? false,
     networks: request.networks ?? [],
+    hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height }, steps),
     compat,
     scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
     emphasis: choice('emphasis', request.emphasis ?? 'Original', EMPHASIS_MODES),
     ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
+  };
+}
+
+/** The sides of a hires pass's target: each side · scale, down to a multiple of 8. */
+export function hiresSize(width: number, height: number, scale: number): { width: number; height: number } {
+  const { multiple } = REQUEST_LIMITS.size;
+  const side = (value: number) => Math.floor((value * scale + 1e-9) / multiple) * multiple;
+  return { width: side(width), height: side(height) };
+}
+
+function resolveHires(hires: HiresOptions, kind: GenerationKind, base: { width: number; height: number }, steps: number): ResolvedHires {
+  if (kind !== 'txt2img') fail('hires', `The hires fix is for txt2img only, got a ${kind} request`);
+  const scale = number('hires.scale', hires.scale, REQUEST_LIMITS.hiresScale);
+  const hiresSteps = integer('hires.steps', hires.steps ?? steps, REQUEST_LIMITS.steps);
+  const strength = number('hires.strength', hires.strength ?? 0.5, REQUEST_LIMITS.strength);
+  if (Math.floor(hiresSteps * strength) < 1) {
+    fail('hires.strength', `Expected \`hires.strength\` × \`hires.steps\` to be at least 1, got ${strength} × ${hiresSteps}: no step would run`);
+  }
+  const target = hiresSize(base.width, base.height, scale);
+  size('hires width', target.width);
+  size('hires height', target.height);
+  return {
+    scale,
+    upscaler: choice('hires.upscaler', hires.upscaler ?? 'latent', HIRES_UPSCALERS),
+    strength,
+    steps: hiresSteps,
+    ...target,
   };
 }
 

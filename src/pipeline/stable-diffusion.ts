@@ -1,8 +1,9 @@
-import { kSamplerFor, type KSampler } from './a1111/k-samplers.js';
+import { a1111SamplerOf, type KSampler } from './a1111/k-samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
+import { hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
@@ -24,6 +25,7 @@ import type { TextualInversion } from './tokenizer/index.js';
 import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type Job } from './steps.js';
 import { TimingRecorder, type GenerationTiming } from './timing.js';
 import { txt2img } from './txt2img.js';
+import { countHiresCalls } from './model-calls.js';
 
 /** How {@link StableDiffusionPipeline.load} loads a model. */
 export interface PipelineOptions {
@@ -99,6 +101,16 @@ export interface GenerateResult {
   readonly timing: GenerationTiming;
 }
 
+/**
+ * `hooks` with each progress report moved on by `before` model calls, out of `before + after` more than the pass
+ * reports: the two passes of a hires fix count as one generation.
+ */
+function progressShifted(hooks: GenerateHooks, before: number, after: number): GenerateHooks {
+  const { onProgress } = hooks;
+  if (!onProgress || (before === 0 && after === 0)) return hooks;
+  return { ...hooks, onProgress: (step, total, elapsedMs, preview) => onProgress(before + step, before + total + after, elapsedMs, preview) };
+}
+
 const TASKS: Readonly<Record<GenerationKind, (job: Job) => Promise<Float32Array>>> = { txt2img, img2img, inpaint };
 
 /**
@@ -168,7 +180,7 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    const kSampler = resolved.compat === 'a1111' && resolved.kind !== 'inpaint' ? kSamplerFor(resolved.sampler) : undefined;
+    const kSampler = a1111SamplerOf(resolved);
     if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing);
 
     // 2. A fresh scheduler and the batch's noise.
@@ -179,19 +191,28 @@ export class StableDiffusionPipeline {
     const model = await this.#patchedModel(resolved.networks);
     const conditioning = await encodePrompt(model, resolved, timing);
 
-    // 4. Run the task's denoising loop.
-    const job: Job = {
+    // 4. Run the task's denoising loop (both passes of a hires fix, counted as one in the progress reports).
+    const { hires } = resolved;
+    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
+    const firstJob: Job = {
       model,
       request: resolved,
       conditioning,
       scheduler,
       noise,
-      hooks,
+      hooks: progressShifted(hooks, 0, hiresCalls),
       timing,
       latentWidth: resolved.width / 8,
       latentHeight: resolved.height / 8,
     };
-    const latents = await TASKS[resolved.kind](job);
+    const firstLatents = await TASKS[resolved.kind](firstJob);
+    const { job, latents } = hires
+      ? await hiresPass(
+          { ...firstJob, hooks: progressShifted(hooks, timing.steps, 0) },
+          firstLatents,
+          this.#createScheduler(resolved.sampler),
+        )
+      : { job: firstJob, latents: firstLatents };
 
     // 5. Decode.
     const images = await decodeImages(job, latents);

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, type ProductDefaults } from '../config/index.js';
-import { REQUEST_LIMITS } from '../pipeline/index.js';
+import { HIRES_UPSCALERS, REQUEST_LIMITS } from '../pipeline/index.js';
 
 const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
@@ -85,6 +85,12 @@ export const SETTING_KEYS = {
     group: 'Defaults',
     describe: "default clip skip (AUTOMATIC1111's; 2 suits anime models; capped at what the model offers)",
   },
+  hiresUpscaler: {
+    ...choice(HIRES_UPSCALERS),
+    group: 'Defaults',
+    describe: "how upscale (hires fix) enlarges the first pass: A1111's Latent, Latent (nearest) or Lanczos",
+  },
+  hiresStrength: { ...decimal(STRENGTH.min, STRENGTH.max), group: 'Defaults', describe: 'denoising strength of the upscale second pass' },
   maxSteps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Limits', describe: 'most steps a member may ask for' },
   maxPixels: { ...wholeNumber(4096, 4194304), group: 'Limits', describe: 'largest width × height a member may ask for' },
   maxCount: { ...wholeNumber(1, MAX_IMAGES_PER_JOB), group: 'Limits', describe: 'most images per command' },
@@ -173,6 +179,8 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     negativePrompt: g.negativePrompt,
     rng: g.rng,
     clipSkip: g.clipSkip,
+    hiresUpscaler: g.hiresUpscaler,
+    hiresStrength: g.hiresStrength,
     maxSteps: l.maxSteps,
     maxPixels: l.maxPixels,
     maxCount: l.maxCount,

@@ -38,6 +38,7 @@ describe('resolveRequest', () => {
         count: 1,
         initImage: undefined,
         mask: undefined,
+        hires: undefined,
         strength: 1,
         preview: false,
         networks: [],

@@ -105,14 +105,14 @@ describe('parseSettingKey', () => {
 describe('suggestSettingKeys', () => {
   it('ranks keys starting with the text first, then containing it, then by description', () => {
     assert.deepEqual(suggestSettingKeys('max').slice(0, 5), ['maxSteps', 'maxPixels', 'maxCount', 'maxQueuedPerMember', 'maxStrength']);
-    assert.deepEqual(suggestSettingKeys('strength'), ['minStrength', 'maxStrength']);
+    assert.deepEqual(suggestSettingKeys('strength'), ['hiresStrength', 'minStrength', 'maxStrength']);
     assert.deepEqual(suggestSettingKeys('reaction'), ['rerollReactions']);
     assert.ok(suggestSettingKeys('channel').includes('allowedChannels'));
     assert.deepEqual(suggestSettingKeys('zzz'), []);
   });
 
   it('offers every key for empty text, at most the limit', () => {
-    assert.deepEqual(suggestSettingKeys(''), SETTING_KEY_NAMES);
+    assert.deepEqual(suggestSettingKeys(''), SETTING_KEY_NAMES.slice(0, 25), "Discord's 25 choices, in the order /config show lists them");
     assert.equal(suggestSettingKeys('', 3).length, 3);
   });
 });

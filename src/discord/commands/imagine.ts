@@ -2,6 +2,7 @@ import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.j
 import { ASPECT_RATIOS } from '../../config/index.js';
 import { admitFromInteraction } from '../interactions/admission.js';
 import { buildGenerationRequest } from '../../jobs/build-request.js';
+import { UPSCALE_CHOICES } from '../../jobs/hires-request.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import {
@@ -44,6 +45,12 @@ const data = new SlashCommandBuilder()
   .addIntegerOption(countOption('images'))
   .addIntegerOption(clipSkipOption)
   .addStringOption(loraOption)
+  .addStringOption((o) =>
+    o
+      .setName('upscale')
+      .setDescription('Hires fix: made at the size, then upscaled and redrawn at 1.5× or 2× (AUTOMATIC1111)')
+      .addChoices(...Object.keys(UPSCALE_CHOICES).map((c) => ({ name: c, value: c }))),
+  )
   .toJSON();
 
 /** `/imagine`: text to image. */
@@ -51,7 +58,13 @@ export const imagineCommand: SlashCommand = {
   data,
   async execute(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
     const option = (name: string) => interaction.options.get(name)?.value;
-    const options = { ...generationOptions(interaction), aspect: option('aspect'), width: option('width'), height: option('height') };
+    const options = {
+      ...generationOptions(interaction),
+      aspect: option('aspect'),
+      width: option('width'),
+      height: option('height'),
+      upscale: option('upscale'),
+    };
     await admitFromInteraction(interaction, context, 'command', (settings) =>
       buildGenerationRequest('txt2img', options, settings, context.requestDefaults),
     );

@@ -7,7 +7,8 @@ import {
 } from 'discord.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../../generator/request.js';
-import { extractLoraTags, isPipelineError, parseInfotext, samplerLabel, type LoraTag } from '../../pipeline/index.js';
+import { outputSize } from '../../generator/working-size.js';
+import { extractLoraTags, HIRES_UPSCALER_LABELS, isPipelineError, parseInfotext, samplerLabel, type LoraTag } from '../../pipeline/index.js';
 import { buttonId } from './custom-id.js';
 
 /** Where a job stands, as its message shows it. */
@@ -67,9 +68,10 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
       { name: 'Steps', value: String(request.steps), inline: true },
       { name: 'CFG', value: String(request.cfg), inline: true },
       { name: 'Sampler', value: label.name, inline: true },
-      { name: 'Size', value: `${request.width}×${request.height}`, inline: true },
+      { name: 'Size', value: sizeText(request), inline: true },
       { name: 'Model', value: fieldText(result?.model ?? 'unknown'), inline: true },
       ...(request.strength === undefined ? [] : [{ name: 'Strength', value: String(request.strength), inline: true }]),
+      ...(request.hires ? [{ name: 'Upscale', value: hiresText(request.hires), inline: true }] : []),
       ...((request.clipSkip ?? 1) > 1 ? [{ name: 'Clip skip', value: String(request.clipSkip), inline: true }] : []),
       ...sourceFields(request),
       ...networkFields(record),
@@ -79,6 +81,18 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
     .setFooter({ text: `Job ${record.id}` });
   if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
   return embed;
+}
+
+/** The size the job was made at: with a hires fix, the first pass's and the pictures'. */
+function sizeText(request: GenerationRequest): string {
+  if (!request.hires) return `${request.width}×${request.height}`;
+  const target = outputSize(request);
+  return `${request.width}×${request.height} → ${target.width}×${target.height}`;
+}
+
+/** "2× Latent, 25 steps, strength 0.5": the hires fix's second pass as A1111's infotext names it. */
+function hiresText(hires: NonNullable<GenerationRequest['hires']>): string {
+  return `${hires.scale}× ${HIRES_UPSCALER_LABELS[hires.upscaler]}, ${hires.steps} steps, strength ${hires.strength}`;
 }
 
 /** The LoRAs the prompt calls, at their strengths, and the embeddings the pictures used (their `TI hashes`). */
@@ -143,7 +157,7 @@ export function reproduceCommand(record: JobRecord, index = 0): string {
   const strength = `strength:${request.strength ?? 1}`;
   switch (request.kind) {
     case 'txt2img':
-      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`, ...clipSkipOption(request)].join(' ');
+      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`, ...clipSkipOption(request), ...upscaleOption(request)].join(' ');
     case 'img2img':
       return ['/variation', ...variationSource(request), ...common, strength].join(' ');
     case 'inpaint':
@@ -154,6 +168,11 @@ export function reproduceCommand(record: JobRecord, index = 0): string {
 /** Only /imagine takes `clip_skip`; the default 1 is left out. */
 function clipSkipOption(request: GenerationRequest): string[] {
   return (request.clipSkip ?? 1) > 1 ? [`clip_skip:${request.clipSkip}`] : [];
+}
+
+/** `/imagine`'s `upscale` (the server's upscaler and strength apply, as they did). */
+function upscaleOption(request: GenerationRequest): string[] {
+  return request.hires ? [`upscale:${request.hires.scale}x`] : [];
 }
 
 function variationSource(request: GenerationRequest): string[] {

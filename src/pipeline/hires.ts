@@ -1,0 +1,121 @@
+import { resizeImage, toModelTensor, type RgbImage } from './image/index.js';
+import { resizeBilinear } from './image/resize.js';
+import { img2imgFromLatents } from './img2img.js';
+import { sampleLatents } from './models/vae-encoder.js';
+import { LATENT_CHANNELS } from './models/unet.js';
+import type { ResolvedHires } from './request.js';
+import type { Scheduler } from './schedulers/index.js';
+import { createBatchNoise } from './seeds.js';
+import { decodeImages, throwIfCancelled, type Job } from './steps.js';
+import { PipelineError } from './errors.js';
+
+/**
+ * A1111's hires fix after the first pass (`StableDiffusionProcessingTxt2Img.sample_hr_pass`): the first pass's
+ * latents upscaled to the target size — in latent space, or decoded, resized in pixels and encoded again — then an
+ * img2img pass at the target size with its own steps and denoising strength. As in A1111, each image's generator
+ * starts again from its seed for the second pass's noise.
+ * @param first - the first pass's job; its request carries `hires`.
+ * @param latents - the first pass's final latents `[count, 4, h, w]`.
+ * @param scheduler - a fresh scheduler for the second pass.
+ * @returns the second pass's job (its size is the pictures') and its final latents.
+ */
+export async function hiresPass(
+  first: Job,
+  latents: Float32Array,
+  scheduler: Scheduler,
+): Promise<{ job: Job; latents: Float32Array }> {
+  const hires = first.request.hires;
+  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
+  const { request } = first;
+
+  // 1. The second pass: the target size, its own steps, strength, scheduler and noise.
+  const job: Job = {
+    ...first,
+    request: { ...request, width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength },
+    scheduler,
+    noise: createBatchNoise(request.seed, request.count, request.rng, request.seedMode),
+    latentWidth: hires.width / 8,
+    latentHeight: hires.height / 8,
+  };
+
+  // 2. The first pass upscaled to the target's latent size.
+  const upscaled =
+    hires.upscaler === 'lanczos'
+      ? await encodeEach(job, await upscalePixels(first, latents, hires))
+      : resizeLatents(latents, request.count, first, job, hires.upscaler === 'latent' ? 'bilinear' : 'nearest');
+  throwIfCancelled(first.hooks.signal);
+
+  // 3. Denoise it again at the target size.
+  return { job, latents: await img2imgFromLatents(job, upscaled) };
+}
+
+/** A1111's pixel upscalers: each picture decoded and resized to the target with a Lanczos-3 filter. */
+async function upscalePixels(first: Job, latents: Float32Array, hires: ResolvedHires): Promise<RgbImage[]> {
+  const images = await decodeImages(first, latents);
+  return Promise.all(images.map((image) => resizeImage(image, hires.width, hires.height)));
+}
+
+/**
+ * Each picture's latents: its own VAE encoding, sampled with its own share of one draw from the job's generator
+ * (image `i` from its own generator in per-image mode), × the VAE scaling factor.
+ */
+async function encodeEach(job: Job, images: readonly RgbImage[]): Promise<Float32Array> {
+  const { model, request, noise, timing, latentWidth, latentHeight } = job;
+  const encoder = model.vaeEncoder;
+  if (!encoder) {
+    throw new PipelineError(
+      'MODEL_MISSING_FILE',
+      `The Lanczos hires upscaler needs the VAE encoder, but ${model.folder.dir} has no vae_encoder/model.onnx`,
+      { file: model.folder.dir },
+    );
+  }
+  const size = LATENT_CHANNELS * latentWidth * latentHeight;
+  const out = new Float32Array(request.count * size);
+  const distributions = [];
+  for (const image of images) {
+    distributions.push(await encoder.encode(toModelTensor(image), request.width, request.height, timing.vaeEncoder));
+  }
+  const draws = distributions.some((d) => d.std) ? noise.generator.randn([request.count, LATENT_CHANNELS, latentHeight, latentWidth]) : undefined;
+  distributions.forEach((distribution, i) => {
+    const draw = draws?.subarray(i * size, (i + 1) * size);
+    out.set(sampleLatents(distribution, draw, 1, model.folder.vaeScalingFactor), i * size);
+  });
+  return out;
+}
+
+type LatentSize = Pick<Job, 'latentWidth' | 'latentHeight'>;
+
+/**
+ * A1111's "Latent" upscalers: `torch.nn.functional.interpolate` of the latents to the target size, `bilinear`
+ * (pixel centres, `align_corners=False`) or `nearest` (source index ⌊i · in / out⌋), without antialiasing.
+ */
+export function resizeLatents(
+  latents: Float32Array,
+  count: number,
+  from: LatentSize,
+  to: LatentSize,
+  mode: 'bilinear' | 'nearest',
+): Float32Array {
+  const inPlane = from.latentWidth * from.latentHeight;
+  const outPlane = to.latentWidth * to.latentHeight;
+  const out = new Float32Array(count * LATENT_CHANNELS * outPlane);
+  for (let p = 0; p < count * LATENT_CHANNELS; p++) {
+    const plane = latents.subarray(p * inPlane, (p + 1) * inPlane);
+    const resized =
+      mode === 'bilinear'
+        ? resizeBilinear({ width: from.latentWidth, height: from.latentHeight, channels: 1, data: plane }, to.latentWidth, to.latentHeight).data
+        : resizeNearest(plane, from, to);
+    out.set(resized, p * outPlane);
+  }
+  return out;
+}
+
+function resizeNearest(plane: Float32Array, from: LatentSize, to: LatentSize): Float32Array {
+  const index = (i: number, inSize: number, outSize: number) => Math.min(Math.floor((i * inSize) / outSize), inSize - 1);
+  const out = new Float32Array(to.latentWidth * to.latentHeight);
+  for (let y = 0; y < to.latentHeight; y++) {
+    const row = index(y, from.latentHeight, to.latentHeight) * from.latentWidth;
+    for (let x = 0; x < to.latentWidth; x++) out[y * to.latentWidth + x] = plane[row + index(x, from.latentWidth, to.latentWidth)] ?? 0;
+  }
+  return out;
+}
