@@ -10,6 +10,7 @@ import type { PipelineLogger } from './logger.js';
 import { nativeSizeOf } from './models/families.js';
 import {
   loadStableDiffusionModel,
+  maxClipSkipOf,
   type ModelFamily,
   type StableDiffusionModel,
 } from './models/stable-diffusion-model.js';
@@ -138,7 +139,7 @@ export class StableDiffusionPipeline {
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
       embeddings: model.embeddings.names,
-      maxClipSkip: model.textEncoder.maxClipSkip,
+      maxClipSkip: maxClipSkipOf(model),
       patchableWeights: model.patching?.weights,
       schedulerConfig: model.folder.schedulerConfig,
       providers: {
