@@ -8,6 +8,8 @@ export const MODEL_FAMILIES = {
   sd1: { textWidth: 768, nativeSize: 512, vPredictionNativeSize: 512 },
   /** Stable Diffusion 2.x: OpenCLIP ViT-H text encoder; the 768-v models were trained at 768 × 768. */
   sd2: { textWidth: 1024, nativeSize: 512, vPredictionNativeSize: 768 },
+  /** Stable Diffusion XL: CLIP ViT-L and OpenCLIP ViT-bigG, their penultimate layers side by side (768 + 1280). */
+  sdxl: { textWidth: 2048, nativeSize: 1024, vPredictionNativeSize: 1024 },
 } as const satisfies Readonly<Record<string, FamilyFacts>>;
 
 /** What a family row declares. */
@@ -23,10 +25,11 @@ export interface FamilyFacts {
 export type ModelFamily = keyof typeof MODEL_FAMILIES;
 
 /**
- * The family whose text width is `textWidth`. Narrower test models (the tiny fixtures) count as SD 1.x, the
- * family whose layout they copy.
+ * The family of a model with one text encoder of width `textWidth`, or SDXL's two. Narrower test models (the tiny
+ * fixtures) count as SD 1.x, the family whose layout they copy (or as SDXL with two encoders).
  */
-export function familyOf(textWidth: number): ModelFamily {
+export function familyOf(textWidth: number, twoEncoders = false): ModelFamily {
+  if (twoEncoders) return 'sdxl';
   const found = (Object.keys(MODEL_FAMILIES) as ModelFamily[]).find((family) => MODEL_FAMILIES[family].textWidth === textWidth);
   return found ?? 'sd1';
 }
