@@ -47,6 +47,9 @@ const generation = z.strictObject({
   hiresUpscaler: z.enum(HIRES_UPSCALERS),
   /** The denoising strength of their second pass. */
   hiresStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  /** The strength of the Vary (subtle) and Vary (strong) buttons. */
+  varySubtle: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  varyStrong: z.number().min(STRENGTH.min).max(STRENGTH.max),
 });
 
 const limits = z.strictObject({

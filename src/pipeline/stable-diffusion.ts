@@ -1,3 +1,5 @@
+import { a1111SamplerOf, type KSampler } from './a1111/k-samplers.js';
+import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
@@ -182,6 +184,8 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
+    const kSampler = a1111SamplerOf(resolved);
+    if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing);
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
@@ -221,6 +225,28 @@ export class StableDiffusionPipeline {
       request: resolved,
       warnings: conditioning.warnings,
       embeddings: conditioning.embeddings,
+      timing: timing.result(),
+    };
+  }
+
+  /** A request in A1111 mode whose sampler is one of k-diffusion's: A1111's sampling, then the same decoding. */
+  async #generateA1111(
+    resolved: ResolvedRequest,
+    sampler: KSampler,
+    hooks: GenerateHooks,
+    timing: TimingRecorder,
+  ): Promise<GenerateResult> {
+    const model = await this.#patchedModel(resolved.networks);
+    const sampled = await sampleA1111(model, resolved, sampler, hooks, timing);
+    const images = await decodeImages(
+      { model, request: resolved, timing, hooks, latentWidth: resolved.width / 8, latentHeight: resolved.height / 8 },
+      sampled.latents,
+    );
+    return {
+      images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed })),
+      request: resolved,
+      warnings: sampled.warnings,
+      embeddings: sampled.embeddings,
       timing: timing.result(),
     };
   }

@@ -239,7 +239,10 @@ export async function encodeImage(job: Job, image: Float32Array): Promise<Float3
  * diffusers' `decode_latents` + postprocessing: each image's latents divided by the VAE scaling factor,
  * decoded (one image per VAE run, as diffusers' ONNX pipelines do, which bounds memory), mapped to [0, 1] HWC.
  */
-export async function decodeImages(job: Job, latents: Float32Array): Promise<RgbImage[]> {
+export async function decodeImages(
+  job: Pick<Job, 'model' | 'request' | 'timing' | 'hooks' | 'latentWidth' | 'latentHeight'>,
+  latents: Float32Array,
+): Promise<RgbImage[]> {
   const { model, request, timing, latentWidth, latentHeight } = job;
   const latentSize = LATENT_CHANNELS * latentWidth * latentHeight;
   const scale = Math.fround(model.folder.vaeScalingFactor);

@@ -168,11 +168,12 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
   ),
   property(
     'custom_id codec: every button id reads back as itself; any other text is refused',
-    fc.property(fc.constantFrom(...BUTTON_ACTIONS), fc.uuid(), hostileText(), (action, jobId, text) => {
+    fc.property(fc.constantFrom(...BUTTON_ACTIONS), fc.uuid(), fc.integer({ min: 1, max: 9 }), hostileText(), (action, jobId, picture, text) => {
       assert.deepEqual(parseButtonId(buttonId(action, jobId)), { action, jobId });
+      assert.deepEqual(parseButtonId(buttonId(action, jobId, picture)), { action, jobId, picture });
       for (const candidate of [text, `dc:${action}:${text}`, `dc:${text}:${jobId}`, `${buttonId(action, jobId)}${text}`]) {
         const parsed = parseButtonId(candidate);
-        if (parsed) assert.equal(buttonId(parsed.action, parsed.jobId), candidate);
+        if (parsed) assert.equal(buttonId(parsed.action, parsed.jobId, parsed.picture), candidate);
       }
     }),
   ),
