@@ -38,6 +38,11 @@ export interface TextEncoderConfig {
   maxPositions: number;
   hiddenAct: 'quick_gelu' | 'gelu';
   layerNormEps: number;
+  /**
+   * transformers' `CLIPTextModelWithProjection` (SDXL's second encoder): the width of `text_projection`, which
+   * turns the pooled state into the `text_embeds` the UNet is conditioned on. Absent for a plain `CLIPTextModel`.
+   */
+  projectionDim?: number;
 }
 
 export type DownBlockType = 'CrossAttnDownBlock2D' | 'DownBlock2D';
@@ -63,6 +68,12 @@ export interface UNetConfig {
    * would overflow. @default false
    */
   upcastAttention?: boolean;
+  /**
+   * SDXL's added conditioning (diffusers' `addition_embed_type: text_time`): the width of each of the six time
+   * ids' sinusoidal embedding (`addition_time_embed_dim`, 256 in SDXL). The UNet then also takes the pooled text
+   * embedding and the time ids, through `add_embedding`. Absent in SD 1.x / 2.x.
+   */
+  addTimeEmbedDim?: number;
 }
 
 export interface VaeConfig {
@@ -80,11 +91,13 @@ export interface ComponentSource<Config> {
   weights: WeightSource;
 }
 
-export type FamilyId = 'sd1' | 'sd1-inpaint' | 'sd2' | 'sd2-inpaint';
+export type FamilyId = 'sd1' | 'sd1-inpaint' | 'sd2' | 'sd2-inpaint' | 'sdxl';
 
 export interface CheckpointComponents {
   family: FamilyId;
   textEncoder: ComponentSource<TextEncoderConfig>;
+  /** SDXL's second text encoder (OpenCLIP ViT-bigG, with its projection); absent in SD 1.x / 2.x. */
+  textEncoder2?: ComponentSource<TextEncoderConfig>;
   unet: ComponentSource<UNetConfig>;
   vae: ComponentSource<VaeConfig>;
 }

@@ -6,7 +6,7 @@ import type {
   VaeConfig,
   WeightSource,
 } from './components.js';
-import { headWidth, normGroups, type FamilyRow } from './families.js';
+import { headWidth, normGroups, type FamilyRow, type TextEncoderRow } from './families.js';
 
 /**
  * Component configs of a single-file checkpoint, read off its tensors' names and shapes (under the reference
@@ -35,13 +35,23 @@ function hasPrefix(weights: WeightSource, prefix: string): boolean {
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
-export function deriveUNetConfig(weights: WeightSource, family: FamilyRow): UNetConfig {
+/** SDXL's time ids: original size (h, w), crop top-left (y, x), target size (h, w). */
+const TIME_IDS = 6;
+
+/**
+ * @param pooledWidth - the width of the pooled text embedding SDXL's UNet also takes (its second encoder's
+ *   projection); with it, `add_embedding` takes that plus six time-id embeddings, which gives their width.
+ */
+export function deriveUNetConfig(weights: WeightSource, family: FamilyRow, pooledWidth = 0): UNetConfig {
   const levels = countIndices(weights, 'down_blocks.');
   const blockOutChannels = range(levels).map((l) => dim(weights, `down_blocks.${l}.resnets.0.conv1.weight`, 0));
   const attended = range(levels).map((l) => hasPrefix(weights, `down_blocks.${l}.attentions.0.`));
   const firstAttention = attended.indexOf(true);
   const attentionPrefix = firstAttention >= 0 ? `down_blocks.${firstAttention}.attentions.0.` : 'mid_block.attentions.0.';
   const heads = family.unet.heads;
+  // The narrow test models' heads are as wide as their first level's half (8); real models' the published width.
+  const width = 'width' in heads ? headWidth(heads.width, blockOutChannels[0] ?? 0) : 0;
+  const addedInput = dim(weights, 'add_embedding.linear_1.weight', 1);
   return {
     inChannels: dim(weights, 'conv_in.weight', 1),
     outChannels: dim(weights, 'conv_out.weight', 0),
@@ -52,7 +62,7 @@ export function deriveUNetConfig(weights: WeightSource, family: FamilyRow): UNet
       (l): UpBlockType => (hasPrefix(weights, `up_blocks.${l}.attentions.0.`) ? 'CrossAttnUpBlock2D' : 'UpBlock2D'),
     ),
     crossAttentionDim: dim(weights, `${attentionPrefix}transformer_blocks.0.attn2.to_k.weight`, 1),
-    attentionHeads: blockOutChannels.map((c) => ('count' in heads ? heads.count : c / heads.width)),
+    attentionHeads: blockOutChannels.map((c) => ('count' in heads ? heads.count : c / width)),
     transformerLayersPerBlock: range(levels).map((l) =>
       attended[l] ? countIndices(weights, `down_blocks.${l}.attentions.0.transformer_blocks.`) : 1,
     ),
@@ -60,6 +70,7 @@ export function deriveUNetConfig(weights: WeightSource, family: FamilyRow): UNet
     normNumGroups: normGroups(family.normNumGroups, blockOutChannels),
     normEps: 1e-5,
     upcastAttention: family.unet.upcastAttention,
+    ...(addedInput > 0 ? { addTimeEmbedDim: (addedInput - pooledWidth) / TIME_IDS } : {}),
   };
 }
 
@@ -77,9 +88,8 @@ export function deriveVaeConfig(weights: WeightSource, family: FamilyRow): VaeCo
   };
 }
 
-export function deriveTextEncoderConfig(weights: WeightSource, family: FamilyRow): TextEncoderConfig {
+export function deriveTextEncoderConfig(weights: WeightSource, text: TextEncoderRow): TextEncoderConfig {
   const hiddenSize = dim(weights, 'text_model.embeddings.token_embedding.weight', 1);
-  const text = family.textEncoder;
   return {
     vocabSize: dim(weights, 'text_model.embeddings.token_embedding.weight', 0),
     hiddenSize,
@@ -89,5 +99,6 @@ export function deriveTextEncoderConfig(weights: WeightSource, family: FamilyRow
     maxPositions: dim(weights, 'text_model.embeddings.position_embedding.weight', 0),
     hiddenAct: text.hiddenAct,
     layerNormEps: 1e-5,
+    ...(text.projection ? { projectionDim: dim(weights, 'text_projection.weight', 0) } : {}),
   };
 }

@@ -20,6 +20,7 @@ const PARTS = {
   unet: ['unet', ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors']],
   vae: ['vae', ['diffusion_pytorch_model.safetensors', 'diffusion_pytorch_model.fp16.safetensors']],
   textEncoder: ['text_encoder', ['model.safetensors', 'model.fp16.safetensors']],
+  textEncoder2: ['text_encoder_2', ['model.safetensors', 'model.fp16.safetensors']],
 } as const;
 
 export interface FolderCheckpoint {
@@ -28,43 +29,68 @@ export interface FolderCheckpoint {
   readonly schedulerConfig: Readonly<Record<string, unknown>> | undefined;
   /** The folder's `tokenizer/`, when it has one. */
   readonly tokenizerDir: string | undefined;
+  /** SDXL's `tokenizer_2/`, when the folder has one. */
+  readonly tokenizer2Dir: string | undefined;
+  /** `force_zeros_for_empty_prompt` of `model_index.json`, when it says. */
+  readonly forceZerosForEmptyPrompt: boolean | undefined;
 }
 
 /**
  * A diffusers folder (`unet/`, `vae/`, `text_encoder/`, each a safetensors file and a `config.json`): the
  * tensors are already under reference names and the configs are the folder's own.
  * @throws CheckpointError `NOT_FOUND` for a missing part, `PICKLE_REFUSED` for a part saved only as `.bin`,
- *   `UNSUPPORTED_FAMILY` for SDXL and other families, `INCOMPLETE` for missing tensors.
+ *   `UNSUPPORTED_FAMILY` for the SDXL refiner and families dreamcord does not convert, `INCOMPLETE` for missing
+ *   tensors.
  */
 export function folderComponents(dir: string, options: SafetensorsOptions = {}): FolderCheckpoint {
-  if (existsSync(join(dir, 'text_encoder_2'))) {
-    const message = `${dir} is an SDXL model (it has text_encoder_2); dreamcord converts SD 1.x and 2.x only for now`;
+  const sdxl = existsSync(join(dir, 'text_encoder_2'));
+  if (sdxl && !existsSync(join(dir, 'text_encoder'))) {
+    const message =
+      `${dir} is an SDXL refiner (text_encoder_2 without text_encoder): it refines another model's pictures and ` +
+      'cannot draw on its own. Use an SDXL base model (or a fine-tune of it).';
     throw new CheckpointError('UNSUPPORTED_FAMILY', dir, message);
   }
-  const unetConfig = unetFromConfig(readConfig(dir, 'unet'));
+  const unetConfig = unetFromConfig(readConfig(dir, 'unet'), dir);
   const vaeConfig = vaeFromConfig(readConfig(dir, 'vae'));
   const textConfig = textFromConfig(readConfig(dir, 'text_encoder'));
   const layout = textConfig.hiddenAct === 'gelu' ? 'openclip' : 'clip';
-  const family = findFamily(layout, unetConfig.inChannels);
+  const family = findFamily(layout, unetConfig.inChannels, sdxl);
   if (!family) {
-    const message = `${dir}: a UNet with ${unetConfig.inChannels} input channels matches no family dreamcord converts`;
+    const what = sdxl ? 'an SDXL UNet' : 'a UNet';
+    const message = `${dir}: ${what} with ${unetConfig.inChannels} input channels matches no family dreamcord converts`;
     throw new CheckpointError('UNSUPPORTED_FAMILY', dir, message);
   }
+  const textEncoder2 = sdxl
+    ? {
+        config: textFromConfig(readConfig(dir, 'text_encoder_2'), true),
+        weights: partWeights(dir, 'textEncoder2', options, (n) => n),
+      }
+    : undefined;
   const components: CheckpointComponents = {
     family: family.id,
     unet: { config: unetConfig, weights: partWeights(dir, 'unet', options, (n) => n) },
     vae: { config: vaeConfig, weights: partWeights(dir, 'vae', options, legacyDiffusersVaeName) },
     textEncoder: { config: textConfig, weights: partWeights(dir, 'textEncoder', options, (n) => n) },
+    ...(textEncoder2 ? { textEncoder2 } : {}),
   };
   requireNames(dir, 'UNet', components.unet.weights, unetNames(unetConfig));
   requireNames(dir, 'VAE', components.vae.weights, vaeNames(vaeConfig));
   requireNames(dir, 'text encoder', components.textEncoder.weights, textEncoderNames(textConfig));
+  if (textEncoder2) requireNames(dir, 'second text encoder', textEncoder2.weights, textEncoderNames(textEncoder2.config));
   const schedulerFile = join(dir, 'scheduler', 'scheduler_config.json');
+  const indexFile = join(dir, 'model_index.json');
+  const forceZeros = existsSync(indexFile) ? readJson(indexFile).force_zeros_for_empty_prompt : undefined;
   return {
     components,
     schedulerConfig: existsSync(schedulerFile) ? readJson(schedulerFile) : undefined,
-    tokenizerDir: existsSync(join(dir, 'tokenizer', 'vocab.json')) ? join(dir, 'tokenizer') : undefined,
+    tokenizerDir: tokenizerIn(dir, 'tokenizer'),
+    tokenizer2Dir: tokenizerIn(dir, 'tokenizer_2'),
+    forceZerosForEmptyPrompt: typeof forceZeros === 'boolean' ? forceZeros : undefined,
   };
+}
+
+function tokenizerIn(dir: string, folder: string): string | undefined {
+  return existsSync(join(dir, folder, 'vocab.json')) ? join(dir, folder) : undefined;
 }
 
 /** True when `dir` looks like a diffusers folder (as opposed to an ONNX export, which has `unet/model.onnx`). */
@@ -131,7 +157,12 @@ function numbers(config: Record<string, unknown>, key: string): number[] {
   return Array.isArray(value) ? value.filter((v): v is number => typeof v === 'number') : [];
 }
 
-function unetFromConfig(c: Record<string, unknown>): UNetConfig {
+function unetFromConfig(c: Record<string, unknown>, dir: string): UNetConfig {
+  const addition = c.addition_embed_type;
+  if (addition !== undefined && addition !== null && addition !== 'text_time') {
+    const message = `${dir}: a UNet with addition_embed_type ${JSON.stringify(addition)} matches no family dreamcord converts`;
+    throw new CheckpointError('UNSUPPORTED_FAMILY', dir, message);
+  }
   const blockOutChannels = numbers(c, 'block_out_channels');
   const levels = blockOutChannels.length;
   const types = (key: string): string[] => (Array.isArray(c[key]) ? (c[key] as unknown[]).map(String) : []);
@@ -152,6 +183,7 @@ function unetFromConfig(c: Record<string, unknown>): UNetConfig {
     normNumGroups: num(c, 'norm_num_groups', sd1.normNumGroups),
     normEps: num(c, 'norm_eps', 1e-5),
     upcastAttention: c.upcast_attention === true,
+    ...(addition === 'text_time' ? { addTimeEmbedDim: num(c, 'addition_time_embed_dim', 256) } : {}),
   };
 }
 
@@ -167,7 +199,8 @@ function vaeFromConfig(c: Record<string, unknown>): VaeConfig {
   };
 }
 
-function textFromConfig(c: Record<string, unknown>): TextEncoderConfig {
+/** @param projected - the encoder is a `CLIPTextModelWithProjection` (SDXL's second). */
+function textFromConfig(c: Record<string, unknown>, projected = false): TextEncoderConfig {
   return {
     vocabSize: num(c, 'vocab_size', 49408),
     hiddenSize: num(c, 'hidden_size', 768),
@@ -177,5 +210,6 @@ function textFromConfig(c: Record<string, unknown>): TextEncoderConfig {
     maxPositions: num(c, 'max_position_embeddings', 77),
     hiddenAct: c.hidden_act === 'gelu' ? 'gelu' : 'quick_gelu',
     layerNormEps: num(c, 'layer_norm_eps', 1e-5),
+    ...(projected ? { projectionDim: num(c, 'projection_dim', 1280) } : {}),
   };
 }

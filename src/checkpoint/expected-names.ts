@@ -47,6 +47,7 @@ export function unetNames(config: UNetConfig): string[] {
   const last = channels[levels - 1] ?? 0;
   const layers = (l: number): number => config.transformerLayersPerBlock[l] ?? 1;
   const names = [...wb('conv_in'), ...wb('time_embedding.linear_1'), ...wb('time_embedding.linear_2')];
+  if (config.addTimeEmbedDim !== undefined) names.push(...wb('add_embedding.linear_1'), ...wb('add_embedding.linear_2'));
   for (const l of range(levels)) {
     const out = channels[l] ?? 0;
     for (const j of range(config.layersPerBlock)) {
@@ -130,6 +131,7 @@ export function textEncoderNames(config: TextEncoderConfig): string[] {
     'text_model.embeddings.position_embedding.weight',
     ...range(config.numLayers).flatMap(layer),
     ...wb('text_model.final_layer_norm'),
+    ...(config.projectionDim !== undefined ? ['text_projection.weight'] : []),
   ];
 }
 

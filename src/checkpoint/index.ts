@@ -22,6 +22,13 @@ export interface OpenedCheckpoint {
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
   /** A folder's own tokenizer; undefined means the CLIP tokenizer bundled with dreamcord. */
   readonly tokenizerDir: string | undefined;
+  /** A folder's own second tokenizer (SDXL); undefined means the bundled one, padding with `!`. */
+  readonly tokenizer2Dir: string | undefined;
+  /**
+   * diffusers' `force_zeros_for_empty_prompt` (SDXL): no negative prompt conditions on zeros, not on the encoded
+   * empty text. A folder's own setting, else true for SDXL (its base model's), false otherwise.
+   */
+  readonly forceZerosForEmptyPrompt: boolean;
 }
 
 /** Extensions of PyTorch's pickle-based formats. */
@@ -49,12 +56,24 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
     }
     const folder = folderComponents(path, options);
     const family = familyById(folder.components.family);
-    return { ...folder, family, schedulerConfig: folder.schedulerConfig ?? family.schedulerConfig };
+    return {
+      ...folder,
+      family,
+      schedulerConfig: folder.schedulerConfig ?? family.schedulerConfig,
+      forceZerosForEmptyPrompt: folder.forceZerosForEmptyPrompt ?? family.textEncoder2 !== undefined,
+    };
   }
   refusePickle(path);
   const components = singleFileComponents(SafetensorsFile.open(path, options));
   const family = familyById(components.family);
-  return { components, family, schedulerConfig: family.schedulerConfig, tokenizerDir: undefined };
+  return {
+    components,
+    family,
+    schedulerConfig: family.schedulerConfig,
+    tokenizerDir: undefined,
+    tokenizer2Dir: undefined,
+    forceZerosForEmptyPrompt: family.textEncoder2 !== undefined,
+  };
 }
 
 /**

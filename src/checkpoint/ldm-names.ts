@@ -29,6 +29,8 @@ export function ldmUnetName(key: string, layersPerBlock: number): string | undef
   const slots = layersPerBlock + 1;
   let m: RegExpExecArray | null;
   if ((m = /^time_embed\.([02])\.(.+)$/.exec(key))) return `time_embedding.linear_${m[1] === '0' ? 1 : 2}.${m[2]}`;
+  // SDXL's size and crop conditioning (diffusers' `add_embedding`, a TimestepEmbedding like `time_embed`).
+  if ((m = /^label_emb\.0\.([02])\.(.+)$/.exec(key))) return `add_embedding.linear_${m[1] === '0' ? 1 : 2}.${m[2]}`;
   if ((m = /^input_blocks\.0\.0\.(.+)$/.exec(key))) return `conv_in.${m[1]}`;
   if ((m = /^out\.([02])\.(.+)$/.exec(key))) return `${m[1] === '0' ? 'conv_norm_out' : 'conv_out'}.${m[2]}`;
   if ((m = /^input_blocks\.(\d+)\.([01])\.(.+)$/.exec(key))) {
@@ -117,10 +119,14 @@ export function clipName(key: string): string | undefined {
   return key.startsWith('text_model.') && !key.endsWith('position_ids') ? key : undefined;
 }
 
-/** A name, and for OpenCLIP's packed q/k/v projection, which third of the rows it takes. */
+/**
+ * A name, and for OpenCLIP's packed q/k/v projection, which third of the rows it takes; `transpose` for OpenCLIP's
+ * `text_projection`, a `[hidden, projection]` matrix where transformers stores a Linear weight `[projection, hidden]`.
+ */
 export interface RenamedSlice {
   readonly name: string;
   readonly third?: 0 | 1 | 2;
+  readonly transpose?: true;
 }
 
 const OPENCLIP_LAYER_PARTS: readonly [RegExp, string][] = [
@@ -131,9 +137,13 @@ const OPENCLIP_LAYER_PARTS: readonly [RegExp, string][] = [
   [/^mlp\.c_proj\./, 'mlp.fc2.'],
 ];
 
-/** OpenCLIP names (SD 2.x `cond_stage_model.model.`) → transformers CLIP names; q/k/v come from one packed tensor. */
+/**
+ * OpenCLIP names (SD 2.x `cond_stage_model.model.`, SDXL `conditioner.embedders.1.model.`) → transformers CLIP
+ * names; q/k/v come from one packed tensor.
+ */
 export function openClipNames(key: string): RenamedSlice[] {
   let m: RegExpExecArray | null;
+  if (key === 'text_projection') return [{ name: 'text_projection.weight', transpose: true }];
   if (key === 'token_embedding.weight') return [{ name: 'text_model.embeddings.token_embedding.weight' }];
   if (key === 'positional_embedding') return [{ name: 'text_model.embeddings.position_embedding.weight' }];
   if ((m = /^ln_final\.(.+)$/.exec(key))) return [{ name: `text_model.final_layer_norm.${m[1]}` }];

@@ -11,6 +11,8 @@ export interface TensorRef {
   readonly third?: 0 | 1 | 2;
   /** A 1×1 convolution stored where the reference module is a Linear layer (LDM's VAE attention): drop the 1, 1. */
   readonly squeeze?: boolean;
+  /** A matrix stored transposed relative to the reference's Linear weight (OpenCLIP's `text_projection`). */
+  readonly transpose?: boolean;
 }
 
 /** A {@link WeightSource} over tensors of one or more safetensors files, under their reference names. */
@@ -33,18 +35,19 @@ export class MappedWeights implements WeightSource {
     const ref = this.ref(name);
     const [rows = 0, ...rest] = ref.file.info(ref.key).shape;
     const shape = ref.third === undefined ? [rows, ...rest] : [rows / 3, ...rest];
+    if (ref.transpose) return [...shape].reverse();
     return ref.squeeze && shape.length === 4 ? shape.slice(0, 2) : shape;
   }
 
   read(name: string): Float32Array {
     const ref = this.ref(name);
-    return thirdOf(ref, ref.file.read(ref.key));
+    return layOut(ref, ref.file.read(ref.key));
   }
 
   readFloat16(name: string): Uint16Array | undefined {
     const ref = this.ref(name);
     const halves = ref.file.readFloat16(ref.key);
-    return halves && thirdOf(ref, halves);
+    return halves && layOut(ref, halves);
   }
 
   private ref(name: string): TensorRef {
@@ -57,8 +60,14 @@ export class MappedWeights implements WeightSource {
   }
 }
 
-/** The rows of `values` the reference takes: all, or one third of OpenCLIP's packed q/k/v. */
-function thirdOf<T extends Float32Array | Uint16Array>(ref: TensorRef, values: T): T {
+/** The values as the reference lays them out: all, one third of OpenCLIP's packed q/k/v, or the transpose. */
+function layOut<T extends Float32Array | Uint16Array>(ref: TensorRef, values: T): T {
+  if (ref.transpose) {
+    const [rows = 0, columns = 0] = ref.file.info(ref.key).shape;
+    const out = values.slice() as T;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = values[r * columns + c] ?? 0;
+    return out;
+  }
   if (ref.third === undefined) return values;
   const size = values.length / 3;
   return values.slice(ref.third * size, (ref.third + 1) * size) as T;

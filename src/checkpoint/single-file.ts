@@ -1,21 +1,24 @@
 import { basename } from 'node:path';
-import type { CheckpointComponents } from './components.js';
+import type { CheckpointComponents, ComponentSource, TextEncoderConfig } from './components.js';
 import { deriveTextEncoderConfig, deriveUNetConfig, deriveVaeConfig } from './derive-config.js';
 import { CheckpointError } from './errors.js';
 import { requireNames, textEncoderNames, unetNames, vaeNames } from './expected-names.js';
-import { findFamily, type FamilyRow } from './families.js';
+import { findFamily, type FamilyRow, type TextEncoderRow } from './families.js';
 import { clipName, ldmUnetName, ldmVaeName, openClipNames, type RenamedSlice } from './ldm-names.js';
 import { isVaeAttentionProjection, MappedWeights, type TensorRef } from './mapped-weights.js';
 import type { SafetensorsFile } from './safetensors.js';
 
 const UNET_PREFIX = 'model.diffusion_model.';
 const VAE_PREFIX = 'first_stage_model.';
+/** SDXL's (sgm's) text conditioners; the base has a CLIP `embedders.0.transformer` and an OpenCLIP `embedders.1.model`. */
+const SDXL_CONDITIONER = 'conditioner.embedders.';
+const SDXL_SECOND_ENCODER = 'conditioner.embedders.1.model.transformer.resblocks.';
 
 /**
  * The components of an AUTOMATIC1111 / LDM single-file checkpoint, under reference names, with configs derived
  * from the family table and the tensors' shapes.
- * @throws CheckpointError `NOT_A_CHECKPOINT` (a LoRA, an embedding, a lone VAE), `UNSUPPORTED_FAMILY` (SDXL, …),
- *   `INCOMPLETE` (keys missing: the first few are named, with the count).
+ * @throws CheckpointError `NOT_A_CHECKPOINT` (a LoRA, an embedding, a lone VAE), `UNSUPPORTED_FAMILY` (the SDXL
+ *   refiner, SDXL inpainting, …), `INCOMPLETE` (keys missing: the first few are named, with the count).
  */
 export function singleFileComponents(file: SafetensorsFile): CheckpointComponents {
   const names = file.names();
@@ -25,16 +28,22 @@ export function singleFileComponents(file: SafetensorsFile): CheckpointComponent
   const unetWeights = mapWeights(file, UNET_PREFIX, (key) => single(ldmUnetName(key, layers)));
   const upLevels = decoderLevels(names);
   const vaeWeights = mapWeights(file, VAE_PREFIX, (key) => single(ldmVaeName(key, upLevels)));
-  const textWeights = mapWeights(file, family.textEncoder.prefix, (key) =>
-    family.textEncoder.layout === 'clip' ? single(clipName(key)) : openClipNames(key),
-  );
-  const unet = { config: deriveUNetConfig(unetWeights, family), weights: unetWeights };
+  const textEncoder = textEncoderOf(file, family.textEncoder, 'text encoder');
+  const textEncoder2 = family.textEncoder2 && textEncoderOf(file, family.textEncoder2, 'second text encoder');
+  const pooledWidth = textEncoder2?.config.projectionDim ?? 0;
+  const unet = { config: deriveUNetConfig(unetWeights, family, pooledWidth), weights: unetWeights };
   const vae = { config: deriveVaeConfig(vaeWeights, family), weights: vaeWeights };
-  const textEncoder = { config: deriveTextEncoderConfig(textWeights, family), weights: textWeights };
   requireNames(file.path, 'UNet', unetWeights, unetNames(unet.config));
   requireNames(file.path, 'VAE', vaeWeights, vaeNames(vae.config));
-  requireNames(file.path, 'text encoder', textWeights, textEncoderNames(textEncoder.config));
-  return { family: family.id, textEncoder, unet, vae };
+  return { family: family.id, textEncoder, ...(textEncoder2 ? { textEncoder2 } : {}), unet, vae };
+}
+
+/** The text encoder `row` describes, under transformers' names, checked complete. */
+function textEncoderOf(file: SafetensorsFile, row: TextEncoderRow, part: string): ComponentSource<TextEncoderConfig> {
+  const weights = mapWeights(file, row.prefix, (key) => (row.layout === 'clip' ? single(clipName(key)) : openClipNames(key)));
+  const config = deriveTextEncoderConfig(weights, row);
+  requireNames(file.path, part, weights, textEncoderNames(config));
+  return { config, weights };
 }
 
 const single = (name: string | undefined): RenamedSlice[] => (name === undefined ? [] : [{ name }]);
@@ -43,9 +52,15 @@ function mapWeights(file: SafetensorsFile, prefix: string, rename: (key: string)
   const refs = new Map<string, TensorRef>();
   for (const key of file.names()) {
     if (!key.startsWith(prefix)) continue;
-    for (const { name, third } of rename(key.slice(prefix.length))) {
+    for (const { name, third, transpose } of rename(key.slice(prefix.length))) {
       const squeeze = prefix === VAE_PREFIX && isVaeAttentionProjection(name);
-      refs.set(name, { file, key, ...(third === undefined ? {} : { third }), ...(squeeze ? { squeeze } : {}) });
+      refs.set(name, {
+        file,
+        key,
+        ...(third === undefined ? {} : { third }),
+        ...(squeeze ? { squeeze } : {}),
+        ...(transpose ? { transpose } : {}),
+      });
     }
   }
   return new MappedWeights(refs);
@@ -75,11 +90,12 @@ function refuseNonCheckpoints(file: SafetensorsFile, names: readonly string[]): 
   if (names.length <= 4 && names.some((n) => ['emb_params', 'string_to_param', 'clip_l', 'clip_g'].includes(n))) {
     throw notA('a textual-inversion embedding', 'Use a full Stable Diffusion model as the model.');
   }
-  if (names.some((n) => n.startsWith('conditioner.embedders.'))) {
+  if (names.some((n) => n.startsWith(SDXL_CONDITIONER)) && !names.some((n) => n.startsWith(SDXL_SECOND_ENCODER))) {
     throw new CheckpointError(
       'UNSUPPORTED_FAMILY',
       file.path,
-      `${name} is an SDXL checkpoint; dreamcord converts Stable Diffusion 1.x and 2.x checkpoints only for now`,
+      `${name} is an SDXL refiner (it has only the OpenCLIP text encoder): it refines another model's pictures and ` +
+        'cannot draw on its own. Use an SDXL base model (or a fine-tune of it).',
     );
   }
   const hasUnet = names.some((n) => n.startsWith(UNET_PREFIX));
@@ -96,10 +112,19 @@ function refuseNonCheckpoints(file: SafetensorsFile, names: readonly string[]): 
 
 function detectFamily(file: SafetensorsFile, names: readonly string[]): FamilyRow {
   const layout = names.some((n) => n.startsWith('cond_stage_model.model.')) ? 'openclip' : 'clip';
+  const sdxl = names.some((n) => n.startsWith(SDXL_SECOND_ENCODER));
   const convIn = `${UNET_PREFIX}input_blocks.0.0.weight`;
   // Without conv_in, look for the plain family so that the missing keys get listed.
   const inChannels = file.has(convIn) ? (file.info(convIn).shape[1] ?? 0) : 4;
-  const family = findFamily(layout, inChannels);
+  const family = findFamily(layout, inChannels, sdxl);
+  if (!family && sdxl) {
+    throw new CheckpointError(
+      'UNSUPPORTED_FAMILY',
+      file.path,
+      `${basename(file.path)} is an SDXL model whose UNet takes ${inChannels} input channels (SDXL inpainting or ` +
+        'another variant); dreamcord converts the SDXL base layout (4 channels) and its fine-tunes',
+    );
+  }
   if (!family) {
     throw new CheckpointError(
       'UNSUPPORTED_FAMILY',

@@ -49,6 +49,13 @@ Generates images with the Stable Diffusion model DIR.
   --seed-mode MODE         batch: one generator for the batch (diffusers); per-image: seed+i per image (A1111)
                            (default batch with --rng cpu, per-image with --rng gpu)
   --prompt-syntax SYNTAX   plain (diffusers, 75 tokens) or a1111 (weights, long prompts) (default a1111)
+  --compat MODE            diffusers (diffusers' schedulers) or a1111 (AUTOMATIC1111's samplers, schedules, noise
+                           and guidance: the same picture as A1111 v1.10 for the same parameters) (default diffusers)
+  --schedule-type NAME     with --compat a1111: A1111's Schedule type (Automatic, Uniform, Karras, Exponential,
+                           Polyexponential, SGM Uniform, KL Optimal, Align Your Steps, Simple, Normal, DDIM)
+                           (default Automatic: the sampler's own)
+  --emphasis MODE          A1111's emphasis mode for (word:1.2) weights: Original, No norm or None (default Original)
+  --ensd N                 with --compat a1111: A1111's eta noise seed delta (ENSD) (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
@@ -79,6 +86,10 @@ const OPTIONS = {
   rng: { type: 'string' },
   'seed-mode': { type: 'string' },
   'prompt-syntax': { type: 'string' },
+  compat: { type: 'string' },
+  'schedule-type': { type: 'string' },
+  emphasis: { type: 'string' },
+  ensd: { type: 'string' },
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
@@ -203,6 +214,10 @@ async function buildRequest(values: Values): Promise<GenerateRequest> {
     ...(values['prompt-syntax'] === undefined
       ? {}
       : { promptSyntax: values['prompt-syntax'] as GenerateRequest['promptSyntax'] }),
+    ...(values.compat === undefined ? {} : { compat: values.compat as GenerateRequest['compat'] }),
+    ...(values['schedule-type'] === undefined ? {} : { scheduleType: values['schedule-type'] }),
+    ...(values.emphasis === undefined ? {} : { emphasis: values.emphasis as GenerateRequest['emphasis'] }),
+    ...(values.ensd === undefined ? {} : { ensd: numberArg('ensd', values.ensd) }),
     ...(initImage ? { initImage } : {}),
   };
   const resolved = usage(() => resolveRequest(request));

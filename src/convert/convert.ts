@@ -38,7 +38,7 @@ export interface ConvertProgress {
   readonly fraction: number;
 }
 
-export type ComponentName = 'text_encoder' | 'unet' | 'vae_encoder' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder';
 
 export interface ConvertOptions {
   readonly dtype: ComponentDtype;
@@ -57,7 +57,7 @@ export interface ConvertResult {
 /**
  * Converts a `.safetensors` checkpoint or diffusers folder into the diffusers ONNX layout the pipeline reads
  * (`model_index.json`, `scheduler/`, `tokenizer/`, `text_encoder/`, `unet/`, `vae_encoder/`, `vae_decoder/`,
- * and the manifest), in a temporary folder beside `outDir` renamed into place only when complete: a failure, a
+ * SDXL's `tokenizer_2/` and `text_encoder_2/`, and the manifest), in a temporary folder beside `outDir` renamed into place only when complete: a failure, a
  * full disk or a killed process never leaves a folder at `outDir`.
  * @throws CheckpointError for bad input (before anything is written), ConvertError writing the output.
  */
@@ -120,10 +120,15 @@ function parameters(weights: WeightSource, keep: (name: string) => boolean = () 
 }
 
 async function writeComponents(checkpoint: OpenedCheckpoint, dir: string, options: ConvertOptions): Promise<void> {
-  const { textEncoder, unet, vae } = checkpoint.components;
+  const { textEncoder, textEncoder2, unet, vae } = checkpoint.components;
   const isEncoder = (n: string): boolean => n.startsWith('encoder.') || n.startsWith('quant_conv.');
-  const jobs: [ComponentName, number, (o: GraphWriteOptions) => Promise<unknown>][] = [
+  type Job = [ComponentName, number, (o: GraphWriteOptions) => Promise<unknown>];
+  const second: Job[] = textEncoder2
+    ? [['text_encoder_2', parameters(textEncoder2.weights), (o) => writeTextEncoder(textEncoder2, join(dir, 'text_encoder_2'), o)]]
+    : [];
+  const jobs: Job[] = [
     ['text_encoder', parameters(textEncoder.weights), (o) => writeTextEncoder(textEncoder, join(dir, 'text_encoder'), o)],
+    ...second,
     ['unet', parameters(unet.weights), (o) => writeUNet(unet, join(dir, 'unet'), o)],
     ['vae_encoder', parameters(vae.weights, isEncoder), (o) => writeVaeEncoder(vae, join(dir, 'vae_encoder'), o)],
     ['vae_decoder', parameters(vae.weights, (n) => !isEncoder(n)), (o) => writeVaeDecoder(vae, join(dir, 'vae_decoder'), o)],
@@ -140,11 +145,22 @@ async function writeComponents(checkpoint: OpenedCheckpoint, dir: string, option
   await writeWeightOps(join(dir, 'weight_ops'), options.dtype);
 }
 
+/** SDXL's second tokenizer is CLIP's BPE padding with `!` (id 0), as OpenCLIP's tokenizer does. */
+const SECOND_TOKENIZER_PAD = '!';
+
 async function writeSmallFiles(checkpoint: OpenedCheckpoint, dir: string): Promise<void> {
   const inpaint = checkpoint.components.unet.config.inChannels === 9;
+  const sdxl = checkpoint.components.textEncoder2 !== undefined;
   const schedulerClass = checkpoint.schedulerConfig._class_name;
   await writeJson(join(dir, 'model_index.json'), {
-    _class_name: inpaint ? 'OnnxStableDiffusionInpaintPipeline' : 'OnnxStableDiffusionPipeline',
+    _class_name: sdxl ? 'ORTStableDiffusionXLPipeline' : inpaint ? 'OnnxStableDiffusionInpaintPipeline' : 'OnnxStableDiffusionPipeline',
+    ...(sdxl
+      ? {
+          text_encoder_2: ['diffusers', 'OnnxRuntimeModel'],
+          tokenizer_2: ['transformers', 'CLIPTokenizer'],
+          force_zeros_for_empty_prompt: checkpoint.forceZerosForEmptyPrompt,
+        }
+      : {}),
     _diffusers_version: '0.40.0',
     text_encoder: ['diffusers', 'OnnxRuntimeModel'],
     unet: ['diffusers', 'OnnxRuntimeModel'],
@@ -160,14 +176,19 @@ async function writeSmallFiles(checkpoint: OpenedCheckpoint, dir: string): Promi
   await writeJson(join(dir, 'scheduler', 'scheduler_config.json'), checkpoint.schedulerConfig);
   await writeJson(join(dir, 'vae_decoder', 'config.json'), { scaling_factor: checkpoint.components.vae.config.scalingFactor });
   await copyTokenizer(checkpoint.tokenizerDir, join(dir, 'tokenizer'));
+  if (sdxl) await copyTokenizer(checkpoint.tokenizer2Dir, join(dir, 'tokenizer_2'), SECOND_TOKENIZER_PAD);
 }
 
-async function copyTokenizer(from: string | undefined, to: string): Promise<void> {
+/** A folder's own tokenizer, or the bundled one (with `pad` as its pad token when given). */
+async function copyTokenizer(from: string | undefined, to: string, pad?: string): Promise<void> {
   await mkdir(to);
   const source = from ?? BUNDLED_TOKENIZER;
   for (const name of await readdir(source)) {
     if (name.endsWith('.gz')) await writeFile(join(to, name.slice(0, -3)), gunzipSync(readFileSync(join(source, name))));
-    else await copyFile(join(source, name), join(to, name));
+    else if (from === undefined && pad !== undefined && name.endsWith('.json')) {
+      const special = JSON.parse(readFileSync(join(source, name), 'utf8')) as Record<string, unknown>;
+      await writeJson(join(to, name), { ...special, pad_token: pad });
+    } else await copyFile(join(source, name), join(to, name));
   }
 }
 

@@ -1,3 +1,5 @@
+import { a1111SamplerOf } from './a1111/k-samplers.js';
+import { compVisScheduleOf, walkedSigmas } from './a1111/sample.js';
 import type { ResolvedHires, ResolvedParameters } from './request.js';
 import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './schedulers/index.js';
 
@@ -8,9 +10,12 @@ import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './sched
  * `schedulerConfig` (`ModelInfo.schedulerConfig`), so it matches what `generate` will report.
  */
 export function countModelCalls(
-  request: Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'strength'> & { readonly hires?: HiresCalls | undefined },
+  request: Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'strength'> &
+    Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>> & { readonly hires?: HiresCalls | undefined },
   schedulerConfig: SchedulerConfig,
 ): number {
+  const kSampler = a1111SamplerOf(request);
+  if (kSampler) return kSampler.modelCalls(walkedSigmas(kSampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig)));
   const scheduler = createScheduler(request.sampler, schedulerConfig);
   const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
   if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length + hires;

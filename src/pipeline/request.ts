@@ -1,9 +1,20 @@
 import { PipelineError } from './errors.js';
 import type { Mask, RgbImage } from './image/index.js';
 import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
-import { parseSamplerName, type SchedulerId } from './schedulers/index.js';
+import { parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
 import type { NetworkPatch } from './lora/patch.js';
-import type { PromptSyntax } from './tokenizer/index.js';
+import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
+import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
+
+/**
+ * Whose sampling a request reproduces:
+ * - `diffusers`: diffusers' schedulers and batch conventions (what the `references` fixtures hold);
+ * - `a1111`: AUTOMATIC1111 v1.10's: k-diffusion samplers over `CompVisDenoiser` sigmas with A1111's schedule
+ *   types, one generator per picture, guidance at any scale, a prompt and a negative prompt of different lengths
+ *   run apart, img2img's `t_enc` rule. Samplers without a k-diffusion port (PLMS, DDIM, UniPC, DEIS, DDPM,
+ *   LCM, DPM++ 2S, the v-prediction variants) and inpainting run as in `diffusers` mode, with per-image seeds.
+ */
+export type Compat = 'diffusers' | 'a1111';
 
 /**
  * How the seeds of a batch of `count` images relate:
@@ -61,6 +72,17 @@ export interface GenerateRequest {
    * (`⌊steps · strength⌋ ≥ 1`). @default 0.75 for img2img, 1 for inpainting
    */
   readonly strength?: number;
+  /** Whose sampling to reproduce (see {@link Compat}). @default 'diffusers' */
+  readonly compat?: Compat;
+  /**
+   * A1111's "Schedule type" (`Karras`, `Uniform`, `Exponential`, …; `Automatic` = the sampler's default), with
+   * `compat` `a1111` only. @default 'Automatic'
+   */
+  readonly scheduleType?: string;
+  /** A1111's emphasis mode for `(word:1.2)` weights (`Original`, `No norm`, `None`). @default 'Original' */
+  readonly emphasis?: Emphasis;
+  /** A1111's eta noise seed delta (`ENSD`), with `compat` `a1111`: ancestral noise from `seed + ensd`. @default 0 */
+  readonly ensd?: number;
   /** Pass a cheap latent preview to every progress callback. @default false */
   readonly preview?: boolean;
   /**
@@ -139,6 +161,10 @@ export interface ResolvedRequest {
   readonly preview: boolean;
   readonly networks: readonly NetworkPatch[];
   readonly hires: ResolvedHires | undefined;
+  readonly compat: Compat;
+  readonly scheduleType: ScheduleType;
+  readonly emphasis: Emphasis;
+  readonly ensd: number;
 }
 
 /**
@@ -153,6 +179,7 @@ export const REQUEST_LIMITS = Object.freeze({
   strength: { min: 0, max: 1 },
   clipSkip: { min: 1, max: 12 },
   hiresScale: { min: 1, max: 4 },
+  ensd: { min: 0, max: 2 ** 32 - 1 },
 });
 
 const DEFAULT_SIZE = 512;
@@ -196,7 +223,12 @@ export function resolveParameters(
   const steps = integer('steps', request.steps ?? 25, REQUEST_LIMITS.steps);
   const count = integer('count', request.count ?? 1, REQUEST_LIMITS.count);
   const seed = resolveSeed(request.seed, count);
-  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? (kind === 'inpaint' ? 1 : 0.75), steps);
+  const resolvedSampler = sampler(request.sampler ?? 'dpmpp_2m_karras');
+  const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
+  const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
+  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, compat);
+  const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
+  if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));
   const height = size('height', request.height ?? defaultSide(initSize?.height));
   return {
@@ -205,12 +237,12 @@ export function resolveParameters(
     negativePrompt,
     promptSyntax: choice('promptSyntax', request.promptSyntax ?? 'a1111', ['plain', 'a1111'] as const),
     seed,
-    seedMode: choice('seedMode', request.seedMode ?? defaultSeedMode(rng), ['batch', 'per-image'] as const),
+    seedMode,
     rng,
     steps,
     clipSkip: integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip),
     cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
-    sampler: sampler(request.sampler ?? 'dpmpp_2m_karras'),
+    sampler: resolvedSampler,
     width,
     height,
     count,
@@ -218,6 +250,10 @@ export function resolveParameters(
     preview: request.preview ?? false,
     networks: request.networks ?? [],
     hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height }, steps),
+    compat,
+    scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
+    emphasis: choice('emphasis', request.emphasis ?? 'Original', EMPHASIS_MODES),
+    ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
   };
 }
 
@@ -248,9 +284,30 @@ function resolveHires(hires: HiresOptions, kind: GenerationKind, base: { width: 
   };
 }
 
-/** One generator for the batch reproduces diffusers (rng `cpu`); seed + i per image reproduces A1111 (`gpu`). */
-function defaultSeedMode(rng: RngSource): SeedMode {
-  return rng === 'cpu' ? 'batch' : 'per-image';
+/**
+ * A schedule type is A1111's: diffusers mode takes only `Automatic` (the sampler id says the schedule), and a
+ * sampler id that names a schedule (`dpmpp_2m_karras`) takes no other.
+ */
+function scheduleType(name: string, compat: Compat, id: SchedulerId): ScheduleType {
+  let type: ScheduleType;
+  try {
+    type = parseScheduleType(name);
+  } catch (error) {
+    return fail('scheduleType', error instanceof Error ? error.message : String(error));
+  }
+  if (compat !== 'a1111' && type !== 'Automatic') {
+    fail('scheduleType', `\`scheduleType\` ${type} needs \`compat\` a1111 (diffusers mode takes the schedule from the sampler id)`);
+  }
+  const named = samplerLabel(id).schedule;
+  if (named !== null && type !== 'Automatic' && type !== named) {
+    fail('scheduleType', `Sampler ${samplerLabel(id).name} is the ${named} schedule; it cannot take \`scheduleType\` ${type}`);
+  }
+  return type;
+}
+
+/** One generator for the batch reproduces diffusers (rng `cpu`); seed + i per image reproduces A1111 (`gpu`, `a1111`). */
+function defaultSeedMode(rng: RngSource, compat: Compat): SeedMode {
+  return rng === 'cpu' && compat === 'diffusers' ? 'batch' : 'per-image';
 }
 
 /** diffusers' default for an init image: its side rounded down to a multiple of 8. */
@@ -270,10 +327,12 @@ function resolveSeed(seed: number | bigint | undefined, count: number): bigint {
   return value;
 }
 
-function resolveStrength(strength: number, steps: number): number {
+function resolveStrength(strength: number, steps: number, compat: Compat): number {
   const value = number('strength', strength, REQUEST_LIMITS.strength);
+  // A1111 runs t_enc + 1 steps, at least one for any strength above 0.
+  if (compat === 'a1111' && value === 0) fail('strength', 'Expected `strength` above 0: no step would run');
   // diffusers' get_timesteps: int(steps · strength) steps run; none at all is an error there too.
-  if (Math.floor(steps * value) < 1) {
+  if (compat === 'diffusers' && Math.floor(steps * value) < 1) {
     const product = `${value} × ${steps}`;
     fail('strength', `Expected \`strength\` × \`steps\` to be at least 1, got ${product}: no step would run`);
   }

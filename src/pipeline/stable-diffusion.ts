@@ -1,3 +1,5 @@
+import { a1111SamplerOf, type KSampler } from './a1111/k-samplers.js';
+import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
@@ -5,9 +7,10 @@ import { hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
-import { nativeSizeOf } from './models/families.js';
+import { MODEL_FAMILIES, nativeSizeOf, type FamilyFacts } from './models/families.js';
 import {
   loadStableDiffusionModel,
+  maxClipSkipOf,
   type ModelFamily,
   type StableDiffusionModel,
 } from './models/stable-diffusion-model.js';
@@ -53,6 +56,8 @@ export interface ModelInfo {
   readonly predictionType: string;
   /** The side of the square the model was trained at, from its family's row in `MODEL_FAMILIES`. */
   readonly nativeSize: number;
+  /** The other sizes its family was trained at (SDXL's aspect buckets; none for SD 1.x / 2.x). */
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** True for a 9-channel inpainting UNet (it cannot do txt2img or img2img). */
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
@@ -133,10 +138,11 @@ export class StableDiffusionPipeline {
       family: model.family,
       predictionType: model.predictionType,
       nativeSize: nativeSizeOf(model.family, model.predictionType),
+      sizeBuckets: MODEL_FAMILIES[model.family].sizeBuckets,
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
       embeddings: model.embeddings.names,
-      maxClipSkip: model.textEncoder.maxClipSkip,
+      maxClipSkip: maxClipSkipOf(model),
       patchableWeights: model.patching?.weights,
       schedulerConfig: model.folder.schedulerConfig,
       providers: {
@@ -178,6 +184,8 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
+    const kSampler = a1111SamplerOf(resolved);
+    if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing);
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
@@ -217,6 +225,28 @@ export class StableDiffusionPipeline {
       request: resolved,
       warnings: conditioning.warnings,
       embeddings: conditioning.embeddings,
+      timing: timing.result(),
+    };
+  }
+
+  /** A request in A1111 mode whose sampler is one of k-diffusion's: A1111's sampling, then the same decoding. */
+  async #generateA1111(
+    resolved: ResolvedRequest,
+    sampler: KSampler,
+    hooks: GenerateHooks,
+    timing: TimingRecorder,
+  ): Promise<GenerateResult> {
+    const model = await this.#patchedModel(resolved.networks);
+    const sampled = await sampleA1111(model, resolved, sampler, hooks, timing);
+    const images = await decodeImages(
+      { model, request: resolved, timing, hooks, latentWidth: resolved.width / 8, latentHeight: resolved.height / 8 },
+      sampled.latents,
+    );
+    return {
+      images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed })),
+      request: resolved,
+      warnings: sampled.warnings,
+      embeddings: sampled.embeddings,
       timing: timing.result(),
     };
   }

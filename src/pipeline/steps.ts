@@ -4,11 +4,12 @@ import { PipelineError } from './errors.js';
 import { applyGuidance } from './guidance.js';
 import { fromModelOutput, type Rgb8Image, type RgbImage } from './image/index.js';
 import type { StableDiffusionModel } from './models/stable-diffusion-model.js';
-import { LATENT_CHANNELS } from './models/unet.js';
+import { LATENT_CHANNELS, type AddedConditioning } from './models/unet.js';
 import { sampleLatents } from './models/vae-encoder.js';
 import { latentPreview } from './preview.js';
 import type { ResolvedRequest } from './request.js';
 import type { Scheduler } from './schedulers/index.js';
+import { encodeSdxlPrompt } from './sdxl-prompt.js';
 import type { BatchNoise } from './seeds.js';
 import type { TimingRecorder } from './timing.js';
 import { applyPromptWeights, tokenizePromptPair } from './tokenizer/index.js';
@@ -44,6 +45,8 @@ export interface Conditioning {
   readonly warnings: readonly string[];
   /** The textual-inversion embeddings either prompt called, each once. */
   readonly embeddings: readonly string[];
+  /** SDXL's pooled text embedding and time ids per batch row; undefined for SD 1.x / 2.x. */
+  readonly added?: AddedConditioning;
 }
 
 /** Everything a task script needs for one generation. */
@@ -75,12 +78,14 @@ export interface DenoiseOptions {
  * diffusers' `encode_prompt`: tokenizes the prompt and the negative prompt, encodes every 77-token window in
  * one text-encoder batch, applies A1111 attention weights per window, concatenates each prompt's windows along
  * the token axis and repeats them for the batch. The negative prompt is encoded only with guidance (cfg > 1).
+ * SDXL's two encoders: see `encodeSdxlPrompt`.
  */
 export async function encodePrompt(
   model: StableDiffusionModel,
   request: ResolvedRequest,
   timing: TimingRecorder,
 ): Promise<Conditioning> {
+  if (model.second) return encodeSdxlPrompt(model, model.second, request, timing);
   const { tokenizer, embeddings } = model;
   const tokens = tokenizePromptPair(tokenizer, request.prompt, request.negativePrompt, request.promptSyntax, embeddings);
   const guided = request.cfg > 1;
@@ -162,7 +167,7 @@ export async function denoise(
   const latentSize = LATENT_CHANNELS * plane;
   const rowSize = model.unet.inChannels * plane;
   const { batch, hidden, tokens } = conditioning;
-  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens);
+  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added);
   const sample = inputs.sample.values;
   // UNet input row b holds image b mod n: [latents (4 channels), extra channels]; the extras never change.
   if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, n, rowSize, latentSize);
@@ -234,7 +239,10 @@ export async function encodeImage(job: Job, image: Float32Array): Promise<Float3
  * diffusers' `decode_latents` + postprocessing: each image's latents divided by the VAE scaling factor,
  * decoded (one image per VAE run, as diffusers' ONNX pipelines do, which bounds memory), mapped to [0, 1] HWC.
  */
-export async function decodeImages(job: Job, latents: Float32Array): Promise<RgbImage[]> {
+export async function decodeImages(
+  job: Pick<Job, 'model' | 'request' | 'timing' | 'hooks' | 'latentWidth' | 'latentHeight'>,
+  latents: Float32Array,
+): Promise<RgbImage[]> {
   const { model, request, timing, latentWidth, latentHeight } = job;
   const latentSize = LATENT_CHANNELS * latentWidth * latentHeight;
   const scale = Math.fround(model.folder.vaeScalingFactor);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
 import { float32ToFloat16 } from '../../src/pipeline/runtime/float16.js';
-import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, tensorsOf, writeDiffusersFolder, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
+import { TINY_LORA, TINY_SD, TINY_SD_INPAINT, TINY_SDXL, TINY_SDXL_FOLDER, tensorsOf, writeDiffusersFolder, writeFp16Copy, writeHeaderOnly } from '../support/checkpoint-files.js';
 import { writeSafetensors } from '../support/safetensors-writer.js';
 import { sd15Layout } from '../support/sd15-layout.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -190,15 +190,55 @@ describe('checkpoint families', () => {
     assert.match(message, /mid_block\.resnets\.1\.norm1\.weight, .*, 5 of 48 shown/);
   });
 
-  it('refuses SDXL, and a file with no UNet at all, saying what it is', () => {
+  it('refuses the SDXL refiner, SDXL inpainting, and a file with no UNet at all, saying what it is', () => {
     const dir = tempDir();
-    writeSafetensors(join(dir, 'xl.safetensors'), [
+    // The refiner's only text encoder is OpenCLIP, as `conditioner.embedders.0.model`.
+    writeSafetensors(join(dir, 'refiner.safetensors'), [
       ...tensorsOf(TINY_SD),
-      { name: 'conditioner.embedders.1.model.ln_final.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) },
+      { name: 'conditioner.embedders.0.model.ln_final.weight', dtype: 'F32', shape: [1], data: new Uint8Array(4) },
     ]);
-    assert.match(codeOf(() => openCheckpoint(join(dir, 'xl.safetensors'))), /^UNSUPPORTED_FAMILY: .*SDXL/);
+    assert.match(codeOf(() => openCheckpoint(join(dir, 'refiner.safetensors'))), /^UNSUPPORTED_FAMILY: .*SDXL refiner/);
+    const convIn = 'model.diffusion_model.input_blocks.0.0.weight';
+    writeSafetensors(join(dir, 'xl-inpaint.safetensors'), [
+      ...tensorsOf(TINY_SDXL, (n) => n !== convIn),
+      { name: convIn, dtype: 'F32', shape: [16, 9, 3, 3], data: new Uint8Array(16 * 9 * 9 * 4) },
+    ]);
+    assert.match(codeOf(() => openCheckpoint(join(dir, 'xl-inpaint.safetensors'))), /^UNSUPPORTED_FAMILY: .*SDXL .*9 input channels/);
+    writeSafetensors(join(dir, 'xl-partial.safetensors'), tensorsOf(TINY_SDXL, (n) => !n.includes('text_projection')));
+    assert.match(codeOf(() => openCheckpoint(join(dir, 'xl-partial.safetensors'))), /^INCOMPLETE: .*second text encoder keys missing: text_projection\.weight/);
     writeSafetensors(join(dir, 'vae.safetensors'), tensorsOf(TINY_SD, (n) => n.startsWith('first_stage_model.')));
     assert.match(codeOf(() => openCheckpoint(join(dir, 'vae.safetensors'))), /^NOT_A_CHECKPOINT: .*standalone VAE/);
+  });
+
+  it('reads SDXL from a single file as from its diffusers folder: the same configs and tensors', () => {
+    const file = openCheckpoint(TINY_SDXL);
+    const folder = openCheckpoint(TINY_SDXL_FOLDER);
+    assert.equal(file.family.id, 'sdxl');
+    assert.equal(folder.family.id, 'sdxl');
+    // diffusers' config of the fixture: heads [2, 4] (8 wide), 1 and 2 transformer layers, linear projections,
+    // 8-wide time-id embeddings (56 = 8 pooled + 6 × 8).
+    const unet = { ...TINY_UNET, downBlockTypes: ['DownBlock2D', 'CrossAttnDownBlock2D'], upBlockTypes: ['CrossAttnUpBlock2D', 'UpBlock2D'] };
+    const xlUnet = { ...unet, attentionHeads: [2, 4], transformerLayersPerBlock: [1, 2], useLinearProjection: true, addTimeEmbedDim: 8 };
+    assert.deepEqual(folder.components.unet.config, xlUnet);
+    assert.deepEqual(file.components.unet.config, xlUnet);
+    const text = { ...TINY_TEXT, hiddenSize: 8, intermediateSize: 16 };
+    assert.deepEqual(file.components.textEncoder.config, text);
+    assert.deepEqual(folder.components.textEncoder.config, text);
+    const second = { ...text, hiddenAct: 'gelu', projectionDim: 8 };
+    assert.deepEqual(file.components.textEncoder2?.config, second);
+    assert.deepEqual(folder.components.textEncoder2?.config, second);
+    assert.equal(file.components.vae.config.scalingFactor, 0.13025);
+    assert.equal(folder.components.vae.config.scalingFactor, 0.13025);
+    for (const name of folder.components.textEncoder2?.weights.names() ?? []) {
+      assert.deepEqual(file.components.textEncoder2?.weights.read(name), folder.components.textEncoder2?.weights.read(name), name);
+    }
+    for (const name of ['add_embedding.linear_1.weight', 'add_embedding.linear_2.bias']) {
+      assert.deepEqual(file.components.unet.weights.read(name), folder.components.unet.weights.read(name), name);
+    }
+    // A single file has no scheduler: SDXL base's, with its `leading` timestep spacing.
+    assert.equal(file.schedulerConfig._class_name, 'EulerDiscreteScheduler');
+    assert.equal(file.schedulerConfig.timestep_spacing, 'leading');
+    assert.equal(file.forceZerosForEmptyPrompt, true);
   });
 
   it('reads a diffusers folder through its config.json files', () => {

@@ -80,3 +80,95 @@ describe('upscale within maxPixels', () => {
     }
   });
 });
+
+/** The job id in a result's footer. */
+function jobIdOf(message: FakeMessage): string {
+  const id = /^Job (\S+)$/.exec(message.embeds[0]?.footer?.text ?? '')?.[1];
+  assert.ok(id, 'the result names its job');
+  return id;
+}
+
+describe('actions on a result end to end (buttons)', () => {
+  let bot: BotHarness;
+  /** `/imagine count:4 seed:40`: pictures with seeds 40–43. */
+  let grid: FakeMessage;
+  before(async () => {
+    bot = await startBot();
+    grid = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '40', count: 4, ...FAST } }).waitForOriginal(hasPictures, 60_000);
+  });
+  after(() => bot.stop());
+
+  /** Clicks the button `customId` of `message` and returns the result it starts. */
+  function click(message: FakeMessage, customId: string, on = bot): Promise<FakeMessage> {
+    assert.ok(message.customIds.includes(customId), `${customId} is among ${message.customIds.join(', ')}`);
+    return on.fake.clickButton({ message, customId }).waitForOriginal(hasPictures, 60_000);
+  }
+
+  it('a result of 4 pictures has U1–U4 and V1–V4, with 🎲 ℹ️ 🗑️, within Discord\'s 5 rows of 5', () => {
+    const id = jobIdOf(grid);
+    assert.deepEqual(grid.customIds, [
+      `dc:reroll:${id}`,
+      `dc:info:${id}`,
+      `dc:delete:${id}`,
+      ...[1, 2, 3, 4].map((n) => `dc:upscale:${id}:${n}`),
+      ...[1, 2, 3, 4].map((n) => `dc:vary:${id}:${n}`),
+    ]);
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('U3 makes picture 3 again at 2×: the very pixels of /imagine upscale:2x with its seed', async () => {
+    const upscaled = await click(grid, `dc:upscale:${jobIdOf(grid)}:3`);
+    assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
+    const infotext = infotextOf(upscaled);
+    assert.equal(infotext.seed, 42n);
+    assert.equal(infotext.extra?.['Hires upscale'], '2');
+    const direct = await bot.fake
+      .sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '42', upscale: '2x', ...FAST } })
+      .waitForOriginal(hasPictures, 60_000);
+    const [mine, theirs] = await Promise.all([upscaled, direct].map((m) => pixelsOf(m.attachments[0]?.bytes ?? Buffer.alloc(0))));
+    assert.ok(mine && theirs && Buffer.compare(mine.data, theirs.data) === 0, 'the same pixels');
+    // An upscaled picture is not upscaled again; it can still be varied.
+    const id = jobIdOf(upscaled);
+    assert.deepEqual(upscaled.customIds.slice(4), [`dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
+  });
+
+  it('V2 varies picture 2 of the grid', async () => {
+    const varied = await click(grid, `dc:vary:${jobIdOf(grid)}:2`);
+    assert.equal(varied.embeds[0]?.title, 'Variation');
+    assert.equal(infotextOf(varied).extra?.['Source job'], `${jobIdOf(grid)} (image 2)`);
+    assert.equal(infotextOf(varied).denoisingStrength, 0.6, "the server's default strength");
+  });
+
+  it('a single picture has ⬆️ Upscale and Vary (subtle / strong), at the strengths /config sets', async () => {
+    const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '7', ...FAST } }).waitForOriginal(hasPictures, 60_000);
+    const id = jobIdOf(single);
+    assert.deepEqual(single.customIds.slice(4), [`dc:upscale:${id}`, `dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
+    const subtle = await click(single, `dc:vary-subtle:${id}`);
+    assert.equal(infotextOf(subtle).denoisingStrength, 0.35);
+    await configure(bot, 'varyStrong', '0.8');
+    const strong = await click(single, `dc:vary-strong:${id}`);
+    assert.equal(infotextOf(strong).denoisingStrength, 0.8);
+    assert.equal(infotextOf(strong).extra?.['Source job'], id);
+    const upscaled = await click(single, `dc:upscale:${id}`);
+    assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
+  });
+
+  it('refuses what the server\'s current limits do not allow, to the member alone', async () => {
+    await configure(bot, 'maxPixels', '5000');
+    const refusal = await privateAnswer(bot.fake.clickButton({ message: grid, customId: `dc:upscale:${jobIdOf(grid)}:1` }));
+    assert.match(refusal.content, /Upscaling 64×64 by 2× makes 128×128 .* over this server's limit of 5000 pixels/);
+    await configure(bot, 'maxPixels', '1048576');
+  });
+
+  it('U1 on a result from before a restart still works', async () => {
+    await bot.stopBot();
+    const restarted = await startBot({ fake: bot.fake, storeUrl: bot.storeUrl });
+    try {
+      const upscaled = await click(grid, `dc:upscale:${jobIdOf(grid)}:1`, restarted);
+      assert.equal(infotextOf(upscaled).seed, 40n);
+      assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
+    } finally {
+      await restarted.stopBot();
+    }
+  });
+});

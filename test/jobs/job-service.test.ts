@@ -55,6 +55,9 @@ class GeneratorWithHook implements ImageGenerator {
   get nativeSize() {
     return this.#inner.nativeSize;
   }
+  get sizeBuckets() {
+    return this.#inner.sizeBuckets;
+  }
   get maxClipSkip() {
     return this.#inner.maxClipSkip;
   }

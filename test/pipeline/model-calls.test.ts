@@ -29,11 +29,11 @@ describe('countModelCalls', () => {
   }
 
   for (const sampler of SCHEDULER_IDS) {
-    it(`${sampler}: the model calls predicted are the progress total reported, txt2img and img2img`, async () => {
-      for (const request of [
-        { prompt: 'a cat', sampler, steps: STEPS, width: 64, height: 64, seed: 1 },
-        { prompt: 'a cat', sampler, steps: STEPS, seed: 1, initImage, strength: 0.7 },
-      ] satisfies GenerateRequest[]) {
+    it(`${sampler}: the model calls predicted are the progress total reported, txt2img and img2img, both modes`, async () => {
+      for (const request of (['diffusers', 'a1111'] as const).flatMap((compat) => [
+        { prompt: 'a cat', sampler, steps: STEPS, width: 64, height: 64, seed: 1, compat },
+        { prompt: 'a cat', sampler, steps: STEPS, seed: 1, initImage, strength: 0.7, compat },
+      ]) satisfies GenerateRequest[]) {
         const predicted = countModelCalls(resolveRequest(request), pipeline.info.schedulerConfig);
         const { totals, reports } = await reported(request);
         assert.deepEqual([...totals], [predicted], `${request.initImage ? 'img2img' : 'txt2img'}: one total, the predicted one`);
@@ -50,5 +50,14 @@ describe('countModelCalls', () => {
     assert.equal(txt2img('dpm2', 25), 49);
     assert.equal(txt2img('euler', 25), 25);
     assert.equal(countModelCalls({ kind: 'img2img', sampler: 'euler', steps: 25, strength: 0.6 }, schedulerConfig), 15);
+  });
+
+  it('counts A1111 mode by its schedules: DPM2 a drops a sigma, img2img runs t_enc + 1 steps', () => {
+    const { schedulerConfig } = pipeline.info;
+    const a1111 = { compat: 'a1111', scheduleType: 'Automatic', strength: 1 } as const;
+    assert.equal(countModelCalls({ ...a1111, kind: 'txt2img', sampler: 'heun', steps: 8 }, schedulerConfig), 15);
+    assert.equal(countModelCalls({ ...a1111, kind: 'txt2img', sampler: 'dpm2_a', steps: 8 }, schedulerConfig), 15);
+    assert.equal(countModelCalls({ ...a1111, kind: 'img2img', sampler: 'euler_a', steps: 8, strength: 0.6 }, schedulerConfig), 5);
+    assert.equal(countModelCalls({ ...a1111, kind: 'img2img', sampler: 'euler', steps: 10, strength: 0.01 }, schedulerConfig), 1);
   });
 });

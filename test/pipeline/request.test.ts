@@ -42,8 +42,30 @@ describe('resolveRequest', () => {
         strength: 1,
         preview: false,
         networks: [],
+        compat: 'diffusers',
+        scheduleType: 'Automatic',
+        emphasis: 'Original',
+        ensd: 0,
       },
     );
+  });
+
+  it('takes A1111 mode with its schedule types, emphasis modes and ENSD, and per-image seeds even with the cpu rng', () => {
+    const a1111 = resolveRequest({ prompt: 'x', compat: 'a1111', rng: 'cpu', sampler: 'DPM++ 2M', scheduleType: 'sgm_uniform', emphasis: 'No norm', ensd: 31337 });
+    assert.deepEqual(
+      [a1111.compat, a1111.seedMode, a1111.scheduleType, a1111.emphasis, a1111.ensd],
+      ['a1111', 'per-image', 'SGM Uniform', 'No norm', 31337],
+    );
+    // A1111 runs t_enc + 1 steps: a strength whose share of the steps rounds to 0 still runs one.
+    assert.equal(resolveRequest({ prompt: 'x', compat: 'a1111', initImage: image, strength: 0.05, steps: 10 }).strength, 0.05);
+    rejects({ prompt: 'x', compat: 'a1111', seedMode: 'batch' }, 'seedMode', /A1111 draws noise per image/);
+    rejects({ prompt: 'x', scheduleType: 'Karras' }, 'scheduleType', /needs `compat` a1111/);
+    rejects({ prompt: 'x', compat: 'a1111', sampler: 'euler_karras', scheduleType: 'Uniform' }, 'scheduleType', /Euler Karras is the Karras schedule/);
+    rejects({ prompt: 'x', compat: 'a1111', scheduleType: 'Beta' }, 'scheduleType', /Beta schedule is not implemented/);
+    rejects({ prompt: 'x', compat: 'a1111', initImage: image, strength: 0 }, 'strength', /above 0/);
+    rejects({ prompt: 'x', emphasis: 'Loud' as never }, 'emphasis', /one of Original, No norm, None/);
+    rejects({ prompt: 'x', compat: 'webui' as never }, 'compat', /one of diffusers, a1111/);
+    rejects({ prompt: 'x', ensd: -1 }, 'ensd', /integer 0–4294967295/);
   });
 
   it('picks the task from the inputs and sizes from the init image (rounded down to multiples of 8)', () => {

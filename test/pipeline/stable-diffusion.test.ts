@@ -314,13 +314,24 @@ describe('other model folders', () => {
     );
   });
 
-  it('refuses SDXL with a clear message', async () => {
+  it('refuses the SDXL refiner (a second text encoder without the first) with a clear message', async () => {
+    const dir = copyModel('tiny-sd');
+    const index = join(dir, 'model_index.json');
+    replaceFile(index, JSON.stringify({ _class_name: 'ORTStableDiffusionXLImg2ImgPipeline', unet: [], text_encoder_2: [] }));
+    rmSync(join(dir, 'text_encoder'), { recursive: true });
+    await assert.rejects(
+      StableDiffusionPipeline.load(dir, { provider: 'cpu' }),
+      (error) => isPipelineError(error, 'MODEL_UNSUPPORTED') && /SDXL refiner/.test(error.message),
+    );
+  });
+
+  it('an SDXL folder without its second text encoder names the missing file', async () => {
     const dir = copyModel('tiny-sd');
     const index = join(dir, 'model_index.json');
     replaceFile(index, JSON.stringify({ _class_name: 'ORTStableDiffusionXLPipeline', unet: [], text_encoder_2: [] }));
     await assert.rejects(
       StableDiffusionPipeline.load(dir, { provider: 'cpu' }),
-      (error) => isPipelineError(error, 'MODEL_UNSUPPORTED') && /SDXL/.test(error.message),
+      (error) => isPipelineError(error, 'MODEL_MISSING_FILE') && /text_encoder_2/.test(error.message),
     );
   });
 

@@ -11,6 +11,9 @@ export const CHECKPOINTS = fileURLToPath(new URL('../fixtures/checkpoints/', imp
 export const TINY_SD = join(CHECKPOINTS, 'tiny-sd.safetensors');
 export const TINY_SD_INPAINT = join(CHECKPOINTS, 'tiny-sd-inpaint.safetensors');
 export const TINY_LORA = join(CHECKPOINTS, 'tiny-lora.safetensors');
+/** A tiny SDXL base as a single file (`conditioner.embedders.*`, `label_emb`) and as the diffusers folder it came from. */
+export const TINY_SDXL = join(CHECKPOINTS, 'tiny-sdxl.safetensors');
+export const TINY_SDXL_FOLDER = join(CHECKPOINTS, 'tiny-sdxl');
 /** A1111's textual-inversion embedding for tiny-sd: `emb_params`, 2 vectors × 16, called as `tinytok`. */
 export const TINYTOK = join(CHECKPOINTS, 'tinytok.safetensors');
 

@@ -13,7 +13,8 @@ const INT64 = 7;
  * `last_hidden_state` `[batch, sequence, hidden]`, `pooler_output` `[batch, hidden]` (the final state at the EOS
  * token, found as the largest id, as SD 1.x's CLIP config does), `hidden_states.0..N` (the embeddings and each
  * layer's output, as diffusers' export has them) and `clip_skip.2..N`: A1111's clip skip k, `hidden_states.(N+1−k)`
- * through the final layer norm, so clip skip needs no other graph.
+ * through the final layer norm, so clip skip needs no other graph. `CLIPTextModelWithProjection` (SDXL's second
+ * encoder, `projectionDim` set) also outputs `text_embeds` `[batch, projection]`: the pooled state projected.
  */
 export function writeTextEncoder(
   source: ComponentSource<TextEncoderConfig>,
@@ -50,6 +51,9 @@ function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {
     g.output(toFloat32(g, value), name, 'float32', dims);
   output(last, 'last_hidden_state', ['batch', 'sequence', config.hiddenSize]);
   output(pooled, 'pooler_output', ['batch', config.hiddenSize]);
+  if (config.projectionDim !== undefined) {
+    output(w.linear(pooled, 'text_projection'), 'text_embeds', ['batch', config.projectionDim]);
+  }
   states.forEach((state, i) => output(state, `hidden_states.${i}`, ['batch', 'sequence', config.hiddenSize]));
   // Clip skip k is A1111's `CLIP_stop_at_last_layers`: hidden_states[−k], then the final layer norm.
   for (let skip = 2; skip <= config.numLayers; skip++) {

@@ -21,10 +21,14 @@ const BLOCK_NORM_EPS = 1e-5;
 /** The sinusoidal timestep embedding's longest period. */
 const MAX_PERIOD = 10000;
 
+/** SDXL's time ids per image: original size (h, w), crop top-left (y, x), target size (h, w). */
+const TIME_IDS = 6;
+
 /**
- * Writes diffusers' `UNet2DConditionModel` (SD 1.x / 2.x) as `outDir/model.onnx`: `sample` `[batch, in, height,
- * width]`, `timestep` float32 `[batch]` (or one value for the batch) and `encoder_hidden_states` `[batch, sequence,
- * cross]` → `out_sample` `[batch, out, height, width]`, all float32.
+ * Writes diffusers' `UNet2DConditionModel` (SD 1.x / 2.x / SDXL) as `outDir/model.onnx`: `sample` `[batch, in,
+ * height, width]`, `timestep` float32 `[batch]` (or one value for the batch) and `encoder_hidden_states` `[batch,
+ * sequence, cross]` → `out_sample` `[batch, out, height, width]`, all float32. SDXL's UNet (`addTimeEmbedDim` set)
+ * also takes `text_embeds` `[batch, pooled]` (the second text encoder's projection) and `time_ids` `[batch, 6]`.
  */
 export function writeUNet(
   source: ComponentSource<UNetConfig>,
@@ -39,14 +43,20 @@ function buildUNet(w: Weights, c: UNetConfig): void {
   const sample = g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
   const timestep = g.input('timestep', 'float32', ['batch']);
   const context = g.input('encoder_hidden_states', 'float32', ['batch', 'sequence', c.crossAttentionDim]);
-  const time = g.scoped('time_embedding', () => timeEmbedding(w, c, timestep, sample));
+  let time = g.scoped('time_embedding', () => timeEmbedding(w, c, timestep, sample));
+  if (c.addTimeEmbedDim !== undefined) {
+    const dim = c.addTimeEmbedDim;
+    time = g.node('Add', [time, g.scoped('add_embedding', () => addedEmbedding(w, dim))]);
+  }
+  // Activated once here for all resnets (each applies SiLU first).
+  time = silu(g, time);
   const out = new UNetLayers(w, c, time, fromFloat32(g, context)).denoise(fromFloat32(g, sample));
   g.output(toFloat32(g, out), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
 }
 
 /**
  * diffusers' `Timesteps` (flip_sin_to_cos, freq_shift 0: `[cos, sin]` of `t · 10000^(-i/half)`) in float32, then
- * `TimestepEmbedding` (Linear, SiLU, Linear), activated once here for all resnets (each applies SiLU first).
+ * `TimestepEmbedding` (Linear, SiLU, Linear), not activated yet.
  */
 function timeEmbedding(w: Weights, c: UNetConfig, timestep: Value, sample: Value): Value {
   const { g } = w;
@@ -55,8 +65,32 @@ function timeEmbedding(w: Weights, c: UNetConfig, timestep: Value, sample: Value
   const t = g.node('Unsqueeze', [g.node('Expand', [timestep, batch]), g.int64([1])]);
   const args = g.node('Mul', [t, g.floatConstant(frequencies(half), [1, half], 'float32')]);
   const sinusoid = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: 1 });
-  const hidden = silu(g, w.linear(fromFloat32(g, sinusoid), 'time_embedding.linear_1'));
-  return silu(g, w.linear(hidden, 'time_embedding.linear_2'));
+  return timestepMlp(w, fromFloat32(g, sinusoid), 'time_embedding');
+}
+
+/** diffusers' `TimestepEmbedding`: Linear, SiLU, Linear. */
+function timestepMlp(w: Weights, x: Value, prefix: string): Value {
+  return w.linear(silu(w.g, w.linear(x, `${prefix}.linear_1`)), `${prefix}.linear_2`);
+}
+
+/**
+ * SDXL's added conditioning (diffusers' `get_aug_embed`, `text_time`): each time id through the same sinusoid
+ * (`dim` wide), after the pooled text embedding, through `add_embedding`; added to the time embedding.
+ */
+function addedEmbedding(w: Weights, dim: number): Value {
+  const { g } = w;
+  const [, addedInput = 0] = w.shape('add_embedding.linear_1.weight');
+  const pooled = g.input('text_embeds', 'float32', ['batch', addedInput - TIME_IDS * dim]);
+  const timeIds = g.input('time_ids', 'float32', ['batch', TIME_IDS]);
+  const half = dim / 2;
+  const args = g.node('Mul', [
+    g.node('Unsqueeze', [timeIds, g.int64([2])]),
+    g.floatConstant(frequencies(half), [1, 1, half], 'float32'),
+  ]);
+  const sinusoids = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: 2 });
+  const flat = g.node('Reshape', [sinusoids, g.int64([0, TIME_IDS * dim])]);
+  const added = g.node('Concat', [pooled, flat], { axis: 1 });
+  return timestepMlp(w, fromFloat32(g, added), 'add_embedding');
 }
 
 /** The UNet's blocks, sharing the activated time embedding and the text conditioning. */

@@ -9,7 +9,8 @@ import type { JobRecord } from '../../jobs/job-record.js';
 import { maskSourceLabel, sourceJobLabel, type GenerationRequest } from '../../generator/request.js';
 import { outputSize } from '../../generator/working-size.js';
 import { extractLoraTags, HIRES_UPSCALER_LABELS, isPipelineError, parseInfotext, samplerLabel, type LoraTag } from '../../pipeline/index.js';
-import { buttonId } from './custom-id.js';
+import { buttonId, type ButtonAction } from './custom-id.js';
+import { canUpscale } from '../../jobs/upscale.js';
 
 /** Where a job stands, as its message shows it. */
 export type JobState =
@@ -127,15 +128,28 @@ function sourceFields(request: GenerationRequest): { name: string; value: string
   return fields;
 }
 
-/** The buttons under a result: reroll, variations, parameters, delete. */
+/**
+ * The buttons under a result: 🎲 reroll, ℹ️ parameters, 🗑️ delete; then for one picture 🔀 variations, ⬆️ upscale,
+ * Vary (subtle) and Vary (strong); for several, U1…Un (upscale picture n) and V1…Vn (a variation of it). Within
+ * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Upscaling is for pictures `/imagine` made without
+ * `upscale` (see `canUpscale`).
+ */
 export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
+  const pictures = record.result?.seeds.length ?? record.request.count;
+  const upscalable = canUpscale(record);
+  const button = (action: ButtonAction, label: string, picture?: number) =>
+    new ButtonBuilder().setCustomId(buttonId(action, record.id, picture)).setLabel(label).setStyle(ButtonStyle.Secondary);
+  const reroll = button('reroll', 'Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary);
+  const info = button('info', 'Parameters').setEmoji('ℹ️');
+  const remove = button('delete', 'Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger);
+  if (pictures > 1) {
+    const each = (action: ButtonAction, letter: string) =>
+      Array.from({ length: pictures }, (_, i) => button(action, `${letter}${i + 1}`, i + 1));
+    return [row(reroll, info, remove), ...(upscalable ? [row(...each('upscale', 'U'))] : []), row(...each('vary', 'V'))];
+  }
   return [
-    row(
-      new ButtonBuilder().setCustomId(buttonId('reroll', record.id)).setLabel('Reroll').setEmoji('🎲').setStyle(ButtonStyle.Primary),
-      new ButtonBuilder().setCustomId(buttonId('vary', record.id)).setLabel('Variations').setEmoji('🔀').setStyle(ButtonStyle.Secondary),
-      new ButtonBuilder().setCustomId(buttonId('info', record.id)).setLabel('Parameters').setEmoji('ℹ️').setStyle(ButtonStyle.Secondary),
-      new ButtonBuilder().setCustomId(buttonId('delete', record.id)).setLabel('Delete').setEmoji('🗑️').setStyle(ButtonStyle.Danger),
-    ),
+    row(reroll, button('vary', 'Variations').setEmoji('🔀'), info, remove),
+    row(...(upscalable ? [button('upscale', 'Upscale').setEmoji('⬆️')] : []), button('vary-subtle', 'Vary (subtle)'), button('vary-strong', 'Vary (strong)')),
   ];
 }
 

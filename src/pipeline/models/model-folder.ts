@@ -24,36 +24,46 @@ export interface ModelFolder {
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
   /** The VAE's latent scale: `scaling_factor` of `vae_decoder/config.json` when present, else 0.18215. */
   readonly vaeScalingFactor: number;
+  /** SDXL's second text encoder and its tokenizer (`text_encoder_2/`, `tokenizer_2/`); undefined otherwise. */
+  readonly second: SecondEncoderFiles | undefined;
+}
+
+/** SDXL's second text encoder, as its ONNX folder holds it. */
+export interface SecondEncoderFiles {
+  readonly textEncoder: string;
+  readonly tokenizerDir: string;
+  /**
+   * `force_zeros_for_empty_prompt` of `model_index.json` (diffusers' SDXL default, true): without a negative
+   * prompt the unconditional half is zeros rather than the encoded empty text.
+   */
+  readonly forceZerosForEmptyPrompt: boolean;
 }
 
 /**
  * Reads and checks the layout of the model folder `dir`.
  * @throws PipelineError `MODEL_MISSING_FILE` naming the first missing file, `MODEL_CORRUPT` for unreadable
- *   JSON, `MODEL_UNSUPPORTED` for families dreamcord does not run yet (SDXL's `text_encoder_2`, transformer
- *   models such as SD 3).
+ *   JSON, `MODEL_UNSUPPORTED` for models dreamcord does not run (the SDXL refiner, transformer models such as
+ *   SD 3).
  */
 export function readModelFolder(dir: string): ModelFolder {
   const index = readJson(join(dir, 'model_index.json'));
   const pipelineClass = typeof index._class_name === 'string' ? index._class_name : 'unknown';
-  if ('text_encoder_2' in index || existsSync(join(dir, 'text_encoder_2'))) {
-    throw new PipelineError(
-      'MODEL_UNSUPPORTED',
-      `${dir} is an SDXL model (it has text_encoder_2); dreamcord runs SD 1.x and 2.x models only for now`,
-      { file: join(dir, 'model_index.json') },
-    );
-  }
   if (!('unet' in index)) {
     throw new PipelineError(
       'MODEL_UNSUPPORTED',
-      `${dir} (${pipelineClass}) has no UNet; dreamcord runs SD 1.x and 2.x models only for now`,
+      `${dir} (${pipelineClass}) has no UNet; dreamcord runs SD 1.x, 2.x and SDXL models only`,
       { file: join(dir, 'model_index.json') },
     );
   }
-  const tokenizerDir = join(dir, 'tokenizer');
-  if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
-    requireFile(join(tokenizerDir, 'vocab.json'));
-    requireFile(join(tokenizerDir, 'merges.txt'));
+  const sdxl = 'text_encoder_2' in index || existsSync(join(dir, 'text_encoder_2'));
+  if (sdxl && !existsSync(join(dir, 'text_encoder'))) {
+    throw new PipelineError(
+      'MODEL_UNSUPPORTED',
+      `${dir} is an SDXL refiner (text_encoder_2 without text_encoder): it cannot draw on its own; use an SDXL base model`,
+      { file: join(dir, 'model_index.json') },
+    );
   }
+  const tokenizerDir = requireTokenizer(join(dir, 'tokenizer'));
   const vaeEncoder = join(dir, 'vae_encoder', 'model.onnx');
   const vaeConfig = join(dir, 'vae_decoder', 'config.json');
   const scaling = existsSync(vaeConfig) ? readJson(vaeConfig).scaling_factor : undefined;
@@ -67,7 +77,23 @@ export function readModelFolder(dir: string): ModelFolder {
     tokenizerDir,
     schedulerConfig: readJson(join(dir, 'scheduler', 'scheduler_config.json')),
     vaeScalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : DEFAULT_VAE_SCALING_FACTOR,
+    second: sdxl
+      ? {
+          textEncoder: requireFile(join(dir, 'text_encoder_2', 'model.onnx')),
+          tokenizerDir: requireTokenizer(join(dir, 'tokenizer_2')),
+          forceZerosForEmptyPrompt: index.force_zeros_for_empty_prompt !== false,
+        }
+      : undefined,
   };
+}
+
+/** A tokenizer folder, checked to hold `tokenizer.json` or `vocab.json` and `merges.txt`. */
+function requireTokenizer(tokenizerDir: string): string {
+  if (!existsSync(join(tokenizerDir, 'tokenizer.json'))) {
+    requireFile(join(tokenizerDir, 'vocab.json'));
+    requireFile(join(tokenizerDir, 'merges.txt'));
+  }
+  return tokenizerDir;
 }
 
 function requireFile(file: string): string {

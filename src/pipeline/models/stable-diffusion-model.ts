@@ -7,7 +7,7 @@ import { MergedWeights } from '../lora/merged-weights.js';
 import type { PatchableWeight, PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
 import { familyOf, type ModelFamily } from './families.js';
-import { readModelFolder, type ModelFolder } from './model-folder.js';
+import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
 import { VaeDecoder } from './vae-decoder.js';
@@ -19,7 +19,7 @@ export type { ModelFamily } from './families.js';
 export interface StableDiffusionModel {
   readonly folder: ModelFolder;
   readonly family: ModelFamily;
-  /** Width of the text conditioning vectors. */
+  /** Width of the text conditioning vectors (SDXL: both encoders' side by side). */
   readonly hiddenSize: number;
   /** `prediction_type` of the model's scheduler config: `epsilon`, or `v_prediction` for SD 2.x 768-v models. */
   readonly predictionType: string;
@@ -27,12 +27,22 @@ export interface StableDiffusionModel {
   /** The textual-inversion embeddings prompts may call (none when the text encoder takes none). */
   readonly embeddings: EmbeddingVocabulary;
   readonly textEncoder: ClipTextEncoder;
+  /** SDXL's second text encoder and tokenizer; undefined for SD 1.x / 2.x. */
+  readonly second: SecondTextEncoder | undefined;
   readonly unet: Unet;
   /** Absent when the folder has no `vae_encoder` (txt2img only). */
   readonly vaeEncoder: VaeEncoder | undefined;
   readonly vaeDecoder: VaeDecoder;
   /** LoRA merging, for a folder dreamcord converted (weight tables and `weight_ops/`); else undefined. */
   readonly patching: Patching | undefined;
+}
+
+/** SDXL's second text encoder (OpenCLIP ViT-bigG, with its pooled projection). */
+export interface SecondTextEncoder {
+  readonly tokenizer: ClipTokenizer;
+  readonly textEncoder: ClipTextEncoder;
+  /** No negative prompt conditions on zeros (diffusers' `force_zeros_for_empty_prompt`). */
+  readonly forceZerosForEmptyPrompt: boolean;
 }
 
 /** What a converted model offers for LoRA: each component's weight table, and its merged-weights cache. */
@@ -69,21 +79,45 @@ export async function loadStableDiffusionModel(
   const unet = new Unet(await sessions.load(folder.unet));
   const vaeDecoder = new VaeDecoder(await sessions.load(folder.vaeDecoder));
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
-  const hiddenSize = conditioningWidth(textEncoder, unet);
+  const second = folder.second && (await loadSecondEncoder(folder.second, sessions));
+  const hiddenSize = conditioningWidth(textEncoder, unet, second?.textEncoder);
   const prediction = folder.schedulerConfig.prediction_type;
   return {
     folder,
-    family: familyOf(hiddenSize),
+    family: familyOf(hiddenSize, second !== undefined),
     hiddenSize,
     predictionType: typeof prediction === 'string' ? prediction : 'epsilon',
     tokenizer,
-    embeddings: new EmbeddingVocabulary(tokenizer, usableEmbeddings(textEncoder, hiddenSize, options)),
+    embeddings: new EmbeddingVocabulary(tokenizer, usableEmbeddings(textEncoder, hiddenSize, second !== undefined, options)),
     textEncoder,
+    second,
     unet,
     vaeEncoder,
     vaeDecoder,
     patching: await loadPatching(folder, sessions, textEncoder, unet),
   };
+}
+
+async function loadSecondEncoder(files: SecondEncoderFiles, sessions: SessionFactory): Promise<SecondTextEncoder> {
+  const tokenizer = await loadTokenizer(files.tokenizerDir);
+  const textEncoder = new ClipTextEncoder(await sessions.load(files.textEncoder));
+  if (!textEncoder.projects || textEncoder.layers < 2) {
+    throw new PipelineError(
+      'MODEL_UNSUPPORTED',
+      `${files.textEncoder} must output text_embeds and hidden_states.N (SDXL's second text encoder, as exported by ` +
+        'dreamcord or optimum)',
+      { file: files.textEncoder },
+    );
+  }
+  return { tokenizer, textEncoder, forceZerosForEmptyPrompt: files.forceZerosForEmptyPrompt };
+}
+
+/**
+ * The largest clip skip `model` offers: the text encoder's `clip_skip.k` outputs, or for SDXL the layers both
+ * encoders output (SDXL reads layer −(k + 1), so clip skip 1 is its usual penultimate layer).
+ */
+export function maxClipSkipOf(model: StableDiffusionModel): number {
+  return model.second ? Math.min(model.textEncoder.layers, model.second.textEncoder.layers) : model.textEncoder.maxClipSkip;
 }
 
 /** LoRA merging for a folder with weight tables and `weight_ops/model.onnx`; undefined for other exports. */
@@ -117,9 +151,15 @@ function readWeightTable(file: string): PatchableWeight[] {
   }
 }
 
-/** The text encoder's output width, checked against what the UNet takes. */
-function conditioningWidth(textEncoder: ClipTextEncoder, unet: Unet): number {
-  const encoderWidth = textEncoder.hiddenSize;
+/** The text encoders' output width (SDXL: both side by side), checked against what the UNet takes. */
+function conditioningWidth(textEncoder: ClipTextEncoder, unet: Unet, second: ClipTextEncoder | undefined): number {
+  const encoderWidth = second ? sumOf(textEncoder.hiddenSize, second.hiddenSize) : textEncoder.hiddenSize;
+  if ((second !== undefined) !== unet.takesAddedConditioning) {
+    const message = second
+      ? `${unet.session.file} does not take text_embeds and time_ids, but the model has two text encoders (SDXL)`
+      : `${unet.session.file} takes text_embeds and time_ids (SDXL), but the model has no text_encoder_2`;
+    throw new PipelineError('MODEL_MISMATCH', message, { file: unet.session.file });
+  }
   const unetWidth = unet.hiddenSize;
   if (encoderWidth !== undefined && unetWidth !== undefined && encoderWidth !== unetWidth) {
     throw new PipelineError(
@@ -140,8 +180,23 @@ function conditioningWidth(textEncoder: ClipTextEncoder, unet: Unet): number {
   return width;
 }
 
-function usableEmbeddings(textEncoder: ClipTextEncoder, width: number, options: EmbeddingOptions): TextualInversion[] {
+function sumOf(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a + b;
+}
+
+function usableEmbeddings(
+  textEncoder: ClipTextEncoder,
+  width: number,
+  sdxl: boolean,
+  options: EmbeddingOptions,
+): TextualInversion[] {
   const all = options.embeddings ?? [];
+  if (all.length > 0 && sdxl) {
+    options.log?.('warn', 'embeddings left out: SDXL models take SDXL embeddings (clip_l and clip_g), which dreamcord does not read yet', {
+      embeddings: all.map((e) => e.name),
+    });
+    return [];
+  }
   if (all.length > 0 && !textEncoder.takesEmbeddings) {
     options.log?.('warn', 'embeddings left out: this text encoder takes none (a checkpoint converted by dreamcord does)', {
       file: textEncoder.session.file,

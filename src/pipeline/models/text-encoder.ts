@@ -8,6 +8,18 @@ const EXTRA = 'extra_embeddings';
 const OUTPUT = 'last_hidden_state';
 /** dreamcord's converter writes `clip_skip.k` outputs: layer −k through the final layer norm (A1111's clip skip). */
 const CLIP_SKIP_PREFIX = 'clip_skip.';
+/** Each layer's output (`hidden_states.0` the embeddings), as diffusers' and optimum's exports have them. */
+const HIDDEN_STATE_PREFIX = 'hidden_states.';
+/** `CLIPTextModelWithProjection` (SDXL's second encoder): the pooled state projected. */
+const TEXT_EMBEDS = 'text_embeds';
+
+/** What SDXL reads of each text encoder (see {@link ClipTextEncoder.encodeLayer}). */
+export interface LayerEncoding {
+  /** `[windows, tokens, hidden]`: the chosen layer's output, not normalized. */
+  readonly hidden: Float32Array;
+  /** `[windows, projection]`: the projected pooled state, when asked for. */
+  readonly pooled: Float32Array | undefined;
+}
 
 /** The CLIP text encoder: token windows → one hidden vector per token (its `last_hidden_state`). */
 export class ClipTextEncoder {
@@ -20,6 +32,10 @@ export class ClipTextEncoder {
   readonly maxClipSkip: number;
   /** Whether the graph takes `extra_embeddings`, so that textual-inversion embeddings can be used. */
   readonly takesEmbeddings: boolean;
+  /** Layers whose outputs the graph offers as `hidden_states.1 … hidden_states.N` (0 when it offers none). */
+  readonly layers: number;
+  /** Whether the graph outputs `text_embeds` (a `CLIPTextModelWithProjection`, SDXL's second encoder). */
+  readonly projects: boolean;
   /** The loaded model (its file and execution provider). */
   readonly session: ModelSession;
   readonly #idType: 'int32' | 'int64';
@@ -44,6 +60,10 @@ export class ClipTextEncoder {
     while (session.output(`${CLIP_SKIP_PREFIX}${skip + 1}`)) skip++;
     this.maxClipSkip = skip;
     this.takesEmbeddings = session.input(EXTRA) !== undefined;
+    let layers = 0;
+    while (session.output(`${HIDDEN_STATE_PREFIX}${layers + 1}`)) layers++;
+    this.layers = layers;
+    this.projects = session.output(TEXT_EMBEDS) !== undefined;
   }
 
   /**
@@ -58,6 +78,28 @@ export class ClipTextEncoder {
     options: { readonly clipSkip: number; readonly embeddings?: Float32Array },
     clock?: RunClock,
   ): Promise<Float32Array> {
+    const output = options.clipSkip > 1 ? `${CLIP_SKIP_PREFIX}${options.clipSkip}` : this.#outputName;
+    const out = await this.session.run(this.#feeds(windows, options.embeddings), clock, [output]);
+    return readFloats(outputOf(out, output, this.session));
+  }
+
+  /**
+   * SDXL's reading (diffusers' `encode_prompt`): the output of the layer `fromEnd` layers before the last
+   * (`hidden_states[-(fromEnd + 1)]`, without the final layer norm; 1 is the penultimate layer) and, with `pooled`,
+   * the projected pooled state `text_embeds`.
+   * @param fromEnd - 1 … {@link layers}.
+   */
+  async encodeLayer(windows: readonly Int32Array[], fromEnd: number, pooled: boolean, clock?: RunClock): Promise<LayerEncoding> {
+    const layer = `${HIDDEN_STATE_PREFIX}${this.layers - fromEnd}`;
+    const outputs = pooled ? [layer, TEXT_EMBEDS] : [layer];
+    const out = await this.session.run(this.#feeds(windows, undefined), clock, outputs);
+    return {
+      hidden: readFloats(outputOf(out, layer, this.session)),
+      pooled: pooled ? readFloats(outputOf(out, TEXT_EMBEDS, this.session)) : undefined,
+    };
+  }
+
+  #feeds(windows: readonly Int32Array[], embeddings: Float32Array | undefined): Record<string, HostTensor> {
     const tokens = windows[0]?.length ?? 0;
     const dims = [windows.length, tokens];
     const ids: HostTensor =
@@ -65,10 +107,8 @@ export class ClipTextEncoder {
         ? { type: 'int32', data: concatInt32(windows, tokens), dims }
         : { type: 'int64', data: BigInt64Array.from(concatInt32(windows, tokens), (id) => BigInt(id)), dims };
     const feeds: Record<string, HostTensor> = { [INPUT]: ids };
-    if (this.takesEmbeddings) feeds[EXTRA] = this.#extraRows(options.embeddings);
-    const output = options.clipSkip > 1 ? `${CLIP_SKIP_PREFIX}${options.clipSkip}` : this.#outputName;
-    const out = await this.session.run(feeds, clock, [output]);
-    return readFloats(outputOf(out, output, this.session));
+    if (this.takesEmbeddings) feeds[EXTRA] = this.#extraRows(embeddings);
+    return feeds;
   }
 
   #extraRows(rows: Float32Array | undefined): HostTensor {

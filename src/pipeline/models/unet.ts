@@ -14,6 +14,17 @@ const SAMPLE = 'sample';
 const TIMESTEP = 'timestep';
 const HIDDEN = 'encoder_hidden_states';
 const OUTPUT = 'out_sample';
+/** SDXL's added conditioning: the second text encoder's pooled projection, and the size and crop time ids. */
+const TEXT_EMBEDS = 'text_embeds';
+const TIME_IDS = 'time_ids';
+
+/** SDXL's added conditioning for every UNet batch row (see {@link Unet.takesAddedConditioning}). */
+export interface AddedConditioning {
+  /** `[batch, pooled]`: the second text encoder's `text_embeds` per row. */
+  readonly textEmbeds: Float32Array;
+  /** `[batch, 6]`: original height, width, crop top, left, target height, width per row. */
+  readonly timeIds: Float32Array;
+}
 
 /** Channels of the latents the UNet denoises (and predicts): SD's VAE has 4. */
 export const LATENT_CHANNELS = 4;
@@ -35,13 +46,15 @@ export class Unet {
   readonly #timestep: TensorInfo;
   readonly #outputName: string;
   readonly #outputType: FloatType;
+  /** SDXL's `text_embeds` and `time_ids` inputs; undefined for SD 1.x / 2.x UNets. */
+  readonly #added: { readonly textEmbeds: FloatType; readonly timeIds: FloatType } | undefined;
 
   /**
    * Wraps a loaded `unet/model.onnx`.
    * @throws PipelineError `MODEL_UNSUPPORTED` for other inputs, types or channel counts.
    */
   constructor(session: ModelSession) {
-    rejectUnknownInputs(session, [SAMPLE, TIMESTEP, HIDDEN]);
+    rejectUnknownInputs(session, [SAMPLE, TIMESTEP, HIDDEN, TEXT_EMBEDS, TIME_IDS]);
     const sample = requireTensor(session, 'input', SAMPLE, ['float32', 'float16'], 4);
     const hidden = requireTensor(session, 'input', HIDDEN, ['float32', 'float16'], 3);
     const timestep = session.input(TIMESTEP);
@@ -77,6 +90,12 @@ export class Unet {
     this.#timestep = timestep;
     this.#outputName = out.name;
     this.#outputType = out.type as FloatType;
+    this.#added = addedInputs(session);
+  }
+
+  /** Whether the UNet takes SDXL's added conditioning (`text_embeds`, `time_ids`) besides the text. */
+  get takesAddedConditioning(): boolean {
+    return this.#added !== undefined;
   }
 
   /**
@@ -84,6 +103,7 @@ export class Unet {
    * @param batch - UNet batch: 2n with classifier-free guidance, else n.
    * @param hidden - float32 text conditioning `[batch, tokens, hiddenSize]`; converted once, here.
    * @param tokens - context tokens per batch row (77 per prompt chunk).
+   * @param added - SDXL's added conditioning, required by a UNet that {@link takesAddedConditioning}.
    */
   createInputs(
     batch: number,
@@ -91,15 +111,26 @@ export class Unet {
     latentWidth: number,
     hidden: Float32Array,
     tokens: number,
+    added?: AddedConditioning,
   ): UnetInputs {
     const conditioning = new FloatInput(this.#hiddenType, [batch, tokens, hidden.length / (batch * tokens)]);
     conditioning.values.set(hidden);
+    const extra: Record<string, HostTensor> = {};
+    if (this.#added) {
+      if (!added) {
+        const message = `${this.session.file} is an SDXL UNet: it needs the pooled text embedding and the time ids`;
+        throw new PipelineError('MODEL_MISMATCH', message, { file: this.session.file });
+      }
+      extra[TEXT_EMBEDS] = floatTensor(this.#added.textEmbeds, added.textEmbeds, batch);
+      extra[TIME_IDS] = floatTensor(this.#added.timeIds, added.timeIds, batch);
+    }
     // An fp16 prediction is converted into this buffer at every step; a float32 one is used as ORT returns it.
     const predictionSize = batch * LATENT_CHANNELS * latentHeight * latentWidth;
     const converted = this.#outputType === 'float16' ? new Float32Array(predictionSize) : undefined;
     return {
       sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth]),
       conditioning: conditioning.tensor(),
+      added: extra,
       timestep: timestepWriter(this.#timestep, batch),
       prediction: (output) => readFloats(output, converted),
     };
@@ -112,7 +143,12 @@ export class Unet {
    */
   async predict(inputs: UnetInputs, timestep: number, clock?: RunClock): Promise<Float32Array> {
     const out = await this.session.run(
-      { [SAMPLE]: inputs.sample.tensor(), [TIMESTEP]: inputs.timestep(timestep), [HIDDEN]: inputs.conditioning },
+      {
+        [SAMPLE]: inputs.sample.tensor(),
+        [TIMESTEP]: inputs.timestep(timestep),
+        [HIDDEN]: inputs.conditioning,
+        ...inputs.added,
+      },
       clock,
     );
     return inputs.prediction(outputOf(out, this.#outputName, this.session));
@@ -125,10 +161,27 @@ export interface UnetInputs {
   readonly sample: FloatInput;
   /** The text conditioning, in the graph's type. */
   readonly conditioning: HostTensor;
+  /** SDXL's `text_embeds` and `time_ids` (empty for other UNets), in the graph's types. */
+  readonly added: Readonly<Record<string, HostTensor>>;
   /** The timestep tensor holding `t` (one buffer, rewritten per step). */
   readonly timestep: (t: number) => HostTensor;
   /** A run's prediction as float32. */
   readonly prediction: (output: HostTensor) => Float32Array;
+}
+
+/** The types of SDXL's `text_embeds` and `time_ids`, when the UNet takes both. */
+function addedInputs(session: ModelSession): { textEmbeds: FloatType; timeIds: FloatType } | undefined {
+  if (!session.input(TEXT_EMBEDS) && !session.input(TIME_IDS)) return undefined;
+  const textEmbeds = requireTensor(session, 'input', TEXT_EMBEDS, ['float32', 'float16'], 2);
+  const timeIds = requireTensor(session, 'input', TIME_IDS, ['float32', 'float16'], 2);
+  return { textEmbeds: textEmbeds.type as FloatType, timeIds: timeIds.type as FloatType };
+}
+
+/** `values` as a `[batch, values / batch]` tensor of `type`. */
+function floatTensor(type: FloatType, values: Float32Array, batch: number): HostTensor {
+  const input = new FloatInput(type, [batch, values.length / batch]);
+  input.values.set(values);
+  return input.tensor();
 }
 
 /** A reusable timestep tensor in the graph's type and shape (a scalar, `[1]` or `[batch]`). */

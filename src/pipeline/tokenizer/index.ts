@@ -4,4 +4,11 @@ export { CHUNK_LENGTH, CONTEXT_LENGTH, ClipTokenizer, type SpecialTokenMatching 
 export type { PromptTokens } from './prompt-tokens.js';
 export { EmbeddingVocabulary, type PromptPiece, type TextualInversion } from './embeddings.js';
 export { applyPromptWeights } from './prompt-weights.js';
-export { tokenizePromptPair, type PromptSyntax, type TextConditioningTokens } from './text-conditioning.js';
+export {
+  EMPHASIS_MODES,
+  tokenizePrompt,
+  tokenizePromptPair,
+  type Emphasis,
+  type PromptSyntax,
+  type TextConditioningTokens,
+} from './text-conditioning.js';

@@ -10,8 +10,14 @@
  * @param hidden row-major `[tokens, hiddenSize]` encoder output, modified in place
  * @param weights one weight per token (row), e.g. `PromptTokens.weights[i]`
  * @param hiddenSize elements per token vector (768 for SD 1.x, 1024 for SD 2.x)
+ * @param restoreMean false for A1111's "No norm" emphasis: the weights alone
  */
-export function applyPromptWeights(hidden: Float32Array, weights: Float32Array, hiddenSize: number): void {
+export function applyPromptWeights(
+  hidden: Float32Array,
+  weights: Float32Array,
+  hiddenSize: number,
+  restoreMean = true,
+): void {
   if (!Number.isInteger(hiddenSize) || hiddenSize <= 0) {
     throw new RangeError(`hiddenSize must be a positive integer, got ${hiddenSize}`);
   }
@@ -28,6 +34,7 @@ export function applyPromptWeights(hidden: Float32Array, weights: Float32Array, 
     const start = token * hiddenSize;
     for (let i = start; i < start + hiddenSize; i += 1) hidden[i] = (hidden[i] as number) * weight;
   });
+  if (!restoreMean) return;
   const weightedMean = mean(hidden);
   if (weightedMean === 0) return;
   const scale = originalMean / weightedMean;

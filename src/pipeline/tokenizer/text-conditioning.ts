@@ -13,6 +13,16 @@ import { removeUnsupportedSyntax } from './unsupported-syntax.js';
  */
 export type PromptSyntax = 'plain' | 'a1111';
 
+/**
+ * A1111's "Emphasis mode" setting, how `(word:1.2)` weights act (modules/sd_emphasis.py):
+ * - `Original`: each token's vectors × its weight, then the chunk rescaled to its former mean (A1111's default);
+ * - `No norm`: the weights without the rescaling;
+ * - `None`: no attention syntax at all: brackets and `BREAK` are read as text.
+ */
+export type Emphasis = 'Original' | 'No norm' | 'None';
+
+export const EMPHASIS_MODES: readonly Emphasis[] = ['Original', 'No norm', 'None'];
+
 /** Token windows for classifier-free guidance, ready for the text encoder. */
 export interface TextConditioningTokens {
   readonly prompt: PromptTokens;
@@ -34,9 +44,8 @@ export function tokenizePromptPair(
   syntax: PromptSyntax,
   embeddings: EmbeddingVocabulary = EmbeddingVocabulary.none(tokenizer),
 ): TextConditioningTokens {
-  const tokenize = syntax === 'plain' ? tokenizePlain : tokenizeA1111;
-  const positive = tokenize(tokenizer, prompt, embeddings);
-  const unconditional = tokenize(tokenizer, negative, embeddings);
+  const positive = tokenizePrompt(tokenizer, prompt, syntax, embeddings);
+  const unconditional = tokenizePrompt(tokenizer, negative, syntax, embeddings);
   const chunkCount = Math.max(positive.tokens.chunks.length, unconditional.tokens.chunks.length);
   return {
     prompt: padToChunkCount(tokenizer, positive.tokens, chunkCount),
@@ -48,13 +57,23 @@ export function tokenizePromptPair(
   };
 }
 
-/** A1111's reading of one prompt: unsupported syntax removed, attention weights parsed, 75-token chunks. */
-function tokenizeA1111(
+/**
+ * One prompt's token windows, alone (A1111 runs a prompt and a negative prompt of different lengths apart); the
+ * notices say what was dropped or ignored. With `emphasis` `None` A1111 reads no attention syntax.
+ */
+export function tokenizePrompt(
   tokenizer: ClipTokenizer,
   text: string,
-  embeddings: EmbeddingVocabulary,
+  syntax: PromptSyntax,
+  embeddings: EmbeddingVocabulary = EmbeddingVocabulary.none(tokenizer),
+  emphasis: Emphasis = 'Original',
 ): { tokens: PromptTokens; notices: string[] } {
+  if (syntax === 'plain') return tokenizePlain(tokenizer, text, embeddings);
   const cleaned = removeUnsupportedSyntax(text);
+  if (emphasis === 'None') {
+    const parts = [{ kind: 'text', text: cleaned.text, weight: 1 }] as const;
+    return { tokens: chunkPrompt(tokenizer, parts, embeddings), notices: cleaned.notices };
+  }
   const parsed = parsePromptAttention(cleaned.text);
   return { tokens: chunkPrompt(tokenizer, parsed.parts, embeddings), notices: [...cleaned.notices, ...parsed.notices] };
 }

@@ -1,0 +1,236 @@
+// k-diffusion's samplers as A1111 v1.10.1 runs them (k_diffusion/sampling.py at A1111's pin ab527a9, with the
+// options of A1111's `samplers_k_diffusion` table). Each walks `sigmas` calling the denoiser, which returns the
+// guided x₀ estimate; tensor arithmetic is float32 like torch's.
+import type { SchedulerId } from '../schedulers/index.js';
+import { lmsCoefficient } from '../schedulers/lms.js';
+import { ancestralSplit, logMidpoint } from '../schedulers/sigmas.js';
+import type { ScheduleType } from './schedule-types.js';
+
+const f32 = Math.fround;
+
+/** The guided denoiser: x₀ estimated from `x` at noise level `sigma` (a new array). */
+export type Denoiser = (x: Float32Array, sigma: number) => Promise<Float32Array>;
+
+/**
+ * The sampler's `torch.randn_like(x)`, which A1111 replaces with the next draw of each image's generator.
+ * Deterministic samplers (Euler, Heun, DPM2) draw an `eps` at every step that they never use when `s_churn`
+ * is 0 (A1111's default); it changes no result, so they do not draw it here.
+ */
+export type NoiseSource = () => Float32Array;
+
+type Sample = (model: Denoiser, x: Float32Array, sigmas: Float64Array, noise: NoiseSource) => Promise<Float32Array>;
+
+/** One A1111 sampler of the k-diffusion family. */
+export interface KSampler {
+  /** A1111's name, as its infotext writes it. */
+  readonly name: string;
+  /** The schedule `Automatic` resolves to (`options['scheduler']`); undefined: `CompVisDenoiser.get_sigmas`. */
+  readonly defaultSchedule?: Exclude<ScheduleType, 'Automatic'>;
+  /** Asks for one more sigma and drops the next-to-last (`discard_next_to_last_sigma`). */
+  readonly discardNextToLastSigma: boolean;
+  /** Two denoiser calls per step: prompt-editing schedules count `2 · steps` calls (`second_order`). */
+  readonly secondOrder: boolean;
+  /** Draws noise after the first, so the infotext records `ENSD` (`uses_ensd`). */
+  readonly usesEnsd: boolean;
+  /** The denoiser calls `sample` makes over `sigmas`. */
+  readonly modelCalls: (sigmas: Float64Array) => number;
+  readonly sample: Sample;
+}
+
+/** `(x − denoised) / σ`, k-diffusion's `to_d`. */
+function derivative(x: Float32Array, denoised: Float32Array, sigma: number): Float32Array {
+  return x.map((v, i) => f32(f32(v - (denoised[i] ?? 0)) / sigma));
+}
+
+/** `x + d · dt` in place. */
+function addScaled(x: Float32Array, d: Float32Array, dt: number): void {
+  for (let i = 0; i < x.length; i++) x[i] = (x[i] ?? 0) + f32((d[i] ?? 0) * dt);
+}
+
+const steps = (sigmas: Float64Array): number => sigmas.length - 1;
+const level = (sigmas: Float64Array, i: number): number => sigmas[i] ?? NaN;
+
+/** Second-order samplers call twice per step but once where the step ends at σ = 0 (an Euler step there). */
+function twoPerStep(endsAt: (sigmas: Float64Array, i: number) => number) {
+  return (sigmas: Float64Array): number => {
+    let calls = 0;
+    for (let i = 0; i < steps(sigmas); i++) calls += endsAt(sigmas, i) === 0 ? 1 : 2;
+    return calls;
+  };
+}
+
+const sampleEuler: Sample = async (model, x, sigmas) => {
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const d = derivative(x, await model(x, sigma), sigma);
+    addScaled(x, d, f32(level(sigmas, i + 1) - sigma));
+  }
+  return x;
+};
+
+const sampleEulerAncestral: Sample = async (model, x, sigmas, noise) => {
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const next = level(sigmas, i + 1);
+    const denoised = await model(x, sigma);
+    const { down, up } = ancestralSplit(sigma, next);
+    addScaled(x, derivative(x, denoised, sigma), f32(down - sigma));
+    if (next > 0) addScaled(x, noise(), up);
+  }
+  return x;
+};
+
+const sampleHeun: Sample = async (model, x, sigmas) => {
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const next = level(sigmas, i + 1);
+    const d = derivative(x, await model(x, sigma), sigma);
+    const dt = f32(next - sigma);
+    if (next === 0) {
+      addScaled(x, d, dt);
+      continue;
+    }
+    const x2 = x.slice();
+    addScaled(x2, d, dt);
+    const d2 = derivative(x2, await model(x2, next), next);
+    for (let j = 0; j < x.length; j++) x[j] = (x[j] ?? 0) + f32(f32(f32((d[j] ?? 0) + (d2[j] ?? 0)) / 2) * dt);
+  }
+  return x;
+};
+
+/** DPM-Solver-2's step from `sigma` to `target` through their log-space midpoint. */
+async function dpm2Step(model: Denoiser, x: Float32Array, d: Float32Array, sigma: number, target: number): Promise<void> {
+  const mid = logMidpoint(sigma, target);
+  const x2 = x.slice();
+  addScaled(x2, d, f32(mid - sigma));
+  addScaled(x, derivative(x2, await model(x2, mid), mid), f32(target - sigma));
+}
+
+const sampleDpm2: Sample = async (model, x, sigmas) => {
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const next = level(sigmas, i + 1);
+    const d = derivative(x, await model(x, sigma), sigma);
+    if (next === 0) addScaled(x, d, f32(next - sigma));
+    else await dpm2Step(model, x, d, sigma, next);
+  }
+  return x;
+};
+
+const sampleDpm2Ancestral: Sample = async (model, x, sigmas, noise) => {
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const denoised = await model(x, sigma);
+    const { down, up } = ancestralSplit(sigma, level(sigmas, i + 1));
+    const d = derivative(x, denoised, sigma);
+    if (down === 0) addScaled(x, d, f32(down - sigma));
+    else await dpm2Step(model, x, d, sigma, down);
+    if (up > 0) addScaled(x, noise(), up);
+  }
+  return x;
+};
+
+const LMS_ORDER = 4;
+
+const sampleLms: Sample = async (model, x, sigmas) => {
+  const ds: Float32Array[] = [];
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    ds.push(derivative(x, await model(x, sigma), sigma));
+    if (ds.length > LMS_ORDER) ds.shift();
+    const order = Math.min(i + 1, LMS_ORDER);
+    const coefficients = Array.from({ length: order }, (_, j) => lmsCoefficient(sigmas, order, i, j));
+    // sum(coeff · d for coeff, d in zip(coeffs, reversed(ds))): Python's sum starts at 0, left to right.
+    for (let k = 0; k < x.length; k++) {
+      let sum = 0;
+      coefficients.forEach((c, j) => {
+        sum = f32(sum + f32(c * (ds[ds.length - 1 - j]?.[k] ?? 0)));
+      });
+      x[k] = (x[k] ?? 0) + sum;
+    }
+  }
+  return x;
+};
+
+const sampleDpmpp2m: Sample = async (model, x, sigmas) => {
+  const t = (sigma: number): number => f32(-Math.log(sigma));
+  let previous: Float32Array | undefined;
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const next = level(sigmas, i + 1);
+    const denoised = await model(x, sigma);
+    const h = f32(t(next) - t(sigma));
+    const ratio = f32(f32(Math.exp(-t(next))) / f32(Math.exp(-t(sigma))));
+    const factor = f32(Math.expm1(-h));
+    let target = denoised;
+    if (previous !== undefined && next !== 0) {
+      const r = f32(f32(t(sigma) - t(level(sigmas, i - 1))) / h);
+      const a = f32(1 + f32(1 / f32(2 * r)));
+      const b = f32(1 / f32(2 * r));
+      const last = previous;
+      target = denoised.map((v, k) => f32(f32(a * v) - f32(b * (last[k] ?? 0))));
+    }
+    for (let k = 0; k < x.length; k++) x[k] = f32(f32(ratio * (x[k] ?? 0)) - f32(factor * (target[k] ?? 0)));
+    previous = denoised;
+  }
+  return x;
+};
+
+const oneCallPerStep = (sigmas: Float64Array): number => steps(sigmas);
+
+const EULER: KSampler = {
+  name: 'Euler',
+  discardNextToLastSigma: false,
+  secondOrder: false,
+  usesEnsd: false,
+  modelCalls: oneCallPerStep,
+  sample: sampleEuler,
+};
+
+/** The k-diffusion samplers dreamcord runs, by the sampler id that selects them (A1111's names in `name`). */
+const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
+  euler_a: { ...EULER, name: 'Euler a', usesEnsd: true, sample: sampleEulerAncestral },
+  euler: EULER,
+  euler_karras: { ...EULER, defaultSchedule: 'Karras' },
+  lms: { ...EULER, name: 'LMS', sample: sampleLms },
+  heun: { ...EULER, name: 'Heun', secondOrder: true, modelCalls: twoPerStep((s, i) => level(s, i + 1)), sample: sampleHeun },
+  dpm2: {
+    name: 'DPM2',
+    defaultSchedule: 'Karras',
+    discardNextToLastSigma: true,
+    secondOrder: true,
+    usesEnsd: false,
+    modelCalls: twoPerStep((s, i) => level(s, i + 1)),
+    sample: sampleDpm2,
+  },
+  dpm2_a: {
+    name: 'DPM2 a',
+    defaultSchedule: 'Karras',
+    discardNextToLastSigma: true,
+    secondOrder: true,
+    usesEnsd: true,
+    modelCalls: twoPerStep((s, i) => ancestralSplit(level(s, i), level(s, i + 1)).down),
+    sample: sampleDpm2Ancestral,
+  },
+  dpmpp_2m: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
+  dpmpp_2m_karras: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
+};
+
+/** The k-diffusion sampler of a sampler id, or undefined when A1111 mode runs that sampler as diffusers does. */
+export function kSamplerFor(id: SchedulerId): KSampler | undefined {
+  return K_SAMPLERS[id];
+}
+
+/**
+ * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img and img2img without a hires fix, when
+ * its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
+ */
+export function a1111SamplerOf(request: {
+  readonly compat?: 'diffusers' | 'a1111' | undefined;
+  readonly kind: 'txt2img' | 'img2img' | 'inpaint';
+  readonly sampler: SchedulerId;
+  readonly hires?: unknown;
+}): KSampler | undefined {
+  if (request.compat !== 'a1111' || request.kind === 'inpaint' || request.hires !== undefined) return undefined;
+  return kSamplerFor(request.sampler);
+}

@@ -1,0 +1,142 @@
+// A1111's txt2img and img2img sampling (`processing.process_images` → `KDiffusionSampler.sample` /
+// `sample_img2img`, v1.10.1) for the samplers of the k-diffusion family.
+import { toModelTensor } from '../image/index.js';
+import { LATENT_CHANNELS } from '../models/unet.js';
+import { sampleLatents } from '../models/vae-encoder.js';
+import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
+import { PipelineError } from '../errors.js';
+import { createGenerator } from '../rng/index.js';
+import type { ResolvedRequest } from '../request.js';
+import { throwIfCancelled, type GenerateHooks } from '../steps.js';
+import type { TimingRecorder } from '../timing.js';
+import type { SchedulerConfig } from '../schedulers/index.js';
+import { CompVisSchedule, ldmAlphasCumprod } from './compvis.js';
+import { cfgDenoiser, type CallConditioning } from './cfg-denoiser.js';
+import { encodeA1111Prompt } from './conditioning.js';
+import { ImageNoise } from './image-noise.js';
+import type { KSampler } from './k-samplers.js';
+import { samplerSigmas } from './sampler-sigmas.js';
+
+/** What A1111 sampling produced: the latents and what the prompts' reading said. */
+export interface A1111Latents {
+  /** `[count, 4, h, w]`, the sampler's result before decoding. */
+  readonly latents: Float32Array;
+  readonly warnings: readonly string[];
+  readonly embeddings: readonly string[];
+  /** Each picture's seed (`seed + i`). */
+  readonly seeds: readonly bigint[];
+}
+
+/** Samples the latents of `request` (txt2img or img2img) as A1111 does with `sampler`. */
+export async function sampleA1111(
+  model: StableDiffusionModel,
+  request: ResolvedRequest,
+  sampler: KSampler,
+  hooks: GenerateHooks,
+  timing: TimingRecorder,
+): Promise<A1111Latents> {
+  const latentWidth = request.width / 8;
+  const latentHeight = request.height / 8;
+  const schedule = compVisScheduleOf(model.folder.schedulerConfig);
+  const sigmas = walkedSigmas(sampler, request, schedule);
+
+  const positive = await encodeA1111Prompt(model, request.prompt, request, timing);
+  const negative = await encodeA1111Prompt(model, request.negativePrompt, request, timing);
+  const conditioning: CallConditioning = {
+    prompts: [{ conditioning: positive.conditioning, weight: 1 }],
+    negative: negative.conditioning,
+  };
+
+  const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
+  const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd));
+  const start = await startingPoint(model, request, sigmas, noise, timing);
+  throwIfCancelled(hooks.signal);
+
+  const total = sampler.modelCalls(sigmas);
+  const denoiser = cfgDenoiser({
+    unet: model.unet,
+    schedule,
+    count: request.count,
+    latentWidth,
+    latentHeight,
+    cfg: request.cfg,
+    conditioningAt: () => conditioning,
+    timing,
+    beforeCall: () => throwIfCancelled(hooks.signal),
+    afterCall: (calls) => hooks.onProgress?.(calls, total, timing.elapsedMs()),
+  });
+  const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next());
+  throwIfCancelled(hooks.signal);
+  return {
+    latents,
+    seeds,
+    warnings: [
+      ...positive.notices.map((notice) => `Prompt: ${notice}`),
+      ...negative.notices.map((notice) => `Negative prompt: ${notice}`),
+    ],
+    embeddings: [...new Set([...positive.embeddings, ...negative.embeddings])],
+  };
+}
+
+/**
+ * The sigmas the sampler walks: the whole schedule for txt2img; for img2img A1111's
+ * `t_enc = ⌊min(strength, 0.999)·steps⌋` and the schedule from `sigmas[steps − t_enc − 1]` on.
+ */
+export function walkedSigmas(
+  sampler: KSampler,
+  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'>,
+  schedule: CompVisSchedule,
+): Float64Array {
+  const sigmas = samplerSigmas(sampler, request.scheduleType, request.steps, schedule);
+  if (request.kind === 'txt2img') return sigmas;
+  const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
+  return sigmas.slice(request.steps - tEnc - 1);
+}
+
+/**
+ * The sampler's first latents: the first draw × σ₀ (txt2img), or the init image's latent sample plus the first
+ * draw × σ₀ (img2img).
+ */
+async function startingPoint(
+  model: StableDiffusionModel,
+  request: ResolvedRequest,
+  sigmas: Float64Array,
+  noise: ImageNoise,
+  timing: TimingRecorder,
+): Promise<Float32Array> {
+  const first = Math.fround(sigmas[0] ?? NaN);
+  if (request.kind === 'txt2img') return noise.next().map((v) => v * first);
+  const image = await initLatents(model, request, timing);
+  const drawn = noise.next();
+  return image.map((v, i) => v + Math.fround((drawn[i] ?? 0) * first));
+}
+
+/**
+ * The init image's latents for the batch: a sample of the VAE's distribution, `0.18215 · (mean + std · ε)`.
+ * ldm draws ε from torch's global CPU generator, which A1111 leaves seeded with the last picture's seed of the
+ * previous generation; a repeated job finds it at `seed + count − 1`, the state used here.
+ */
+async function initLatents(model: StableDiffusionModel, request: ResolvedRequest, timing: TimingRecorder): Promise<Float32Array> {
+  if (!model.vaeEncoder || !request.initImage) {
+    throw new PipelineError('INVALID_REQUEST', `img2img needs an init image and a model with a VAE encoder`, { field: 'initImage' });
+  }
+  const distribution = await model.vaeEncoder.encode(toModelTensor(request.initImage), request.width, request.height, timing.vaeEncoder);
+  const shape = [request.count, LATENT_CHANNELS, request.height / 8, request.width / 8];
+  const epsilon = distribution.std
+    ? createGenerator(request.seed + BigInt(request.count - 1), 'cpu').randn(shape)
+    : undefined;
+  return sampleLatents(distribution, epsilon, request.count, model.folder.vaeScalingFactor);
+}
+
+/** `CompVisDenoiser`'s schedule for a model, from its scheduler config's beta keys (SD 1.x values when absent). */
+export function compVisScheduleOf(config: SchedulerConfig): CompVisSchedule {
+  const read = <T>(key: string, fallback: T): T => (config[key] as T | undefined) ?? fallback;
+  return new CompVisSchedule(
+    ldmAlphasCumprod({
+      beta_start: read('beta_start', 0.00085),
+      beta_end: read('beta_end', 0.012),
+      num_train_timesteps: read('num_train_timesteps', 1000),
+      beta_schedule: read('beta_schedule', 'scaled_linear'),
+    }),
+  );
+}

@@ -1,0 +1,51 @@
+// The sigma table of every ported sampler × every schedule type, against test/fixtures/a1111-schedules: A1111
+// v1.10.1's `KDiffusionSampler.get_sigmas` and schedule functions transcribed in numpy float32 (make_tables.py,
+// which agrees with the A1111 oracle's sigmas to 2.4e-7).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
+import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
+import { samplerSigmas } from '../../../src/pipeline/a1111/sampler-sigmas.js';
+import { parseScheduleType, SCHEDULE_TYPES } from '../../../src/pipeline/a1111/schedule-types.js';
+import { parseSamplerName } from '../../../src/pipeline/index.js';
+
+interface Table {
+  readonly sampler: string;
+  readonly schedule_type: string;
+  readonly steps: number;
+  readonly sigmas: readonly number[];
+}
+
+const { tables } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/schedules.json', 'utf8')) as { tables: Table[] };
+const schedule = new CompVisSchedule(
+  ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' }),
+);
+
+describe('A1111 sigma schedules', () => {
+  it('covers every schedule type dreamcord offers', () => {
+    assert.deepEqual([...new Set(tables.map((t) => t.schedule_type))].sort(), [...SCHEDULE_TYPES].sort());
+  });
+
+  for (const table of tables) {
+    it(`${table.sampler}, ${table.schedule_type}, ${table.steps} steps`, () => {
+      const sampler = kSamplerFor(parseSamplerName(table.sampler));
+      assert.ok(sampler);
+      const sigmas = samplerSigmas(sampler, parseScheduleType(table.schedule_type), table.steps, schedule);
+      assert.equal(sigmas.length, table.sigmas.length);
+      table.sigmas.forEach((expected, i) => {
+        const actual = sigmas[i] ?? NaN;
+        assert.ok(Math.abs(actual - expected) <= 2e-6 * Math.max(1, expected), `sigma ${i}: ${actual} vs ${expected}`);
+      });
+    });
+  }
+
+  it('reads A1111 labels and names in any case, and names Beta as not implemented', () => {
+    assert.equal(parseScheduleType('karras'), 'Karras');
+    assert.equal(parseScheduleType('sgm_uniform'), 'SGM Uniform');
+    assert.equal(parseScheduleType('SGMUniform'), 'SGM Uniform');
+    assert.equal(parseScheduleType(' Align Your Steps '), 'Align Your Steps');
+    assert.throws(() => parseScheduleType('Beta'), /Beta schedule is not implemented/);
+    assert.throws(() => parseScheduleType('Fancy'), /^RangeError: Unknown schedule type "Fancy"\. Valid: Automatic, Uniform/);
+  });
+});
