@@ -8,6 +8,7 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   convert: async () => (await import('./convert.js')).convertCommand,
   generate: async () => (await import('./generate.js')).generateCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
 };
 
 async function help(): Promise<string> {
