@@ -110,6 +110,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         requestDefaults: {
           ...defaults.generation,
           nativeSize: generator.nativeSize,
+          sizeBuckets: generator.sizeBuckets,
           maxClipSkip: generator.maxClipSkip,
           loras: env.LORA_DIR === undefined ? [] : listLoras(env.LORA_DIR),
         },

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { HIRES_UPSCALERS, isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
 import { ConfigError } from './errors.js';
 
-export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9'] as const;
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'] as const;
 
 /**
  * Images one job may make: a result message carries a grid plus one file per image, and four keep it readable

@@ -42,8 +42,9 @@ try {
       )
       .finally(() => running.delete(message.id));
   });
-  const { modelName, nativeSize, maxClipSkip, schedulerConfig } = generator;
-  post({ type: 'ready', modelName, nativeSize, maxClipSkip, schedulerConfig, providers: { ...generator.providers } });
+  const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  const providers = { ...generator.providers };
+  post({ type: 'ready', modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig, providers });
 } catch (error) {
   post({ type: 'failed', error: serializeError(error) });
 }

@@ -1,4 +1,4 @@
-import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
+import type { FamilyFacts, Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerationRequest } from './request.js';
 
 /** One finished image: its pixels and the A1111 infotext that goes into its PNG. */
@@ -43,6 +43,8 @@ export interface ImageGenerator {
   readonly modelName: string;
   /** The side of the square the model was trained at (512 for SD 1.x). */
   readonly nativeSize: number;
+  /** The other sizes the model's family was trained at (SDXL's aspect buckets; none for SD 1.x). */
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** The largest clip skip the model's text encoder offers (1 when it offers none). */
   readonly maxClipSkip: number;
   /** The model's scheduler config, to count the model calls of a request (`modelCallsOf`). */

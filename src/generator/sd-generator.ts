@@ -20,6 +20,7 @@ import {
   type Rgb8Image,
   type RgbImage,
   type SchedulerConfig,
+  type FamilyFacts,
 } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
@@ -60,6 +61,7 @@ interface Sources {
 export class StableDiffusionGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
@@ -81,6 +83,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
     this.modelName = modelNameOf(pipeline);
     this.schedulerConfig = pipeline.info.schedulerConfig;
     this.nativeSize = pipeline.info.nativeSize;
+    this.sizeBuckets = pipeline.info.sizeBuckets;
     this.maxClipSkip = pipeline.info.maxClipSkip;
   }
 

@@ -1,5 +1,5 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
-import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type SchedulerConfig } from '../pipeline/index.js';
+import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -32,6 +32,7 @@ export type FromWorker =
       readonly type: 'ready';
       readonly modelName: string;
       readonly nativeSize: number;
+      readonly sizeBuckets: FamilyFacts['sizeBuckets'];
       readonly maxClipSkip: number;
       readonly schedulerConfig: SchedulerConfig;
       readonly providers: Record<string, string>;

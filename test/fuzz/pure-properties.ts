@@ -35,7 +35,7 @@ function property<T extends unknown[]>(name: string, p: fc.IProperty<T> | fc.IAs
 
 const PRODUCT = readDefaults(DEFAULTS_PATH);
 const SETTINGS = defaultSettings(PRODUCT);
-const REQUEST_DEFAULTS = { ...PRODUCT.generation, nativeSize: 512, maxClipSkip: 12, loras: [] };
+const REQUEST_DEFAULTS = { ...PRODUCT.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: [] };
 const GENERATING = COMMANDS.filter((command) => command.data.name !== 'config');
 
 /** Server settings a moderator may choose: the limits that decide what a request may ask. */
