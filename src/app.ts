@@ -4,6 +4,8 @@ import { isConvertError } from './convert/errors.js';
 import { prepareModel } from './convert/model-cache.js';
 import { listLoras } from './networks/index.js';
 import type { Logger } from './log.js';
+import type { ModelLabel } from './generator/generator.js';
+import { basename } from 'node:path';
 import { DiscordBot } from './discord/bot.js';
 import { Cooldowns } from './jobs/cooldowns.js';
 import { ImageInputs } from './inputs/image-inputs.js';
@@ -39,15 +41,18 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
     // Before Discord: while a checkpoint converts, no command is registered and nobody can queue a job.
-    const modelDir = await modelFolder('MODEL_DIR', env.MODEL_DIR, env, log);
-    const inpaintModelDir =
+    const main = await modelFolder('MODEL_DIR', env.MODEL_DIR, env, log);
+    const inpaint =
       env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
+    const modelDir = main.dir;
+    const inpaintModelDir = inpaint?.dir;
+    const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
     const started = Date.now();
     const generator = await SupervisedGenerator.start({
       provider: env.EXECUTION_PROVIDER,
       load: (provider) =>
         WorkerGenerator.start(
-          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider },
+          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
           (level, message, fields) => log[level](fields, message),
         ),
       log,
@@ -110,6 +115,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         requestDefaults: {
           ...defaults.generation,
           nativeSize: generator.nativeSize,
+          sizeBuckets: generator.sizeBuckets,
           maxClipSkip: generator.maxClipSkip,
           loras: env.LORA_DIR === undefined ? [] : listLoras(env.LORA_DIR),
         },
@@ -138,11 +144,20 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
 /** Logged conversion progress every this many percent. */
 const PROGRESS_LOG_STEP = 10;
 
+/** A1111's short model hash: the first 10 hex digits of the checkpoint's sha256. */
+const SHORT_HASH_DIGITS = 10;
+
 /**
  * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
- * progress). A model that cannot be used becomes a ConfigError: one line naming the variable and the problem.
+ * progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
+ * cannot be used becomes a ConfigError: one line naming the variable and the problem.
  */
-async function modelFolder(variable: string, source: string, env: EnvConfig, log: Logger): Promise<string> {
+async function modelFolder(
+  variable: string,
+  source: string,
+  env: EnvConfig,
+  log: Logger,
+): Promise<{ dir: string; label: ModelLabel }> {
   const started = Date.now();
   let logged = -PROGRESS_LOG_STEP;
   try {
@@ -161,7 +176,8 @@ async function modelFolder(variable: string, source: string, env: EnvConfig, log
     const ms = Date.now() - started;
     if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
     else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
-    return prepared.dir;
+    const name = basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
+    return { dir: prepared.dir, label: { name, hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
   } catch (error) {
     if (isCheckpointError(error) || isConvertError(error)) {
       throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { EMPHASIS_MODES, HIRES_UPSCALERS, isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
 import { ConfigError } from './errors.js';
 
-export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9'] as const;
+export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'] as const;
 
 /**
  * Images one job may make: a result message carries a grid plus one file per image, and four keep it readable
@@ -51,6 +51,9 @@ const generation = z.strictObject({
   hiresUpscaler: z.enum(HIRES_UPSCALERS),
   /** The denoising strength of their second pass. */
   hiresStrength: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  /** The strength of the Vary (subtle) and Vary (strong) buttons. */
+  varySubtle: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  varyStrong: z.number().min(STRENGTH.min).max(STRENGTH.max),
 });
 
 const limits = z.strictObject({

@@ -17,6 +17,7 @@ try {
     inpaintModelDir: options.inpaintModelDir,
     embeddingsDir: options.embeddingsDir,
     loraDir: options.loraDir,
+    modelLabels: options.modelLabels,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });
@@ -42,8 +43,9 @@ try {
       )
       .finally(() => running.delete(message.id));
   });
-  const { modelName, nativeSize, maxClipSkip, schedulerConfig } = generator;
-  post({ type: 'ready', modelName, nativeSize, maxClipSkip, schedulerConfig, providers: { ...generator.providers } });
+  const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  const providers = { ...generator.providers };
+  post({ type: 'ready', modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig, providers });
 } catch (error) {
   post({ type: 'failed', error: serializeError(error) });
 }

@@ -1,5 +1,11 @@
-import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
+import type { FamilyFacts, Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerationRequest } from './request.js';
+
+/** A model as members see it: A1111's `Model` and `Model hash` (the first 10 hex digits of the file's sha256). */
+export interface ModelLabel {
+  readonly name: string;
+  readonly hash?: string | undefined;
+}
 
 /** One finished image: its pixels and the A1111 infotext that goes into its PNG. */
 export interface GeneratedImage {
@@ -43,6 +49,8 @@ export interface ImageGenerator {
   readonly modelName: string;
   /** The side of the square the model was trained at (512 for SD 1.x). */
   readonly nativeSize: number;
+  /** The other sizes the model's family was trained at (SDXL's aspect buckets; none for SD 1.x). */
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** The largest clip skip the model's text encoder offers (1 when it offers none). */
   readonly maxClipSkip: number;
   /** The model's scheduler config, to count the model calls of a request (`modelCallsOf`). */

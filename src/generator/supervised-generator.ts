@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { FailureError } from '../failure.js';
 import type { Logger } from '../log.js';
-import type { ExecutionProviderChoice, SchedulerConfig } from '../pipeline/index.js';
+import type { ExecutionProviderChoice, FamilyFacts, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
 import {
   FAILURES_BEFORE_RELOAD,
@@ -42,6 +42,7 @@ const RETRY_MAX_MS = 300_000;
 export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth] }> implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly #options: SupervisorOptions;
@@ -59,6 +60,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
     super();
     this.modelName = first.modelName;
     this.nativeSize = first.nativeSize;
+    this.sizeBuckets = first.sizeBuckets;
     this.maxClipSkip = first.maxClipSkip;
     this.schedulerConfig = first.schedulerConfig;
     this.#options = options;

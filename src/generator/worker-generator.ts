@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { LogLevel, SchedulerConfig } from '../pipeline/index.js';
+import type { FamilyFacts, LogLevel, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
 import type { JobFailure } from '../failure.js';
@@ -36,6 +36,7 @@ export type WorkerLog = (level: LogLevel, message: string, fields: Record<string
 export class WorkerGenerator implements ImageGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
   readonly schedulerConfig: SchedulerConfig;
   readonly providers: Readonly<Record<string, string>>;
@@ -52,6 +53,7 @@ export class WorkerGenerator implements ImageGenerator {
     this.#worker = worker;
     this.modelName = ready.modelName;
     this.nativeSize = ready.nativeSize;
+    this.sizeBuckets = ready.sizeBuckets;
     this.maxClipSkip = ready.maxClipSkip;
     this.schedulerConfig = ready.schedulerConfig;
     this.providers = ready.providers;

@@ -8,6 +8,8 @@ import {
   randomSeed,
   REQUEST_LIMITS,
   resolveParameters,
+  sizeForAspect,
+  type FamilyFacts,
   type PromptSyntax,
 } from '../pipeline/index.js';
 import { Refused, refusalOf, type Result } from '../refusal.js';
@@ -41,6 +43,8 @@ export interface GenerationOptions {
 export interface RequestDefaults {
   /** Side of the square the model was trained at (512 for SD 1.x, 768 for SD 2.x v-prediction). */
   readonly nativeSize: number;
+  /** The other sizes the model's family was trained at: an aspect ratio is drawn at the nearest (SDXL's buckets). */
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** `generation.strength` of `config/default.json`: /variation's strength when the member gives none. */
   readonly strength: number;
   /** `generation.inpaintStrength`: /inpaint's. */
@@ -286,10 +290,8 @@ function imageSize(options: GenerationOptions, defaultAspect: string, model: Req
   if (width !== undefined && height !== undefined) return { width, height };
   if (width !== undefined) return { width, height: multipleOf8(width / ratio) };
   if (height !== undefined) return { width: multipleOf8(height * ratio), height };
-  // The short side stays at the native size; the long side follows the ratio.
-  return ratio >= 1
-    ? { width: multipleOf8(model.nativeSize * ratio), height: model.nativeSize }
-    : { width: model.nativeSize, height: multipleOf8(model.nativeSize / ratio) };
+  const size = sizeForAspect(ratio, model.nativeSize, model.sizeBuckets);
+  return { width: multipleOf8(size.width), height: multipleOf8(size.height) };
 }
 
 function side(name: string, value: unknown): number | undefined {

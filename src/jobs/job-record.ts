@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { generationRequestSchema } from '../generator/request.js';
+import { queueFactsSchema } from '../queue/index.js';
 
 /** Where a job came from and where its result goes: enough to answer after a restart. */
 export const jobOriginSchema = z.object({
@@ -26,18 +27,31 @@ export const jobOriginSchema = z.object({
    */
   ageRestricted: z.boolean().optional(),
   /** How the job was started. */
-  via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button']),
+  via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button', 'upscale-button', 'outpaint-button']),
 });
 export type JobOrigin = z.infer<typeof jobOriginSchema>;
 
-/** The bot's record of a job, by job id: the request, who asked, and what came of it. */
-export const jobRecordSchema = z.object({
-  id: z.string(),
+/** What was asked, by whom, and where to answer: the queue's payload, enough to run and answer after a restart. */
+export const ticketSchema = z.object({
   request: generationRequestSchema,
   origin: jobOriginSchema,
   /** Messages about the request itself: clamped values, removed prompt syntax, truncation. */
   notices: z.array(z.string()),
+});
+export type JobTicket = z.infer<typeof ticketSchema>;
+
+/** The queue takes turns across guilds: jobs asked in direct messages take theirs as this one. */
+export const DIRECT_MESSAGES = 'direct-messages';
+
+/** The bot's one record of a job, by job id: the request, who asked, where it stands in the queue, what came of it. */
+export const jobRecordSchema = ticketSchema.extend({
+  id: z.string(),
   createdAt: z.number(),
+  /**
+   * The queue's facts while the job waits or runs (turn order, attempts, whether it held a slot), written through
+   * the queue's journal (`queue-journal.ts`); gone once the job leaves the queue.
+   */
+  queue: queueFactsSchema.optional(),
   /**
    * `undelivered`: the pictures are made and stored (the GPU slot is free), and wait to be shown in Discord; see
    * `deliveries.ts`. `completed`: shown. `blocked`: withheld by the content policy, its pictures deleted.

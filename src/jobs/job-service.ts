@@ -1,26 +1,20 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
-import { SerialByKey, type Collection, type Store } from '../store/index.js';
+import type { Collection, Store } from '../store/index.js';
 import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
 import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
-import { canMove, jobOriginSchema, jobRecordSchema, type JobRecord } from './job-record.js';
+import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from './job-record.js';
+import { JobRecords, type StoredChange } from './job-records.js';
+import { RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
-import { generationRequestSchema, modelCallsOf } from '../generator/request.js';
+import { modelCallsOf } from '../generator/request.js';
 import { outputSize } from '../generator/working-size.js';
 
 /** The events that end a job's delivery: after each, its record no longer changes. */
 const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
-
-/** What the queue keeps of a waiting job: enough to run and answer it after a restart. */
-const ticketSchema = z.object({
-  request: generationRequestSchema,
-  origin: jobOriginSchema,
-  notices: z.array(z.string()),
-});
-export type JobTicket = z.infer<typeof ticketSchema>;
 
 /** Shows jobs to the members who asked: the Discord layer implements it (progress follows the events below). */
 export type JobPresenter = ResultPresenter;
@@ -69,17 +63,15 @@ export type JobServiceEvents = {
 export class JobService extends EventEmitter<JobServiceEvents> {
   /** The in-process queue today; any `WorkQueue` (a distributed one later) fits here. */
   readonly #queue: WorkQueue<JobTicket, GeneratedImages>;
-  readonly #records: Collection<JobRecord>;
+  readonly #records: JobRecords;
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
   readonly #inputs: InputStore;
-  /** Every change of a record runs after the earlier changes of the same record, so none is lost. */
-  readonly #writes = new SerialByKey();
   #deliveries: Deliveries | undefined;
 
   private constructor(
     queue: WorkQueue<JobTicket, GeneratedImages>,
-    records: Collection<JobRecord>,
+    records: JobRecords,
     byMessage: Collection<string>,
     generator: ImageGenerator,
     inputs: InputStore,
@@ -93,12 +85,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   }
 
   static async open(options: JobServiceOptions): Promise<JobService> {
-    const records = await options.store.collection('jobs', { schema: jobRecordSchema, version: 1 });
+    const records = await JobRecords.open(options.store);
     const byMessage = await options.store.collection('job-messages', { schema: z.string(), version: 1 });
     // The queue needs its runner before the service exists; the runner reaches the service through this.
     const self: { service?: JobService } = {};
     const queue = await JobQueue.open<JobTicket, GeneratedImages>({
-      store: options.store,
+      journal: await RecordJournal.open(options.store, records),
       payloadSchema: ticketSchema,
       runner: (job, context) => {
         if (!self.service) throw new Error('JobService is not open yet.');
@@ -137,7 +129,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   ): Promise<Result<{ record: JobRecord; position: number; etaMs: number }>> {
     const submitted = await this.#queue.submit({
       ownerId: ticket.origin.userId,
-      guildId: ticket.origin.guildId ?? 'direct-messages',
+      guildId: ticket.origin.guildId ?? DIRECT_MESSAGES,
       channelId: ticket.origin.channelId,
       payload: ticket,
       maxQueuedPerUser: limits.maxQueuedPerMember,
@@ -192,7 +184,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   /** Remembers that `messageId` shows job `jobId` (its progress reply, later its result). */
   async attachMessage(jobId: string, messageId: string): Promise<void> {
     await this.#byMessage.set(messageId, jobId);
-    await this.#change(jobId, (record) => ({ ...record, messageId }));
+    await this.#records.change(jobId, (record) => ({ ...record, messageId }));
   }
 
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
@@ -242,14 +234,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return {
       delivered: async (record: JobRecord, messageId: string) => {
         // The record first: a message found through `byMessage` is already a completed job's.
-        const stored = await this.#change(record.id, (current) => ({ ...current, status: 'completed', messageId }));
+        const stored = await this.#records.change(record.id, (current) => ({ ...current, status: 'completed', messageId }));
         await this.#byMessage.set(messageId, record.id);
         if (stored?.changed) this.emit('completed', stored.record);
       },
       screened: (record, screening) => this.emit('screened', record, screening),
       blocked: async (record, messageId) => {
         // The record first, as for a delivered result: the notice's message leads to a job already `blocked`.
-        const stored = await this.#change(record.id, (current) => ({
+        const stored = await this.#records.change(record.id, (current) => ({
           ...current,
           status: 'blocked',
           ...(messageId === undefined ? {} : { messageId }),
@@ -259,7 +251,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         if (stored?.changed) this.emit('blocked', stored.record);
       },
       undeliverable: async (record: JobRecord, reason: 'refused' | 'lost') => {
-        const stored = await this.#change(record.id, (current) => ({
+        const stored = await this.#records.change(record.id, (current) => ({
           ...current,
           status: 'failed',
           failure: { code: 'UNDELIVERABLE', details: { reason } },
@@ -310,43 +302,21 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     });
   }
 
-  /** The stored record of a queued job, written on first sight (submit, or a job restored by the queue). */
+  /** The record of a job the queue holds, after its pending changes. */
   async #recordOf(job: Job<JobTicket>): Promise<JobRecord> {
     return (await this.#update(job, (record) => record)).record;
   }
 
-  /** Changes the record of a queued job (`#change`), writing it first if it is not stored yet. */
+  /** Changes the record of a job the queue holds: the queue's journal wrote it when the job was accepted. */
   async #update(job: Job<JobTicket>, change: (record: JobRecord) => JobRecord): Promise<StoredChange> {
-    const first: JobRecord = { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
-    return (await this.#change(job.id, change, first)) as StoredChange;
-  }
-
-  /**
-   * Applies `change` to the record of `jobId` (or to `first` when none is stored), after that record's earlier
-   * changes. A change that would move the job back (`canMove`) is a late one, e.g. the runner storing a result the
-   * member has cancelled meanwhile: it is dropped and the record stays as it is. Undefined: no such record.
-   */
-  #change(jobId: string, change: (record: JobRecord) => JobRecord, first?: JobRecord): Promise<StoredChange | undefined> {
-    return this.#writes.run(jobId, async () => {
-      const stored = await this.#records.get(jobId);
-      const current = stored ?? first;
-      if (!current) return undefined;
-      const next = change(current);
-      if (!canMove(current.status, next.status)) return { record: current, changed: false };
-      if (next !== current || !stored) await this.#records.set(jobId, next);
-      return { record: next, changed: next !== current };
-    });
+    const stored = await this.#records.change(job.id, change);
+    if (!stored) throw new Error(`Job ${job.id} is in the queue but has no record.`);
+    return stored;
   }
 }
 
 function pixelsOf(size: { readonly width: number; readonly height: number }): number {
   return size.width * size.height;
-}
-
-/** A record after `#change`: as stored now, and whether this change is what stored it. */
-interface StoredChange {
-  readonly record: JobRecord;
-  readonly changed: boolean;
 }
 
 /** `record` with its generated pictures: waiting for delivery, the generator's warnings added to its notices. */

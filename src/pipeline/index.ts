@@ -33,7 +33,7 @@ export type { GenerationTiming } from './timing.js';
 export { latentPreview } from './preview.js';
 export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineErrorDetails } from './errors.js';
 export type { LogLevel, PipelineLogger } from './logger.js';
-export { MODEL_FAMILIES, type FamilyFacts, type ModelFamily } from './models/families.js';
+export { MODEL_FAMILIES, sizeForAspect, type FamilyFacts, type ModelFamily } from './models/families.js';
 export {
   EXECUTION_PROVIDERS,
   parseProviderChoice,

@@ -7,7 +7,7 @@ import { hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
-import { nativeSizeOf } from './models/families.js';
+import { MODEL_FAMILIES, nativeSizeOf, type FamilyFacts } from './models/families.js';
 import {
   loadStableDiffusionModel,
   maxClipSkipOf,
@@ -56,6 +56,8 @@ export interface ModelInfo {
   readonly predictionType: string;
   /** The side of the square the model was trained at, from its family's row in `MODEL_FAMILIES`. */
   readonly nativeSize: number;
+  /** The other sizes its family was trained at (SDXL's aspect buckets; none for SD 1.x / 2.x). */
+  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** True for a 9-channel inpainting UNet (it cannot do txt2img or img2img). */
   readonly inpainting: boolean;
   /** False when the folder has no VAE encoder (txt2img only). */
@@ -136,6 +138,7 @@ export class StableDiffusionPipeline {
       family: model.family,
       predictionType: model.predictionType,
       nativeSize: nativeSizeOf(model.family, model.predictionType),
+      sizeBuckets: MODEL_FAMILIES[model.family].sizeBuckets,
       inpainting: model.unet.inChannels === 9,
       imageInput: model.vaeEncoder !== undefined,
       embeddings: model.embeddings.names,

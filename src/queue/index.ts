@@ -1,8 +1,9 @@
 export { JobQueue } from './job-queue.js';
 export type { WorkQueue } from './queue.js';
-export type { JobQueueOptions } from './options.js';
-export type { Job, JobCost, JobState } from './job.js';
-export { MAX_ATTEMPTS, costUnits } from './job.js';
+export type { JobQueueOptions, QueueSettings } from './options.js';
+export { StoreJournal, type QueueJournal } from './journal.js';
+export type { Job, JobCost, JobState, QueueFacts } from './job.js';
+export { MAX_ATTEMPTS, costUnits, jobSchema, queueFactsSchema } from './job.js';
 export type { JobContext, JobRunner } from './runner.js';
 export type * from './events.js';
 export type * from './results.js';

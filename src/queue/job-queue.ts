@@ -7,7 +7,7 @@ import { projectFinishes, remainingMs } from './eta.js';
 import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
 import { classifyFailure, interrupted, timedOut } from './failure.js';
 import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
-import { JobRecords } from './job-records.js';
+import { StoreJournal, type QueueJournal } from './journal.js';
 import { checkCost, costUnits, MAX_ATTEMPTS, type Job } from './job.js';
 import { resolveOptions, type JobQueueOptions, type ResolvedOptions } from './options.js';
 import {
@@ -57,7 +57,7 @@ interface Entry<P, R> {
  */
 export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implements WorkQueue<P, R> {
   readonly #options: ResolvedOptions<P, R>;
-  readonly #records: JobRecords<P>;
+  readonly #journal: QueueJournal<P>;
   readonly #pq: PQueue<FairQueue, FairQueueAddOptions>;
   readonly #fair: FairQueue;
   readonly #timings: Timings;
@@ -78,11 +78,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   #version = 0;
   #cached: { readonly version: number; readonly at: number; readonly placements: Map<string, Placement> } | undefined;
 
-  private constructor(options: ResolvedOptions<P, R>, records: JobRecords<P>, restored: readonly Job<P>[]) {
+  private constructor(options: ResolvedOptions<P, R>, journal: QueueJournal<P>, restored: readonly Job<P>[]) {
     super();
     this.#options = options;
-    this.#records = records;
-    this.#restored = restored;
+    this.#journal = journal;
+    this.#restored = [...restored].sort((a, b) => a.seq - b.seq);
     this.#nextSeq = restored.reduce((next, job) => Math.max(next, job.seq + 1), 0);
     this.#timings = new Timings(options.initialMsPerUnit);
     const created: FairQueue[] = [];
@@ -96,11 +96,12 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     this.#fair = fair;
   }
 
-  /** Opens the queue on `options.store` and reads the jobs left by the last run; `start()` queues them. */
+  /** Opens the queue on its journal and reads the jobs left by the last run; `start()` queues them. */
   static async open<P, R>(options: JobQueueOptions<P, R>): Promise<JobQueue<P, R>> {
     const resolved = resolveOptions(options);
-    const records = await JobRecords.open(resolved.store, resolved.collection, resolved.payloadSchema);
-    return new JobQueue(resolved, records, await records.load());
+    const journal =
+      'journal' in options ? options.journal : await StoreJournal.open(options.store, options.collection ?? 'queue-jobs', resolved.payloadSchema);
+    return new JobQueue(resolved, journal, await journal.load());
   }
 
   /**
@@ -162,7 +163,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     };
     this.#enterWaiting(job.ownerId); // holds the place while the record is written, so concurrent submits count
     try {
-      await this.#records.put(job);
+      await this.#journal.put(job);
     } catch (error) {
       this.#leaveWaiting(job.ownerId);
       throw error;
@@ -192,7 +193,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       entry.dequeue.abort(reason); // p-queue removes it from the FairQueue
       this.#orderChanged();
     }
-    await this.#quietly(this.#records.delete(jobId));
+    await this.#quietly(this.#journal.delete(jobId));
     const event = { job: entry.job, byUserId: by.byUserId, wasRunning };
     entry.resolve({ status: 'cancelled', ...event });
     this.emit('cancelled', event);
@@ -244,7 +245,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       }
     }
     await Promise.all([...this.#slots].map((entry) => entry.settled));
-    await this.#records.flush();
+    await this.#journal.flush();
     for (const entry of this.#live.values()) entry.resolve({ status: 'suspended', job: entry.job });
   }
 
@@ -301,7 +302,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     entry.progress = 0;
     entry.position = 0;
     this.#orderChanged();
-    await this.#quietly(this.#records.put(job));
+    await this.#quietly(this.#journal.put(job));
     run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
     this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#expectedMs(job) });
     return this.#options.runner(job, {
@@ -316,7 +317,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const runMs = this.#options.now() - entry.startedAt;
     this.#timings.record(costUnits(entry.job.cost), runMs, entry.startedAt - entry.job.acceptedAt);
     this.#finish(entry, 'done');
-    await this.#quietly(this.#records.delete(entry.job.id));
+    await this.#quietly(this.#journal.delete(entry.job.id));
     const event = { job: entry.job, result, runMs };
     entry.resolve({ status: 'completed', ...event });
     this.emit('completed', event);
@@ -327,7 +328,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (entry.status === 'cancelled' || entry.status === 'done') return; // already told
     if (entry.status === 'suspending') {
       // Give the stopped attempt back: the next start resumes the job at the front with its retry intact.
-      await this.#quietly(this.#records.put({ ...entry.job, attempts: entry.job.attempts - 1 }));
+      await this.#quietly(this.#journal.put({ ...entry.job, attempts: entry.job.attempts - 1 }));
       return;
     }
     const timeout = error instanceof TimeoutError;
@@ -340,11 +341,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       this.#enterWaiting(job.ownerId);
       this.#enqueue(entry, true);
       this.emit('retrying', { job, failure });
-      await this.#quietly(this.#records.put(job));
+      await this.#quietly(this.#journal.put(job));
       return;
     }
     this.#finish(entry, 'done');
-    await this.#quietly(this.#records.delete(entry.job.id));
+    await this.#quietly(this.#journal.delete(entry.job.id));
     const event = { job: entry.job, failure };
     entry.resolve({ status: 'failed', ...event });
     this.emit('failed', event);
@@ -364,7 +365,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   async #dropInterrupted(job: Job<P>): Promise<void> {
     const failure = interrupted(job.attempts);
     this.#remember(job.id);
-    await this.#records.delete(job.id);
+    await this.#journal.delete(job.id);
     this.emit('failed', { job, failure });
   }
 

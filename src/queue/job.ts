@@ -60,18 +60,23 @@ export function checkCost(cost: JobCost): JobCost {
 
 const positive = z.number().int().min(1);
 
+/** The queue's own facts about a job, as a journal stores them beside the job's request. */
+export const queueFactsSchema = z.object({
+  cost: z.object({ steps: positive, pixels: positive, count: positive }),
+  seq: z.number().int().min(0),
+  attempts: z.number().int().min(0).max(MAX_ATTEMPTS),
+  state: z.enum(['queued', 'running']),
+});
+export type QueueFacts = z.infer<typeof queueFactsSchema>;
+
 /** The stored form of a {@link Job}, validating its payload with `payload`. */
 export function jobSchema<P>(payload: ZodType<P>): ZodType<Job<P>> {
-  return z.object({
+  return queueFactsSchema.extend({
     id: z.string().min(1),
     ownerId: z.string().min(1),
     guildId: z.string().min(1),
     channelId: z.string().min(1).optional(),
     payload,
-    cost: z.object({ steps: positive, pixels: positive, count: positive }),
-    seq: z.number().int().min(0),
     acceptedAt: z.number(),
-    attempts: z.number().int().min(0).max(MAX_ATTEMPTS),
-    state: z.enum(['queued', 'running']),
   });
 }

@@ -2,13 +2,30 @@ import type { ZodType } from 'zod';
 import type { Store } from '../store/index.js';
 import { expectInteger, expectPositive } from './checks.js';
 import type { JobCost } from './job.js';
+import type { QueueJournal } from './journal.js';
 import type { JobRunner } from './runner.js';
 import { DEFAULT_MS_PER_UNIT } from './timings.js';
 
+/**
+ * Where accepted jobs are kept until they end: a journal the caller keeps (the bot keeps the queue's facts on its one
+ * job record), or a collection of a store that the queue keeps itself.
+ */
+export type JournalOption<P> =
+  | { readonly journal: QueueJournal<P> }
+  | {
+      readonly store: Store;
+      /**
+       * Store collection holding the job records.
+       * @default 'queue-jobs'
+       */
+      readonly collection?: string;
+    };
+
 /** How to build a `JobQueue`. The composition root passes configuration values in; the queue reads no environment. */
-export interface JobQueueOptions<P, R> {
-  /** Where accepted jobs are kept until they finish. */
-  readonly store: Store;
+export type JobQueueOptions<P, R> = QueueSettings<P, R> & JournalOption<P>;
+
+/** Everything but the journal. */
+export interface QueueSettings<P, R> {
   /** Validates the bot's request (plain JSON data) on submit and when records are read back. */
   readonly payloadSchema: ZodType<P>;
   /** Runs one job on the GPU. */
@@ -38,11 +55,6 @@ export interface JobQueueOptions<P, R> {
    */
   readonly jobTimeoutMs?: number;
   /**
-   * Store collection holding the job records.
-   * @default 'queue-jobs'
-   */
-  readonly collection?: string;
-  /**
    * ETA guess in ms per cost unit until the first job finishes. Above 0.
    * @default DEFAULT_MS_PER_UNIT (6e-4: about 3 s for 20 steps at 512×512)
    */
@@ -54,18 +66,19 @@ export interface JobQueueOptions<P, R> {
   readonly now?: () => number;
 }
 
-/** {@link JobQueueOptions} with every default filled in and every number checked. */
-export type ResolvedOptions<P, R> = Required<JobQueueOptions<P, R>>;
+/** {@link QueueSettings} with every default filled in and every number checked. */
+export type ResolvedOptions<P, R> = Required<QueueSettings<P, R>>;
 
 /** Fills in the defaults and throws a `RangeError` naming the first option out of range. */
-export function resolveOptions<P, R>(options: JobQueueOptions<P, R>): ResolvedOptions<P, R> {
+export function resolveOptions<P, R>(options: QueueSettings<P, R>): ResolvedOptions<P, R> {
   return {
-    ...options,
+    payloadSchema: options.payloadSchema,
+    runner: options.runner,
+    costOf: options.costOf,
     concurrency: expectInteger('concurrency', options.concurrency ?? 1, 1),
     maxQueuedPerUser: expectInteger('maxQueuedPerUser', options.maxQueuedPerUser ?? 3, 1),
     maxQueued: expectInteger('maxQueued', options.maxQueued ?? 100, 1),
     jobTimeoutMs: expectInteger('jobTimeoutMs', options.jobTimeoutMs ?? 600_000, 1),
-    collection: options.collection ?? 'queue-jobs',
     initialMsPerUnit: expectPositive('initialMsPerUnit', options.initialMsPerUnit ?? DEFAULT_MS_PER_UNIT),
     now: options.now ?? Date.now,
   };

@@ -102,6 +102,7 @@ describe('SDXL reproduces diffusers from a single file and from a diffusers fold
     try {
       assert.equal(pipeline.info.family, 'sdxl');
       assert.equal(pipeline.info.nativeSize, 1024);
+      assert.equal(pipeline.info.sizeBuckets.length, 9);
       assert.equal(pipeline.info.maxClipSkip, 3);
     } finally {
       await pipeline.dispose();

@@ -52,7 +52,7 @@ const HOSTILE: readonly (readonly [OptionValues, RegExp])[] = [
   [{ seed: '9'.repeat(100_000) }, /^`seed` is 100000 characters long; the limit is 24\.$/],
   [{ sampler: 's'.repeat(100_000) }, /^`sampler` s{40}… is not a sampler\.$/],
   [{ sampler: 'Euler z' }, /^Unknown sampler "Euler z"\. Valid samplers: /],
-  [{ aspect: '0:0' }, /^`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, got 0:0\.$/],
+  [{ aspect: '0:0' }, /^`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, 9:21, 21:9, got 0:0\.$/],
   [{ aspect: '1:0' }, /got 1:0\.$/],
   [{ aspect: '999:1' }, /got 999:1\.$/],
   [{ aspect: 'a'.repeat(100_000) }, /got a{40}…\.$/],
@@ -89,7 +89,7 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
     const defaults = readDefaults(DEFAULTS_PATH);
     const settings = defaultSettings(defaults);
     const refusal = (options: Record<string, unknown>) => {
-      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512, maxClipSkip: 12, loras: [] });
+      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: [] });
       return built.ok ? 'accepted' : built.message;
     };
     assert.equal(refusal({ steps: Number.NaN }), '`steps` must be a whole number from 1 to 150, got NaN.');

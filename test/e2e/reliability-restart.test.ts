@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { z } from 'zod';
 import { Store } from '../../src/store/index.js';
+import { jobRecordSchema } from '../../src/jobs/job-record.js';
 import { startBot, FAST } from '../support/bot-harness.js';
 import { launch, startBotProcess } from '../support/bot-process.js';
 import { FakeDiscord, type FakeMember, type FakeMessage, type InteractionHandle } from '../support/fake-discord/index.js';
@@ -92,13 +93,17 @@ describe('restarts and crashes (issue 10)', () => {
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0);
 
-    // Opening runs SQLite's integrity check; no job is left behind in the queue.
+    // Opening runs SQLite's integrity check; no job is left behind in the queue, and each one's record says so.
     const store = await Store.open(url);
-    const queued = await store.collection('queue-jobs', { schema: z.unknown(), version: 1 });
+    const queued = await store.collection('queue-live', { schema: z.unknown(), version: 1 });
     const left = [];
     for await (const entry of queued.entries()) left.push(entry);
+    const records = await store.collection('jobs', { schema: jobRecordSchema, version: 1 });
+    const statuses = [];
+    for await (const [, record] of records.entries()) statuses.push([record.status, record.queue]);
     await store.close();
     assert.deepEqual(left, []);
+    assert.deepEqual(statuses, runs.map(() => ['completed', undefined]));
   });
 
   it('a store damaged on disk stops the start with a clear message, and never prints the token', { timeout: 120_000 }, async () => {

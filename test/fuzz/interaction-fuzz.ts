@@ -294,7 +294,8 @@ export class FuzzWorld {
     if ('forged' in id) return id.forged;
     // Another job's id on this message: the fault 2 attack.
     const other = this.#bot.fake.messagesIn().flatMap((m) => m.customIds).find((c) => c.startsWith('dc:') && !message.customIds.includes(c));
-    return other ? `dc:${id.otherJob}:${other.slice(other.lastIndexOf(':') + 1)}` : `dc:${id.otherJob}:`;
+    // dc:<action>:<job id>[:<picture>]: the job id is the third part.
+    return other ? `dc:${id.otherJob}:${other.split(':')[2] ?? ''}` : `dc:${id.otherJob}:`;
   }
 
   #raw(option: GeneratedOption): RawOption {

@@ -35,7 +35,7 @@ function property<T extends unknown[]>(name: string, p: fc.IProperty<T> | fc.IAs
 
 const PRODUCT = readDefaults(DEFAULTS_PATH);
 const SETTINGS = defaultSettings(PRODUCT);
-const REQUEST_DEFAULTS = { ...PRODUCT.generation, nativeSize: 512, maxClipSkip: 12, loras: [] };
+const REQUEST_DEFAULTS = { ...PRODUCT.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: [] };
 const GENERATING = COMMANDS.filter((command) => command.data.name !== 'config');
 
 /** Server settings a moderator may choose: the limits that decide what a request may ask. */
@@ -168,11 +168,12 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
   ),
   property(
     'custom_id codec: every button id reads back as itself; any other text is refused',
-    fc.property(fc.constantFrom(...BUTTON_ACTIONS), fc.uuid(), hostileText(), (action, jobId, text) => {
+    fc.property(fc.constantFrom(...BUTTON_ACTIONS), fc.uuid(), fc.integer({ min: 1, max: 9 }), hostileText(), (action, jobId, picture, text) => {
       assert.deepEqual(parseButtonId(buttonId(action, jobId)), { action, jobId });
+      assert.deepEqual(parseButtonId(buttonId(action, jobId, picture)), { action, jobId, picture });
       for (const candidate of [text, `dc:${action}:${text}`, `dc:${text}:${jobId}`, `${buttonId(action, jobId)}${text}`]) {
         const parsed = parseButtonId(candidate);
-        if (parsed) assert.equal(buttonId(parsed.action, parsed.jobId), candidate);
+        if (parsed) assert.equal(buttonId(parsed.action, parsed.jobId, parsed.picture), candidate);
       }
     }),
   ),

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { buildGenerationRequest, type GenerationOptions, type RequestDefaults } from '../../src/jobs/build-request.js';
-import { MAX_SEED, REQUEST_LIMITS } from '../../src/pipeline/index.js';
+import { MAX_SEED, MODEL_FAMILIES, REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
 
 const product = readDefaults(DEFAULTS_PATH);
@@ -11,7 +11,7 @@ const LORAS = [
   { name: 'tiny-lora', activationText: '', preferredWeight: 1 },
   { name: 'ink', activationText: 'ink wash, sumi-e', preferredWeight: 0.7 },
 ];
-const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, maxClipSkip: 12, loras: LORAS };
+const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: LORAS };
 /** A server that lets every request through that the pipeline takes. */
 const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
 
@@ -35,6 +35,34 @@ describe('buildGenerationRequest', () => {
     assert.deepEqual([built.request.cfg, built.request.width], [cfg.max, size.max]);
     assert.equal(build('txt2img', { cfg: cfg.max + 1 }).ok, false);
     assert.equal(build('txt2img', { width: size.max + size.multiple }).ok, false);
+  });
+
+  it("draws an aspect ratio at SDXL's nearest training bucket, and at SD 1.x's native short side", () => {
+    const sdxl: RequestDefaults = { ...DEFAULTS, nativeSize: 1024, sizeBuckets: MODEL_FAMILIES.sdxl.sizeBuckets };
+    const sizeOf = (aspect: string, defaults = sdxl, settings = OPEN): string => {
+      const built = build('txt2img', { aspect }, defaults, settings);
+      assert.ok(built.ok, built.ok ? '' : built.message);
+      return `${built.request.width}×${built.request.height}`;
+    };
+    // The issue's buckets (SDXL's), each under the default server's 1024² pixel limit.
+    const expected = {
+      '1:1': '1024×1024',
+      '4:3': '1152×896',
+      '3:4': '896×1152',
+      '3:2': '1216×832',
+      '2:3': '832×1216',
+      '16:9': '1344×768',
+      '9:16': '768×1344',
+      '21:9': '1536×640',
+      '9:21': '640×1536',
+    };
+    const productServer = defaultSettings(product);
+    for (const [aspect, size] of Object.entries(expected)) assert.equal(sizeOf(aspect, sdxl, productServer), size, aspect);
+    assert.equal(sizeOf('16:9', DEFAULTS), '912×512');
+    assert.equal(sizeOf('2:3', DEFAULTS), '512×768');
+    // Width or height given: the ratio fills in the other side, buckets or not.
+    const wide = build('txt2img', { aspect: '16:9', width: 1024 }, sdxl);
+    assert.ok(wide.ok && wide.request.height === 576);
   });
 
   it('uses the configured strengths and prompt syntax, not built-in ones', () => {

@@ -9,7 +9,8 @@ import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { InputStore } from '../../src/inputs/input-store.js';
 import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
-import { JobService, type JobPresenter, type JobTicket } from '../../src/jobs/job-service.js';
+import { JobService, type JobPresenter } from '../../src/jobs/job-service.js';
+import type { JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../support/temp-dir.js';
@@ -53,6 +54,9 @@ class GeneratorWithHook implements ImageGenerator {
   }
   get nativeSize() {
     return this.#inner.nativeSize;
+  }
+  get sizeBuckets() {
+    return this.#inner.sizeBuckets;
   }
   get maxClipSkip() {
     return this.#inner.maxClipSkip;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { z } from 'zod';
-import { JobQueue, type Job, type JobContext, type JobQueueOptions, type JobRunner, type SubmitResult } from '../../src/queue/index.js';
+import { JobQueue, type Job, type JobContext, type JobRunner, type QueueSettings, type SubmitResult } from '../../src/queue/index.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -29,7 +29,7 @@ export function sqliteUrl(): string {
   return `sqlite://${join(tempDir('dreamcord-queue-'), 'queue.sqlite')}`;
 }
 
-export type TestQueueOptions<R> = Partial<JobQueueOptions<Request, R>> & { readonly runner: JobRunner<Request, R> };
+export type TestQueueOptions<R> = Partial<QueueSettings<Request, R>> & { readonly runner: JobRunner<Request, R>; readonly store?: Store };
 
 /**
  * Opens and starts a queue on a SQLite store (a new file unless `url` is given). Both are closed after the test

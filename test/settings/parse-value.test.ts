@@ -51,7 +51,7 @@ describe('parseSettingValue', () => {
   it('reads choices case-insensitively and lists them when refused', () => {
     assert.equal(value('rng', 'CPU'), 'cpu');
     assert.equal(value('aspect', '16:9'), '16:9');
-    assert.equal(refusal('aspect', '5:4'), '`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, got 5:4.');
+    assert.equal(refusal('aspect', '5:4'), '`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, 9:21, 21:9, got 5:4.');
     assert.equal(refusal('overLimit', 'ignore'), '`overLimit` must be one of refuse, clamp, got ignore.');
   });
 
@@ -105,7 +105,7 @@ describe('parseSettingKey', () => {
 describe('suggestSettingKeys', () => {
   it('ranks keys starting with the text first, then containing it, then by description', () => {
     assert.deepEqual(suggestSettingKeys('max').slice(0, 5), ['maxSteps', 'maxPixels', 'maxCount', 'maxQueuedPerMember', 'maxStrength']);
-    assert.deepEqual(suggestSettingKeys('strength'), ['hiresStrength', 'minStrength', 'maxStrength']);
+    assert.deepEqual(suggestSettingKeys('strength'), ['hiresStrength', 'minStrength', 'maxStrength', 'varySubtle', 'varyStrong']);
     assert.deepEqual(suggestSettingKeys('reaction'), ['rerollReactions']);
     assert.ok(suggestSettingKeys('channel').includes('allowedChannels'));
     assert.deepEqual(suggestSettingKeys('zzz'), []);

@@ -1,24 +1,44 @@
 import { MessageFlags, PermissionFlagsBits, type ButtonInteraction } from 'discord.js';
 import type { CommandContext } from './command.js';
 import { rerollRequest } from '../../jobs/reroll.js';
+import { upscaleRequest } from '../../jobs/upscale.js';
 import { admitFromInteraction } from './admission.js';
-import { admitJobVariation } from './image-command.js';
+import { admitJobVariation, admitOutpaint } from './image-command.js';
+import type { Outpaint } from '../../inputs/outpaint.js';
 import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
 import { isGone } from '../delivery/job-view.js';
 import { replyPrivately } from './replies.js';
 import type { JobRecord } from '../../jobs/job-record.js';
 
-type ButtonHandler = (interaction: ButtonInteraction, record: JobRecord, context: CommandContext) => Promise<void>;
+type ButtonHandler = (interaction: ButtonInteraction, record: JobRecord, context: CommandContext, index: number) => Promise<void>;
 
-/** Handlers by action. Each finds its job in the store, so buttons on old messages work after a restart. */
+/**
+ * Handlers by action; `index` is the picture the button acts on (0-based: the first for buttons that name none).
+ * Each finds its job in the store, so buttons on old messages work after a restart.
+ */
 const HANDLERS: Record<ButtonAction, ButtonHandler> = {
   reroll: (interaction, record, context) =>
     admitFromInteraction(interaction, context, 'reroll-button', rerollRequest(record)),
 
-  // The first picture of the result, with the job's prompt and the server's defaults: as `/variation job:`.
-  vary: (interaction, record, context) =>
-    admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index: 0 }, {}),
+  // 🔀 and V1…Vn: the picture with the job's prompt and the server's defaults, as `/variation job: which:`.
+  vary: (interaction, record, context, index) =>
+    admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index }, {}),
+
+  'vary-subtle': (interaction, record, context, index) => varyAt(interaction, record, context, index, 'varySubtle'),
+  'vary-strong': (interaction, record, context, index) => varyAt(interaction, record, context, index, 'varyStrong'),
+
+  // ⬆️ and U1…Un: the picture made again with the hires fix.
+  upscale: (interaction, record, context, index) =>
+    admitFromInteraction(interaction, context, 'upscale-button', upscaleRequest(record, index)),
+
+  // Zoom out and pan: the picture on a larger or shifted canvas, the new area inpainted with its prompt.
+  'zoom-1.5': outpaintHandler({ kind: 'zoom-out', factor: 1.5 }),
+  'zoom-2': outpaintHandler({ kind: 'zoom-out', factor: 2 }),
+  'pan-left': outpaintHandler({ kind: 'pan', direction: 'left' }),
+  'pan-right': outpaintHandler({ kind: 'pan', direction: 'right' }),
+  'pan-up': outpaintHandler({ kind: 'pan', direction: 'up' }),
+  'pan-down': outpaintHandler({ kind: 'pan', direction: 'down' }),
 
   info: (interaction, record) => showParameters(interaction, record, record.status === 'blocked'),
 
@@ -48,6 +68,22 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
     await interaction.deferUpdate();
   },
 };
+
+function outpaintHandler(outpaint: Outpaint): ButtonHandler {
+  return (interaction, record, context, index) => admitOutpaint(interaction, context, { jobId: record.id, index }, outpaint);
+}
+
+/** Vary (subtle) and Vary (strong): `/variation` of the picture at the server's strength for that button. */
+async function varyAt(
+  interaction: ButtonInteraction,
+  record: JobRecord,
+  context: CommandContext,
+  index: number,
+  strengthKey: 'varySubtle' | 'varyStrong',
+): Promise<void> {
+  const { settings } = await context.settings.effective(interaction.guildId);
+  await admitJobVariation(interaction, context, 'variation-button', { jobId: record.id, index }, { strength: settings[strengthKey] });
+}
 
 /**
  * Shows the command that reproduces each of the job's pictures, privately. A withheld result's prompt may be what the
@@ -82,5 +118,5 @@ export async function handleButton(interaction: ButtonInteraction, context: Comm
     );
     return replyPrivately(interaction, "This button doesn't belong to this message.");
   }
-  await HANDLERS[parsed.action](interaction, record, context);
+  await HANDLERS[parsed.action](interaction, record, context, (parsed.picture ?? 1) - 1);
 }
