@@ -21,6 +21,8 @@ export interface PreparedModel {
   readonly dir: string;
   /** Whether this call converted (false: an ONNX folder as given, or a cache hit). */
   readonly converted: boolean;
+  /** The source's content hash (A1111's `Model hash` is its first 10 digits); undefined for an ONNX folder. */
+  readonly sha256?: string;
 }
 
 /** What the cache remembers of a source it converted: how it looked on disk, and its content hash. */
@@ -50,7 +52,7 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   const lookupFile = join(options.cacheDir, 'lookup', `${key}.json`);
   const remembered = readLookup(lookupFile);
   if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, options.dtype)) {
-    return { dir: join(options.cacheDir, remembered.entry), converted: false };
+    return { dir: join(options.cacheDir, remembered.entry), converted: false, sha256: remembered.sha256 };
   }
   // Refuse bad input before spending time hashing it.
   openCheckpoint(source);
@@ -74,7 +76,7 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   }
   await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
   await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
-  return { dir, converted };
+  return { dir, converted, sha256 };
 }
 
 /** A conversion killed mid-way leaves `.<entry>.partial-…` (never used, but gigabytes); older than this, it goes. */

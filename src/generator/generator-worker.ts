@@ -17,6 +17,7 @@ try {
     inpaintModelDir: options.inpaintModelDir,
     embeddingsDir: options.embeddingsDir,
     loraDir: options.loraDir,
+    modelLabels: options.modelLabels,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });

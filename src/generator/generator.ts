@@ -1,6 +1,12 @@
 import type { FamilyFacts, Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerationRequest } from './request.js';
 
+/** A model as members see it: A1111's `Model` and `Model hash` (the first 10 hex digits of the file's sha256). */
+export interface ModelLabel {
+  readonly name: string;
+  readonly hash?: string | undefined;
+}
+
 /** One finished image: its pixels and the A1111 infotext that goes into its PNG. */
 export interface GeneratedImage {
   readonly image: Rgb8Image;

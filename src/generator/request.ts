@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import {
   countModelCalls,
+  EMPHASIS_MODES,
   HIRES_UPSCALERS,
   MASK_REGIONS,
   REQUEST_LIMITS,
+  SCHEDULE_TYPES,
   SCHEDULER_IDS,
   type GenerationParameters,
   type MaskRegion,
@@ -30,6 +32,14 @@ export const generationRequestSchema = z.object({
   /** A1111's clip skip (1 = the text encoder's last layer); absent in records made before it existed. */
   clipSkip: z.number().int().min(REQUEST_LIMITS.clipSkip.min).max(REQUEST_LIMITS.clipSkip.max).optional(),
   promptSyntax: z.enum(['a1111', 'plain']),
+  /** Whose sampling runs it; absent in records made before A1111 mode existed, which ran diffusers'. */
+  compat: z.enum(['a1111', 'diffusers']).optional(),
+  /** A1111's Schedule type (A1111 mode), from a pasted parameters block; absent = Automatic. */
+  scheduleType: z.enum(SCHEDULE_TYPES).optional(),
+  /** A1111's emphasis mode; absent = Original. */
+  emphasis: z.enum(EMPHASIS_MODES).optional(),
+  /** A1111's eta noise seed delta, from a pasted parameters block; absent = 0. */
+  ensd: z.number().int().min(REQUEST_LIMITS.ensd.min).max(REQUEST_LIMITS.ensd.max).optional(),
   /** txt2img: A1111's hires fix, a second pass at `scale` times the size (see the pipeline's `HiresOptions`). */
   hires: z
     .object({
@@ -59,8 +69,10 @@ export const generationRequestSchema = z.object({
   mask: z
     .object({
       inputKey: z.string(),
-      source: z.enum(['mask', 'transparency', 'region']),
+      source: z.enum(['mask', 'transparency', 'region', 'zoom-out', 'pan']),
       region: z.enum(MASK_REGIONS).optional(),
+      /** Zoom out's factor ("1.5×") or pan's direction ("left"): the canvas the picture was put on. */
+      outpaint: z.string().optional(),
       /** Pixels of feathering at the mask's edge where the result is pasted into the original. */
       blur: z.number().int().min(0).max(64),
     })
@@ -95,6 +107,10 @@ export function maskSourceLabel(mask: RequestMask): string {
       return 'transparency';
     case 'region':
       return mask.region ? `region: ${REGION_LABELS[mask.region]}` : 'region';
+    case 'zoom-out':
+      return `zoom out ${mask.outpaint ?? ''}`.trim();
+    case 'pan':
+      return `pan ${mask.outpaint ?? ''}`.trim();
   }
 }
 
@@ -116,6 +132,10 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     height: request.height,
     count: request.count,
     ...(request.kind === 'txt2img' ? {} : { strength: request.strength }),
+    ...(request.compat === undefined ? {} : { compat: request.compat }),
+    ...(request.scheduleType === undefined ? {} : { scheduleType: request.scheduleType }),
+    ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
+    ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     ...(request.hires ? { hires: request.hires } : {}),
   };
 }

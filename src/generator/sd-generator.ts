@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { FailureError } from '../failure.js';
 import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
+  a1111Fields,
   compositeOutsideMask,
   decodeImage,
   extractLoraTags,
@@ -10,7 +11,6 @@ import {
   maskFromImage,
   resizeImage,
   HIRES_UPSCALER_LABELS,
-  samplerLabel,
   StableDiffusionPipeline,
   toRgb8,
   type ExecutionProviderChoice,
@@ -22,7 +22,7 @@ import {
   type SchedulerConfig,
   type FamilyFacts,
 } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator } from './generator.js';
+import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator, ModelLabel } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
 import { outputSize } from './working-size.js';
 
@@ -45,6 +45,8 @@ export interface GeneratorLoadOptions {
   readonly embeddingsDir?: string | undefined;
   /** Where the LoRAs that prompts call (`<lora:name:weight>`) are; without it a LoRA tag fails its job. */
   readonly loraDir?: string | undefined;
+  /** How to name each model folder (by path) in embeds and infotext; without one, the folder's own name. */
+  readonly modelLabels?: Readonly<Record<string, ModelLabel>> | undefined;
 }
 
 /** The source picture and mask of a job, at the job's working size. */
@@ -69,18 +71,21 @@ export class StableDiffusionGenerator implements ImageGenerator {
   /** A1111's `TI hashes` value for the embeddings a generation used. */
   readonly #tiHashes: (used: readonly string[]) => string;
   readonly #loras: LoraLibrary | undefined;
+  readonly #labelOf: (pipeline: StableDiffusionPipeline) => ModelLabel;
 
   private constructor(
     pipeline: StableDiffusionPipeline,
     inpainting: StableDiffusionPipeline | undefined,
     embeddings: readonly LoadedEmbedding[],
-    loraDir: string | undefined,
+    options: GeneratorLoadOptions,
   ) {
+    const { loraDir, modelLabels = {} } = options;
     this.#loras = loraDir === undefined ? undefined : new LoraLibrary(loraDir);
+    this.#labelOf = (loaded) => modelLabels[loaded.info.dir] ?? { name: folderName(loaded) };
     this.#pipeline = pipeline;
     this.#inpainting = inpainting;
     this.#tiHashes = embeddingHashes(embeddings);
-    this.modelName = modelNameOf(pipeline);
+    this.modelName = this.#labelOf(pipeline).name;
     this.schedulerConfig = pipeline.info.schedulerConfig;
     this.nativeSize = pipeline.info.nativeSize;
     this.sizeBuckets = pipeline.info.sizeBuckets;
@@ -92,18 +97,23 @@ export class StableDiffusionGenerator implements ImageGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, loraDir, ...loadOptions } = options;
+    const { inpaintModelDir, embeddingsDir, provider, cacheDir, log } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
-    const pipelineOptions = { ...loadOptions, embeddings: loaded.map(({ embedding }) => embedding) };
+    const pipelineOptions = {
+      provider,
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      ...(log === undefined ? {} : { log }),
+      embeddings: loaded.map(({ embedding }) => embedding),
+    };
     const pipeline = await StableDiffusionPipeline.load(modelDir, pipelineOptions);
-    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded, loraDir);
+    if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded, options);
     try {
       const inpainting = await StableDiffusionPipeline.load(inpaintModelDir, pipelineOptions);
       if (!inpainting.info.inpainting) {
         await inpainting.dispose();
         throw new Error(`INPAINT_MODEL_DIR ${inpaintModelDir} is not an inpainting model (its UNet does not take 9 channels).`);
       }
-      return new StableDiffusionGenerator(pipeline, inpainting, loaded, loraDir);
+      return new StableDiffusionGenerator(pipeline, inpainting, loaded, options);
     } catch (error) {
       await pipeline.dispose();
       throw error;
@@ -150,7 +160,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
       },
       { signal: options.signal, onProgress: (step, total) => options.onProgress(step, total) },
     );
-    const model = modelNameOf(pipeline);
+    const model = this.#labelOf(pipeline);
     const finish = finisher(request, sources);
     return {
       images: await Promise.all(
@@ -161,7 +171,7 @@ export class StableDiffusionGenerator implements ImageGenerator {
         })),
       ),
       warnings: [...loras.warnings, ...result.warnings],
-      model,
+      model: model.name,
       durationMs: result.timing.totalMs,
     };
   }
@@ -175,8 +185,8 @@ async function readEmbeddings(dir: string, options: GeneratorLoadOptions): Promi
   return embeddings;
 }
 
-/** The folder name of a pipeline's model, as embeds and infotext show it. */
-function modelNameOf(pipeline: StableDiffusionPipeline): string {
+/** The folder name of a pipeline's model: how embeds and infotext name an ONNX folder given as it is. */
+function folderName(pipeline: StableDiffusionPipeline): string {
   return basename(pipeline.info.dir.replace(/[\\/]+$/, ''));
 }
 
@@ -214,8 +224,7 @@ function finisher(request: GenerationRequest, sources: Sources): (generated: Rgb
  * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
  * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty).
  */
-function infotextOf(request: GenerationRequest, seed: bigint, model: string, networkHashes: Record<string, string>): string {
-  const label = samplerLabel(request.sampler);
+function infotextOf(request: GenerationRequest, seed: bigint, model: ModelLabel, networkHashes: Record<string, string>): string {
   const extra: Record<string, string> = {};
   for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
   if (request.hires) Object.assign(extra, hiresInfotext(request.hires));
@@ -227,13 +236,13 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: string, net
     prompt: request.prompt,
     negativePrompt: request.negative,
     steps: request.steps,
-    sampler: label.sampler,
-    ...(label.schedule ? { scheduleType: label.schedule } : {}),
+    ...a1111Fields({ ...request, negativePrompt: request.negative }),
     cfgScale: request.cfg,
     seed,
     width: request.width,
     height: request.height,
-    model,
+    model: model.name,
+    ...(model.hash ? { modelHash: model.hash } : {}),
     ...denoisingStrengthOf(request),
     ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),

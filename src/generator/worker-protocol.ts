@@ -1,6 +1,6 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
 import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
-import type { GeneratedImages, GenerationInputs } from './generator.js';
+import type { GeneratedImages, GenerationInputs, ModelLabel } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
 /** What the generator worker is started with. */
@@ -14,6 +14,8 @@ export interface WorkerOptions {
   readonly loraDir?: string | undefined;
   readonly provider: ExecutionProviderChoice;
   readonly cacheDir?: string | undefined;
+  /** How the embed and the infotext name each model folder (by its path): its source's name and short hash. */
+  readonly modelLabels?: Readonly<Record<string, ModelLabel>> | undefined;
 }
 
 /** An error crossing the thread boundary: its failure as data, and its text (with its causes') for the log only. */

@@ -25,14 +25,17 @@ describe('model cache', () => {
     const first = await prepareModel(source, options(cache, conversions));
     assert.equal(first.converted, true);
     assert.deepEqual(conversions, [source]);
+    // The content hash comes along (A1111's `Model hash` is its first 10 digits), from the cache on a cached start.
+    const sha256 = createHash('sha256').update(readFileSync(TINY_SD)).digest('hex');
+    assert.equal(first.sha256, sha256);
     const second = await prepareModel(source, options(cache, conversions));
-    assert.deepEqual(second, { dir: first.dir, converted: false });
+    assert.deepEqual(second, { dir: first.dir, converted: false, sha256 });
     assert.equal(conversions.length, 1);
     // The cached start trusts path + size + mtime and never reads the file: replace its content (same size, same
     // time) and it still answers from the cache. (Changing size or time is what a real edit or download does.)
     writeFileSync(source, Buffer.alloc(statSync(source).size, 0x20));
     utimesSync(source, time, time);
-    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false });
+    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false, sha256 });
   });
 
   it('re-hashes a touched file but finds its conversion by content; converts a changed one anew', async () => {
@@ -43,7 +46,7 @@ describe('model cache', () => {
     const conversions: string[] = [];
     const first = await prepareModel(source, options(cache, conversions));
     utimesSync(source, new Date(), new Date(Date.now() + 5000));
-    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false });
+    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false, sha256: first.sha256 });
     assert.equal(conversions.length, 1);
     // One weight changed (the last byte of the file): another model as far as the cache knows.
     const bytes = readFileSync(TINY_SD);

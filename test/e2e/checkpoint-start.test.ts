@@ -46,6 +46,9 @@ describe('a checkpoint as MODEL_DIR', () => {
     const cached = second.logs.find((line) => message(line) === 'using the cached conversion');
     assert.ok(cached, again.join(' | '));
     console.log(`# cached start: model found in ${String(cached['ms'])} ms`);
+    // Results name the checkpoint, not its cache folder (and carry its short hash: test/generator/model-label).
+    const loaded = second.logs.find((line) => message(line) === 'model loaded' && 'model' in line);
+    assert.equal(loaded?.['model'], 'tiny-sd');
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0);
   });
