@@ -1,7 +1,9 @@
 // The CPU time of each result action on tiny-sd, as the bot runs it (a 64×64 picture, 8 steps): the first pass
 // alone, the hires fix (`/imagine upscale`, ⬆️ Upscale, U1…Un) with each upscaler at 2×, and the variations of a
-// picture (🔀 and V1…Vn at the default 0.6, Vary subtle 0.35 and strong 0.7).
-import { StableDiffusionPipeline, type GenerateRequest } from '../src/pipeline/index.js';
+// picture (🔀 and V1…Vn at the default 0.6, Vary subtle 0.35 and strong 0.7), and zoom out and pan (the inpainting
+// of the canvas `outpaintCanvas` makes; the bot's paste-back of the old pixels is not timed).
+import { outpaintCanvas, type Outpaint } from '../src/inputs/outpaint.js';
+import { fromRgb8, StableDiffusionPipeline, type GenerateRequest } from '../src/pipeline/index.js';
 
 const MODEL = 'test/fixtures/tiny-sd';
 /** Runs per case; the fastest is reported (the others suffer more from whatever else the machine runs). */
@@ -21,6 +23,12 @@ const VARIATIONS: [name: string, strength: number][] = [
   ['Vary (strong) (0.7)', 0.7],
 ];
 
+const OUTPAINTS: [name: string, outpaint: Outpaint][] = [
+  ['Zoom out 1.5× (96×96)', { kind: 'zoom-out', factor: 1.5 }],
+  ['Zoom out 2× (128×128)', { kind: 'zoom-out', factor: 2 }],
+  ['Pan (64×64)', { kind: 'pan', direction: 'left' }],
+];
+
 /** Prints the fastest total time of each action. */
 export async function benchActions(): Promise<void> {
   const pipeline = await StableDiffusionPipeline.load(MODEL, { provider: 'cpu' });
@@ -29,7 +37,14 @@ export async function benchActions(): Promise<void> {
     const [picture] = (await pipeline.generate(BASE)).images;
     if (!picture) throw new Error('no picture');
     const variations = VARIATIONS.map(([name, strength]): [string, GenerateRequest] => [name, { ...BASE, initImage: picture.image, strength }]);
-    for (const [name, request] of [...ACTIONS, ...variations]) {
+    const outpaints = await Promise.all(
+      OUTPAINTS.map(async ([name, outpaint]): Promise<[string, GenerateRequest]> => {
+        const { canvas, mask } = await outpaintCanvas(picture.rgb8, outpaint, Infinity);
+        const size = { width: canvas.width, height: canvas.height };
+        return [name, { ...BASE, ...size, initImage: fromRgb8(canvas), mask, strength: 1 }];
+      }),
+    );
+    for (const [name, request] of [...ACTIONS, ...variations, ...outpaints]) {
       let best = Number.POSITIVE_INFINITY;
       let calls = 0;
       for (let i = 0; i < REPEATS; i++) {

@@ -59,8 +59,10 @@ export const generationRequestSchema = z.object({
   mask: z
     .object({
       inputKey: z.string(),
-      source: z.enum(['mask', 'transparency', 'region']),
+      source: z.enum(['mask', 'transparency', 'region', 'zoom-out', 'pan']),
       region: z.enum(MASK_REGIONS).optional(),
+      /** Zoom out's factor ("1.5×") or pan's direction ("left"): the canvas the picture was put on. */
+      outpaint: z.string().optional(),
       /** Pixels of feathering at the mask's edge where the result is pasted into the original. */
       blur: z.number().int().min(0).max(64),
     })
@@ -95,6 +97,10 @@ export function maskSourceLabel(mask: RequestMask): string {
       return 'transparency';
     case 'region':
       return mask.region ? `region: ${REGION_LABELS[mask.region]}` : 'region';
+    case 'zoom-out':
+      return `zoom out ${mask.outpaint ?? ''}`.trim();
+    case 'pan':
+      return `pan ${mask.outpaint ?? ''}`.trim();
   }
 }
 

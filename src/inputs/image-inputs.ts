@@ -1,5 +1,6 @@
 import {
   binarizeMask,
+  decodeImage,
   isEmptyMask,
   isFullMask,
   maskFromAlpha,
@@ -16,6 +17,7 @@ import {
   type WorkingSize,
 } from '../pipeline/index.js';
 import { fetchImage, type AttachmentLimits, type AttachmentRef } from './attachments.js';
+import { outpaintCanvas, type Outpaint } from './outpaint.js';
 import { resultKey, type InputStore } from './input-store.js';
 import type { Result } from '../refusal.js';
 import { REGION_LABELS, type GenerationRequest, type RequestMask } from '../generator/request.js';
@@ -29,6 +31,8 @@ export interface PreparedInputs {
   readonly mask?: RequestMask;
   /** The earlier job's prompt: a variation of a job uses it when the member gives none. */
   readonly prompt?: string;
+  /** What the member should know about how the inputs were made (a canvas scaled down). */
+  readonly notices?: readonly string[];
 }
 
 /** What `/inpaint` is given: the picture and at most one of `mask` and `region` (else its transparency). */
@@ -56,6 +60,9 @@ type Prepared = Promise<Result<{ inputs: PreparedInputs }>>;
  * policy's, issue 20): a refusal stops the request.
  */
 export type UploadCheck = (image: Rgb8Image) => Promise<Result<Record<never, never>>>;
+
+/** Stored results were checked on the way in; this only bounds what a damaged store could make the bot decode. */
+const STORED_PIXEL_LIMIT = 4096 * 4096;
 
 /** The largest `mask_blur`: beyond it the feathering would swallow small masks whole. */
 const MAX_MASK_BLUR = 64;
@@ -96,6 +103,39 @@ export class ImageInputs {
    * that the member may see the job.
    */
   async fromJob(record: EarlierJob, index: number): Prepared {
+    const found = await this.#resultOf(record, index);
+    if (!found.ok) return found;
+    const size = outputSize(record.request);
+    const source = { inputKey: found.inputKey, jobId: record.id, index, ...size };
+    return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt } };
+  }
+
+  /**
+   * Zoom out and pan: image `index` (0-based) of `record`'s result on the canvas of `outpaint`, within `maxPixels`,
+   * with the canvas's new area as the mask (see `outpaintCanvas`). The caller checks that the member may see the job.
+   */
+  async forOutpaint(record: EarlierJob, index: number, outpaint: Outpaint, maxPixels: number): Prepared {
+    const found = await this.#resultOf(record, index);
+    if (!found.ok) return found;
+    const picture = toRgb8((await decodeImage(found.png, { maxPixels: STORED_PIXEL_LIMIT })).image);
+    const { canvas, mask, scaledTo } = await outpaintCanvas(picture, outpaint, maxPixels);
+    const { store } = this.#options;
+    const size = { width: canvas.width, height: canvas.height };
+    const source = { inputKey: await store.put(canvas), jobId: record.id, index, ...size };
+    const requestMask: RequestMask = {
+      inputKey: await store.put(maskToRgb8(mask)),
+      source: outpaint.kind,
+      outpaint: outpaint.kind === 'pan' ? outpaint.direction : `${outpaint.factor}×`,
+      blur: this.#options.maskBlur,
+    };
+    const notices = scaledTo
+      ? [`The zoomed-out canvas would be over this server's limit of ${maxPixels} pixels, so the picture was scaled down to ${scaledTo.width}×${scaledTo.height} on a ${canvas.width}×${canvas.height} canvas.`]
+      : [];
+    return { ok: true, inputs: { source, stored: size, mask: requestMask, prompt: record.request.prompt, notices } };
+  }
+
+  /** The key and PNG of image `index` of `record`'s result, or why it cannot be used. */
+  async #resultOf(record: EarlierJob, index: number): Promise<Result<{ inputKey: string; png: Uint8Array }>> {
     const count = record.result?.seeds.length ?? 0;
     if (record.status !== 'completed' || count === 0) {
       return { ok: false, code: 'NOT_FOUND', message: `Job \`${record.id}\` has no finished picture to start from (it ${statusText(record)}).` };
@@ -105,12 +145,9 @@ export class ImageInputs {
       return { ok: false, code: 'INVALID_OPTION', message: `Job \`${record.id}\` made ${count} picture${count === 1 ? '' : 's'}: \`which\` must be ${which}.` };
     }
     const inputKey = resultKey(record.id, index);
-    if ((await this.#options.store.get(inputKey)) === undefined) {
-      return { ok: false, code: 'NOT_FOUND', message: `I no longer have the pictures of job \`${record.id}\`.` };
-    }
-    const size = outputSize(record.request);
-    const source = { inputKey, jobId: record.id, index, ...size };
-    return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt } };
+    const png = await this.#options.store.get(inputKey);
+    if (png === undefined) return { ok: false, code: 'NOT_FOUND', message: `I no longer have the pictures of job \`${record.id}\`.` };
+    return { ok: true, inputKey, png };
   }
 
   /** `/inpaint`: the picture (if it passes `check`) and the area to repaint. */

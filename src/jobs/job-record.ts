@@ -27,7 +27,7 @@ export const jobOriginSchema = z.object({
    */
   ageRestricted: z.boolean().optional(),
   /** How the job was started. */
-  via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button', 'upscale-button']),
+  via: z.enum(['command', 'reroll-button', 'reroll-reaction', 'variation-button', 'upscale-button', 'outpaint-button']),
 });
 export type JobOrigin = z.infer<typeof jobOriginSchema>;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
-import { fieldOf, hasPictures, infotextOf, pixelsOf, privateAnswer } from '../support/pictures.js';
+import { fieldOf, hasPictures, infotextOf, pixelsOf, privateAnswer, type Pixels } from '../support/pictures.js';
 import { PermissionFlagsBits } from 'discord.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeMessage } from '../support/fake-discord/index.js';
 
@@ -81,6 +81,45 @@ describe('upscale within maxPixels', () => {
   });
 });
 
+/** The seam of the default mask blur (σ 4 px): its Gaussian kernel's radius, 2·4 + 2. */
+const SEAM = 10;
+
+/**
+ * How `made` keeps `original`, which lies at (`dx`, `dy`) on it: the original's pixels more than {@link SEAM} from
+ * the new area must be exactly the same; `changed` counts the pixels of the new area that are not the edge fill.
+ */
+function compare(original: Pixels, made: Pixels, dx: number, dy: number): { kept: { total: number; differing: number }; changed: number } {
+  const kept = { total: 0, differing: 0 };
+  let changed = 0;
+  const inside = (x: number, y: number, margin: number) =>
+    x - dx >= margin && y - dy >= margin && x - dx < original.width - margin && y - dy < original.height - margin;
+  // Only the sides of the picture that meet new area have a seam.
+  const margins = { left: dx > 0, top: dy > 0, right: dx + original.width < made.width, bottom: dy + original.height < made.height };
+  for (let y = 0; y < made.height; y++) {
+    for (let x = 0; x < made.width; x++) {
+      const ox = x - dx;
+      const oy = y - dy;
+      const at = (y * made.width + x) * made.channels;
+      if (!inside(x, y, 0)) {
+        changed += made.data[at] === original.data[(Math.min(Math.max(oy, 0), original.height - 1) * original.width + Math.min(Math.max(ox, 0), original.width - 1)) * original.channels] ? 0 : 1;
+        continue;
+      }
+      const beyondSeam =
+        (!margins.left || ox >= SEAM) && (!margins.top || oy >= SEAM) && (!margins.right || ox < original.width - SEAM) && (!margins.bottom || oy < original.height - SEAM);
+      if (!beyondSeam) continue;
+      kept.total++;
+      const from = (oy * original.width + ox) * original.channels;
+      for (let c = 0; c < 3; c++) {
+        if (made.data[at + c] !== original.data[from + c]) {
+          kept.differing++;
+          break;
+        }
+      }
+    }
+  }
+  return { kept, changed };
+}
+
 /** The job id in a result's footer. */
 function jobIdOf(message: FakeMessage): string {
   const id = /^Job (\S+)$/.exec(message.embeds[0]?.footer?.text ?? '')?.[1];
@@ -129,7 +168,7 @@ describe('actions on a result end to end (buttons)', () => {
     assert.ok(mine && theirs && Buffer.compare(mine.data, theirs.data) === 0, 'the same pixels');
     // An upscaled picture is not upscaled again; it can still be varied.
     const id = jobIdOf(upscaled);
-    assert.deepEqual(upscaled.customIds.slice(4), [`dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
+    assert.deepEqual(upscaled.customIds.slice(4, 6), [`dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
   });
 
   it('V2 varies picture 2 of the grid', async () => {
@@ -142,7 +181,7 @@ describe('actions on a result end to end (buttons)', () => {
   it('a single picture has ⬆️ Upscale and Vary (subtle / strong), at the strengths /config sets', async () => {
     const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '7', ...FAST } }).waitForOriginal(hasPictures, 60_000);
     const id = jobIdOf(single);
-    assert.deepEqual(single.customIds.slice(4), [`dc:upscale:${id}`, `dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
+    assert.deepEqual(single.customIds.slice(4, 7), [`dc:upscale:${id}`, `dc:vary-subtle:${id}`, `dc:vary-strong:${id}`]);
     const subtle = await click(single, `dc:vary-subtle:${id}`);
     assert.equal(infotextOf(subtle).denoisingStrength, 0.35);
     await configure(bot, 'varyStrong', '0.8');
@@ -151,6 +190,40 @@ describe('actions on a result end to end (buttons)', () => {
     assert.equal(infotextOf(strong).extra?.['Source job'], id);
     const upscaled = await click(single, `dc:upscale:${id}`);
     assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
+  });
+
+  it('Zoom out 1.5× and 2× and Pan ⬅️ ⬆️: the new area painted, the old pixels exact outside the seam', async () => {
+    const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '8', ...FAST } }).waitForOriginal(hasPictures, 60_000);
+    const id = jobIdOf(single);
+    assert.deepEqual(single.customIds.slice(9), [`dc:pan-left:${id}`, `dc:pan-right:${id}`, `dc:pan-up:${id}`, `dc:pan-down:${id}`]);
+    const original = await pixelsOf(single.attachments[0]?.bytes ?? Buffer.alloc(0));
+    const cases = [
+      // [button, result size, where the picture lies on the result]
+      ['zoom-1.5', 96, 96, 16, 16],
+      ['zoom-2', 128, 128, 32, 32],
+      ['pan-left', 64, 64, 16, 0],
+      ['pan-up', 64, 64, 0, 16],
+    ] as const;
+    for (const [action, width, height, dx, dy] of cases) {
+      const result = await click(single, `dc:${action}:${id}`);
+      assert.deepEqual(await sizesOf(result), [[width, height]], action);
+      assert.equal(result.embeds[0]?.title, action.startsWith('zoom') ? 'Zoomed out' : 'Panned');
+      assert.equal(infotextOf(result).prompt, 'a harbour');
+      const made = await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0));
+      const { kept, changed } = compare(original, made, dx, dy);
+      assert.ok(kept.total >= 44 * 44, `${action}: ${kept.total} old pixels checked`);
+      assert.equal(kept.differing, 0, `${action}: ${kept.differing} of ${kept.total} old pixels beyond the seam changed`);
+      assert.ok(changed > 0, `${action}: the new area was painted`);
+    }
+  });
+
+  it('a zoom out over maxPixels scales the canvas down, and says so', async () => {
+    await configure(bot, 'maxPixels', '5000');
+    const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '9', ...FAST } }).waitForOriginal(hasPictures, 60_000);
+    const zoomed = await click(single, `dc:zoom-2:${jobIdOf(single)}`);
+    assert.deepEqual(await sizesOf(zoomed), [[64, 64]]);
+    assert.match(zoomed.embeds[0]?.description ?? '', /over this server's limit of 5000 pixels, so the picture was scaled down to 35×35 on a 64×64 canvas/);
+    await configure(bot, 'maxPixels', '1048576');
   });
 
   it('refuses what the server\'s current limits do not allow, to the member alone', async () => {

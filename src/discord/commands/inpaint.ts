@@ -4,7 +4,7 @@ import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { REGION_LABELS } from '../../generator/request.js';
 import { MASK_REGIONS, type MaskRegion } from '../../pipeline/index.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
-import { admitWithImages, attachmentOption } from '../interactions/image-command.js';
+import { admitWithImages, attachmentOption, imageJob } from '../interactions/image-command.js';
 import { cfgOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 
 const data = new SlashCommandBuilder()
@@ -48,7 +48,7 @@ export const inpaintCommand: SlashCommand = {
       region,
       blur: interaction.options.getInteger('mask_blur') ?? undefined,
     };
-    const job = { via: 'command', kind: 'inpaint', options: generationOptions(interaction) } as const;
+    const job = imageJob('command', 'inpaint', generationOptions(interaction), context);
     await admitWithImages(interaction, context, job, (check) => context.inputs.forInpaint(spec, check));
   },
   autocomplete: samplerAutocomplete,

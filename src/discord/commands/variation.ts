@@ -4,7 +4,7 @@ import { replyPrivately } from '../interactions/replies.js';
 import type { GenerationOptions } from '../../jobs/build-request.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
-import { admitJobVariation, admitWithImages, attachmentOption } from '../interactions/image-command.js';
+import { admitJobVariation, admitWithImages, attachmentOption, imageJob } from '../interactions/image-command.js';
 import { cfgOption, countOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 import { escapeUnprintable } from '../../shown-value.js';
 
@@ -41,7 +41,7 @@ export const variationCommand: SlashCommand = {
     const problem = optionProblem(image !== undefined, jobId, options);
     if (problem) return replyPrivately(interaction, problem);
     if (image) {
-      return admitWithImages(interaction, context, { via: 'command', kind: 'img2img', options }, (check) => context.inputs.fromUpload(image, check));
+      return admitWithImages(interaction, context, imageJob('command', 'img2img', options, context), (check) => context.inputs.fromUpload(image, check));
     }
     if (jobId) {
       const index = (interaction.options.getInteger('which') ?? 1) - 1;

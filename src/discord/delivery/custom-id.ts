@@ -7,13 +7,30 @@
  * Actions: `info` (a result's parameters), `details` (the same for a withheld result, moderators only: the notice
  * says so in its id, as its record may not read `blocked` yet when the notice is clicked), `reroll`, `delete`,
  * `cancel`, `vary` (a variation at the server's default strength; V1…Vn), `vary-subtle` and `vary-strong` (at the
- * server's `varySubtle` / `varyStrong`), `upscale` (the picture made again with the hires fix; ⬆️, U1…Un).
+ * server's `varySubtle` / `varyStrong`), `upscale` (the picture made again with the hires fix; ⬆️, U1…Un),
+ * `zoom-1.5` and `zoom-2` (zoom out), `pan-left`, `pan-right`, `pan-up`, `pan-down`.
  */
-export const BUTTON_ACTIONS = ['reroll', 'info', 'details', 'delete', 'cancel', 'vary', 'vary-subtle', 'vary-strong', 'upscale'] as const;
+export const BUTTON_ACTIONS = [
+  'reroll',
+  'info',
+  'details',
+  'delete',
+  'cancel',
+  'vary',
+  'vary-subtle',
+  'vary-strong',
+  'upscale',
+  'zoom-1.5',
+  'zoom-2',
+  'pan-left',
+  'pan-right',
+  'pan-up',
+  'pan-down',
+] as const;
 export type ButtonAction = (typeof BUTTON_ACTIONS)[number];
 
 /** A picture's number is 1-based, as members read it (U1, V1); a job makes at most a few. */
-const PATTERN = /^dc:([a-z-]+):([0-9a-f-]{36})(?::([1-9]))?$/;
+const PATTERN = /^dc:([a-z0-9.-]+):([0-9a-f-]{36})(?::([1-9]))?$/;
 
 /** A button's id; `picture` (1-based) for an action on one picture of the result, else the first. */
 export function buttonId(action: ButtonAction, jobId: string, picture?: number): string {

@@ -61,7 +61,7 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
   if (scaledDown) notes.push('The files were scaled down to fit Discord\'s upload limit.');
   const embed = new EmbedBuilder()
     .setColor(EMBED_COLOR)
-    .setTitle(request.kind === 'txt2img' ? 'Imagined' : request.kind === 'img2img' ? 'Variation' : 'Inpainted')
+    .setTitle(titleOf(request))
     .addFields(
       { name: 'Prompt', value: fieldText(request.prompt) },
       ...(request.negative ? [{ name: 'Negative prompt', value: fieldText(request.negative) }] : []),
@@ -82,6 +82,13 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
     .setFooter({ text: `Job ${record.id}` });
   if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
   return embed;
+}
+
+function titleOf(request: GenerationRequest): string {
+  if (request.kind === 'txt2img') return 'Imagined';
+  if (request.kind === 'img2img') return 'Variation';
+  if (request.mask?.source === 'zoom-out') return 'Zoomed out';
+  return request.mask?.source === 'pan' ? 'Panned' : 'Inpainted';
 }
 
 /** The size the job was made at: with a hires fix, the first pass's and the pictures'. */
@@ -130,7 +137,7 @@ function sourceFields(request: GenerationRequest): { name: string; value: string
 
 /**
  * The buttons under a result: 🎲 reroll, ℹ️ parameters, 🗑️ delete; then for one picture 🔀 variations, ⬆️ upscale,
- * Vary (subtle) and Vary (strong); for several, U1…Un (upscale picture n) and V1…Vn (a variation of it). Within
+ * Vary (subtle) and Vary (strong), Zoom out 1.5× and 2×, and Pan ⬅️ ➡️ ⬆️ ⬇️; for several, U1…Un (upscale picture n) and V1…Vn (a variation of it). Within
  * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Upscaling is for pictures `/imagine` made without
  * `upscale` (see `canUpscale`).
  */
@@ -149,7 +156,19 @@ export function resultComponents(record: JobRecord): ActionRowBuilder<MessageAct
   }
   return [
     row(reroll, button('vary', 'Variations').setEmoji('🔀'), info, remove),
-    row(...(upscalable ? [button('upscale', 'Upscale').setEmoji('⬆️')] : []), button('vary-subtle', 'Vary (subtle)'), button('vary-strong', 'Vary (strong)')),
+    row(
+      ...(upscalable ? [button('upscale', 'Upscale').setEmoji('⬆️')] : []),
+      button('vary-subtle', 'Vary (subtle)'),
+      button('vary-strong', 'Vary (strong)'),
+      button('zoom-1.5', 'Zoom out 1.5×').setEmoji('🔎'),
+      button('zoom-2', 'Zoom out 2×').setEmoji('🔎'),
+    ),
+    row(
+      button('pan-left', 'Pan').setEmoji('⬅️'),
+      button('pan-right', 'Pan').setEmoji('➡️'),
+      button('pan-up', 'Pan').setEmoji('⬆️'),
+      button('pan-down', 'Pan').setEmoji('⬇️'),
+    ),
   ];
 }
 
@@ -198,7 +217,8 @@ function variationSource(request: GenerationRequest): string[] {
 function maskOptions(request: GenerationRequest): string[] {
   const mask = request.mask;
   if (!mask) return [];
-  const area = mask.source === 'mask' ? ['mask:(the same mask)'] : mask.region ? [`region:${mask.region}`] : [];
+  // Zoom out and pan made their canvas and mask: to do it again, the same pair.
+  const area = mask.region ? [`region:${mask.region}`] : mask.source === 'transparency' ? [] : ['mask:(the same mask)'];
   return [...area, `mask_blur:${mask.blur}`];
 }
 

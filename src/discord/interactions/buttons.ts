@@ -3,7 +3,8 @@ import type { CommandContext } from './command.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { upscaleRequest } from '../../jobs/upscale.js';
 import { admitFromInteraction } from './admission.js';
-import { admitJobVariation } from './image-command.js';
+import { admitJobVariation, admitOutpaint } from './image-command.js';
+import type { Outpaint } from '../../inputs/outpaint.js';
 import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
 import { isGone } from '../delivery/job-view.js';
@@ -30,6 +31,14 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
   // ⬆️ and U1…Un: the picture made again with the hires fix.
   upscale: (interaction, record, context, index) =>
     admitFromInteraction(interaction, context, 'upscale-button', upscaleRequest(record, index)),
+
+  // Zoom out and pan: the picture on a larger or shifted canvas, the new area inpainted with its prompt.
+  'zoom-1.5': outpaintHandler({ kind: 'zoom-out', factor: 1.5 }),
+  'zoom-2': outpaintHandler({ kind: 'zoom-out', factor: 2 }),
+  'pan-left': outpaintHandler({ kind: 'pan', direction: 'left' }),
+  'pan-right': outpaintHandler({ kind: 'pan', direction: 'right' }),
+  'pan-up': outpaintHandler({ kind: 'pan', direction: 'up' }),
+  'pan-down': outpaintHandler({ kind: 'pan', direction: 'down' }),
 
   info: (interaction, record) => showParameters(interaction, record, record.status === 'blocked'),
 
@@ -59,6 +68,10 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
     await interaction.deferUpdate();
   },
 };
+
+function outpaintHandler(outpaint: Outpaint): ButtonHandler {
+  return (interaction, record, context, index) => admitOutpaint(interaction, context, { jobId: record.id, index }, outpaint);
+}
 
 /** Vary (subtle) and Vary (strong): `/variation` of the picture at the server's strength for that button. */
 async function varyAt(

@@ -9,7 +9,10 @@ import type { GenerationOptions } from '../../jobs/build-request.js';
 import type { PreparedInputs, UploadCheck } from '../../inputs/image-inputs.js';
 import { isAgeRestricted } from './age-restricted.js';
 import { imageRequest } from '../../jobs/image-request.js';
-import type { JobOrigin } from '../../jobs/job-record.js';
+import type { JobOrigin, JobRecord } from '../../jobs/job-record.js';
+import type { RequestBuilder } from '../../jobs/admit.js';
+import { outpaintRequest } from '../../jobs/outpaint-request.js';
+import type { Outpaint } from '../../inputs/outpaint.js';
 import type { Result } from '../../refusal.js';
 import type { CommandContext } from './command.js';
 
@@ -19,11 +22,15 @@ export function attachmentOption(interaction: ChatInputCommandInteraction, name:
   return attachment ? { option: name, url: attachment.url, size: attachment.size } : undefined;
 }
 
-/** What a request that starts from a picture is: how it was started, its kind, and the member's options. */
+/** What a request that starts from a picture is: how it was started, and the request it makes of its inputs. */
 export interface ImageJob {
   readonly via: JobOrigin['via'];
-  readonly kind: 'img2img' | 'inpaint';
-  readonly options: GenerationOptions;
+  readonly request: (inputs: PreparedInputs) => RequestBuilder;
+}
+
+/** A `/variation` or `/inpaint` of `options`: the member's options checked against the server, at the working size. */
+export function imageJob(via: JobOrigin['via'], kind: 'img2img' | 'inpaint', options: GenerationOptions, context: CommandContext): ImageJob {
+  return { via, request: (inputs) => imageRequest(kind, options, inputs, context.requestDefaults) };
 }
 
 /**
@@ -40,7 +47,7 @@ export async function admitWithImages(
   await interaction.deferReply();
   const prepared = await prepare(uploadCheck(interaction, context));
   if (!prepared.ok) return replyPrivately(interaction, prepared.message);
-  await admitFromInteraction(interaction, context, job.via, imageRequest(job.kind, job.options, prepared.inputs, context.requestDefaults));
+  await admitFromInteraction(interaction, context, job.via, job.request(prepared.inputs));
 }
 
 /**
@@ -54,13 +61,34 @@ export function admitJobVariation(
   picture: { readonly jobId: string; readonly index: number },
   options: GenerationOptions,
 ): Promise<void> {
-  return admitWithImages(interaction, context, { via, kind: 'img2img', options }, async () => {
-    const record = await context.jobs.delivered(picture.jobId, DELIVERY_WAIT_MS);
-    if (!record || record.origin.guildId !== interaction.guildId) {
-      return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${picture.jobId}\` on this server.` };
-    }
-    return context.inputs.fromJob(record, picture.index);
+  return admitWithImages(interaction, context, imageJob(via, 'img2img', options, context), async () => {
+    const record = await findJob(interaction, context, picture.jobId);
+    return record.ok ? context.inputs.fromJob(record.record, picture.index) : record;
   });
+}
+
+/** Queues a zoom out or pan of picture `index` (0-based) of job `jobId`, within the server's `maxPixels`. */
+export async function admitOutpaint(
+  interaction: RepliableInteraction,
+  context: CommandContext,
+  picture: { readonly jobId: string; readonly index: number },
+  outpaint: Outpaint,
+): Promise<void> {
+  const { settings } = await context.settings.effective(interaction.guildId);
+  const job: ImageJob = { via: 'outpaint-button', request: (inputs) => outpaintRequest(inputs, context.requestDefaults) };
+  return admitWithImages(interaction, context, job, async () => {
+    const record = await findJob(interaction, context, picture.jobId);
+    return record.ok ? context.inputs.forOutpaint(record.record, picture.index, outpaint, settings.maxPixels) : record;
+  });
+}
+
+/** Job `jobId` once delivered, if it is one of this server's. */
+async function findJob(interaction: RepliableInteraction, context: CommandContext, jobId: string): Promise<Result<{ record: JobRecord }>> {
+  const record = await context.jobs.delivered(jobId, DELIVERY_WAIT_MS);
+  if (!record || record.origin.guildId !== interaction.guildId) {
+    return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${jobId}\` on this server.` };
+  }
+  return { ok: true, record };
 }
 
 /** How long a variation of a result still being delivered waits for it (a delivery takes a moment, not more). */
