@@ -119,6 +119,8 @@ export function buildGenerationRequest(
       rng: settings.rng,
       clipSkip: clipSkipOf(options.clipSkip, settings.clipSkip, defaults.maxClipSkip),
       promptSyntax: defaults.promptSyntax,
+      compat: settings.compat,
+      ...(settings.emphasis === 'Original' ? {} : { emphasis: settings.emphasis }),
     };
     if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
     if (kind === 'txt2img' && options.upscale !== undefined && options.upscale !== null) {

@@ -4,6 +4,7 @@ import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
 import type { NetworkPatch } from './lora/patch.js';
 import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
+import { kSamplerFor } from './a1111/k-samplers.js';
 import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
 
 /**
@@ -226,7 +227,9 @@ export function resolveParameters(
   const resolvedSampler = sampler(request.sampler ?? 'dpmpp_2m_karras');
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
-  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, compat);
+  // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
+  const stepRule = compat === 'a1111' && kind !== 'inpaint' && kSamplerFor(resolvedSampler) ? 'a1111' : 'diffusers';
+  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));

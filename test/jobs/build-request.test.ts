@@ -120,9 +120,11 @@ describe('buildGenerationRequest', () => {
     assert.match(barred.ok ? '' : barred.message, /does not allow the LoRA tiny-lora; it allows ink/);
   });
 
-  it('refuses a strength that leaves no step, naming it', () => {
-    const built = build('img2img', { steps: 1, strength: 0.5 });
+  it('refuses a strength that leaves no step in diffusers mode, naming it; A1111 mode runs t_enc + 1 steps', () => {
+    const built = build('img2img', { steps: 1, strength: 0.5 }, DEFAULTS, { ...OPEN, compat: 'diffusers' });
     assert.equal(built.ok, false);
     assert.match(built.ok ? '' : built.message, /`strength`.*no step would run/);
+    const a1111 = build('img2img', { steps: 1, strength: 0.5 });
+    assert.ok(a1111.ok && a1111.request.compat === 'a1111');
   });
 });

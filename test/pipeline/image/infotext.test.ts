@@ -98,7 +98,8 @@ describe('parseInfotext', () => {
     const parsed = parseInfotext(text);
     assert.equal(parsed.cfgScale, 5.5);
     assert.deepEqual([parsed.width, parsed.height], [640, 448]);
-    assert.deepEqual(parsed.extra, { 'Variation seed': '99', 'Variation seed strength': '0.3', ENSD: '31337' });
+    assert.deepEqual(parsed.extra, { 'Variation seed': '99', 'Variation seed strength': '0.3' });
+    assert.equal(parsed.ensd, 31337);
   });
 
   it('throws InfotextError without a parameters line or with a bad value', () => {
