@@ -29,12 +29,10 @@ import {
   type ResolvedRequest,
   type RgbImage,
 } from '../pipeline/index.js';
-import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
 import { readManifest } from '../convert/convert.js';
-import { prepareModel } from '../convert/model-cache.js';
+import { prepareCliModel } from './cli-model.js';
 import { embeddingHashes, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
-import { progressReporter as convertProgressReporter } from './convert.js';
 import { progressBar } from './progress-bar.js';
 
 const USAGE = `Usage: dreamcord generate --model DIR (--prompt TEXT | --infotext FILE) [options]
@@ -137,7 +135,7 @@ export const generateCommand: CliCommand = {
       io.stderr.write(`warning: not honoured: Denoising strength: ${pasted.request.strength} (no --init-image)\n`);
     }
     const source = required(values.model, '--model DIR');
-    const model = await prepareCliModel(source, io);
+    const model = (await prepareCliModel(source, io)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
@@ -162,20 +160,6 @@ export const generateCommand: CliCommand = {
     }
   },
 };
-
-/** The ONNX folder for `--model`: converted (with a progress bar) when it names a checkpoint not cached yet. */
-async function prepareCliModel(model: string, io: CliIO): Promise<string> {
-  const dtype = process.env.MODEL_DTYPE || 'fp32';
-  if (dtype !== 'fp32' && dtype !== 'fp16') throw new UsageError(`MODEL_DTYPE must be fp32 or fp16, not ${dtype}`);
-  const prepared = await prepareModel(model, {
-    cacheDir: process.env.MODEL_CACHE_DIR || DEFAULT_MODEL_CACHE_DIR,
-    dtype,
-    onConvert: (source) => io.stderr.write(`converting ${source} (once; later runs reuse the conversion)\n`),
-    onProgress: convertProgressReporter(io),
-    onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
-  });
-  return prepared.dir;
-}
 
 /**
  * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the
