@@ -9,6 +9,7 @@ import {
   PARAMETERS_KEYWORD,
   readPngText,
   requestFromInfotext,
+  type GeneratedImage,
   type GenerationParameters,
   type InfotextRequest,
   encodePng,
@@ -64,6 +65,8 @@ Generates images with the Stable Diffusion model DIR.
                            (default Automatic: the sampler's own)
   --emphasis MODE          A1111's emphasis mode for (word:1.2) weights: Original, No norm or None (default Original)
   --ensd N                 with --compat a1111: A1111's eta noise seed delta (ENSD) (default 0)
+  --variation-seed N       with --compat a1111: A1111's variation seed (default random with a strength)
+  --variation-strength X   with --compat a1111: how far towards the variation seed's noise, 0–1 (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
@@ -99,6 +102,8 @@ const OPTIONS = {
   'schedule-type': { type: 'string' },
   emphasis: { type: 'string' },
   ensd: { type: 'string' },
+  'variation-seed': { type: 'string' },
+  'variation-strength': { type: 'string' },
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
@@ -246,6 +251,10 @@ async function buildRequest(values: Values, base?: GenerationParameters): Promis
     ...(values['schedule-type'] === undefined ? {} : { scheduleType: values['schedule-type'] }),
     ...(values.emphasis === undefined ? {} : { emphasis: values.emphasis as GenerateRequest['emphasis'] }),
     ...(values.ensd === undefined ? {} : { ensd: numberArg('ensd', values.ensd) }),
+    ...(values['variation-seed'] === undefined ? {} : { variationSeed: seedArg(values['variation-seed']) }),
+    ...(values['variation-strength'] === undefined
+      ? {}
+      : { variationStrength: numberArg('variation-strength', values['variation-strength']) }),
     ...(initImage ? { initImage } : {}),
   };
   const resolved = usage(() => resolveRequest(request));
@@ -302,8 +311,8 @@ async function writeOutputs(result: GenerateResult, values: Values, model: Named
   const stem = out.replace(/\.png$/i, '');
   const many = result.images.length > 1;
   await Promise.all(
-    result.images.map(async ({ rgb8, seed }, i) => {
-      const png = await encodePng(rgb8, infotext(result.request, seed, model, extra));
+    result.images.map(async ({ rgb8, seed, variationSeed }, i) => {
+      const png = await encodePng(rgb8, infotext(result.request, { seed, variationSeed }, model, extra));
       await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
     }),
   );
@@ -325,7 +334,12 @@ function rawFloats(result: GenerateResult): Uint8Array {
 }
 
 /** A1111's `parameters` text for one image, with `extra` pairs (`TI hashes`, `Lora hashes`). */
-function infotext(request: ResolvedRequest, seed: bigint, model: NamedModel, extra: Record<string, string>): string {
+function infotext(
+  request: ResolvedRequest,
+  { seed, variationSeed }: Pick<GeneratedImage, 'seed' | 'variationSeed'>,
+  model: NamedModel,
+  extra: Record<string, string>,
+): string {
   return formatInfotext({
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,
@@ -337,6 +351,7 @@ function infotext(request: ResolvedRequest, seed: bigint, model: NamedModel, ext
     height: request.height,
     model: model.name,
     ...(model.hash === undefined ? {} : { modelHash: model.hash }),
+    ...(variationSeed === undefined ? {} : { variationSeed, variationStrength: request.variationStrength }),
     ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',

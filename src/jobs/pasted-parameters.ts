@@ -38,6 +38,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
   const { request, ignored } = read;
   const unused = [...ignored];
   if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
+  if (request.variationStrength) unused.push(`Variation seed: ${String(request.variationSeed)}, strength ${request.variationStrength}`);
   return {
     options: {
       prompt: request.prompt,

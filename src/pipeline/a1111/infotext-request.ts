@@ -50,6 +50,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
       ...(parsed.ensd === undefined ? {} : { ensd: parsed.ensd }),
       ...(emphasis === undefined ? {} : { emphasis }),
       ...(parsed.denoisingStrength === undefined ? {} : { strength: parsed.denoisingStrength }),
+      ...(parsed.variationStrength ? { variationStrength: parsed.variationStrength, variationSeed: parsed.variationSeed } : {}),
     },
     ignored,
   };

@@ -26,6 +26,8 @@ export interface A1111Latents {
   readonly embeddings: readonly string[];
   /** Each picture's seed (`seed + i`). */
   readonly seeds: readonly bigint[];
+  /** Each picture's variation seed (`variationSeed + i`), with a variation strength. */
+  readonly variationSeeds: readonly bigint[] | undefined;
 }
 
 /** Samples the latents of `request` (txt2img or img2img) as A1111 does with `sampler`. */
@@ -44,7 +46,9 @@ export async function sampleA1111(
   const conditioning = await scheduledConditioning(model, request, sampler, timing);
 
   const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
-  const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd));
+  const variationSeeds = seeds.map((_, i) => (request.variationSeed ?? 0n) + BigInt(i));
+  const variation = { seeds: variationSeeds, strength: request.variationStrength };
+  const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd), variation);
   const start = await startingPoint(model, request, sigmas, noise, timing);
   throwIfCancelled(hooks.signal);
 
@@ -63,7 +67,13 @@ export async function sampleA1111(
   });
   const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next());
   throwIfCancelled(hooks.signal);
-  return { latents, seeds, warnings: conditioning.warnings, embeddings: conditioning.embeddings };
+  return {
+    latents,
+    seeds,
+    variationSeeds: request.variationStrength ? variationSeeds : undefined,
+    warnings: conditioning.warnings,
+    embeddings: conditioning.embeddings,
+  };
 }
 
 /** A prompt's encoded texts, each holding until denoiser call `endAt`. */

@@ -18,6 +18,9 @@ export interface InfotextParams {
   readonly model: string;
   /** A1111's short hash of the checkpoint (`Model hash`, 10 hex digits). */
   readonly modelHash?: string;
+  /** A1111's `Variation seed` (this picture's) and `Variation seed strength`, written together when given. */
+  readonly variationSeed?: bigint | number;
+  readonly variationStrength?: number;
   /** img2img and inpaint strength in (0, 1]. */
   readonly denoisingStrength?: number;
   /** Written only when ≥ 2, as A1111 does (1 is the default). */
@@ -68,6 +71,8 @@ const STANDARD_KEYS = [
   'Size',
   'Model hash',
   'Model',
+  'Variation seed',
+  'Variation seed strength',
   'Denoising strength',
   'Clip skip',
   'ENSD',
@@ -123,6 +128,8 @@ export function parseInfotext(text: string): ParsedInfotext {
     height,
     model: required(values, 'Model'),
     ...optional(values, 'Model hash', (v) => ({ modelHash: v })),
+    ...optional(values, 'Variation seed', (v) => ({ variationSeed: parseSeed(v) })),
+    ...optional(values, 'Variation seed strength', (v) => ({ variationStrength: decimal('Variation seed strength', v) })),
     ...optional(values, 'Denoising strength', (v) => ({ denoisingStrength: decimal('Denoising strength', v) })),
     ...optional(values, 'Clip skip', (v) => ({ clipSkip: integer('Clip skip', v) })),
     ...optional(values, 'RNG', (v) => ({ rng: rngSource(v) })),
@@ -145,6 +152,8 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     Size: `${params.width}x${params.height}`,
     'Model hash': params.modelHash,
     Model: params.model,
+    'Variation seed': params.variationStrength ? params.variationSeed?.toString() : undefined,
+    'Variation seed strength': params.variationStrength ? String(params.variationStrength) : undefined,
     'Denoising strength': params.denoisingStrength?.toString(),
     'Clip skip': params.clipSkip !== undefined && params.clipSkip > 1 ? String(params.clipSkip) : undefined,
     ENSD: params.ensd?.toString(),

@@ -1,12 +1,12 @@
 // A1111's infotext both ways: the fields a request writes (so that A1111's paste selects the same settings), and a
 // pasted block read back into a request with the fields not honoured named.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../../src/cli/command.js';
 import { generateCommand } from '../../../src/cli/generate.js';
-import { a1111Fields, InfotextError, requestFromInfotext } from '../../../src/pipeline/index.js';
+import { a1111Fields, InfotextError, PARAMETERS_KEYWORD, readPngText, requestFromInfotext } from '../../../src/pipeline/index.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { captureStream } from '../harness.js';
 
@@ -67,13 +67,13 @@ describe('requestFromInfotext', () => {
 
   it('names every field it does not honour, and falls back to DPM++ 2M for a sampler it lacks, as A1111 does', () => {
     const line = LINE.replace('DPM++ 2M', 'DPM++ 2M SDE').replace('Karras', 'Beta');
-    const { request, ignored } = requestFromInfotext(`x\n${line}, Hires upscale: 2, Variation seed: 9, Lora hashes: "a: 1"`);
+    const { request, ignored } = requestFromInfotext(`x\n${line}, Hires upscale: 2, ADetailer model: face_yolov8n.pt, Lora hashes: "a: 1"`);
     assert.equal(request.sampler, 'dpmpp_2m');
     assert.deepEqual(ignored, [
       'Schedule type: Beta (not in dreamcord; Automatic used)',
       'Sampler: DPM++ 2M SDE (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
       'Hires upscale: 2',
-      'Variation seed: 9',
+      'ADetailer model: face_yolov8n.pt',
     ]);
   });
 
@@ -110,5 +110,16 @@ describe('dreamcord generate --infotext', () => {
     assert.match(stderr.text, /warning: not honoured: Hires upscale: 2\n/);
     assert.match(stderr.text, /warning: not honoured: Denoising strength: 0\.4 \(no --init-image\)\n/);
     assert.match(stderr.text, /step 2\/2/);
+  });
+
+  it('writes each picture\'s variation seed, which the block then remakes', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'v.png');
+    const args = ['--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--prompt', 'a fox', '--compat', 'a1111', '--steps', '2'];
+    args.push('--width', '64', '--height', '64', '--seed', '5', '--variation-seed', '40', '--variation-strength', '0.5', '--count', '2');
+    await generateCommand.run([...args, '--out', out], { stdout: captureStream(), stderr: captureStream() });
+    const second = readPngText(readFileSync(join(dir, 'v-2.png')))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(second, /, Seed: 6, Size: 64x64, Model: tiny-sd, Variation seed: 41, Variation seed strength: 0\.5, Version: /);
+    assert.deepEqual(requestFromInfotext(second).request.variationSeed, 41n);
   });
 });
