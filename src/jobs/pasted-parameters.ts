@@ -3,6 +3,7 @@
 // does not honour is named.
 import { InfotextError, requestFromInfotext, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
+import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
 
 /** Discord's longest string option. */
@@ -33,7 +34,8 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
     read = requestFromInfotext(asLines(pasted));
   } catch (error) {
     if (!(error instanceof InfotextError)) throw error;
-    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${error.message}`);
+    // The message quotes the member's line: controls in it are shown escaped.
+    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${escapeUnprintable(error.message)}`);
   }
   const { request, ignored } = read;
   const unused = [...ignored];
@@ -59,7 +61,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
       ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     },
-    notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${unused.join('; ')}.`],
+    notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],
   };
 }
 
