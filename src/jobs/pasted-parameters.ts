@@ -34,7 +34,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
     read = requestFromInfotext(asLines(pasted));
   } catch (error) {
     if (!(error instanceof InfotextError)) throw error;
-    // The message quotes the member's line: controls in it are shown escaped.
+    // The message quotes the member's line: what they pasted is shown, never acted out (a line separator, a NUL).
     throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${escapeUnprintable(error.message)}`);
   }
   const { request, ignored } = read;
