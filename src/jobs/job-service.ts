@@ -187,6 +187,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     await this.#records.change(jobId, (record) => ({ ...record, messageId }));
   }
 
+  /** Runs `concurrency` jobs at once from now on (GPU workers joined or left). */
+  resize(concurrency: number): void {
+    this.#queue.resize(concurrency);
+  }
+
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
   positionOf(jobId: string): { position: number; etaMs: number } | undefined {
     return this.#queue.positionOf(jobId);
@@ -213,6 +218,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       signal: context.signal,
       onProgress: (step, total) => context.reportProgress(step, total),
       inputs: await this.#inputs.inputsOf(request),
+      jobId: job.id,
     });
     // Kept before the result is shown, so its 🔀 button works from the first moment. A store that fails here costs
     // only the 🔀 of this result, not the result.
