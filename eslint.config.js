@@ -19,7 +19,7 @@ const OWNERS = {
 
 /** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
 const FOLDERS = [
-  'pipeline', 'checkpoint', 'networks', 'onnx-writer', 'convert', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
+  'pipeline', 'checkpoint', 'networks', 'onnx-writer', 'convert', 'catalog', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
   'discord', 'commands', 'interactions', 'delivery', 'cli',
 ];
 
@@ -79,6 +79,7 @@ export default tseslint.config(
   boundary(['src/networks/**/*.ts'], [], ['pipeline', 'checkpoint']),
   boundary(['src/onnx-writer/**/*.ts'], ['onnx-proto'], ['pipeline']),
   boundary(['src/convert/**/*.ts'], [], ['pipeline', 'checkpoint', 'onnx-writer']),
+  boundary(['src/catalog/**/*.ts'], [], ['pipeline', 'checkpoint', 'convert']),
   boundary(['src/config/**/*.ts'], [], ['pipeline']),
   boundary(['src/store/**/*.ts'], ['keyv', '@keyv/sqlite', '@keyv/redis'], []),
   boundary(['src/log.ts', 'src/refusal.ts', 'src/shown-value.ts', 'src/worker-thread.ts'], [], []),
@@ -92,7 +93,7 @@ export default tseslint.config(
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
   boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
-  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'config', 'cli']),
+  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'catalog', 'config', 'cli']),
   {
     // Mentions (`<@id>`, `<#id>`) are Discord's words: outside src/discord, modules hand over ids and Discord's layer
     // writes them (e.g. discord/interactions/refusal-text.ts). Reading a mention a member typed is a regex, not text.

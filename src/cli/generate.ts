@@ -3,7 +3,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  a1111Fields,
   decodeImage,
+  InfotextError,
+  PARAMETERS_KEYWORD,
+  readPngText,
+  requestFromInfotext,
+  type GeneratedImage,
+  type GenerationParameters,
+  type InfotextRequest,
   encodePng,
   extractLoraTags,
   formatInfotext,
@@ -13,7 +21,6 @@ import {
   parseProviderChoice,
   PipelineError,
   resolveRequest,
-  samplerLabel,
   StableDiffusionPipeline,
   type GenerateRequest,
   type GenerateResult,
@@ -22,20 +29,22 @@ import {
   type ResolvedRequest,
   type RgbImage,
 } from '../pipeline/index.js';
-import { DEFAULT_MODEL_CACHE_DIR } from '../config/env.js';
-import { prepareModel } from '../convert/model-cache.js';
+import { readManifest } from '../convert/convert.js';
+import { prepareCliModel } from './cli-model.js';
 import { embeddingHashes, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import { UsageError, type CliCommand, type CliIO } from './command.js';
-import { progressReporter as convertProgressReporter } from './convert.js';
 import { progressBar } from './progress-bar.js';
 
-const USAGE = `Usage: dreamcord generate --model DIR --prompt TEXT [options]
+const USAGE = `Usage: dreamcord generate --model DIR (--prompt TEXT | --infotext FILE) [options]
 
 Generates images with the Stable Diffusion model DIR.
   --model DIR              an ONNX model folder (model_index.json, unet/, text_encoder/, vae_decoder/, …), or a
                            .safetensors checkpoint or diffusers folder, converted once into MODEL_CACHE_DIR
                            (default data/model-cache) as MODEL_DTYPE (fp32 or fp16, default fp32)
   --prompt TEXT            what to draw
+  --infotext FILE          remake an A1111 picture: FILE holds its parameters block (as A1111 shows it under the
+                           picture, or Civitai under an image), or is a PNG with a parameters chunk; runs with
+                           --compat a1111; the flags given override its fields; fields not honoured are listed
   --negative TEXT          what to avoid (default none)
   --seed N                 0 … 2^64−1 (default random)
   --steps N                denoising steps, 1–150 (default 25)
@@ -56,6 +65,8 @@ Generates images with the Stable Diffusion model DIR.
                            (default Automatic: the sampler's own)
   --emphasis MODE          A1111's emphasis mode for (word:1.2) weights: Original, No norm or None (default Original)
   --ensd N                 with --compat a1111: A1111's eta noise seed delta (ENSD) (default 0)
+  --variation-seed N       with --compat a1111: A1111's variation seed (default random with a strength)
+  --variation-strength X   with --compat a1111: how far towards the variation seed's noise, 0–1 (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
@@ -74,6 +85,7 @@ Progress and a summary (provider, seconds, ms per step) go to stderr.`;
 const OPTIONS = {
   model: { type: 'string' },
   prompt: { type: 'string' },
+  infotext: { type: 'string' },
   negative: { type: 'string' },
   seed: { type: 'string' },
   steps: { type: 'string' },
@@ -90,6 +102,8 @@ const OPTIONS = {
   'schedule-type': { type: 'string' },
   emphasis: { type: 'string' },
   ensd: { type: 'string' },
+  'variation-seed': { type: 'string' },
+  'variation-strength': { type: 'string' },
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
@@ -114,9 +128,14 @@ export const generateCommand: CliCommand = {
   usage: USAGE,
   async run(argv, io) {
     const values = parseGenerateArgs(argv);
-    const request = await buildRequest(values);
+    const pasted = await readInfotextFlag(values);
+    const request = await buildRequest(values, pasted?.request);
+    for (const field of pasted?.ignored ?? []) io.stderr.write(`warning: not honoured: ${field}\n`);
+    if (pasted?.request.strength !== undefined && values['init-image'] === undefined) {
+      io.stderr.write(`warning: not honoured: Denoising strength: ${pasted.request.strength} (no --init-image)\n`);
+    }
     const source = required(values.model, '--model DIR');
-    const model = await prepareCliModel(source, io);
+    const model = (await prepareCliModel(source, io)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
@@ -133,27 +152,14 @@ export const generateCommand: CliCommand = {
       for (const warning of [...loras.warnings, ...result.warnings]) io.stderr.write(`warning: ${warning}\n`);
       const tiHashes = embeddingHashes(embeddings)(result.embeddings);
       const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
-      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, basename(resolve(source), extname(source)), extra);
+      const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
+      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, extra);
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
     }
   },
 };
-
-/** The ONNX folder for `--model`: converted (with a progress bar) when it names a checkpoint not cached yet. */
-async function prepareCliModel(model: string, io: CliIO): Promise<string> {
-  const dtype = process.env.MODEL_DTYPE || 'fp32';
-  if (dtype !== 'fp32' && dtype !== 'fp16') throw new UsageError(`MODEL_DTYPE must be fp32 or fp16, not ${dtype}`);
-  const prepared = await prepareModel(model, {
-    cacheDir: process.env.MODEL_CACHE_DIR || DEFAULT_MODEL_CACHE_DIR,
-    dtype,
-    onConvert: (source) => io.stderr.write(`converting ${source} (once; later runs reuse the conversion)\n`),
-    onProgress: convertProgressReporter(io),
-    onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
-  });
-  return prepared.dir;
-}
 
 /**
  * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the
@@ -190,20 +196,47 @@ function parseGenerateArgs(argv: readonly string[]): Values {
   }
 }
 
+/** The request of `--infotext FILE` (a parameters block, or a PNG carrying one); a block that does not parse is a usage error. */
+async function readInfotextFlag(values: Values): Promise<InfotextRequest | undefined> {
+  const file = values.infotext;
+  if (file === undefined) return undefined;
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  const text = isPng(bytes) ? readPngText(bytes)[PARAMETERS_KEYWORD] : Buffer.from(bytes).toString('utf8');
+  if (text === undefined) throw new UsageError(`${file} is a PNG without A1111's parameters chunk`);
+  try {
+    return requestFromInfotext(text);
+  } catch (error) {
+    if (error instanceof InfotextError) throw new UsageError(`${file}: ${error.message}`);
+    throw error;
+  }
+}
+
+function isPng(bytes: Uint8Array): boolean {
+  return [0x89, 0x50, 0x4e, 0x47].every((byte, i) => bytes[i] === byte);
+}
+
 /**
- * The request the flags describe, checked before the model loads (bad values are usage errors). The mask is
- * brought to the working size here, luminance resampled before binarizing, as diffusers' mask processor does.
+ * The request the flags describe (over `base`, a pasted block's), checked before the model loads (bad values are
+ * usage errors). The mask is brought to the working size here, luminance resampled before binarizing, as
+ * diffusers' mask processor does.
  */
-async function buildRequest(values: Values): Promise<GenerateRequest> {
+async function buildRequest(values: Values, base?: GenerationParameters): Promise<GenerateRequest> {
   if (values.mask !== undefined && values['init-image'] === undefined) {
     throw new UsageError('--mask needs --init-image');
   }
   if (values.strength !== undefined && values['init-image'] === undefined) {
     throw new UsageError('--strength needs --init-image');
   }
+  if (values.prompt === undefined && base === undefined) throw new UsageError('--prompt TEXT (or --infotext FILE) is required');
   const initImage = values['init-image'] === undefined ? undefined : await readImage(values['init-image']);
   const request: GenerateRequest = {
-    prompt: required(values.prompt, '--prompt TEXT'),
+    ...base,
+    prompt: base && values.prompt === undefined ? base.prompt : required(values.prompt, '--prompt TEXT'),
     ...(values.negative === undefined ? {} : { negativePrompt: values.negative }),
     ...(values.seed === undefined ? {} : { seed: seedArg(values.seed) }),
     ...numbers(values, ['steps', 'cfg', 'width', 'height', 'count', 'strength']),
@@ -218,6 +251,10 @@ async function buildRequest(values: Values): Promise<GenerateRequest> {
     ...(values['schedule-type'] === undefined ? {} : { scheduleType: values['schedule-type'] }),
     ...(values.emphasis === undefined ? {} : { emphasis: values.emphasis as GenerateRequest['emphasis'] }),
     ...(values.ensd === undefined ? {} : { ensd: numberArg('ensd', values.ensd) }),
+    ...(values['variation-seed'] === undefined ? {} : { variationSeed: seedArg(values['variation-seed']) }),
+    ...(values['variation-strength'] === undefined
+      ? {}
+      : { variationStrength: numberArg('variation-strength', values['variation-strength']) }),
     ...(initImage ? { initImage } : {}),
   };
   const resolved = usage(() => resolveRequest(request));
@@ -256,15 +293,26 @@ function progressReporter(io: CliIO): ProgressCallback {
   };
 }
 
-async function writeOutputs(result: GenerateResult, values: Values, modelName: string, extra: Record<string, string>): Promise<void> {
+/** A model as the infotext names it: its file name and A1111's short hash when it came from a checkpoint. */
+interface NamedModel {
+  readonly name: string;
+  readonly hash: string | undefined;
+}
+
+/** A1111's `Model hash`, the first 10 hex digits of the checkpoint's sha256, from the conversion's manifest. */
+function modelHash(dir: string): string | undefined {
+  return readManifest(dir)?.source.sha256.slice(0, 10);
+}
+
+async function writeOutputs(result: GenerateResult, values: Values, model: NamedModel, extra: Record<string, string>): Promise<void> {
   if (values.raw !== undefined) await writeFile(values.raw, rawFloats(result));
   if (values.out === undefined && values.raw !== undefined) return;
   const out = values.out ?? `dreamcord-${result.request.seed}.png`;
   const stem = out.replace(/\.png$/i, '');
   const many = result.images.length > 1;
   await Promise.all(
-    result.images.map(async ({ rgb8, seed }, i) => {
-      const png = await encodePng(rgb8, infotext(result.request, seed, modelName, extra));
+    result.images.map(async ({ rgb8, seed, variationSeed }, i) => {
+      const png = await encodePng(rgb8, infotext(result.request, { seed, variationSeed }, model, extra));
       await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
     }),
   );
@@ -286,19 +334,24 @@ function rawFloats(result: GenerateResult): Uint8Array {
 }
 
 /** A1111's `parameters` text for one image, with `extra` pairs (`TI hashes`, `Lora hashes`). */
-function infotext(request: ResolvedRequest, seed: bigint, modelName: string, extra: Record<string, string>): string {
-  const label = samplerLabel(request.sampler);
+function infotext(
+  request: ResolvedRequest,
+  { seed, variationSeed }: Pick<GeneratedImage, 'seed' | 'variationSeed'>,
+  model: NamedModel,
+  extra: Record<string, string>,
+): string {
   return formatInfotext({
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,
     steps: request.steps,
-    sampler: label.sampler,
-    ...(label.schedule === null ? {} : { scheduleType: label.schedule }),
+    ...a1111Fields(request),
     cfgScale: request.cfg,
     seed,
     width: request.width,
     height: request.height,
-    model: modelName,
+    model: model.name,
+    ...(model.hash === undefined ? {} : { modelHash: model.hash }),
+    ...(variationSeed === undefined ? {} : { variationSeed, variationStrength: request.variationStrength }),
     ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',

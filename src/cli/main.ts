@@ -7,6 +7,7 @@ import { modelExitCode } from './exit-codes.js';
 export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   convert: async () => (await import('./convert.js')).convertCommand,
   generate: async () => (await import('./generate.js')).generateCommand,
+  models: async () => (await import('./models.js')).modelsCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
 };
 

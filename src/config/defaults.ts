@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { HIRES_UPSCALERS, isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
+import { EMPHASIS_MODES, HIRES_UPSCALERS, isPipelineError, parseSamplerName, REQUEST_LIMITS, resolveParameters, type GenerationKind } from '../pipeline/index.js';
 import { ConfigError } from './errors.js';
 
 export const ASPECT_RATIOS = ['1:1', '2:3', '3:2', '3:4', '4:3', '9:16', '16:9', '9:21', '21:9'] as const;
@@ -37,6 +37,10 @@ const generation = z.strictObject({
   /** A1111's clip skip: 1 = the text encoder's last layer, 2 = the one before (anime models). */
   clipSkip: z.number().int().min(CLIP_SKIP.min).max(CLIP_SKIP.max),
   promptSyntax: z.enum(['a1111', 'plain']),
+  /** Whose sampling the bot reproduces: `a1111` (the same picture as AUTOMATIC1111 for the same parameters) or `diffusers`. */
+  compat: z.enum(['a1111', 'diffusers']),
+  /** A1111's emphasis mode for `(word:1.2)` weights. */
+  emphasis: z.enum(EMPHASIS_MODES),
   /** img2img strength for /variation. */
   strength: z.number().min(STRENGTH.min).max(STRENGTH.max),
   /** The same for /inpaint. */

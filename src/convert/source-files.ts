@@ -8,7 +8,7 @@ import { join, relative, resolve } from 'node:path';
  */
 
 /** The folders of a diffusers model the converter reads (the tokenizer and scheduler are small JSON/text). */
-const FOLDER_PARTS = ['unet', 'vae', 'text_encoder', 'scheduler', 'tokenizer'];
+const FOLDER_PARTS = ['unet', 'vae', 'text_encoder', 'text_encoder_2', 'scheduler', 'tokenizer', 'tokenizer_2'];
 
 /** Every file of `source` the conversion depends on, sorted: the file itself, or a diffusers folder's parts. */
 export function sourceFiles(source: string): string[] {

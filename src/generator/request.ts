@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import {
   countModelCalls,
+  EMPHASIS_MODES,
   HIRES_UPSCALERS,
   MASK_REGIONS,
   REQUEST_LIMITS,
+  SCHEDULE_TYPES,
   SCHEDULER_IDS,
   type GenerationParameters,
   type MaskRegion,
@@ -30,6 +32,14 @@ export const generationRequestSchema = z.object({
   /** A1111's clip skip (1 = the text encoder's last layer); absent in records made before it existed. */
   clipSkip: z.number().int().min(REQUEST_LIMITS.clipSkip.min).max(REQUEST_LIMITS.clipSkip.max).optional(),
   promptSyntax: z.enum(['a1111', 'plain']),
+  /** Whose sampling runs it; absent in records made before A1111 mode existed, which ran diffusers'. */
+  compat: z.enum(['a1111', 'diffusers']).optional(),
+  /** A1111's Schedule type (A1111 mode), from a pasted parameters block; absent = Automatic. */
+  scheduleType: z.enum(SCHEDULE_TYPES).optional(),
+  /** A1111's emphasis mode; absent = Original. */
+  emphasis: z.enum(EMPHASIS_MODES).optional(),
+  /** A1111's eta noise seed delta, from a pasted parameters block; absent = 0. */
+  ensd: z.number().int().min(REQUEST_LIMITS.ensd.min).max(REQUEST_LIMITS.ensd.max).optional(),
   /** txt2img: A1111's hires fix, a second pass at `scale` times the size (see the pipeline's `HiresOptions`). */
   hires: z
     .object({
@@ -127,6 +137,10 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     height: request.height,
     count: request.count,
     ...(request.kind === 'txt2img' ? {} : { strength: request.strength }),
+    ...(request.compat === undefined ? {} : { compat: request.compat }),
+    ...(request.scheduleType === undefined ? {} : { scheduleType: request.scheduleType }),
+    ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
+    ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     ...(request.hires ? { hires: request.hires } : {}),
   };
 }

@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { FailureError } from '../failure.js';
 import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
+  a1111Fields,
   composeGrid,
   compositeOutsideMask,
   decodeImage,
@@ -11,7 +12,6 @@ import {
   maskFromImage,
   resizeImage,
   HIRES_UPSCALER_LABELS,
-  samplerLabel,
   StableDiffusionPipeline,
   toRgb8,
   type ExecutionProviderChoice,
@@ -230,7 +230,6 @@ function finisher(request: GenerationRequest, sources: Sources): (generated: Rgb
  * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty).
  */
 function infotextOf(request: GenerationRequest, seed: bigint, model: ModelLabel, networkHashes: Record<string, string>): string {
-  const label = samplerLabel(request.sampler);
   const extra: Record<string, string> = {};
   for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
   if (request.hires) Object.assign(extra, hiresInfotext(request.hires));
@@ -242,8 +241,7 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: ModelLabel,
     prompt: request.prompt,
     negativePrompt: request.negative,
     steps: request.steps,
-    sampler: label.sampler,
-    ...(label.schedule ? { scheduleType: label.schedule } : {}),
+    ...a1111Fields({ ...request, negativePrompt: request.negative }),
     cfgScale: request.cfg,
     seed,
     width: request.width,

@@ -17,6 +17,7 @@ import type { GuildSettings } from '../settings/keys.js';
 import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
 import { closeNames } from './close-names.js';
 import { hiresOf, upscaleScale } from './hires-request.js';
+import { pastedParameters } from './pasted-parameters.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
 
 /** What a member typed, before validation. Every field is untrusted, its type included. */
@@ -37,6 +38,8 @@ export interface GenerationOptions {
   readonly lora?: unknown;
   /** `/imagine`'s hires fix: `1.5x` or `2x` (`UPSCALE_CHOICES`). */
   readonly upscale?: unknown;
+  /** `/imagine`'s pasted AUTOMATIC1111 parameters block, remade in A1111 mode (see `pasted-parameters.ts`). */
+  readonly parameters?: unknown;
 }
 
 /** What a request falls back on besides the server's settings: the model's size and the product defaults. */
@@ -90,12 +93,14 @@ export type ValidatedRequest = Omit<GenerationRequest, 'source' | 'mask'>;
  */
 export function buildGenerationRequest(
   kind: GenerationRequest['kind'],
-  options: GenerationOptions,
+  given: GenerationOptions,
   settings: GuildSettings,
   defaults: RequestDefaults,
 ): Result<{ request: ValidatedRequest; notices: string[] }> {
   try {
-    const notices: string[] = [];
+    const pasted = pastedParameters(given.parameters, { ...given, parameters: undefined });
+    const options = pasted?.options ?? given;
+    const notices: string[] = [...(pasted?.notices ?? [])];
     const prompt = withLora(text('prompt', options.prompt, true), options.lora, defaults.loras);
     const memberNegative = text('negative', options.negative, false);
     if (findBlockedWord(`${prompt}\n${memberNegative}`, settings.blockedWords) !== undefined) {
@@ -116,9 +121,12 @@ export function buildGenerationRequest(
       sampler: samplerId(options.sampler, settings.sampler),
       ...size,
       count,
-      rng: settings.rng,
+      rng: pasted?.fields.rng ?? settings.rng,
       clipSkip: clipSkipOf(options.clipSkip, settings.clipSkip, defaults.maxClipSkip),
       promptSyntax: defaults.promptSyntax,
+      compat: settings.compat,
+      ...(settings.emphasis === 'Original' ? {} : { emphasis: settings.emphasis }),
+      ...pasted?.fields,
     };
     if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
     if (kind === 'txt2img' && options.upscale !== undefined && options.upscale !== null) {

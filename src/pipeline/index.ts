@@ -22,6 +22,7 @@ export {
   type ResolvedHires,
   type ResolvedParameters,
   type ResolvedRequest,
+  type Compat,
   type SeedMode,
 } from './request.js';
 export { countHiresCalls, countModelCalls } from './model-calls.js';
@@ -45,3 +46,4 @@ export * from './rng/index.js';
 export * from './tokenizer/index.js';
 export * from './schedulers/index.js';
 export * from './image/index.js';
+export * from './a1111/index.js';

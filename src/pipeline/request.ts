@@ -4,6 +4,7 @@ import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
 import type { NetworkPatch } from './lora/patch.js';
 import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
+import { kSamplerFor } from './a1111/k-samplers.js';
 import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
 
 /**
@@ -83,6 +84,13 @@ export interface GenerateRequest {
   readonly emphasis?: Emphasis;
   /** A1111's eta noise seed delta (`ENSD`), with `compat` `a1111`: ancestral noise from `seed + ensd`. @default 0 */
   readonly ensd?: number;
+  /**
+   * A1111's "Variation strength", 0–1, with `compat` `a1111`: each picture's initial noise moves by this much (slerp)
+   * towards the noise of its variation seed. @default 0
+   */
+  readonly variationStrength?: number;
+  /** A1111's "Variation seed" (picture i takes `variationSeed + i`). @default random when `variationStrength` > 0 */
+  readonly variationSeed?: number | bigint;
   /** Pass a cheap latent preview to every progress callback. @default false */
   readonly preview?: boolean;
   /**
@@ -165,6 +173,9 @@ export interface ResolvedRequest {
   readonly scheduleType: ScheduleType;
   readonly emphasis: Emphasis;
   readonly ensd: number;
+  /** 0 = no variation; then `variationSeed` is undefined. */
+  readonly variationStrength: number;
+  readonly variationSeed: bigint | undefined;
 }
 
 /**
@@ -226,7 +237,10 @@ export function resolveParameters(
   const resolvedSampler = sampler(request.sampler ?? 'dpmpp_2m_karras');
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
-  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, compat);
+  // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
+  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && kSamplerFor(resolvedSampler) !== undefined;
+  const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
+  const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));
@@ -254,7 +268,19 @@ export function resolveParameters(
     scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
     emphasis: choice('emphasis', request.emphasis ?? 'Original', EMPHASIS_MODES),
     ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
+    ...variation(request, a1111Sampling, count),
   };
+}
+
+/** A1111's variation seed and strength: only where A1111 sampling runs; a strength without a seed draws one. */
+function variation(request: GenerationParameters, a1111Sampling: boolean, count: number) {
+  const strength = number('variationStrength', request.variationStrength ?? 0, REQUEST_LIMITS.strength);
+  if (strength === 0) return { variationStrength: 0, variationSeed: undefined };
+  if (!a1111Sampling) {
+    fail('variationStrength', 'Variation seeds are A1111\'s: they need `compat` a1111 and a sampler it runs itself (not inpainting or the hires fix)');
+  }
+  const seed = request.variationSeed === undefined ? randomSeed() : seedField('variationSeed', request.variationSeed, count);
+  return { variationStrength: strength, variationSeed: seed };
 }
 
 /** The sides of a hires pass's target: each side · scale, down to a multiple of 8. */
@@ -318,11 +344,16 @@ function defaultSide(imageSide: number | undefined): number {
 
 function resolveSeed(seed: number | bigint | undefined, count: number): bigint {
   if (seed === undefined) return randomSeed();
+  return seedField('seed', seed, count);
+}
+
+/** A seed field with room for `count` pictures (`seed + count − 1` at most 2^64 − 1). */
+function seedField(field: string, seed: number | bigint, count: number): bigint {
   const value = typeof seed === 'bigint' ? seed : Number.isInteger(seed) ? BigInt(seed) : undefined;
   const last = MAX_SEED - BigInt(count - 1);
   if (value === undefined || value < 0n || value > last) {
     const room = count > 1 ? ` (room for ${count} images)` : '';
-    fail('seed', `Expected \`seed\` to be an integer 0–${last}${room}, got ${describe(seed)}`);
+    fail(field, `Expected \`${field}\` to be an integer 0–${last}${room}, got ${describe(seed)}`);
   }
   return value;
 }

@@ -87,6 +87,8 @@ export interface GeneratedImage {
   readonly rgb8: Rgb8Image;
   /** The seed that re-makes this image: alone in `per-image` mode, as part of the same batch in `batch` mode. */
   readonly seed: bigint;
+  /** With a variation strength (A1111 mode): this image's variation seed. */
+  readonly variationSeed?: bigint;
 }
 
 /** What {@link StableDiffusionPipeline.generate} returns. */
@@ -243,7 +245,10 @@ export class StableDiffusionPipeline {
       sampled.latents,
     );
     return {
-      images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed })),
+      images: images.map((image, i) => {
+        const variationSeed = sampled.variationSeeds?.[i];
+        return { image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed, ...(variationSeed === undefined ? {} : { variationSeed }) };
+      }),
       request: resolved,
       warnings: sampled.warnings,
       embeddings: sampled.embeddings,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, type ProductDefaults } from '../config/index.js';
-import { HIRES_UPSCALERS, REQUEST_LIMITS } from '../pipeline/index.js';
+import { EMPHASIS_MODES, HIRES_UPSCALERS, REQUEST_LIMITS } from '../pipeline/index.js';
 
 const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
@@ -80,6 +80,16 @@ export const SETTING_KEYS = {
     describe: "negative prompt put before every member's negative prompt",
   },
   rng: { ...choice(['gpu', 'cpu']), group: 'Defaults', describe: 'noise source (gpu matches AUTOMATIC1111 seeds)' },
+  compat: {
+    ...choice(['a1111', 'diffusers']),
+    group: 'Defaults',
+    describe: "sampling: a1111 gives AUTOMATIC1111's picture for the same parameters; diffusers runs diffusers' schedulers",
+  },
+  emphasis: {
+    ...choice(EMPHASIS_MODES),
+    group: 'Defaults',
+    describe: "how (word:1.2) weights act: AUTOMATIC1111's Original, No norm, or None (brackets read as text)",
+  },
   clipSkip: {
     ...wholeNumber(CLIP_SKIP.min, CLIP_SKIP.max),
     group: 'Defaults',
@@ -187,6 +197,8 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     aspect: g.aspect,
     negativePrompt: g.negativePrompt,
     rng: g.rng,
+    compat: g.compat,
+    emphasis: g.emphasis,
     clipSkip: g.clipSkip,
     hiresUpscaler: g.hiresUpscaler,
     hiresStrength: g.hiresStrength,

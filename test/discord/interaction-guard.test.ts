@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApplicationCommandOptionType as Type, type CommandInteractionOption } from 'discord.js';
 import { imagineCommand } from '../../src/discord/commands/imagine.js';
+import { inpaintCommand } from '../../src/discord/commands/inpaint.js';
 import { autocompleteMismatch, commandMismatch } from '../../src/discord/interactions/interaction-guard.js';
 
 const imagine = imagineCommand.data;
@@ -14,8 +15,8 @@ describe('autocompleteMismatch', () => {
   it('lets a member type in an option with autocomplete before filling the required ones', () => {
     assert.equal(autocompleteMismatch(imagine, [text('lora', 'wa', true)]), undefined);
     assert.equal(autocompleteMismatch(imagine, [text('prompt', 'a heron'), text('sampler', '', true)]), undefined);
-    // The command itself still needs its prompt.
-    assert.equal(commandMismatch(imagine, [text('lora', 'ink')]), '`/imagine` needs `prompt`.');
+    // The command itself still needs its required options (/imagine's prompt may come from `parameters`).
+    assert.equal(commandMismatch(inpaintCommand.data, [text('prompt', 'a heron')]), '`/inpaint` needs `image`.');
   });
 
   it('refuses a focused option without autocomplete, typed text over its limit, and anything but one focused option', () => {

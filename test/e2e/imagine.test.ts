@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseInfotext, readPngText } from '../../src/pipeline/image/index.js';
+import { decodeImage, parseInfotext, readPngText } from '../../src/pipeline/image/index.js';
+import { A1111_CASES, oracleArray } from '../pipeline/a1111/oracle.js';
+import { maxAbsDifference } from '../pipeline/harness.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 
 describe('/imagine end to end', () => {
@@ -37,6 +39,23 @@ describe('/imagine end to end', () => {
     assert.equal(field('Prompt'), 'a red fox in the snow');
     assert.ok(result.customIds.some((id) => id.startsWith('dc:reroll:')));
     assert.ok(run.edits.some((edit) => /step|line/.test(edit.content)), 'a progress edit was shown before the result');
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('remakes a pasted AUTOMATIC1111 block as A1111 drew it (its line breaks lost in Discord\'s one-line box)', async () => {
+    const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
+    assert.ok(c);
+    const block = (c.infotexts[0] ?? '').replaceAll('\n', ' ');
+    const run = bot.fake.sendCommand({ name: 'imagine', options: { parameters: block } });
+    const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+    const [file] = result.attachments;
+    assert.ok(file);
+    const { image } = await decodeImage(file.bytes, { maxPixels: 1 << 20 });
+    // The PNG holds 8-bit values: A1111's picture rounded, within the oracle's tolerance.
+    const worst = maxAbsDifference(image.data, oracleArray(c.output_file));
+    assert.ok(worst <= 0.5 / 255 + 2e-3, `max |Δ| ${worst}`);
+    const infotext = parseInfotext(readPngText(file.bytes).parameters ?? '');
+    assert.deepEqual([infotext.sampler, infotext.scheduleType, infotext.seed, infotext.steps], ['DPM++ 2M', 'Karras', 1003n, 8]);
     assert.deepEqual(bot.fake.violations, []);
   });
 

@@ -120,9 +120,28 @@ describe('buildGenerationRequest', () => {
     assert.match(barred.ok ? '' : barred.message, /does not allow the LoRA tiny-lora; it allows ink/);
   });
 
-  it('refuses a strength that leaves no step, naming it', () => {
-    const built = build('img2img', { steps: 1, strength: 0.5 });
+  it('remakes a pasted AUTOMATIC1111 parameters block in A1111 mode, under the server\'s limits, saying what it leaves out', () => {
+    const block =
+      'a heron (at dawn:1.2)\nNegative prompt: fog\nSteps: 12, Sampler: Euler a, Schedule type: Karras, CFG scale: 5, Seed: 77, ' +
+      'Size: 512x768, Model: m, ENSD: 31337, Emphasis: No norm, Hires upscale: 2, Version: v1.10.1';
+    const built = build('txt2img', { prompt: undefined, parameters: block, steps: 10 });
+    assert.ok(built.ok);
+    const { request, notices } = built;
+    assert.deepEqual(
+      [request.prompt, request.negative, request.seed, request.steps, request.cfg, request.sampler, request.width, request.height],
+      ['a heron (at dawn:1.2)', 'fog', '77', 10, 5, 'euler_a', 512, 768],
+    );
+    assert.deepEqual([request.compat, request.scheduleType, request.emphasis, request.ensd], ['a1111', 'Karras', 'No norm', 31337]);
+    assert.deepEqual(notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+    const limited = build('txt2img', { parameters: block }, DEFAULTS, { ...OPEN, maxSteps: 8 });
+    assert.equal(limited.ok ? '' : limited.code, 'OVER_LIMIT');
+  });
+
+  it('refuses a strength that leaves no step in diffusers mode, naming it; A1111 mode runs t_enc + 1 steps', () => {
+    const built = build('img2img', { steps: 1, strength: 0.5 }, DEFAULTS, { ...OPEN, compat: 'diffusers' });
     assert.equal(built.ok, false);
     assert.match(built.ok ? '' : built.message, /`strength`.*no step would run/);
+    const a1111 = build('img2img', { steps: 1, strength: 0.5 });
+    assert.ok(a1111.ok && a1111.request.compat === 'a1111');
   });
 });

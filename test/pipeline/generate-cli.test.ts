@@ -27,7 +27,7 @@ describe('dreamcord generate', () => {
     assert.ok(!existsSync(out));
     const first = readPngText(readFileSync(join(dir, 'fox-1.png'))).parameters ?? '';
     const second = readPngText(readFileSync(join(dir, 'fox-2.png'))).parameters ?? '';
-    assert.match(first, /^a window\nSteps: 2, Sampler: Euler a, CFG scale: 7, Seed: 5, Size: 64x64, Model: tiny-sd, /);
+    assert.match(first, /^a window\nSteps: 2, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 5, Size: 64x64, Model: tiny-sd, /);
     assert.match(second, /Seed: 6,/);
     assert.match(stderr, /^step 1\/2 [\d.]+ s\nstep 2\/2 /);
     const summary = /2 images \(seeds 5–6\) in [\d.]+ s on cpu: [\d.]+ ms\/step \(UNet [\d.]+ ms, other [\d.]+ ms\)\n$/;

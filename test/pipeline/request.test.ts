@@ -46,6 +46,8 @@ describe('resolveRequest', () => {
         scheduleType: 'Automatic',
         emphasis: 'Original',
         ensd: 0,
+        variationStrength: 0,
+        variationSeed: undefined,
       },
     );
   });
@@ -66,6 +68,11 @@ describe('resolveRequest', () => {
     rejects({ prompt: 'x', emphasis: 'Loud' as never }, 'emphasis', /one of Original, No norm, None/);
     rejects({ prompt: 'x', compat: 'webui' as never }, 'compat', /one of diffusers, a1111/);
     rejects({ prompt: 'x', ensd: -1 }, 'ensd', /integer 0–4294967295/);
+    rejects({ prompt: 'x', compat: 'a1111', variationStrength: 1.5 }, 'variationStrength', /number 0–1/);
+    rejects({ prompt: 'x', compat: 'a1111', variationStrength: 0.5, variationSeed: -2 }, 'variationSeed', /integer 0–/);
+    rejects({ prompt: 'x', compat: 'a1111', sampler: 'DDIM', variationStrength: 0.5 }, 'variationStrength', /a sampler it runs itself/);
+    const varied = resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'Euler', variationStrength: 0.5 });
+    assert.ok(varied.variationSeed !== undefined && varied.variationSeed < 2n ** 32n, 'a strength without a seed draws one');
   });
 
   it('picks the task from the inputs and sizes from the init image (rounded down to multiples of 8)', () => {

@@ -77,6 +77,7 @@ describe('StableDiffusionPipeline', () => {
       family: 'sd1',
       predictionType: 'epsilon',
       nativeSize: 512,
+      sizeBuckets: [],
       inpainting: false,
       imageInput: true,
       embeddings: [],

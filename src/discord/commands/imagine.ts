@@ -3,6 +3,7 @@ import { ASPECT_RATIOS } from '../../config/index.js';
 import { admitFromInteraction } from '../interactions/admission.js';
 import { buildGenerationRequest } from '../../jobs/build-request.js';
 import { UPSCALE_CHOICES } from '../../jobs/hires-request.js';
+import { MAX_PARAMETERS_CHARS } from '../../jobs/pasted-parameters.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import {
@@ -25,9 +26,14 @@ const data = new SlashCommandBuilder()
   .addStringOption((o) =>
     o
       .setName('prompt')
-      .setDescription('What to draw (AUTOMATIC1111 syntax: (word:1.2), [word], BREAK)')
-      .setRequired(true)
+      .setDescription('What to draw (AUTOMATIC1111 syntax: (word:1.2), [word], BREAK); or paste a picture\'s parameters')
       .setMaxLength(MAX_PROMPT_CHARS),
+  )
+  .addStringOption((o) =>
+    o
+      .setName('parameters')
+      .setDescription('Remake: paste AUTOMATIC1111/Civitai parameters (prompt, Negative prompt, Steps: …); options override')
+      .setMaxLength(MAX_PARAMETERS_CHARS),
   )
   .addStringOption(negativeOption)
   .addStringOption(seedOption)
@@ -64,6 +70,7 @@ export const imagineCommand: SlashCommand = {
       width: option('width'),
       height: option('height'),
       upscale: option('upscale'),
+      parameters: option('parameters'),
     };
     await admitFromInteraction(interaction, context, 'command', (settings) =>
       buildGenerationRequest('txt2img', options, settings, context.requestDefaults),

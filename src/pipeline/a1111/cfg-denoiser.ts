@@ -59,10 +59,12 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
     const k = conditioning.prompts.length;
     const promptRows = Array.from({ length: count * k }, (_, r) => r);
     const negativeRows = Array.from({ length: count }, (_, i) => count * k + i);
+    // `reconstruct_multicond_batch`: AND sub-prompts of different lengths are padded with their last vector.
+    const promptTokens = Math.max(...conditioning.prompts.map((p) => p.conditioning.tokens));
+    const padded = conditioning.prompts.map((p) => padTokens(p.conditioning, promptTokens));
     const rowConditioning = (row: number): PromptConditioning =>
-      row < count * k ? (conditioning.prompts[row % k]?.conditioning ?? conditioning.negative) : conditioning.negative;
-    const tokens = new Set([...conditioning.prompts.map((p) => p.conditioning.tokens), conditioning.negative.tokens]);
-    const groups = tokens.size === 1 ? [[...promptRows, ...negativeRows]] : [promptRows, negativeRows];
+      row < count * k ? (padded[row % k] ?? conditioning.negative) : conditioning.negative;
+    const groups = promptTokens === conditioning.negative.tokens ? [[...promptRows, ...negativeRows]] : [promptRows, negativeRows];
     const runs = groups.map((rows) => {
       const parts = rows.map(rowConditioning);
       const hidden = new Float32Array(parts.reduce((sum, p) => sum + p.hidden.length, 0));
@@ -72,9 +74,6 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
         offset += part.hidden.length;
       }
       const rowTokens = parts[0]?.tokens ?? 0;
-      if (parts.some((p) => p.tokens !== rowTokens)) {
-        throw new RangeError('the prompts of an AND list must have the same token count');
-      }
       return { rows, inputs: unet.createInputs(rows.length, latentHeight, latentWidth, hidden, rowTokens) };
     });
     plans.set(conditioning, runs);
@@ -112,6 +111,17 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
     options.afterCall(calls, x);
     return denoised;
   };
+}
+
+/** `conditioning` lengthened to `tokens` by repeating its last token's vector. */
+function padTokens(conditioning: PromptConditioning, tokens: number): PromptConditioning {
+  if (conditioning.tokens === tokens) return conditioning;
+  const width = conditioning.hidden.length / conditioning.tokens;
+  const hidden = new Float32Array(tokens * width);
+  hidden.set(conditioning.hidden);
+  const last = conditioning.hidden.subarray(conditioning.hidden.length - width);
+  for (let t = conditioning.tokens; t < tokens; t++) hidden.set(last, t * width);
+  return { hidden, tokens };
 }
 
 /** `combine_denoised`: `uncond + Σ (cond − uncond)·(w·cfg)` per image, float32 like torch. */

@@ -12,7 +12,8 @@ import type { TimingRecorder } from '../timing.js';
 import type { SchedulerConfig } from '../schedulers/index.js';
 import { CompVisSchedule, ldmAlphasCumprod } from './compvis.js';
 import { cfgDenoiser, type CallConditioning } from './cfg-denoiser.js';
-import { encodeA1111Prompt } from './conditioning.js';
+import { encodeA1111Prompt, type EncodedPrompt, type PromptConditioning } from './conditioning.js';
+import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
 import { samplerSigmas } from './sampler-sigmas.js';
@@ -25,6 +26,8 @@ export interface A1111Latents {
   readonly embeddings: readonly string[];
   /** Each picture's seed (`seed + i`). */
   readonly seeds: readonly bigint[];
+  /** Each picture's variation seed (`variationSeed + i`), with a variation strength. */
+  readonly variationSeeds: readonly bigint[] | undefined;
 }
 
 /** Samples the latents of `request` (txt2img or img2img) as A1111 does with `sampler`. */
@@ -40,15 +43,12 @@ export async function sampleA1111(
   const schedule = compVisScheduleOf(model.folder.schedulerConfig);
   const sigmas = walkedSigmas(sampler, request, schedule);
 
-  const positive = await encodeA1111Prompt(model, request.prompt, request, timing);
-  const negative = await encodeA1111Prompt(model, request.negativePrompt, request, timing);
-  const conditioning: CallConditioning = {
-    prompts: [{ conditioning: positive.conditioning, weight: 1 }],
-    negative: negative.conditioning,
-  };
+  const conditioning = await scheduledConditioning(model, request, sampler, timing);
 
   const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
-  const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd));
+  const variationSeeds = seeds.map((_, i) => (request.variationSeed ?? 0n) + BigInt(i));
+  const variation = { seeds: variationSeeds, strength: request.variationStrength };
+  const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd), variation);
   const start = await startingPoint(model, request, sigmas, noise, timing);
   throwIfCancelled(hooks.signal);
 
@@ -60,7 +60,7 @@ export async function sampleA1111(
     latentWidth,
     latentHeight,
     cfg: request.cfg,
-    conditioningAt: () => conditioning,
+    conditioningAt: conditioning.at,
     timing,
     beforeCall: () => throwIfCancelled(hooks.signal),
     afterCall: (calls) => hooks.onProgress?.(calls, total, timing.elapsedMs()),
@@ -70,11 +70,76 @@ export async function sampleA1111(
   return {
     latents,
     seeds,
-    warnings: [
-      ...positive.notices.map((notice) => `Prompt: ${notice}`),
-      ...negative.notices.map((notice) => `Negative prompt: ${notice}`),
-    ],
-    embeddings: [...new Set([...positive.embeddings, ...negative.embeddings])],
+    variationSeeds: request.variationStrength ? variationSeeds : undefined,
+    warnings: conditioning.warnings,
+    embeddings: conditioning.embeddings,
+  };
+}
+
+/** A prompt's encoded texts, each holding until denoiser call `endAt`. */
+type Schedule = readonly { readonly endAt: number; readonly conditioning: PromptConditioning }[];
+
+function entry(schedule: Schedule, index: number | undefined): PromptConditioning {
+  const found = schedule[index ?? 0];
+  if (!found) throw new RangeError(`no conditioning at schedule entry ${String(index)}`);
+  return found.conditioning;
+}
+
+/** The prompts' conditioning at every denoiser call, and what reading them said. */
+interface ScheduledConditioning {
+  readonly at: (call: number) => CallConditioning;
+  readonly warnings: readonly string[];
+  readonly embeddings: readonly string[];
+}
+
+/**
+ * A1111's `get_multicond_learned_conditioning` (the prompt: `AND` sub-prompts, each with its prompt-editing
+ * schedule) and `get_learned_conditioning` (the negative prompt: its schedule) over the sampler's denoiser
+ * calls; each distinct text is encoded once. At call `c` each takes the first text whose `endAt` ≥ `c`
+ * (`reconstruct_cond_batch`).
+ */
+async function scheduledConditioning(
+  model: StableDiffusionModel,
+  request: ResolvedRequest,
+  sampler: KSampler,
+  timing: TimingRecorder,
+): Promise<ScheduledConditioning> {
+  const calls = request.steps * (sampler.secondOrder ? 2 : 1);
+  const encoded = new Map<string, EncodedPrompt>();
+  const encode = async (text: string): Promise<PromptConditioning> => {
+    let known = encoded.get(text);
+    if (!known) {
+      known = await encodeA1111Prompt(model, text, request, timing);
+      encoded.set(text, known);
+    }
+    return known.conditioning;
+  };
+  const schedules = async (text: string): Promise<Schedule> =>
+    Promise.all(promptSchedule(text, calls).map(async ({ endAt, text: scheduled }) => ({ endAt, conditioning: await encode(scheduled) })));
+  const prompts: { weight: number; schedule: Schedule }[] = [];
+  for (const { text, weight } of subPrompts(request.prompt)) prompts.push({ weight, schedule: await schedules(text) });
+  const negative = await schedules(request.negativePrompt);
+
+  const byKey = new Map<string, CallConditioning>();
+  const at = (call: number): CallConditioning => {
+    const pick = (schedule: readonly { endAt: number }[]) => Math.max(schedule.findIndex((entry) => call <= entry.endAt), 0);
+    const indices = [...prompts.map((p) => pick(p.schedule)), pick(negative)];
+    const key = indices.join(',');
+    let conditioning = byKey.get(key);
+    if (!conditioning) {
+      conditioning = {
+        prompts: prompts.map((p, i) => ({ weight: p.weight, conditioning: entry(p.schedule, indices[i]) })),
+        negative: entry(negative, indices.at(-1)),
+      };
+      byKey.set(key, conditioning);
+    }
+    return conditioning;
+  };
+  const notices = [...encoded.values()].flatMap((e) => e.notices);
+  return {
+    at,
+    warnings: [...new Set(notices)],
+    embeddings: [...new Set([...encoded.values()].flatMap((e) => e.embeddings))],
   };
 }
 

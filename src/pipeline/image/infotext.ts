@@ -18,14 +18,21 @@ export interface InfotextParams {
   readonly model: string;
   /** A1111's short hash of the checkpoint (`Model hash`, 10 hex digits). */
   readonly modelHash?: string;
+  /** A1111's `Variation seed` (this picture's) and `Variation seed strength`, written together when given. */
+  readonly variationSeed?: bigint | number;
+  readonly variationStrength?: number;
   /** img2img and inpaint strength in (0, 1]. */
   readonly denoisingStrength?: number;
   /** Written only when ≥ 2, as A1111 does (1 is the default). */
   readonly clipSkip?: number;
+  /** A1111's eta noise seed delta (`ENSD`), written when given (A1111 writes it for samplers that use it). */
+  readonly ensd?: number;
   /** The noise source; `GPU` (the default) is left out of the text, so it reads back as absent. */
   readonly rng?: 'GPU' | 'CPU';
   /** The inpaint mask blur in pixels (`Mask blur`). */
   readonly maskBlur?: number;
+  /** A1111's emphasis mode (`Emphasis`: `No norm`, `None`); absent means A1111's default, `Original`. */
+  readonly emphasis?: string;
   /**
    * Further `Key: value` pairs, e.g. `Dreamcord job`, `Source job`, `Mask source`, written in insertion order
    * after the standard keys and before `Version`. Keys must look like A1111 keys (a word character, then word
@@ -64,10 +71,14 @@ const STANDARD_KEYS = [
   'Size',
   'Model hash',
   'Model',
+  'Variation seed',
+  'Variation seed strength',
   'Denoising strength',
   'Clip skip',
+  'ENSD',
   'RNG',
   'Mask blur',
+  'Emphasis',
 ] as const;
 
 type StandardKey = (typeof STANDARD_KEYS)[number];
@@ -117,10 +128,14 @@ export function parseInfotext(text: string): ParsedInfotext {
     height,
     model: required(values, 'Model'),
     ...optional(values, 'Model hash', (v) => ({ modelHash: v })),
+    ...optional(values, 'Variation seed', (v) => ({ variationSeed: parseSeed(v) })),
+    ...optional(values, 'Variation seed strength', (v) => ({ variationStrength: decimal('Variation seed strength', v) })),
     ...optional(values, 'Denoising strength', (v) => ({ denoisingStrength: decimal('Denoising strength', v) })),
     ...optional(values, 'Clip skip', (v) => ({ clipSkip: integer('Clip skip', v) })),
     ...optional(values, 'RNG', (v) => ({ rng: rngSource(v) })),
+    ...optional(values, 'ENSD', (v) => ({ ensd: integer('ENSD', v) })),
     ...optional(values, 'Mask blur', (v) => ({ maskBlur: decimal('Mask blur', v) })),
+    ...optional(values, 'Emphasis', (v) => ({ emphasis: v })),
     ...(extra.length > 0 ? { extra: Object.fromEntries(extra) } : {}),
     version: required(values, 'Version'),
   };
@@ -137,10 +152,14 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     Size: `${params.width}x${params.height}`,
     'Model hash': params.modelHash,
     Model: params.model,
+    'Variation seed': params.variationStrength ? params.variationSeed?.toString() : undefined,
+    'Variation seed strength': params.variationStrength ? String(params.variationStrength) : undefined,
     'Denoising strength': params.denoisingStrength?.toString(),
     'Clip skip': params.clipSkip !== undefined && params.clipSkip > 1 ? String(params.clipSkip) : undefined,
+    ENSD: params.ensd?.toString(),
     RNG: params.rng === 'CPU' ? 'CPU' : undefined,
     'Mask blur': params.maskBlur?.toString(),
+    Emphasis: params.emphasis,
   };
   return STANDARD_KEYS.flatMap((key) => {
     const value = values[key];
@@ -238,7 +257,9 @@ function parseSize(value: string): [number, number] {
   return [Number(match[1]), Number(match[2])];
 }
 
+/** A1111's `NV` source is its CPU emulation of the CUDA generator, the same noise as `GPU`. */
 function rngSource(value: string): 'GPU' | 'CPU' {
-  if (value !== 'GPU' && value !== 'CPU') throw new InfotextError(`RNG must be GPU or CPU, got "${value}"`);
+  if (value === 'NV') return 'GPU';
+  if (value !== 'GPU' && value !== 'CPU') throw new InfotextError(`RNG must be GPU, CPU or NV, got "${value}"`);
   return value;
 }

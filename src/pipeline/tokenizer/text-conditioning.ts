@@ -19,9 +19,9 @@ export type PromptSyntax = 'plain' | 'a1111';
  * - `No norm`: the weights without the rescaling;
  * - `None`: no attention syntax at all: brackets and `BREAK` are read as text.
  */
-export type Emphasis = 'Original' | 'No norm' | 'None';
+export const EMPHASIS_MODES = ['Original', 'No norm', 'None'] as const;
 
-export const EMPHASIS_MODES: readonly Emphasis[] = ['Original', 'No norm', 'None'];
+export type Emphasis = (typeof EMPHASIS_MODES)[number];
 
 /** Token windows for classifier-free guidance, ready for the text encoder. */
 export interface TextConditioningTokens {

@@ -1,22 +1,24 @@
 // Every AUTOMATIC1111 reference case (test/fixtures/a1111: A1111 v1.10.1's own code, fp32) reproduced with
 // `compat: 'a1111'`, stage by stage: the sigmas, the prompt's chunks, the first noise draw, then the picture.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { ImageNoise } from '../../../src/pipeline/a1111/image-noise.js';
 import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
+import { promptSchedule, subPrompts } from '../../../src/pipeline/a1111/prompt-schedule.js';
 import { samplerSigmas } from '../../../src/pipeline/a1111/sampler-sigmas.js';
 import { parseScheduleType } from '../../../src/pipeline/a1111/schedule-types.js';
-import { convertCheckpoint } from '../../../src/convert/convert.js';
-import { decodeImage, parseSamplerName, StableDiffusionPipeline, tokenizePrompt } from '../../../src/pipeline/index.js';
+import { generateCommand } from '../../../src/cli/generate.js';
+import { PARAMETERS_KEYWORD, parseSamplerName, readPngText, tokenizePrompt } from '../../../src/pipeline/index.js';
 import { TINY_SD } from '../../support/checkpoint-files.js';
 import { processTempDir } from '../../support/temp-dir.js';
 import { tinyTokenizer } from '../tokenizer/fixtures.js';
-import { maxAbsDifference, TOLERANCE } from '../harness.js';
-import { A1111_CASES, initImagePath, oracleArray, type A1111Case } from './oracle.js';
+import { captureStream, maxAbsDifference, readF32, TOLERANCE } from '../harness.js';
+import { A1111_CASES, initImagePath, oracleArray, type A1111Case, type A1111Schedule } from './oracle.js';
 
+const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const SD15_TRAINING = { beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' };
 
 function samplerOf(c: A1111Case) {
@@ -43,63 +45,64 @@ describe('A1111 parity: the stages', () => {
       assert.ok(worst <= (c.rng === 'CPU' ? 0 : 1e-5), `max |Δ| ${worst}`);
     });
 
-    const single = c.conditioning.positive.every((p) => p.schedule.length === 1) && c.conditioning.negative.length === 1;
-    if (single) {
-      it(`${c.id}: the chunks and multipliers of the prompt and the negative prompt`, async () => {
-        const tokenizer = await tinyTokenizer();
-        const sides = [
-          [c.prompt, c.conditioning.positive[0]?.schedule[0]],
-          [c.negative, c.conditioning.negative[0]],
-        ] as const;
-        for (const [text, expected] of sides) {
-          const { tokens } = tokenizePrompt(tokenizer, text, 'a1111', undefined, c.emphasis);
-          assert.deepEqual(tokens.chunks.map((chunk) => [...chunk]), expected?.chunks.map((chunk) => chunk.tokens));
-          assert.deepEqual(
-            tokens.weights.map((w) => [...w]),
-            expected?.chunks.map((chunk) => chunk.multipliers.map(Math.fround)),
-          );
-        }
-      });
-    }
+    it(`${c.id}: the AND sub-prompts and prompt-editing schedules of the prompt and the negative prompt`, () => {
+      const sampler = samplerOf(c);
+      const calls = c.steps * (sampler.secondOrder ? 2 : 1);
+      const schedule = (text: string) => promptSchedule(text, calls).map(({ endAt, text: t }) => ({ endAt, text: t }));
+      const expected = (entries: readonly A1111Schedule[]) => entries.map((e) => ({ endAt: e.end_at_step, text: e.text }));
+      assert.deepEqual(
+        subPrompts(c.prompt).map(({ text, weight }) => ({ weight, schedule: schedule(text) })),
+        c.conditioning.positive.map((p) => ({ weight: p.weight, schedule: expected(p.schedule) })),
+      );
+      assert.deepEqual(schedule(c.negative), expected(c.conditioning.negative));
+    });
+
+    it(`${c.id}: the chunks and multipliers of every scheduled text`, async () => {
+      const tokenizer = await tinyTokenizer();
+      const entries = [...c.conditioning.positive.flatMap((p) => p.schedule), ...c.conditioning.negative];
+      for (const entry of entries) {
+        const { tokens } = tokenizePrompt(tokenizer, entry.text, 'a1111', undefined, c.emphasis);
+        assert.deepEqual(tokens.chunks.map((chunk) => [...chunk]), entry.chunks.map((chunk) => chunk.tokens));
+        assert.deepEqual(
+          tokens.weights.map((w) => [...w]),
+          entry.chunks.map((chunk) => chunk.multipliers.map(Math.fround)),
+        );
+      }
+    });
   }
 });
 
-describe('A1111 parity: the pictures', () => {
+describe('A1111 parity: `dreamcord generate --infotext` on each pasted block', () => {
   const dir = processTempDir();
-  let pipeline: StableDiffusionPipeline;
-  before(async () => {
-    // Converted by dreamcord, the model offers the earlier text-encoder layers that clip skip reads.
-    await convertCheckpoint(TINY_SD, join(dir, 'tiny-sd'), { dtype: 'fp32' });
-    pipeline = await StableDiffusionPipeline.load(join(dir, 'tiny-sd'), { provider: 'cpu' });
+  before(() => {
+    // The checkpoint, converted once into this cache: it offers the text-encoder layers clip skip reads, and its
+    // manifest gives the infotext A1111's model hash.
+    process.env.MODEL_CACHE_DIR = join(dir, 'cache');
   });
 
-  for (const c of A1111_CASES.filter((x) => x.id !== 't2i_prompt_edit')) {
-    it(`${c.id}: the picture within ${TOLERANCE}`, async (t) => {
+  for (const c of A1111_CASES) {
+    it(`${c.id}: the picture within ${TOLERANCE}, and the PNG's parameters as A1111 wrote them`, async (t) => {
+      const block = join(dir, `${c.id}.txt`);
+      writeFileSync(block, c.infotexts[0] ?? '');
+      const raw = join(dir, `${c.id}.f32`);
+      const out = join(dir, `${c.id}.png`);
+      const args = ['--infotext', block, '--model', TINY_SD, '--ep', 'cpu', '--raw', raw, '--out', out];
+      if (c.n > 1) args.push('--count', String(c.n));
       const init = initImagePath(c);
-      const decoded = init === undefined ? undefined : await decodeImage(readFileSync(init), { maxBytes: 1 << 20, maxPixels: 1 << 20 });
-      const result = await pipeline.generate({
-        compat: 'a1111',
-        prompt: c.prompt,
-        negativePrompt: c.negative,
-        seed: c.seed,
-        steps: c.steps,
-        cfg: c.cfg,
-        width: c.w,
-        height: c.h,
-        count: c.n,
-        sampler: c.sampler,
-        scheduleType: c.schedule_type,
-        rng: c.rng === 'GPU' ? 'gpu' : 'cpu',
-        clipSkip: c.clip_skip,
-        emphasis: c.emphasis,
-        ensd: c.eta_noise_seed_delta,
-        ...(decoded ? { initImage: decoded.image, strength: c.strength ?? undefined } : {}),
-      });
-      assert.deepEqual(result.images.map((image) => Number(image.seed)), c.seeds);
-      const actual = new Float32Array(result.images.flatMap((image) => [...image.image.data]));
-      const worst = maxAbsDifference(actual, oracleArray(c.output_file));
+      if (init !== undefined) args.push('--init-image', init);
+      const stderr = captureStream();
+      await generateCommand.run(args, { stdout: captureStream(), stderr });
+      assert.doesNotMatch(stderr.text, /not honoured/);
+      const worst = maxAbsDifference(readF32(raw), oracleArray(c.output_file));
       assert.ok(worst <= TOLERANCE, `max |Δ| ${worst} > ${TOLERANCE}`);
       t.diagnostic(`${c.id}: max |Δ| = ${worst.toExponential(2)}`);
+
+      const pngs = c.n > 1 ? c.seeds.map((_, i) => join(dir, `${c.id}-${i + 1}.png`)) : [out];
+      pngs.forEach((png, i) => {
+        const written = readPngText(readFileSync(png))[PARAMETERS_KEYWORD] ?? '';
+        const expected = (c.infotexts[i] ?? '').replace(/Version: v1\.10\.1$/, `Version: dreamcord ${VERSION}`);
+        assert.equal(written, expected);
+      });
     });
   }
 });

@@ -94,11 +94,12 @@ describe('parseInfotext', () => {
   it('reads an A1111 text with keys it does not name into extra', () => {
     const text =
       'cat\nSteps: 30, Sampler: Euler, CFG scale: 5.5, Seed: 12, Size: 640x448, Model: m, ' +
-      'Variation seed: 99, Variation seed strength: 0.3, ENSD: 31337, Version: v1.6.0';
+      'Variation seed: 99, Variation seed strength: 0.3, ENSD: 31337, Face restoration: CodeFormer, Version: v1.6.0';
     const parsed = parseInfotext(text);
     assert.equal(parsed.cfgScale, 5.5);
     assert.deepEqual([parsed.width, parsed.height], [640, 448]);
-    assert.deepEqual(parsed.extra, { 'Variation seed': '99', 'Variation seed strength': '0.3', ENSD: '31337' });
+    assert.deepEqual(parsed.extra, { 'Face restoration': 'CodeFormer' });
+    assert.deepEqual([parsed.variationSeed, parsed.variationStrength, parsed.ensd], [99n, 0.3, 31337]);
   });
 
   it('throws InfotextError without a parameters line or with a bad value', () => {

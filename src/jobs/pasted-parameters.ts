@@ -1,0 +1,83 @@
+// `/imagine parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111, Forge or Civitai) becomes
+// the options of a remake in A1111 mode; the member's own options win over the block's, and every field dreamcord
+// does not honour is named.
+import { InfotextError, requestFromInfotext, type ScheduleType } from '../pipeline/index.js';
+import { Refused } from '../refusal.js';
+import type { GenerationOptions, ValidatedRequest } from './build-request.js';
+
+/** Discord's longest string option. */
+export const MAX_PARAMETERS_CHARS = 6000;
+
+/** What a pasted block adds to a request. */
+export interface PastedParameters {
+  /** The member's options over the block's. */
+  readonly options: GenerationOptions;
+  /** The request fields the options do not carry: A1111 mode and its settings from the block. */
+  readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> & Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd'>>;
+  /** One sentence naming the fields not honoured, when there are any. */
+  readonly notices: readonly string[];
+}
+
+/**
+ * The options of `options.parameters` (a pasted block) under the member's own, or undefined when none was pasted.
+ * @throws Refused `INVALID_OPTION` for a block that does not parse, in one sentence naming its line.
+ */
+export function pastedParameters(pasted: unknown, options: GenerationOptions): PastedParameters | undefined {
+  if (pasted === undefined || pasted === null || pasted === '') return undefined;
+  if (typeof pasted !== 'string') throw new Refused('INVALID_OPTION', '`parameters` must be text.');
+  if (pasted.length > MAX_PARAMETERS_CHARS) {
+    throw new Refused('INVALID_OPTION', `\`parameters\` is ${pasted.length} characters long; the limit is ${MAX_PARAMETERS_CHARS}.`);
+  }
+  let read: ReturnType<typeof requestFromInfotext>;
+  try {
+    read = requestFromInfotext(asLines(pasted));
+  } catch (error) {
+    if (!(error instanceof InfotextError)) throw error;
+    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${error.message}`);
+  }
+  const { request, ignored } = read;
+  const unused = [...ignored];
+  if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
+  if (request.variationStrength) unused.push(`Variation seed: ${String(request.variationSeed)}, strength ${request.variationStrength}`);
+  return {
+    options: {
+      prompt: request.prompt,
+      negative: request.negativePrompt,
+      seed: String(request.seed),
+      steps: request.steps,
+      cfg: request.cfg,
+      sampler: request.sampler,
+      width: request.width,
+      height: request.height,
+      clipSkip: request.clipSkip,
+      ...definedOnly(options),
+    },
+    fields: {
+      compat: 'a1111',
+      rng: request.rng ?? 'gpu',
+      ...(request.scheduleType === undefined || request.scheduleType === 'Automatic' ? {} : { scheduleType: request.scheduleType as ScheduleType }),
+      ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
+      ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
+    },
+    notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${unused.join('; ')}.`],
+  };
+}
+
+/**
+ * The block with its line breaks. Discord's slash-command box takes one line, so a pasted block arrives with its
+ * breaks turned into spaces: they go back before `Negative prompt:` and before the parameters, which A1111 always
+ * starts with `Steps: N,`.
+ */
+export function asLines(text: string): string {
+  const normalized = text.replace(/\r\n?/g, '\n');
+  if (normalized.includes('\n')) return normalized;
+  const parameters = [...normalized.matchAll(/\s*\bSteps: \d+,/g)].at(-1);
+  if (parameters?.index === undefined) return normalized;
+  const head = normalized.slice(0, parameters.index).replace(/\s*\bNegative prompt:/, '\nNegative prompt:');
+  return `${head}\n${normalized.slice(parameters.index).trimStart()}`;
+}
+
+/** The options the member gave (Discord leaves the others out or null). */
+function definedOnly(options: GenerationOptions): GenerationOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined && value !== null));
+}

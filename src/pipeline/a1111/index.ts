@@ -1,0 +1,4 @@
+// A1111 mode's public part: its schedule types and the infotext fields of a request.
+export { a1111Fields, type A1111Fields, type InfotextSettings } from './infotext-fields.js';
+export { parseScheduleType, SCHEDULE_TYPES, type ScheduleType } from './schedule-types.js';
+export { requestFromInfotext, type InfotextRequest } from './infotext-request.js';

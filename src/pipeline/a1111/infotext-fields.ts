@@ -1,0 +1,54 @@
+// How a request is named in A1111's infotext so that A1111, reading it back (`parse_generation_parameters`,
+// `get_sampler_and_scheduler`), selects the same sampler, schedule and settings.
+import type { ResolvedParameters } from '../request.js';
+import { samplerLabel } from '../schedulers/index.js';
+import type { Emphasis } from '../tokenizer/index.js';
+import { a1111SamplerOf, kSamplerFor, type KSampler } from './k-samplers.js';
+import { promptSchedule, subPrompts } from './prompt-schedule.js';
+import { resolvedSchedule } from './sampler-sigmas.js';
+
+/** The settings the A1111 fields depend on; absent ones take the request defaults. */
+export type InfotextSettings = Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'prompt' | 'negativePrompt' | 'promptSyntax'> &
+  Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType' | 'emphasis' | 'ensd'>> & { readonly hires?: unknown };
+
+/** A1111's `Sampler`, `Schedule type`, `Emphasis` and `ENSD` values for a request. */
+export interface A1111Fields {
+  readonly sampler: string;
+  /** Always written: A1111 reads a missing one as `Automatic`, which is Karras for DPM++ 2M, DPM2 and DPM2 a. */
+  readonly scheduleType: string;
+  readonly emphasis?: Emphasis;
+  readonly ensd?: number;
+}
+
+/**
+ * The fields of a request, as A1111 writes them (`create_infotext`): a k-diffusion run in A1111 mode names its
+ * sampler and the schedule `Automatic` resolved to; otherwise (diffusers' schedulers) the sampler's A1111 name
+ * with the schedule A1111 must use to come closest — `Uniform` where A1111's default would be Karras. `Emphasis`
+ * appears, as in A1111, only when a prompt holds `(` or `[` and the mode is not `Original` (plain syntax is
+ * A1111's `None`); `ENSD` only when set and the sampler draws noise after the first.
+ */
+export function a1111Fields(request: InfotextSettings): A1111Fields {
+  const kSampler = a1111SamplerOf(request);
+  const label = samplerLabel(request.sampler);
+  const scheduleType = kSampler
+    ? resolvedSchedule(kSampler, request.scheduleType ?? 'Automatic')
+    : (label.schedule ?? (kSamplerFor(request.sampler)?.defaultSchedule ? 'Uniform' : 'Automatic'));
+  const emphasis = request.promptSyntax === 'plain' ? 'None' : (request.emphasis ?? 'Original');
+  const bracketed = encodedTexts(request, kSampler).some((text) => /[([]/.test(text));
+  const ensd = request.ensd ?? 0;
+  return {
+    sampler: kSampler?.name ?? label.sampler,
+    scheduleType,
+    ...(bracketed && emphasis !== 'Original' ? { emphasis } : {}),
+    ...(ensd !== 0 && kSampler?.usesEnsd ? { ensd } : {}),
+  };
+}
+
+/** The texts the text encoder reads: in A1111 sampling each sub-prompt's scheduled texts, otherwise the prompts. */
+function encodedTexts(request: InfotextSettings, kSampler: KSampler | undefined): string[] {
+  if (!kSampler) return [request.prompt, request.negativePrompt];
+  const calls = request.steps * (kSampler.secondOrder ? 2 : 1);
+  return [...subPrompts(request.prompt).map((p) => p.text), request.negativePrompt].flatMap((text) =>
+    promptSchedule(text, calls).map((entry) => entry.text),
+  );
+}

@@ -1,0 +1,110 @@
+// Paste to remake: an A1111 parameters block (what A1111 writes under a picture and into its PNG, what Civitai
+// shows) read back into a request in A1111 mode, with every field dreamcord does not honour named.
+import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/index.js';
+import type { GenerationParameters } from '../request.js';
+import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
+import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
+import { kSamplerFor } from './k-samplers.js';
+import { parseScheduleType, type ScheduleType } from './schedule-types.js';
+
+/** A pasted block as a request, and the `Key: value` fields it holds that the request does not honour. */
+export interface InfotextRequest {
+  /** In A1111 mode; `Denoising strength` goes to `strength` (used when the caller gives an init image). */
+  readonly request: GenerationParameters & { readonly compat: 'a1111' };
+  /** `Key: value` of each field left out, with the reason when it is not obvious, e.g. "Hires upscale: 2". */
+  readonly ignored: readonly string[];
+}
+
+/** Fields that say what the prompt called (its tags and embedding names do the work). */
+const INFORMATIONAL = new Set(['Lora hashes', 'TI hashes']);
+
+/**
+ * Reads a pasted A1111 parameters block into a request (A1111's `parse_generation_parameters` and
+ * `get_sampler_and_scheduler`): a sampler name with a schedule suffix ("DPM++ 2M Karras") or a `Schedule type`;
+ * a sampler dreamcord lacks falls back to A1111's own default, DPM++ 2M, and is named in `ignored`.
+ * @throws {InfotextError} one sentence naming the line that does not parse.
+ */
+export function requestFromInfotext(text: string): InfotextRequest {
+  const parsed = parseBlock(text);
+  const ignored: string[] = [];
+  const extra = parsed.extra ?? {};
+  const sampler = samplerOf(parsed, ignored);
+  const emphasis = emphasisOf(parsed.emphasis, ignored);
+  const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
+  for (const [key, value] of Object.entries(extra)) if (!INFORMATIONAL.has(key)) ignored.push(`${key}: ${value}`);
+  if (parsed.maskBlur !== undefined) ignored.push(`Mask blur: ${parsed.maskBlur}`);
+  return {
+    request: {
+      compat: 'a1111',
+      prompt: parsed.prompt,
+      negativePrompt: parsed.negativePrompt ?? '',
+      steps: parsed.steps,
+      cfg: parsed.cfgScale,
+      seed: parsed.seed,
+      width: parsed.width,
+      height: parsed.height,
+      sampler: sampler.id,
+      scheduleType: sampler.scheduleType,
+      rng,
+      ...(parsed.clipSkip === undefined ? {} : { clipSkip: parsed.clipSkip }),
+      ...(parsed.ensd === undefined ? {} : { ensd: parsed.ensd }),
+      ...(emphasis === undefined ? {} : { emphasis }),
+      ...(parsed.denoisingStrength === undefined ? {} : { strength: parsed.denoisingStrength }),
+      ...(parsed.variationStrength ? { variationStrength: parsed.variationStrength, variationSeed: parsed.variationSeed } : {}),
+    },
+    ignored,
+  };
+}
+
+/** `parseInfotext` whose error names the line: the parameters line is the last. */
+function parseBlock(text: string): ParsedInfotext {
+  const lines = text.trim().split('\n');
+  try {
+    return parseInfotext(text);
+  } catch (error) {
+    if (!(error instanceof InfotextError)) throw error;
+    const last = lines.at(-1) ?? '';
+    const excerpt = last.length > 60 ? `${last.slice(0, 57)}…` : last;
+    throw new InfotextError(`Line ${lines.length} (${JSON.stringify(excerpt)}): ${error.message}.`, { cause: error });
+  }
+}
+
+/** The sampler id and schedule type of the block's `Sampler` and `Schedule type`, as A1111 resolves them. */
+function samplerOf(parsed: ParsedInfotext, ignored: string[]): { id: SchedulerId; scheduleType: ScheduleType } {
+  let scheduleType = scheduleTypeOf(parsed.scheduleType, ignored);
+  let id: SchedulerId;
+  try {
+    id = parseSamplerName(parsed.sampler);
+  } catch {
+    ignored.push(`Sampler: ${parsed.sampler} (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)`);
+    id = 'dpmpp_2m';
+  }
+  // "DPM++ 2M Karras" names its schedule: the A1111 sampler is DPM++ 2M, the schedule Karras.
+  const named = samplerLabel(id).schedule;
+  if (named !== null && kSamplerFor(id)) {
+    scheduleType = parseScheduleType(named);
+    id = parseSamplerName(samplerLabel(id).sampler);
+  }
+  if (!kSamplerFor(id) && scheduleType !== 'Automatic') {
+    ignored.push(`Schedule type: ${scheduleType} (${samplerLabel(id).name} runs as diffusers' scheduler)`);
+    scheduleType = 'Automatic';
+  }
+  return { id, scheduleType };
+}
+
+function scheduleTypeOf(value: string | undefined, ignored: string[]): ScheduleType {
+  if (value === undefined) return 'Automatic';
+  try {
+    return parseScheduleType(value);
+  } catch {
+    ignored.push(`Schedule type: ${value} (not in dreamcord; Automatic used)`);
+    return 'Automatic';
+  }
+}
+
+function emphasisOf(value: string | undefined, ignored: string[]): Emphasis | undefined {
+  if (value === undefined) return undefined;
+  if ((EMPHASIS_MODES as readonly string[]).includes(value)) return value as Emphasis;
+  ignored.push(`Emphasis: ${value} (dreamcord has ${EMPHASIS_MODES.join(', ')})`);
+  return undefined;
+}

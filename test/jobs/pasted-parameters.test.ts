@@ -1,0 +1,49 @@
+// `/imagine parameters:`: a pasted AUTOMATIC1111 block becomes a remake in A1111 mode, the member's options win,
+// and what is not honoured is said.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { asLines, pastedParameters } from '../../src/jobs/pasted-parameters.js';
+
+const BLOCK =
+  'a red fox in the snow\nNegative prompt: blurry, low quality\n' +
+  'Steps: 8, Sampler: DPM++ 2M, Schedule type: Uniform, CFG scale: 7, Seed: 1001, Size: 64x64, Model hash: 71e1aac5e1, Model: tiny-sd, RNG: CPU, Hires upscale: 2, Version: v1.10.1';
+
+describe('pasted A1111 parameters', () => {
+  it('gives the options of the block, the A1111-mode fields, and names what is not honoured', () => {
+    const pasted = pastedParameters(BLOCK, {});
+    assert.ok(pasted);
+    assert.deepEqual(pasted.options, {
+      prompt: 'a red fox in the snow',
+      negative: 'blurry, low quality',
+      seed: '1001',
+      steps: 8,
+      cfg: 7,
+      sampler: 'dpmpp_2m',
+      width: 64,
+      height: 64,
+      clipSkip: undefined,
+    });
+    assert.deepEqual(pasted.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform' });
+    assert.deepEqual(pasted.notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+  });
+
+  it("lets the member's own options win", () => {
+    const pasted = pastedParameters(BLOCK, { seed: '7', steps: null, cfg: undefined });
+    assert.deepEqual([pasted?.options.seed, pasted?.options.steps, pasted?.options.cfg], ['7', 8, 7]);
+  });
+
+  it("reads a block whose line breaks Discord's one-line box turned into spaces", () => {
+    assert.equal(asLines(BLOCK.replaceAll('\n', ' ')), BLOCK);
+    assert.equal(asLines('a cat Steps: 3 dogs Steps: 8, Sampler: Euler'), 'a cat Steps: 3 dogs\nSteps: 8, Sampler: Euler');
+    assert.deepEqual(pastedParameters(BLOCK.replaceAll('\n', ' '), {})?.options.negative, 'blurry, low quality');
+  });
+
+  it('refuses a block that does not parse in one sentence naming the line, and non-text', () => {
+    assert.throws(() => pastedParameters('a cat Steps: 8, Sampler: Euler, CFG scale: high, Seed: 1, Size: 64x64, Model: m', {}), {
+      code: 'INVALID_OPTION',
+      message: /^The pasted parameters do not read as AUTOMATIC1111's: Line 2 \(.*\): CFG scale must be a number, got "high"\.$/,
+    });
+    assert.throws(() => pastedParameters(42, {}), { code: 'INVALID_OPTION', message: '`parameters` must be text.' });
+    assert.equal(pastedParameters(undefined, {}), undefined);
+  });
+});

@@ -1,0 +1,125 @@
+// A1111's infotext both ways: the fields a request writes (so that A1111's paste selects the same settings), and a
+// pasted block read back into a request with the fields not honoured named.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { UsageError } from '../../../src/cli/command.js';
+import { generateCommand } from '../../../src/cli/generate.js';
+import { a1111Fields, InfotextError, PARAMETERS_KEYWORD, readPngText, requestFromInfotext } from '../../../src/pipeline/index.js';
+import { tempDir } from '../../support/temp-dir.js';
+import { captureStream } from '../harness.js';
+
+const BASE = { kind: 'txt2img', steps: 8, prompt: 'a cat', negativePrompt: '', promptSyntax: 'a1111' } as const;
+const LINE = 'Steps: 20, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 7, Seed: 5, Size: 512x768, Model: m, Version: v1.10.1';
+
+describe('a1111Fields', () => {
+  it('names the schedule Automatic resolved to in A1111 mode, and Uniform where A1111 would read Karras in diffusers mode', () => {
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'dpmpp_2m', compat: 'a1111' }), { sampler: 'DPM++ 2M', scheduleType: 'Karras' });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'euler', compat: 'a1111' }), { sampler: 'Euler', scheduleType: 'Automatic' });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'euler', compat: 'a1111', scheduleType: 'Exponential' }), {
+      sampler: 'Euler',
+      scheduleType: 'Exponential',
+    });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'dpmpp_2m' }), { sampler: 'DPM++ 2M', scheduleType: 'Uniform' });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'dpm2_a' }), { sampler: 'DPM2 a', scheduleType: 'Uniform' });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'euler_karras' }), { sampler: 'Euler', scheduleType: 'Karras' });
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'ddim' }), { sampler: 'DDIM', scheduleType: 'Automatic' });
+  });
+
+  it('writes Emphasis only for weighted text the encoder reads, and ENSD only for samplers that draw with it', () => {
+    const weighted = { ...BASE, prompt: 'a (cat:1.2)', sampler: 'euler_a', compat: 'a1111' } as const;
+    assert.equal(a1111Fields({ ...weighted, emphasis: 'No norm' }).emphasis, 'No norm');
+    assert.equal(a1111Fields({ ...weighted, emphasis: 'Original' }).emphasis, undefined);
+    assert.equal(a1111Fields({ ...BASE, prompt: '[a cat:a dog:0.5]', sampler: 'euler', compat: 'a1111', emphasis: 'No norm' }).emphasis, undefined);
+    assert.equal(a1111Fields({ ...weighted, promptSyntax: 'plain', compat: 'diffusers' }).emphasis, 'None');
+    assert.equal(a1111Fields({ ...weighted, ensd: 31337 }).ensd, 31337);
+    assert.equal(a1111Fields({ ...weighted, sampler: 'euler', ensd: 31337 }).ensd, undefined);
+  });
+});
+
+describe('requestFromInfotext', () => {
+  it('reads a block into an A1111-mode request', () => {
+    const { request, ignored } = requestFromInfotext(`a (cat:1.2)\nNegative prompt: blurry\n${LINE}, Clip skip: 2, ENSD: 31337, RNG: CPU, Emphasis: No norm`);
+    assert.deepEqual(request, {
+      compat: 'a1111',
+      prompt: 'a (cat:1.2)',
+      negativePrompt: 'blurry',
+      steps: 20,
+      cfg: 7,
+      seed: 5n,
+      width: 512,
+      height: 768,
+      sampler: 'dpmpp_2m',
+      scheduleType: 'Karras',
+      rng: 'cpu',
+      clipSkip: 2,
+      ensd: 31337,
+      emphasis: 'No norm',
+    });
+    assert.deepEqual(ignored, []);
+  });
+
+  it('reads an old "DPM++ 2M Karras" sampler name as the sampler and its schedule, and NV as the GPU source', () => {
+    const { request } = requestFromInfotext('x\nSteps: 20, Sampler: DPM++ 2M Karras, CFG scale: 7, Seed: 5, Size: 64x64, Model: m, RNG: NV, Version: v1');
+    assert.deepEqual([request.sampler, request.scheduleType, request.rng], ['dpmpp_2m', 'Karras', 'gpu']);
+  });
+
+  it('names every field it does not honour, and falls back to DPM++ 2M for a sampler it lacks, as A1111 does', () => {
+    const line = LINE.replace('DPM++ 2M', 'DPM++ 2M SDE').replace('Karras', 'Beta');
+    const { request, ignored } = requestFromInfotext(`x\n${line}, Hires upscale: 2, ADetailer model: face_yolov8n.pt, Lora hashes: "a: 1"`);
+    assert.equal(request.sampler, 'dpmpp_2m');
+    assert.deepEqual(ignored, [
+      'Schedule type: Beta (not in dreamcord; Automatic used)',
+      'Sampler: DPM++ 2M SDE (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
+      'Hires upscale: 2',
+      'ADetailer model: face_yolov8n.pt',
+    ]);
+  });
+
+  it('refuses a block that does not parse in one sentence naming the line', () => {
+    assert.throws(() => requestFromInfotext('a cat\nSteps: many, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model: m, Version: 1'), (error: unknown) => {
+      assert.ok(error instanceof InfotextError);
+      assert.equal(error.message, 'Line 2 ("Steps: many, Sampler: Euler, CFG scale: 7, Seed: 1, Size:…"): Steps must be a whole number, got "many".');
+      return true;
+    });
+    assert.throws(() => requestFromInfotext('just a prompt'), /^InfotextError: Line 1 \("just a prompt"\): the text has no parameters line/);
+  });
+});
+
+describe('dreamcord generate --infotext', () => {
+  it('stops at a block that does not parse with the file and the line, before loading a model', async () => {
+    const dir = tempDir();
+    const block = join(dir, 'block.txt');
+    writeFileSync(block, 'a cat\nSteps: 8, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64 by 64, Model: m, Version: 1');
+    await assert.rejects(
+      generateCommand.run(['--infotext', block, '--model', 'test/fixtures/tiny-sd'], { stdout: captureStream(), stderr: captureStream() }),
+      (error: unknown) => error instanceof UsageError && /block\.txt: Line 2 \(.*\): Size must be WIDTHxHEIGHT, got "64 by 64"\.$/.test(error.message),
+    );
+  });
+
+  it('names what it does not honour and lets the flags override the block', async () => {
+    const dir = tempDir();
+    const block = join(dir, 'block.txt');
+    writeFileSync(block, `a cat\n${LINE.replace('512x768', '64x64')}, Hires upscale: 2, Denoising strength: 0.4`);
+    const stderr = captureStream();
+    await generateCommand.run(['--infotext', block, '--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--steps', '2', '--raw', join(dir, 'out.f32')], {
+      stdout: captureStream(),
+      stderr,
+    });
+    assert.match(stderr.text, /warning: not honoured: Hires upscale: 2\n/);
+    assert.match(stderr.text, /warning: not honoured: Denoising strength: 0\.4 \(no --init-image\)\n/);
+    assert.match(stderr.text, /step 2\/2/);
+  });
+
+  it('writes each picture\'s variation seed, which the block then remakes', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'v.png');
+    const args = ['--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--prompt', 'a fox', '--compat', 'a1111', '--steps', '2'];
+    args.push('--width', '64', '--height', '64', '--seed', '5', '--variation-seed', '40', '--variation-strength', '0.5', '--count', '2');
+    await generateCommand.run([...args, '--out', out], { stdout: captureStream(), stderr: captureStream() });
+    const second = readPngText(readFileSync(join(dir, 'v-2.png')))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(second, /, Seed: 6, Size: 64x64, Model: tiny-sd, Variation seed: 41, Variation seed strength: 0\.5, Version: /);
+    assert.deepEqual(requestFromInfotext(second).request.variationSeed, 41n);
+  });
+});
