@@ -15,12 +15,14 @@ const OWNERS = {
   nsfwjs: 'src/content',
   '@tensorflow/tfjs': 'src/content',
   '@tensorflow/tfjs-backend-wasm': 'src/content',
+  bullmq: 'src/gpu-workers',
+  ioredis: 'src/gpu-workers',
 };
 
 /** Project folders a module may depend on, named as in import paths (`discord/commands` etc. by their last part). */
 const FOLDERS = [
   'pipeline', 'checkpoint', 'networks', 'onnx-writer', 'convert', 'catalog', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs', 'jobs',
-  'discord', 'commands', 'interactions', 'delivery', 'cli',
+  'discord', 'commands', 'interactions', 'delivery', 'cli', 'gpu-workers',
 ];
 
 /**
@@ -88,12 +90,13 @@ export default tseslint.config(
   boundary(['src/generator/**/*.ts'], [], ['pipeline', 'networks']),
   boundary(['src/content/**/*.ts'], ['nsfwjs', '@tensorflow/tfjs', '@tensorflow/tfjs-backend-wasm'], ['pipeline']),
   boundary(['src/inputs/**/*.ts'], [], ['pipeline', 'store', 'generator']),
+  boundary(['src/gpu-workers/**/*.ts'], ['bullmq', 'ioredis'], ['pipeline', 'queue', 'generator']),
   boundary(['src/jobs/**/*.ts'], [], ['pipeline', 'config', 'store', 'queue', 'settings', 'generator', 'content', 'inputs']),
   boundary(['src/discord/*.ts'], ['discord.js'], FOLDERS),
   boundary(['src/discord/delivery/**/*.ts'], ['discord.js'], ['pipeline', 'generator', 'jobs', 'delivery']),
   boundary(['src/discord/interactions/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions']),
   boundary(['src/discord/commands/**/*.ts'], ['discord.js'], ['pipeline', 'config', 'settings', 'generator', 'inputs', 'jobs', 'delivery', 'interactions', 'commands']),
-  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'catalog', 'config', 'cli']),
+  boundary(['src/cli/**/*.ts'], [], ['pipeline', 'checkpoint', 'networks', 'convert', 'catalog', 'config', 'cli', 'gpu-workers']),
   {
     // Mentions (`<@id>`, `<#id>`) are Discord's words: outside src/discord, modules hand over ids and Discord's layer
     // writes them (e.g. discord/interactions/refusal-text.ts). Reading a mention a member typed is a regex, not text.

@@ -1,11 +1,6 @@
 import { ConfigError, readExplicitTerms, type AppConfig, type EnvConfig } from './config/index.js';
-import { isCheckpointError } from './checkpoint/index.js';
-import { isConvertError } from './convert/errors.js';
-import { prepareModel } from './convert/model-cache.js';
 import { listLoras } from './networks/index.js';
 import type { Logger } from './log.js';
-import type { ModelLabel } from './generator/generator.js';
-import { basename } from 'node:path';
 import { DiscordBot } from './discord/bot.js';
 import { Cooldowns } from './jobs/cooldowns.js';
 import { ImageInputs } from './inputs/image-inputs.js';
@@ -13,11 +8,11 @@ import { InputStore } from './inputs/input-store.js';
 import { JobService } from './jobs/job-service.js';
 import { ContentScreen } from './jobs/content-screen.js';
 import { WorkerClassifier } from './content/content-classifier.js';
-import { SupervisedGenerator } from './generator/supervised-generator.js';
-import { WorkerGenerator } from './generator/worker-generator.js';
 import { SettingsService } from './settings/settings-service.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { Store } from './store/index.js';
+import { startLocalPipeline } from './local-pipeline.js';
+import { RemoteGenerator } from './gpu-workers/remote-generator.js';
 
 /** A running dreamcord: stop it to shut down cleanly. */
 export interface App {
@@ -26,6 +21,12 @@ export interface App {
    * as queued so they resume first at the next start, then close the gateway and the store.
    */
   stop(): Promise<void>;
+}
+
+/** The model of a bot without GPU workers: `readEnv` refuses a configuration with neither. */
+function requireModel(env: EnvConfig): string {
+  if (env.MODEL_DIR === undefined) throw new ConfigError('MODEL_DIR is not set: expected a Stable Diffusion checkpoint, or QUEUE_URL for GPU workers');
+  return env.MODEL_DIR;
 }
 
 /** Builds and starts every part: store → pipeline → settings and jobs → Discord. */
@@ -40,26 +41,13 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     const explicitTerms = readExplicitTerms();
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
-    // Before Discord: while a checkpoint converts, no command is registered and nobody can queue a job.
-    const main = await modelFolder('MODEL_DIR', env.MODEL_DIR, env, log);
-    const inpaint =
-      env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
-    const modelDir = main.dir;
-    const inpaintModelDir = inpaint?.dir;
-    const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
+    // Before Discord: while a checkpoint converts (or the first GPU worker registers), no command is registered and
+    // nobody can queue a job.
     const started = Date.now();
-    const generator = await SupervisedGenerator.start({
-      provider: env.EXECUTION_PROVIDER,
-      load: (provider) =>
-        WorkerGenerator.start(
-          { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
-          (level, message, fields) => log[level](fields, message),
-        ),
-      log,
-    });
+    const generator = env.QUEUE_URL === undefined ? await startLocalPipeline(requireModel(env), env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log);
     generator.on('health', (health) => log.info({ health }, 'image pipeline health changed'));
     opened.push(() => generator.close());
-    log.info({ model: generator.modelName, providers: generator.providers, loadMs: Date.now() - started }, 'model loaded');
+    log.info({ model: generator.modelName, health: generator.health, loadMs: Date.now() - started }, 'model loaded');
     const settings = await SettingsStore.open(store, defaults);
     // Never fails the start: a classifier that cannot load leaves the policy blocking every flagged-by-default result.
     const classifier = await WorkerClassifier.start({ modelDir: env.NSFW_MODEL }, (level, message, fields) => log[level](fields, message));
@@ -70,11 +58,13 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       store,
       generator,
       inputs: inputStore,
-      concurrency: env.QUEUE_CONCURRENCY,
+      concurrency: generator instanceof RemoteGenerator ? generator.capacity : env.QUEUE_CONCURRENCY,
       maxQueued: defaults.queue.maxQueued,
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
       screen,
     });
+    // GPU workers joining or leaving change how many jobs run at once; the bot's queue keeps the order.
+    if (generator instanceof RemoteGenerator) generator.on('capacity', (capacity) => jobs.resize(capacity));
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
     jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
     jobs.on('screened', (record, screening) => {
@@ -137,51 +127,6 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     };
   } catch (error) {
     await closeAll();
-    throw error;
-  }
-}
-
-/** Logged conversion progress every this many percent. */
-const PROGRESS_LOG_STEP = 10;
-
-/** A1111's short model hash: the first 10 hex digits of the checkpoint's sha256. */
-const SHORT_HASH_DIGITS = 10;
-
-/**
- * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
- * progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
- * cannot be used becomes a ConfigError: one line naming the variable and the problem.
- */
-async function modelFolder(
-  variable: string,
-  source: string,
-  env: EnvConfig,
-  log: Logger,
-): Promise<{ dir: string; label: ModelLabel }> {
-  const started = Date.now();
-  let logged = -PROGRESS_LOG_STEP;
-  try {
-    const prepared = await prepareModel(source, {
-      cacheDir: env.MODEL_CACHE_DIR,
-      dtype: env.MODEL_DTYPE,
-      onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
-      onProgress: ({ component, fraction }) => {
-        const percent = Math.floor(fraction * 100);
-        if (percent < logged + PROGRESS_LOG_STEP) return;
-        logged = percent - (percent % PROGRESS_LOG_STEP);
-        log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
-      },
-      onWarning: (message) => log.warn({ model: source }, message),
-    });
-    const ms = Date.now() - started;
-    if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
-    else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
-    const name = basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
-    return { dir: prepared.dir, label: { name, hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
-  } catch (error) {
-    if (isCheckpointError(error) || isConvertError(error)) {
-      throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });
-    }
     throw error;
   }
 }

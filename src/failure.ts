@@ -20,19 +20,22 @@ export interface JobFailure {
   readonly details: FailureDetails;
 }
 
-export type FailureCode =
-  | 'OUT_OF_MEMORY'
-  | 'RUNTIME_ERROR'
-  | 'PIPELINE_STOPPED'
-  | 'PIPELINE_UNAVAILABLE'
-  | 'INPUT_MISSING'
-  | 'INVALID_REQUEST'
-  | 'INVALID_IMAGE'
-  | 'CANCELLED'
-  | 'TIMED_OUT'
-  | 'INTERRUPTED'
-  | 'UNDELIVERABLE'
-  | 'FAILED';
+/** Every failure code, for a failure read back from outside the process (a GPU worker's answer). */
+export const FAILURE_CODES = [
+  'OUT_OF_MEMORY',
+  'RUNTIME_ERROR',
+  'PIPELINE_STOPPED',
+  'PIPELINE_UNAVAILABLE',
+  'INPUT_MISSING',
+  'INVALID_REQUEST',
+  'INVALID_IMAGE',
+  'CANCELLED',
+  'TIMED_OUT',
+  'INTERRUPTED',
+  'UNDELIVERABLE',
+  'FAILED',
+] as const;
+export type FailureCode = (typeof FAILURE_CODES)[number];
 
 /** Facts about a failure, by name: `provider`, `field`, `what`, `limitMs`, `attempts`, `reason`. */
 export type FailureDetails = Readonly<Record<string, string | number>>;

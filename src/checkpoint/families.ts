@@ -66,21 +66,12 @@ const SD_SCHEDULER = {
  * spacing, which every SDXL sampler inherits (diffusers builds samplers from the model's config).
  */
 const SDXL_SCHEDULER = {
+  ...SD_SCHEDULER,
   _class_name: 'EulerDiscreteScheduler',
-  beta_start: 0.00085,
-  beta_end: 0.012,
-  beta_schedule: 'scaled_linear',
-  num_train_timesteps: 1000,
-  steps_offset: 1,
-  set_alpha_to_one: false,
-  clip_sample: false,
-  skip_prk_steps: true,
   sample_max_value: 1.0,
   interpolation_type: 'linear',
-  prediction_type: 'epsilon',
   timestep_spacing: 'leading',
   use_karras_sigmas: false,
-  trained_betas: null,
 } as const;
 
 const CLIP_TEXT = { layout: 'clip', hiddenAct: 'quick_gelu', headDim: 64, droppedLayers: 0, projection: false } as const;

@@ -9,6 +9,7 @@ export const COMMANDS: Record<string, () => Promise<CliCommand>> = {
   generate: async () => (await import('./generate.js')).generateCommand,
   models: async () => (await import('./models.js')).modelsCommand,
   tokenize: async () => (await import('./tokenize.js')).tokenizeCommand,
+  worker: async () => (await import('./worker.js')).workerCommand,
 };
 
 async function help(): Promise<string> {

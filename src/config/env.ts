@@ -11,42 +11,82 @@ const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 
-/** The machine settings and secrets dreamcord reads from the environment (and `.env`); `.env.example` documents each. */
-const envSchema = z.object({
-  DISCORD_TOKEN: z.string({ error: 'the bot token from the Discord developer portal' }).min(1, 'the bot token from the Discord developer portal'),
-  DISCORD_API_BASE: optional(z.url({ error: 'a URL such as http://127.0.0.1:3000/api' })),
-  DISCORD_GUILD_ID: optional(snowflake),
-  MODEL_DIR: z
-    .string({ error: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder' })
-    .min(1, 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'),
+const modelDir = z
+  .string({ error: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder' })
+  .min(1, 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder');
+const queueUrl = z.string().regex(/^rediss?:\/\/.+/, 'redis://[user:password@]<host>:<port> or rediss:// (TLS)');
+
+/** The settings of whatever runs the pipeline: the bot with its own GPU, or a GPU worker. */
+const pipelineFields = {
+  MODEL_DIR: modelDir,
   INPAINT_MODEL_DIR: optional(z.string()),
   /** Textual-inversion embeddings (`.safetensors`), called in prompts by file name. */
   EMBEDDINGS_DIR: optional(z.string()),
   /** LoRAs (`.safetensors`), called in prompts as `<lora:file name:weight>`. */
   LORA_DIR: optional(z.string()),
-  NSFW_MODEL: optional(z.string()),
   MODEL_CACHE_DIR: optional(z.string()).transform((value) => value ?? DEFAULT_MODEL_CACHE_DIR),
   MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),
   EXECUTION_PROVIDER: optional(z.enum(EXECUTION_PROVIDERS, { error: `one of ${EXECUTION_PROVIDERS.join(', ')}` })).transform(
     (value) => value ?? 'auto',
   ),
-  QUEUE_CONCURRENCY: optional(
-    z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),
-  ).transform((value) => value ?? 1),
-  STORE_URL: optional(z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, 'sqlite://<file> or redis://<host>:<port>')).transform(
-    (value) => value ?? 'sqlite://data/dreamcord.sqlite',
-  ),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` })).transform((value) => value ?? 'info'),
+};
+
+/** The machine settings and secrets dreamcord reads from the environment (and `.env`); `.env.example` documents each. */
+const envSchema = z
+  .object({
+    ...pipelineFields,
+    DISCORD_TOKEN: z.string({ error: 'the bot token from the Discord developer portal' }).min(1, 'the bot token from the Discord developer portal'),
+    DISCORD_API_BASE: optional(z.url({ error: 'a URL such as http://127.0.0.1:3000/api' })),
+    DISCORD_GUILD_ID: optional(snowflake),
+    // With GPU workers (`QUEUE_URL`) the model is theirs: the bot needs none.
+    MODEL_DIR: optional(modelDir),
+    QUEUE_URL: optional(queueUrl),
+    NSFW_MODEL: optional(z.string()),
+    QUEUE_CONCURRENCY: optional(
+      z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),
+    ).transform((value) => value ?? 1),
+    STORE_URL: optional(z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, 'sqlite://<file> or redis://<host>:<port>')).transform(
+      (value) => value ?? 'sqlite://data/dreamcord.sqlite',
+    ),
+  })
+  .superRefine((env, context) => {
+    if (env.MODEL_DIR === undefined && env.QUEUE_URL === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['MODEL_DIR'],
+        message: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or QUEUE_URL, for GPU workers)',
+      });
+    }
+  });
+
+/** What `dreamcord worker` reads: the pipeline's settings and the Redis to take jobs from; never the Discord token. */
+const workerEnvSchema = z.object({
+  ...pipelineFields,
+  QUEUE_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string({ error: 'the Redis URL the bot hands jobs over' }).pipe(queueUrl)),
+  WORKER_NAME: optional(z.string().min(1).max(100)),
+  WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(16, 'a whole number from 1 to 16')).transform((value) => value ?? 1),
+  WORKER_LEASE_SECONDS: optional(z.coerce.number().int().min(1).max(600, 'a whole number of seconds from 1 to 600')).transform((value) => value ?? 30),
 });
 
 export type EnvConfig = Readonly<z.infer<typeof envSchema>>;
+export type WorkerEnvConfig = Readonly<z.infer<typeof workerEnvSchema>>;
 
 /**
  * Reads and validates the environment. Throws a `ConfigError` whose message names the first bad variable,
  * for example: "DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal".
  */
 export function readEnv(env: NodeJS.ProcessEnv): EnvConfig {
-  const parsed = envSchema.safeParse(env);
+  return parseEnv(envSchema, env);
+}
+
+/** Reads and validates the environment of `dreamcord worker`, with the same one-line errors. */
+export function readWorkerEnv(env: NodeJS.ProcessEnv): WorkerEnvConfig {
+  return parseEnv(workerEnvSchema, env);
+}
+
+function parseEnv<T>(schema: z.ZodType<T>, env: NodeJS.ProcessEnv): Readonly<T> {
+  const parsed = schema.safeParse(env);
   if (parsed.success) return Object.freeze(parsed.data);
   const issue = parsed.error.issues[0];
   const name = String(issue?.path[0] ?? 'environment');

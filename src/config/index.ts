@@ -4,7 +4,7 @@ import { readEnv, type EnvConfig } from './env.js';
 
 export { ConfigError } from './errors.js';
 export { ASPECT_RATIOS, MAX_IMAGES_PER_JOB, readDefaults, type ProductDefaults } from './defaults.js';
-export { EXECUTION_PROVIDERS, readEnv, type EnvConfig } from './env.js';
+export { EXECUTION_PROVIDERS, readEnv, readWorkerEnv, type EnvConfig, type WorkerEnvConfig } from './env.js';
 export { EXPLICIT_TERMS_PATH, readExplicitTerms } from './explicit-terms.js';
 
 /** Everything dreamcord is configured with, validated once at start and frozen. */

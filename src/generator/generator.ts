@@ -44,6 +44,11 @@ export interface GenerateOptions {
   readonly onProgress: (step: number, total: number, preview?: Rgb8Image) => void;
   /** The request's source picture and mask; none for txt2img. */
   readonly inputs?: GenerationInputs;
+  /**
+   * The queue's id of the job: a GPU worker on another machine (`src/gpu-workers`) runs a job resubmitted after a
+   * restart once, by this id. A local generator does not need it.
+   */
+  readonly jobId?: string;
 }
 
 /** Turns requests into images: the pipeline behind the bot (`sd-generator.ts`). */

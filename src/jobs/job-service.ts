@@ -190,6 +190,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     await this.#records.change(jobId, (record) => ({ ...record, messageId }));
   }
 
+  /** Runs `concurrency` jobs at once from now on (GPU workers joined or left). */
+  resize(concurrency: number): void {
+    this.#queue.resize(concurrency);
+  }
+
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
   positionOf(jobId: string): { position: number; etaMs: number } | undefined {
     return this.#queue.positionOf(jobId);
@@ -219,6 +224,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         if (preview) this.#recordOf(job).then((record) => this.emit('preview', record, preview), (error: unknown) => this.emit('error', error));
       },
       inputs: await this.#inputs.inputsOf(request),
+      jobId: job.id,
     });
     // Kept before the result is shown, so its 🔀 button works from the first moment. A store that fails here costs
     // only the 🔀 of this result, not the result.

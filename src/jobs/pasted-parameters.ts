@@ -1,6 +1,7 @@
 // `/imagine parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111, Forge or Civitai) becomes
 // the options of a remake in A1111 mode; the member's own options win over the block's, and every field dreamcord
 // does not honour is named.
+import { escapeUnprintable } from '../shown-value.js';
 import { InfotextError, requestFromInfotext, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
@@ -33,7 +34,8 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
     read = requestFromInfotext(asLines(pasted));
   } catch (error) {
     if (!(error instanceof InfotextError)) throw error;
-    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${error.message}`);
+    // The message quotes the member's line: what they pasted is shown, never acted out (a line separator, a NUL).
+    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${escapeUnprintable(error.message)}`);
   }
   const { request, ignored } = read;
   const unused = [...ignored];

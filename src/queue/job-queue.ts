@@ -70,6 +70,8 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   #waiting = 0;
   readonly #finished = new Set<string>();
   #restored: readonly Job<P>[];
+  /** GPU slots now: the option's value until `resize`. */
+  #concurrency: number;
   #nextSeq: number;
   #started = false;
   #closing: Promise<void> | undefined;
@@ -85,6 +87,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     this.#restored = [...restored].sort((a, b) => a.seq - b.seq);
     this.#nextSeq = restored.reduce((next, job) => Math.max(next, job.seq + 1), 0);
     this.#timings = new Timings(options.initialMsPerUnit);
+    this.#concurrency = options.concurrency;
     const created: FairQueue[] = [];
     this.#pq = new PQueue({
       concurrency: options.concurrency,
@@ -221,7 +224,13 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /** Queue length, running jobs and recent timings. */
   stats(): QueueStats {
-    return { queued: this.#fair.size, running: this.#slots.size, concurrency: this.#options.concurrency, ...this.#timings.summary() };
+    return { queued: this.#fair.size, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
+  }
+
+  resize(concurrency: number): void {
+    this.#concurrency = expectInteger('concurrency', concurrency, 1);
+    this.#pq.concurrency = this.#concurrency;
+    this.#orderChanged();
   }
 
   /**
@@ -408,7 +417,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const waiting = this.#fair.order().map((id) => this.#require(this.#live.get(id), id));
     const finishes = projectFinishes(
       [...this.#slots].map((entry) => this.#remainingMs(entry)),
-      this.#options.concurrency,
+      this.#concurrency,
       waiting.map((entry) => this.#expectedMs(entry.job)),
     );
     const placements = new Map(waiting.map((entry, i) => [entry.job.id, { position: i + 1, etaMs: Math.round(finishes[i] ?? 0) }]));

@@ -23,6 +23,8 @@ export interface WorkQueue<P, R> extends Pick<EventEmitter<JobQueueEvents<P, R>>
   /** Where `jobId` stands (0 = running) and its ETA, while it waits or runs. */
   positionOf(jobId: string): Placement | undefined;
   stats(): QueueStats;
+  /** Changes the number of jobs run at once (GPU workers joined or left); waiting jobs start at once if there is room. */
+  resize(concurrency: number): void;
   /** Stops taking and starting jobs; with `drain`, running ones finish, else they resume at the next start. */
   close(options?: { readonly drain?: boolean }): Promise<void>;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, readEnv } from '../../src/config/index.js';
+import { ConfigError, readEnv, readWorkerEnv } from '../../src/config/index.js';
 
 const minimal = { DISCORD_TOKEN: 'token-value-123', MODEL_DIR: 'models/sd15' };
 
@@ -40,7 +40,8 @@ describe('readEnv', () => {
 
   const cases: [string, Record<string, string>, string][] = [
     ['a missing token', { MODEL_DIR: 'x' }, 'DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal'],
-    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'],
+    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or QUEUE_URL, for GPU workers)'],
+    ['a queue that is not Redis', { ...minimal, QUEUE_URL: 'amqp://rabbit' }, 'QUEUE_URL is invalid: expected redis://[user:password@]<host>:<port> or rediss:// (TLS)'],
     ['an unknown provider', { ...minimal, EXECUTION_PROVIDER: 'rocm' }, 'EXECUTION_PROVIDER is invalid: expected one of auto, cuda, dml, webgpu, coreml, cpu'],
     ['a zero concurrency', { ...minimal, QUEUE_CONCURRENCY: '0' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
     ['a fractional concurrency', { ...minimal, QUEUE_CONCURRENCY: '1.5' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],
@@ -53,6 +54,35 @@ describe('readEnv', () => {
   for (const [name, env, message] of cases) {
     it(`names the variable for ${name}`, () => {
       assert.throws(() => readEnv(env), (error: unknown) => error instanceof ConfigError && error.message === message);
+    });
+  }
+});
+
+describe('readEnv with GPU workers (QUEUE_URL)', () => {
+  it('needs no model on the bot: the workers have it', () => {
+    const env = readEnv({ DISCORD_TOKEN: 't', QUEUE_URL: 'rediss://:secret@redis.example:6380' });
+    assert.equal(env.QUEUE_URL, 'rediss://:secret@redis.example:6380');
+    assert.equal(env.MODEL_DIR, undefined);
+  });
+});
+
+describe('readWorkerEnv', () => {
+  it('reads a worker\'s settings with their defaults, and no Discord token', () => {
+    const env = readWorkerEnv({ QUEUE_URL: 'redis://127.0.0.1:6379', MODEL_DIR: 'models/sd15' });
+    assert.equal(env.WORKER_CONCURRENCY, 1);
+    assert.equal(env.WORKER_LEASE_SECONDS, 30);
+    assert.equal(env.WORKER_NAME, undefined);
+    assert.equal(env.EXECUTION_PROVIDER, 'auto');
+  });
+
+  const cases: [string, Record<string, string>, string][] = [
+    ['a missing queue', { MODEL_DIR: 'm' }, 'QUEUE_URL is not set: expected the Redis URL the bot hands jobs over'],
+    ['a missing model', { QUEUE_URL: 'redis://h:1' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'],
+    ['a lease of an hour', { QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', WORKER_LEASE_SECONDS: '3600' }, 'WORKER_LEASE_SECONDS is invalid: expected a whole number of seconds from 1 to 600'],
+  ];
+  for (const [name, env, message] of cases) {
+    it(`names the variable for ${name}`, () => {
+      assert.throws(() => readWorkerEnv(env), (error: unknown) => error instanceof ConfigError && error.message === message);
     });
   }
 });

@@ -6,6 +6,7 @@ import type { FakeDiscord } from './fake-discord/index.js';
 import { tempDir } from './temp-dir.js';
 
 const MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../src/cli/bin.ts', import.meta.url));
 const TINY_MODEL = fileURLToPath(new URL('../fixtures/tiny-sd', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
@@ -52,19 +53,36 @@ export async function startBotProcess(options: BotProcessOptions): Promise<BotPr
 /** Starts `src/main.ts` without waiting for anything (for a start that is expected to fail). */
 export function launch(options: BotProcessOptions): BotProcess {
   const { fake } = options;
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+  return launchProcess([MAIN], {
+    DISCORD_TOKEN: options.token ?? fake.token,
+    DISCORD_API_BASE: fake.apiBase,
+    DISCORD_GUILD_ID: fake.guild.id,
+    MODEL_DIR: options.modelDir ?? TINY_MODEL,
+    EXECUTION_PROVIDER: 'cpu',
+    STORE_URL: options.storeUrl,
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  });
+}
+
+/**
+ * Starts `dreamcord worker` (the CLI, as `npm run worker` runs it) on the tiny model and the CPU, and resolves once
+ * it has registered with the Redis at `queueUrl`.
+ */
+export async function startWorkerProcess(queueUrl: string, name: string, env: Readonly<Record<string, string>> = {}): Promise<BotProcess> {
+  const worker = launchProcess([CLI, 'worker'], { QUEUE_URL: queueUrl, WORKER_NAME: name, MODEL_DIR: TINY_MODEL, EXECUTION_PROVIDER: 'cpu', ...env });
+  await worker.waitForLog((line) => line['msg'] === 'GPU worker ready', 60_000);
+  return worker;
+}
+
+/**
+ * Runs a TypeScript entry point (`args`: the file, then its arguments) in a child process, in an empty folder (no
+ * `.env`), with only `PATH` and `env`; killed when the test file ends, should a test not end it.
+ */
+function launchProcess(args: readonly string[], env: Readonly<Record<string, string>>): BotProcess {
+  const child = spawn(process.execPath, ['--import', TSX, ...args], {
     cwd: tempDir('dreamcord-process-'),
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      DISCORD_TOKEN: options.token ?? fake.token,
-      DISCORD_API_BASE: fake.apiBase,
-      DISCORD_GUILD_ID: fake.guild.id,
-      MODEL_DIR: options.modelDir ?? TINY_MODEL,
-      EXECUTION_PROVIDER: 'cpu',
-      STORE_URL: options.storeUrl,
-      LOG_LEVEL: 'debug',
-      ...options.env,
-    },
+    env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   after(() => {
@@ -102,7 +120,7 @@ export function launch(options: BotProcessOptions): BotProcess {
         waiters.delete(check);
         clearTimeout(timer);
         if (found) resolve(found);
-        else reject(new Error(`The bot process ended (${child.exitCode ?? child.signalCode}) before the awaited log line:\n${output().slice(-3000)}`));
+        else reject(new Error(`The process ended (${child.exitCode ?? child.signalCode}) before the awaited log line:\n${output().slice(-3000)}`));
       };
       const timer = setTimeout(() => {
         waiters.delete(check);

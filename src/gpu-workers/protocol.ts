@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { FAILURE_CODES, type JobFailure } from '../failure.js';
+import type { Failure } from '../queue/index.js';
+import { generationRequestSchema } from '../generator/request.js';
+import type { SchedulerConfig } from '../pipeline/index.js';
+
+/**
+ * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue (the request in, the
+ * pictures or a failure out), a registry of the workers online, and a channel for cancels. Everything read from
+ * Redis is validated with these schemas first: Redis is a trust boundary, and a worker runs nothing it cannot parse.
+ */
+
+/** The BullMQ queue the bot hands jobs to. */
+export const WORK_QUEUE = 'dreamcord-generate';
+/** Redis hash: worker name → its {@link WorkerInfo} as JSON, refreshed every {@link HEARTBEAT_MS}. */
+export const WORKERS_KEY = 'dreamcord:workers';
+/** Redis pub/sub channel: a job id published here is cancelled on the worker running it. */
+export const CANCEL_CHANNEL = 'dreamcord:cancel';
+/** How often a worker says it is alive; one silent for {@link WORKER_EXPIRY_MS} counts as gone. */
+export const HEARTBEAT_MS = 2_000;
+export const WORKER_EXPIRY_MS = 3 * HEARTBEAT_MS;
+/** The largest result a worker sends back (PNG bytes, all pictures): over it the job fails with a clear reason. */
+export const MAX_RESULT_BYTES = 64 * 1024 * 1024;
+
+const base64 = z.base64();
+
+/** A job for a worker: the request as the bot resolved it, and the pictures it starts from (PNG, base64). */
+export const workSchema = z.object({
+  request: generationRequestSchema,
+  inputs: z.object({ image: base64.optional(), mask: base64.optional() }),
+});
+export type Work = z.infer<typeof workSchema>;
+
+const failureSchema = z.object({
+  code: z.enum(FAILURE_CODES),
+  transient: z.boolean(),
+  details: z.record(z.string(), z.union([z.string(), z.number()])),
+});
+
+/** A failure as a worker sends it: a code outside {@link FAILURE_CODES} (none today) goes as `FAILED`. */
+export function wireFailure(failure: Failure): JobFailure {
+  const known = FAILURE_CODES.find((code) => code === failure.code);
+  return known ? { ...failure, code: known } : { code: 'FAILED', transient: false, details: { reason: failure.code } };
+}
+
+/** What a worker returns: the pictures (PNG, base64, each with its seed and infotext), or the failure as data. */
+export const workResultSchema = z.discriminatedUnion('ok', [
+  z.object({
+    ok: z.literal(true),
+    images: z.array(z.object({ png: base64, seed: z.string(), parameters: z.string() })).min(1),
+    warnings: z.array(z.string()),
+    model: z.string(),
+    durationMs: z.number().min(0),
+  }),
+  z.object({ ok: z.literal(false), failure: failureSchema }),
+]);
+export type WorkResult = z.infer<typeof workResultSchema>;
+
+/** A progress report of a running job: model calls done of all. */
+export const workProgressSchema = z.object({ step: z.number().int().min(0), total: z.number().int().min(1) });
+
+/** The model a worker serves, as the bot needs it to build requests (the fields of `ImageGenerator`). */
+const modelInfoSchema = z.object({
+  modelName: z.string().min(1),
+  nativeSize: z.number().int().min(64),
+  sizeBuckets: z.array(z.object({ width: z.number().int().min(64), height: z.number().int().min(64) })),
+  maxClipSkip: z.number().int().min(1),
+  schedulerConfig: z.record(z.string(), z.unknown()).transform((config) => config as unknown as SchedulerConfig),
+});
+export type ModelInfo = z.infer<typeof modelInfoSchema>;
+
+/** A worker as it registers itself: jobs it runs at once, where, and which model. */
+export const workerInfoSchema = z.object({
+  name: z.string().min(1).max(100),
+  capacity: z.number().int().min(1).max(64),
+  provider: z.string(),
+  model: modelInfoSchema,
+  seenAt: z.number(),
+});
+export type WorkerInfo = z.infer<typeof workerInfoSchema>;
+
+/**
+ * ioredis options for a `redis://` or `rediss://` URL (user, password and database in the URL; TLS for
+ * `rediss://`). BullMQ's blocking connections need `maxRetriesPerRequest: null`.
+ */
+export function redisOptions(url: string): { host: string; port: number; username?: string; password?: string; db?: number; tls?: object; maxRetriesPerRequest: null } {
+  const parsed = new URL(url);
+  const db = parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined;
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(parsed.username === '' ? {} : { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password === '' ? {} : { password: decodeURIComponent(parsed.password) }),
+    ...(db === undefined ? {} : { db }),
+    ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}

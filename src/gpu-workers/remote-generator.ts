@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { Queue, QueueEvents } from 'bullmq';
+import { Redis } from 'ioredis';
+import sharp from 'sharp';
+import { FailureError } from '../failure.js';
+import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
+import type { GenerationRequest } from '../generator/request.js';
+import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
+import type { Logger } from '../log.js';
+import type { SchedulerConfig } from '../pipeline/index.js';
+import {
+  CANCEL_CHANNEL,
+  HEARTBEAT_MS,
+  WORK_QUEUE,
+  WORKER_EXPIRY_MS,
+  WORKERS_KEY,
+  redisOptions,
+  workProgressSchema,
+  workResultSchema,
+  workerInfoSchema,
+  type ModelInfo,
+  type Work,
+  type WorkerInfo,
+} from './protocol.js';
+
+/** How long a finished job stays in Redis for a bot that restarted before collecting it. */
+const KEEP_FINISHED_S = 3600;
+
+/** A worker as the bot last saw it: `heardAt` is the bot's clock when its heartbeat last changed (no clock skew). */
+interface SeenWorker {
+  readonly info: WorkerInfo;
+  readonly heardAt: number;
+}
+
+/**
+ * The bot's generator when the GPUs are on other machines (`QUEUE_URL`): each job the fair queue starts is handed
+ * to BullMQ and run by a `dreamcord worker`; progress and the pictures come back through Redis. The bot's queue
+ * keeps fairness, positions and ETAs: it starts only as many jobs as the workers online can run (`capacity`), so
+ * BullMQ never holds a backlog that could be served out of turn.
+ */
+export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource {
+  readonly #queue: Queue;
+  readonly #events: QueueEvents;
+  readonly #redis: Redis;
+  readonly #log: Logger;
+  readonly #model: ModelInfo;
+  readonly #workers = new Map<string, SeenWorker>();
+  /** Workers that stopped beating, as last seen. */
+  readonly #gone = new Map<string, SeenWorker>();
+  #poll: NodeJS.Timeout | undefined;
+  #capacity = 0;
+
+  private constructor(queue: Queue, events: QueueEvents, redis: Redis, log: Logger, model: ModelInfo) {
+    super();
+    this.#queue = queue;
+    this.#events = events;
+    this.#redis = redis;
+    this.#log = log;
+    this.#model = model;
+    // One listener per running job; a busy bot runs as many as its workers' capacity.
+    this.#events.setMaxListeners(0);
+  }
+
+  /**
+   * Connects to the Redis at `url` and waits for the first worker to register (the bot cannot build requests
+   * before it knows the model); later workers must serve the same model.
+   */
+  static async connect(url: string, log: Logger): Promise<RemoteGenerator> {
+    const connection = redisOptions(url);
+    const redis = new Redis(connection);
+    const model = await firstWorker(redis, log);
+    const queue = new Queue(WORK_QUEUE, { connection });
+    const events = new QueueEvents(WORK_QUEUE, { connection });
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    const generator = new RemoteGenerator(queue, events, redis, log, model);
+    await generator.#refresh();
+    generator.#poll = setInterval(() => void generator.#refresh(), HEARTBEAT_MS);
+    return generator;
+  }
+
+  get modelName(): string {
+    return this.#model.modelName;
+  }
+  get nativeSize(): number {
+    return this.#model.nativeSize;
+  }
+  get sizeBuckets(): ModelInfo['sizeBuckets'] {
+    return this.#model.sizeBuckets;
+  }
+  get maxClipSkip(): number {
+    return this.#model.maxClipSkip;
+  }
+  get schedulerConfig(): SchedulerConfig {
+    return this.#model.schedulerConfig;
+  }
+
+  /** Jobs the workers online run at once (at least 1, so a job waits in BullMQ for the next worker). */
+  get capacity(): number {
+    return Math.max(1, this.#capacity);
+  }
+
+  /** The workers online now. */
+  get workers(): readonly WorkerInfo[] {
+    return [...this.#workers.values()].map((seen) => seen.info);
+  }
+
+  get health(): PipelineHealth {
+    const providers = [...new Set(this.workers.map((worker) => worker.provider))];
+    return { state: this.#workers.size > 0 ? 'ready' : 'down', provider: providers.join('+') || 'none', fallback: false, failures: 0 };
+  }
+
+  async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
+    options.signal.throwIfAborted();
+    const jobId = options.jobId ?? randomUUID();
+    const work: Work = {
+      request,
+      inputs: {
+        ...(options.inputs?.image ? { image: Buffer.from(options.inputs.image).toString('base64') } : {}),
+        ...(options.inputs?.mask ? { mask: Buffer.from(options.inputs.mask).toString('base64') } : {}),
+      },
+    };
+    // The job id as BullMQ's: a job resubmitted after the bot restarted joins the one already there.
+    const job = await this.#queue.add('generate', work, {
+      jobId,
+      attempts: 1,
+      removeOnComplete: { age: KEEP_FINISHED_S },
+      removeOnFail: { age: KEEP_FINISHED_S },
+    });
+    const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
+      const progress = id === jobId ? workProgressSchema.safeParse(data) : undefined;
+      if (progress?.success) options.onProgress(progress.data.step, progress.data.total);
+    };
+    this.#events.on('progress', onProgress);
+    const cancelled = new Promise<never>((_, reject) => {
+      const cancel = () => {
+        reject(options.signal.reason as Error);
+        // A waiting job is removed; a running one is stopped by its worker within a step.
+        void this.#redis.publish(CANCEL_CHANNEL, jobId).catch(() => undefined);
+        void job.remove().catch(() => undefined);
+      };
+      if (options.signal.aborted) cancel();
+      else options.signal.addEventListener('abort', cancel, { once: true });
+    });
+    try {
+      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), cancelled]);
+      return await resultOf(answer);
+    } finally {
+      this.#events.off('progress', onProgress);
+      void job.remove().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#poll);
+    await this.#events.close();
+    await this.#queue.close();
+    this.#redis.disconnect();
+  }
+
+  /** Reads the registry: workers whose heartbeat stopped are gone; emits 'capacity' and 'health' on a change. */
+  async #refresh(): Promise<void> {
+    let registry: Record<string, string>;
+    try {
+      registry = await this.#redis.hgetall(WORKERS_KEY);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'GPU workers: cannot read the registry (Redis unreachable?)');
+      return;
+    }
+    const now = Date.now();
+    const before = this.#workers.size;
+    for (const [name, text] of Object.entries(registry)) {
+      const parsed = workerInfoSchema.safeParse(parseJson(text));
+      if (!parsed.success) continue;
+      const seen = this.#workers.get(name) ?? this.#gone.get(name);
+      if (seen?.info.seenAt === parsed.data.seenAt) continue; // no heartbeat since
+      if (!this.#workers.has(name)) this.#log.info({ worker: name, capacity: parsed.data.capacity, provider: parsed.data.provider }, 'GPU worker online');
+      this.#workers.set(name, { info: parsed.data, heardAt: now });
+      this.#gone.delete(name);
+    }
+    for (const [name, seen] of this.#workers) {
+      if (now - seen.heardAt <= WORKER_EXPIRY_MS && name in registry) continue;
+      this.#workers.delete(name);
+      // Remembered, so its stale entry does not count as a new heartbeat; it is back when it beats again.
+      this.#gone.set(name, seen);
+      this.#log.warn({ worker: name }, 'GPU worker gone');
+    }
+    const capacity = [...this.#workers.values()].reduce((sum, { info }) => sum + info.capacity, 0);
+    if (capacity !== this.#capacity) {
+      this.#capacity = capacity;
+      this.emit('capacity', this.capacity);
+    }
+    if ((before === 0) !== (this.#workers.size === 0)) this.emit('health', this.health);
+  }
+}
+
+/** Waits for a worker to register and returns its model, logging once while it waits. */
+async function firstWorker(redis: Redis, log: Logger): Promise<ModelInfo> {
+  let told = false;
+  for (;;) {
+    const registry = await redis.hgetall(WORKERS_KEY);
+    for (const text of Object.values(registry)) {
+      const parsed = workerInfoSchema.safeParse(parseJson(text));
+      if (parsed.success) return parsed.data.model;
+    }
+    if (!told) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** BullMQ failed the job itself: its worker died twice under it (stalled) or Redis lost it. Another attempt may work. */
+function lostWorker(error: unknown): never {
+  throw new FailureError('PIPELINE_STOPPED', { reason: error instanceof Error ? error.message : String(error) }, { transient: true, cause: error });
+}
+
+/** A worker's answer as the pictures, or its failure thrown as data. */
+async function resultOf(answer: unknown): Promise<GeneratedImages> {
+  const parsed = workResultSchema.safeParse(answer);
+  if (!parsed.success) throw new FailureError('FAILED', { reason: 'a GPU worker sent an answer that is not valid' });
+  const result = parsed.data;
+  if (!result.ok) throw new FailureError(result.failure.code, result.failure.details, { transient: result.failure.transient });
+  const images = await Promise.all(
+    result.images.map(async ({ png, seed, parameters }) => {
+      const { data, info } = await sharp(Buffer.from(png, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { image: { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) }, seed, parameters };
+    }),
+  );
+  return { images, warnings: result.warnings, model: result.model, durationMs: result.durationMs };
+}
