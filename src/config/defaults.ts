@@ -86,6 +86,8 @@ const attachments = z.strictObject({
 const discord = z.strictObject({
   progressEditIntervalSeconds: z.number().min(1),
   rerollReactions: z.boolean(),
+  /** Whether a running job's message shows a small preview of the picture as it forms. */
+  previews: z.boolean(),
   /** Channel ids where the bot takes commands; empty = everywhere. */
   allowedChannels: z.array(z.string()),
   /** LoRA names members may call; empty = every LoRA in `LORA_DIR`. */

@@ -31,7 +31,7 @@ try {
     generator
       .generate(message.request, {
         signal: controller.signal,
-        onProgress: (step, total) => post({ type: 'progress', id: message.id, step, total }),
+        onProgress: (step, total, preview) => post({ type: 'progress', id: message.id, step, total, preview }),
         inputs: message.inputs,
       })
       .then(

@@ -37,8 +37,11 @@ export interface GenerationInputs {
 export interface GenerateOptions {
   /** Aborted on cancel, time limit or shutdown; the pipeline stops between steps. */
   readonly signal: AbortSignal;
-  /** Called after every denoising step. */
-  readonly onProgress: (step: number, total: number) => void;
+  /**
+   * Called after every denoising step; with `request.previews`, with a cheap preview of the pictures as they form
+   * (the latents through A1111's "Approx cheap" map, 1/8 of the size; several side by side as a grid).
+   */
+  readonly onProgress: (step: number, total: number, preview?: Rgb8Image) => void;
   /** The request's source picture and mask; none for txt2img. */
   readonly inputs?: GenerationInputs;
   /**

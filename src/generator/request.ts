@@ -49,6 +49,11 @@ export const generationRequestSchema = z.object({
       steps: z.number().int().min(1),
     })
     .optional(),
+  /**
+   * How the job's progress shows previews of its pictures as they form, as the server's `previews` and content
+   * policy allowed when it was queued: `plain`, as `spoiler`s (the filter has not seen them), or (absent) not at all.
+   */
+  previews: z.enum(['plain', 'spoiler']).optional(),
   /** img2img / inpaint: how much of the source is repainted (0–1). */
   strength: z.number().min(0).max(1).optional(),
   /** img2img / inpaint: where the source image is kept (see the jobs' input store) and where it came from. */

@@ -3,6 +3,7 @@ import { FailureError } from '../failure.js';
 import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
   a1111Fields,
+  composeGrid,
   compositeOutsideMask,
   decodeImage,
   extractLoraTags,
@@ -157,8 +158,12 @@ export class StableDiffusionGenerator implements ImageGenerator {
         networks: loras.patches,
         ...(sources.image ? { initImage: sources.image } : {}),
         ...(sources.mask ? { mask: sources.mask } : {}),
+        preview: request.previews !== undefined,
       },
-      { signal: options.signal, onProgress: (step, total) => options.onProgress(step, total) },
+      {
+        signal: options.signal,
+        onProgress: (step, total, _elapsedMs, previews) => options.onProgress(step, total, previews && composeGrid(previews)),
+      },
     );
     const model = this.#labelOf(pipeline);
     const finish = finisher(request, sources);

@@ -128,7 +128,7 @@ export class WorkerGenerator implements ImageGenerator {
       if (message.type !== 'progress' && message.type !== 'result' && message.type !== 'error') return;
       const pending = this.#pending.get(message.id);
       if (!pending) return;
-      if (message.type === 'progress') return pending.onProgress(message.step, message.total);
+      if (message.type === 'progress') return pending.onProgress(message.step, message.total, message.preview);
       this.#pending.delete(message.id);
       if (message.type === 'result') pending.resolve(message.result);
       else pending.reject(new GeneratorError(message.error));

@@ -1,5 +1,5 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
-import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
+import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs, ModelLabel } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -41,7 +41,7 @@ export type FromWorker =
     }
   | { readonly type: 'failed'; readonly error: SerializedError }
   | { readonly type: 'log'; readonly level: LogLevel; readonly message: string; readonly fields: Record<string, unknown> }
-  | { readonly type: 'progress'; readonly id: number; readonly step: number; readonly total: number }
+  | { readonly type: 'progress'; readonly id: number; readonly step: number; readonly total: number; readonly preview?: Rgb8Image | undefined }
   | { readonly type: 'result'; readonly id: number; readonly result: GeneratedImages }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
 

@@ -42,11 +42,21 @@ export async function admitJob(
   const cooldown = services.cooldowns.claim(origin.guildId, origin.userId, settings.cooldownSeconds);
   if (!cooldown.ok) return cooldown;
   const submitted = await services.jobs.submit(
-    { request: built.request, origin, notices: built.notices },
+    { request: { ...built.request, previews: previewsIn(origin, settings) }, origin, notices: built.notices },
     { maxQueuedPerMember: settings.maxQueuedPerMember },
   );
   if (!submitted.ok) services.cooldowns.release(origin.guildId, origin.userId);
   return submitted;
+}
+
+/**
+ * The previews the server allows in `origin`'s channel: none where the content policy blocks what its filter flags
+ * (a preview is not screened), spoilers where it hides it, plain where it allows it.
+ */
+function previewsIn(origin: JobOrigin, settings: GuildSettings): GenerationRequest['previews'] {
+  const policy = origin.ageRestricted ? settings.nsfw : settings.nsfwOutside;
+  if (!settings.previews || policy === 'block') return undefined;
+  return policy === 'allow' ? 'plain' : 'spoiler';
 }
 
 /**

@@ -10,6 +10,7 @@ import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from '.
 import { JobRecords, type StoredChange } from './job-records.js';
 import { RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
+import type { Rgb8Image } from '../pipeline/index.js';
 import { modelCallsOf } from '../generator/request.js';
 import { outputSize } from '../generator/working-size.js';
 
@@ -41,6 +42,8 @@ export type JobServiceEvents = {
   /** `total`: the model calls the job makes, the unit of its 'progress'. */
   started: [record: JobRecord, total: number];
   progress: [record: JobRecord, step: number, total: number, etaMs: number];
+  /** A preview of the pictures as they form (jobs queued with `previews`), after the step's 'progress'. */
+  preview: [record: JobRecord, preview: Rgb8Image];
   /** `record.failure` says why, as data (see `src/failure.ts`). */
   failed: [record: JobRecord];
   cancelled: [record: JobRecord, byUserId: string];
@@ -216,7 +219,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const { request } = job.payload;
     const images = await this.#generator.generate(request, {
       signal: context.signal,
-      onProgress: (step, total) => context.reportProgress(step, total),
+      onProgress: (step, total, preview) => {
+        context.reportProgress(step, total);
+        if (preview) this.#recordOf(job).then((record) => this.emit('preview', record, preview), (error: unknown) => this.emit('error', error));
+      },
       inputs: await this.#inputs.inputsOf(request),
       jobId: job.id,
     });

@@ -143,6 +143,13 @@ export const SETTING_KEYS = {
     group: 'Behaviour',
     describe: 'whether a 🎲 reaction rerolls a result',
   },
+  previews: {
+    schema: z.boolean(),
+    input: 'boolean',
+    range: 'true or false (or on/off, yes/no)',
+    group: 'Behaviour',
+    describe: 'whether a running job shows a small preview of its picture (at most one edit every 1.5 s)',
+  },
   deleteResults: {
     ...choice(['requester-and-moderators', 'moderators']),
     group: 'Behaviour',
@@ -209,6 +216,7 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     allowedLoras: d.allowedLoras,
     blockedWords: d.blockedWords,
     rerollReactions: d.rerollReactions,
+    previews: d.previews,
     deleteResults: d.deleteResults,
     nsfw: c.nsfw,
     nsfwOutside: c.nsfwOutside,

@@ -5,11 +5,11 @@ import { fieldOf, hasPictures, infotextOf, pixelsOf, privateAnswer, type Pixels 
 import { PermissionFlagsBits } from 'discord.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeMessage } from '../support/fake-discord/index.js';
 
-/** Sets a server setting as a moderator would, with `/config set`. */
-async function configure(bot: BotHarness, key: string, value: string): Promise<void> {
+/** Sets a server setting as a moderator would, with `/config set` (`shown`: how the answer shows the value). */
+async function configure(bot: BotHarness, key: string, value: string, shown = value): Promise<void> {
   const user = bot.fake.createMember({ username: `mod-${key}`, permissions: DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageGuild });
   const set = bot.fake.sendCommand({ name: 'config', user, subcommand: 'set', options: { key, value } });
-  assert.match((await set.waitForOriginal()).content, new RegExp(`\`${key}\`: .* → ${value}`));
+  assert.match((await set.waitForOriginal()).content, new RegExp(`\`${key}\`: .* → ${shown}`));
 }
 
 /** The size of each picture file of a result (the grid, when there is one, first). */
@@ -242,6 +242,45 @@ describe('actions on a result end to end (buttons)', () => {
       assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
     } finally {
       await restarted.stopBot();
+    }
+  });
+});
+
+/** A finished result: its pictures and its embed (a progress edit may carry a preview picture, never an embed). */
+const isResult = (message: FakeMessage): boolean => hasPictures(message) && message.embeds.length > 0;
+
+describe('live previews', () => {
+  it('a long job shows a preview while it runs (a spoiler outside age-restricted channels), at most one edit every 1.5 s, and none in the result', async () => {
+    const bot = await startBot({
+      defaults: (d) => ({ ...d, limits: { ...d.limits, maxSteps: 100 }, discord: { ...d.discord, progressEditIntervalSeconds: 1 } }),
+    });
+    try {
+      // Many small steps (Heun makes two model calls a step): seconds of steady progress on the tiny model.
+      const slow = { prompt: 'a slow job', width: 256, height: 256, steps: 100, sampler: 'Heun', count: 2 };
+      // Off by default: no preview.
+      const quiet = bot.fake.sendCommand({ name: 'imagine', options: { ...slow, width: 128, height: 128, steps: 20 } });
+      await quiet.waitForOriginal(isResult, 120_000);
+      assert.ok(quiet.edits.every((edit) => !edit.attachments.some((file) => /preview/.test(file.filename))), 'no preview with previews off');
+
+      await configure(bot, 'previews', 'true', 'on');
+      const run = bot.fake.sendCommand({ name: 'imagine', options: slow });
+      const result = await run.waitForOriginal(isResult, 300_000); // minutes when the machine is shared
+      const previews = run.edits.filter((edit) => edit.attachments.some((file) => /preview\.png$/.test(file.filename)));
+      assert.ok(previews.length >= 2, `${previews.length} of ${run.edits.length} edits had a preview`);
+      for (const [i, edit] of previews.entries()) {
+        const [file] = edit.attachments;
+        assert.equal(file?.filename, 'SPOILER_preview.png');
+        // The two pictures side by side, each at the latents' size: 1/8 of the picture's.
+        const preview = await pixelsOf(file.bytes);
+        assert.deepEqual([preview.width, preview.height], [64, 32]);
+        const before = previews[i - 1];
+        if (before) assert.ok(edit.at - before.at >= 1500, `edits ${edit.at - before.at} ms apart`);
+      }
+      assert.equal(result.attachments.length, 3, 'the result carries its grid and pictures alone');
+      assert.ok(!result.attachments.some((file) => /preview/.test(file.filename)));
+
+    } finally {
+      await bot.stop();
     }
   });
 });

@@ -11,6 +11,7 @@ import { JobView, type ViewPayload } from './job-view.js';
 import { progressComponents, progressContent, resultComponents, resultEmbed, type JobState } from './render.js';
 import { SPOILER_WARNING, withheldComponents, withheldContent, withheldPrivately } from './content-notices.js';
 import type { Screening } from '../../jobs/content-screen.js';
+import { encodePng, type Rgb8Image } from '../../pipeline/index.js';
 
 /**
  * What the presenter remembers of a job while it is shown. The job shows on one surface: its interaction's
@@ -36,6 +37,10 @@ interface Shown {
   finished: boolean;
   /** Resumed after a restart: the member keeps being told while the job waits. */
   resumed: boolean;
+  /** The latest preview of the pictures as they form, shown with the next progress edit. */
+  preview?: Rgb8Image | undefined;
+  /** When the last edit that carried a preview was done. */
+  previewAt: number;
 }
 
 /**
@@ -150,6 +155,10 @@ export class DiscordPresenter implements JobPresenter {
     });
     jobs.on('started', (record, total) => this.#progress(record, { kind: 'running', step: 0, total, etaMs: 0 }));
     jobs.on('progress', (record, step, total, etaMs) => this.#progress(record, { kind: 'running', step, total, etaMs }));
+    jobs.on('preview', (record, preview) => {
+      const shown = this.#shown.get(record.id);
+      if (shown && !shown.finished) shown.preview = preview;
+    });
     jobs.on('failed', (record) => this.#final(record, { kind: 'failed', message: failureText(record.failure) }));
     jobs.on('cancelled', (record, byUserId) => this.#final(record, { kind: 'cancelled', byUserId }));
   }
@@ -164,7 +173,7 @@ export class DiscordPresenter implements JobPresenter {
     const shownState = (state.kind === 'queued' || state.kind === 'running') && shown.resumed ? { ...state, resumed: true } : state;
     shown.pending = { record, payload: { content: progressContent(record, shownState), embeds: [], components: progressComponents(record) } };
     if (shown.timer) return;
-    const wait = Math.max(0, shown.lastEditAt + this.#editInterval() - Date.now());
+    const wait = Math.max(0, shown.lastEditAt + this.#editInterval(shown) - Date.now());
     shown.timer = setTimeout(() => this.#flush(shown), wait);
   }
 
@@ -172,9 +181,11 @@ export class DiscordPresenter implements JobPresenter {
    * The time between two progress edits of one job: `editIntervalMs`, or longer while many jobs are shown, so that
    * progress edits stay under {@link PROGRESS_EDITS_PER_SECOND} in all. Every job start moves every waiting job, and
    * discord.js sends at most 50 requests a second: unchecked, a long queue's position edits would hold up the results.
+   * An edit that carries a preview uploads it: those are at least {@link PREVIEW_EDIT_INTERVAL_MS} apart.
    */
-  #editInterval(): number {
-    return Math.max(this.#editIntervalMs, (this.#shown.size * 1000) / PROGRESS_EDITS_PER_SECOND);
+  #editInterval(shown: Shown): number {
+    const floor = shown.preview ? PREVIEW_EDIT_INTERVAL_MS : 0;
+    return Math.max(this.#editIntervalMs, floor, (this.#shown.size * 1000) / PROGRESS_EDITS_PER_SECOND);
   }
 
   /**
@@ -194,7 +205,7 @@ export class DiscordPresenter implements JobPresenter {
     shown.timer = undefined;
     const pending = shown.pending;
     shown.pending = undefined;
-    if (pending && !shown.finished) this.#enqueue(shown, pending.record, pending.payload, { last: false, mustShow: false });
+    if (pending && !shown.finished) this.#enqueue(shown, pending.record, pending.payload, { last: false, mustShow: false, preview: shown.preview });
   }
 
   /**
@@ -202,10 +213,19 @@ export class DiscordPresenter implements JobPresenter {
    * surface and is retried while Discord fails; progress posts only while `shown.mayPost`. A `last` update is the
    * job's final message (a failure or cancellation).
    */
-  #enqueue(shown: Shown, record: JobRecord, payload: ViewPayload, { last, mustShow }: { readonly last: boolean; readonly mustShow: boolean }): void {
+  #enqueue(
+    shown: Shown,
+    record: JobRecord,
+    shownPayload: ViewPayload,
+    { last, mustShow, preview }: { readonly last: boolean; readonly mustShow: boolean; readonly preview?: Rgb8Image | undefined },
+  ): void {
     shown.chain = shown.chain.then(async () => {
       shown.lastEditAt = Date.now();
       try {
+        // Every edit replaces the message's files: the preview goes with progress edits (those an interval after the
+        // last one's end, so that Discord gets them that far apart), and the end drops it.
+        const withPreview = preview !== undefined && Date.now() - shown.previewAt >= PREVIEW_EDIT_INTERVAL_MS;
+        const payload = withPreview ? { ...shownPayload, files: [await previewFile(record, preview)] } : shownPayload;
         const show = async () =>
           (await this.#edit(shown, record, payload)) ??
           (mustShow || shown.mayPost ? await this.#post(shown, record, payload, last ? 'end' : 'progress') : undefined);
@@ -215,6 +235,7 @@ export class DiscordPresenter implements JobPresenter {
               onRetry: (error, waitMs) => this.#log.warn({ err: error, jobId: record.id, waitMs }, 'Discord failed; retrying'),
             })
           : await show();
+        if (withPreview) shown.previewAt = Date.now();
         if (messageId !== undefined && messageId !== shown.attachedId) {
           shown.attachedId = messageId;
           await this.#jobs.attachMessage(record.id, messageId);
@@ -277,6 +298,7 @@ export class DiscordPresenter implements JobPresenter {
         posts: 0,
         finished: false,
         resumed: false,
+        previewAt: 0,
       };
       this.#shown.set(record.id, shown);
     }
@@ -301,6 +323,15 @@ export class DiscordPresenter implements JobPresenter {
 
 /** Progress edits per second across all jobs: under half of discord.js's 50 requests a second. */
 const PROGRESS_EDITS_PER_SECOND = 20;
+
+/** A preview as a PNG file: one the content filter has not seen is a spoiler unless the channel's policy allows it. */
+async function previewFile(record: JobRecord, preview: Rgb8Image): Promise<AttachmentBuilder> {
+  const name = record.request.previews === 'plain' ? 'preview.png' : 'SPOILER_preview.png';
+  return new AttachmentBuilder(Buffer.from(await encodePng(preview)), { name });
+}
+
+/** The least time between two edits of a job's message that carry a preview (an upload each). */
+const PREVIEW_EDIT_INTERVAL_MS = 1500;
 
 /** Ended jobs remembered, so that their late progress events are ignored. */
 const REMEMBERED_ENDED = 1000;

@@ -36,7 +36,8 @@ export interface CfgDenoiserOptions {
   readonly timing: TimingRecorder;
   /** Runs before each call (cancellation) and after it (progress), with the calls done. */
   readonly beforeCall: () => void;
-  readonly afterCall: (calls: number, x: Float32Array) => void;
+  /** After each call: the calls so far, the latents it was given and its guided prediction of the clean latents. */
+  readonly afterCall: (calls: number, x: Float32Array, denoised: Float32Array) => void;
 }
 
 /** One UNet run: which rows of the denoiser's batch it computes, with its inputs. */
@@ -108,7 +109,7 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
     calls += 1;
     timing.loopMs += performance.now() - start;
     timing.steps += 1;
-    options.afterCall(calls, x);
+    options.afterCall(calls, x, denoised);
     return denoised;
   };
 }

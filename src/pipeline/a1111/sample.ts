@@ -16,6 +16,7 @@ import { encodeA1111Prompt, type EncodedPrompt, type PromptConditioning } from '
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
+import { latentPreview } from '../preview.js';
 import { samplerSigmas } from './sampler-sigmas.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
@@ -63,7 +64,9 @@ export async function sampleA1111(
     conditioningAt: conditioning.at,
     timing,
     beforeCall: () => throwIfCancelled(hooks.signal),
-    afterCall: (calls) => hooks.onProgress?.(calls, total, timing.elapsedMs()),
+    // A1111's live preview shows the prediction of the clean picture (its callback's `denoised`).
+    afterCall: (calls, _x, denoised) =>
+      hooks.onProgress?.(calls, total, timing.elapsedMs(), request.preview ? latentPreview(denoised, request.count, latentWidth, latentHeight) : undefined),
   });
   const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next());
   throwIfCancelled(hooks.signal);
