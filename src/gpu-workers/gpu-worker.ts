@@ -10,6 +10,7 @@ import {
   MAX_RESULT_BYTES,
   WORK_QUEUE,
   WORKERS_KEY,
+  logOutages,
   redisOptions,
   wireFailure,
   workSchema,
@@ -69,6 +70,8 @@ export class GpuWorker {
   static async start(options: GpuWorkerOptions): Promise<GpuWorker> {
     const redis = new Redis(redisOptions(options.url));
     const subscriber = redis.duplicate();
+    logOutages(redis, options.log, options.name);
+    logOutages(subscriber, options.log, `${options.name} cancels`);
     await subscriber.subscribe(CANCEL_CHANNEL);
     const worker = new GpuWorker(options, redis, subscriber);
     await worker.#register();

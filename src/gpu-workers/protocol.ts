@@ -1,4 +1,6 @@
+import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import type { Logger } from '../log.js';
 import { FAILURE_CODES, type JobFailure } from '../failure.js';
 import type { Failure } from '../queue/index.js';
 import { generationRequestSchema } from '../generator/request.js';
@@ -95,4 +97,20 @@ export function redisOptions(url: string): { host: string; port: number; usernam
     ...(parsed.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
   };
+}
+
+/**
+ * Logs a Redis connection's outage once (ioredis retries on its own and reports every failed attempt), and its
+ * recovery. Without an 'error' listener ioredis prints each attempt to stderr.
+ */
+export function logOutages(redis: Pick<Redis, 'on'>, log: Logger, what: string): void {
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (!down) log.warn({ err: error, what }, 'GPU workers: Redis unreachable; reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log.info({ what }, 'GPU workers: Redis reachable again');
+    down = false;
+  });
 }

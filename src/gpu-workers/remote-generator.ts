@@ -16,6 +16,7 @@ import {
   WORK_QUEUE,
   WORKER_EXPIRY_MS,
   WORKERS_KEY,
+  logOutages,
   redisOptions,
   workProgressSchema,
   workResultSchema,
@@ -70,6 +71,7 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
   static async connect(url: string, log: Logger): Promise<RemoteGenerator> {
     const connection = redisOptions(url);
     const redis = new Redis(connection);
+    logOutages(redis, log, 'bot');
     const model = await firstWorker(redis, log);
     const queue = new Queue(WORK_QUEUE, { connection });
     const events = new QueueEvents(WORK_QUEUE, { connection });
@@ -121,13 +123,9 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
         ...(options.inputs?.mask ? { mask: Buffer.from(options.inputs.mask).toString('base64') } : {}),
       },
     };
-    // The job id as BullMQ's: a job resubmitted after the bot restarted joins the one already there.
-    const job = await this.#queue.add('generate', work, {
-      jobId,
-      attempts: 1,
-      removeOnComplete: { age: KEEP_FINISHED_S },
-      removeOnFail: { age: KEEP_FINISHED_S },
-    });
+    const job = await this.#submit(jobId, work);
+    /** Aborted once this call ends, so the state watch stops. */
+    const answered = new AbortController();
     const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
       const progress = id === jobId ? workProgressSchema.safeParse(data) : undefined;
       if (progress?.success) options.onProgress(progress.data.step, progress.data.total);
@@ -146,14 +144,47 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
       else options.signal.addEventListener('abort', stop, { once: true });
     });
     try {
-      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), stopped]);
+      const watching = AbortSignal.any([options.signal, answered.signal]);
+      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), this.#watch(jobId, work, watching), stopped]);
       const images = await resultOf(answer);
       // Collected: Redis need not keep it for a restart any more.
       void job.remove().catch(() => undefined);
       return images;
     } finally {
+      answered.abort();
       this.#events.off('progress', onProgress);
     }
+  }
+
+  /** Adds the job; the job id is BullMQ's, so a job resubmitted after the bot restarted joins the one already there. */
+  #submit(jobId: string, work: Work) {
+    return this.#queue.add('generate', work, {
+      jobId,
+      attempts: 1,
+      removeOnComplete: { age: KEEP_FINISHED_S },
+      removeOnFail: { age: KEEP_FINISHED_S },
+    });
+  }
+
+  /**
+   * The job's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
+   * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again.
+   */
+  async #watch(jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
+    while (!signal.aborted) {
+      await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
+      const state = await this.#queue.getJobState(jobId).catch(() => 'unreachable' as const);
+      if (state === 'completed' || state === 'failed') {
+        const job = await this.#queue.getJob(jobId);
+        if (state === 'failed') lostWorker(new Error(job?.failedReason ?? 'failed'));
+        if (job) return job.returnvalue;
+      }
+      if (state === 'unknown' && !signal.aborted) {
+        this.#log.warn({ jobId }, 'GPU workers: Redis lost a job (restarted?); handing it over again');
+        await this.#submit(jobId, work).catch(() => undefined);
+      }
+    }
+    return new Promise<never>(() => undefined); // the abort settles the race
   }
 
   async close(): Promise<void> {

@@ -95,6 +95,20 @@ if (!redisServerInstalled()) {
       assert.deepEqual(runs, [jobIdOf(pictures[0] as FakeMessage)], 'the job ran once: the restarted bot took the run that was under way');
     });
 
+    it('Redis restarted (losing everything) under a running job: bot and workers reconnect, and the job is answered once', { timeout: 120_000 }, async () => {
+      const { bot, workers } = await startCluster();
+      const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse through an outage', seed: '10', ...SLOW } });
+      await waitUntil(() => workers.some((worker) => jobsLogged(worker, 'job started').length > 0), 60_000, 'a worker to start the job');
+      await stopRedis();
+      const restarted = await startRedisServer(Number(new URL(url).port));
+      stopRedis = restarted.stop;
+      const result = await run.waitForOriginal(hasPictures, 100_000);
+      assert.equal(infotextOf(result).prompt, 'a lighthouse through an outage');
+      const after = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'after the outage', seed: '11', ...FAST } });
+      assert.equal(infotextOf(await after.waitForOriginal(hasPictures, 60_000)).prompt, 'after the outage');
+      assert.equal(bot.fake.messagesIn().filter((message) => message.attachments.length > 0).length, 2, 'each job answered once');
+    });
+
     it('✖️ Cancel reaches the job running on a worker, which stops it within a step', { timeout: 120_000 }, async () => {
       const { bot, workers } = await startCluster();
       const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse to cancel', seed: '8', ...SLOW } });

@@ -6,9 +6,12 @@ export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Starts a throw-away redis-server on 127.0.0.1 (no persistence) and returns its URL and a stop function. */
-export async function startRedisServer(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
+/**
+ * Starts a throw-away redis-server on 127.0.0.1 (no persistence) and returns its URL and a stop function; on `port`
+ * when given (a restart on the same address), else on a free one.
+ */
+export async function startRedisServer(port?: number): Promise<{ url: string; stop: () => Promise<void> }> {
+  port ??= await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
