@@ -4,6 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { FailureError } from '../failure.js';
+import { QueueClosing } from '../queue/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
@@ -132,22 +133,26 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
       if (progress?.success) options.onProgress(progress.data.step, progress.data.total);
     };
     this.#events.on('progress', onProgress);
-    const cancelled = new Promise<never>((_, reject) => {
-      const cancel = () => {
+    const stopped = new Promise<never>((_, reject) => {
+      const stop = () => {
         reject(options.signal.reason as Error);
+        // The bot is shutting down: the job goes on on its worker, and the next start collects it by its id.
+        if (options.signal.reason instanceof QueueClosing) return;
         // A waiting job is removed; a running one is stopped by its worker within a step.
         void this.#redis.publish(CANCEL_CHANNEL, jobId).catch(() => undefined);
         void job.remove().catch(() => undefined);
       };
-      if (options.signal.aborted) cancel();
-      else options.signal.addEventListener('abort', cancel, { once: true });
+      if (options.signal.aborted) stop();
+      else options.signal.addEventListener('abort', stop, { once: true });
     });
     try {
-      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), cancelled]);
-      return await resultOf(answer);
+      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), stopped]);
+      const images = await resultOf(answer);
+      // Collected: Redis need not keep it for a restart any more.
+      void job.remove().catch(() => undefined);
+      return images;
     } finally {
       this.#events.off('progress', onProgress);
-      void job.remove().catch(() => undefined);
     }
   }
 

@@ -100,6 +100,9 @@ export function buildGenerationRequest(
   try {
     const pasted = pastedParameters(given.parameters, { ...given, parameters: undefined });
     const options = pasted?.options ?? given;
+    if (kind === 'txt2img' && (options.prompt === undefined || options.prompt === null)) {
+      throw new Refused('INVALID_OPTION', '`/imagine` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block.');
+    }
     const notices: string[] = [...(pasted?.notices ?? [])];
     const prompt = withLora(text('prompt', options.prompt, true), options.lora, defaults.loras);
     const memberNegative = text('negative', options.negative, false);

@@ -1,9 +1,9 @@
 // `/imagine parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111, Forge or Civitai) becomes
 // the options of a remake in A1111 mode; the member's own options win over the block's, and every field dreamcord
 // does not honour is named.
-import { escapeUnprintable } from '../shown-value.js';
 import { InfotextError, requestFromInfotext, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
+import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
 
 /** Discord's longest string option. */
@@ -61,7 +61,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
       ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     },
-    notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${unused.join('; ')}.`],
+    notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],
   };
 }
 

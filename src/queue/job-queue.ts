@@ -23,6 +23,7 @@ import {
   type SubmitResult,
 } from './results.js';
 import type { WorkQueue } from './queue.js';
+import { QueueClosing } from './runner.js';
 import { Timings } from './timings.js';
 
 /** Finished job ids remembered so that a late cancel gets ALREADY_DONE rather than NOT_FOUND. */
@@ -250,7 +251,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       for (const entry of this.#slots) {
         if (entry.status !== 'live') continue;
         entry.status = 'suspending';
-        entry.run.abort(new DOMException('The queue is shutting down.', 'AbortError'));
+        entry.run.abort(new QueueClosing());
       }
     }
     await Promise.all([...this.#slots].map((entry) => entry.settled));

@@ -25,3 +25,14 @@ export interface JobContext {
  * GPU call with `AbortSignal.any` over their signals, and report progress and results to each context.
  */
 export type JobRunner<P, R> = (job: Job<P>, context: JobContext) => Promise<R>;
+
+/**
+ * The reason a running job's signal is aborted when the queue closes without draining: the job is not over, it
+ * resumes at the next start. A runner whose work goes on elsewhere (a GPU worker on another machine) leaves it
+ * running rather than cancelling it.
+ */
+export class QueueClosing extends DOMException {
+  constructor() {
+    super('The queue is shutting down.', 'AbortError');
+  }
+}

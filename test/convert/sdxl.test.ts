@@ -68,6 +68,17 @@ describe('SDXL reproduces diffusers from a single file and from a diffusers fold
     });
   }
 
+  it('an fp16 conversion draws both cases within fp16 rounding (the UNet and its added conditioning in fp16)', async (t) => {
+    const half = join(dir, 'tiny-sdxl-fp16-onnx');
+    await convertCheckpoint(TINY_SDXL, half, { dtype: 'fp16' });
+    for (const c of CASES) {
+      const worst = await draw(c, half);
+      // The bound the fp16 conversion of tiny-sd meets against the same fp32 references (end-to-end.test.ts).
+      assert.ok(worst < 0.02, `${c.id}: max |Δ| ${worst}`);
+      t.diagnostic(`${c.id} (fp16): max |Δ| = ${worst.toExponential(2)}`);
+    }
+  });
+
   it('an empty negative prompt is zeros, not the encoded empty text (force_zeros_for_empty_prompt)', async () => {
     const c = CASES.find((x) => x.id === 'xl_t2i_euler');
     assert.ok(c);

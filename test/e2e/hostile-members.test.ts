@@ -66,6 +66,7 @@ describe('hostile members (issue 23)', () => {
       ['imagine', [{ name: 'prompt', type: Type.String, value: 'a cat' }, { name: 'nsfw', type: Type.Boolean, value: true }], '`/imagine` has no option by that name.'],
       ['imagine', [{ name: 'prompt', type: Type.String, value: 'a cat' }, { name: 'prompt', type: Type.String, value: 'a dog' }], '`/imagine` got `prompt` twice.'],
       ['imagine', [{ name: 'prompt', type: Type.String, value: 'a cat' }, { name: 'aspect', type: Type.String, value: '7:\u0000' }], '`aspect` must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 9:16, 16:9, 9:21, 21:9, got 7:\\u0000.'],
+      ['imagine', [], '`/imagine` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block.'],
       ['inpaint', [], '`/inpaint` needs `image`.'],
       ['config', [], '`/config` needs one of its subcommands: show, set, reset, history.'],
       ['config', [{ name: 'purge', type: Type.Subcommand, options: [] }], '`/config` needs one of its subcommands: show, set, reset, history.'],

@@ -78,6 +78,23 @@ if (!redisServerInstalled()) {
       assert.equal(bot.fake.messagesIn().filter((message) => jobIdOf(message) === jobIdOf(result) && message.attachments.length > 0).length, 1);
     });
 
+    it('the bot restarted while a worker runs a job: the next start collects that run, once', { timeout: 120_000 }, async () => {
+      const { bot, workers } = await startCluster();
+      const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse through a restart', seed: '9', ...SLOW } });
+      await waitUntil(() => workers.some((worker) => jobsLogged(worker, 'job started').length > 0), 60_000, 'a worker to start the job');
+      await bot.stopBot();
+      const again = await startBot({ fake: bot.fake, storeUrl: bot.storeUrl, env: { QUEUE_URL: url } });
+      // Stopped here: the first bot's end (registered earlier) stops the fake Discord.
+      const result = await run
+        .waitFor(() => bot.fake.messagesIn().some((message) => message.attachments.length > 0), 100_000, 'the result')
+        .finally(() => again.stopBot());
+      const pictures = bot.fake.messagesIn().filter((message) => message.attachments.length > 0);
+      assert.equal(pictures.length, 1, 'one result');
+      assert.ok(result);
+      const runs = workers.flatMap((worker) => jobsLogged(worker, 'job started'));
+      assert.deepEqual(runs, [jobIdOf(pictures[0] as FakeMessage)], 'the job ran once: the restarted bot took the run that was under way');
+    });
+
     it('✖️ Cancel reaches the job running on a worker, which stops it within a step', { timeout: 120_000 }, async () => {
       const { bot, workers } = await startCluster();
       const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse to cancel', seed: '8', ...SLOW } });
