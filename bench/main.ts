@@ -1,7 +1,7 @@
 // `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
 // time (speed targets are read from these figures, not asserted in tests). `npm run bench -- convert` (or any
-// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, and the GPU run of its result
-// (`gpu`) run only when named.
+// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, the GPU run of its result
+// (`gpu`) and the GPU workers through Redis (`workers`, which needs redis-server) run only when named.
 import { benchActions } from './actions.js';
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
@@ -12,6 +12,7 @@ import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
 import { benchSchedulers } from './schedulers.js';
 import { benchTokenizer } from './tokenizer.js';
+import { benchWorkers } from './workers.js';
 
 const benches: [title: string, run: () => Promise<void>][] = [
   ['tokenizer', benchTokenizer],
@@ -26,9 +27,11 @@ const benches: [title: string, run: () => Promise<void>][] = [
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],
   ['gpu', benchGpu],
+  ['workers', benchWorkers],
 ];
 
-const asked = process.argv.slice(2);
+// `npm run bench -- --gpu` and `npm run bench -- gpu` both name the GPU run.
+const asked = process.argv.slice(2).map((title) => title.replace(/^--/, ''));
 const chosen = asked.length === 0 ? benches : [...benches, ...onRequest].filter(([title]) => asked.includes(title));
 for (const [title, run] of chosen) {
   console.log(`\n## ${title}`);
