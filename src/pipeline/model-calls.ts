@@ -14,10 +14,10 @@ export function countModelCalls(
     Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>> & { readonly hires?: HiresCalls | undefined },
   schedulerConfig: SchedulerConfig,
 ): number {
-  const kSampler = a1111SamplerOf(request);
-  if (kSampler) return kSampler.modelCalls(walkedSigmas(kSampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig)));
-  const scheduler = createScheduler(request.sampler, schedulerConfig);
   const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
+  const kSampler = a1111SamplerOf(request);
+  if (kSampler) return kSampler.modelCalls(walkedSigmas(kSampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig))) + hires;
+  const scheduler = createScheduler(request.sampler, schedulerConfig);
   if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length + hires;
   scheduler.setTimesteps(request.steps);
   return scheduler.timesteps.length + hires;

@@ -239,11 +239,33 @@ export class StableDiffusionPipeline {
     timing: TimingRecorder,
   ): Promise<GenerateResult> {
     const model = await this.#patchedModel(resolved.networks);
-    const sampled = await sampleA1111(model, resolved, sampler, hooks, timing);
-    const images = await decodeImages(
-      { model, request: resolved, timing, hooks, latentWidth: resolved.width / 8, latentHeight: resolved.height / 8 },
-      sampled.latents,
-    );
+    const { hires } = resolved;
+    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
+    let firstCalls = 0;
+    const firstHooks: GenerateHooks = {
+      ...hooks,
+      onProgress: (step, total, elapsedMs, preview) => {
+        firstCalls = step;
+        hooks.onProgress?.(step, total + hiresCalls, elapsedMs, preview);
+      },
+    };
+    const sampled = await sampleA1111(model, resolved, sampler, firstHooks, timing);
+    const first = { model, request: resolved, timing, hooks, latentWidth: resolved.width / 8, latentHeight: resolved.height / 8 };
+    // A hires fix's second pass, on A1111's first pass: diffusers' img2img at the target size.
+    const { job, latents } = hires
+      ? await hiresPass(
+          {
+            ...first,
+            conditioning: await encodePrompt(model, resolved, timing),
+            scheduler: this.#createScheduler(resolved.sampler),
+            noise: createBatchNoise(resolved.seed, resolved.count, resolved.rng, resolved.seedMode),
+            hooks: progressShifted(hooks, firstCalls, 0),
+          },
+          sampled.latents,
+          this.#createScheduler(resolved.sampler),
+        )
+      : { job: first, latents: sampled.latents };
+    const images = await decodeImages(job, latents);
     return {
       images: images.map((image, i) => {
         const variationSeed = sampled.variationSeeds?.[i];

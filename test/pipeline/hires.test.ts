@@ -33,6 +33,15 @@ describe('hires fix', () => {
     });
   }
 
+  it("in A1111 mode: A1111's k-diffusion first pass, then the second pass, counted as one", async () => {
+    const request: GenerateRequest = { ...BASE, compat: 'a1111', sampler: 'euler_a', hires: { scale: 2, steps: 4 } };
+    const reports: [number, number][] = [];
+    const result = await pipeline.generate(request, { onProgress: (step, total) => reports.push([step, total]) });
+    assert.deepEqual([result.images[0]?.image.width, result.images[0]?.image.height], [192, 128]);
+    const total = countModelCalls(resolveRequest(request), pipeline.info.schedulerConfig);
+    assert.deepEqual(reports, Array.from({ length: total }, (_, i) => [i + 1, total]));
+  });
+
   it('refuses a hires fix of an img2img request and a target over the size limit', () => {
     assert.throws(() => resolveRequest({ ...BASE, hires: { scale: 4 }, width: 2048 }), /`hires width` to be a multiple of 8 from 64 to 4096, got 8192/);
     assert.throws(() => resolveRequest({ ...BASE, hires: { scale: 2 }, initImage: { width: 96, height: 64, channels: 3, data: new Float32Array(96 * 64 * 3) } }), /hires fix is for txt2img only/);

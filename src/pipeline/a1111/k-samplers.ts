@@ -222,15 +222,14 @@ export function kSamplerFor(id: SchedulerId): KSampler | undefined {
 }
 
 /**
- * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img and img2img without a hires fix, when
- * its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
+ * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img (a hires fix's first pass too) and
+ * img2img, when its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
  */
 export function a1111SamplerOf(request: {
   readonly compat?: 'diffusers' | 'a1111' | undefined;
   readonly kind: 'txt2img' | 'img2img' | 'inpaint';
   readonly sampler: SchedulerId;
-  readonly hires?: unknown;
 }): KSampler | undefined {
-  if (request.compat !== 'a1111' || request.kind === 'inpaint' || request.hires !== undefined) return undefined;
+  if (request.compat !== 'a1111' || request.kind === 'inpaint') return undefined;
   return kSamplerFor(request.sampler);
 }
