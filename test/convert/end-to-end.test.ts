@@ -15,21 +15,9 @@ import { SessionFactory } from '../../src/pipeline/runtime/session-factory.js';
 import { encodePrompt } from '../../src/pipeline/steps.js';
 import { TimingRecorder } from '../../src/pipeline/timing.js';
 import type { PromptSyntax } from '../../src/pipeline/tokenizer/index.js';
-import { CHECKPOINTS, TINY_LORA, TINY_SD, TINY_SD_INPAINT, TINYTOK, writeDiffusersFolder, writeFp16Copy } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, checkpointCases, TINY_LORA, TINY_SD, TINY_SD_INPAINT, TINYTOK, writeDiffusersFolder, writeFp16Copy, type CheckpointCase } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { argsFor, captureStream, maxAbsDifference, PIPELINE_CASES, readF32, TOLERANCE } from '../pipeline/harness.js';
-
-interface CheckpointCase {
-  readonly id: string;
-  readonly prompt: string;
-  readonly seed: number;
-  readonly steps: number;
-  readonly cfg: number;
-  readonly h: number;
-  readonly w: number;
-  readonly scheduler: string;
-  readonly output_file: string;
-}
 
 const dir = processTempDir();
 const converted: Record<string, string> = { 'tiny-sd': join(dir, 'tiny-sd'), 'tiny-sd-inpaint': join(dir, 'tiny-sd-inpaint') };
@@ -44,7 +32,7 @@ async function generate(args: string[], raw: string): Promise<Float32Array> {
  * into the cache on first use) with `extra` flags, and returns the largest difference from diffusers' picture.
  */
 async function drawCheckpointCase(id: string, extra: readonly string[] = []): Promise<number> {
-  const { cases } = JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: CheckpointCase[] };
+  const cases = checkpointCases();
   const c = cases.find((x) => x.id === id);
   assert.ok(c);
   process.env.MODEL_CACHE_DIR = join(dir, 'cache');

@@ -9,31 +9,18 @@ import { generateCommand } from '../../src/cli/generate.js';
 import { convertCheckpoint, readManifest } from '../../src/convert/convert.js';
 import { isCheckpointError } from '../../src/checkpoint/index.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/index.js';
-import { CHECKPOINTS, TINY_SDXL, TINY_SDXL_FOLDER } from '../support/checkpoint-files.js';
+import { CHECKPOINTS, checkpointCases, TINY_SDXL, TINY_SDXL_FOLDER, type CheckpointCase } from '../support/checkpoint-files.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { captureStream, maxAbsDifference, readF32, TOLERANCE } from '../pipeline/harness.js';
 
-interface XlCase {
-  readonly id: string;
-  readonly prompt: string;
-  readonly negative?: string;
-  readonly seed: number;
-  readonly steps: number;
-  readonly cfg: number;
-  readonly h: number;
-  readonly w: number;
-  readonly scheduler: string;
-  readonly output_file: string;
-}
-
-const CASES = (JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: XlCase[] }).cases.filter((c) =>
+const CASES = checkpointCases().filter((c) =>
   c.id.startsWith('xl_'),
 );
 const dir = processTempDir();
 const fromFolder = join(dir, 'tiny-sdxl-folder-onnx');
 
 /** Draws case `c` from `model` (a checkpoint or an ONNX folder) and returns the largest difference from diffusers'. */
-async function draw(c: XlCase, model: string, syntax: 'plain' | 'a1111' = 'plain'): Promise<number> {
+async function draw(c: CheckpointCase, model: string, syntax: 'plain' | 'a1111' = 'plain'): Promise<number> {
   const raw = join(dir, `${c.id}.f32`);
   const args = ['--model', model, '--prompt', c.prompt, '--seed', String(c.seed), '--steps', String(c.steps)];
   args.push('--cfg', String(c.cfg), '--sampler', c.scheduler, '--width', String(c.w), '--height', String(c.h));

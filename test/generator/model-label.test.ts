@@ -6,22 +6,10 @@ import { describe, it } from 'node:test';
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { parseInfotext } from '../../src/pipeline/index.js';
+import { TINY_REQUEST } from '../support/requests.js';
 
 const MODEL = 'test/fixtures/tiny-sd';
-const REQUEST: GenerationRequest = {
-  kind: 'txt2img',
-  prompt: 'a lighthouse at dusk',
-  negative: '',
-  seed: '42',
-  steps: 1,
-  cfg: 7,
-  sampler: 'euler',
-  width: 64,
-  height: 64,
-  count: 1,
-  rng: 'cpu',
-  promptSyntax: 'a1111',
-};
+const REQUEST: GenerationRequest = { ...TINY_REQUEST, steps: 1 };
 
 async function infotextWith(labels?: Record<string, { name: string; hash?: string }>): Promise<{ model: string; parsed: ReturnType<typeof parseInfotext> }> {
   const generator = await StableDiffusionGenerator.load(MODEL, { provider: 'cpu', ...(labels ? { modelLabels: labels } : {}) });

@@ -14,23 +14,11 @@ import type { JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../support/temp-dir.js';
+import { TINY_REQUEST } from '../support/requests.js';
 
 const MEMBER = '100000000000000001';
 
-const REQUEST: GenerationRequest = {
-  kind: 'txt2img',
-  prompt: 'a lighthouse at dusk',
-  negative: '',
-  seed: '42',
-  steps: 2,
-  cfg: 7,
-  sampler: 'euler',
-  width: 64,
-  height: 64,
-  count: 1,
-  rng: 'cpu',
-  promptSyntax: 'a1111',
-};
+const REQUEST = TINY_REQUEST;
 
 const TICKET: JobTicket = {
   request: REQUEST,

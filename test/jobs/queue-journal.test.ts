@@ -8,22 +8,10 @@ import { RecordJournal } from '../../src/jobs/queue-journal.js';
 import type { Job } from '../../src/queue/index.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../support/temp-dir.js';
+import { TINY_REQUEST } from '../support/requests.js';
 
 const TICKET: JobTicket = {
-  request: {
-    kind: 'txt2img',
-    prompt: 'a lighthouse at dusk',
-    negative: '',
-    seed: '42',
-    steps: 2,
-    cfg: 7,
-    sampler: 'euler',
-    width: 64,
-    height: 64,
-    count: 1,
-    rng: 'cpu',
-    promptSyntax: 'a1111',
-  },
+  request: TINY_REQUEST,
   origin: { userId: '100000000000000001', userName: 'alice', guildId: null, channelId: '300000000000000001', via: 'command' },
   notices: [],
 };

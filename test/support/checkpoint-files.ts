@@ -1,4 +1,4 @@
-import { closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { float32ToFloat16 } from '../../src/pipeline/runtime/float16.js';
@@ -16,6 +16,25 @@ export const TINY_SDXL = join(CHECKPOINTS, 'tiny-sdxl.safetensors');
 export const TINY_SDXL_FOLDER = join(CHECKPOINTS, 'tiny-sdxl');
 /** A1111's textual-inversion embedding for tiny-sd: `emb_params`, 2 vectors × 16, called as `tinytok`. */
 export const TINYTOK = join(CHECKPOINTS, 'tinytok.safetensors');
+
+/** One reference case of `checkpoints.json`: what diffusers drew from the checkpoint fixtures, and how. */
+export interface CheckpointCase {
+  readonly id: string;
+  readonly prompt: string;
+  readonly negative?: string;
+  readonly seed: number;
+  readonly steps: number;
+  readonly cfg: number;
+  readonly h: number;
+  readonly w: number;
+  readonly scheduler: string;
+  readonly output_file: string;
+}
+
+/** The reference cases of the checkpoint fixtures. */
+export function checkpointCases(): readonly CheckpointCase[] {
+  return (JSON.parse(readFileSync(join(CHECKPOINTS, 'checkpoints.json'), 'utf8')) as { cases: CheckpointCase[] }).cases;
+}
 
 /** Every tensor of `source`, as is, except those `keep` rejects. */
 export function tensorsOf(source: string, keep: (name: string) => boolean = () => true): TensorToWrite[] {
