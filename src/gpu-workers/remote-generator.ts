@@ -196,26 +196,24 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
 
   /** Reads the registry: workers whose heartbeat stopped are gone; emits 'capacity' and 'health' on a change. */
   async #refresh(): Promise<void> {
-    let registry: Record<string, string>;
+    let registry: Map<string, WorkerInfo>;
     try {
-      registry = await this.#redis.hgetall(WORKERS_KEY);
+      registry = await readRegistry(this.#redis);
     } catch (error) {
       this.#log.warn({ err: error }, 'GPU workers: cannot read the registry (Redis unreachable?)');
       return;
     }
     const now = Date.now();
     const before = this.#workers.size;
-    for (const [name, text] of Object.entries(registry)) {
-      const parsed = workerInfoSchema.safeParse(parseJson(text));
-      if (!parsed.success) continue;
+    for (const [name, info] of registry) {
       const seen = this.#workers.get(name) ?? this.#gone.get(name);
-      if (seen?.info.seenAt === parsed.data.seenAt) continue; // no heartbeat since
-      if (!this.#workers.has(name)) this.#log.info({ worker: name, capacity: parsed.data.capacity, provider: parsed.data.provider }, 'GPU worker online');
-      this.#workers.set(name, { info: parsed.data, heardAt: now });
+      if (seen?.info.seenAt === info.seenAt) continue; // no heartbeat since
+      if (!this.#workers.has(name)) this.#log.info({ worker: name, capacity: info.capacity, provider: info.provider }, 'GPU worker online');
+      this.#workers.set(name, { info, heardAt: now });
       this.#gone.delete(name);
     }
     for (const [name, seen] of this.#workers) {
-      if (now - seen.heardAt <= WORKER_EXPIRY_MS && name in registry) continue;
+      if (now - seen.heardAt <= WORKER_EXPIRY_MS && registry.has(name)) continue;
       this.#workers.delete(name);
       // Remembered, so its stale entry does not count as a new heartbeat; it is back when it beats again.
       this.#gone.set(name, seen);
@@ -234,15 +232,21 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
 async function firstWorker(redis: Redis, log: Logger): Promise<ModelInfo> {
   let told = false;
   for (;;) {
-    const registry = await redis.hgetall(WORKERS_KEY);
-    for (const text of Object.values(registry)) {
-      const parsed = workerInfoSchema.safeParse(parseJson(text));
-      if (parsed.success) return parsed.data.model;
-    }
+    const [first] = (await readRegistry(redis)).values();
+    if (first) return first.model;
     if (!told) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
     told = true;
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));
   }
+}
+
+/** The workers' registry entries that parse as one (an entry from Redis is checked, not trusted), by name. */
+async function readRegistry(redis: Redis): Promise<Map<string, WorkerInfo>> {
+  const entries = Object.entries(await redis.hgetall(WORKERS_KEY)).flatMap(([name, text]) => {
+    const parsed = workerInfoSchema.safeParse(parseJson(text));
+    return parsed.success ? [[name, parsed.data] as const] : [];
+  });
+  return new Map(entries);
 }
 
 function parseJson(text: string): unknown {

@@ -8,7 +8,7 @@ import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
 import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from './job-record.js';
 import { JobRecords, type StoredChange } from './job-records.js';
-import { RecordJournal } from './queue-journal.js';
+import { acceptedRecord, RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
 import type { Rgb8Image } from '../pipeline/index.js';
 import { modelCallsOf } from '../generator/request.js';
@@ -295,14 +295,14 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
-    // A store failure must not keep the member from being told: the record as last read is shown instead.
+    // A store failure must not keep the member from being told: the record as accepted is shown instead.
     queue.on('failed', ({ job, failure }) => {
       const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code: failure.code, details: failure.details } });
       this.#update(job, failed).then(
         (stored) => stored.changed && this.emit('failed', stored.record),
         (error: unknown) => {
           this.emit('error', error);
-          this.emit('failed', failed({ id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' }));
+          this.emit('failed', failed(acceptedRecord(job)));
         },
       );
     });

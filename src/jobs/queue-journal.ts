@@ -49,8 +49,7 @@ export class RecordJournal implements QueueJournal<JobTicket> {
       this.#indexed.add(job.id);
     }
     const { cost, seq, attempts, state } = job;
-    const first: JobRecord = { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
-    await this.#records.change(job.id, (record) => ({ ...record, queue: { cost, seq, attempts, state } }), first);
+    await this.#records.change(job.id, (record) => ({ ...record, queue: { cost, seq, attempts, state } }), acceptedRecord(job));
   }
 
   async delete(jobId: string): Promise<void> {
@@ -69,6 +68,11 @@ export class RecordJournal implements QueueJournal<JobTicket> {
       await legacy.delete(jobId);
     }
   }
+}
+
+/** A job's record as it is when the queue accepts it: what was asked, waiting. */
+export function acceptedRecord(job: Job<JobTicket>): JobRecord {
+  return { id: job.id, ...job.payload, createdAt: job.acceptedAt, status: 'queued' };
 }
 
 /** The queue's job for a record that carries queue facts. */
