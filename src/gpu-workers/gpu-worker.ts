@@ -1,8 +1,8 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import sharp from 'sharp';
 import type { GeneratedImages, GenerationInputs, ImageGenerator } from '../generator/generator.js';
 import type { Logger } from '../log.js';
+import { encodePng } from '../pipeline/index.js';
 import { classifyFailure } from '../queue/index.js';
 import {
   CANCEL_CHANNEL,
@@ -141,11 +141,11 @@ function inputsOf(work: Work): GenerationInputs {
   };
 }
 
-/** The pictures as PNG (fast compression: this is transport, the bot writes the final PNG with its infotext). */
+/** The pictures as PNG, for transport: the bot decodes them and writes the final PNG with its infotext. */
 async function encodeResult(images: GeneratedImages): Promise<WorkResult> {
   const encoded = await Promise.all(
     images.images.map(async ({ image, seed, parameters }) => {
-      const png = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+      const png = Buffer.from(await encodePng(image));
       return { png, seed, parameters };
     }),
   );

@@ -2,14 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import sharp from 'sharp';
 import { FailureError } from '../failure.js';
 import { QueueClosing } from '../queue/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 import type { Logger } from '../log.js';
-import type { SchedulerConfig } from '../pipeline/index.js';
+import { decodeImage, REQUEST_LIMITS, toRgb8, type SchedulerConfig } from '../pipeline/index.js';
 import {
   CANCEL_CHANNEL,
   HEARTBEAT_MS,
@@ -25,6 +24,9 @@ import {
   type Work,
   type WorkerInfo,
 } from './protocol.js';
+
+/** The largest picture a worker may send back: the largest a request may ask for, both sides at the limit. */
+const MAX_RESULT_PIXELS = REQUEST_LIMITS.size.max ** 2;
 
 /** How long a finished job stays in Redis for a bot that restarted before collecting it. */
 const KEEP_FINISHED_S = 3600;
@@ -270,8 +272,10 @@ async function resultOf(answer: unknown): Promise<GeneratedImages> {
   if (!result.ok) throw new FailureError(result.failure.code, result.failure.details, { transient: result.failure.transient });
   const images = await Promise.all(
     result.images.map(async ({ png, seed, parameters }) => {
-      const { data, info } = await sharp(Buffer.from(png, 'base64')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-      return { image: { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) }, seed, parameters };
+      const decoded = await decodeImage(Buffer.from(png, 'base64'), { maxPixels: MAX_RESULT_PIXELS }).catch(() => {
+        throw new FailureError('FAILED', { reason: 'a GPU worker sent a picture that is not a valid PNG' });
+      });
+      return { image: toRgb8(decoded.image), seed, parameters };
     }),
   );
   return { images, warnings: result.warnings, model: result.model, durationMs: result.durationMs };
