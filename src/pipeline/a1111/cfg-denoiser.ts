@@ -7,7 +7,7 @@ import { LATENT_CHANNELS, type Unet, type UnetInputs } from '../models/unet.js';
 import type { TimingRecorder } from '../timing.js';
 import type { CompVisSchedule } from './compvis.js';
 import type { PromptConditioning } from './conditioning.js';
-import type { Denoiser } from './k-samplers.js';
+import type { Denoiser } from './k-steps.js';
 
 const f32 = Math.fround;
 

@@ -16,6 +16,7 @@ import { encodeA1111Prompt, type EncodedPrompt, type PromptConditioning } from '
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
+import type { SigmaRange } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { samplerSigmas } from './sampler-sigmas.js';
 
@@ -66,9 +67,9 @@ export async function sampleA1111(
     beforeCall: () => throwIfCancelled(hooks.signal),
     // A1111's live preview shows the prediction of the clean picture (its callback's `denoised`).
     afterCall: (calls, _x, denoised) =>
-      hooks.onProgress?.(calls, total, timing.elapsedMs(), request.preview ? latentPreview(denoised, request.count, latentWidth, latentHeight) : undefined),
+      hooks.onProgress?.(calls, Math.max(total, calls), timing.elapsedMs(), request.preview ? latentPreview(denoised, request.count, latentWidth, latentHeight) : undefined),
   });
-  const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next());
+  const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next(), solverRange(request.kind, sigmas, schedule));
   throwIfCancelled(hooks.signal);
   return {
     latents,
@@ -159,6 +160,12 @@ export function walkedSigmas(
   if (request.kind === 'txt2img') return sigmas;
   const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
   return sigmas.slice(request.steps - tEnc - 1);
+}
+
+/** The bounds DPM fast and DPM adaptive integrate between: the model's for txt2img, the walked schedule's for img2img. */
+function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedule: CompVisSchedule): SigmaRange {
+  if (kind === 'txt2img') return { sigmaMin: schedule.sigmaMin, sigmaMax: schedule.sigmaMax };
+  return { sigmaMin: sigmas[sigmas.length - 2] ?? NaN, sigmaMax: sigmas[0] ?? NaN };
 }
 
 /**
