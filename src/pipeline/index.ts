@@ -2,6 +2,8 @@
 // seeds and prompt syntax). Usable without the bot: load a model folder, generate, encode PNGs.
 export {
   StableDiffusionPipeline,
+  type BatchEntry,
+  type BatchOptions,
   type GeneratedImage,
   type GenerateResult,
   type ModelInfo,
