@@ -13,6 +13,7 @@ const f32 = Math.fround;
 
 /** One A1111 sampler of the k-diffusion family. */
 export interface KSampler {
+  readonly family: 'k-diffusion';
   /** A1111's name, as its infotext writes it. */
   readonly name: string;
   /** The schedule `Automatic` resolves to (`options['scheduler']`); undefined: `CompVisDenoiser.get_sigmas`. */
@@ -177,6 +178,7 @@ const sampleDpmpp2m: Sample = async (model, x, sigmas) => {
 const oneCallPerStep = (sigmas: Float64Array): number => steps(sigmas);
 
 const EULER: KSampler = {
+  family: 'k-diffusion',
   name: 'Euler',
   discardNextToLastSigma: false,
   secondOrder: false,
@@ -193,6 +195,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   lms: { ...EULER, name: 'LMS', sample: sampleLms },
   heun: { ...EULER, name: 'Heun', secondOrder: true, modelCalls: twoPerStep((s, i) => level(s, i + 1)), sample: sampleHeun },
   dpm2: {
+    family: 'k-diffusion',
     name: 'DPM2',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -202,6 +205,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
     sample: sampleDpm2,
   },
   dpm2_a: {
+    family: 'k-diffusion',
     name: 'DPM2 a',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -213,6 +217,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   dpmpp_2m: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
   dpmpp_2m_karras: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
   dpmpp_2s_a: {
+    family: 'k-diffusion',
     name: 'DPM++ 2S a',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: false,
@@ -226,6 +231,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   dpm_fast: { ...EULER, name: 'DPM fast', usesEnsd: true, sample: sampleDpmFast },
   dpm_adaptive: { ...EULER, name: 'DPM adaptive', usesEnsd: true, modelCalls: (s) => 3 * steps(s), sample: sampleDpmAdaptive },
   restart: {
+    family: 'k-diffusion',
     name: 'Restart',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: false,
@@ -236,20 +242,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   },
 };
 
-/** The k-diffusion sampler of a sampler id, or undefined when A1111 mode runs that sampler as diffusers does. */
+/** The k-diffusion sampler of a sampler id, or undefined when it is not one of them. */
 export function kSamplerFor(id: SchedulerId): KSampler | undefined {
   return K_SAMPLERS[id];
-}
-
-/**
- * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img (a hires fix's first pass too) and
- * img2img, when its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
- */
-export function a1111SamplerOf(request: {
-  readonly compat?: 'diffusers' | 'a1111' | undefined;
-  readonly kind: 'txt2img' | 'img2img' | 'inpaint';
-  readonly sampler: SchedulerId;
-}): KSampler | undefined {
-  if (request.compat !== 'a1111' || request.kind === 'inpaint') return undefined;
-  return kSamplerFor(request.sampler);
 }
