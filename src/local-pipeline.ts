@@ -3,8 +3,12 @@ import { ConfigError, type EnvConfig } from './config/index.js';
 import { isConvertError } from './convert/errors.js';
 import { prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
-import type { ModelLabel } from './generator/generator.js';
+import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
+import { describeModel, readCatalog, type DescribedModel } from './catalog/index.js';
+import { sourceIdentity } from './convert/source-files.js';
+import { FailureError, type JobFailure } from './failure.js';
+import { ModelPool, type PoolEntry } from './generator/model-pool.js';
 import { SupervisedGenerator } from './generator/supervised-generator.js';
 import { WorkerGenerator } from './generator/worker-generator.js';
 
@@ -14,14 +18,22 @@ export type PipelineEnv = Pick<
   'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER'
 >;
 
+/** What the bot's models need besides: where they are, and the memory they may take together. */
+export type PoolEnv = PipelineEnv & Pick<EnvConfig, 'MODEL_DIR' | 'MODELS_DIR' | 'MODEL_MEMORY_GB'>;
+
 /**
  * Loads the pipeline on this machine for model `model` (converting a checkpoint once), supervised: reloaded after
- * repeated faults, on the CPU when `auto` picked a GPU that keeps failing.
+ * repeated faults, on the CPU when `auto` picked a GPU that keeps failing. `INPAINT_MODEL_DIR` goes with it.
  */
 export async function startLocalPipeline(model: string, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
   const main = await modelFolder('MODEL_DIR', model, env, log);
   const inpaint =
     env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
+  return supervise(main, inpaint, env, log);
+}
+
+/** A prepared model folder on a supervised worker thread (with its dedicated inpainting model, if any). */
+async function supervise(main: PreparedFolder, inpaint: PreparedFolder | undefined, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
   const modelDir = main.dir;
   const inpaintModelDir = inpaint?.dir;
   const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
@@ -38,47 +50,178 @@ export async function startLocalPipeline(model: string, env: PipelineEnv, log: L
   return generator;
 }
 
+/**
+ * The bot's models: `MODEL_DIR`'s (loaded now, as the default, with `INPAINT_MODEL_DIR`) and every model of
+ * `MODELS_DIR` (described now from its headers, loaded on first use). A catalog entry that cannot be described, or
+ * whose name `MODEL_DIR`'s model already has, is left out with a line in the log.
+ * @throws ConfigError when `MODEL_DIR` cannot be used, or when there is no model at all.
+ */
+export async function startModelPool(env: PoolEnv, log: Logger): Promise<ModelPool> {
+  const entries: PoolEntry[] = [];
+  if (env.MODEL_DIR !== undefined) entries.push(await defaultEntry(env.MODEL_DIR, env, log));
+  if (env.MODELS_DIR !== undefined) entries.push(...catalogEntries(env.MODELS_DIR, entries, env, log));
+  if (entries.length === 0) throw new ConfigError(`MODELS_DIR ${env.MODELS_DIR ?? ''} holds no model that can be used (see the log)`);
+  log.info({ models: entries.map((entry) => entry.model.name) }, 'models served');
+  return new ModelPool(entries, {
+    budgetBytes: env.MODEL_MEMORY_GB * GIB,
+    idleHealth: { state: 'ready', provider: env.EXECUTION_PROVIDER, fallback: false, failures: 0 },
+    log,
+  });
+}
+
+const GIB = 1024 ** 3;
+
+/** `MODEL_DIR`'s model, loaded at start: a model that cannot be used stops the start (a ConfigError). */
+async function defaultEntry(source: string, env: PoolEnv, log: Logger): Promise<PoolEntry> {
+  const started = Date.now();
+  const loaded = await startLocalPipeline(source, env, log);
+  const name = sourceName(source);
+  log.info({ model: name, ms: Date.now() - started }, 'model loaded');
+  return {
+    model: { name, displayName: name, ...factsOf(loaded) },
+    bytes: () => sourceIdentity(source).size,
+    identity: () => identityOf(source),
+    load: () => loadModel(source, name, env, log, env.INPAINT_MODEL_DIR),
+    loaded,
+  };
+}
+
+/** The models of `MODELS_DIR` that can be offered besides `taken`. */
+function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, log: Logger): PoolEntry[] {
+  let catalog;
+  try {
+    catalog = readCatalog(dir);
+  } catch (error) {
+    throw new ConfigError(`MODELS_DIR ${dir} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  for (const problem of catalog.problems) log.warn({ modelsDir: dir }, problem);
+  const entries: PoolEntry[] = [];
+  for (const model of catalog.models) {
+    if (taken.some((entry) => entry.model.name.toLowerCase() === model.name.toLowerCase())) {
+      log.warn({ model: model.name }, 'a MODELS_DIR model has the name of MODEL_DIR\'s model; left out');
+      continue;
+    }
+    let facts: DescribedModel;
+    try {
+      facts = describeModel(model);
+    } catch (error) {
+      log.warn({ model: model.name, reason: (error as Error).message }, 'a MODELS_DIR model cannot be used; left out');
+      continue;
+    }
+    if (facts.inpainting) {
+      log.warn({ model: model.name }, 'a MODELS_DIR model is an inpainting model (INPAINT_MODEL_DIR takes those); left out');
+      continue;
+    }
+    const { sidecar } = model;
+    entries.push({
+      model: {
+        name: model.name,
+        displayName: sidecar?.displayName ?? model.name,
+        description: sidecar?.description,
+        defaults: sidecar?.defaults,
+        nativeSize: facts.nativeSize,
+        sizeBuckets: facts.sizeBuckets,
+        maxClipSkip: facts.maxClipSkip,
+        schedulerConfig: facts.schedulerConfig,
+      },
+      bytes: () => sourceIdentity(model.path).size,
+      identity: () => identityOf(model.path),
+      load: () => loadModel(model.path, model.name, env, log),
+    });
+  }
+  return entries;
+}
+
+/**
+ * Loads a model of the pool: converted first when it never was. A model that cannot be used (a conversion or a
+ * model file that fails) rejects with `MODEL_BROKEN` and the reason.
+ */
+async function loadModel(source: string, name: string, env: PipelineEnv, log: Logger, inpaintSource?: string): Promise<SupervisedGenerator> {
+  try {
+    const main = await prepareFolder(source, env, log);
+    const inpaint = inpaintSource === undefined ? undefined : await prepareFolder(inpaintSource, env, log);
+    return await supervise({ ...main, label: { ...main.label, name } }, inpaint, env, log);
+  } catch (error) {
+    const reason = unusableReason(error);
+    if (reason === undefined) throw error;
+    throw new FailureError('MODEL_BROKEN', { model: name, reason }, { cause: error });
+  }
+}
+
+/** Why a model cannot be used, when `error` says it: its checkpoint, its conversion, or its ONNX files. */
+function unusableReason(error: unknown): string | undefined {
+  const failure = (error as { failure?: JobFailure } | undefined)?.failure;
+  const unusable = isCheckpointError(error) || isConvertError(error) || failure?.code === 'MODEL_BROKEN';
+  return unusable ? (error as Error).message.replace(/\.$/, '') : undefined;
+}
+
+/** The model's name: its file or folder name without `.safetensors`. */
+function sourceName(source: string): string {
+  return basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
+}
+
+function identityOf(source: string): string {
+  try {
+    const { size, mtimeMs } = sourceIdentity(source);
+    return `${size}:${mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+function factsOf(generator: SupervisedGenerator): ModelFacts {
+  const { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  return { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
+}
+
 /** Logged conversion progress every this many percent. */
 const PROGRESS_LOG_STEP = 10;
 
 /** A1111's short model hash: the first 10 hex digits of the checkpoint's sha256. */
 const SHORT_HASH_DIGITS = 10;
 
+/** A model's ONNX folder, and how members see it (its source's name without `.safetensors`, and its short hash). */
+interface PreparedFolder {
+  readonly dir: string;
+  readonly label: ModelLabel;
+}
+
 /**
- * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
- * progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
- * cannot be used becomes a ConfigError: one line naming the variable and the problem.
+ * The ONNX folder for the model `variable` names (see {@link prepareFolder}). A model that cannot be used becomes a
+ * ConfigError: one line naming the variable and the problem.
  */
-async function modelFolder(
-  variable: string,
-  source: string,
-  env: PipelineEnv,
-  log: Logger,
-): Promise<{ dir: string; label: ModelLabel }> {
-  const started = Date.now();
-  let logged = -PROGRESS_LOG_STEP;
+async function modelFolder(variable: string, source: string, env: PipelineEnv, log: Logger): Promise<PreparedFolder> {
   try {
-    const prepared = await prepareModel(source, {
-      cacheDir: env.MODEL_CACHE_DIR,
-      dtype: env.MODEL_DTYPE,
-      onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
-      onProgress: ({ component, fraction }) => {
-        const percent = Math.floor(fraction * 100);
-        if (percent < logged + PROGRESS_LOG_STEP) return;
-        logged = percent - (percent % PROGRESS_LOG_STEP);
-        log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
-      },
-      onWarning: (message) => log.warn({ model: source }, message),
-    });
-    const ms = Date.now() - started;
-    if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
-    else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
-    const name = basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
-    return { dir: prepared.dir, label: { name, hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
+    return await prepareFolder(source, env, log);
   } catch (error) {
     if (isCheckpointError(error) || isConvertError(error)) {
       throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });
     }
     throw error;
   }
+}
+
+/**
+ * The ONNX folder for the model `source`: as given, from the model cache, or converted now (logging its progress).
+ * @throws CheckpointError, ConvertError for a source that cannot be converted.
+ */
+async function prepareFolder(source: string, env: PipelineEnv, log: Logger): Promise<PreparedFolder> {
+  const started = Date.now();
+  let logged = -PROGRESS_LOG_STEP;
+  const prepared = await prepareModel(source, {
+    cacheDir: env.MODEL_CACHE_DIR,
+    dtype: env.MODEL_DTYPE,
+    onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
+    onProgress: ({ component, fraction }) => {
+      const percent = Math.floor(fraction * 100);
+      if (percent < logged + PROGRESS_LOG_STEP) return;
+      logged = percent - (percent % PROGRESS_LOG_STEP);
+      log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
+    },
+    onWarning: (message) => log.warn({ model: source }, message),
+  });
+  const ms = Date.now() - started;
+  if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
+  else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
+  return { dir: prepared.dir, label: { name: sourceName(source), hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
 }

@@ -186,7 +186,8 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    const kSampler = a1111SamplerOf(resolved);
+    // A1111's sampling is ported for one text encoder: SDXL draws with diffusers' scheduler in either mode.
+    const kSampler = this.#model.second ? undefined : a1111SamplerOf(resolved);
     if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing);
 
     // 2. A fresh scheduler and the batch's noise.
