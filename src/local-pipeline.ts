@@ -1,13 +1,15 @@
 import { isCheckpointError } from './checkpoint/index.js';
 import { ConfigError, type EnvConfig } from './config/index.js';
+import type { ExecutionProviderChoice } from './pipeline/index.js';
 import { isConvertError } from './convert/errors.js';
-import { prepareModel } from './convert/model-cache.js';
+import type { GraphTarget } from './convert/graphs/image-layers.js';
+import { graphTargetFor, prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
 import { describeModel, readCatalog, type DescribedModel } from './catalog/index.js';
 import { sourceIdentity } from './convert/source-files.js';
-import { FailureError, type JobFailure } from './failure.js';
+import { FailureError } from './failure.js';
 import { ModelPool, type PoolEntry } from './generator/model-pool.js';
 import { SupervisedGenerator } from './generator/supervised-generator.js';
 import { WorkerGenerator } from './generator/worker-generator.js';
@@ -22,28 +24,49 @@ export type PipelineEnv = Pick<
 export type PoolEnv = PipelineEnv & Pick<EnvConfig, 'MODEL_DIR' | 'MODELS_DIR' | 'MODEL_MEMORY_GB'>;
 
 /**
- * Loads the pipeline on this machine for model `model` (converting a checkpoint once), supervised: reloaded after
- * repeated faults, on the CPU when `auto` picked a GPU that keeps failing. `INPAINT_MODEL_DIR` goes with it.
+ * Loads the pipeline on this machine for model `model` (converting a checkpoint once, in the form the provider
+ * runs best: see `graphTargetFor`), supervised: reloaded after repeated faults, on the CPU when `auto` picked a GPU
+ * that keeps failing. When `auto` chose the CUDA form and it does not load, the portable form is loaded instead.
+ * `inpaintModel` (`INPAINT_MODEL_DIR`, for `MODEL_DIR`'s model) does the model's inpainting.
+ * @throws ConfigError when the model cannot be used (naming `MODEL_DIR`).
  */
-export async function startLocalPipeline(model: string, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
-  const main = await modelFolder('MODEL_DIR', model, env, log);
-  const inpaint =
-    env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
-  return supervise(main, inpaint, env, log);
-}
-
-/** A prepared model folder on a supervised worker thread (with its dedicated inpainting model, if any). */
-async function supervise(main: PreparedFolder, inpaint: PreparedFolder | undefined, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
-  const modelDir = main.dir;
-  const inpaintModelDir = inpaint?.dir;
-  const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
+export async function startLocalPipeline(
+  model: string,
+  env: PipelineEnv,
+  log: Logger,
+  inpaintModel: string | undefined = env.INPAINT_MODEL_DIR,
+): Promise<SupervisedGenerator> {
+  const folders = new Map<GraphTarget, Promise<ModelFolders>>();
+  const foldersFor = (target: GraphTarget): Promise<ModelFolders> => {
+    let known = folders.get(target);
+    if (!known) {
+      known = modelFolders(model, inpaintModel, env, target, log);
+      folders.set(target, known);
+    }
+    return known;
+  };
+  const start = async (provider: ExecutionProviderChoice, target: GraphTarget): Promise<WorkerGenerator> => {
+    const { main, inpaint } = await foldersFor(target);
+    const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
+    return WorkerGenerator.start(
+      { modelDir: main.dir, inpaintModelDir: inpaint?.dir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
+      (level, message, fields) => log[level](fields, message),
+    );
+  };
+  // Converted before the first load, so that a bad model stops the start with its ConfigError.
+  await foldersFor(graphTargetFor(env.EXECUTION_PROVIDER));
   const generator = await SupervisedGenerator.start({
     provider: env.EXECUTION_PROVIDER,
-    load: (provider) =>
-      WorkerGenerator.start(
-        { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
-        (level, message, fields) => log[level](fields, message),
-      ),
+    load: async (provider) => {
+      const target = graphTargetFor(provider);
+      if (target === 'portable' || provider !== 'auto') return start(provider, target);
+      try {
+        return await start(provider, target);
+      } catch (error) {
+        log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the CUDA form of the model did not load; using the portable form');
+        return start(provider, 'portable');
+      }
+    },
     log,
   });
   log.info({ model: generator.modelName, providers: generator.providers }, 'pipeline loaded');
@@ -133,26 +156,20 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
 }
 
 /**
- * Loads a model of the pool: converted first when it never was. A model that cannot be used (a conversion or a
- * model file that fails) rejects with `MODEL_BROKEN` and the reason.
+ * Loads a model of the pool: converted first when it never was. A model that cannot be used (its checkpoint, its
+ * conversion or its ONNX files fail) rejects with `MODEL_BROKEN` and the reason.
  */
-async function loadModel(source: string, name: string, env: PipelineEnv, log: Logger, inpaintSource?: string): Promise<SupervisedGenerator> {
+async function loadModel(source: string, name: string, env: PipelineEnv, log: Logger, inpaintModel?: string): Promise<SupervisedGenerator> {
   try {
-    const main = await prepareFolder(source, env, log);
-    const inpaint = inpaintSource === undefined ? undefined : await prepareFolder(inpaintSource, env, log);
-    return await supervise({ ...main, label: { ...main.label, name } }, inpaint, env, log);
+    return await startLocalPipeline(source, env, log, inpaintModel);
   } catch (error) {
-    const reason = unusableReason(error);
-    if (reason === undefined) throw error;
-    throw new FailureError('MODEL_BROKEN', { model: name, reason }, { cause: error });
+    // A conversion's failure comes as the ConfigError that would stop a start: its cause says what is wrong.
+    const cause = error instanceof ConfigError ? error.cause : undefined;
+    if (isCheckpointError(cause) || isConvertError(cause)) {
+      throw new FailureError('MODEL_BROKEN', { model: name, reason: cause.message.replace(/\.$/, '') }, { cause });
+    }
+    throw error;
   }
-}
-
-/** Why a model cannot be used, when `error` says it: its checkpoint, its conversion, or its ONNX files. */
-function unusableReason(error: unknown): string | undefined {
-  const failure = (error as { failure?: JobFailure } | undefined)?.failure;
-  const unusable = isCheckpointError(error) || isConvertError(error) || failure?.code === 'MODEL_BROKEN';
-  return unusable ? (error as Error).message.replace(/\.$/, '') : undefined;
 }
 
 /** The model's name: its file or folder name without `.safetensors`. */
@@ -174,54 +191,69 @@ function factsOf(generator: SupervisedGenerator): ModelFacts {
   return { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
 }
 
+interface ModelFolder {
+  readonly dir: string;
+  readonly label: ModelLabel;
+}
+
+interface ModelFolders {
+  readonly main: ModelFolder;
+  readonly inpaint?: ModelFolder;
+}
+
+/** The model and its inpainting model (`INPAINT_MODEL_DIR`) in the form `target`. */
+async function modelFolders(model: string, inpaintModel: string | undefined, env: PipelineEnv, target: GraphTarget, log: Logger): Promise<ModelFolders> {
+  const main = await modelFolder('MODEL_DIR', model, env, target, log);
+  if (inpaintModel === undefined) return { main };
+  return { main, inpaint: await modelFolder('INPAINT_MODEL_DIR', inpaintModel, env, target, log) };
+}
+
 /** Logged conversion progress every this many percent. */
 const PROGRESS_LOG_STEP = 10;
 
 /** A1111's short model hash: the first 10 hex digits of the checkpoint's sha256. */
 const SHORT_HASH_DIGITS = 10;
 
-/** A model's ONNX folder, and how members see it (its source's name without `.safetensors`, and its short hash). */
-interface PreparedFolder {
-  readonly dir: string;
-  readonly label: ModelLabel;
-}
-
 /**
- * The ONNX folder for the model `variable` names (see {@link prepareFolder}). A model that cannot be used becomes a
- * ConfigError: one line naming the variable and the problem.
+ * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
+ * progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
+ * cannot be used becomes a ConfigError: one line naming the variable and the problem.
  */
-async function modelFolder(variable: string, source: string, env: PipelineEnv, log: Logger): Promise<PreparedFolder> {
+async function modelFolder(
+  variable: string,
+  source: string,
+  env: PipelineEnv,
+  target: GraphTarget,
+  log: Logger,
+): Promise<ModelFolder> {
+  const started = Date.now();
+  let logged = -PROGRESS_LOG_STEP;
   try {
-    return await prepareFolder(source, env, log);
+    const prepared = await prepareModel(source, {
+      cacheDir: env.MODEL_CACHE_DIR,
+      dtype: env.MODEL_DTYPE,
+      target,
+      onConvert: () =>
+        log.info(
+          { model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: target === 'cuda' ? 'fp16' : env.MODEL_DTYPE, target },
+          'converting the checkpoint to ONNX (once)',
+        ),
+      onProgress: ({ component, fraction }) => {
+        const percent = Math.floor(fraction * 100);
+        if (percent < logged + PROGRESS_LOG_STEP) return;
+        logged = percent - (percent % PROGRESS_LOG_STEP);
+        log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
+      },
+      onWarning: (message) => log.warn({ model: source }, message),
+    });
+    const ms = Date.now() - started;
+    if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
+    else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
+    return { dir: prepared.dir, label: { name: sourceName(source), hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
   } catch (error) {
     if (isCheckpointError(error) || isConvertError(error)) {
       throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });
     }
     throw error;
   }
-}
-
-/**
- * The ONNX folder for the model `source`: as given, from the model cache, or converted now (logging its progress).
- * @throws CheckpointError, ConvertError for a source that cannot be converted.
- */
-async function prepareFolder(source: string, env: PipelineEnv, log: Logger): Promise<PreparedFolder> {
-  const started = Date.now();
-  let logged = -PROGRESS_LOG_STEP;
-  const prepared = await prepareModel(source, {
-    cacheDir: env.MODEL_CACHE_DIR,
-    dtype: env.MODEL_DTYPE,
-    onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
-    onProgress: ({ component, fraction }) => {
-      const percent = Math.floor(fraction * 100);
-      if (percent < logged + PROGRESS_LOG_STEP) return;
-      logged = percent - (percent % PROGRESS_LOG_STEP);
-      log.info({ model: source, component, percent: logged }, 'converting the checkpoint');
-    },
-    onWarning: (message) => log.warn({ model: source }, message),
-  });
-  const ms = Date.now() - started;
-  if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
-  else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
-  return { dir: prepared.dir, label: { name: sourceName(source), hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
 }

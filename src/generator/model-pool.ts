@@ -153,11 +153,12 @@ export class ModelPool extends EventEmitter<{ health: [PipelineHealth] }> implem
     try {
       loaded = await slot.entry.load();
     } catch (error) {
-      if (error instanceof FailureError && error.failure.code === 'MODEL_BROKEN') {
-        slot.broken = { identity, failure: error.failure };
-        this.#options.log.error({ model: model.name, reason: error.failure.details['reason'] }, 'model cannot be used until its file changes');
-      }
-      throw error;
+      // A conversion's failure (a FailureError) or a model file's (a GeneratorError from the pipeline's thread).
+      const failure = (error as { failure?: JobFailure } | undefined)?.failure;
+      if (failure?.code !== 'MODEL_BROKEN') throw error;
+      slot.broken = { identity, failure: { ...failure, details: { ...failure.details, model: model.name } } };
+      this.#options.log.error({ model: model.name, reason: failure.details['reason'] }, 'model cannot be used until its file changes');
+      throw new FailureError('MODEL_BROKEN', slot.broken.failure.details, { cause: error });
     }
     slot.broken = undefined;
     this.#loaded(slot, loaded, bytes);

@@ -136,6 +136,11 @@ export class ImageInputs {
     return { ok: true, inputs: { source, stored: size, mask: requestMask, prompt: record.request.prompt, model: record.request.model, notices } };
   }
 
+  /** The stored PNG of image `index` (0-based) of `record`'s result (without its parameters), or why there is none. */
+  async storedResult(record: EarlierJob, index: number): Promise<Result<{ png: Uint8Array }>> {
+    return this.#resultOf(record, index);
+  }
+
   /** The key and PNG of image `index` of `record`'s result, or why it cannot be used. */
   async #resultOf(record: EarlierJob, index: number): Promise<Result<{ inputKey: string; png: Uint8Array }>> {
     const count = record.result?.seeds.length ?? 0;

@@ -2,6 +2,8 @@
 // seeds and prompt syntax). Usable without the bot: load a model folder, generate, encode PNGs.
 export {
   StableDiffusionPipeline,
+  type BatchEntry,
+  type BatchOptions,
   type GeneratedImage,
   type GenerateResult,
   type ModelInfo,
@@ -35,6 +37,7 @@ export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineEr
 export type { LogLevel, PipelineLogger } from './logger.js';
 export { MODEL_FAMILIES, sizeForAspect, type FamilyFacts, type ModelFamily } from './models/families.js';
 export {
+  cudaProviderInstalled,
   EXECUTION_PROVIDERS,
   parseProviderChoice,
   type ExecutionProvider,

@@ -1,10 +1,10 @@
 import { PipelineError } from './errors.js';
 import type { Mask, RgbImage } from './image/index.js';
 import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
-import { parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
+import { isDiffusersSampler, parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
 import type { NetworkPatch } from './lora/patch.js';
 import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
-import { kSamplerFor } from './a1111/k-samplers.js';
+import { a1111SamplerFor } from './a1111/samplers.js';
 import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
 
 /**
@@ -238,7 +238,10 @@ export function resolveParameters(
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
   // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
-  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && kSamplerFor(resolvedSampler) !== undefined;
+  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && a1111SamplerFor(resolvedSampler) !== undefined;
+  if (!isDiffusersSampler(resolvedSampler) && (compat !== 'a1111' || kind === 'inpaint' || request.hires !== undefined)) {
+    fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111, for txt2img and img2img without the hires fix`);
+  }
   const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);

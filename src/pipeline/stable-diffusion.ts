@@ -1,4 +1,4 @@
-import { a1111SamplerOf, type KSampler } from './a1111/k-samplers.js';
+import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
@@ -27,6 +27,7 @@ import { decodeImages, encodePrompt, throwIfCancelled, type GenerateHooks, type 
 import { TimingRecorder, type GenerationTiming } from './timing.js';
 import { txt2img } from './txt2img.js';
 import { countHiresCalls } from './model-calls.js';
+import { UnetBatch, type UnetBatchMember } from './unet-batch.js';
 
 /** How {@link StableDiffusionPipeline.load} loads a model. */
 export interface PipelineOptions {
@@ -89,6 +90,21 @@ export interface GeneratedImage {
   readonly seed: bigint;
   /** With a variation strength (A1111 mode): this image's variation seed. */
   readonly variationSeed?: bigint;
+}
+
+/** One request of {@link StableDiffusionPipeline.generateBatch}. */
+export interface BatchEntry {
+  readonly request: GenerateRequest;
+  readonly hooks?: GenerateHooks;
+}
+
+/** How {@link StableDiffusionPipeline.generateBatch} runs its batch. */
+export interface BatchOptions {
+  /**
+   * UNet batch rows per model run (2 per image with guidance, 1 without): bounds the memory of a run. A request
+   * of more rows than this still runs, alone. Minimum: 1. @default unbounded
+   */
+  readonly maxRows?: number;
 }
 
 /** What {@link StableDiffusionPipeline.generate} returns. */
@@ -180,22 +196,48 @@ export class StableDiffusionPipeline {
    * @throws PipelineError `INVALID_REQUEST` (a field out of range, a task this model cannot do), `CANCELLED`,
    *   `DEVICE_OOM`, `RUNTIME_ERROR`.
    */
-  async generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+  generate(request: GenerateRequest, hooks: GenerateHooks = {}): Promise<GenerateResult> {
+    return this.#generate(request, hooks, undefined);
+  }
+
+  /**
+   * Generates several requests together: each as {@link generate} makes it alone (its own prompt encoding,
+   * scheduler, seeds, progress and cancellation; the same pictures), with the UNet evaluations of every denoising
+   * step run as one model batch, `2·count` rows per request with guidance. Requests batch fully when they share
+   * the model, size, steps, sampler, schedule, CFG, LoRA set, clip skip and prompt chunk count (see `batchKeyOf`
+   * in src/generator); calls that cannot share a run still work, in turn. A request that fails or is cancelled
+   * leaves the batch (its rows are dropped from the next step on) without touching the others.
+   * @returns one promise per entry, in order, settling as `generate(entry.request, entry.hooks)` would.
+   */
+  generateBatch(entries: readonly BatchEntry[], options: BatchOptions = {}): Promise<GenerateResult>[] {
+    const batch = new UnetBatch(Math.max(entries.length, 1), options.maxRows);
+    return entries.map((entry, i) => this.#generate(entry.request, entry.hooks ?? {}, batch.members[i]));
+  }
+
+  async #generate(request: GenerateRequest, hooks: GenerateHooks, member: UnetBatchMember | undefined): Promise<GenerateResult> {
+    try {
+      return await this.#generateIn(request, hooks, member);
+    } finally {
+      member?.leave();
+    }
+  }
+
+  async #generateIn(request: GenerateRequest, hooks: GenerateHooks, member: UnetBatchMember | undefined): Promise<GenerateResult> {
     const timing = new TimingRecorder();
 
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
     // A1111's sampling is ported for one text encoder: SDXL draws with diffusers' scheduler in either mode.
-    const kSampler = this.#model.second ? undefined : a1111SamplerOf(resolved);
-    if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing);
+    const a1111Sampler = this.#model.second ? undefined : a1111SamplerOf(resolved);
+    if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
     const noise = createBatchNoise(resolved.seed, resolved.count, resolved.rng, resolved.seedMode);
 
     // 3. Merge the request's LoRAs (or find them merged); encode the prompt and the negative prompt.
-    const model = await this.#patchedModel(resolved.networks);
+    const model = await this.#modelFor(resolved.networks, member);
     const conditioning = await encodePrompt(model, resolved, timing);
 
     // 4. Run the task's denoising loop (both passes of a hires fix, counted as one in the progress reports).
@@ -221,7 +263,8 @@ export class StableDiffusionPipeline {
         )
       : { job: firstJob, latents: firstLatents };
 
-    // 5. Decode.
+    // 5. Decode (after leaving a batch: the others need not wait for this).
+    member?.leave();
     const images = await decodeImages(job, latents);
     return {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
@@ -232,14 +275,15 @@ export class StableDiffusionPipeline {
     };
   }
 
-  /** A request in A1111 mode whose sampler is one of k-diffusion's: A1111's sampling, then the same decoding. */
+  /** A request in A1111 mode whose sampler A1111 sampling runs: A1111's sampling, then the same decoding. */
   async #generateA1111(
     resolved: ResolvedRequest,
-    sampler: KSampler,
+    sampler: A1111Sampler,
     hooks: GenerateHooks,
     timing: TimingRecorder,
+    member: UnetBatchMember | undefined,
   ): Promise<GenerateResult> {
-    const model = await this.#patchedModel(resolved.networks);
+    const model = await this.#modelFor(resolved.networks, member);
     const { hires } = resolved;
     const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
     let firstCalls = 0;
@@ -266,6 +310,7 @@ export class StableDiffusionPipeline {
           this.#createScheduler(resolved.sampler),
         )
       : { job: first, latents: sampled.latents };
+    member?.leave();
     const images = await decodeImages(job, latents);
     return {
       images: images.map((image, i) => {
@@ -284,6 +329,12 @@ export class StableDiffusionPipeline {
     await this.#model.patching?.merged.text_encoder.release();
     await this.#model.patching?.merged.unet.release();
     await this.#sessions.releaseAll();
+  }
+
+  /** The model for a request: its LoRAs merged, its UNet routed through its batch when it has one. */
+  async #modelFor(networks: ResolvedRequest['networks'], member: UnetBatchMember | undefined): Promise<StableDiffusionModel> {
+    const model = await this.#patchedModel(networks);
+    return member ? { ...model, unet: model.unet.routedThrough(member.router) } : model;
   }
 
   /** The model with `networks` merged into the components they change (itself when there are none). */

@@ -56,7 +56,7 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       member: fc.nat(MEMBERS - 1),
       on: fc.constantFrom('result' as const, 'other' as const),
       pick: fc.nat(),
-      emoji: fc.constantFrom('🎲', '🔁', '❤️', '⏳'),
+      emoji: fc.constantFrom('🎲', '🔁', '✉️', '❤️', '⏳'),
     }),
   },
 );

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   countModelCalls,
   resolveRequest,
+  isDiffusersSampler,
   SCHEDULER_IDS,
   StableDiffusionPipeline,
   type GenerateRequest,
@@ -28,9 +29,11 @@ describe('countModelCalls', () => {
     return { totals, reports };
   }
 
-  for (const sampler of SCHEDULER_IDS) {
-    it(`${sampler}: the model calls predicted are the progress total reported, txt2img and img2img, both modes`, async () => {
-      for (const request of (['diffusers', 'a1111'] as const).flatMap((compat) => [
+  // DPM adaptive's calls depend on its error control: its count is an estimate (samplers.test.ts checks its reports).
+  for (const sampler of SCHEDULER_IDS.filter((id) => id !== 'dpm_adaptive')) {
+    it(`${sampler}: the model calls predicted are the progress total reported, txt2img and img2img, in each mode it runs in`, async () => {
+      const modes = isDiffusersSampler(sampler) ? (['diffusers', 'a1111'] as const) : (['a1111'] as const);
+      for (const request of modes.flatMap((compat) => [
         { prompt: 'a cat', sampler, steps: STEPS, width: 64, height: 64, seed: 1, compat },
         { prompt: 'a cat', sampler, steps: STEPS, seed: 1, initImage, strength: 0.7, compat },
       ]) satisfies GenerateRequest[]) {

@@ -8,7 +8,7 @@ import type { Logger } from '../../log.js';
 import { isTransientDiscordError, withBackoff } from './discord-retry.js';
 import { failureText } from './failure-text.js';
 import { JobView, type ViewPayload } from './job-view.js';
-import { progressComponents, progressContent, resultComponents, resultEmbed, type JobState } from './render.js';
+import { progressComponents, progressContent, resultComponents, resultEmbed, uploadNote, type JobState } from './render.js';
 import { SPOILER_WARNING, withheldComponents, withheldContent, withheldPrivately } from './content-notices.js';
 import type { Screening } from '../../jobs/content-screen.js';
 import { encodePng, type Rgb8Image } from '../../pipeline/index.js';
@@ -80,7 +80,7 @@ export class DiscordPresenter implements JobPresenter {
       const files = await resultFiles(record.id, images, limit);
       return {
         content: options.spoiler ? `<@${record.origin.userId}>\n${SPOILER_WARNING}` : `<@${record.origin.userId}>`,
-        embeds: [resultEmbed(record, files.some((file) => file.scaledDown))],
+        embeds: [resultEmbed(record, uploadNote(files, limit))],
         components: resultComponents(record),
         files: files.map((file) => new AttachmentBuilder(Buffer.from(file.bytes), { name: `${options.spoiler ? 'SPOILER_' : ''}${file.name}` })),
       };

@@ -11,6 +11,8 @@ import { outputSize } from '../../generator/working-size.js';
 import { extractLoraTags, HIRES_UPSCALER_LABELS, isPipelineError, parseInfotext, samplerLabel, type LoraTag } from '../../pipeline/index.js';
 import { buttonId, type ButtonAction } from './custom-id.js';
 import { canUpscale } from '../../jobs/upscale.js';
+import type { ResultFile } from './result-files.js';
+import { MAIL_EMOJI } from './mail-emoji.js';
 
 /** Where a job stands, as its message shows it. */
 export type JobState =
@@ -57,13 +59,12 @@ export function progressComponents(record: JobRecord): ActionRowBuilder<MessageA
   return [row(new ButtonBuilder().setCustomId(buttonId('cancel', record.id)).setLabel('Cancel').setEmoji('✖️').setStyle(ButtonStyle.Secondary))];
 }
 
-/** The embed of a finished job: every parameter needed to reproduce it. */
-export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilder {
+/** The embed of a finished job: every parameter needed to reproduce it, and `fileNote` about its files. */
+export function resultEmbed(record: JobRecord, fileNote?: string): EmbedBuilder {
   const { request, result } = record;
   const label = samplerLabel(request.sampler);
   const seeds = result?.seeds ?? [request.seed];
-  const notes = [...record.notices];
-  if (scaledDown) notes.push('The files were scaled down to fit Discord\'s upload limit.');
+  const notes = [...record.notices, ...(fileNote === undefined ? [] : [fileNote])];
   const embed = new EmbedBuilder()
     .setColor(EMBED_COLOR)
     .setTitle(titleOf(request))
@@ -87,6 +88,27 @@ export function resultEmbed(record: JobRecord, scaledDown: boolean): EmbedBuilde
     .setFooter({ text: `Job ${record.id}` });
   if (notes.length > 0) embed.setDescription(notes.map((note) => `• ${note}`).join('\n').slice(0, 4000));
   return embed;
+}
+
+/**
+ * What the member is told when files of a result are not its PNGs (they were over the upload limit): the format they
+ * come in, and where the PNGs with their parameters are. Undefined when every file is the PNG.
+ */
+export function uploadNote(files: readonly ResultFile[], limitBytes: number): string | undefined {
+  const formats = new Set(files.map((file) => file.format));
+  const kinds = [...(formats.has('webp') ? ['lossless WebP'] : []), ...(formats.has('jpeg') ? ['high-quality JPEG'] : [])];
+  if (kinds.length === 0) return undefined;
+  const scaled = files.some((file) => file.scaledDown) ? ', scaled down to fit' : '';
+  return (
+    `Files over the upload limit here (${byteSize(limitBytes)}) come as ${kinds.join(' or ')}${scaled}, without their parameters: ` +
+    `react ${MAIL_EMOJI} to get the full PNGs in a DM, or see ℹ️ Parameters.`
+  );
+}
+
+/** "10 MiB", "24.5 KiB". */
+function byteSize(bytes: number): string {
+  const [amount, unit] = bytes >= 1024 * 1024 ? [bytes / (1024 * 1024), 'MiB'] : [bytes / 1024, 'KiB'];
+  return `${Number(amount.toFixed(1))} ${unit}`;
 }
 
 function titleOf(request: GenerationRequest): string {
@@ -143,8 +165,8 @@ function sourceFields(request: GenerationRequest): { name: string; value: string
 /**
  * The buttons under a result: 🎲 reroll, ℹ️ parameters, 🗑️ delete; then for one picture 🔀 variations, ⬆️ upscale,
  * Vary (subtle) and Vary (strong), Zoom out 1.5× and 2×, and Pan ⬅️ ➡️ ⬆️ ⬇️; for several, U1…Un (upscale picture n) and V1…Vn (a variation of it). Within
- * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Upscaling is for pictures `/imagine` made without
- * `upscale` (see `canUpscale`).
+ * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Every result has them, whatever made it, but for
+ * upscaling, which pictures the hires fix made do not offer (see `canUpscale`).
  */
 export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
   const pictures = record.result?.seeds.length ?? record.request.count;

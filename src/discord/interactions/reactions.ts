@@ -3,6 +3,8 @@ import type { CommandContext } from './command.js';
 import { admitJob } from '../../jobs/admit.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { isGone } from '../delivery/job-view.js';
+import { isMailEmoji } from '../delivery/mail-emoji.js';
+import { mailFullPictures } from './mail-reaction.js';
 import { isAgeRestricted } from './age-restricted.js';
 import { refusalText } from './refusal-text.js';
 
@@ -11,17 +13,23 @@ export const REROLL_EMOJIS = new Set(['🎲', '🔁']);
 /** The bot's mark that it saw a reroll reaction and queued the job. */
 const SEEN_EMOJI = '⏳';
 
-/**
- * 🎲 or 🔁 on any bot result (old ones too, after a restart: the reaction may be partial) queues the same request
- * with a new seed for the member who reacted, under that member's limits. Refusals that only mean "wait"
- * (cooldown, queue limit) stay silent, so spamming the reaction yields one job and no noise.
- */
+/** Reactions on results, old ones too (after a restart the reaction may be partial): 🎲 / 🔁 reroll, ✉️ mails the PNGs. */
 export async function handleReaction(
   reaction: MessageReaction | PartialMessageReaction,
   user: User | PartialUser,
   context: CommandContext,
 ): Promise<void> {
-  if (user.bot || !REROLL_EMOJIS.has(reaction.emoji.name ?? '')) return;
+  if (user.bot) return;
+  if (isMailEmoji(reaction.emoji.name)) return mailFullPictures(reaction, user, context);
+  if (REROLL_EMOJIS.has(reaction.emoji.name ?? '')) return reroll(reaction, user, context);
+}
+
+/**
+ * 🎲 or 🔁 on any bot result queues the same request with a new seed for the member who reacted, under that member's
+ * limits. Refusals that only mean "wait" (cooldown, queue limit) stay silent, so spamming the reaction yields one job
+ * and no noise.
+ */
+async function reroll(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, context: CommandContext): Promise<void> {
   const record = await context.jobs.byMessage(reaction.message.id);
   // `undelivered` too: the result is on the message a moment before its record says `completed`, and a member can
   // react in that moment. Earlier states have no result to reroll; later ones (blocked, failed…) none to show.

@@ -43,7 +43,11 @@ export class CompVisSchedule {
   /** `sigmas.log()` (float32 values). */
   readonly logSigmas: Float32Array;
 
+  /** ldm's `alphas_cumprod` (float32), which A1111's timestep samplers read. */
+  readonly alphasCumprod: Float32Array;
+
   constructor(alphasCumprod: Float32Array) {
+    this.alphasCumprod = alphasCumprod;
     this.sigmas = alphasCumprod.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
     this.logSigmas = this.sigmas.map((s) => Math.log(s));
   }

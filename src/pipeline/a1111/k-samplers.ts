@@ -4,24 +4,16 @@
 import type { SchedulerId } from '../schedulers/index.js';
 import { lmsCoefficient } from '../schedulers/lms.js';
 import { ancestralSplit, logMidpoint } from '../schedulers/sigmas.js';
+import { sampleDpmAdaptive, sampleDpmFast } from './dpm-solver.js';
+import { addScaled, derivative, heunStep, type Denoiser, type Sample } from './k-steps.js';
+import { restartModelCalls, sampleRestart } from './restart.js';
 import type { ScheduleType } from './schedule-types.js';
 
 const f32 = Math.fround;
 
-/** The guided denoiser: x₀ estimated from `x` at noise level `sigma` (a new array). */
-export type Denoiser = (x: Float32Array, sigma: number) => Promise<Float32Array>;
-
-/**
- * The sampler's `torch.randn_like(x)`, which A1111 replaces with the next draw of each image's generator.
- * Deterministic samplers (Euler, Heun, DPM2) draw an `eps` at every step that they never use when `s_churn`
- * is 0 (A1111's default); it changes no result, so they do not draw it here.
- */
-export type NoiseSource = () => Float32Array;
-
-type Sample = (model: Denoiser, x: Float32Array, sigmas: Float64Array, noise: NoiseSource) => Promise<Float32Array>;
-
 /** One A1111 sampler of the k-diffusion family. */
 export interface KSampler {
+  readonly family: 'k-diffusion';
   /** A1111's name, as its infotext writes it. */
   readonly name: string;
   /** The schedule `Automatic` resolves to (`options['scheduler']`); undefined: `CompVisDenoiser.get_sigmas`. */
@@ -35,16 +27,6 @@ export interface KSampler {
   /** The denoiser calls `sample` makes over `sigmas`. */
   readonly modelCalls: (sigmas: Float64Array) => number;
   readonly sample: Sample;
-}
-
-/** `(x − denoised) / σ`, k-diffusion's `to_d`. */
-function derivative(x: Float32Array, denoised: Float32Array, sigma: number): Float32Array {
-  return x.map((v, i) => f32(f32(v - (denoised[i] ?? 0)) / sigma));
-}
-
-/** `x + d · dt` in place. */
-function addScaled(x: Float32Array, d: Float32Array, dt: number): void {
-  for (let i = 0; i < x.length; i++) x[i] = (x[i] ?? 0) + f32((d[i] ?? 0) * dt);
 }
 
 const steps = (sigmas: Float64Array): number => sigmas.length - 1;
@@ -81,20 +63,7 @@ const sampleEulerAncestral: Sample = async (model, x, sigmas, noise) => {
 };
 
 const sampleHeun: Sample = async (model, x, sigmas) => {
-  for (let i = 0; i < steps(sigmas); i++) {
-    const sigma = level(sigmas, i);
-    const next = level(sigmas, i + 1);
-    const d = derivative(x, await model(x, sigma), sigma);
-    const dt = f32(next - sigma);
-    if (next === 0) {
-      addScaled(x, d, dt);
-      continue;
-    }
-    const x2 = x.slice();
-    addScaled(x2, d, dt);
-    const d2 = derivative(x2, await model(x2, next), next);
-    for (let j = 0; j < x.length; j++) x[j] = (x[j] ?? 0) + f32(f32(f32((d[j] ?? 0) + (d2[j] ?? 0)) / 2) * dt);
-  }
+  for (let i = 0; i < steps(sigmas); i++) await heunStep(model, x, level(sigmas, i), level(sigmas, i + 1));
   return x;
 };
 
@@ -126,6 +95,36 @@ const sampleDpm2Ancestral: Sample = async (model, x, sigmas, noise) => {
     if (down === 0) addScaled(x, d, f32(down - sigma));
     else await dpm2Step(model, x, d, sigma, down);
     if (up > 0) addScaled(x, noise(), up);
+  }
+  return x;
+};
+
+/**
+ * `sample_dpmpp_2s_ancestral` (eta 1): a DPM-Solver++(2S) step through the log-midpoint to σ_down (Euler where
+ * σ_down is 0), then ancestral noise while σ_next > 0.
+ */
+const sampleDpmpp2sAncestral: Sample = async (model, x, sigmas, noise) => {
+  const t = (sigma: number): number => f32(-f32(Math.log(sigma)));
+  const sigmaOf = (time: number): number => f32(Math.exp(-time));
+  for (let i = 0; i < steps(sigmas); i++) {
+    const sigma = level(sigmas, i);
+    const next = level(sigmas, i + 1);
+    const denoised = await model(x, sigma);
+    const { down, up } = ancestralSplit(sigma, next);
+    if (down === 0) {
+      addScaled(x, derivative(x, denoised, sigma), f32(down - sigma));
+    } else {
+      const h = f32(t(down) - t(sigma));
+      const s = f32(t(sigma) + f32(0.5 * h));
+      const midRatio = f32(sigmaOf(s) / sigmaOf(t(sigma)));
+      const midFactor = f32(Math.expm1(f32(-h * 0.5)));
+      const x2 = x.map((v, k) => f32(f32(midRatio * v) - f32(midFactor * (denoised[k] ?? 0))));
+      const denoised2 = await model(x2, sigmaOf(s));
+      const ratio = f32(sigmaOf(t(down)) / sigmaOf(t(sigma)));
+      const factor = f32(Math.expm1(-h));
+      for (let k = 0; k < x.length; k++) x[k] = f32(f32(ratio * (x[k] ?? 0)) - f32(factor * (denoised2[k] ?? 0)));
+    }
+    if (next > 0) addScaled(x, noise(), up);
   }
   return x;
 };
@@ -179,6 +178,7 @@ const sampleDpmpp2m: Sample = async (model, x, sigmas) => {
 const oneCallPerStep = (sigmas: Float64Array): number => steps(sigmas);
 
 const EULER: KSampler = {
+  family: 'k-diffusion',
   name: 'Euler',
   discardNextToLastSigma: false,
   secondOrder: false,
@@ -195,6 +195,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   lms: { ...EULER, name: 'LMS', sample: sampleLms },
   heun: { ...EULER, name: 'Heun', secondOrder: true, modelCalls: twoPerStep((s, i) => level(s, i + 1)), sample: sampleHeun },
   dpm2: {
+    family: 'k-diffusion',
     name: 'DPM2',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -204,6 +205,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
     sample: sampleDpm2,
   },
   dpm2_a: {
+    family: 'k-diffusion',
     name: 'DPM2 a',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -214,22 +216,33 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   },
   dpmpp_2m: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
   dpmpp_2m_karras: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
+  dpmpp_2s_a: {
+    family: 'k-diffusion',
+    name: 'DPM++ 2S a',
+    defaultSchedule: 'Karras',
+    discardNextToLastSigma: false,
+    secondOrder: true,
+    usesEnsd: true,
+    modelCalls: twoPerStep((s, i) => ancestralSplit(level(s, i), level(s, i + 1)).down),
+    sample: sampleDpmpp2sAncestral,
+  },
+  // DPM fast makes exactly `n` calls; DPM adaptive as many as its error control asks, three per attempt: its
+  // count here is an estimate (three per step), which the progress reports raise when it is passed.
+  dpm_fast: { ...EULER, name: 'DPM fast', usesEnsd: true, sample: sampleDpmFast },
+  dpm_adaptive: { ...EULER, name: 'DPM adaptive', usesEnsd: true, modelCalls: (s) => 3 * steps(s), sample: sampleDpmAdaptive },
+  restart: {
+    family: 'k-diffusion',
+    name: 'Restart',
+    defaultSchedule: 'Karras',
+    discardNextToLastSigma: false,
+    secondOrder: true,
+    usesEnsd: false,
+    modelCalls: restartModelCalls,
+    sample: sampleRestart,
+  },
 };
 
-/** The k-diffusion sampler of a sampler id, or undefined when A1111 mode runs that sampler as diffusers does. */
+/** The k-diffusion sampler of a sampler id, or undefined when it is not one of them. */
 export function kSamplerFor(id: SchedulerId): KSampler | undefined {
   return K_SAMPLERS[id];
-}
-
-/**
- * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img (a hires fix's first pass too) and
- * img2img, when its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
- */
-export function a1111SamplerOf(request: {
-  readonly compat?: 'diffusers' | 'a1111' | undefined;
-  readonly kind: 'txt2img' | 'img2img' | 'inpaint';
-  readonly sampler: SchedulerId;
-}): KSampler | undefined {
-  if (request.compat !== 'a1111' || request.kind === 'inpaint') return undefined;
-  return kSamplerFor(request.sampler);
 }

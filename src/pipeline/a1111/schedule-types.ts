@@ -64,12 +64,7 @@ const AYS_SD15 = [14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399
 
 const SCHEDULES: { readonly [T in Exclude<ScheduleType, 'Automatic'>]: ScheduleFunction } = {
   Uniform: (n, _bounds, model) => model.uniform(n),
-  // get_sigmas_karras(n, σmin, σmax, rho=7)
-  Karras: (n, { sigmaMin, sigmaMax }) => {
-    const minInv = sigmaMin ** (1 / 7);
-    const maxInv = sigmaMax ** (1 / 7);
-    return withZero(linspaceF32(0, 1, n).map((r) => f32(f32(maxInv + f32(r * f32(minInv - maxInv))) ** 7)));
-  },
+  Karras: (n, { sigmaMin, sigmaMax }) => karrasSigmas(n, sigmaMin, sigmaMax),
   // get_sigmas_exponential: exp(linspace(log σmax, log σmin, n))
   Exponential: (n, { sigmaMin, sigmaMax }) =>
     withZero(linspaceF32(Math.log(sigmaMax), Math.log(sigmaMin), n).map((v) => f32(Math.exp(v)))),
@@ -107,6 +102,13 @@ const SCHEDULES: { readonly [T in Exclude<ScheduleType, 'Automatic'>]: ScheduleF
     return withZero(levels.reverse());
   },
 };
+
+/** k-diffusion's `get_sigmas_karras(n, σmin, σmax, rho=7)` in float32, with the final 0. */
+export function karrasSigmas(n: number, sigmaMin: number, sigmaMax: number): Float64Array {
+  const minInv = sigmaMin ** (1 / 7);
+  const maxInv = sigmaMax ** (1 / 7);
+  return withZero(linspaceF32(0, 1, n).map((r) => f32(f32(maxInv + f32(r * f32(minInv - maxInv))) ** 7)));
+}
 
 /** The σ of `count` timesteps evenly spaced from σmax's to σmin's (`normal_scheduler`, `sgm_uniform`). */
 function levelsOverTimesteps(count: number, { sigmaMin, sigmaMax }: Bounds, model: CompVisSchedule): number[] {

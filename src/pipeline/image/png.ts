@@ -24,8 +24,12 @@ export async function encodePng(
     .png({ compressionLevel: smallest ? 9 : 6, adaptiveFiltering: smallest })
     .toBuffer();
   const bytes = new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
-  if (parameters === undefined) return bytes;
-  return insertBeforeImageData(bytes, pngTextChunk(PARAMETERS_KEYWORD, parameters));
+  return parameters === undefined ? bytes : withParameters(bytes, parameters);
+}
+
+/** `png` with A1111's `parameters` text chunk (see {@link pngTextChunk}) added before the image data. */
+export function withParameters(png: Uint8Array, parameters: string): Uint8Array {
+  return insertBeforeImageData(png, pngTextChunk(PARAMETERS_KEYWORD, parameters));
 }
 
 /**

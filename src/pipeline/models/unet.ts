@@ -1,9 +1,11 @@
 import { PipelineError } from '../errors.js';
 import type { ModelSession, RunClock } from '../runtime/session.js';
 import {
+  concatRows,
   FloatInput,
   isFloatType,
   readFloats,
+  splitRows,
   type FloatType,
   type HostTensor,
   type TensorInfo,
@@ -48,12 +50,13 @@ export class Unet {
   readonly #outputType: FloatType;
   /** SDXL's `text_embeds` and `time_ids` inputs; undefined for SD 1.x / 2.x UNets. */
   readonly #added: { readonly textEmbeds: FloatType; readonly timeIds: FloatType } | undefined;
+  readonly #router: UnetRouter | undefined;
 
   /**
    * Wraps a loaded `unet/model.onnx`.
    * @throws PipelineError `MODEL_UNSUPPORTED` for other inputs, types or channel counts.
    */
-  constructor(session: ModelSession) {
+  constructor(session: ModelSession, router?: UnetRouter) {
     rejectUnknownInputs(session, [SAMPLE, TIMESTEP, HIDDEN, TEXT_EMBEDS, TIME_IDS]);
     const sample = requireTensor(session, 'input', SAMPLE, ['float32', 'float16'], 4);
     const hidden = requireTensor(session, 'input', HIDDEN, ['float32', 'float16'], 3);
@@ -91,6 +94,7 @@ export class Unet {
     this.#outputName = out.name;
     this.#outputType = out.type as FloatType;
     this.#added = addedInputs(session);
+    this.#router = router;
   }
 
   /** Whether the UNet takes SDXL's added conditioning (`text_embeds`, `time_ids`) besides the text. */
@@ -137,22 +141,70 @@ export class Unet {
   }
 
   /**
-   * Predicts the noise (or v) for `inputs.sample` at `timestep`.
+   * Predicts the noise (or v) for `inputs.sample` at `timestep`; through the router when this UNet has one
+   * (see {@link routedThrough}).
    * @param timestep - the scheduler's timestep; cast to the graph's type as diffusers does (truncated for int).
    * @returns float32 `[batch, 4, h, w]`, valid until the next call.
    */
   async predict(inputs: UnetInputs, timestep: number, clock?: RunClock): Promise<Float32Array> {
-    const out = await this.session.run(
-      {
-        [SAMPLE]: inputs.sample.tensor(),
-        [TIMESTEP]: inputs.timestep(timestep),
-        [HIDDEN]: inputs.conditioning,
-        ...inputs.added,
-      },
-      clock,
-    );
+    if (this.#router) return this.#router.predict(this, { inputs, timestep }, clock);
+    const out = await this.session.run(this.#feeds({ inputs, timestep }), clock);
     return inputs.prediction(outputOf(out, this.#outputName, this.session));
   }
+
+  /**
+   * Several loops' predictions at one timestep in one model run (never routed): their rows joined into one
+   * batch, each loop's rows of the output returned to it. Each call's inputs must have the same shape after the
+   * batch axis (same size, same tokens); a row's prediction does not depend on the other rows.
+   * @returns each call's prediction, in order, as {@link predict} returns it.
+   */
+  async predictTogether(calls: readonly UnetCall[], clock?: RunClock): Promise<Float32Array[]> {
+    const feeds = calls.map((call) => this.#feeds(call));
+    const [first] = feeds;
+    if (!first) return [];
+    const rowsOfTimestep = this.#timestep.shape.length === 1 && fixedDim(this.#timestep, 0) === undefined;
+    const joined: Record<string, HostTensor> = {};
+    for (const name of Object.keys(first)) {
+      const parts = feeds.map((feed) => requireFeed(feed, name));
+      // A scalar or `[1]` timestep is the one every call shares; a `[batch]` one has a value per row.
+      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : concatRows(parts);
+    }
+    const out = outputOf(await this.session.run(joined, clock), this.#outputName, this.session);
+    const parts = splitRows(out, calls.map((call) => call.inputs.sample.dims[0] ?? 1));
+    return calls.map((call, i) => call.inputs.prediction(parts[i] ?? out));
+  }
+
+  /** This UNet with every {@link predict} sent through `router` (a batch shared with other generations). */
+  routedThrough(router: UnetRouter): Unet {
+    return new Unet(this.session, router);
+  }
+
+  /** The graph's feeds for one call. */
+  #feeds({ inputs, timestep }: UnetCall): Record<string, HostTensor> {
+    return {
+      [SAMPLE]: inputs.sample.tensor(),
+      [TIMESTEP]: inputs.timestep(timestep),
+      [HIDDEN]: inputs.conditioning,
+      ...inputs.added,
+    };
+  }
+}
+
+/** One loop's UNet evaluation: its inputs (holding the current sample) at `timestep`. */
+export interface UnetCall {
+  readonly inputs: UnetInputs;
+  readonly timestep: number;
+}
+
+/** Where a routed UNet's predictions go (`UnetBatch`): it runs them, alone or with other loops' calls. */
+export interface UnetRouter {
+  predict(unet: Unet, call: UnetCall, clock?: RunClock): Promise<Float32Array>;
+}
+
+function requireFeed(feed: Readonly<Record<string, HostTensor>>, name: string): HostTensor {
+  const tensor = feed[name];
+  if (!tensor) throw new RangeError(`UNet calls of one batch differ in their inputs: one has no ${name}`);
+  return tensor;
 }
 
 /** One loop's UNet inputs and output buffer (see {@link Unet.createInputs}). */

@@ -71,3 +71,68 @@ export function readFloats(tensor: HostTensor, target?: Float32Array): Float32Ar
 export function isFloatType(type: string): type is FloatType {
   return type === 'float32' || type === 'float16';
 }
+
+/**
+ * `tensors` joined along their first axis (the batch): one tensor of their rows, in order. Each must have the
+ * same type and the same dimensions after the first.
+ * @throws RangeError for no tensors, mixed types or other trailing dimensions (a bug of the caller).
+ */
+export function concatRows(tensors: readonly HostTensor[]): HostTensor {
+  const [first] = tensors;
+  if (!first) throw new RangeError('concatRows needs at least one tensor');
+  const tail = first.dims.slice(1).join(',');
+  for (const tensor of tensors) {
+    if (tensor.type !== first.type || tensor.dims.slice(1).join(',') !== tail) {
+      throw new RangeError(`cannot join ${tensor.type}[${tensor.dims.join(',')}] to ${first.type}[${first.dims.join(',')}]`);
+    }
+  }
+  const dims = [tensors.reduce((rows, tensor) => rows + (tensor.dims[0] ?? 1), 0), ...first.dims.slice(1)];
+  const length = tensors.reduce((sum, tensor) => sum + tensor.data.length, 0);
+  const join = <A extends { set(source: A, offset: number): void; readonly length: number }>(parts: readonly A[], target: A): A => {
+    let offset = 0;
+    for (const part of parts) {
+      target.set(part, offset);
+      offset += part.length;
+    }
+    return target;
+  };
+  // Every tensor has `first.type` (checked above), so each cast below only restates it.
+  switch (first.type) {
+    case 'float32':
+      return { type: 'float32', dims, data: join(tensors.map((t) => t.data as Float32Array), new Float32Array(length)) };
+    case 'float16':
+      return { type: 'float16', dims, data: join(tensors.map((t) => t.data as Uint16Array), new Uint16Array(length)) };
+    case 'int32':
+      return { type: 'int32', dims, data: join(tensors.map((t) => t.data as Int32Array), new Int32Array(length)) };
+    case 'int64':
+      return { type: 'int64', dims, data: join(tensors.map((t) => t.data as BigInt64Array), new BigInt64Array(length)) };
+  }
+}
+
+/**
+ * `tensor` cut along its first axis into consecutive parts of `rows[i]` rows each: views of its data, no copy.
+ * @throws RangeError when the rows do not add up to the tensor's first dimension.
+ */
+export function splitRows(tensor: HostTensor, rows: readonly number[]): HostTensor[] {
+  const total = tensor.dims[0] ?? 1;
+  if (rows.reduce((sum, r) => sum + r, 0) !== total) {
+    throw new RangeError(`cannot split ${total} rows into parts of ${rows.join(', ')}`);
+  }
+  const rowSize = tensor.data.length / total;
+  let start = 0;
+  return rows.map((count) => {
+    const dims = [count, ...tensor.dims.slice(1)];
+    const [from, to] = [start * rowSize, (start + count) * rowSize];
+    start += count;
+    switch (tensor.type) {
+      case 'float32':
+        return { type: 'float32', dims, data: tensor.data.subarray(from, to) };
+      case 'float16':
+        return { type: 'float16', dims, data: tensor.data.subarray(from, to) };
+      case 'int32':
+        return { type: 'int32', dims, data: tensor.data.subarray(from, to) };
+      case 'int64':
+        return { type: 'int64', dims, data: tensor.data.subarray(from, to) };
+    }
+  });
+}

@@ -12,7 +12,7 @@ import { LCMScheduler } from './lcm.js';
 import { LMSDiscreteScheduler } from './lms.js';
 import { PNDMScheduler } from './pndm.js';
 import { UniPCMultistepScheduler } from './unipc.js';
-import type { Scheduler, SchedulerConfig, SchedulerId } from './types.js';
+import { isDiffusersSampler, type DiffusersSamplerId, type Scheduler, type SchedulerConfig, type SchedulerId } from './types.js';
 
 /** A scheduler class and the config keys that make the sampler an id names. */
 interface Variant {
@@ -26,8 +26,8 @@ const PLAIN = { use_karras_sigmas: false } as const;
 const KARRAS = { use_karras_sigmas: true } as const;
 const V_PREDICTION = { prediction_type: 'v_prediction' } as const;
 
-/** Every sampler id: its diffusers class and variant keys (the model's config supplies the rest). */
-const VARIANTS: { readonly [Id in SchedulerId]: Variant } = {
+/** Every sampler id with a diffusers class: the class and variant keys (the model's config supplies the rest). */
+const VARIANTS: { readonly [Id in DiffusersSamplerId]: Variant } = {
   pndm: { create: PNDMScheduler, keys: {} },
   ddim: { create: DDIMScheduler, keys: {} },
   ddim_trailing: { create: DDIMScheduler, keys: { timestep_spacing: 'trailing' } },
@@ -56,8 +56,10 @@ const VARIANTS: { readonly [Id in SchedulerId]: Variant } = {
  * ignored. Schedulers are stateful: never share one between jobs.
  *
  * @throws {Error} when the config holds a value the class rejects (wrong type, unsupported option).
+ * @throws {RangeError} for a sampler only A1111 sampling runs (`A1111_ONLY_SAMPLERS`).
  */
 export function createScheduler(id: SchedulerId, modelConfig: SchedulerConfig): Scheduler {
+  if (!isDiffusersSampler(id)) throw new RangeError(`Sampler ${id} has no diffusers scheduler: it runs only as A1111 runs it (compat a1111)`);
   const variant = VARIANTS[id];
   return new variant.create({ ...modelConfig, ...variant.keys }, id);
 }

@@ -5,4 +5,12 @@
 export { createScheduler } from './create-scheduler.js';
 export { img2imgTimesteps, type Img2ImgTimesteps } from './img2img.js';
 export { parseSamplerName, samplerLabel, SAMPLER_CHOICES, suggestSamplers, type SamplerLabel } from './names.js';
-export { SCHEDULER_IDS, type Scheduler, type SchedulerConfig, type SchedulerId } from './types.js';
+export {
+  A1111_ONLY_SAMPLERS,
+  isDiffusersSampler,
+  SCHEDULER_IDS,
+  type DiffusersSamplerId,
+  type Scheduler,
+  type SchedulerConfig,
+  type SchedulerId,
+} from './types.js';

@@ -32,6 +32,11 @@ const LABELS: { readonly [Id in SchedulerId]: SamplerLabel } = {
   deis: { name: 'DEIS', sampler: 'DEIS', schedule: null },
   ddpm: { name: 'DDPM', sampler: 'DDPM', schedule: null },
   lcm: { name: 'LCM', sampler: 'LCM', schedule: null },
+  dpmpp_2s_a: { name: 'DPM++ 2S a', sampler: 'DPM++ 2S a', schedule: null },
+  dpm_fast: { name: 'DPM fast', sampler: 'DPM fast', schedule: null },
+  dpm_adaptive: { name: 'DPM adaptive', sampler: 'DPM adaptive', schedule: null },
+  restart: { name: 'Restart', sampler: 'Restart', schedule: null },
+  ddim_cfgpp: { name: 'DDIM CFG++', sampler: 'DDIM CFG++', schedule: null },
 };
 
 /** Case, spaces and underscores do not matter: "euler_a", "Euler a" and "EULER  A" are one name. */

@@ -21,9 +21,28 @@ export const SCHEDULER_IDS = [
   'deis',
   'ddpm',
   'lcm',
+  'dpmpp_2s_a',
+  'dpm_fast',
+  'dpm_adaptive',
+  'restart',
+  'ddim_cfgpp',
 ] as const;
 
 export type SchedulerId = (typeof SCHEDULER_IDS)[number];
+
+/**
+ * The samplers that exist only as A1111 runs them (k-diffusion's or A1111's own code, no diffusers class): they
+ * need `compat` a1111 and a request A1111 sampling runs (txt2img or img2img without the hires fix).
+ */
+export const A1111_ONLY_SAMPLERS = ['dpmpp_2s_a', 'dpm_fast', 'dpm_adaptive', 'restart', 'ddim_cfgpp'] as const satisfies readonly SchedulerId[];
+
+/** A sampler with a diffusers scheduler class. */
+export type DiffusersSamplerId = Exclude<SchedulerId, (typeof A1111_ONLY_SAMPLERS)[number]>;
+
+/** Whether diffusers' schedulers can run `id` (every sampler but {@link A1111_ONLY_SAMPLERS}). */
+export function isDiffusersSampler(id: SchedulerId): id is DiffusersSamplerId {
+  return !(A1111_ONLY_SAMPLERS as readonly SchedulerId[]).includes(id);
+}
 
 /**
  * A scheduler configuration as diffusers records it in `scheduler/scheduler_config.json`: snake_case keys,

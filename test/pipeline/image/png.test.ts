@@ -24,6 +24,20 @@ async function initImage(): Promise<Rgb8Image> {
   return { width, height, data: new Uint8Array(data) };
 }
 
+/** A smooth picture with detail at several scales, as photographs have: lossless codecs keep every bit of it. */
+function waves(width: number, height: number): Rgb8Image {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      for (let c = 0; c < 3; c++) {
+        const value = 128 + 60 * Math.sin((x + 17 * c) / 9) * Math.cos(y / 13) + 40 * Math.sin((x * y) / 400 + c) + ((x * 7 + y * 13 + c * 5) % 4);
+        data[(y * width + x) * 3 + c] = Math.max(0, Math.min(255, Math.round(value)));
+      }
+    }
+  }
+  return { width, height, data };
+}
+
 function flat(width: number, height: number, value: number): Rgb8Image {
   return { width, height, data: new Uint8Array(width * height * 3).fill(value) };
 }
@@ -118,26 +132,48 @@ describe('grids', () => {
 });
 
 describe('fitUnderSize', () => {
-  it('keeps an image that already fits as it is', async () => {
+  it('keeps an image that already fits as its PNG, with the parameters', async () => {
     const image = await initImage();
     const fitted = await fitUnderSize(image, 100_000, LATIN1_INFOTEXT);
-    assert.equal(fitted.scaledDown, false);
+    assert.deepEqual([fitted.format, fitted.scaledDown], ['png', false]);
+    assert.deepEqual(new Uint8Array((await rawRgb(fitted.bytes)).data), image.data);
+    assert.equal(readPngText(fitted.bytes).parameters, LATIN1_INFOTEXT);
+  });
+
+  it('sends a PNG over the limit as lossless WebP: the same pixels', async () => {
+    const image = await initImage();
+    const png = await encodePng(image, LATIN1_INFOTEXT);
+    const fitted = await fitUnderSize(image, png.length - 1, LATIN1_INFOTEXT);
+    assert.deepEqual([fitted.format, fitted.scaledDown, [fitted.width, fitted.height]], ['webp', false, [image.width, image.height]]);
+    assert.ok(fitted.bytes.length < png.length);
+    assert.equal((await sharp(fitted.bytes).metadata()).format, 'webp');
     assert.deepEqual(new Uint8Array((await rawRgb(fitted.bytes)).data), image.data);
   });
 
-  it('scales an incompressible image down until it fits, keeping the aspect ratio and the parameters', async () => {
+  it('falls back to a high-quality JPEG of the full size when the lossless WebP is over the limit too', async () => {
+    const image = waves(160, 96);
+    const webp = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).webp({ lossless: true }).toBuffer();
+    const fitted = await fitUnderSize(image, webp.length - 1, LATIN1_INFOTEXT);
+    assert.deepEqual([fitted.format, fitted.scaledDown, [fitted.width, fitted.height]], ['jpeg', false, [image.width, image.height]]);
+    assert.ok(fitted.bytes.length < webp.length);
+    const decoded = await rawRgb(fitted.bytes);
+    const meanError = decoded.data.reduce((sum, value, i) => sum + Math.abs(value - (image.data[i] ?? 0)), 0) / decoded.data.length;
+    assert.ok(meanError < 2, `mean error ${meanError.toFixed(2)} levels of 255`);
+  });
+
+  it('scales an incompressible image down until its JPEG fits, keeping the aspect ratio', async () => {
     const image = { width: 256, height: 128, data: noiseBytes(256 * 128 * 3) }; // about 98 kB as PNG
     const fitted = await fitUnderSize(image, 30_000, UNICODE_INFOTEXT);
     assert.ok(fitted.bytes.length <= 30_000, `${fitted.bytes.length} bytes`);
-    assert.equal(fitted.scaledDown, true);
+    assert.deepEqual([fitted.format, fitted.scaledDown], ['jpeg', true]);
     assert.ok(fitted.width < 256);
     assert.ok(Math.abs(fitted.width / fitted.height - 2) < 0.05);
     const decoded = await rawRgb(fitted.bytes);
     assert.deepEqual([decoded.width, decoded.height], [fitted.width, fitted.height]);
-    assert.equal(readPngText(fitted.bytes).parameters, UNICODE_INFOTEXT);
   });
 
-  it('refuses rather than drop the parameters when they alone exceed the limit', async () => {
-    await assert.rejects(fitUnderSize(flat(8, 8, 0), 200, 'x'.repeat(500)), RangeError);
+  it('refuses a limit not even a 1 × 1 JPEG fits under', async () => {
+    const noise = { width: 16, height: 16, data: noiseBytes(16 * 16 * 3) };
+    await assert.rejects(fitUnderSize(noise, 200, 'x'.repeat(500)), RangeError);
   });
 });

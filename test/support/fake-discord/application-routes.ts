@@ -22,6 +22,9 @@ export function addApplicationRoutes(router: Router, backend: Backend): void {
     }),
   );
   router.add('GET', '/users/@me', () => ok(world.bot));
+  router.add('POST', '/users/@me/channels', ({ body }) =>
+    ok(backend.directMessages.open(parseFormBody(z.object({ recipient_id: z.string() }), body.json).recipient_id)),
+  );
   router.add('GET', '/applications/@me', () =>
     ok({
       ...world.application,

@@ -3,6 +3,7 @@ import type { ChangeFeed } from './change-feed.js';
 import type { FakeClock } from './clock.js';
 import type { CommandRegistry } from './command-registry.js';
 import type { InteractionRegistry } from './interaction-registry.js';
+import type { DirectMessages } from './direct-messages.js';
 import type { MessageStore } from './message-store.js';
 import type { Snowflakes } from './snowflakes.js';
 import type { ViolationLog } from './violations.js';
@@ -12,14 +13,15 @@ import type { World } from './world.js';
 export interface Backend {
   /** The bot token that `Authorization: Bot …` and IDENTIFY must carry. */
   readonly token: string;
-  /** Bytes per file (`attachment_size_limit`); larger uploads get 413. */
-  readonly attachmentSizeLimit: number;
+  /** Bytes per file in guild channels (`attachment_size_limit`); larger uploads get 413. */
+  attachmentSizeLimit: number;
   /** The WebSocket URL of the gateway, for `GET /gateway/bot` and READY's `resume_gateway_url`. */
   readonly gatewayUrl: string;
   readonly clock: FakeClock;
   readonly ids: Snowflakes;
   readonly world: World;
   readonly messages: MessageStore;
+  readonly directMessages: DirectMessages;
   readonly commands: CommandRegistry;
   readonly interactions: InteractionRegistry;
   readonly cdn: Cdn;

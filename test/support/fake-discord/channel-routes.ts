@@ -1,6 +1,7 @@
 import { PermissionFlagsBits, type APIPartialEmoji } from 'discord.js';
 import { apiChannel } from './api-objects.js';
 import type { Backend } from './backend.js';
+import { DIRECT_MESSAGE_SIZE_LIMIT } from './direct-messages.js';
 import { DiscordErrors } from './discord-error.js';
 import type { FakeMessage } from './fake-message.js';
 import { parseMessageWrite } from './message-write.js';
@@ -51,6 +52,11 @@ export function addChannelRoutes(router: Router, backend: Backend): void {
   });
 
   router.add('POST', '/channels/:channel/messages', ({ params, body }) => {
+    const channelId = params['channel'] ?? '';
+    if (backend.directMessages.has(channelId)) {
+      const write = parseMessageWrite(body.json, body.files, DIRECT_MESSAGE_SIZE_LIMIT);
+      return ok(backend.directMessages.send(channelId, bot, write).toApi(bot.id));
+    }
     const needed = P.SendMessages | (body.files.length > 0 ? P.AttachFiles : 0n);
     const channel = channelOf(params, needed);
     const write = parseMessageWrite(body.json, body.files, backend.attachmentSizeLimit);

@@ -10,6 +10,7 @@ import { ChangeFeed } from './change-feed.js';
 import { addChannelRoutes } from './channel-routes.js';
 import { FakeClock } from './clock.js';
 import { CommandRegistry } from './command-registry.js';
+import { DirectMessages } from './direct-messages.js';
 import type { FakeMessage } from './fake-message.js';
 import type { Fault, FaultSpec } from './faults.js';
 import type { Hold, HoldSpec } from './holds.js';
@@ -129,6 +130,7 @@ export class FakeDiscord {
       ids,
       world,
       messages: new MessageStore({ ids, clock: this.clock, cdn, world, publish, changes }),
+      directMessages: new DirectMessages({ ids, clock: this.clock, cdn, changes, findUser: (id) => world.findUser(id) }),
       commands: new CommandRegistry(ids, world.application.id),
       interactions: new InteractionRegistry(),
       cdn,
@@ -234,6 +236,21 @@ export class FakeDiscord {
     const files = (spec.attachments ?? []).map((a, i) => ({ key: String(i), filename: a.filename, contentType: a.content_type ?? '', bytes: a.bytes }));
     const write = { content: spec.content ?? '', embeds: spec.embeds ?? [], components: spec.components ?? [], files };
     return this.#backend.messages.create({ channel, author: (spec.author ?? this.member).user, write });
+  }
+
+  /** Changes `attachment_size_limit` for later interactions and uploads to guild channels. */
+  setAttachmentSizeLimit(bytes: number): void {
+    this.#backend.attachmentSizeLimit = bytes;
+  }
+
+  /** `member` turns off "Allow direct messages from server members": the bot's DMs to them get 403 50007. */
+  closeDirectMessages(member: FakeMember): void {
+    this.#backend.directMessages.close(member.user.id);
+  }
+
+  /** The direct messages the bot sent `member`, oldest first. */
+  directMessagesTo(member: FakeMember): FakeMessage[] {
+    return this.#backend.directMessages.to(member.user.id);
   }
 
   /** The message with `id` (deleted and ephemeral ones included). */

@@ -168,6 +168,15 @@ export class World {
     return this.#guilds.get(id);
   }
 
+  /** The user with `id`, a member of one of the bot's guilds. */
+  findUser(id: string): APIUser | undefined {
+    for (const guild of this.#guilds.values()) {
+      const member = guild.members.get(id);
+      if (member) return member.user;
+    }
+    return undefined;
+  }
+
   /** The channel with `id`, in whichever guild. */
   findChannel(id: string): FakeChannel | undefined {
     for (const guild of this.#guilds.values()) {
