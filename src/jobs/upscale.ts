@@ -7,6 +7,7 @@ import type { RequestBuilder } from './admit.js';
 import { BUTTON_UPSCALE, hiresOf } from './hires-request.js';
 import type { JobRecord } from './job-record.js';
 import { currentLimitsRefusal } from './reroll.js';
+import { resolveOnce } from './build-request.js';
 
 /**
  * Whether the pictures of `record` can be upscaled by a button: every result but one the hires fix made already
@@ -31,7 +32,9 @@ export function upscaleRequest(record: JobRecord, index: number): RequestBuilder
     try {
       const notices: string[] = [];
       const hires = hiresOf(picture.request, BUTTON_UPSCALE, picture.request.steps, settings, notices);
-      return { ok: true, request: { ...picture.request, hires }, notices };
+      const request = { ...picture.request, hires };
+      resolveOnce(request); // a second pass of no step (1 step at strength 0.5) is refused, as `/imagine upscale` is
+      return { ok: true, request, notices };
     } catch (error) {
       return refusalOf(error);
     }
@@ -60,7 +63,9 @@ export function pictureUpscaleRequest(record: JobRecord, index: number, inputs: 
       const { mask, ...unmasked } = picture.request;
       const strength = settings.hiresStrength;
       notices.push(`Upscaled from ${inputs.stored.width}×${inputs.stored.height}: enlarged ${scale}× and redrawn at strength ${strength}${mask ? ' (the whole picture, not only the mask)' : ''}.`);
-      return { ok: true, request: { ...unmasked, kind: 'img2img', ...target, strength, source: { ...inputs.source, ...target } }, notices };
+      const request = { ...unmasked, kind: 'img2img' as const, ...target, strength, source: { ...inputs.source, ...target } };
+      resolveOnce(request);
+      return { ok: true, request, notices };
     } catch (error) {
       return refusalOf(error);
     }

@@ -5,6 +5,8 @@ import { isDiffusersSampler, parseSamplerName, samplerLabel, type SchedulerId } 
 import type { NetworkPatch } from './lora/patch.js';
 import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
 import { a1111SamplerFor } from './a1111/samplers.js';
+import { walkedTimesteps } from './a1111/timestep-samplers.js';
+import { UNIPC_ORDER } from './a1111/unipc.js';
 import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
 
 /**
@@ -244,6 +246,7 @@ export function resolveParameters(
   }
   const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
+  if (a1111Sampling && resolvedSampler === 'unipc') checkUniPCSteps(walkedTimesteps({ kind, steps, strength }).timesteps.length);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));
@@ -273,6 +276,11 @@ export function resolveParameters(
     ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
     ...variation(request, a1111Sampling, count),
   };
+}
+
+/** A1111 stops UniPC with fewer steps to walk than its order ("UniPC order must be < sampling steps"). */
+function checkUniPCSteps(walked: number): void {
+  if (walked < UNIPC_ORDER) fail('steps', `A1111's UniPC needs at least ${UNIPC_ORDER} steps to walk (its order), got ${walked}`);
 }
 
 /** A1111's variation seed and strength: only where A1111 sampling runs; a strength without a seed draws one. */

@@ -17,7 +17,7 @@ import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
 import { scheduledCalls, type A1111Sampler } from './samplers.js';
-import { a1111Timesteps } from './timestep-samplers.js';
+import { walkedTimesteps } from './timestep-samplers.js';
 import type { SigmaRange } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { samplerSigmas } from './sampler-sigmas.js';
@@ -83,7 +83,7 @@ export async function sampleA1111(
     const start = await startingPoint(model, request, noise, timing, scales);
     throwIfCancelled(hooks.signal);
     const epsModel = cfgEpsModel({ ...guidance, alphasCumprod: schedule.alphasCumprod, cfgMultiplier: sampler.cfgMultiplier });
-    latents = await sampler.sample(epsModel, start, timesteps, draw, schedule.alphasCumprod);
+    latents = await sampler.sample(epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
   }
   throwIfCancelled(hooks.signal);
   return {
@@ -192,17 +192,6 @@ export function walkedSigmas(
 function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedule: CompVisSchedule): SigmaRange {
   if (kind === 'txt2img') return { sigmaMin: schedule.sigmaMin, sigmaMax: schedule.sigmaMax };
   return { sigmaMin: sigmas[sigmas.length - 2] ?? NaN, sigmaMax: sigmas[0] ?? NaN };
-}
-
-/**
- * A1111's `sample_img2img` timesteps: `get_timesteps(steps)[:t_enc]` with the same `t_enc` rule, and the timestep
- * the init image is noised to, `get_timesteps(steps)[t_enc]`; txt2img walks all of them.
- */
-export function walkedTimesteps(request: Pick<ResolvedRequest, 'kind' | 'steps' | 'strength'>): { timesteps: number[]; noisedAt?: number } {
-  const timesteps = a1111Timesteps(request.steps);
-  if (request.kind === 'txt2img') return { timesteps };
-  const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
-  return { timesteps: timesteps.slice(0, tEnc), noisedAt: timesteps[tEnc] };
 }
 
 /**

@@ -5,6 +5,7 @@
 // first step calls twice). Tensor arithmetic is float32 like torch's.
 import type { SchedulerId } from '../schedulers/index.js';
 import type { NoiseSource } from './k-steps.js';
+import { sampleUniPC } from './unipc.js';
 
 const f32 = Math.fround;
 
@@ -17,7 +18,15 @@ export interface GuidedEps {
 /** A1111's guided `CompVisTimestepsDenoiser`: the guided ε of `x` at UNet timestep `t`. */
 export type EpsModel = (x: Float32Array, t: number) => Promise<GuidedEps>;
 
-type TimestepSample = (model: EpsModel, x: Float32Array, timesteps: readonly number[], noise: NoiseSource, alphasCumprod: Float32Array) => Promise<Float32Array>;
+/** Denoises `x` over `timesteps` (`img2img`: the part of the table below the init image's noise level). */
+type TimestepSample = (
+  model: EpsModel,
+  x: Float32Array,
+  timesteps: readonly number[],
+  noise: NoiseSource,
+  alphasCumprod: Float32Array,
+  img2img: boolean,
+) => Promise<Float32Array>;
 
 /** One A1111 sampler of the timesteps family. */
 export interface TimestepSampler {
@@ -37,6 +46,20 @@ export function a1111Timesteps(steps: number): number[] {
   const out: number[] = [];
   for (let t = 0; t < 1000; t += stride) out.push(Math.min(t + 1, 999));
   return out;
+}
+
+/**
+ * A1111's `sample_img2img` timesteps: `get_timesteps(steps)[:t_enc]` with the k-diffusion `t_enc` rule, and the
+ * timestep the init image is noised to, `get_timesteps(steps)[t_enc]`; txt2img walks all of them.
+ */
+export function walkedTimesteps(request: { readonly kind: string; readonly steps: number; readonly strength: number }): {
+  timesteps: number[];
+  noisedAt?: number;
+} {
+  const timesteps = a1111Timesteps(request.steps);
+  if (request.kind === 'txt2img') return { timesteps };
+  const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
+  return { timesteps: timesteps.slice(0, tEnc), noisedAt: timesteps[tEnc] };
 }
 
 /** The ᾱ of each step and of the step it goes to, as the samplers index them (`alphas`, `alphas_prev`). */
@@ -120,6 +143,13 @@ const TIMESTEP_SAMPLERS: Partial<Record<SchedulerId, TimestepSampler>> = {
     cfgMultiplier: 1,
     modelCalls: (timesteps) => (timesteps.length > 1 ? timesteps.length : 0),
     sample: plms,
+  },
+  unipc: {
+    family: 'timesteps',
+    name: 'UniPC',
+    cfgMultiplier: 1,
+    modelCalls: (timesteps) => timesteps.length,
+    sample: (model, x, timesteps, _noise, alphasCumprod, img2img) => sampleUniPC(model, x, timesteps, img2img, alphasCumprod),
   },
 };
 

@@ -1,4 +1,4 @@
-// A1111's timestep samplers (DDIM, DDIM CFG++, PLMS) against test/fixtures/a1111-schedules/timesteps.json:
+// A1111's timestep samplers (DDIM, DDIM CFG++, PLMS, UniPC) against test/fixtures/a1111-schedules/timesteps.json:
 // `get_timesteps` and the samplers of sd_samplers_timesteps_impl.py transcribed in numpy float32
 // (make_timesteps.py), run with the same stand-in guided model and recorded noise draws. Checked: the timestep
 // tables, the timestep of every model call, the draws of the image generators, the result, the calls announced;
@@ -7,9 +7,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
-import { walkedTimesteps } from '../../../src/pipeline/a1111/sample.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
-import { a1111Timesteps, type EpsModel, type TimestepSampler } from '../../../src/pipeline/a1111/timestep-samplers.js';
+import { a1111Timesteps, walkedTimesteps, type EpsModel, type TimestepSampler } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import { a1111Fields, parseSamplerName, StableDiffusionPipeline, type GenerateRequest } from '../../../src/pipeline/index.js';
 import { maxAbsDifference } from '../harness.js';
 
@@ -42,11 +41,11 @@ function timestepSampler(name: string): TimestepSampler {
   return sampler;
 }
 
-/** make_timesteps.py's stand-in guided model: uncond ε = x·√(1 − ᾱ_t), cond adds 0.2·cos x, CFG × the multiplier. */
+/** make_timesteps.py's stand-in guided model: uncond ε = x·√(1 − ᾱ_⌊t⌋), cond adds 0.2·cos x, CFG × the multiplier. */
 function standIn(calls: number[], cfgMultiplier: number): EpsModel {
   return (x, t) => {
     calls.push(t);
-    const scale = f32(Math.sqrt(f32(1 - (alphasCumprod[t] ?? NaN))));
+    const scale = f32(Math.sqrt(f32(1 - (alphasCumprod[Math.trunc(t)] ?? NaN))));
     const cfg = f32(fixture.cfg * cfgMultiplier);
     const uncond = x.map((v) => f32(v * scale));
     const eps = uncond.map((u, i) => {
@@ -70,8 +69,9 @@ describe('A1111 timestep samplers against their numpy transcription', () => {
       const calls: number[] = [];
       let used = 0;
       const noise = () => Float32Array.from(fixture.draws.slice(size * used, size * ++used));
-      const result = await sampler.sample(standIn(calls, sampler.cfgMultiplier), Float32Array.from(c.start), walked.timesteps, noise, alphasCumprod);
-      assert.deepEqual(calls, c.calls);
+      const result = await sampler.sample(standIn(calls, sampler.cfgMultiplier), Float32Array.from(c.start), walked.timesteps, noise, alphasCumprod, c.kind === 'img2img');
+      assert.equal(calls.length, c.calls.length, 'model calls');
+      c.calls.forEach((expected, i) => assert.ok(Math.abs((calls[i] ?? NaN) - expected) <= 1e-4, `call ${i}: t ${calls[i]} vs ${expected}`));
       assert.equal(used, c.draws_used, 'draws of the image generators');
       const worst = Math.max(...c.result.map((expected, i) => Math.abs((result[i] ?? NaN) - expected)));
       assert.ok(worst <= 2e-6, `max |Δ| ${worst}`);
@@ -88,13 +88,13 @@ describe('A1111 timestep samplers on the tiny model (compat a1111)', () => {
   after(() => pipeline.dispose());
   const base = { prompt: 'a fox', compat: 'a1111', steps: 8, width: 64, height: 64 } as const satisfies GenerateRequest;
 
-  for (const sampler of ['DDIM', 'DDIM CFG++', 'PLMS']) {
+  for (const sampler of ['DDIM', 'DDIM CFG++', 'PLMS', 'UniPC']) {
     it(`${sampler}: reports its calls; picture 2 of a batch is its seed's picture alone; the schedule type changes nothing`, async () => {
       const progress: [number, number][] = [];
       const batch = await pipeline.generate({ ...base, sampler, seed: 5, count: 2 }, { onProgress: (done, total) => progress.push([done, total]) });
       const alone = await pipeline.generate({ ...base, sampler, seed: 6, scheduleType: 'Karras' });
       assert.deepEqual(progress.at(-1), [progress.length, progress.length]);
-      assert.equal(progress.length, sampler === 'PLMS' ? 8 : 7);
+      assert.equal(progress.length, sampler === 'PLMS' || sampler === 'UniPC' ? 8 : 7);
       const difference = maxAbsDifference(batch.images[1]?.image.data ?? new Float32Array(), alone.images[0]?.image.data ?? new Float32Array());
       assert.ok(difference < 1e-5, `max |Δ| ${difference}`);
     });
@@ -106,5 +106,10 @@ describe('A1111 timestep samplers on the tiny model (compat a1111)', () => {
     assert.deepEqual(fields('DDIM', 'Automatic'), { sampler: 'DDIM', scheduleType: 'Automatic' });
     assert.deepEqual(fields('DDIM CFG++', 'Karras'), { sampler: 'DDIM CFG++', scheduleType: 'Karras' });
     assert.deepEqual(fields('PLMS', 'Automatic'), { sampler: 'PLMS', scheduleType: 'Automatic' });
+    assert.deepEqual(fields('UniPC', 'Automatic'), { sampler: 'UniPC', scheduleType: 'Automatic' });
+  });
+
+  it('refuses UniPC with fewer timesteps to walk than its order, as A1111 stops it', async () => {
+    await assert.rejects(pipeline.generate({ ...base, sampler: 'UniPC', steps: 2 }), /A1111's UniPC needs at least 3 steps to walk \(its order\), got 2/);
   });
 });
