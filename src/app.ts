@@ -102,7 +102,15 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
             ? generator
             : {
                 gpus: () => [
-                  { worker: undefined, provider: generator.health.provider, model: generator.modelName, capacity: env.QUEUE_CONCURRENCY, running: jobs.stats().running, jobIds: [] },
+                  {
+                    worker: undefined,
+                    provider: generator.health.provider,
+                    // The models loaded now (each loads on its first use).
+                    model: generator.loadedModels.join(', ') || 'no model loaded yet',
+                    capacity: env.QUEUE_CONCURRENCY,
+                    running: jobs.stats().running,
+                    jobIds: [],
+                  },
                 ],
               },
         requestDefaults: {
