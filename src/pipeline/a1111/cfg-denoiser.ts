@@ -5,7 +5,7 @@
 // otherwise the prompts' rows and the negative prompt's rows run as two.
 import { LATENT_CHANNELS, type Unet, type UnetInputs } from '../models/unet.js';
 import type { TimingRecorder } from '../timing.js';
-import type { CompVisSchedule } from './compvis.js';
+import type { NoiseLevels } from './compvis.js';
 import type { PromptConditioning } from './conditioning.js';
 import type { Denoiser } from './k-steps.js';
 import type { EpsModel } from './timestep-samplers.js';
@@ -42,7 +42,8 @@ export interface GuidanceOptions {
 
 /** Everything the guided denoiser of the k-diffusion samplers needs. */
 export interface CfgDenoiserOptions extends GuidanceOptions {
-  readonly schedule: CompVisSchedule;
+  /** The denoiser wrapper: `CompVisDenoiser`, or LCM's. */
+  readonly levels: NoiseLevels;
 }
 
 /** Everything the guided model of A1111's timestep samplers needs. */
@@ -141,16 +142,16 @@ function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall)
 }
 
 /**
- * A1111's guided denoiser over k-diffusion's `CompVisDenoiser`: each row's x₀ estimate
- * `x − σ·ε(x / √(σ² + 1), t(σ))`, then guidance on the estimates.
+ * A1111's guided denoiser over a k-diffusion wrapper: each row's estimate from `ε(x / √(σ² + 1), t(σ))` (for
+ * `CompVisDenoiser` `x − σ·ε`), then guidance on the estimates.
  */
 export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
   const guide = guidance(options);
   return async (x, sigma) => {
     const { combined, calls } = await guide(x, {
       inputScale: f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1)))),
-      timestep: options.schedule.sigmaToT(sigma),
-      toRow: (value, eps) => f32(value + f32(eps * -sigma)),
+      timestep: options.levels.sigmaToT(sigma),
+      toRow: (value, eps) => options.levels.denoised(value, eps, sigma),
       cfgMultiplier: 1,
     });
     options.afterCall(calls, x, combined);

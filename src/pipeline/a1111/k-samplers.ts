@@ -6,6 +6,7 @@ import { lmsCoefficient } from '../schedulers/lms.js';
 import { ancestralSplit, logMidpoint } from '../schedulers/sigmas.js';
 import { sampleDpmAdaptive, sampleDpmFast } from './dpm-solver.js';
 import { addScaled, derivative, heunStep, type Denoiser, type Sample } from './k-steps.js';
+import { sampleLcm } from './lcm.js';
 import { restartModelCalls, sampleRestart } from './restart.js';
 import type { ScheduleType } from './schedule-types.js';
 
@@ -18,6 +19,8 @@ export interface KSampler {
   readonly name: string;
   /** The schedule `Automatic` resolves to (`options['scheduler']`); undefined: `CompVisDenoiser.get_sigmas`. */
   readonly defaultSchedule?: Exclude<ScheduleType, 'Automatic'>;
+  /** Runs over LCM's denoiser wrapper (`LCMCompVisDenoiser`) instead of `CompVisDenoiser`. */
+  readonly lcm?: true;
   /** Asks for one more sigma and drops the next-to-last (`discard_next_to_last_sigma`). */
   readonly discardNextToLastSigma: boolean;
   /** Two denoiser calls per step: prompt-editing schedules count `2 · steps` calls (`second_order`). */
@@ -230,6 +233,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   // count here is an estimate (three per step), which the progress reports raise when it is passed.
   dpm_fast: { ...EULER, name: 'DPM fast', usesEnsd: true, sample: sampleDpmFast },
   dpm_adaptive: { ...EULER, name: 'DPM adaptive', usesEnsd: true, modelCalls: (s) => 3 * steps(s), sample: sampleDpmAdaptive },
+  lcm: { ...EULER, name: 'LCM', lcm: true, sample: sampleLcm },
   restart: {
     family: 'k-diffusion',
     name: 'Restart',

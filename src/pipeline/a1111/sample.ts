@@ -20,7 +20,7 @@ import { scheduledCalls, type A1111Sampler } from './samplers.js';
 import { walkedTimesteps } from './timestep-samplers.js';
 import type { SigmaRange } from './k-steps.js';
 import { latentPreview } from '../preview.js';
-import { samplerSigmas } from './sampler-sigmas.js';
+import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
 export interface A1111Latents {
@@ -74,7 +74,8 @@ export async function sampleA1111(
     const first = Math.fround(sigmas[0] ?? NaN);
     const start = await startingPoint(model, request, noise, timing, { image: 1, noise: first });
     throwIfCancelled(hooks.signal);
-    latents = await sampler.sample(cfgDenoiser({ ...guidance, schedule }), start, sigmas, draw, solverRange(request.kind, sigmas, schedule));
+    const levels = noiseLevelsOf(sampler, schedule);
+    latents = await sampler.sample(cfgDenoiser({ ...guidance, levels }), start, sigmas, draw, solverRange(request.kind, sigmas, schedule));
   } else {
     const { timesteps, noisedAt } = walkedTimesteps(request);
     // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
