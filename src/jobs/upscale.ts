@@ -1,5 +1,5 @@
 import type { GuildSettings } from '../settings/keys.js';
-import { refusalOf, type Result } from '../refusal.js';
+import { refusalOf } from '../refusal.js';
 import type { GenerationRequest } from '../generator/request.js';
 import { hiresSize } from '../pipeline/index.js';
 import type { PreparedInputs } from '../inputs/image-inputs.js';
@@ -23,22 +23,10 @@ export function canUpscale(record: JobRecord): boolean {
  * within its current limits.
  */
 export function upscaleRequest(record: JobRecord, index: number): RequestBuilder {
-  return (settings: GuildSettings) => {
-    if (!canUpscale(record)) return { ok: false, code: 'INVALID_OPTION', message: 'This picture was upscaled already.' };
-    const picture = pictureOf(record, index);
-    if (!picture.ok) return picture;
-    const refusal = currentLimitsRefusal(picture.request, settings);
-    if (refusal) return refusal;
-    try {
-      const notices: string[] = [];
-      const hires = hiresOf(picture.request, BUTTON_UPSCALE, picture.request.steps, settings, notices);
-      const request = { ...picture.request, hires };
-      resolveOnce(request); // a second pass of no step (1 step at strength 0.5) is refused, as `/imagine upscale` is
-      return { ok: true, request, notices };
-    } catch (error) {
-      return refusalOf(error);
-    }
-  };
+  return upscaleOf(record, index, (picture, settings, notices) => ({
+    ...picture,
+    hires: hiresOf(picture, BUTTON_UPSCALE, picture.steps, settings, notices),
+  }));
 }
 
 /**
@@ -49,32 +37,42 @@ export function upscaleRequest(record: JobRecord, index: number): RequestBuilder
  * picture is redrawn, lightly. Within the server's `maxPixels` as the hires fix is (refused, or clamped and said).
  */
 export function pictureUpscaleRequest(record: JobRecord, index: number, inputs: PreparedInputs): RequestBuilder {
+  return upscaleOf(record, index, (picture, settings, notices) => {
+    const { width, height } = inputs.stored;
+    const { scale } = hiresOf(inputs.stored, BUTTON_UPSCALE, picture.steps, settings, notices);
+    const target = hiresSize(width, height, scale);
+    // The mask's fields go: an img2img of the whole picture has none.
+    const { mask, ...unmasked } = picture;
+    const strength = settings.hiresStrength;
+    notices.push(`Upscaled from ${width}×${height}: enlarged ${scale}× and redrawn at strength ${strength}${mask ? ' (the whole picture, not only the mask)' : ''}.`);
+    return { ...unmasked, kind: 'img2img', ...target, strength, source: { ...inputs.source, ...target } };
+  });
+}
+
+/**
+ * An upscale of picture `index` of `record` as `upscaled` makes it (adding its notices), checked as a command's
+ * request is: the server's current limits, then the pipeline's own resolve (a second pass of no step — 1 step at
+ * strength 0.5 — is refused to the member, as `/imagine upscale` is).
+ */
+function upscaleOf(
+  record: JobRecord,
+  index: number,
+  upscaled: (picture: GenerationRequest, settings: GuildSettings, notices: string[]) => GenerationRequest,
+): RequestBuilder {
   return (settings: GuildSettings) => {
     if (!canUpscale(record)) return { ok: false, code: 'INVALID_OPTION', message: 'This picture was upscaled already.' };
-    const picture = pictureOf(record, index);
-    if (!picture.ok) return picture;
-    const refusal = currentLimitsRefusal(picture.request, settings);
+    const seed = record.result?.seeds[index];
+    if (seed === undefined) return { ok: false, code: 'NOT_FOUND', message: `This result has no picture ${index + 1}.` };
+    const picture = { ...record.request, seed, count: 1 };
+    const refusal = currentLimitsRefusal(picture, settings);
     if (refusal) return refusal;
     try {
       const notices: string[] = [];
-      const { scale } = hiresOf(inputs.stored, BUTTON_UPSCALE, picture.request.steps, settings, notices);
-      const target = hiresSize(inputs.stored.width, inputs.stored.height, scale);
-      // The mask's fields go: an img2img of the whole picture has none.
-      const { mask, ...unmasked } = picture.request;
-      const strength = settings.hiresStrength;
-      notices.push(`Upscaled from ${inputs.stored.width}×${inputs.stored.height}: enlarged ${scale}× and redrawn at strength ${strength}${mask ? ' (the whole picture, not only the mask)' : ''}.`);
-      const request = { ...unmasked, kind: 'img2img' as const, ...target, strength, source: { ...inputs.source, ...target } };
+      const request = upscaled(picture, settings, notices);
       resolveOnce(request);
       return { ok: true, request, notices };
     } catch (error) {
       return refusalOf(error);
     }
   };
-}
-
-/** Picture `index` (0-based) of `record` as a job of its own: its seed, one picture. */
-function pictureOf(record: JobRecord, index: number): Result<{ request: GenerationRequest }> {
-  const seed = record.result?.seeds[index];
-  if (seed === undefined) return { ok: false, code: 'NOT_FOUND', message: `This result has no picture ${index + 1}.` };
-  return { ok: true, request: { ...record.request, seed, count: 1 } };
 }
