@@ -102,6 +102,14 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         inputs: imageInputs,
         contentScreen: screen,
         explicitTerms,
+        gpus:
+          generator instanceof RemoteGenerator
+            ? generator
+            : {
+                gpus: () => [
+                  { worker: undefined, provider: generator.health.provider, model: generator.modelName, capacity: env.QUEUE_CONCURRENCY, running: jobs.stats().running, jobIds: [] },
+                ],
+              },
         requestDefaults: {
           ...defaults.generation,
           nativeSize: generator.nativeSize,

@@ -1,7 +1,9 @@
 import { isCheckpointError } from './checkpoint/index.js';
 import { ConfigError, type EnvConfig } from './config/index.js';
+import type { ExecutionProviderChoice } from './pipeline/index.js';
 import { isConvertError } from './convert/errors.js';
-import { prepareModel } from './convert/model-cache.js';
+import type { GraphTarget } from './convert/graphs/image-layers.js';
+import { graphTargetFor, prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
@@ -15,27 +17,63 @@ export type PipelineEnv = Pick<
 >;
 
 /**
- * Loads the pipeline on this machine for model `model` (converting a checkpoint once), supervised: reloaded after
- * repeated faults, on the CPU when `auto` picked a GPU that keeps failing.
+ * Loads the pipeline on this machine for model `model` (converting a checkpoint once, in the form the provider
+ * runs best: see `graphTargetFor`), supervised: reloaded after repeated faults, on the CPU when `auto` picked a GPU
+ * that keeps failing. When `auto` chose the CUDA form and it does not load, the portable form is loaded instead.
  */
 export async function startLocalPipeline(model: string, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
-  const main = await modelFolder('MODEL_DIR', model, env, log);
-  const inpaint =
-    env.INPAINT_MODEL_DIR === undefined ? undefined : await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, log);
-  const modelDir = main.dir;
-  const inpaintModelDir = inpaint?.dir;
-  const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
+  const folders = new Map<GraphTarget, Promise<ModelFolders>>();
+  const foldersFor = (target: GraphTarget): Promise<ModelFolders> => {
+    let known = folders.get(target);
+    if (!known) {
+      known = modelFolders(model, env, target, log);
+      folders.set(target, known);
+    }
+    return known;
+  };
+  const start = async (provider: ExecutionProviderChoice, target: GraphTarget): Promise<WorkerGenerator> => {
+    const { main, inpaint } = await foldersFor(target);
+    const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
+    return WorkerGenerator.start(
+      { modelDir: main.dir, inpaintModelDir: inpaint?.dir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
+      (level, message, fields) => log[level](fields, message),
+    );
+  };
+  // Converted before the first load, so that a bad model stops the start with its ConfigError.
+  await foldersFor(graphTargetFor(env.EXECUTION_PROVIDER));
   const generator = await SupervisedGenerator.start({
     provider: env.EXECUTION_PROVIDER,
-    load: (provider) =>
-      WorkerGenerator.start(
-        { modelDir, inpaintModelDir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
-        (level, message, fields) => log[level](fields, message),
-      ),
+    load: async (provider) => {
+      const target = graphTargetFor(provider);
+      if (target === 'portable' || provider !== 'auto') return start(provider, target);
+      try {
+        return await start(provider, target);
+      } catch (error) {
+        log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the CUDA form of the model did not load; using the portable form');
+        return start(provider, 'portable');
+      }
+    },
     log,
   });
   log.info({ model: generator.modelName, providers: generator.providers }, 'pipeline loaded');
   return generator;
+}
+
+interface ModelFolder {
+  readonly dir: string;
+  readonly label: ModelLabel;
+}
+
+interface ModelFolders {
+  readonly main: ModelFolder;
+  readonly inpaint?: ModelFolder;
+}
+
+/** `MODEL_DIR` and `INPAINT_MODEL_DIR` in the form `target`. */
+async function modelFolders(model: string, env: PipelineEnv, target: GraphTarget, log: Logger): Promise<ModelFolders> {
+  const main = await modelFolder('MODEL_DIR', model, env, target, log);
+  if (env.INPAINT_MODEL_DIR === undefined) return { main };
+  return { main, inpaint: await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, target, log) };
 }
 
 /** Logged conversion progress every this many percent. */
@@ -53,15 +91,21 @@ async function modelFolder(
   variable: string,
   source: string,
   env: PipelineEnv,
+  target: GraphTarget,
   log: Logger,
-): Promise<{ dir: string; label: ModelLabel }> {
+): Promise<ModelFolder> {
   const started = Date.now();
   let logged = -PROGRESS_LOG_STEP;
   try {
     const prepared = await prepareModel(source, {
       cacheDir: env.MODEL_CACHE_DIR,
       dtype: env.MODEL_DTYPE,
-      onConvert: () => log.info({ model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: env.MODEL_DTYPE }, 'converting the checkpoint to ONNX (once)'),
+      target,
+      onConvert: () =>
+        log.info(
+          { model: source, cacheDir: env.MODEL_CACHE_DIR, dtype: target === 'cuda' ? 'fp16' : env.MODEL_DTYPE, target },
+          'converting the checkpoint to ONNX (once)',
+        ),
       onProgress: ({ component, fraction }) => {
         const percent = Math.floor(fraction * 100);
         if (percent < logged + PROGRESS_LOG_STEP) return;

@@ -5,19 +5,22 @@ import { UsageError, type CliCommand, type CliIO } from './command.js';
 import { exitCodeHelp } from './exit-codes.js';
 import { progressBar } from './progress-bar.js';
 
-const USAGE = `Usage: dreamcord convert <checkpoint.safetensors | diffusers folder> --out DIR [--dtype fp32|fp16]
+const USAGE = `Usage: dreamcord convert <checkpoint.safetensors | diffusers folder> --out DIR [--dtype fp32|fp16] [--target portable|cuda]
 
 Converts a Stable Diffusion 1.x or 2.x checkpoint (an AUTOMATIC1111 / Civitai single .safetensors file, or a
 diffusers folder) into the ONNX folder dreamcord runs, with nothing but Node. DIR must not exist yet; it appears
 only when the conversion is complete. .ckpt files are refused (loading one runs code from the file).
   --out DIR        the folder to create
   --dtype TYPE     fp32 (default; best on the CPU) or fp16 (half the size; for GPUs)
+  --target FORM    portable (default: runs on every execution provider) or cuda (fp16 with ONNX Runtime's
+                   fused CUDA operators: runs only on the CUDA provider, about twice as fast there)
 
 ${exitCodeHelp()}`;
 
 const OPTIONS = {
   out: { type: 'string' },
-  dtype: { type: 'string', default: 'fp32' },
+  dtype: { type: 'string' },
+  target: { type: 'string', default: 'portable' },
 } as const;
 
 /** `dreamcord convert`: one checkpoint to one ONNX folder, with a progress bar on a terminal. */
@@ -30,17 +33,21 @@ export const convertCommand: CliCommand = {
     const [source, ...extra] = positionals;
     if (source === undefined || extra.length > 0) throw new UsageError('give exactly one checkpoint file or folder');
     if (values.out === undefined) throw new UsageError('--out DIR is required');
-    const dtype = values.dtype;
+    const target = values.target;
+    if (target !== 'portable' && target !== 'cuda') throw new UsageError(`--target must be portable or cuda, not ${target}`);
+    const dtype = values.dtype ?? (target === 'cuda' ? 'fp16' : 'fp32');
     if (dtype !== 'fp32' && dtype !== 'fp16') throw new UsageError(`--dtype must be fp32 or fp16, not ${dtype}`);
+    if (target === 'cuda' && dtype !== 'fp16') throw new UsageError('--target cuda is fp16 only (its fused kernels are); leave out --dtype');
     const started = Date.now();
     const result = await convertCheckpoint(source, values.out, {
       dtype,
+      target,
       onProgress: progressReporter(io),
       onWarning: (message) => io.stderr.write(`warning: ${message}\n`),
     });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     const family = familyById(result.manifest.family).label;
-    io.stdout.write(`${result.outDir}: ${family}, ${dtype}, converted in ${seconds} s\n`);
+    io.stdout.write(`${result.outDir}: ${family}, ${dtype}${target === 'cuda' ? ' (cuda form)' : ''}, converted in ${seconds} s\n`);
   },
 };
 

@@ -135,10 +135,11 @@ export const generateCommand: CliCommand = {
       io.stderr.write(`warning: not honoured: Denoising strength: ${pasted.request.strength} (no --init-image)\n`);
     }
     const source = required(values.model, '--model DIR');
-    const model = (await prepareCliModel(source, io)).dir;
+    const provider = usage(() => parseProviderChoice(values.ep ?? 'auto'));
+    const model = (await prepareCliModel(source, io, provider)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
-      provider: usage(() => parseProviderChoice(values.ep ?? 'auto')),
+      provider,
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
       embeddings: embeddings.map(({ embedding }) => embedding),
       log: (level, message, fields) => {

@@ -11,6 +11,7 @@ import { writeTextEncoder } from './graphs/text-encoder.js';
 import { writeUNet } from './graphs/unet.js';
 import { writeVaeDecoder, writeVaeEncoder } from './graphs/vae.js';
 import { writeWeightOps } from './graphs/weight-ops.js';
+import type { GraphTarget } from './graphs/image-layers.js';
 import type { ComponentDtype, GraphWriteOptions } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
 
@@ -27,6 +28,8 @@ export interface ConversionManifest {
   readonly converter: 'dreamcord';
   readonly converterVersion: number;
   readonly dtype: ComponentDtype;
+  /** The graphs' form; absent in conversions made before there were two (they are portable). */
+  readonly target?: GraphTarget;
   readonly family: FamilyId;
   readonly source: { readonly name: string; readonly size: number; readonly mtimeMs: number; readonly sha256: string };
   readonly createdAt: string;
@@ -41,7 +44,10 @@ export interface ConvertProgress {
 export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder';
 
 export interface ConvertOptions {
+  /** Always `fp16` for the `cuda` target, whose fused kernels are meant for it. */
   readonly dtype: ComponentDtype;
+  /** The form of the UNet and VAE graphs (see {@link GraphTarget}). @default 'portable' */
+  readonly target?: GraphTarget;
   readonly onProgress?: (progress: ConvertProgress) => void;
   /** Problems worth telling but not fatal (NaN-filled tensors). */
   readonly onWarning?: (message: string) => void;
@@ -64,6 +70,10 @@ export interface ConvertResult {
 export async function convertCheckpoint(source: string, outDir: string, options: ConvertOptions): Promise<ConvertResult> {
   const target = resolve(outDir);
   if (existsSync(target)) throw new ConvertError('OUTPUT_EXISTS', `${outDir} already exists; choose a new --out folder`);
+  if (options.target === 'cuda' && options.dtype !== 'fp16') {
+    // A caller's bug (the CLI and the model cache never ask for it), not bad input.
+    throw new RangeError(`The cuda target is fp16 only; got dtype ${options.dtype}`);
+  }
   const checkpoint = openCheckpoint(source, options.onWarning ? { onWarning: options.onWarning } : {});
   const sha256 = options.sha256 ?? (await sourceSha256(source));
   const temp = join(dirname(target), `.${basename(target)}.partial-${randomBytes(4).toString('hex')}`);
@@ -75,6 +85,7 @@ export async function convertCheckpoint(source: string, outDir: string, options:
       converter: 'dreamcord',
       converterVersion: CONVERTER_VERSION,
       dtype: options.dtype,
+      target: options.target ?? 'portable',
       family: checkpoint.family.id,
       source: { name: basename(resolve(source)), ...sourceIdentity(source), sha256 },
       createdAt: new Date().toISOString(),
@@ -138,7 +149,11 @@ async function writeComponents(checkpoint: OpenedCheckpoint, dir: string, option
   for (const [component, size, write] of jobs) {
     const report = (fraction: number): void => options.onProgress?.({ component, fraction: (before + fraction * size) / total });
     report(0);
-    await write({ dtype: options.dtype, onProgress: (done, all) => report(all > 0 ? done / all : 1) });
+    await write({
+      dtype: options.dtype,
+      target: options.target ?? 'portable',
+      onProgress: (done, all) => report(all > 0 ? done / all : 1),
+    });
     before += size;
   }
   // The LoRA merge, written for the model's float type.

@@ -3,13 +3,18 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { CheckpointError, openCheckpoint } from '../checkpoint/index.js';
+import { cudaProviderInstalled, type ExecutionProviderChoice } from '../pipeline/index.js';
 import { convertCheckpoint, CONVERTER_VERSION, readManifest, type ConvertProgress } from './convert.js';
+import type { GraphTarget } from './graphs/image-layers.js';
 import type { ComponentDtype } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
 
 export interface PrepareOptions {
   readonly cacheDir: string;
+  /** The dtype of portable conversions; the cuda target is always fp16. */
   readonly dtype: ComponentDtype;
+  /** The graphs' form (see `graphTargetFor`); each form is cached on its own. @default 'portable' */
+  readonly target?: GraphTarget;
   /** Called when a conversion starts (no cached conversion of this content), before anything is written. */
   readonly onConvert?: (source: string) => void;
   readonly onProgress?: (progress: ConvertProgress) => void;
@@ -44,30 +49,34 @@ interface LookupRecord {
 export async function prepareModel(source: string, options: PrepareOptions): Promise<PreparedModel> {
   if (!existsSync(source)) throw new CheckpointError('NOT_FOUND', source, `${source} does not exist`);
   if (isOnnxFolder(source)) return { dir: source, converted: false };
+  const target = options.target ?? 'portable';
+  const form: Form = { target, dtype: target === 'cuda' ? 'fp16' : options.dtype };
   const identity = sourceIdentity(source);
+  // The portable form keeps the key it had before there were two forms, so existing caches stay valid.
+  const formKey = target === 'portable' ? [form.dtype] : [form.dtype, target];
   const key = createHash('sha256')
-    .update(JSON.stringify([resolve(source), identity.size, identity.mtimeMs, options.dtype]))
+    .update(JSON.stringify([resolve(source), identity.size, identity.mtimeMs, ...formKey]))
     .digest('hex')
     .slice(0, 32);
   const lookupFile = join(options.cacheDir, 'lookup', `${key}.json`);
   const remembered = readLookup(lookupFile);
-  if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, options.dtype)) {
+  if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, form)) {
     return { dir: join(options.cacheDir, remembered.entry), converted: false, sha256: remembered.sha256 };
   }
   // Refuse bad input before spending time hashing it.
   openCheckpoint(source);
   const sha256 = await sourceSha256(source);
-  const entry = `${basename(source, extname(source))}-${sha256.slice(0, 16)}-${options.dtype}`;
+  const entry = `${basename(source, extname(source))}-${sha256.slice(0, 16)}-${form.dtype}${target === 'cuda' ? '-cuda' : ''}`;
   const dir = join(options.cacheDir, entry);
   let converted = false;
-  if (!entryMatches(dir, sha256, options.dtype)) {
+  if (!entryMatches(dir, sha256, form)) {
     // An entry of an older converter version (or one without a manifest, which no conversion leaves) is redone.
     await rm(dir, { recursive: true, force: true });
     await mkdir(options.cacheDir, { recursive: true });
     await removeStalePartials(options.cacheDir, entry);
     options.onConvert?.(source);
     await convertCheckpoint(source, dir, {
-      dtype: options.dtype,
+      ...form,
       sha256,
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
@@ -77,6 +86,15 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
   await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
   return { dir, converted, sha256 };
+}
+
+/**
+ * The form of the graphs to convert for a provider choice: `cuda` when the CUDA provider is asked for, or under
+ * `auto` when its library is installed (`auto` tries CUDA first); `portable` otherwise (CPU, WebGPU, DirectML,
+ * CoreML, which cannot run the CUDA form's fused operators).
+ */
+export function graphTargetFor(choice: ExecutionProviderChoice, cudaInstalled: () => boolean = cudaProviderInstalled): GraphTarget {
+  return choice === 'cuda' || (choice === 'auto' && cudaInstalled()) ? 'cuda' : 'portable';
 }
 
 /** A conversion killed mid-way leaves `.<entry>.partial-…` (never used, but gigabytes); older than this, it goes. */
@@ -106,7 +124,18 @@ function readLookup(file: string): LookupRecord | undefined {
   }
 }
 
-function entryMatches(dir: string, sha256: string, dtype: ComponentDtype): boolean {
+/** Which conversion of a source an entry holds. */
+interface Form {
+  readonly target: GraphTarget;
+  readonly dtype: ComponentDtype;
+}
+
+function entryMatches(dir: string, sha256: string, form: Form): boolean {
   const manifest = readManifest(dir);
-  return manifest?.source.sha256 === sha256 && manifest.converterVersion === CONVERTER_VERSION && manifest.dtype === dtype;
+  return (
+    manifest?.source.sha256 === sha256 &&
+    manifest.converterVersion === CONVERTER_VERSION &&
+    manifest.dtype === form.dtype &&
+    (manifest.target ?? 'portable') === form.target
+  );
 }

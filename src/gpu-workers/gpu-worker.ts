@@ -97,6 +97,7 @@ export class GpuWorker {
       capacity,
       provider,
       model: { modelName, nativeSize, sizeBuckets: [...sizeBuckets], maxClipSkip, schedulerConfig },
+      running: [...this.#running.keys()],
       seenAt: Date.now(),
     };
     await this.#redis.hset(WORKERS_KEY, name, JSON.stringify(info)).catch(() => undefined); // retried at the next beat
@@ -112,6 +113,7 @@ export class GpuWorker {
     }
     const controller = new AbortController();
     this.#running.set(jobId, controller);
+    void this.#register(); // `/queue` shows the job on this worker now, not at the next heartbeat
     log.info('job started');
     try {
       const images = await this.#options.generator.generate(work.data.request, {
@@ -129,6 +131,7 @@ export class GpuWorker {
       return { ok: false, failure };
     } finally {
       this.#running.delete(jobId);
+      void this.#register();
     }
   }
 }

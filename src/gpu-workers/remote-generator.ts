@@ -7,6 +7,7 @@ import { QueueClosing } from '../queue/index.js';
 import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
+import type { GpuDirectory, GpuStatus } from '../generator/gpu-status.js';
 import type { Logger } from '../log.js';
 import { decodeImage, REQUEST_LIMITS, toRgb8, type SchedulerConfig } from '../pipeline/index.js';
 import {
@@ -43,7 +44,7 @@ interface SeenWorker {
  * keeps fairness, positions and ETAs: it starts only as many jobs as the workers online can run (`capacity`), so
  * BullMQ never holds a backlog that could be served out of turn.
  */
-export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource {
+export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource, GpuDirectory {
   readonly #queue: Queue;
   readonly #events: QueueEvents;
   readonly #redis: Redis;
@@ -108,6 +109,18 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
   /** The workers online now. */
   get workers(): readonly WorkerInfo[] {
     return [...this.#workers.values()].map((seen) => seen.info);
+  }
+
+  /** The workers online and the jobs each runs, as of their last heartbeat (at most {@link HEARTBEAT_MS} old). */
+  gpus(): readonly GpuStatus[] {
+    return this.workers.map(({ name, provider, model, capacity, running = [] }) => ({
+      worker: name,
+      provider,
+      model: model.modelName,
+      capacity,
+      running: running.length,
+      jobIds: running,
+    }));
   }
 
   get health(): PipelineHealth {

@@ -263,8 +263,9 @@ function samplerId(value: unknown, fallback: string): GenerationRequest['sampler
 /**
  * Resolves the request as the pipeline will: what it would refuse (a seed without room for every image, a strength
  * that leaves no step) is refused here, to the member alone, rather than failing later in front of everyone.
+ * @throws Refused
  */
-function resolveOnce(request: ValidatedRequest): void {
+export function resolveOnce(request: ValidatedRequest): void {
   try {
     resolveParameters(generationParameters(request), request.kind);
   } catch (error) {

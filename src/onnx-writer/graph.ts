@@ -96,6 +96,8 @@ export interface NodeOptions {
   readonly outputs?: number;
   /** @default '' (the standard ONNX domain) */
   readonly domain?: string;
+  /** Optional outputs the graph does not use, written as the empty name so that the kernel may skip them. */
+  readonly omitted?: readonly number[];
 }
 
 export class GraphBuilder {
@@ -189,7 +191,9 @@ export class GraphBuilder {
     options: NodeOptions = {},
   ): Value[] {
     const name = this.#unique(`${this.#prefix()}${opType}`);
-    const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) => this.#unique(`${name}_output_${i}`));
+    const outputs = Array.from({ length: options.outputs ?? 1 }, (_, i) =>
+      options.omitted?.includes(i) === true ? '' : this.#unique(`${name}_output_${i}`),
+    );
     const domain = options.domain ?? '';
     if (domain !== '') this.domains.add(domain);
     // An absent optional input is written as the empty name, as ONNX specifies.

@@ -14,3 +14,4 @@ export {
 } from './graph.js';
 export * from './layers.js';
 export { DEFAULT_OPSET, writeModel, type WriteOptions, type WrittenModel, type WrittenWeight } from './serialize.js';
+export * from './fused-layers.js';

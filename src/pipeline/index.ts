@@ -37,6 +37,7 @@ export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineEr
 export type { LogLevel, PipelineLogger } from './logger.js';
 export { MODEL_FAMILIES, sizeForAspect, type FamilyFacts, type ModelFamily } from './models/families.js';
 export {
+  cudaProviderInstalled,
   EXECUTION_PROVIDERS,
   parseProviderChoice,
   type ExecutionProvider,

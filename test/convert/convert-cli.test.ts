@@ -30,6 +30,14 @@ describe('dreamcord convert', () => {
     assert.equal(readManifest(out)?.dtype, 'fp16');
   });
 
+  it('writes the CUDA form with --target cuda, fp16 without saying so', async () => {
+    const out = join(tempDir(), 'model');
+    const t = io();
+    assert.equal(await runCli(['convert', TINY_SD, '--out', out, '--target', 'cuda'], t.io), 0);
+    assert.match(t.out(), /model: Stable Diffusion 1\.x, fp16 \(cuda form\), converted in/);
+    assert.deepEqual([readManifest(out)?.dtype, readManifest(out)?.target], ['fp16', 'cuda']);
+  });
+
   it('gives each kind of bad input its own exit code and one line, without a stack trace', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'model.ckpt'), Buffer.from('\x80\x04K\x01.', 'latin1'));
@@ -57,7 +65,14 @@ describe('dreamcord convert', () => {
   });
 
   it('refuses bad arguments with usage and code 2', async () => {
-    for (const args of [[], [TINY_SD], [TINY_SD, '--out', 'x', '--dtype', 'int8']]) {
+    const bad = [
+      [],
+      [TINY_SD],
+      [TINY_SD, '--out', 'x', '--dtype', 'int8'],
+      [TINY_SD, '--out', 'x', '--target', 'rocm'],
+      [TINY_SD, '--out', 'x', '--target', 'cuda', '--dtype', 'fp32'],
+    ];
+    for (const args of bad) {
       const t = io();
       assert.equal(await runCli(['convert', ...args], t.io), 2);
       assert.match(t.err(), /Usage: dreamcord convert/);

@@ -92,4 +92,23 @@ describe('model cache', () => {
     assert.equal(again.converted, true);
     assert.equal(conversions.length, 2);
   });
+
+  it('caches the CUDA form apart from the portable one, always in fp16, and reuses each', async () => {
+    const cache = join(tempDir(), 'cache');
+    const conversions: string[] = [];
+    const portable = await prepareModel(TINY_SD, options(cache, conversions));
+    const cuda = await prepareModel(TINY_SD, { ...options(cache, conversions), target: 'cuda' });
+    assert.equal(cuda.converted, true);
+    assert.notEqual(cuda.dir, portable.dir);
+    assert.match(cuda.dir, /-fp16-cuda$/);
+    const manifest = JSON.parse(readFileSync(join(cuda.dir, 'dreamcord-conversion.json'), 'utf8')) as { dtype: string; target: string };
+    assert.deepEqual([manifest.dtype, manifest.target], ['fp16', 'cuda']);
+    const unet = readFileSync(join(cuda.dir, 'unet', 'model.onnx'));
+    assert.ok(unet.includes('com.microsoft') && unet.includes('NhwcConv'));
+    for (const target of ['portable', 'cuda'] as const) {
+      const again = await prepareModel(TINY_SD, { ...options(cache, conversions), target });
+      assert.deepEqual([again.dir, again.converted], [target === 'cuda' ? cuda.dir : portable.dir, false]);
+    }
+    assert.equal(conversions.length, 2);
+  });
 });

@@ -1,7 +1,7 @@
 import { attention, fromFloat32, gelu, quickGelu, toFloat32, type Value, type WrittenModel } from '../../onnx-writer/index.js';
 import type { ComponentSource, TextEncoderConfig } from '../../checkpoint/components.js';
 import type { Weights } from './weights.js';
-import { writeComponent, type GraphWriteOptions } from './write-component.js';
+import { componentGraph, writeComponent, type GraphWriteOptions } from './write-component.js';
 
 const PREFIX = 'text_model';
 /** ONNX's element type number of int64 (`Cast`'s `to`). */
@@ -21,7 +21,8 @@ export function writeTextEncoder(
   outDir: string,
   options: GraphWriteOptions,
 ): Promise<WrittenModel> {
-  return writeComponent('text_encoder', source.weights, outDir, options, (w) => buildTextEncoder(w, source.config));
+  const graph = componentGraph('text_encoder', source.weights, options, (w) => buildTextEncoder(w, source.config));
+  return writeComponent(graph, outDir, options);
 }
 
 function buildTextEncoder(w: Weights, config: TextEncoderConfig): void {

@@ -1,18 +1,9 @@
-import {
-  attention,
-  fromFloat32,
-  gelu,
-  imageToTokens,
-  silu,
-  toFloat32,
-  tokensToImage,
-  upsampleNearest,
-  type Value,
-  type WrittenModel,
-} from '../../onnx-writer/index.js';
+import { fromFloat32, silu, type Value, type WrittenModel } from '../../onnx-writer/index.js';
 import type { ComponentSource, UNetConfig } from '../../checkpoint/components.js';
+import { ImageLayers, type AttentionSpec } from './image-layers.js';
 import type { Weights } from './weights.js';
-import { writeComponent, type GraphWriteOptions } from './write-component.js';
+import { componentGraph, writeComponent, type GraphWriteOptions } from './write-component.js';
+import type { GraphBuilder } from '../../onnx-writer/index.js';
 
 /** diffusers' Transformer2DModel normalizes its input with this epsilon, whatever the UNet's `norm_eps`. */
 const TRANSFORMER_NORM_EPS = 1e-6;
@@ -35,10 +26,18 @@ export function writeUNet(
   outDir: string,
   options: GraphWriteOptions,
 ): Promise<WrittenModel> {
-  return writeComponent('unet', source.weights, outDir, options, (w) => buildUNet(w, source.config));
+  return writeComponent(unetGraph(source, options), outDir, options);
 }
 
-function buildUNet(w: Weights, c: UNetConfig): void {
+/** The UNet's graph in the form `options.target`, not written yet (its weights are read when it is). */
+export function unetGraph(source: ComponentSource<UNetConfig>, options: GraphWriteOptions): GraphBuilder {
+  return componentGraph('unet', source.weights, options, (w) =>
+    buildUNet(new ImageLayers(w, options.target ?? 'portable'), source.config),
+  );
+}
+
+function buildUNet(layers: ImageLayers, c: UNetConfig): void {
+  const { w } = layers;
   const { g } = w;
   const sample = g.input('sample', 'float32', ['batch', c.inChannels, 'height', 'width']);
   const timestep = g.input('timestep', 'float32', ['batch']);
@@ -50,8 +49,8 @@ function buildUNet(w: Weights, c: UNetConfig): void {
   }
   // Activated once here for all resnets (each applies SiLU first).
   time = silu(g, time);
-  const out = new UNetLayers(w, c, time, fromFloat32(g, context)).denoise(fromFloat32(g, sample));
-  g.output(toFloat32(g, out), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
+  const out = new UNetLayers(layers, c, time, fromFloat32(g, context)).denoise(layers.enter(sample));
+  g.output(layers.leave(out), 'out_sample', 'float32', ['batch', c.outChannels, 'height', 'width']);
 }
 
 /**
@@ -96,12 +95,14 @@ function addedEmbedding(w: Weights, dim: number): Value {
 /** The UNet's blocks, sharing the activated time embedding and the text conditioning. */
 class UNetLayers {
   readonly #w: Weights;
+  readonly #l: ImageLayers;
   readonly #config: UNetConfig;
   readonly #time: Value;
   readonly #context: Value;
 
-  constructor(w: Weights, config: UNetConfig, time: Value, context: Value) {
-    this.#w = w;
+  constructor(layers: ImageLayers, config: UNetConfig, time: Value, context: Value) {
+    this.#w = layers.w;
+    this.#l = layers;
     this.#config = config;
     this.#time = time;
     this.#context = context;
@@ -111,7 +112,7 @@ class UNetLayers {
   denoise(sample: Value): Value {
     const { g } = this.#w;
     const c = this.#config;
-    let h = this.#w.conv(sample, 'conv_in');
+    let h = this.#l.conv(sample, 'conv_in');
     const skips = [h];
     const levels = c.blockOutChannels.length;
     for (let i = 0; i < levels; i++) {
@@ -125,7 +126,7 @@ class UNetLayers {
     for (let i = 0; i < levels; i++) {
       h = g.scoped(`up_blocks.${i}`, () => this.#upBlock(i, h, skips));
     }
-    return this.#w.conv(silu(g, this.#w.groupNorm(h, 'conv_norm_out', c.normNumGroups, c.normEps)), 'conv_out');
+    return this.#l.conv(this.#l.norm(h, 'conv_norm_out', c.normNumGroups, c.normEps, true), 'conv_out');
   }
 
   #downBlock(level: number, input: Value, skips: Value[]): Value {
@@ -140,14 +141,13 @@ class UNetLayers {
       skips.push(h);
     }
     if (level < c.blockOutChannels.length - 1) {
-      h = this.#w.conv(h, `${prefix}.downsamplers.0.conv`, { stride: 2 });
+      h = this.#l.conv(h, `${prefix}.downsamplers.0.conv`, { stride: 2 });
       skips.push(h);
     }
     return h;
   }
 
   #upBlock(index: number, input: Value, skips: Value[]): Value {
-    const { g } = this.#w;
     const c = this.#config;
     const prefix = `up_blocks.${index}`;
     const level = c.blockOutChannels.length - 1 - index;
@@ -155,68 +155,57 @@ class UNetLayers {
     for (let j = 0; j <= c.layersPerBlock; j++) {
       const skip = skips.pop();
       if (!skip) throw new Error(`The UNet config has more up-block layers than skip connections (${prefix})`);
-      h = this.#resnet(g.node('Concat', [h, skip], { axis: 1 }), `${prefix}.resnets.${j}`);
+      h = this.#resnet(this.#l.concatChannels(h, skip), `${prefix}.resnets.${j}`);
       if (c.upBlockTypes[index] === 'CrossAttnUpBlock2D') {
         h = this.#transformer(h, `${prefix}.attentions.${j}`, c.attentionHeads[level] ?? 1, level);
       }
     }
     if (index < c.blockOutChannels.length - 1) {
-      h = this.#w.conv(upsampleNearest(g, h, skips.at(-1)), `${prefix}.upsamplers.0.conv`);
+      h = this.#l.conv(this.#l.upsample(h, skips.at(-1)), `${prefix}.upsamplers.0.conv`);
     }
     return h;
   }
 
   /** ResnetBlock2D with the time embedding added between its convolutions. */
   #resnet(x: Value, prefix: string): Value {
-    const { g } = this.#w;
+    const l = this.#l;
     const { normNumGroups: groups, normEps: eps } = this.#config;
-    let h = this.#w.conv(silu(g, this.#w.groupNorm(x, `${prefix}.norm1`, groups, eps)), `${prefix}.conv1`);
+    let h = l.conv(l.norm(x, `${prefix}.norm1`, groups, eps, true), `${prefix}.conv1`);
     const time = this.#w.linear(this.#time, `${prefix}.time_emb_proj`);
-    h = g.node('Add', [h, g.node('Unsqueeze', [time, g.int64([2, 3])])]);
-    h = this.#w.conv(silu(g, this.#w.groupNorm(h, `${prefix}.norm2`, groups, eps)), `${prefix}.conv2`);
-    const shortcut = this.#w.has(`${prefix}.conv_shortcut.weight`) ? this.#w.conv(x, `${prefix}.conv_shortcut`) : x;
-    return g.node('Add', [shortcut, h]);
+    h = l.conv(l.addNormActivate(h, time, `${prefix}.norm2`, groups, eps), `${prefix}.conv2`);
+    const shortcut = this.#w.has(`${prefix}.conv_shortcut.weight`) ? l.conv(x, `${prefix}.conv_shortcut`) : x;
+    return this.#w.g.node('Add', [shortcut, h]);
   }
 
   /** Transformer2DModel: group norm, projection in, transformer blocks over the pixels as tokens, projection out. */
   #transformer(x: Value, prefix: string, heads: number, level: number): Value {
-    const { g } = this.#w;
+    const l = this.#l;
     const c = this.#config;
     const [inner = 0] = this.#w.shape(`${prefix}.proj_in.weight`);
-    const normed = this.#w.groupNorm(x, `${prefix}.norm`, c.normNumGroups, TRANSFORMER_NORM_EPS);
+    const normed = l.norm(x, `${prefix}.norm`, c.normNumGroups, TRANSFORMER_NORM_EPS, false);
     const [channels = 0] = this.#w.shape(`${prefix}.norm.weight`);
     let tokens = c.useLinearProjection
-      ? this.#w.linear(imageToTokens(g, normed, channels), `${prefix}.proj_in`)
-      : imageToTokens(g, this.#w.conv(normed, `${prefix}.proj_in`), inner);
+      ? this.#w.linear(l.tokens(normed, channels), `${prefix}.proj_in`)
+      : l.tokens(l.conv(normed, `${prefix}.proj_in`), inner);
     const depth = c.transformerLayersPerBlock[level] ?? 1;
-    for (let k = 0; k < depth; k++) tokens = this.#block(tokens, `${prefix}.transformer_blocks.${k}`, heads, inner);
+    for (let k = 0; k < depth; k++) tokens = this.#block(tokens, `${prefix}.transformer_blocks.${k}`, heads);
     const out = c.useLinearProjection
-      ? tokensToImage(g, this.#w.linear(tokens, `${prefix}.proj_out`), x)
-      : this.#w.conv(tokensToImage(g, tokens, normed), `${prefix}.proj_out`);
-    return g.node('Add', [out, x]);
+      ? l.image(this.#w.linear(tokens, `${prefix}.proj_out`), x)
+      : l.conv(l.image(tokens, normed), `${prefix}.proj_out`);
+    return this.#w.g.node('Add', [out, x]);
   }
 
   /** BasicTransformerBlock: self-attention, cross-attention on the text, GEGLU feed-forward; each residual. */
-  #block(x: Value, prefix: string, heads: number, inner: number): Value {
-    const { g } = this.#w;
-    const attend = (input: Value, context: Value, name: string): Value => {
-      const q = this.#w.linear(input, `${prefix}.${name}.to_q`);
-      const k = this.#w.linear(context, `${prefix}.${name}.to_k`);
-      const v = this.#w.linear(context, `${prefix}.${name}.to_v`);
-      const upcast = this.#config.upcastAttention ?? false;
-      const attended = attention(g, q, k, v, { heads, headDim: inner / heads, upcast });
-      return this.#w.linear(attended, `${prefix}.${name}.to_out.0`);
-    };
+  #block(x: Value, prefix: string, heads: number): Value {
+    const l = this.#l;
+    const upcast = this.#config.upcastAttention ?? false;
+    const spec = (name: string): AttentionSpec => ({ prefix: `${prefix}.${name}`, heads, upcast });
     const norm1 = this.#w.layerNorm(x, `${prefix}.norm1`, BLOCK_NORM_EPS);
-    let h = g.node('Add', [x, attend(norm1, norm1, 'attn1')]);
-    h = g.node('Add', [h, attend(this.#w.layerNorm(h, `${prefix}.norm2`, BLOCK_NORM_EPS), this.#context, 'attn2')]);
-    const projected = this.#w.linear(
-      this.#w.layerNorm(h, `${prefix}.norm3`, BLOCK_NORM_EPS),
-      `${prefix}.ff.net.0.proj`,
-    );
-    const [value, gate] = g.nodeOutputs('Split', [projected], { axis: -1 }, { outputs: 2 });
-    if (!value || !gate) throw new Error('Split gave fewer than two outputs');
-    return g.node('Add', [h, this.#w.linear(g.node('Mul', [value, gelu(g, gate)]), `${prefix}.ff.net.2`)]);
+    const self = l.selfAttention(norm1, spec('attn1'));
+    const first = l.residualNorm(x, self, `${prefix}.attn1.to_out.0`, `${prefix}.norm2`, BLOCK_NORM_EPS);
+    const cross = l.crossAttention(first.normalized, this.#context, spec('attn2'));
+    const second = l.residualNorm(first.sum, cross, `${prefix}.attn2.to_out.0`, `${prefix}.norm3`, BLOCK_NORM_EPS);
+    return l.residualLinear(second.sum, l.geglu(second.normalized, `${prefix}.ff.net.0.proj`), `${prefix}.ff.net.2`);
   }
 }
 

@@ -59,6 +59,66 @@ export class Weights {
     });
   }
 
+  /** A vector `[C]` stored as float32 whatever the graph's type (fused group norms take no other). */
+  float32Vector(name: string): Value {
+    return this.g.weight(`${name}:float32`, { dims: this.#source.shape(name), ...this.#readers(name) }, 'float32');
+  }
+
+  /** A convolution weight `[out, in, kh, kw]` laid out `[out, kh, kw, in]`, as `NhwcConv` takes it. */
+  nhwcKernel(name: string): Value {
+    const [out = 0, channels = 0, kh = 1, kw = 1] = this.#source.shape(name);
+    const { read, readFloat16 } = this.#readers(name);
+    const permute = <T extends Float32Array | Uint16Array>(values: T): T => {
+      const result = new (values.constructor as new (length: number) => T)(values.length);
+      const pixels = kh * kw;
+      for (let o = 0; o < out; o++) {
+        for (let i = 0; i < channels; i++) {
+          for (let p = 0; p < pixels; p++) result[(o * pixels + p) * channels + i] = values[(o * channels + i) * pixels + p] ?? 0;
+        }
+      }
+      return result;
+    };
+    return this.g.weight(`${name}:nhwc`, {
+      dims: [out, kh, kw, channels],
+      read: () => permute(read()),
+      readFloat16: () => {
+        const bits = readFloat16();
+        return bits && permute(bits);
+      },
+    });
+  }
+
+  /**
+   * Linear weights `[heads·H, in]` of two or three projections (k, v or q, k, v) as one `[in, heads·parts·H]`
+   * matrix whose output, reshaped to `[…, heads, parts, H]`, is what `MultiHeadAttention` takes packed: head by
+   * head, each projection's H columns side by side. Stored as `name`.
+   */
+  packedMatrix(name: string, parts: readonly string[], heads: number): Value {
+    const [rows = 0, columns = 0] = this.#source.shape(parts[0] ?? '');
+    const headDim = rows / heads;
+    const pack = <T extends Float32Array | Uint16Array>(sources: readonly T[]): T => {
+      const first = sources[0];
+      if (!first) throw new Error(`No projections to pack for ${name}`);
+      const width = rows * sources.length;
+      const result = new (first.constructor as new (length: number) => T)(columns * width);
+      sources.forEach((source, p) => {
+        for (let r = 0; r < rows; r++) {
+          const column = Math.floor(r / headDim) * sources.length * headDim + p * headDim + (r % headDim);
+          for (let c = 0; c < columns; c++) result[c * width + column] = source[r * columns + c] ?? 0;
+        }
+      });
+      return result;
+    };
+    return this.g.weight(name, {
+      dims: [columns, rows * parts.length],
+      read: () => pack(parts.map((part) => this.#source.read(part))),
+      readFloat16: () => {
+        const bits = parts.map((part) => this.#source.readFloat16?.(part));
+        return bits.every((b): b is Uint16Array => b !== undefined) ? pack(bits) : undefined;
+      },
+    });
+  }
+
   #readers(name: string): { read: () => Float32Array; readFloat16: () => Uint16Array | undefined } {
     return { read: () => this.#source.read(name), readFloat16: () => this.#source.readFloat16?.(name) };
   }

@@ -160,8 +160,8 @@ function sourceFields(request: GenerationRequest): { name: string; value: string
 /**
  * The buttons under a result: 🎲 reroll, ℹ️ parameters, 🗑️ delete; then for one picture 🔀 variations, ⬆️ upscale,
  * Vary (subtle) and Vary (strong), Zoom out 1.5× and 2×, and Pan ⬅️ ➡️ ⬆️ ⬇️; for several, U1…Un (upscale picture n) and V1…Vn (a variation of it). Within
- * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Upscaling is for pictures `/imagine` made without
- * `upscale` (see `canUpscale`).
+ * Discord's 5 rows of 5 buttons (a job makes at most 4 pictures). Every result has them, whatever made it, but for
+ * upscaling, which pictures the hires fix made do not offer (see `canUpscale`).
  */
 export function resultComponents(record: JobRecord): ActionRowBuilder<MessageActionRowComponentBuilder>[] {
   const pictures = record.result?.seeds.length ?? record.request.count;

@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { PipelineError } from '../errors.js';
 
 /**
@@ -43,4 +46,22 @@ export function parseProviderChoice(value: string): ExecutionProviderChoice {
     );
   }
   return value as ExecutionProviderChoice;
+}
+
+/** The CUDA provider's library as `ONNXRUNTIME_NODE_INSTALL=cuda12 npm install` puts it beside the binding. */
+const CUDA_PROVIDER_LIBRARY: Partial<Record<NodeJS.Platform, string>> = {
+  linux: 'libonnxruntime_providers_cuda.so',
+  win32: 'onnxruntime_providers_cuda.dll',
+};
+
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed on this machine (without loading it: that
+ * takes seconds and needs a GPU). npm's onnxruntime-node ships without it; whether it then loads is only known
+ * when a session is created.
+ */
+export function cudaProviderInstalled(): boolean {
+  const library = CUDA_PROVIDER_LIBRARY[process.platform];
+  if (library === undefined) return false;
+  const packageDir = dirname(dirname(createRequire(import.meta.url).resolve('onnxruntime-node')));
+  return existsSync(join(packageDir, 'bin', 'napi-v6', process.platform, process.arch, library));
 }
