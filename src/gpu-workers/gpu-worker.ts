@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { GeneratedImages, GenerationInputs, ImageGenerator } from '../generator/generator.js';
+import type { GeneratedImages, GenerationInputs, ModelGenerator } from '../generator/generator.js';
 import type { Logger } from '../log.js';
 import { encodePng } from '../pipeline/index.js';
 import { classifyFailure } from '../queue/index.js';
@@ -32,7 +32,7 @@ export interface GpuWorkerOptions {
    */
   readonly leaseMs: number;
   /** The local pipeline, and the execution provider it runs on. */
-  readonly generator: ImageGenerator;
+  readonly generator: ModelGenerator;
   readonly provider: string;
   readonly log: Logger;
 }
@@ -97,6 +97,7 @@ export class GpuWorker {
       capacity,
       provider,
       model: { modelName, nativeSize, sizeBuckets: [...sizeBuckets], maxClipSkip, schedulerConfig },
+      running: [...this.#running.keys()],
       seenAt: Date.now(),
     };
     await this.#redis.hset(WORKERS_KEY, name, JSON.stringify(info)).catch(() => undefined); // retried at the next beat
@@ -112,6 +113,7 @@ export class GpuWorker {
     }
     const controller = new AbortController();
     this.#running.set(jobId, controller);
+    void this.#register(); // `/queue` shows the job on this worker now, not at the next heartbeat
     log.info('job started');
     try {
       const images = await this.#options.generator.generate(work.data.request, {
@@ -129,6 +131,7 @@ export class GpuWorker {
       return { ok: false, failure };
     } finally {
       this.#running.delete(jobId);
+      void this.#register();
     }
   }
 }

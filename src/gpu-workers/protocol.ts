@@ -71,10 +71,12 @@ const modelInfoSchema = z.object({
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
-/** A worker as it registers itself: jobs it runs at once, where, and which model. */
+/** A worker as it registers itself: jobs it runs at once, where, which model, and the jobs it runs now. */
 export const workerInfoSchema = z.object({
   name: z.string().min(1).max(100),
   capacity: z.number().int().min(1).max(64),
+  /** Ids of the jobs it runs now (the bot's job ids, as both sides log them); absent from workers before it existed. */
+  running: z.array(z.string().max(100)).max(64).optional(),
   provider: z.string(),
   model: modelInfoSchema,
   seenAt: z.number(),

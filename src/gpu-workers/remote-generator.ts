@@ -4,11 +4,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FailureError } from '../failure.js';
 import { QueueClosing } from '../queue/index.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
+import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
+import type { GpuDirectory, GpuStatus } from '../generator/gpu-status.js';
 import type { Logger } from '../log.js';
-import { decodeImage, REQUEST_LIMITS, toRgb8, type SchedulerConfig } from '../pipeline/index.js';
+import { decodeImage, REQUEST_LIMITS, toRgb8 } from '../pipeline/index.js';
 import {
   CANCEL_CHANNEL,
   HEARTBEAT_MS,
@@ -43,7 +44,7 @@ interface SeenWorker {
  * keeps fairness, positions and ETAs: it starts only as many jobs as the workers online can run (`capacity`), so
  * BullMQ never holds a backlog that could be served out of turn.
  */
-export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource {
+export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource, GpuDirectory {
   readonly #queue: Queue;
   readonly #events: QueueEvents;
   readonly #redis: Redis;
@@ -84,20 +85,10 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
     return generator;
   }
 
-  get modelName(): string {
-    return this.#model.modelName;
-  }
-  get nativeSize(): number {
-    return this.#model.nativeSize;
-  }
-  get sizeBuckets(): ModelInfo['sizeBuckets'] {
-    return this.#model.sizeBuckets;
-  }
-  get maxClipSkip(): number {
-    return this.#model.maxClipSkip;
-  }
-  get schedulerConfig(): SchedulerConfig {
-    return this.#model.schedulerConfig;
+  /** The workers' model (every worker serves the first one's). */
+  get models(): readonly ServedModel[] {
+    const { modelName, ...facts } = this.#model;
+    return [{ name: modelName, displayName: modelName, ...facts }];
   }
 
   /** Jobs the workers online run at once (at least 1, so a job waits in BullMQ for the next worker). */
@@ -108,6 +99,18 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
   /** The workers online now. */
   get workers(): readonly WorkerInfo[] {
     return [...this.#workers.values()].map((seen) => seen.info);
+  }
+
+  /** The workers online and the jobs each runs, as of their last heartbeat (at most {@link HEARTBEAT_MS} old). */
+  gpus(): readonly GpuStatus[] {
+    return this.workers.map(({ name, provider, model, capacity, running = [] }) => ({
+      worker: name,
+      provider,
+      model: model.modelName,
+      capacity,
+      running: running.length,
+      jobIds: running,
+    }));
   }
 
   get health(): PipelineHealth {

@@ -1,5 +1,5 @@
-import { a1111SamplerOf } from './a1111/k-samplers.js';
-import { compVisScheduleOf, walkedSigmas } from './a1111/sample.js';
+import { a1111ModelCalls, compVisScheduleOf } from './a1111/sample.js';
+import { a1111SamplerOf } from './a1111/samplers.js';
 import type { ResolvedHires, ResolvedParameters } from './request.js';
 import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './schedulers/index.js';
 
@@ -15,8 +15,8 @@ export function countModelCalls(
   schedulerConfig: SchedulerConfig,
 ): number {
   const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
-  const kSampler = a1111SamplerOf(request);
-  if (kSampler) return kSampler.modelCalls(walkedSigmas(kSampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig))) + hires;
+  const sampler = a1111SamplerOf(request);
+  if (sampler) return a1111ModelCalls(sampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig)) + hires;
   const scheduler = createScheduler(request.sampler, schedulerConfig);
   if (request.kind !== 'txt2img') return img2imgTimesteps(scheduler, request.steps, request.strength).timesteps.length + hires;
   scheduler.setTimesteps(request.steps);

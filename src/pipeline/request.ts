@@ -4,7 +4,9 @@ import { MAX_SEED, randomSeed, type RngSource } from './rng/index.js';
 import { isDiffusersSampler, parseSamplerName, samplerLabel, type SchedulerId } from './schedulers/index.js';
 import type { NetworkPatch } from './lora/patch.js';
 import { EMPHASIS_MODES, type Emphasis, type PromptSyntax } from './tokenizer/index.js';
-import { kSamplerFor } from './a1111/k-samplers.js';
+import { a1111SamplerFor } from './a1111/samplers.js';
+import { walkedTimesteps } from './a1111/timestep-samplers.js';
+import { UNIPC_ORDER } from './a1111/unipc.js';
 import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js';
 
 /**
@@ -238,12 +240,13 @@ export function resolveParameters(
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
   // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
-  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && kSamplerFor(resolvedSampler) !== undefined;
+  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && a1111SamplerFor(resolvedSampler) !== undefined;
   if (!isDiffusersSampler(resolvedSampler) && (compat !== 'a1111' || kind === 'inpaint' || request.hires !== undefined)) {
     fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111, for txt2img and img2img without the hires fix`);
   }
   const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
+  if (a1111Sampling && resolvedSampler === 'unipc') checkUniPCSteps(walkedTimesteps({ kind, steps, strength }).timesteps.length);
   const seedMode = choice('seedMode', request.seedMode ?? defaultSeedMode(rng, compat), ['batch', 'per-image'] as const);
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));
@@ -273,6 +276,11 @@ export function resolveParameters(
     ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
     ...variation(request, a1111Sampling, count),
   };
+}
+
+/** A1111 stops UniPC with fewer steps to walk than its order ("UniPC order must be < sampling steps"). */
+function checkUniPCSteps(walked: number): void {
+  if (walked < UNIPC_ORDER) fail('steps', `A1111's UniPC needs at least ${UNIPC_ORDER} steps to walk (its order), got ${walked}`);
 }
 
 /** A1111's variation seed and strength: only where A1111 sampling runs; a strength without a seed draws one. */

@@ -1,4 +1,4 @@
-import { a1111SamplerOf, type KSampler } from './a1111/k-samplers.js';
+import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
@@ -242,8 +242,9 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    const kSampler = a1111SamplerOf(resolved);
-    if (kSampler) return this.#generateA1111(resolved, kSampler, hooks, timing, member);
+    // A1111's sampling is ported for one text encoder: SDXL draws with diffusers' scheduler in either mode.
+    const a1111Sampler = this.#model.second ? undefined : a1111SamplerOf(resolved);
+    if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
@@ -288,10 +289,10 @@ export class StableDiffusionPipeline {
     };
   }
 
-  /** A request in A1111 mode whose sampler is one of k-diffusion's: A1111's sampling, then the same decoding. */
+  /** A request in A1111 mode whose sampler A1111 sampling runs: A1111's sampling, then the same decoding. */
   async #generateA1111(
     resolved: ResolvedRequest,
-    sampler: KSampler,
+    sampler: A1111Sampler,
     hooks: GenerateHooks,
     timing: TimingRecorder,
     member: UnetBatchMember | undefined,

@@ -178,6 +178,30 @@ describe('actions on a result end to end (buttons)', () => {
     assert.equal(infotextOf(varied).denoisingStrength, 0.6, "the server's default strength");
   });
 
+  it('⬆️ on a variation and on a pan: the picture enlarged 2× and redrawn at the server\'s hires strength, with its seed', async () => {
+    const varied = await click(grid, `dc:vary:${jobIdOf(grid)}:1`);
+    const pannedFrom = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '11', ...FAST } }).waitForOriginal(hasPictures, 60_000);
+    const panned = await click(pannedFrom, `dc:pan-right:${jobIdOf(pannedFrom)}`);
+    assert.match(fieldOf(panned, 'Mask') ?? '', /^pan right/);
+    for (const source of [varied, panned]) {
+      const id = jobIdOf(source);
+      // Every result of a single picture gets the same actions: ⬆️, the Vary buttons, zoom and pan.
+      assert.deepEqual(source.customIds.slice(4, 9), [`dc:upscale:${id}`, `dc:vary-subtle:${id}`, `dc:vary-strong:${id}`, `dc:zoom-1.5:${id}`, `dc:zoom-2:${id}`]);
+      const upscaled = await click(source, `dc:upscale:${id}`);
+      assert.deepEqual(await sizesOf(upscaled), [[128, 128]]);
+      const infotext = infotextOf(upscaled);
+      assert.equal(infotext.seed, infotextOf(source).seed);
+      assert.equal(infotext.prompt, 'a harbour');
+      assert.equal(infotext.denoisingStrength, 0.5, "the server's hiresStrength");
+      assert.equal(infotext.extra?.['Source job'], id);
+      assert.equal(fieldOf(upscaled, 'Mask'), undefined, 'the whole picture is redrawn');
+      assert.match(upscaled.embeds[0]?.description ?? '', /Upscaled from 64×64: enlarged 2× and redrawn at strength 0\.5/);
+      // Upscaled again (within maxPixels), it grows again.
+      assert.ok(upscaled.customIds.includes(`dc:upscale:${jobIdOf(upscaled)}`));
+    }
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
   it('a single picture has ⬆️ Upscale and Vary (subtle / strong), at the strengths /config sets', async () => {
     const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '7', ...FAST } }).waitForOriginal(hasPictures, 60_000);
     const id = jobIdOf(single);
@@ -231,6 +255,12 @@ describe('actions on a result end to end (buttons)', () => {
     const refusal = await privateAnswer(bot.fake.clickButton({ message: grid, customId: `dc:upscale:${jobIdOf(grid)}:1` }));
     assert.match(refusal.content, /Upscaling 64×64 by 2× makes 128×128 .* over this server's limit of 5000 pixels/);
     await configure(bot, 'maxPixels', '1048576');
+  });
+
+  it('refuses ⬆️ when its second pass would run no step (found by the fuzz: steps 1 at strength 0.5)', async () => {
+    const single = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a harbour', seed: '5', ...FAST, steps: 1 } }).waitForOriginal(hasPictures, 60_000);
+    const refusal = await privateAnswer(bot.fake.clickButton({ message: single, customId: `dc:upscale:${jobIdOf(single)}` }));
+    assert.match(refusal.content, /`hires\.strength` × `hires\.steps` to be at least 1, got 0\.5 × 1: no step would run/);
   });
 
   it('U1 on a result from before a restart still works', async () => {

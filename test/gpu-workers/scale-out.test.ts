@@ -109,6 +109,34 @@ if (!redisServerInstalled()) {
       assert.equal(bot.fake.messagesIn().filter((message) => message.attachments.length > 0).length, 2, 'each job answered once');
     });
 
+    it('/queue shows the workers online and the job each runs, by the id the bot and the worker both log', { timeout: 120_000 }, async () => {
+      const { bot, workers } = await startCluster();
+      const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse on show', seed: '12', ...SLOW } });
+      await waitUntil(() => workers.some((worker) => jobsLogged(worker, 'job started').length > 0), 60_000, 'a worker to start the job');
+      const jobId = bot.logs.find((line) => line['msg'] === 'job accepted')?.['jobId'];
+      assert.ok(typeof jobId === 'string');
+      const started = workers.flatMap((worker) => worker.logs).find((line) => line['msg'] === 'job started');
+      assert.equal(started?.['jobId'], jobId, "the worker's log names the job as the bot's does");
+      const runner = String(started?.['worker']);
+      const idle = runner === 'gpu-a' ? 'gpu-b' : 'gpu-a';
+      // The bot reads the workers' registry every 2 s: ask until it has seen the job start.
+      let shown = '';
+      for (let asked = 0; asked < 20 && !shown.includes(jobId); asked += 1) {
+        if (asked > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+        const reply = await bot.fake.sendCommand({ name: 'queue' }).waitForOriginal();
+        assert.ok(reply.ephemeral);
+        shown = reply.content;
+      }
+      const lines = shown.split('\n');
+      assert.deepEqual(lines.slice(0, 2), ['**Queue**: 0 waiting · 1 running · 2 at once', '**GPU workers**: 2 online']);
+      assert.deepEqual(lines.slice(2).sort(), [`• **${runner}** · cpu · tiny-sd · 1 at once · running 1: \`${jobId}\``, `• **${idle}** · cpu · tiny-sd · 1 at once · idle`].sort());
+      await run.waitForOriginal(hasPictures, 100_000);
+      // Every line the worker wrote while it ran the job names it.
+      const logs = workers.find((worker) => jobsLogged(worker, 'job started').length > 0)?.logs ?? [];
+      const during = logs.slice(logs.findIndex((line) => line['msg'] === 'job started'), logs.findIndex((line) => line['msg'] === 'job done') + 1);
+      assert.deepEqual(during.map((line) => [line['msg'], line['jobId']]), [['job started', jobId], ['job done', jobId]]);
+    });
+
     it('✖️ Cancel reaches the job running on a worker, which stops it within a step', { timeout: 120_000 }, async () => {
       const { bot, workers } = await startCluster();
       const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a lighthouse to cancel', seed: '8', ...SLOW } });

@@ -70,7 +70,7 @@ describe('resolveRequest', () => {
     rejects({ prompt: 'x', ensd: -1 }, 'ensd', /integer 0–4294967295/);
     rejects({ prompt: 'x', compat: 'a1111', variationStrength: 1.5 }, 'variationStrength', /number 0–1/);
     rejects({ prompt: 'x', compat: 'a1111', variationStrength: 0.5, variationSeed: -2 }, 'variationSeed', /integer 0–/);
-    rejects({ prompt: 'x', compat: 'a1111', sampler: 'DDIM', variationStrength: 0.5 }, 'variationStrength', /a sampler it runs itself/);
+    rejects({ prompt: 'x', compat: 'a1111', sampler: 'DEIS', variationStrength: 0.5 }, 'variationStrength', /a sampler it runs itself/);
     const varied = resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'Euler', variationStrength: 0.5 });
     assert.ok(varied.variationSeed !== undefined && varied.variationSeed < 2n ** 32n, 'a strength without a seed draws one');
   });

@@ -3,7 +3,7 @@ import type { CommandContext } from './command.js';
 import { rerollRequest } from '../../jobs/reroll.js';
 import { upscaleRequest } from '../../jobs/upscale.js';
 import { admitFromInteraction } from './admission.js';
-import { admitJobVariation, admitOutpaint } from './image-command.js';
+import { admitJobVariation, admitOutpaint, admitPictureUpscale } from './image-command.js';
 import type { Outpaint } from '../../inputs/outpaint.js';
 import { parseButtonId, type ButtonAction } from '../delivery/custom-id.js';
 import { reproduceCommand } from '../delivery/render.js';
@@ -28,9 +28,11 @@ const HANDLERS: Record<ButtonAction, ButtonHandler> = {
   'vary-subtle': (interaction, record, context, index) => varyAt(interaction, record, context, index, 'varySubtle'),
   'vary-strong': (interaction, record, context, index) => varyAt(interaction, record, context, index, 'varyStrong'),
 
-  // ⬆️ and U1…Un: the picture made again with the hires fix.
+  // ⬆️ and U1…Un: an /imagine picture made again with the hires fix; one made from a picture, enlarged and redrawn.
   upscale: (interaction, record, context, index) =>
-    admitFromInteraction(interaction, context, 'upscale-button', upscaleRequest(record, index)),
+    record.request.kind === 'txt2img'
+      ? admitFromInteraction(interaction, context, 'upscale-button', upscaleRequest(record, index))
+      : admitPictureUpscale(interaction, context, { jobId: record.id, index }),
 
   // Zoom out and pan: the picture on a larger or shifted canvas, the new area inpainted with its prompt.
   'zoom-1.5': outpaintHandler({ kind: 'zoom-out', factor: 1.5 }),

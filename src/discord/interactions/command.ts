@@ -8,6 +8,7 @@ import type { RequestDefaults } from '../../jobs/build-request.js';
 import type { Cooldowns } from '../../jobs/cooldowns.js';
 import type { ImageInputs } from '../../inputs/image-inputs.js';
 import type { JobService } from '../../jobs/job-service.js';
+import type { GpuDirectory } from '../../generator/gpu-status.js';
 import type { ContentScreen } from '../../jobs/content-screen.js';
 import type { SettingsService } from '../../settings/settings-service.js';
 import type { SettingsStore } from '../../settings/settings-store.js';
@@ -26,6 +27,8 @@ export interface CommandContext {
   readonly explicitTerms: readonly string[];
   /** The content policy, for members' uploads (`/config show` warns while its classifier is unavailable). */
   readonly contentScreen: ContentScreen;
+  /** Where jobs run (the GPU workers online, or the bot's own pipeline), for `/queue`. */
+  readonly gpus: GpuDirectory;
   /** What requests fall back on besides the server's settings: the model's size and the product defaults. */
   readonly requestDefaults: RequestDefaults;
 }

@@ -12,6 +12,7 @@ import { imageRequest } from '../../jobs/image-request.js';
 import type { JobOrigin, JobRecord } from '../../jobs/job-record.js';
 import type { RequestBuilder } from '../../jobs/admit.js';
 import { outpaintRequest } from '../../jobs/outpaint-request.js';
+import { pictureUpscaleRequest } from '../../jobs/upscale.js';
 import type { Outpaint } from '../../inputs/outpaint.js';
 import type { Result } from '../../refusal.js';
 import type { CommandContext } from './command.js';
@@ -50,28 +51,49 @@ export async function admitWithImages(
   await admitFromInteraction(interaction, context, job.via, job.request(prepared.inputs));
 }
 
+/** Picture `index` (0-based) of job `jobId`. */
+type JobPicture = { readonly jobId: string; readonly index: number };
+
 /**
- * Queues a variation of picture `index` (0-based) of job `jobId`, for `/variation job:` and the 🔀 button: a job of
- * another server is not found, whoever asks.
+ * Queues a variation of a job's picture, for `/variation job:` and the 🔀 button: a job of another server is not
+ * found, whoever asks.
  */
 export function admitJobVariation(
   interaction: RepliableInteraction,
   context: CommandContext,
   via: JobOrigin['via'],
-  picture: { readonly jobId: string; readonly index: number },
+  picture: JobPicture,
   options: GenerationOptions,
 ): Promise<void> {
-  return admitWithImages(interaction, context, imageJob(via, 'img2img', options, context), async () => {
-    const record = await findJob(interaction, context, picture.jobId);
-    return record.ok ? context.inputs.fromJob(record.record, picture.index) : record;
-  });
+  return admitFromJobPicture(interaction, context, via, picture, (_record, inputs) => imageRequest('img2img', options, inputs, context.requestDefaults));
+}
+
+/** Queues ⬆️ Upscale of a picture made from another (variation, inpaint, zoom out, pan): see `pictureUpscaleRequest`. */
+export function admitPictureUpscale(interaction: RepliableInteraction, context: CommandContext, picture: JobPicture): Promise<void> {
+  return admitFromJobPicture(interaction, context, 'upscale-button', picture, (record, inputs) => pictureUpscaleRequest(record, picture.index, inputs));
+}
+
+/** Queues the request `build` makes of a job's delivered picture (its record, and the picture as a stored input). */
+async function admitFromJobPicture(
+  interaction: RepliableInteraction,
+  context: CommandContext,
+  via: JobOrigin['via'],
+  picture: JobPicture,
+  build: (record: JobRecord, inputs: PreparedInputs) => RequestBuilder,
+): Promise<void> {
+  await interaction.deferReply();
+  const found = await findJob(interaction, context, picture.jobId);
+  if (!found.ok) return replyPrivately(interaction, found.message);
+  const prepared = await context.inputs.fromJob(found.record, picture.index);
+  if (!prepared.ok) return replyPrivately(interaction, prepared.message);
+  await admitFromInteraction(interaction, context, via, build(found.record, prepared.inputs));
 }
 
 /** Queues a zoom out or pan of picture `index` (0-based) of job `jobId`, within the server's `maxPixels`. */
 export async function admitOutpaint(
   interaction: RepliableInteraction,
   context: CommandContext,
-  picture: { readonly jobId: string; readonly index: number },
+  picture: JobPicture,
   outpaint: Outpaint,
 ): Promise<void> {
   const { settings } = await context.settings.effective(interaction.guildId);

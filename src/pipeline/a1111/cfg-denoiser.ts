@@ -1,13 +1,14 @@
-// A1111's `CFGDenoiser` around k-diffusion's `CompVisDenoiser` (modules/sd_samplers_cfg_denoiser.py, v1.10.1):
-// the UNet's noise prediction becomes an x₀ estimate, `x − σ·ε(x / √(σ² + 1), t(σ))`, for every prompt row and
-// the negative prompt's row of each image, and guidance mixes the estimates at any scale:
-// `uncond + Σ w·cfg·(cond − uncond)`. Rows whose prompts have the same token count run as one UNet batch;
+// A1111's `CFGDenoiser` (modules/sd_samplers_cfg_denoiser.py, v1.10.1) around k-diffusion's `CompVisDenoiser`
+// (the UNet's noise prediction becomes an x₀ estimate, `x − σ·ε(x / √(σ² + 1), t(σ))`) or A1111's
+// `CompVisTimestepsDenoiser` (the noise prediction itself), for every prompt row and the negative prompt's row of
+// each image; guidance mixes the rows at any scale: `uncond + Σ w·cfg·(cond − uncond)`. Rows whose prompts have the same token count run as one UNet batch;
 // otherwise the prompts' rows and the negative prompt's rows run as two.
 import { LATENT_CHANNELS, type Unet, type UnetInputs } from '../models/unet.js';
 import type { TimingRecorder } from '../timing.js';
-import type { CompVisSchedule } from './compvis.js';
+import type { NoiseLevels } from './compvis.js';
 import type { PromptConditioning } from './conditioning.js';
 import type { Denoiser } from './k-steps.js';
+import type { EpsModel } from './timestep-samplers.js';
 
 const f32 = Math.fround;
 
@@ -23,10 +24,9 @@ export interface CallConditioning {
   readonly negative: PromptConditioning;
 }
 
-/** Everything the guided denoiser needs. */
-export interface CfgDenoiserOptions {
+/** Everything A1111's guidance needs, whichever model wrapper it runs over. */
+export interface GuidanceOptions {
   readonly unet: Unet;
-  readonly schedule: CompVisSchedule;
   readonly count: number;
   readonly latentWidth: number;
   readonly latentHeight: number;
@@ -40,15 +40,47 @@ export interface CfgDenoiserOptions {
   readonly afterCall: (calls: number, x: Float32Array, denoised: Float32Array) => void;
 }
 
+/** Everything the guided denoiser of the k-diffusion samplers needs. */
+export interface CfgDenoiserOptions extends GuidanceOptions {
+  /** The denoiser wrapper: `CompVisDenoiser`, or LCM's. */
+  readonly levels: NoiseLevels;
+}
+
+/** Everything the guided model of A1111's timestep samplers needs. */
+export interface CfgEpsOptions extends GuidanceOptions {
+  readonly alphasCumprod: Float32Array;
+  /** Multiplies the CFG scale (`cond_scale_miltiplier`). */
+  readonly cfgMultiplier: number;
+}
+
 /** One UNet run: which rows of the denoiser's batch it computes, with its inputs. */
 interface UnetRun {
   readonly rows: readonly number[];
   readonly inputs: UnetInputs;
 }
 
-/** A1111's guided denoiser for a batch of `count` images. */
-export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
-  const { unet, schedule, count, latentWidth, latentHeight, cfg, timing } = options;
+/** One guided call: the UNet input `x · inputScale` at `timestep`; each output row becomes `toRow(x, ε)`. */
+interface GuidedCall {
+  readonly inputScale: number;
+  readonly timestep: number;
+  readonly toRow: (x: number, eps: number) => number;
+  /** Multiplies the CFG scale (A1111's `cond_scale_miltiplier`: 1, or 1/12.5 for DDIM CFG++). */
+  readonly cfgMultiplier: number;
+}
+
+/** What a guided call gives: the guided rows per image, the negative prompt's rows (`last_noise_uncond`), the calls so far. */
+interface Guided {
+  readonly combined: Float32Array;
+  readonly uncond: Float32Array;
+  readonly calls: number;
+}
+
+/**
+ * A1111's `CFGDenoiser.forward` for a batch of `count` images: every prompt row and negative-prompt row through
+ * the UNet, then `combine_denoised`. Returns the call; each call counts.
+ */
+function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall) => Promise<Guided> {
+  const { unet, count, latentWidth, latentHeight, cfg, timing } = options;
   const latentSize = LATENT_CHANNELS * latentWidth * latentHeight;
   const plans = new WeakMap<CallConditioning, UnetRun[]>();
   let calls = 0;
@@ -81,36 +113,65 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
     return runs;
   };
 
-  return async (x, sigma) => {
+  return async (x, { inputScale, timestep, toRow, cfgMultiplier }) => {
     options.beforeCall();
     const start = performance.now();
     const conditioning = options.conditioningAt(calls);
     const k = conditioning.prompts.length;
-    const cIn = f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1))));
-    const t = schedule.sigmaToT(sigma);
     const rowCount = count * k + count;
-    const denoisedRows = new Float32Array(rowCount * latentSize);
+    const rows = new Float32Array(rowCount * latentSize);
     const imageOf = (row: number): number => (row < count * k ? Math.floor(row / k) : row - count * k);
     for (const run of runsFor(conditioning)) {
       const sample = run.inputs.sample.values;
       run.rows.forEach((row, b) => {
         const image = x.subarray(imageOf(row) * latentSize, (imageOf(row) + 1) * latentSize);
-        for (let j = 0; j < latentSize; j++) sample[b * latentSize + j] = f32((image[j] ?? 0) * cIn);
+        for (let j = 0; j < latentSize; j++) sample[b * latentSize + j] = f32((image[j] ?? 0) * inputScale);
       });
-      const eps = await unet.predict(run.inputs, t, timing.unet);
+      const eps = await unet.predict(run.inputs, timestep, timing.unet);
       run.rows.forEach((row, b) => {
         const base = imageOf(row) * latentSize;
-        for (let j = 0; j < latentSize; j++) {
-          denoisedRows[row * latentSize + j] = f32((x[base + j] ?? 0) + f32((eps[b * latentSize + j] ?? 0) * -sigma));
-        }
+        for (let j = 0; j < latentSize; j++) rows[row * latentSize + j] = toRow(x[base + j] ?? 0, eps[b * latentSize + j] ?? 0);
       });
     }
-    const denoised = combine(denoisedRows, conditioning, count, latentSize, cfg);
+    const combined = combine(rows, conditioning, count, latentSize, cfg * cfgMultiplier);
     calls += 1;
     timing.loopMs += performance.now() - start;
     timing.steps += 1;
-    options.afterCall(calls, x, denoised);
-    return denoised;
+    return { combined, uncond: rows.subarray(count * k * latentSize), calls };
+  };
+}
+
+/**
+ * A1111's guided denoiser over a k-diffusion wrapper: each row's estimate from `ε(x / √(σ² + 1), t(σ))` (for
+ * `CompVisDenoiser` `x − σ·ε`), then guidance on the estimates.
+ */
+export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
+  const guide = guidance(options);
+  return async (x, sigma) => {
+    const { combined, calls } = await guide(x, {
+      inputScale: f32(1 / f32(Math.sqrt(f32(f32(sigma * sigma) + 1)))),
+      timestep: options.levels.sigmaToT(sigma),
+      toRow: (value, eps) => options.levels.denoised(value, eps, sigma),
+      cfgMultiplier: 1,
+    });
+    options.afterCall(calls, x, combined);
+    return combined;
+  };
+}
+
+/**
+ * A1111's guided `CompVisTimestepsDenoiser`: the UNet's ε for the unscaled latents at timestep `t`, guided on ε.
+ * Progress previews show `x̂₀ = (x − √(1 − ᾱ_t)·ε) / √ᾱ_t` (`get_pred_x0`, ᾱ at the integer part of t).
+ */
+export function cfgEpsModel(options: CfgEpsOptions): EpsModel {
+  const guide = guidance(options);
+  return async (x, t) => {
+    const { combined, uncond, calls } = await guide(x, { inputScale: 1, timestep: t, toRow: (_value, eps) => eps, cfgMultiplier: options.cfgMultiplier });
+    const at = options.alphasCumprod[Math.trunc(t)] ?? NaN;
+    const sqrtOneMinusAt = f32(Math.sqrt(f32(1 - at)));
+    const sqrtAt = f32(Math.sqrt(at));
+    options.afterCall(calls, x, x.map((v, i) => f32(f32(v - f32(sqrtOneMinusAt * (combined[i] ?? 0))) / sqrtAt)));
+    return { eps: combined, uncond };
   };
 }
 

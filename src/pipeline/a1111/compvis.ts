@@ -36,14 +36,35 @@ export function ldmAlphasCumprod(config: TrainingScheduleConfig): Float32Array {
   return out;
 }
 
+/**
+ * A k-diffusion denoiser wrapper of A1111's (`CompVisDenoiser`, or LCM's `LCMCompVisDenoiser`): its training
+ * noise levels, its maps between a level and a UNet timestep, and what a UNet row's ε makes at a level.
+ */
+export interface NoiseLevels {
+  /** σ ascending in t (the wrapper's `sigmas`). */
+  readonly sigmas: Float32Array;
+  readonly sigmaMin: number;
+  readonly sigmaMax: number;
+  sigmaToT(sigma: number): number;
+  tToSigma(t: number): number;
+  /** `get_sigmas(n)`: the wrapper's own schedule of `n` levels, then 0 (A1111's Uniform). */
+  uniform(n: number): Float64Array;
+  /** The denoiser's output for the latent value `x` and the UNet's ε at `sigma` (float32). */
+  denoised(x: number, eps: number, sigma: number): number;
+}
+
 /** `CompVisDenoiser`'s noise levels and its sigma ↔ timestep maps (float32 like torch). */
-export class CompVisSchedule {
+export class CompVisSchedule implements NoiseLevels {
   /** σ_t ascending in t. */
   readonly sigmas: Float32Array;
   /** `sigmas.log()` (float32 values). */
   readonly logSigmas: Float32Array;
 
+  /** ldm's `alphas_cumprod` (float32), which A1111's timestep samplers read. */
+  readonly alphasCumprod: Float32Array;
+
   constructor(alphasCumprod: Float32Array) {
+    this.alphasCumprod = alphasCumprod;
     this.sigmas = alphasCumprod.map((a) => f32(Math.sqrt(f32(f32(1 - a) / a))));
     this.logSigmas = this.sigmas.map((s) => Math.log(s));
   }
@@ -76,18 +97,28 @@ export class CompVisSchedule {
 
   /** `t_to_sigma`: exp of log σ interpolated linearly between the neighbouring integer timesteps, float32. */
   tToSigma(t: number): number {
-    const tf = f32(t);
-    const low = Math.floor(tf);
-    const high = Math.ceil(tf);
-    const w = f32(tf - low);
-    const logSigma = f32(f32(f32(1 - w) * (this.logSigmas[low] ?? NaN)) + f32(w * (this.logSigmas[high] ?? NaN)));
-    return f32(Math.exp(logSigma));
+    return interpolatedSigma(this.logSigmas, t);
   }
 
   /** `get_sigmas(n)`: `n` levels at t = `linspace(T − 1, 0, n)`, then 0 (A1111's Uniform schedule). */
   uniform(n: number): Float64Array {
     return withZero(linspaceF32(this.sigmas.length - 1, 0, n).map((t) => this.tToSigma(t)));
   }
+
+  /** `x − σ·ε`. */
+  denoised(x: number, eps: number, sigma: number): number {
+    return f32(x + f32(eps * -sigma));
+  }
+}
+
+/** k-diffusion's `DiscreteSchedule.t_to_sigma` over `logSigmas` (float32). */
+export function interpolatedSigma(logSigmas: Float32Array, t: number): number {
+  const tf = f32(t);
+  const low = Math.floor(tf);
+  const high = Math.ceil(tf);
+  const w = f32(tf - low);
+  const logSigma = f32(f32(f32(1 - w) * (logSigmas[low] ?? NaN)) + f32(w * (logSigmas[high] ?? NaN)));
+  return f32(Math.exp(logSigma));
 }
 
 /** `torch.linspace(start, end, n)` in float32: torch fills the first half from `start`, the second from `end`. */

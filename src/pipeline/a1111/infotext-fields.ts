@@ -3,7 +3,8 @@
 import type { ResolvedParameters } from '../request.js';
 import { samplerLabel } from '../schedulers/index.js';
 import type { Emphasis } from '../tokenizer/index.js';
-import { a1111SamplerOf, kSamplerFor, type KSampler } from './k-samplers.js';
+import { kSamplerFor } from './k-samplers.js';
+import { a1111SamplerOf, scheduledCalls, type A1111Sampler } from './samplers.js';
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { resolvedSchedule } from './sampler-sigmas.js';
 
@@ -28,26 +29,30 @@ export interface A1111Fields {
  * A1111's `None`); `ENSD` only when set and the sampler draws noise after the first.
  */
 export function a1111Fields(request: InfotextSettings): A1111Fields {
-  const kSampler = a1111SamplerOf(request);
+  const sampler = a1111SamplerOf(request);
   const label = samplerLabel(request.sampler);
-  const scheduleType = kSampler
-    ? resolvedSchedule(kSampler, request.scheduleType ?? 'Automatic')
+  const asked = request.scheduleType ?? 'Automatic';
+  // A1111's timestep samplers ignore the schedule type; A1111 writes the one chosen.
+  const scheduleType = sampler
+    ? sampler.family === 'k-diffusion'
+      ? resolvedSchedule(sampler, asked)
+      : asked
     : (label.schedule ?? (kSamplerFor(request.sampler)?.defaultSchedule ? 'Uniform' : 'Automatic'));
   const emphasis = request.promptSyntax === 'plain' ? 'None' : (request.emphasis ?? 'Original');
-  const bracketed = encodedTexts(request, kSampler).some((text) => /[([]/.test(text));
+  const bracketed = encodedTexts(request, sampler).some((text) => /[([]/.test(text));
   const ensd = request.ensd ?? 0;
   return {
-    sampler: kSampler?.name ?? label.sampler,
+    sampler: sampler?.name ?? label.sampler,
     scheduleType,
     ...(bracketed && emphasis !== 'Original' ? { emphasis } : {}),
-    ...(ensd !== 0 && kSampler?.usesEnsd ? { ensd } : {}),
+    ...(ensd !== 0 && sampler?.family === 'k-diffusion' && sampler.usesEnsd ? { ensd } : {}),
   };
 }
 
 /** The texts the text encoder reads: in A1111 sampling each sub-prompt's scheduled texts, otherwise the prompts. */
-function encodedTexts(request: InfotextSettings, kSampler: KSampler | undefined): string[] {
-  if (!kSampler) return [request.prompt, request.negativePrompt];
-  const calls = request.steps * (kSampler.secondOrder ? 2 : 1);
+function encodedTexts(request: InfotextSettings, sampler: A1111Sampler | undefined): string[] {
+  if (!sampler) return [request.prompt, request.negativePrompt];
+  const calls = scheduledCalls(sampler, request.steps);
   return [...subPrompts(request.prompt).map((p) => p.text), request.negativePrompt].flatMap((text) =>
     promptSchedule(text, calls).map((entry) => entry.text),
   );

@@ -4,7 +4,7 @@ import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/inde
 import type { GenerationParameters } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
-import { kSamplerFor } from './k-samplers.js';
+import { a1111SamplerFor } from './samplers.js';
 import { parseScheduleType, type ScheduleType } from './schedule-types.js';
 
 /** A pasted block as a request, and the `Key: value` fields it holds that the request does not honour. */
@@ -81,11 +81,11 @@ function samplerOf(parsed: ParsedInfotext, ignored: string[]): { id: SchedulerId
   }
   // "DPM++ 2M Karras" names its schedule: the A1111 sampler is DPM++ 2M, the schedule Karras.
   const named = samplerLabel(id).schedule;
-  if (named !== null && kSamplerFor(id)) {
+  if (named !== null && a1111SamplerFor(id)) {
     scheduleType = parseScheduleType(named);
     id = parseSamplerName(samplerLabel(id).sampler);
   }
-  if (!kSamplerFor(id) && scheduleType !== 'Automatic') {
+  if (!a1111SamplerFor(id) && scheduleType !== 'Automatic') {
     ignored.push(`Schedule type: ${scheduleType} (${samplerLabel(id).name} runs as diffusers' scheduler)`);
     scheduleType = 'Automatic';
   }

@@ -6,6 +6,7 @@ import { lmsCoefficient } from '../schedulers/lms.js';
 import { ancestralSplit, logMidpoint } from '../schedulers/sigmas.js';
 import { sampleDpmAdaptive, sampleDpmFast } from './dpm-solver.js';
 import { addScaled, derivative, heunStep, type Denoiser, type Sample } from './k-steps.js';
+import { sampleLcm } from './lcm.js';
 import { restartModelCalls, sampleRestart } from './restart.js';
 import type { ScheduleType } from './schedule-types.js';
 
@@ -13,10 +14,13 @@ const f32 = Math.fround;
 
 /** One A1111 sampler of the k-diffusion family. */
 export interface KSampler {
+  readonly family: 'k-diffusion';
   /** A1111's name, as its infotext writes it. */
   readonly name: string;
   /** The schedule `Automatic` resolves to (`options['scheduler']`); undefined: `CompVisDenoiser.get_sigmas`. */
   readonly defaultSchedule?: Exclude<ScheduleType, 'Automatic'>;
+  /** Runs over LCM's denoiser wrapper (`LCMCompVisDenoiser`) instead of `CompVisDenoiser`. */
+  readonly lcm?: true;
   /** Asks for one more sigma and drops the next-to-last (`discard_next_to_last_sigma`). */
   readonly discardNextToLastSigma: boolean;
   /** Two denoiser calls per step: prompt-editing schedules count `2 · steps` calls (`second_order`). */
@@ -177,6 +181,7 @@ const sampleDpmpp2m: Sample = async (model, x, sigmas) => {
 const oneCallPerStep = (sigmas: Float64Array): number => steps(sigmas);
 
 const EULER: KSampler = {
+  family: 'k-diffusion',
   name: 'Euler',
   discardNextToLastSigma: false,
   secondOrder: false,
@@ -193,6 +198,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   lms: { ...EULER, name: 'LMS', sample: sampleLms },
   heun: { ...EULER, name: 'Heun', secondOrder: true, modelCalls: twoPerStep((s, i) => level(s, i + 1)), sample: sampleHeun },
   dpm2: {
+    family: 'k-diffusion',
     name: 'DPM2',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -202,6 +208,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
     sample: sampleDpm2,
   },
   dpm2_a: {
+    family: 'k-diffusion',
     name: 'DPM2 a',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: true,
@@ -213,6 +220,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   dpmpp_2m: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
   dpmpp_2m_karras: { ...EULER, name: 'DPM++ 2M', defaultSchedule: 'Karras', sample: sampleDpmpp2m },
   dpmpp_2s_a: {
+    family: 'k-diffusion',
     name: 'DPM++ 2S a',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: false,
@@ -225,7 +233,9 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   // count here is an estimate (three per step), which the progress reports raise when it is passed.
   dpm_fast: { ...EULER, name: 'DPM fast', usesEnsd: true, sample: sampleDpmFast },
   dpm_adaptive: { ...EULER, name: 'DPM adaptive', usesEnsd: true, modelCalls: (s) => 3 * steps(s), sample: sampleDpmAdaptive },
+  lcm: { ...EULER, name: 'LCM', lcm: true, sample: sampleLcm },
   restart: {
+    family: 'k-diffusion',
     name: 'Restart',
     defaultSchedule: 'Karras',
     discardNextToLastSigma: false,
@@ -236,20 +246,7 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   },
 };
 
-/** The k-diffusion sampler of a sampler id, or undefined when A1111 mode runs that sampler as diffusers does. */
+/** The k-diffusion sampler of a sampler id, or undefined when it is not one of them. */
 export function kSamplerFor(id: SchedulerId): KSampler | undefined {
   return K_SAMPLERS[id];
-}
-
-/**
- * The k-diffusion sampler that runs `request`: in A1111 mode, for txt2img (a hires fix's first pass too) and
- * img2img, when its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
- */
-export function a1111SamplerOf(request: {
-  readonly compat?: 'diffusers' | 'a1111' | undefined;
-  readonly kind: 'txt2img' | 'img2img' | 'inpaint';
-  readonly sampler: SchedulerId;
-}): KSampler | undefined {
-  if (request.compat !== 'a1111' || request.kind === 'inpaint') return undefined;
-  return kSamplerFor(request.sampler);
 }

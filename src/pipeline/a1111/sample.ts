@@ -11,14 +11,16 @@ import { throwIfCancelled, type GenerateHooks } from '../steps.js';
 import type { TimingRecorder } from '../timing.js';
 import type { SchedulerConfig } from '../schedulers/index.js';
 import { CompVisSchedule, ldmAlphasCumprod } from './compvis.js';
-import { cfgDenoiser, type CallConditioning } from './cfg-denoiser.js';
+import { cfgDenoiser, cfgEpsModel, type CallConditioning, type GuidanceOptions } from './cfg-denoiser.js';
 import { encodeA1111Prompt, type EncodedPrompt, type PromptConditioning } from './conditioning.js';
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
+import { scheduledCalls, type A1111Sampler } from './samplers.js';
+import { walkedTimesteps } from './timestep-samplers.js';
 import type { SigmaRange } from './k-steps.js';
 import { latentPreview } from '../preview.js';
-import { samplerSigmas } from './sampler-sigmas.js';
+import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
 export interface A1111Latents {
@@ -36,14 +38,13 @@ export interface A1111Latents {
 export async function sampleA1111(
   model: StableDiffusionModel,
   request: ResolvedRequest,
-  sampler: KSampler,
+  sampler: A1111Sampler,
   hooks: GenerateHooks,
   timing: TimingRecorder,
 ): Promise<A1111Latents> {
   const latentWidth = request.width / 8;
   const latentHeight = request.height / 8;
   const schedule = compVisScheduleOf(model.folder.schedulerConfig);
-  const sigmas = walkedSigmas(sampler, request, schedule);
 
   const conditioning = await scheduledConditioning(model, request, sampler, timing);
 
@@ -51,13 +52,10 @@ export async function sampleA1111(
   const variationSeeds = seeds.map((_, i) => (request.variationSeed ?? 0n) + BigInt(i));
   const variation = { seeds: variationSeeds, strength: request.variationStrength };
   const noise = new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], BigInt(request.ensd), variation);
-  const start = await startingPoint(model, request, sigmas, noise, timing);
-  throwIfCancelled(hooks.signal);
 
-  const total = sampler.modelCalls(sigmas);
-  const denoiser = cfgDenoiser({
+  const total = a1111ModelCalls(sampler, request, schedule);
+  const guidance: GuidanceOptions = {
     unet: model.unet,
-    schedule,
     count: request.count,
     latentWidth,
     latentHeight,
@@ -68,8 +66,26 @@ export async function sampleA1111(
     // A1111's live preview shows the prediction of the clean picture (its callback's `denoised`).
     afterCall: (calls, _x, denoised) =>
       hooks.onProgress?.(calls, Math.max(total, calls), timing.elapsedMs(), request.preview ? latentPreview(denoised, request.count, latentWidth, latentHeight) : undefined),
-  });
-  const latents = await sampler.sample(denoiser, start, sigmas, () => noise.next(), solverRange(request.kind, sigmas, schedule));
+  };
+  const draw = () => noise.next();
+  let latents: Float32Array;
+  if (sampler.family === 'k-diffusion') {
+    const sigmas = walkedSigmas(sampler, request, schedule);
+    const first = Math.fround(sigmas[0] ?? NaN);
+    const start = await startingPoint(model, request, noise, timing, { image: 1, noise: first });
+    throwIfCancelled(hooks.signal);
+    const levels = noiseLevelsOf(sampler, schedule);
+    latents = await sampler.sample(cfgDenoiser({ ...guidance, levels }), start, sigmas, draw, solverRange(request.kind, sigmas, schedule));
+  } else {
+    const { timesteps, noisedAt } = walkedTimesteps(request);
+    // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
+    const at = noisedAt === undefined ? 0 : (schedule.alphasCumprod[noisedAt] ?? NaN);
+    const scales = noisedAt === undefined ? { image: 1, noise: 1 } : { image: Math.fround(Math.sqrt(at)), noise: Math.fround(Math.sqrt(Math.fround(1 - at))) };
+    const start = await startingPoint(model, request, noise, timing, scales);
+    throwIfCancelled(hooks.signal);
+    const epsModel = cfgEpsModel({ ...guidance, alphasCumprod: schedule.alphasCumprod, cfgMultiplier: sampler.cfgMultiplier });
+    latents = await sampler.sample(epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
+  }
   throwIfCancelled(hooks.signal);
   return {
     latents,
@@ -78,6 +94,17 @@ export async function sampleA1111(
     warnings: conditioning.warnings,
     embeddings: conditioning.embeddings,
   };
+}
+
+/** The denoiser calls A1111's `sampler` makes for `request`: the unit of its progress reports. */
+export function a1111ModelCalls(
+  sampler: A1111Sampler,
+  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'>,
+  schedule: CompVisSchedule,
+): number {
+  return sampler.family === 'k-diffusion'
+    ? sampler.modelCalls(walkedSigmas(sampler, request, schedule))
+    : sampler.modelCalls(walkedTimesteps(request).timesteps);
 }
 
 /** A prompt's encoded texts, each holding until denoiser call `endAt`. */
@@ -105,10 +132,10 @@ interface ScheduledConditioning {
 async function scheduledConditioning(
   model: StableDiffusionModel,
   request: ResolvedRequest,
-  sampler: KSampler,
+  sampler: A1111Sampler,
   timing: TimingRecorder,
 ): Promise<ScheduledConditioning> {
-  const calls = request.steps * (sampler.secondOrder ? 2 : 1);
+  const calls = scheduledCalls(sampler, request.steps);
   const encoded = new Map<string, EncodedPrompt>();
   const encode = async (text: string): Promise<PromptConditioning> => {
     let known = encoded.get(text);
@@ -169,21 +196,20 @@ function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedu
 }
 
 /**
- * The sampler's first latents: the first draw × σ₀ (txt2img), or the init image's latent sample plus the first
- * draw × σ₀ (img2img).
+ * The sampler's first latents: the first draw × `scales.noise` (txt2img), or the init image's latent sample ×
+ * `scales.image` plus the first draw × `scales.noise` (img2img).
  */
 async function startingPoint(
   model: StableDiffusionModel,
   request: ResolvedRequest,
-  sigmas: Float64Array,
   noise: ImageNoise,
   timing: TimingRecorder,
+  scales: { readonly image: number; readonly noise: number },
 ): Promise<Float32Array> {
-  const first = Math.fround(sigmas[0] ?? NaN);
-  if (request.kind === 'txt2img') return noise.next().map((v) => v * first);
+  if (request.kind === 'txt2img') return noise.next().map((v) => v * scales.noise);
   const image = await initLatents(model, request, timing);
   const drawn = noise.next();
-  return image.map((v, i) => v + Math.fround((drawn[i] ?? 0) * first));
+  return image.map((v, i) => Math.fround(v * scales.image) + Math.fround((drawn[i] ?? 0) * scales.noise));
 }
 
 /**

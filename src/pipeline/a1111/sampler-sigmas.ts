@@ -1,5 +1,6 @@
-import type { CompVisSchedule } from './compvis.js';
+import type { CompVisSchedule, NoiseLevels } from './compvis.js';
 import type { KSampler } from './k-samplers.js';
+import { LcmNoiseLevels } from './lcm.js';
 import { scheduleSigmas, type ScheduleType } from './schedule-types.js';
 
 /**
@@ -8,7 +9,7 @@ import { scheduleSigmas, type ScheduleType } from './schedule-types.js';
  */
 export function samplerSigmas(sampler: KSampler, type: ScheduleType, steps: number, model: CompVisSchedule): Float64Array {
   const discard = sampler.discardNextToLastSigma;
-  const sigmas = scheduleSigmas(resolvedSchedule(sampler, type), steps + (discard ? 1 : 0), model);
+  const sigmas = scheduleSigmas(resolvedSchedule(sampler, type), steps + (discard ? 1 : 0), noiseLevelsOf(sampler, model));
   if (!discard) return sigmas;
   const out = sigmas.slice(0, sigmas.length - 1);
   out[out.length - 1] = sigmas[sigmas.length - 1] ?? 0;
@@ -18,4 +19,9 @@ export function samplerSigmas(sampler: KSampler, type: ScheduleType, steps: numb
 /** The schedule type `Automatic` stands for with `sampler` (itself when the sampler has no default). */
 export function resolvedSchedule(sampler: KSampler, type: ScheduleType): ScheduleType {
   return type === 'Automatic' ? (sampler.defaultSchedule ?? 'Automatic') : type;
+}
+
+/** The denoiser wrapper `sampler` runs over: LCM's for LCM, otherwise the model's `CompVisDenoiser`. */
+export function noiseLevelsOf(sampler: KSampler, model: CompVisSchedule): NoiseLevels {
+  return sampler.lcm ? new LcmNoiseLevels(model.alphasCumprod) : model;
 }

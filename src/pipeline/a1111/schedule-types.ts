@@ -2,7 +2,7 @@
 // (k_diffusion/sampling.py at A1111's pin): each turns a step count into the sigmas a k-diffusion sampler walks,
 // the last one 0 (KL Optimal ends at σ_min, as in A1111).
 import { linspaceF64 } from '../schedulers/schedule.js';
-import { linspaceF32, withZero, type CompVisSchedule } from './compvis.js';
+import { linspaceF32, withZero, type NoiseLevels } from './compvis.js';
 
 const f32 = Math.fround;
 
@@ -57,7 +57,7 @@ interface Bounds {
   readonly sigmaMax: number;
 }
 
-type ScheduleFunction = (n: number, bounds: Bounds, model: CompVisSchedule) => Float64Array;
+type ScheduleFunction = (n: number, bounds: Bounds, model: NoiseLevels) => Float64Array;
 
 /** Align Your Steps' published SD 1.5 levels (A1111 uses them for every non-XL model). */
 const AYS_SD15 = [14.615, 6.475, 3.861, 2.697, 1.886, 1.396, 0.963, 0.652, 0.399, 0.152, 0.029];
@@ -111,7 +111,7 @@ export function karrasSigmas(n: number, sigmaMin: number, sigmaMax: number): Flo
 }
 
 /** The σ of `count` timesteps evenly spaced from σmax's to σmin's (`normal_scheduler`, `sgm_uniform`). */
-function levelsOverTimesteps(count: number, { sigmaMin, sigmaMax }: Bounds, model: CompVisSchedule): number[] {
+function levelsOverTimesteps(count: number, { sigmaMin, sigmaMax }: Bounds, model: NoiseLevels): number[] {
   const start = model.sigmaToT(sigmaMax);
   const end = model.sigmaToT(sigmaMin);
   return Array.from(linspaceF32(start, end, count), (t) => model.tToSigma(t));
@@ -132,7 +132,7 @@ function interpolate(x: number, xs: Float64Array, ys: readonly number[]): number
  * The sigmas of `type` for `n` levels (k-diffusion's `get_sigmas_*` / A1111's scheduler functions) between the
  * model's training bounds. `Automatic` here means no schedule of its own: `CompVisDenoiser.get_sigmas(n)`.
  */
-export function scheduleSigmas(type: ScheduleType, n: number, model: CompVisSchedule): Float64Array {
+export function scheduleSigmas(type: ScheduleType, n: number, model: NoiseLevels): Float64Array {
   if (type === 'Automatic') return model.uniform(n);
   return SCHEDULES[type](n, { sigmaMin: model.sigmaMin, sigmaMax: model.sigmaMax }, model);
 }

@@ -36,6 +36,7 @@ const LABELS: { readonly [Id in SchedulerId]: SamplerLabel } = {
   dpm_fast: { name: 'DPM fast', sampler: 'DPM fast', schedule: null },
   dpm_adaptive: { name: 'DPM adaptive', sampler: 'DPM adaptive', schedule: null },
   restart: { name: 'Restart', sampler: 'Restart', schedule: null },
+  ddim_cfgpp: { name: 'DDIM CFG++', sampler: 'DDIM CFG++', schedule: null },
 };
 
 /** Case, spaces and underscores do not matter: "euler_a", "Euler a" and "EULER  A" are one name. */

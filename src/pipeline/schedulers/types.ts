@@ -25,6 +25,7 @@ export const SCHEDULER_IDS = [
   'dpm_fast',
   'dpm_adaptive',
   'restart',
+  'ddim_cfgpp',
 ] as const;
 
 export type SchedulerId = (typeof SCHEDULER_IDS)[number];
@@ -33,7 +34,7 @@ export type SchedulerId = (typeof SCHEDULER_IDS)[number];
  * The samplers that exist only as A1111 runs them (k-diffusion's or A1111's own code, no diffusers class): they
  * need `compat` a1111 and a request A1111 sampling runs (txt2img or img2img without the hires fix).
  */
-export const A1111_ONLY_SAMPLERS = ['dpmpp_2s_a', 'dpm_fast', 'dpm_adaptive', 'restart'] as const satisfies readonly SchedulerId[];
+export const A1111_ONLY_SAMPLERS = ['dpmpp_2s_a', 'dpm_fast', 'dpm_adaptive', 'restart', 'ddim_cfgpp'] as const satisfies readonly SchedulerId[];
 
 /** A sampler with a diffusers scheduler class. */
 export type DiffusersSamplerId = Exclude<SchedulerId, (typeof A1111_ONLY_SAMPLERS)[number]>;

@@ -38,7 +38,10 @@ export interface A1111Case {
   readonly init_image: string | null;
   readonly infotexts: readonly string[];
   readonly seeds: readonly number[];
+  /** k-diffusion samplers: `get_sigmas`. */
   readonly sigmas: readonly number[];
+  /** A1111's timestep samplers (DDIM, PLMS…): `CompVisSampler.get_timesteps`, in place of sigmas. */
+  readonly timesteps?: readonly number[];
   readonly t_enc?: number;
   readonly conditioning: {
     readonly positive: readonly { readonly weight: number; readonly schedule: readonly A1111Schedule[] }[];

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { ImageNoise } from '../../../src/pipeline/a1111/image-noise.js';
-import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
+import { a1111SamplerFor, scheduledCalls } from '../../../src/pipeline/a1111/samplers.js';
+import { a1111Timesteps } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import { promptSchedule, subPrompts } from '../../../src/pipeline/a1111/prompt-schedule.js';
 import { samplerSigmas } from '../../../src/pipeline/a1111/sampler-sigmas.js';
 import { parseScheduleType } from '../../../src/pipeline/a1111/schedule-types.js';
@@ -22,8 +23,8 @@ const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: 
 const SD15_TRAINING = { beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' };
 
 function samplerOf(c: A1111Case) {
-  const sampler = kSamplerFor(parseSamplerName(c.sampler));
-  assert.ok(sampler, `${c.sampler} has a k-diffusion port`);
+  const sampler = a1111SamplerFor(parseSamplerName(c.sampler));
+  assert.ok(sampler, `${c.sampler} has an A1111 port`);
   return sampler;
 }
 
@@ -31,8 +32,13 @@ describe('A1111 parity: the stages', () => {
   const schedule = new CompVisSchedule(ldmAlphasCumprod(SD15_TRAINING));
 
   for (const c of A1111_CASES) {
-    it(`${c.id}: sigmas of ${c.sampler}, ${c.schedule_type}`, () => {
-      const sigmas = samplerSigmas(samplerOf(c), parseScheduleType(c.schedule_type), c.steps, schedule);
+    it(`${c.id}: ${c.timesteps ? 'timesteps' : 'sigmas'} of ${c.sampler}, ${c.schedule_type}`, () => {
+      const sampler = samplerOf(c);
+      if (sampler.family === 'timesteps') {
+        assert.deepEqual(a1111Timesteps(c.steps), c.timesteps);
+        return;
+      }
+      const sigmas = samplerSigmas(sampler, parseScheduleType(c.schedule_type), c.steps, schedule);
       assert.equal(sigmas.length, c.sigmas.length);
       c.sigmas.forEach((expected, i) => {
         assert.ok(Math.abs((sigmas[i] ?? NaN) - expected) <= 1e-6 * Math.max(1, expected), `sigma ${i}: ${sigmas[i]} vs ${expected}`);
@@ -46,8 +52,7 @@ describe('A1111 parity: the stages', () => {
     });
 
     it(`${c.id}: the AND sub-prompts and prompt-editing schedules of the prompt and the negative prompt`, () => {
-      const sampler = samplerOf(c);
-      const calls = c.steps * (sampler.secondOrder ? 2 : 1);
+      const calls = scheduledCalls(samplerOf(c), c.steps);
       const schedule = (text: string) => promptSchedule(text, calls).map(({ endAt, text: t }) => ({ endAt, text: t }));
       const expected = (entries: readonly A1111Schedule[]) => entries.map((e) => ({ endAt: e.end_at_step, text: e.text }));
       assert.deepEqual(

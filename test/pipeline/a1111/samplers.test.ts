@@ -1,4 +1,4 @@
-// The A1111 samplers without an oracle case (DPM++ 2S a, DPM fast, DPM adaptive, Restart) against
+// The A1111 samplers without an oracle case (DPM++ 2S a, DPM fast, DPM adaptive, Restart, LCM) against
 // test/fixtures/a1111-schedules/samplers.json: k-diffusion's and A1111's sampler functions transcribed in numpy
 // float32 (make_samplers.py), run with the same stand-in denoiser and the same recorded noise draws. Checked: the
 // σ of every denoiser call, how many draws of the image generators the sampler takes (A1111's TorchHijack), the
@@ -103,7 +103,7 @@ describe('A1111 samplers on the tiny model (compat a1111)', () => {
   after(() => pipeline.dispose());
   const base = { prompt: 'a fox', compat: 'a1111', steps: 6, width: 64, height: 64 } as const satisfies GenerateRequest;
 
-  for (const sampler of ['DPM++ 2S a', 'DPM fast', 'DPM adaptive', 'Restart']) {
+  for (const sampler of ['DPM++ 2S a', 'DPM fast', 'DPM adaptive', 'Restart', 'LCM']) {
     it(`${sampler}: reports the calls it makes; picture 2 of a batch is its seed's picture alone, but for DPM adaptive`, async () => {
       const progress: [number, number][] = [];
       const batch = await pipeline.generate({ ...base, sampler, seed: 5, count: 2 }, { onProgress: (done, total) => progress.push([done, total]) });
@@ -128,6 +128,7 @@ describe('A1111 samplers on the tiny model (compat a1111)', () => {
     assert.deepEqual(fields('DPM fast'), { sampler: 'DPM fast', scheduleType: 'Automatic', ensd: 31337 });
     assert.deepEqual(fields('DPM adaptive'), { sampler: 'DPM adaptive', scheduleType: 'Automatic', ensd: 31337 });
     assert.deepEqual(fields('Restart'), { sampler: 'Restart', scheduleType: 'Karras' });
+    assert.deepEqual(fields('LCM'), { sampler: 'LCM', scheduleType: 'Automatic' });
   });
 
   it('refuses them where A1111 sampling does not run: diffusers mode, the hires fix', async () => {

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
+import { LcmNoiseLevels } from '../../../src/pipeline/a1111/lcm.js';
 import { samplerSigmas } from '../../../src/pipeline/a1111/sampler-sigmas.js';
 import { parseScheduleType, SCHEDULE_TYPES } from '../../../src/pipeline/a1111/schedule-types.js';
 import { parseSamplerName } from '../../../src/pipeline/index.js';
@@ -17,7 +18,10 @@ interface Table {
   readonly sigmas: readonly number[];
 }
 
-const { tables } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/schedules.json', 'utf8')) as { tables: Table[] };
+const { tables, lcm_denoiser: lcmDenoiser } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/schedules.json', 'utf8')) as {
+  tables: Table[];
+  lcm_denoiser: { sigma: number; t: number; out: number }[];
+};
 const schedule = new CompVisSchedule(
   ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' }),
 );
@@ -39,6 +43,16 @@ describe('A1111 sigma schedules', () => {
       });
     });
   }
+
+  it('LCM\'s denoiser wrapper: its 50 levels, each level\'s timestep, and its output c_out·(x − σ·ε) + c_skip·x', () => {
+    const levels = new LcmNoiseLevels(schedule.alphasCumprod);
+    assert.equal(levels.sigmas.length, lcmDenoiser.length);
+    lcmDenoiser.forEach(({ sigma, t, out }, i) => {
+      assert.ok(Math.abs((levels.sigmas[i] ?? NaN) - sigma) <= 1e-6 * sigma, `level ${i}`);
+      assert.equal(levels.sigmaToT(sigma), t);
+      assert.ok(Math.abs(levels.denoised(1, 1, sigma) - out) <= 2e-6 * Math.max(1, Math.abs(out)), `output at level ${i}`);
+    });
+  });
 
   it('reads A1111 labels and names in any case, and names Beta as not implemented', () => {
     assert.equal(parseScheduleType('karras'), 'Karras');

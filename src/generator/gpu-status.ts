@@ -1,0 +1,19 @@
+/** One place jobs run, as `/queue` shows it: a GPU worker online, or the bot's own pipeline. */
+export interface GpuStatus {
+  /** The worker's `WORKER_NAME`; undefined for the bot's own pipeline. */
+  readonly worker: string | undefined;
+  /** The execution provider its UNet runs on (`cuda`, `cpu`, …). */
+  readonly provider: string;
+  readonly model: string;
+  /** Jobs it runs at once. */
+  readonly capacity: number;
+  /** Jobs it runs now. */
+  readonly running: number;
+  /** Their job ids, where it reports them (GPU workers do; they log the same ids). */
+  readonly jobIds: readonly string[];
+}
+
+/** Where the jobs run now: the GPU workers online, or the bot's own pipeline. */
+export interface GpuDirectory {
+  gpus(): readonly GpuStatus[];
+}
