@@ -6,6 +6,7 @@ import { benchActions } from './actions.js';
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
 import { benchLora } from './lora.js';
+import { benchModels } from './models.js';
 import { benchNsfw } from './nsfw.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
@@ -23,6 +24,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],
   ['lora', benchLora],
+  ['models', benchModels],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],
