@@ -66,12 +66,12 @@ describe('requestFromInfotext', () => {
   });
 
   it('names every field it does not honour, and falls back to DPM++ 2M for a sampler it lacks, as A1111 does', () => {
-    const line = LINE.replace('DPM++ 2M', 'DPM++ 2M SDE').replace('Karras', 'Beta');
+    const line = LINE.replace('DPM++ 2M', 'Euler CFG++').replace('Karras', 'Beta');
     const { request, ignored } = requestFromInfotext(`x\n${line}, Hires upscale: 2, ADetailer model: face_yolov8n.pt, Lora hashes: "a: 1"`);
     assert.equal(request.sampler, 'dpmpp_2m');
     assert.deepEqual(ignored, [
       'Schedule type: Beta (not in dreamcord; Automatic used)',
-      'Sampler: DPM++ 2M SDE (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
+      'Sampler: Euler CFG++ (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
       'Hires upscale: 2',
       'ADetailer model: face_yolov8n.pt',
     ]);
