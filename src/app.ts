@@ -1,4 +1,4 @@
-import { ConfigError, readExplicitTerms, type AppConfig, type EnvConfig } from './config/index.js';
+import { readExplicitTerms, type AppConfig } from './config/index.js';
 import { listLoras } from './networks/index.js';
 import type { Logger } from './log.js';
 import { DiscordBot } from './discord/bot.js';
@@ -11,7 +11,7 @@ import { WorkerClassifier } from './content/content-classifier.js';
 import { SettingsService } from './settings/settings-service.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { Store } from './store/index.js';
-import { startLocalPipeline } from './local-pipeline.js';
+import { startModelPool } from './local-pipeline.js';
 import { RemoteGenerator } from './gpu-workers/remote-generator.js';
 
 /** A running dreamcord: stop it to shut down cleanly. */
@@ -21,12 +21,6 @@ export interface App {
    * as queued so they resume first at the next start, then close the gateway and the store.
    */
   stop(): Promise<void>;
-}
-
-/** The model of a bot without GPU workers: `readEnv` refuses a configuration with neither. */
-function requireModel(env: EnvConfig): string {
-  if (env.MODEL_DIR === undefined) throw new ConfigError('MODEL_DIR is not set: expected a Stable Diffusion checkpoint, or QUEUE_URL for GPU workers');
-  return env.MODEL_DIR;
 }
 
 /** Builds and starts every part: store → pipeline → settings and jobs → Discord. */
@@ -44,10 +38,10 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     // Before Discord: while a checkpoint converts (or the first GPU worker registers), no command is registered and
     // nobody can queue a job.
     const started = Date.now();
-    const generator = env.QUEUE_URL === undefined ? await startLocalPipeline(requireModel(env), env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log);
+    const generator = env.QUEUE_URL === undefined ? await startModelPool(env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log);
     generator.on('health', (health) => log.info({ health }, 'image pipeline health changed'));
     opened.push(() => generator.close());
-    log.info({ model: generator.modelName, health: generator.health, loadMs: Date.now() - started }, 'model loaded');
+    log.info({ models: generator.models.map((model) => model.name), health: generator.health, loadMs: Date.now() - started }, 'models ready');
     const settings = await SettingsStore.open(store, defaults);
     // Never fails the start: a classifier that cannot load leaves the policy blocking every flagged-by-default result.
     const classifier = await WorkerClassifier.start({ modelDir: env.NSFW_MODEL }, (level, message, fields) => log[level](fields, message));
@@ -82,7 +76,8 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         timeoutMs: attachments.downloadTimeoutSeconds * 1000,
       },
       maskBlur: defaults.generation.maskBlur,
-      nativeSize: generator.nativeSize,
+      // Uploads are kept at the largest size any model works at; each job scales them to its own model's.
+      nativeSize: Math.max(...generator.models.map((model) => model.nativeSize)),
     });
     const bot = await DiscordBot.start(
       {
@@ -107,14 +102,20 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
             ? generator
             : {
                 gpus: () => [
-                  { worker: undefined, provider: generator.health.provider, model: generator.modelName, capacity: env.QUEUE_CONCURRENCY, running: jobs.stats().running, jobIds: [] },
+                  {
+                    worker: undefined,
+                    provider: generator.health.provider,
+                    // The models loaded now (each loads on its first use).
+                    model: generator.loadedModels.join(', ') || 'no model loaded yet',
+                    capacity: env.QUEUE_CONCURRENCY,
+                    running: jobs.stats().running,
+                    jobIds: [],
+                  },
                 ],
               },
         requestDefaults: {
           ...defaults.generation,
-          nativeSize: generator.nativeSize,
-          sizeBuckets: generator.sizeBuckets,
-          maxClipSkip: generator.maxClipSkip,
+          models: () => generator.models,
           loras: env.LORA_DIR === undefined ? [] : listLoras(env.LORA_DIR),
         },
       },

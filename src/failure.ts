@@ -8,6 +8,8 @@
  * - `RUNTIME_ERROR`: ONNX Runtime failed running the model.
  * - `PIPELINE_STOPPED`: the pipeline's thread died or restarted under the job (transient).
  * - `PIPELINE_UNAVAILABLE`: the pipeline cannot be loaded right now.
+ * - `MODEL_BROKEN`: the job's model cannot be used (its conversion or loading failed: `details.model`,
+ *   `details.reason`) until its file changes.
  * - `INPUT_MISSING`: a picture the job starts from is no longer stored (`details.what`).
  * - `INVALID_REQUEST`, `INVALID_IMAGE`, `CANCELLED`: the pipeline's own codes (`details.field`).
  * - `TIMED_OUT` (`details.limitMs`), `INTERRUPTED` (`details.attempts`): set by the queue.
@@ -26,6 +28,7 @@ export const FAILURE_CODES = [
   'RUNTIME_ERROR',
   'PIPELINE_STOPPED',
   'PIPELINE_UNAVAILABLE',
+  'MODEL_BROKEN',
   'INPUT_MISSING',
   'INVALID_REQUEST',
   'INVALID_IMAGE',

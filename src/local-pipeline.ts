@@ -5,8 +5,12 @@ import { isConvertError } from './convert/errors.js';
 import type { GraphTarget } from './convert/graphs/image-layers.js';
 import { graphTargetFor, prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
-import type { ModelLabel } from './generator/generator.js';
+import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
+import { describeModel, readCatalog, type DescribedModel } from './catalog/index.js';
+import { sourceIdentity } from './convert/source-files.js';
+import { FailureError } from './failure.js';
+import { ModelPool, type PoolEntry } from './generator/model-pool.js';
 import { SupervisedGenerator } from './generator/supervised-generator.js';
 import { WorkerGenerator } from './generator/worker-generator.js';
 
@@ -16,17 +20,27 @@ export type PipelineEnv = Pick<
   'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER'
 >;
 
+/** What the bot's models need besides: where they are, and the memory they may take together. */
+export type PoolEnv = PipelineEnv & Pick<EnvConfig, 'MODEL_DIR' | 'MODELS_DIR' | 'MODEL_MEMORY_GB'>;
+
 /**
  * Loads the pipeline on this machine for model `model` (converting a checkpoint once, in the form the provider
  * runs best: see `graphTargetFor`), supervised: reloaded after repeated faults, on the CPU when `auto` picked a GPU
  * that keeps failing. When `auto` chose the CUDA form and it does not load, the portable form is loaded instead.
+ * `inpaintModel` (`INPAINT_MODEL_DIR`, for `MODEL_DIR`'s model) does the model's inpainting.
+ * @throws ConfigError when the model cannot be used (naming `MODEL_DIR`).
  */
-export async function startLocalPipeline(model: string, env: PipelineEnv, log: Logger): Promise<SupervisedGenerator> {
+export async function startLocalPipeline(
+  model: string,
+  env: PipelineEnv,
+  log: Logger,
+  inpaintModel: string | undefined = env.INPAINT_MODEL_DIR,
+): Promise<SupervisedGenerator> {
   const folders = new Map<GraphTarget, Promise<ModelFolders>>();
   const foldersFor = (target: GraphTarget): Promise<ModelFolders> => {
     let known = folders.get(target);
     if (!known) {
-      known = modelFolders(model, env, target, log);
+      known = modelFolders(model, inpaintModel, env, target, log);
       folders.set(target, known);
     }
     return known;
@@ -59,6 +73,124 @@ export async function startLocalPipeline(model: string, env: PipelineEnv, log: L
   return generator;
 }
 
+/**
+ * The bot's models: `MODEL_DIR`'s (loaded now, as the default, with `INPAINT_MODEL_DIR`) and every model of
+ * `MODELS_DIR` (described now from its headers, loaded on first use). A catalog entry that cannot be described, or
+ * whose name `MODEL_DIR`'s model already has, is left out with a line in the log.
+ * @throws ConfigError when `MODEL_DIR` cannot be used, or when there is no model at all.
+ */
+export async function startModelPool(env: PoolEnv, log: Logger): Promise<ModelPool> {
+  const entries: PoolEntry[] = [];
+  if (env.MODEL_DIR !== undefined) entries.push(await defaultEntry(env.MODEL_DIR, env, log));
+  if (env.MODELS_DIR !== undefined) entries.push(...catalogEntries(env.MODELS_DIR, entries, env, log));
+  if (entries.length === 0) throw new ConfigError(`MODELS_DIR ${env.MODELS_DIR ?? ''} holds no model that can be used (see the log)`);
+  log.info({ models: entries.map((entry) => entry.model.name) }, 'models served');
+  return new ModelPool(entries, {
+    budgetBytes: env.MODEL_MEMORY_GB * GIB,
+    idleHealth: { state: 'ready', provider: env.EXECUTION_PROVIDER, fallback: false, failures: 0 },
+    log,
+  });
+}
+
+const GIB = 1024 ** 3;
+
+/** `MODEL_DIR`'s model, loaded at start: a model that cannot be used stops the start (a ConfigError). */
+async function defaultEntry(source: string, env: PoolEnv, log: Logger): Promise<PoolEntry> {
+  const started = Date.now();
+  const loaded = await startLocalPipeline(source, env, log);
+  const name = sourceName(source);
+  log.info({ model: name, ms: Date.now() - started }, 'model loaded');
+  return {
+    model: { name, displayName: name, ...factsOf(loaded) },
+    bytes: () => sourceIdentity(source).size,
+    identity: () => identityOf(source),
+    load: () => loadModel(source, name, env, log, env.INPAINT_MODEL_DIR),
+    loaded,
+  };
+}
+
+/** The models of `MODELS_DIR` that can be offered besides `taken`. */
+function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, log: Logger): PoolEntry[] {
+  let catalog;
+  try {
+    catalog = readCatalog(dir);
+  } catch (error) {
+    throw new ConfigError(`MODELS_DIR ${dir} cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  for (const problem of catalog.problems) log.warn({ modelsDir: dir }, problem);
+  const entries: PoolEntry[] = [];
+  for (const model of catalog.models) {
+    if (taken.some((entry) => entry.model.name.toLowerCase() === model.name.toLowerCase())) {
+      log.warn({ model: model.name }, 'a MODELS_DIR model has the name of MODEL_DIR\'s model; left out');
+      continue;
+    }
+    let facts: DescribedModel;
+    try {
+      facts = describeModel(model);
+    } catch (error) {
+      log.warn({ model: model.name, reason: (error as Error).message }, 'a MODELS_DIR model cannot be used; left out');
+      continue;
+    }
+    if (facts.inpainting) {
+      log.warn({ model: model.name }, 'a MODELS_DIR model is an inpainting model (INPAINT_MODEL_DIR takes those); left out');
+      continue;
+    }
+    const { sidecar } = model;
+    entries.push({
+      model: {
+        name: model.name,
+        displayName: sidecar?.displayName ?? model.name,
+        description: sidecar?.description,
+        defaults: sidecar?.defaults,
+        nativeSize: facts.nativeSize,
+        sizeBuckets: facts.sizeBuckets,
+        maxClipSkip: facts.maxClipSkip,
+        schedulerConfig: facts.schedulerConfig,
+      },
+      bytes: () => sourceIdentity(model.path).size,
+      identity: () => identityOf(model.path),
+      load: () => loadModel(model.path, model.name, env, log),
+    });
+  }
+  return entries;
+}
+
+/**
+ * Loads a model of the pool: converted first when it never was. A model that cannot be used (its checkpoint, its
+ * conversion or its ONNX files fail) rejects with `MODEL_BROKEN` and the reason.
+ */
+async function loadModel(source: string, name: string, env: PipelineEnv, log: Logger, inpaintModel?: string): Promise<SupervisedGenerator> {
+  try {
+    return await startLocalPipeline(source, env, log, inpaintModel);
+  } catch (error) {
+    // A conversion's failure comes as the ConfigError that would stop a start: its cause says what is wrong.
+    const cause = error instanceof ConfigError ? error.cause : undefined;
+    if (isCheckpointError(cause) || isConvertError(cause)) {
+      throw new FailureError('MODEL_BROKEN', { model: name, reason: cause.message.replace(/\.$/, '') }, { cause });
+    }
+    throw error;
+  }
+}
+
+/** The model's name: its file or folder name without `.safetensors`. */
+function sourceName(source: string): string {
+  return basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
+}
+
+function identityOf(source: string): string {
+  try {
+    const { size, mtimeMs } = sourceIdentity(source);
+    return `${size}:${mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+}
+
+function factsOf(generator: SupervisedGenerator): ModelFacts {
+  const { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  return { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
+}
+
 interface ModelFolder {
   readonly dir: string;
   readonly label: ModelLabel;
@@ -69,11 +201,11 @@ interface ModelFolders {
   readonly inpaint?: ModelFolder;
 }
 
-/** `MODEL_DIR` and `INPAINT_MODEL_DIR` in the form `target`. */
-async function modelFolders(model: string, env: PipelineEnv, target: GraphTarget, log: Logger): Promise<ModelFolders> {
+/** The model and its inpainting model (`INPAINT_MODEL_DIR`) in the form `target`. */
+async function modelFolders(model: string, inpaintModel: string | undefined, env: PipelineEnv, target: GraphTarget, log: Logger): Promise<ModelFolders> {
   const main = await modelFolder('MODEL_DIR', model, env, target, log);
-  if (env.INPAINT_MODEL_DIR === undefined) return { main };
-  return { main, inpaint: await modelFolder('INPAINT_MODEL_DIR', env.INPAINT_MODEL_DIR, env, target, log) };
+  if (inpaintModel === undefined) return { main };
+  return { main, inpaint: await modelFolder('INPAINT_MODEL_DIR', inpaintModel, env, target, log) };
 }
 
 /** Logged conversion progress every this many percent. */
@@ -117,8 +249,7 @@ async function modelFolder(
     const ms = Date.now() - started;
     if (prepared.converted) log.info({ model: source, dir: prepared.dir, seconds: Math.round(ms / 100) / 10 }, 'checkpoint converted');
     else if (prepared.dir !== source) log.info({ model: source, dir: prepared.dir, ms }, 'using the cached conversion');
-    const name = basename(source.replace(/[\\/]+$/, '')).replace(/\.safetensors$/i, '');
-    return { dir: prepared.dir, label: { name, hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
+    return { dir: prepared.dir, label: { name: sourceName(source), hash: prepared.sha256?.slice(0, SHORT_HASH_DIGITS) } };
   } catch (error) {
     if (isCheckpointError(error) || isConvertError(error)) {
       throw new ConfigError(`${variable} cannot be used: ${error.message}`, { cause: error });

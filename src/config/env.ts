@@ -4,6 +4,8 @@ import { ConfigError } from './errors.js';
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
 /** Where converted checkpoints are kept unless `MODEL_CACHE_DIR` says otherwise (beside the default store). */
 export const DEFAULT_MODEL_CACHE_DIR = 'data/model-cache';
+/** The memory the loaded models may take together unless `MODEL_MEMORY_GB` says otherwise (two SDXL models in fp16). */
+export const DEFAULT_MODEL_MEMORY_GB = 16;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const snowflake = z.string().regex(/^\d{17,20}$/, 'a Discord id (17–20 digits)');
@@ -41,6 +43,12 @@ const envSchema = z
     DISCORD_GUILD_ID: optional(snowflake),
     // With GPU workers (`QUEUE_URL`) the model is theirs: the bot needs none.
     MODEL_DIR: optional(modelDir),
+    /** A folder of models members pick from (`/imagine model:`), each loaded on first use. */
+    MODELS_DIR: optional(z.string()),
+    /** What the loaded models may take together, in GB: beyond it the least recently used one is released. */
+    MODEL_MEMORY_GB: optional(
+      z.coerce.number({ error: 'a number of gigabytes, such as 12' }).positive('a number of gigabytes, such as 12').max(4096, 'a number of gigabytes, such as 12'),
+    ).transform((value) => value ?? DEFAULT_MODEL_MEMORY_GB),
     QUEUE_URL: optional(queueUrl),
     NSFW_MODEL: optional(z.string()),
     QUEUE_CONCURRENCY: optional(
@@ -51,11 +59,11 @@ const envSchema = z
     ),
   })
   .superRefine((env, context) => {
-    if (env.MODEL_DIR === undefined && env.QUEUE_URL === undefined) {
+    if (env.MODEL_DIR === undefined && env.MODELS_DIR === undefined && env.QUEUE_URL === undefined) {
       context.addIssue({
         code: 'custom',
         path: ['MODEL_DIR'],
-        message: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or QUEUE_URL, for GPU workers)',
+        message: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or MODELS_DIR, a folder of models, or QUEUE_URL, for GPU workers)',
       });
     }
   });

@@ -42,6 +42,8 @@ export interface GenerateOptions {
    * (the latents through A1111's "Approx cheap" map, 1/8 of the size; several side by side as a grid).
    */
   readonly onProgress: (step: number, total: number, preview?: Rgb8Image) => void;
+  /** Called before the job's model is prepared: loaded, and converted first if it never was. */
+  readonly onPreparing?: (() => void) | undefined;
   /** The request's source picture and mask; none for txt2img. */
   readonly inputs?: GenerationInputs;
   /**
@@ -51,17 +53,55 @@ export interface GenerateOptions {
   readonly jobId?: string;
 }
 
-/** Turns requests into images: the pipeline behind the bot (`sd-generator.ts`). */
-export interface ImageGenerator {
-  /** Model name for embeds. */
-  readonly modelName: string;
-  /** The side of the square the model was trained at (512 for SD 1.x). */
+/** What the bot needs of a model to build requests for it and to count their model calls (`modelCallsOf`). */
+export interface ModelFacts {
+  /** The side of the square the model was trained at (512 for SD 1.x, 1024 for SDXL). */
   readonly nativeSize: number;
   /** The other sizes the model's family was trained at (SDXL's aspect buckets; none for SD 1.x). */
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   /** The largest clip skip the model's text encoder offers (1 when it offers none). */
   readonly maxClipSkip: number;
-  /** The model's scheduler config, to count the model calls of a request (`modelCallsOf`). */
+  /** The model's scheduler config. */
   readonly schedulerConfig: SchedulerConfig;
+}
+
+/** The generation defaults a model's sidecar sets (a server's own `/config` values still win). */
+export interface ModelDefaults {
+  readonly steps?: number | undefined;
+  readonly cfg?: number | undefined;
+  readonly sampler?: string | undefined;
+  readonly aspect?: string | undefined;
+}
+
+/** A model members may pick (`/imagine model:`, `/config model`). */
+export interface ServedModel extends ModelFacts {
+  /** Its file or folder name without `.safetensors`: what requests and `/config` call it. */
+  readonly name: string;
+  /** What menus show: the sidecar's `displayName`, else the name. */
+  readonly displayName: string;
+  readonly description?: string | undefined;
+  readonly defaults?: ModelDefaults | undefined;
+  /** Why the model cannot be used (its conversion failed), until its file changes; undefined when it can. */
+  readonly broken?: string | undefined;
+}
+
+/** One loaded model that turns requests into images (`sd-generator.ts`, on its worker thread). */
+export interface ModelGenerator extends ModelFacts {
+  /** Model name for embeds. */
+  readonly modelName: string;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
+}
+
+/** Turns requests into images, on whichever model each request names: what the jobs see. */
+export interface ImageGenerator {
+  /** The models members may pick, the bot's default first. */
+  readonly models: readonly ServedModel[];
+  generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
+}
+
+/** The served model called `name` (case ignored, as members type it), or the default (the first) without a name. */
+export function servedModel(models: readonly ServedModel[], name: string | undefined): ServedModel | undefined {
+  if (name === undefined) return models[0];
+  const key = name.toLowerCase();
+  return models.find((model) => model.name.toLowerCase() === key);
 }

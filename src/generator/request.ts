@@ -19,6 +19,8 @@ import {
  */
 export const generationRequestSchema = z.object({
   kind: z.enum(['txt2img', 'img2img', 'inpaint']),
+  /** The served model it runs on, by name; absent in records made before models could be picked (the default). */
+  model: z.string().min(1).max(200).optional(),
   prompt: z.string(),
   negative: z.string(),
   seed: z.string().regex(/^\d{1,20}$/),

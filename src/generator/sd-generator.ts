@@ -23,7 +23,7 @@ import {
   type SchedulerConfig,
   type FamilyFacts,
 } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, GenerationInputs, ImageGenerator, ModelLabel } from './generator.js';
+import type { GenerateOptions, GeneratedImages, GenerationInputs, ModelGenerator, ModelLabel } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
 import { outputSize } from './working-size.js';
 
@@ -61,7 +61,7 @@ interface Sources {
  * get their pictures back at the source's aspect ratio, and an inpaint's result is pasted into the source outside
  * the (feathered) mask, so untouched pixels stay exactly as they were sent.
  */
-export class StableDiffusionGenerator implements ImageGenerator {
+export class StableDiffusionGenerator implements ModelGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { FailureError } from '../failure.js';
 import type { Logger } from '../log.js';
 import type { ExecutionProviderChoice, FamilyFacts, SchedulerConfig } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
+import type { GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import {
   FAILURES_BEFORE_RELOAD,
   onProvider,
@@ -14,7 +14,7 @@ import {
 import type { GenerationRequest } from './request.js';
 
 /** A loaded pipeline that the supervisor can replace (`WorkerGenerator`). */
-export interface LoadedGenerator extends ImageGenerator {
+export interface LoadedGenerator extends ModelGenerator {
   /** Which execution provider each model component runs on. */
   readonly providers: Readonly<Record<string, string>>;
   close(): Promise<void>;
@@ -39,7 +39,7 @@ const RETRY_MAX_MS = 300_000;
  * on the CPU when `auto` had picked a GPU provider — and while it cannot be loaded, jobs fail at once and
  * loading is retried in the background. Every change of {@link PipelineHealth} is emitted as 'health'.
  */
-export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth] }> implements ImageGenerator {
+export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth] }> implements ModelGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { FamilyFacts, LogLevel, SchedulerConfig } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator } from './generator.js';
+import type { GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
 import type { JobFailure } from '../failure.js';
 import { startWorker } from '../worker-thread.js';
@@ -33,7 +33,7 @@ export type WorkerLog = (level: LogLevel, message: string, fields: Record<string
  * block the main thread. If the worker dies (a native crash, or it is stopped), its jobs fail as transient and the
  * next job starts a fresh worker, which loads the model again.
  */
-export class WorkerGenerator implements ImageGenerator {
+export class WorkerGenerator implements ModelGenerator {
   readonly modelName: string;
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];

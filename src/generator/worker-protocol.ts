@@ -45,7 +45,10 @@ export type FromWorker =
   | { readonly type: 'result'; readonly id: number; readonly result: GeneratedImages }
   | { readonly type: 'error'; readonly id: number; readonly error: SerializedError };
 
-/** The failures of the pipeline's own error codes; other codes (a model that cannot load) fail as `FAILED`. */
+/** Pipeline error codes that say the model's files cannot be used: the model is broken until they change. */
+const MODEL_FILE_CODES: readonly PipelineErrorCode[] = ['MODEL_MISSING_FILE', 'MODEL_CORRUPT', 'MODEL_UNSUPPORTED', 'MODEL_MISMATCH'];
+
+/** The failures of the pipeline's own error codes; other codes (a provider that cannot load) fail as `FAILED`. */
 const PIPELINE_FAILURES: Partial<Record<PipelineErrorCode, FailureCode>> = {
   DEVICE_OOM: 'OUT_OF_MEMORY',
   RUNTIME_ERROR: 'RUNTIME_ERROR',
@@ -66,6 +69,9 @@ export function serializeError(error: unknown): SerializedError {
 function failureOf(error: unknown): JobFailure {
   const carried = typeof error === 'object' && error !== null ? (error as { failure?: JobFailure }).failure : undefined;
   if (carried) return carried;
+  if (isPipelineError(error) && MODEL_FILE_CODES.includes(error.code)) {
+    return { code: 'MODEL_BROKEN', transient: false, details: { reason: error.message } };
+  }
   const code = isPipelineError(error) ? PIPELINE_FAILURES[error.code] : undefined;
   if (!code || !isPipelineError(error)) return { code: 'FAILED', transient: false, details: {} };
   // Out of memory may pass once the memory held by another job is free.

@@ -1,6 +1,6 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { GeneratedImages, GenerationInputs, ImageGenerator } from '../generator/generator.js';
+import type { GeneratedImages, GenerationInputs, ModelGenerator } from '../generator/generator.js';
 import type { Logger } from '../log.js';
 import { encodePng } from '../pipeline/index.js';
 import { classifyFailure } from '../queue/index.js';
@@ -32,7 +32,7 @@ export interface GpuWorkerOptions {
    */
   readonly leaseMs: number;
   /** The local pipeline, and the execution provider it runs on. */
-  readonly generator: ImageGenerator;
+  readonly generator: ModelGenerator;
   readonly provider: string;
   readonly log: Logger;
 }

@@ -4,12 +4,12 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FailureError } from '../failure.js';
 import { QueueClosing } from '../queue/index.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../generator/generator.js';
+import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 import type { GpuDirectory, GpuStatus } from '../generator/gpu-status.js';
 import type { Logger } from '../log.js';
-import { decodeImage, REQUEST_LIMITS, toRgb8, type SchedulerConfig } from '../pipeline/index.js';
+import { decodeImage, REQUEST_LIMITS, toRgb8 } from '../pipeline/index.js';
 import {
   CANCEL_CHANNEL,
   HEARTBEAT_MS,
@@ -85,20 +85,10 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
     return generator;
   }
 
-  get modelName(): string {
-    return this.#model.modelName;
-  }
-  get nativeSize(): number {
-    return this.#model.nativeSize;
-  }
-  get sizeBuckets(): ModelInfo['sizeBuckets'] {
-    return this.#model.sizeBuckets;
-  }
-  get maxClipSkip(): number {
-    return this.#model.maxClipSkip;
-  }
-  get schedulerConfig(): SchedulerConfig {
-    return this.#model.schedulerConfig;
+  /** The workers' model (every worker serves the first one's). */
+  get models(): readonly ServedModel[] {
+    const { modelName, ...facts } = this.#model;
+    return [{ name: modelName, displayName: modelName, ...facts }];
   }
 
   /** Jobs the workers online run at once (at least 1, so a job waits in BullMQ for the next worker). */

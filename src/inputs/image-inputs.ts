@@ -31,6 +31,8 @@ export interface PreparedInputs {
   readonly mask?: RequestMask;
   /** The earlier job's prompt: a variation of a job uses it when the member gives none. */
   readonly prompt?: string;
+  /** The earlier job's model: its variations, zooms and pans run on it (absent in records from before models). */
+  readonly model?: string | undefined;
   /** What the member should know about how the inputs were made (a canvas scaled down). */
   readonly notices?: readonly string[];
 }
@@ -107,7 +109,7 @@ export class ImageInputs {
     if (!found.ok) return found;
     const size = outputSize(record.request);
     const source = { inputKey: found.inputKey, jobId: record.id, index, ...size };
-    return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt } };
+    return { ok: true, inputs: { source, stored: size, prompt: record.request.prompt, model: record.request.model } };
   }
 
   /**
@@ -131,7 +133,7 @@ export class ImageInputs {
     const notices = scaledTo
       ? [`The zoomed-out canvas would be over this server's limit of ${maxPixels} pixels, so the picture was scaled down to ${scaledTo.width}×${scaledTo.height} on a ${canvas.width}×${canvas.height} canvas.`]
       : [];
-    return { ok: true, inputs: { source, stored: size, mask: requestMask, prompt: record.request.prompt, notices } };
+    return { ok: true, inputs: { source, stored: size, mask: requestMask, prompt: record.request.prompt, model: record.request.model, notices } };
   }
 
   /** The stored PNG of image `index` (0-based) of `record`'s result (without its parameters), or why there is none. */

@@ -1,4 +1,5 @@
 import { MAX_IMAGES_PER_JOB } from '../config/index.js';
+import type { ModelFacts, ServedModel } from '../generator/generator.js';
 import { generationParameters, type GenerationRequest } from '../generator/request.js';
 import {
   extractLoraTags,
@@ -9,13 +10,13 @@ import {
   REQUEST_LIMITS,
   resolveParameters,
   sizeForAspect,
-  type FamilyFacts,
   type PromptSyntax,
 } from '../pipeline/index.js';
 import { Refused, refusalOf, type Result } from '../refusal.js';
 import type { GuildSettings } from '../settings/keys.js';
 import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
 import { closeNames } from './close-names.js';
+import { chooseModel } from './model-choice.js';
 import { hiresOf, upscaleScale } from './hires-request.js';
 import { pastedParameters } from './pasted-parameters.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
@@ -40,22 +41,23 @@ export interface GenerationOptions {
   readonly upscale?: unknown;
   /** `/imagine`'s pasted AUTOMATIC1111 parameters block, remade in A1111 mode (see `pasted-parameters.ts`). */
   readonly parameters?: unknown;
+  /** The served model's name (`/imagine model:`; a variation's source job's); absent = the server's default. */
+  readonly model?: unknown;
 }
 
-/** What a request falls back on besides the server's settings: the model's size and the product defaults. */
+/** What a request falls back on besides the server's settings: the models and the product defaults. */
 export interface RequestDefaults {
-  /** Side of the square the model was trained at (512 for SD 1.x, 768 for SD 2.x v-prediction). */
-  readonly nativeSize: number;
-  /** The other sizes the model's family was trained at: an aspect ratio is drawn at the nearest (SDXL's buckets). */
-  readonly sizeBuckets: FamilyFacts['sizeBuckets'];
+  /**
+   * The models served now, the bot's default first, each with its native size, aspect buckets (an aspect ratio is
+   * drawn at the nearest) and largest clip skip.
+   */
+  readonly models: () => readonly ServedModel[];
   /** `generation.strength` of `config/default.json`: /variation's strength when the member gives none. */
   readonly strength: number;
   /** `generation.inpaintStrength`: /inpaint's. */
   readonly inpaintStrength: number;
   /** `generation.promptSyntax`. */
   readonly promptSyntax: PromptSyntax;
-  /** The largest clip skip the model offers (1 for a model whose text encoder has no earlier layers as outputs). */
-  readonly maxClipSkip: number;
   /** The LoRAs prompts may call (`<lora:name:weight>`): those in `LORA_DIR` at start, with their trigger words. */
   readonly loras: readonly LoraChoice[];
 }
@@ -110,12 +112,14 @@ export function buildGenerationRequest(
       throw new Refused('BLOCKED', 'This prompt uses a word that is not allowed on this server.');
     }
     checkLoraTags(prompt, defaults.loras, settings.allowedLoras);
+    const model = chooseModel(options.model, settings.model, defaults.models());
     const limit = overLimitPolicy(settings, notices);
     const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
     const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);
-    const size = fitPixels(imageSize(options, settings.aspect, defaults), settings, notices, options.width === undefined && options.height === undefined);
+    const size = fitPixels(imageSize(options, settings.aspect, model), settings, notices, options.width === undefined && options.height === undefined);
     const request: ValidatedRequest = {
       kind,
+      model: model.name,
       prompt,
       negative: [settings.negativePrompt.trim(), memberNegative].filter(Boolean).join(', '),
       seed: seedOf(options.seed),
@@ -125,7 +129,7 @@ export function buildGenerationRequest(
       ...size,
       count,
       rng: pasted?.fields.rng ?? settings.rng,
-      clipSkip: clipSkipOf(options.clipSkip, settings.clipSkip, defaults.maxClipSkip),
+      clipSkip: clipSkipOf(options.clipSkip, settings.clipSkip, model.maxClipSkip),
       promptSyntax: defaults.promptSyntax,
       compat: settings.compat,
       ...(settings.emphasis === 'Original' ? {} : { emphasis: settings.emphasis }),
@@ -288,7 +292,7 @@ function seedOf(value: unknown): string {
 }
 
 /** Width and height: both given, one given and the other from the aspect ratio, or the aspect at native size. */
-function imageSize(options: GenerationOptions, defaultAspect: string, model: RequestDefaults): { width: number; height: number } {
+function imageSize(options: GenerationOptions, defaultAspect: string, model: ModelFacts): { width: number; height: number } {
   const aspect = options.aspect ?? defaultAspect;
   const match = typeof aspect === 'string' ? /^(\d{1,2}):(\d{1,2})$/.exec(aspect) : null;
   if (!match || Number(match[1]) === 0 || Number(match[2]) === 0) {

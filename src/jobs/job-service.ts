@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
-import type { GeneratedImages, ImageGenerator } from '../generator/generator.js';
+import { servedModel, type GeneratedImages, type ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
 import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
@@ -10,9 +10,18 @@ import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from '.
 import { JobRecords, type StoredChange } from './job-records.js';
 import { acceptedRecord, RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
-import type { Rgb8Image } from '../pipeline/index.js';
+import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import { modelCallsOf } from '../generator/request.js';
 import { outputSize } from '../generator/working-size.js';
+
+/**
+ * The scheduler config of the model `name` (the default without one) — or of the default when that model is no
+ * longer served: the job then fails when it runs, and its cost only orders the queue meanwhile.
+ */
+function schedulerConfigOf(generator: ImageGenerator, name: string | undefined): SchedulerConfig {
+  const model = servedModel(generator.models, name) ?? servedModel(generator.models, undefined);
+  return model?.schedulerConfig ?? {};
+}
 
 /** The events that end a job's delivery: after each, its record no longer changes. */
 const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
@@ -41,6 +50,8 @@ export type JobServiceEvents = {
   position: [record: JobRecord, position: number, etaMs: number];
   /** `total`: the model calls the job makes, the unit of its 'progress'. */
   started: [record: JobRecord, total: number];
+  /** The job's model is being prepared (loaded, converted first on its first use) before its first step. */
+  preparing: [record: JobRecord];
   progress: [record: JobRecord, step: number, total: number, etaMs: number];
   /** A preview of the pictures as they form (jobs queued with `previews`), after the step's 'progress'. */
   preview: [record: JobRecord, preview: Rgb8Image];
@@ -101,7 +112,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       },
       // Model calls, not steps: the unit the progress reports count in (Heun and DPM2 make two per step).
       costOf: ({ request }) => ({
-        steps: modelCallsOf(request, options.generator.schedulerConfig),
+        steps: modelCallsOf(request, schedulerConfigOf(options.generator, request.model)),
         pixels: pixelsOf(outputSize(request)),
         count: request.count,
       }),
@@ -222,6 +233,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       onProgress: (step, total, preview) => {
         context.reportProgress(step, total);
         if (preview) this.#recordOf(job).then((record) => this.emit('preview', record, preview), (error: unknown) => this.emit('error', error));
+      },
+      onPreparing: () => {
+        this.#recordOf(job).then((record) => this.emit('preparing', record), (error: unknown) => this.emit('error', error));
       },
       inputs: await this.#inputs.inputsOf(request),
       jobId: job.id,

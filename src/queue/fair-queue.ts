@@ -67,6 +67,62 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     return waiting?.run;
   }
 
+  /**
+   * Takes the jobs that start together with the job `dequeue()` just returned, as one batch: walking the waiting
+   * jobs in start order (`order()`), each job the fairness rule below allows is offered to `accept`, which takes it
+   * (true: it fits the batch) or passes it over (false: another model or size, no room left). A passed-over job keeps
+   * its place and its member's turn. Each job taken counts as its member's and its guild's turn exactly as
+   * `dequeue()` counts it, so with nothing passed over a batch is exactly the next jobs `dequeue()` would return.
+   *
+   * **Fairness rule** — a batch never skips ahead of a member who already had a turn: once a job J is passed over, a
+   * later job K is offered only if
+   * - K is its member's first waiting job (each member's jobs start in the order they came, so a member with a job
+   *   passed over has nothing taken after it);
+   * - in J's guild, K's member's next turn comes no later than J's member's (K's member has not had more turns
+   *   than J's: it takes its turn of the round J's member is waiting in, or an earlier one);
+   * - in another guild, K's guild's next turn comes no later than J's guild's (likewise between guilds);
+   * - J is not a job at the front (a retry or resumed job): those start strictly first, so passing one ends the batch.
+   * Turns are read as they stand after the jobs taken so far. So inside a guild the jobs left waiting keep their
+   * order; across guilds a passed-over job moves back only behind guilds that have not had their turn yet, when its
+   * own guild took its turn in the batch with another member's job (test/queue/batching.test.ts checks both).
+   * @returns the ids taken, in the order they were offered.
+   */
+  takeBatch(accept: (id: string) => boolean): string[] {
+    const taken: string[] = [];
+    const passed: Waiting[] = [];
+    for (const id of this.order()) {
+      const waiting = this.#byId.get(id);
+      if (!waiting) continue;
+      const atFront = this.#front.includes(waiting);
+      if (!atFront && !(this.#isLaneHead(waiting) && passed.every((other) => this.#mayGoBefore(waiting, other)))) continue;
+      if (!accept(id)) {
+        if (atFront) break;
+        passed.push(waiting);
+        continue;
+      }
+      taken.push(id);
+      this.#byId.delete(id);
+      if (atFront) this.#front.splice(this.#front.indexOf(waiting), 1);
+      else this.#takeTurn(waiting);
+    }
+    return taken;
+  }
+
+  /** Whether `waiting` is the first waiting job of its member in its guild. */
+  #isLaneHead(waiting: Waiting): boolean {
+    return this.#guilds.get(waiting.guildId)?.lanes.get(waiting.ownerId)?.[0] === waiting;
+  }
+
+  /** Whether `waiting`, its member's first job, may start before `passed`, a job passed over (see {@link takeBatch}). */
+  #mayGoBefore(waiting: Waiting, passed: Waiting): boolean {
+    if (waiting.guildId !== passed.guildId) {
+      return this.#standing(this.#guildTurns, waiting.guildId).turn <= this.#standing(this.#guildTurns, passed.guildId).turn;
+    }
+    const members = this.#guilds.get(waiting.guildId)?.members;
+    if (!members) throw new Error(`FairQueue: guild ${waiting.guildId} is waiting with no members.`);
+    return this.#standing(members, waiting.ownerId).turn <= this.#standing(members, passed.ownerId).turn;
+  }
+
   /** Removes a waiting job (p-queue calls this when a queued task's signal aborts). Unknown ids are ignored. */
   remove(id: string): void {
     const waiting = this.#byId.get(id);
@@ -132,10 +188,15 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     const ownerId = guild?.members.next();
     const waiting = ownerId === undefined ? undefined : guild?.lanes.get(ownerId)?.[0];
     if (!guild || ownerId === undefined || !waiting) throw new Error(`FairQueue: guild ${guildId} is waiting with no job.`);
-    guild.members.served(ownerId);
-    this.#guildTurns.served(guildId);
-    this.#removeFromLane(waiting);
+    this.#takeTurn(waiting);
     return waiting;
+  }
+
+  /** Starts `waiting`, its member's first job: its member and its guild have had a turn. */
+  #takeTurn(waiting: Waiting): void {
+    this.#guilds.get(waiting.guildId)?.members.served(waiting.ownerId);
+    this.#guildTurns.served(waiting.guildId);
+    this.#removeFromLane(waiting);
   }
 
   /** Takes `waiting` out of its member's lane; members and guilds left with nothing waiting leave their rotation. */

@@ -4,7 +4,7 @@ export type { JobQueueOptions, QueueSettings } from './options.js';
 export { StoreJournal, type QueueJournal } from './journal.js';
 export type { Job, JobCost, JobState, QueueFacts } from './job.js';
 export { MAX_ATTEMPTS, costUnits, jobSchema, queueFactsSchema } from './job.js';
-export { QueueClosing, type JobContext, type JobRunner } from './runner.js';
+export { QueueClosing, type BatchJob, type BatchRunner, type BatchSettings, type JobContext, type JobRunner } from './runner.js';
 export type * from './events.js';
 export type * from './results.js';
 export { classifyFailure, type Failure } from './failure.js';

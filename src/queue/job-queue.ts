@@ -23,8 +23,11 @@ import {
   type SubmitResult,
 } from './results.js';
 import type { WorkQueue } from './queue.js';
-import { QueueClosing } from './runner.js';
+import { QueueClosing, type BatchSettings, type JobContext } from './runner.js';
 import { Timings } from './timings.js';
+
+/** Why a waiting job's queued task is withdrawn from p-queue when it starts in another job's batch. */
+const JOINED_BATCH = new DOMException('The job started in a batch.', 'AbortError');
 
 /** Finished job ids remembered so that a late cancel gets ALREADY_DONE rather than NOT_FOUND. */
 const REMEMBERED_FINISHED = 1000;
@@ -291,34 +294,115 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       signal: entry.dequeue.signal,
       timeout: this.#options.jobTimeoutMs,
     });
-    entry.settled = held
-      .then(
-        (result) => this.#succeed(entry, result),
-        (error: unknown) => this.#fail(entry, error),
-      )
-      .catch((error: unknown) => this.#report(error));
+    // A job taken into another job's batch leaves p-queue this way; its batch settles it (see #start).
+    entry.settled = this.#settle(entry, held, (error) => error === JOINED_BATCH);
     this.#orderChanged();
   }
 
-  /** Runs one attempt; p-queue calls it when a slot is free and the job's turn has come. */
+  /** Records how an attempt ended: its result, or its failure unless `ignore` says it was not the attempt's end. */
+  #settle(entry: Entry<P, R>, attempt: Promise<R>, ignore: (error: unknown) => boolean = () => false): Promise<void> {
+    return attempt
+      .then(
+        (result) => this.#succeed(entry, result),
+        (error: unknown) => (ignore(error) ? undefined : this.#fail(entry, error)),
+      )
+      .catch((error: unknown) => this.#report(error));
+  }
+
+  /**
+   * Runs one attempt; p-queue calls it when a slot is free and the job's turn has come. With batching, the jobs
+   * that fit its batch start with it (taken from the fair queue at once, in fair order) and the slot is held until
+   * each of them has ended; each ends on its own (result, failure, cancel, time limit).
+   */
   async #start(entry: Entry<P, R>): Promise<R> {
+    const companions = this.#takeCompanions(entry);
+    for (const member of [entry, ...companions]) this.#markRunning(member);
+    this.#orderChanged();
+    const { batching } = this.#options;
+    if (!batching || companions.length === 0) {
+      await this.#quietly(this.#journal.put(entry.job));
+      entry.run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
+      this.#emitStarted(entry);
+      return this.#options.runner(entry.job, this.#contextOf(entry));
+    }
+    const [attempt, ...others] = this.#runBatch([entry, ...companions], batching);
+    companions.forEach((companion, i) => {
+      companion.settled = this.#settle(companion, this.#withTimeLimit(others[i] ?? Promise.reject(new Error('no attempt'))));
+    });
+    // This job's own end is p-queue's to report, once the others have ended too (the slot is the batch's).
+    await Promise.allSettled([attempt, ...others]);
+    return attempt ?? Promise.reject(new Error('JobQueue: a batch without its first job.'));
+  }
+
+  /**
+   * The jobs that start with `head`: the waiting jobs of the same batch key, in fair order, while they fit.
+   * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
+   */
+  #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
+    const { batching } = this.#options;
+    const key = batching?.keyOf(head.job.payload);
+    if (!batching || key === undefined) return [];
+    let room = batching.maxSize - batching.sizeOf(head.job.payload);
+    if (room < 1) return [];
+    const ids = this.#fair.takeBatch((id) => {
+      const payload = this.#live.get(id)?.job.payload;
+      if (payload === undefined || batching.keyOf(payload) !== key) return false;
+      const size = batching.sizeOf(payload);
+      if (size > room) return false;
+      room -= size;
+      return true;
+    });
+    const companions = ids.map((id) => this.#require(this.#live.get(id), id));
+    for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
+    return companions;
+  }
+
+  /** A job leaves the waiting line for a slot: a new attempt, with its own signal. */
+  #markRunning(entry: Entry<P, R>): void {
     this.#leaveWaiting(entry.job.ownerId);
     this.#slots.add(entry);
-    const run = new AbortController();
-    const job: Job<P> = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
-    entry.job = job;
-    entry.run = run;
+    entry.job = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
+    entry.run = new AbortController();
     entry.startedAt = this.#options.now();
     entry.progress = 0;
     entry.position = 0;
-    this.#orderChanged();
-    await this.#quietly(this.#journal.put(job));
-    run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
-    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#expectedMs(job) });
-    return this.#options.runner(job, {
-      signal: run.signal,
-      reportProgress: (step, total) => this.#progress(entry, run, step, total),
+  }
+
+  /**
+   * Records the batch's starts, then runs those not cancelled meanwhile as one batch.
+   * @returns each job's attempt, in the order of `members`.
+   */
+  #runBatch(members: readonly Entry<P, R>[], batching: BatchSettings<P, R>): Promise<R>[] {
+    const ran = Promise.all(members.map((member) => this.#quietly(this.#journal.put(member.job)))).then(() => {
+      const live = members.filter((member) => !member.run.signal.aborted);
+      for (const member of live) this.#emitStarted(member);
+      const attempts = live.length > 0 ? batching.run(live.map((member) => ({ job: member.job, context: this.#contextOf(member) }))) : [];
+      return members.map((member) => {
+        const index = live.indexOf(member);
+        if (index < 0) return Promise.reject(member.run.signal.reason as Error);
+        return attempts[index] ?? Promise.reject(new Error('JobQueue: the batch runner returned fewer attempts than jobs.'));
+      });
     });
+    return members.map((_, i) => ran.then((attempts) => attempts[i] ?? Promise.reject(new Error('no attempt'))));
+  }
+
+  /** `attempt`, failing with p-queue's `TimeoutError` at the job time limit (p-queue times only the first job of a batch). */
+  #withTimeLimit(attempt: Promise<R>): Promise<R> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`Task timed out after ${this.#options.jobTimeoutMs}ms`)), this.#options.jobTimeoutMs);
+    });
+    return Promise.race([attempt, limit]).finally(() => clearTimeout(timer));
+  }
+
+  #emitStarted(entry: Entry<P, R>): void {
+    const { job } = entry;
+    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#expectedMs(job) });
+  }
+
+  #contextOf(entry: Entry<P, R>): JobContext {
+    const { run } = entry;
+    return { signal: run.signal, reportProgress: (step, total) => this.#progress(entry, run, step, total) };
   }
 
   async #succeed(entry: Entry<P, R>, result: R): Promise<void> {

@@ -3,7 +3,7 @@ import type { Store } from '../store/index.js';
 import { expectInteger, expectPositive } from './checks.js';
 import type { JobCost } from './job.js';
 import type { QueueJournal } from './journal.js';
-import type { JobRunner } from './runner.js';
+import type { BatchSettings, JobRunner } from './runner.js';
 import { DEFAULT_MS_PER_UNIT } from './timings.js';
 
 /**
@@ -30,6 +30,11 @@ export interface QueueSettings<P, R> {
   readonly payloadSchema: ZodType<P>;
   /** Runs one job on the GPU. */
   readonly runner: JobRunner<P, R>;
+  /**
+   * Batching: when a slot frees, the job whose turn it is starts together with the following compatible waiting
+   * jobs, taken in fair order (`FairQueue.takeBatch`), up to `maxSize`. Without it every job runs alone.
+   */
+  readonly batching?: BatchSettings<P, R> | undefined;
   /** The cost of a request, for ETAs. */
   readonly costOf: (payload: P) => JobCost;
   /**
@@ -67,13 +72,14 @@ export interface QueueSettings<P, R> {
 }
 
 /** {@link QueueSettings} with every default filled in and every number checked. */
-export type ResolvedOptions<P, R> = Required<QueueSettings<P, R>>;
+export type ResolvedOptions<P, R> = Required<Omit<QueueSettings<P, R>, 'batching'>> & Pick<QueueSettings<P, R>, 'batching'>;
 
 /** Fills in the defaults and throws a `RangeError` naming the first option out of range. */
 export function resolveOptions<P, R>(options: QueueSettings<P, R>): ResolvedOptions<P, R> {
   return {
     payloadSchema: options.payloadSchema,
     runner: options.runner,
+    batching: options.batching && { ...options.batching, maxSize: expectInteger('batching.maxSize', options.batching.maxSize, 1) },
     costOf: options.costOf,
     concurrency: expectInteger('concurrency', options.concurrency ?? 1, 1),
     maxQueuedPerUser: expectInteger('maxQueuedPerUser', options.maxQueuedPerUser ?? 3, 1),

@@ -20,11 +20,34 @@ export interface JobContext {
  * must hand the result on (post it, store it) before returning. A crash between the two runs the job again: jobs
  * run at least once, and exactly once unless the process dies in that moment.
  *
- * Batching later: every job gets its own context, so a future batcher can take compatible waiting jobs (same model,
- * size, sampler and steps, decided by a `compatibilityKey(payload)` hook) from `FairQueue` at once, run them in one
- * GPU call with `AbortSignal.any` over their signals, and report progress and results to each context.
+ * Jobs may also run in batches (`QueueSettings.batching`): then the queue calls {@link BatchRunner} instead, with
+ * each job's own context.
  */
 export type JobRunner<P, R> = (job: Job<P>, context: JobContext) => Promise<R>;
+
+/** A job of a batch, with its own context (signal, progress). */
+export interface BatchJob<P> {
+  readonly job: Job<P>;
+  readonly context: JobContext;
+}
+
+/**
+ * Runs compatible jobs together in one GPU slot. Returns one promise per job, in order, each settling as
+ * {@link JobRunner} would for that job alone: its own result, failure or cancellation (a job whose signal aborts
+ * stops alone; the others go on). The slot is held until every promise has settled.
+ */
+export type BatchRunner<P, R> = (jobs: readonly BatchJob<P>[]) => readonly Promise<R>[];
+
+/** What makes jobs batchable: which may share a batch, how much room each takes, and how a batch runs. */
+export interface BatchSettings<P, R> {
+  /** Jobs whose payloads have the same key may share a batch; `undefined`: this job always runs alone. */
+  readonly keyOf: (payload: P) => string | undefined;
+  /** The room a job takes in a batch (e.g. UNet rows: 2 per image with guidance). Minimum: 1. */
+  readonly sizeOf: (payload: P) => number;
+  /** The most room a batch has; a job larger than this still runs, alone. Minimum: 1. */
+  readonly maxSize: number;
+  readonly run: BatchRunner<P, R>;
+}
 
 /**
  * The reason a running job's signal is aborted when the queue closes without draining: the job is not over, it

@@ -61,6 +61,14 @@ export function numberRange(min: number, max: number, integer: boolean): string 
  * `parse-value.ts` turns a moderator's text into a value first.
  */
 export const SETTING_KEYS = {
+  model: {
+    // Checked against the bot's models when set (`/config`); one removed since falls back to the bot's default.
+    schema: z.string().max(200),
+    input: 'text',
+    range: "a model's name (`/imagine model:` lists them), or none for the bot's default",
+    group: 'Defaults',
+    describe: "default model (empty = the bot's first)",
+  },
   steps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Defaults', describe: 'default denoising steps (at most maxSteps)' },
   cfg: { ...decimal(CFG.min, CFG.max), group: 'Defaults', describe: 'default guidance scale (CFG)' },
   sampler: {
@@ -191,6 +199,8 @@ export const SETTING_KEY_NAMES = Object.keys(SETTING_KEYS) as readonly SettingKe
 export function defaultSettings(defaults: ProductDefaults): GuildSettings {
   const { generation: g, limits: l, discord: d, contentPolicy: c } = defaults;
   return Object.freeze({
+    // The models are the machine's (MODEL_DIR, MODELS_DIR), not the product's: none is named by default.
+    model: '',
     steps: g.steps,
     cfg: g.cfg,
     sampler: g.sampler,

@@ -12,6 +12,7 @@ describe('readEnv', () => {
     assert.equal(env.STORE_URL, 'sqlite://data/dreamcord.sqlite');
     assert.equal(env.LOG_LEVEL, 'info');
     assert.equal(env.DISCORD_API_BASE, undefined);
+    assert.equal(env.MODEL_MEMORY_GB, 16);
     assert.ok(Object.isFrozen(env));
   });
 
@@ -32,15 +33,21 @@ describe('readEnv', () => {
       QUEUE_CONCURRENCY: '2',
       STORE_URL: 'redis://127.0.0.1:6379',
       LOG_LEVEL: 'debug',
+      MODELS_DIR: 'models',
+      MODEL_MEMORY_GB: '7.5',
     });
     assert.equal(env.QUEUE_CONCURRENCY, 2);
+    assert.deepEqual([env.MODELS_DIR, env.MODEL_MEMORY_GB], ['models', 7.5]);
+    // A folder of models alone is enough: no MODEL_DIR.
+    assert.equal(readEnv({ DISCORD_TOKEN: 't', MODELS_DIR: 'models' }).MODEL_DIR, undefined);
     assert.equal(env.EXECUTION_PROVIDER, 'webgpu');
     assert.equal(env.INPAINT_MODEL_DIR, 'models/inpaint');
   });
 
   const cases: [string, Record<string, string>, string][] = [
     ['a missing token', { MODEL_DIR: 'x' }, 'DISCORD_TOKEN is not set: expected the bot token from the Discord developer portal'],
-    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or QUEUE_URL, for GPU workers)'],
+    ['a missing model', { DISCORD_TOKEN: 't' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or MODELS_DIR, a folder of models, or QUEUE_URL, for GPU workers)'],
+    ['a memory budget of nothing', { ...minimal, MODEL_MEMORY_GB: '0' }, 'MODEL_MEMORY_GB is invalid: expected a number of gigabytes, such as 12'],
     ['a queue that is not Redis', { ...minimal, QUEUE_URL: 'amqp://rabbit' }, 'QUEUE_URL is invalid: expected redis://[user:password@]<host>:<port> or rediss:// (TLS)'],
     ['an unknown provider', { ...minimal, EXECUTION_PROVIDER: 'rocm' }, 'EXECUTION_PROVIDER is invalid: expected one of auto, cuda, dml, webgpu, coreml, cpu'],
     ['a zero concurrency', { ...minimal, QUEUE_CONCURRENCY: '0' }, 'QUEUE_CONCURRENCY is invalid: expected a whole number from 1 to 16'],

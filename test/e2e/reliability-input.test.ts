@@ -1,6 +1,7 @@
 // Issue 10, hostile input, rate limits and secrets: what a member (or a modified client) can send, against the real
 // bot, and where the bot token must never show up.
 import assert from 'node:assert/strict';
+import { requestDefaults } from '../support/requests.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { PermissionFlagsBits, ButtonStyle, ComponentType } from 'discord.js';
 import { after, before, describe, it } from 'node:test';
@@ -89,7 +90,7 @@ describe('hostile input, rate limits and secrets (issue 10)', () => {
     const defaults = readDefaults(DEFAULTS_PATH);
     const settings = defaultSettings(defaults);
     const refusal = (options: Record<string, unknown>) => {
-      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, { ...defaults.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: [] });
+      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', ...options }, settings, requestDefaults(defaults.generation));
       return built.ok ? 'accepted' : built.message;
     };
     assert.equal(refusal({ steps: Number.NaN }), '`steps` must be a whole number from 1 to 150, got NaN.');

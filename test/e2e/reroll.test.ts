@@ -47,7 +47,7 @@ describe('rerolls', () => {
     const click = bot.fake.clickButton({ message: first, customId });
     const reply = await click.waitForOriginal();
     assert.ok(reply.ephemeral);
-    assert.match(reply.content, /\/imagine prompt:a lighthouse at dusk seed:77 steps:4 cfg:7 sampler:dpmpp_2m_karras width:64 height:64/);
+    assert.match(reply.content, /\/imagine prompt:a lighthouse at dusk seed:77 steps:4 cfg:7 sampler:dpmpp_2m_karras model:tiny-sd width:64 height:64/);
   });
 
   it('🗑️ is refused to another member and works for the requester', async () => {

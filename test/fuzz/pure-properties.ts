@@ -1,6 +1,7 @@
 // Properties of the parsers that hostile text reaches. Each is checked by `npm test` (a short seeded run) and by
 // `npm run fuzz` (a long one); see test/fuzz/README in the project README's "Development" section.
 import assert from 'node:assert/strict';
+import { requestDefaults } from '../support/requests.js';
 import fc from 'fast-check';
 import { COMMANDS } from '../../src/discord/commands/index.js';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
@@ -35,7 +36,7 @@ function property<T extends unknown[]>(name: string, p: fc.IProperty<T> | fc.IAs
 
 const PRODUCT = readDefaults(DEFAULTS_PATH);
 const SETTINGS = defaultSettings(PRODUCT);
-const REQUEST_DEFAULTS = { ...PRODUCT.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: [] };
+const REQUEST_DEFAULTS = requestDefaults(PRODUCT.generation);
 const GENERATING = COMMANDS.filter((command) => command.data.name !== 'config');
 
 /** Server settings a moderator may choose: the limits that decide what a request may ask. */

@@ -5,13 +5,17 @@ import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { buildGenerationRequest, type GenerationOptions, type RequestDefaults } from '../../src/jobs/build-request.js';
 import { MAX_SEED, MODEL_FAMILIES, REQUEST_LIMITS } from '../../src/pipeline/index.js';
 import { defaultSettings, type GuildSettings } from '../../src/settings/keys.js';
+import type { ServedModel } from '../../src/generator/generator.js';
+import { requestDefaults, SD1_MODEL } from '../support/requests.js';
 
 const product = readDefaults(DEFAULTS_PATH);
 const LORAS = [
   { name: 'tiny-lora', activationText: '', preferredWeight: 1 },
   { name: 'ink', activationText: 'ink wash, sumi-e', preferredWeight: 0.7 },
 ];
-const DEFAULTS: RequestDefaults = { ...product.generation, nativeSize: 512, sizeBuckets: [], maxClipSkip: 12, loras: LORAS };
+const DEFAULTS: RequestDefaults = { ...requestDefaults(product.generation), loras: LORAS };
+/** DEFAULTS with its one model changed. */
+const withModel = (change: Partial<ServedModel>): RequestDefaults => ({ ...DEFAULTS, models: () => [{ ...SD1_MODEL, ...change }] });
 /** A server that lets every request through that the pipeline takes. */
 const OPEN: GuildSettings = { ...defaultSettings(product), maxSteps: REQUEST_LIMITS.steps.max, maxPixels: 4096 * 4096, minStrength: 0, maxStrength: 1 };
 
@@ -38,7 +42,7 @@ describe('buildGenerationRequest', () => {
   });
 
   it("draws an aspect ratio at SDXL's nearest training bucket, and at SD 1.x's native short side", () => {
-    const sdxl: RequestDefaults = { ...DEFAULTS, nativeSize: 1024, sizeBuckets: MODEL_FAMILIES.sdxl.sizeBuckets };
+    const sdxl = withModel({ nativeSize: 1024, sizeBuckets: MODEL_FAMILIES.sdxl.sizeBuckets });
     const sizeOf = (aspect: string, defaults = sdxl, settings = OPEN): string => {
       const built = build('txt2img', { aspect }, defaults, settings);
       assert.ok(built.ok, built.ok ? '' : built.message);
@@ -78,15 +82,15 @@ describe('buildGenerationRequest', () => {
   });
 
   it("takes a clip skip the model offers, refuses one beyond it, and caps the server's default at the model's", () => {
-    const sd1: RequestDefaults = { ...DEFAULTS, maxClipSkip: 11 };
+    const sd1 = withModel({ maxClipSkip: 11 });
     const asked = build('txt2img', { clipSkip: 2 }, sd1);
     assert.ok(asked.ok && asked.request.clipSkip === 2);
     const beyond = build('txt2img', { clipSkip: 12 }, sd1);
     assert.match(beyond.ok ? '' : beyond.message, /`clip_skip` 12 is not available: this model offers at most 11/);
-    const exported = build('txt2img', { clipSkip: 2 }, { ...DEFAULTS, maxClipSkip: 1 });
+    const exported = build('txt2img', { clipSkip: 2 }, withModel({ maxClipSkip: 1 }));
     assert.match(exported.ok ? '' : exported.message, /offers only 1 \(its text encoder has no earlier layers/);
     assert.equal(build('txt2img', { clipSkip: 0 }).ok, false);
-    const serverDefault = build('txt2img', {}, { ...DEFAULTS, maxClipSkip: 1 }, { ...OPEN, clipSkip: 2 });
+    const serverDefault = build('txt2img', {}, withModel({ maxClipSkip: 1 }), { ...OPEN, clipSkip: 2 });
     assert.ok(serverDefault.ok && serverDefault.request.clipSkip === 1);
     const usual = build('txt2img', {}, sd1, { ...OPEN, clipSkip: 2 });
     assert.ok(usual.ok && usual.request.clipSkip === 2);
@@ -143,5 +147,35 @@ describe('buildGenerationRequest', () => {
     assert.match(built.ok ? '' : built.message, /`strength`.*no step would run/);
     const a1111 = build('img2img', { steps: 1, strength: 0.5 });
     assert.ok(a1111.ok && a1111.request.compat === 'a1111');
+  });
+
+  it("runs on the model named (case ignored), else the server's default, else the bot's first, at that model's size", () => {
+    const xl: ServedModel = { ...SD1_MODEL, name: 'juggernaut-xl', displayName: 'Juggernaut XL', nativeSize: 1024, sizeBuckets: MODEL_FAMILIES.sdxl.sizeBuckets };
+    const two: RequestDefaults = { ...DEFAULTS, models: () => [SD1_MODEL, xl] };
+    const drawn = (options: GenerationOptions, settings = OPEN): string => {
+      const built = build('txt2img', options, two, settings);
+      assert.ok(built.ok, built.ok ? '' : built.message);
+      return `${built.request.model} ${built.request.width}×${built.request.height}`;
+    };
+    assert.equal(drawn({}), 'sd15 512×512');
+    assert.equal(drawn({ model: 'Juggernaut-XL', aspect: '16:9' }), 'juggernaut-xl 1344×768');
+    assert.equal(drawn({}, { ...OPEN, model: 'juggernaut-xl' }), 'juggernaut-xl 1024×1024');
+    assert.equal(drawn({ model: 'sd15' }, { ...OPEN, model: 'juggernaut-xl' }), 'sd15 512×512');
+    // A server default naming a model removed since: the bot's first.
+    assert.equal(drawn({}, { ...OPEN, model: 'gone' }), 'sd15 512×512');
+  });
+
+  it('refuses a model that is not served, suggesting close names, and a broken one with the reason', () => {
+    const xl: ServedModel = { ...SD1_MODEL, name: 'juggernaut-xl', displayName: 'Juggernaut XL' };
+    const broken: ServedModel = { ...SD1_MODEL, name: 'half-download', displayName: 'half', broken: 'half-download.safetensors is truncated' };
+    const defaults: RequestDefaults = { ...DEFAULTS, models: () => [SD1_MODEL, xl, broken] };
+    const refusal = (model: unknown) => {
+      const built = build('txt2img', { model }, defaults);
+      return built.ok ? 'accepted' : built.message;
+    };
+    assert.equal(refusal('jugernaut-xl'), 'There is no model called jugernaut-xl; there are: sd15, juggernaut-xl, half-download. Did you mean juggernaut-xl?');
+    assert.equal(refusal('sdxl'), 'There is no model called sdxl; there are: sd15, juggernaut-xl, half-download.');
+    assert.equal(refusal('half-download'), 'The model half-download cannot be used: half-download.safetensors is truncated. Pick another model.');
+    assert.equal(refusal(7), '`model` must be text.');
   });
 });

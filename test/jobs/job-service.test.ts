@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { ContentScreen } from '../../src/jobs/content-screen.js';
 import { WorkerClassifier } from '../../src/content/content-classifier.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator } from '../../src/generator/generator.js';
+import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } from '../../src/generator/generator.js';
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { InputStore } from '../../src/inputs/input-store.js';
@@ -37,20 +37,9 @@ class GeneratorWithHook implements ImageGenerator {
   constructor(inner: StableDiffusionGenerator) {
     this.#inner = inner;
   }
-  get modelName() {
-    return this.#inner.modelName;
-  }
-  get nativeSize() {
-    return this.#inner.nativeSize;
-  }
-  get sizeBuckets() {
-    return this.#inner.sizeBuckets;
-  }
-  get maxClipSkip() {
-    return this.#inner.maxClipSkip;
-  }
-  get schedulerConfig() {
-    return this.#inner.schedulerConfig;
+  get models(): readonly ServedModel[] {
+    const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = this.#inner;
+    return [{ name: modelName, displayName: modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig }];
   }
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     const images = await this.#inner.generate(request, options);

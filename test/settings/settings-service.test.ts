@@ -76,7 +76,7 @@ describe('SettingsService', () => {
 
   it('refuses an unknown key or a bad value without writing anything', async () => {
     const { settings, service } = await open();
-    assert.match(refused(await service.set('g1', 'turbo', '1', ALICE)), /^Unknown setting "turbo"\. Valid settings: steps, cfg, /);
+    assert.match(refused(await service.set('g1', 'turbo', '1', ALICE)), /^Unknown setting "turbo"\. Valid settings: model, steps, cfg, /);
     assert.equal(refused(await service.set('g1', 'maxSteps', '500', ALICE)), '`maxSteps` must be a whole number from 1 to 150, got 500.');
     assert.match(refused(await service.set('g1', 'rerollReactions', 'sometimes', ALICE)), /must be true or false/);
     assert.match(refused(await service.set('g1', 'blockedWords', ',', ALICE)), /must be words or phrases/);
@@ -167,7 +167,7 @@ describe('SettingsService', () => {
     ok(await service.set('g1', 'blockedWords', 'gore', ALICE));
     const overview = await service.show('g1');
     assert.equal(overview.revision, 1);
-    assert.equal(overview.rows.length, 31);
+    assert.equal(overview.rows.length, 32);
     const byKey = new Map(overview.rows.map((row) => [row.key, row]));
     assert.deepEqual(byKey.get('blockedWords'), {
       key: 'blockedWords',

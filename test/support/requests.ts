@@ -1,4 +1,7 @@
+import type { ProductDefaults } from '../../src/config/index.js';
+import type { ServedModel } from '../../src/generator/generator.js';
 import type { GenerationRequest } from '../../src/generator/request.js';
+import type { RequestDefaults } from '../../src/jobs/build-request.js';
 
 /** A request the tiny model draws in a blink (64², 2 steps, Euler, the CPU noise source): the tests' smallest job. */
 export const TINY_REQUEST: GenerationRequest = {
@@ -15,3 +18,18 @@ export const TINY_REQUEST: GenerationRequest = {
   rng: 'cpu',
   promptSyntax: 'a1111',
 };
+
+/** A served SD 1.x model as the bot describes it before loading (512², no buckets, 12 text encoder layers). */
+export const SD1_MODEL: ServedModel = {
+  name: 'sd15',
+  displayName: 'SD 1.5',
+  nativeSize: 512,
+  sizeBuckets: [],
+  maxClipSkip: 12,
+  schedulerConfig: {},
+};
+
+/** What a request falls back on with one SD 1.x model (or `models`) and the product's generation defaults. */
+export function requestDefaults(generation: ProductDefaults['generation'], models: readonly ServedModel[] = [SD1_MODEL]): RequestDefaults {
+  return { ...generation, models: () => models, loras: [] };
+}

@@ -6,12 +6,14 @@ import {
   PermissionFlagsBits,
   SlashCommandBuilder,
 } from 'discord.js';
-import { suggestSettingKeys } from '../../settings/find-key.js';
+import { parseSettingKey, suggestSettingKeys } from '../../settings/find-key.js';
+import { knownModel } from '../../jobs/model-choice.js';
+import { refusalOf, type Result } from '../../refusal.js';
 import { formatValue } from './setting-text.js';
 import { SETTING_KEYS, type GuildSettings, type SettingGroup, type SettingKey, type SettingValue } from '../../settings/keys.js';
 import type { SettingRow, SettingsOverview } from '../../settings/settings-service.js';
 import type { AuditEntry } from '../../settings/settings-store.js';
-import type { SlashCommand } from '../interactions/command.js';
+import type { CommandContext, SlashCommand } from '../interactions/command.js';
 
 const CONTENT_FILTER_UNAVAILABLE =
   '⚠️ Content filter unavailable: the classifier could not load (see the log), so every result counts as flagged and ' +
@@ -68,7 +70,10 @@ export const configCommand: SlashCommand = {
         return reply({ ...warning, embeds: [overviewEmbed(await service.show(guildId))] });
       }
       case 'set': {
-        const result = await service.set(guildId, options.getString('key', true), options.getString('value', true), by);
+        const key = options.getString('key', true);
+        const value = settingValue(key, options.getString('value', true), context);
+        if (!value.ok) return reply({ content: value.message });
+        const result = await service.set(guildId, key, value.value, by);
         if (!result.ok) return reply({ content: result.message });
         return reply({ content: [changeLine(result.change), result.notice].filter(Boolean).join('\n') });
       }
@@ -96,6 +101,20 @@ export const configCommand: SlashCommand = {
     await interaction.respond(choices);
   },
 };
+
+/**
+ * The value to store for `key`: a model is checked against the bot's models (a typo refused with the close names)
+ * and stored under its own name; every other value as typed (the settings service checks it).
+ */
+function settingValue(key: string, value: string, context: CommandContext): Result<{ value: string }> {
+  const parsed = parseSettingKey(key);
+  if (!parsed.ok || parsed.key !== 'model' || value.trim().toLowerCase() === 'none') return { ok: true, value };
+  try {
+    return { ok: true, value: knownModel(value.trim(), context.requestDefaults.models()).name };
+  } catch (error) {
+    return refusalOf(error);
+  }
+}
 
 /** The settings grouped into one embed field per group, each value marked `default` or **set**. */
 function overviewEmbed(overview: SettingsOverview): EmbedBuilder {

@@ -8,6 +8,7 @@ import type {
 } from 'discord.js';
 import { MAX_IMAGES_PER_JOB } from '../../config/index.js';
 import type { GenerationOptions, LoraChoice } from '../../jobs/build-request.js';
+import type { ServedModel } from '../../generator/generator.js';
 import type { CommandContext } from '../interactions/command.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { MAX_SEED, REQUEST_LIMITS, suggestSamplers } from '../../pipeline/index.js';
@@ -47,6 +48,8 @@ const CHOICE_NAME_CHARS = 100;
 
 export const loraOption = (o: SlashCommandStringOption) =>
   o.setName('lora').setDescription('A LoRA: adds its trigger words and <lora:name:weight> to the prompt').setAutocomplete(true).setMaxLength(100);
+export const modelOption = (o: SlashCommandStringOption) =>
+  o.setName('model').setDescription("The model to draw with (the server's default when left out)").setAutocomplete(true).setMaxLength(200);
 export const samplerOption = (o: SlashCommandStringOption) =>
   o.setName('sampler').setDescription('Sampler, e.g. "DPM++ 2M Karras" or "Euler a"').setAutocomplete(true);
 
@@ -69,6 +72,7 @@ export function generationOptions(interaction: ChatInputCommandInteraction): Gen
     strength: option('strength'),
     clipSkip: option('clip_skip'),
     lora: option('lora'),
+    model: option('model'),
   };
 }
 
@@ -79,12 +83,19 @@ export async function samplerAutocomplete(interaction: AutocompleteInteraction):
   await interaction.respond(choices.map((c) => ({ name: c.name, value: c.value })));
 }
 
-/** Suggests samplers, and for the `lora` option the LoRAs this server allows whose name or trigger words match. */
-export async function samplerAndLoraAutocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
+/** Suggests samplers; for the `lora` option the LoRAs this server allows, for `model` the models, matching what is typed. */
+export async function generationAutocomplete(interaction: AutocompleteInteraction, context: CommandContext): Promise<void> {
   const focused = interaction.options.getFocused(true);
+  const typed = String(focused.value).toLowerCase();
+  if (focused.name === 'model') {
+    const choices = context.requestDefaults
+      .models()
+      .filter((model) => `${model.name} ${model.displayName} ${model.description ?? ''}`.toLowerCase().includes(typed))
+      .slice(0, MAX_CHOICES);
+    return interaction.respond(choices.map((model) => ({ name: modelChoiceName(model), value: model.name })));
+  }
   if (focused.name !== 'lora') return samplerAutocomplete(interaction);
   const { settings } = await context.settings.effective(interaction.guildId);
-  const typed = String(focused.value).toLowerCase();
   const choices = context.requestDefaults.loras
     .filter((lora) => settings.allowedLoras.length === 0 || settings.allowedLoras.includes(lora.name))
     .filter((lora) => `${lora.name} ${lora.activationText}`.toLowerCase().includes(typed))
@@ -92,8 +103,17 @@ export async function samplerAndLoraAutocomplete(interaction: AutocompleteIntera
   await interaction.respond(choices.map((lora) => ({ name: loraChoiceName(lora), value: lora.name })));
 }
 
+/** "Display name — description (1024²)", cut to Discord's 100 characters. */
+function modelChoiceName(model: ServedModel): string {
+  const shown = [model.displayName, model.description].filter(Boolean).join(' — ');
+  return truncateChoice(`${shown} (${model.nativeSize}²)`);
+}
+
 /** "name — trigger words", cut to Discord's 100 characters. */
 function loraChoiceName(lora: LoraChoice): string {
-  const name = lora.activationText ? `${lora.name} — ${lora.activationText}` : lora.name;
+  return truncateChoice(lora.activationText ? `${lora.name} — ${lora.activationText}` : lora.name);
+}
+
+function truncateChoice(name: string): string {
   return name.length <= CHOICE_NAME_CHARS ? name : `${name.slice(0, CHOICE_NAME_CHARS - 1)}…`;
 }

@@ -13,7 +13,8 @@ import {
   generationOptions,
   loraOption,
   negativeOption,
-  samplerAndLoraAutocomplete,
+  generationAutocomplete,
+  modelOption,
   samplerOption,
   seedOption,
   sideOption,
@@ -35,6 +36,7 @@ const data = new SlashCommandBuilder()
       .setDescription('Remake: paste AUTOMATIC1111/Civitai parameters (prompt, Negative prompt, Steps: …); options override')
       .setMaxLength(MAX_PARAMETERS_CHARS),
   )
+  .addStringOption(modelOption)
   .addStringOption(negativeOption)
   .addStringOption(seedOption)
   .addIntegerOption(stepsOption)
@@ -76,5 +78,5 @@ export const imagineCommand: SlashCommand = {
       buildGenerationRequest('txt2img', options, settings, context.requestDefaults),
     );
   },
-  autocomplete: samplerAndLoraAutocomplete,
+  autocomplete: generationAutocomplete,
 };

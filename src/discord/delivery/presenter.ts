@@ -154,6 +154,8 @@ export class DiscordPresenter implements JobPresenter {
       this.#progress(record, { kind: 'queued', position, etaMs });
     });
     jobs.on('started', (record, total) => this.#progress(record, { kind: 'running', step: 0, total, etaMs: 0 }));
+    // At once: a model loads once in a while, and the member should know why the first step takes longer.
+    jobs.on('preparing', (record) => this.#progress(record, { kind: 'preparing' }, { now: true }));
     jobs.on('progress', (record, step, total, etaMs) => this.#progress(record, { kind: 'running', step, total, etaMs }));
     jobs.on('preview', (record, preview) => {
       const shown = this.#shown.get(record.id);
@@ -163,8 +165,8 @@ export class DiscordPresenter implements JobPresenter {
     jobs.on('cancelled', (record, byUserId) => this.#final(record, { kind: 'cancelled', byUserId }));
   }
 
-  /** Queues a throttled progress edit: the first goes out at once, later ones at most every interval. */
-  #progress(record: JobRecord, state: JobState): void {
+  /** Queues a throttled progress edit: the first goes out at once (or one shown `now`), later ones at most every interval. */
+  #progress(record: JobRecord, state: JobState, { now = false }: { readonly now?: boolean } = {}): void {
     // An event relayed after the job's end (or after close) must not undo its result.
     if (this.#ended.has(record.id) || this.#closing.signal.aborted) return;
     const shown = this.#stateOf(record);
@@ -172,6 +174,10 @@ export class DiscordPresenter implements JobPresenter {
     // The notice stays while the job runs too: a resumed job often starts before its first edit goes out.
     const shownState = (state.kind === 'queued' || state.kind === 'running') && shown.resumed ? { ...state, resumed: true } : state;
     shown.pending = { record, payload: { content: progressContent(record, shownState), embeds: [], components: progressComponents(record) } };
+    if (now) {
+      clearTimeout(shown.timer);
+      return this.#flush(shown);
+    }
     if (shown.timer) return;
     const wait = Math.max(0, shown.lastEditAt + this.#editInterval(shown) - Date.now());
     shown.timer = setTimeout(() => this.#flush(shown), wait);

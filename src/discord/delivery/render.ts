@@ -18,6 +18,7 @@ import { MAIL_EMOJI } from './mail-emoji.js';
 export type JobState =
   | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number; readonly resumed?: boolean }
   | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number; readonly resumed?: boolean }
+  | { readonly kind: 'preparing' }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'cancelled'; readonly byUserId: string };
 
@@ -36,6 +37,10 @@ export function progressContent(record: JobRecord, state: JobState): string {
     case 'running': {
       const percent = Math.floor((state.step / state.total) * 100);
       return `🎨 ${who}'s job${resumedNote(state)}: step ${state.step}/${state.total} (${percent}%) ${bar(state.step / state.total)} · about ${duration(state.etaMs)} left\n${prompt}`;
+    }
+    case 'preparing': {
+      const model = record.request.model === undefined ? 'the model' : `the model \`${record.request.model}\``;
+      return `⚙️ ${who}'s job: preparing ${model} (loaded on its first use; a checkpoint is converted once first)…\n${prompt}`;
     }
     case 'failed':
       return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;
@@ -212,12 +217,17 @@ export function reproduceCommand(record: JobRecord, index = 0): string {
   const strength = `strength:${request.strength ?? 1}`;
   switch (request.kind) {
     case 'txt2img':
-      return ['/imagine', ...common, `width:${request.width}`, `height:${request.height}`, ...clipSkipOption(request), ...upscaleOption(request)].join(' ');
+      return ['/imagine', ...common, ...modelOption(request), `width:${request.width}`, `height:${request.height}`, ...clipSkipOption(request), ...upscaleOption(request)].join(' ');
     case 'img2img':
       return ['/variation', ...variationSource(request), ...common, strength].join(' ');
     case 'inpaint':
       return ['/inpaint', 'image:(the same picture)', ...common, strength, ...maskOptions(request)].join(' ');
   }
+}
+
+/** Only /imagine takes `model`; a job from before models could be picked ran on the default, and leaves it out. */
+function modelOption(request: GenerationRequest): string[] {
+  return request.model === undefined ? [] : [`model:${request.model}`];
 }
 
 /** Only /imagine takes `clip_skip`; the default 1 is left out. */
