@@ -37,10 +37,16 @@ function writeCheckpoint(path: string): void {
   console.log(`wrote ${path}: ${(parameters / 1e6).toFixed(1)} M parameters, ${gb} GB, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-export async function benchConvert(): Promise<void> {
+/** The benchmark's full-size random SD 1.5 checkpoint, written the first time it is asked for. */
+export function ensureBenchCheckpoint(): string {
   mkdirSync(OUT, { recursive: true });
   const checkpoint = join(OUT, 'sd15-random-fp16.safetensors');
   if (!existsSync(checkpoint)) writeCheckpoint(checkpoint);
+  return checkpoint;
+}
+
+export async function benchConvert(): Promise<void> {
+  const checkpoint = ensureBenchCheckpoint();
   const target = join(OUT, 'sd15-onnx-fp16');
   rmSync(target, { recursive: true, force: true });
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, checkpoint, target, 'fp16'], {

@@ -1,60 +1,169 @@
-// `npm run bench -- gpu`: the converted full-size SD 1.5 (run `npm run bench -- convert` first) on a GPU provider,
-// at the figures' fixed setting: 512², 20 steps DPM++ 2M Karras, CFG 7.5, one image. Prints load time, the first
-// (cold) generation, then the median of the warm ones: seconds per image, UNet ms per step (batch 2), VAE decode,
-// and the device's peak memory as nvidia-smi reports it. BENCH_MODEL and BENCH_EP override the model and provider.
-import { execFileSync } from 'node:child_process';
+// `npm run bench -- --gpu [--model PATH]`: Stable Diffusion on the GPU at the figures' setting (512², 20 steps
+// DPM++ 2M Karras, CFG 7.5), for the CUDA form of the graphs and the portable form, each in a process of its own:
+// text encoder ms, UNet ms per step (batch 2), loop overhead per step, VAE decode ms, s/image for count 1 and 4,
+// images per minute with four compatible jobs batched vs one at a time, peak GPU memory (nvidia-smi, the whole
+// process: one image at a time, and with count 4 and the batch), cold start to the first image (converted models
+// cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random SD 1.5 checkpoint (bench/convert.ts)
+// into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
+// BENCH_EP picks the provider (default cuda).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { StableDiffusionPipeline, parseProviderChoice, type GenerationTiming } from '../src/pipeline/index.js';
+import { isOnnxFolder, prepareModel } from '../src/convert/model-cache.js';
+import type { GraphTarget } from '../src/convert/graphs/image-layers.js';
+import { ensureBenchCheckpoint } from './convert.js';
+import type { GpuChildResult } from './gpu-child.js';
 
-const MODEL = process.env.BENCH_MODEL ?? fileURLToPath(new URL('../bench-out/convert/sd15-onnx-fp16', import.meta.url));
-const WARM_RUNS = 5;
-const REQUEST = {
-  prompt: 'a lighthouse on a cliff at dusk, oil painting',
-  seed: 1,
-  width: 512,
-  height: 512,
-  steps: 20,
-  cfg: 7.5,
-  sampler: 'dpmpp_2m_karras',
-} as const;
+const CACHE = fileURLToPath(new URL('../bench-out/gpu-cache/', import.meta.url));
 
-/** Memory in use on GPU 0 in MiB, or undefined where nvidia-smi is absent. */
-function gpuMemoryMiB(): number | undefined {
-  try {
-    const out = execFileSync('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' });
-    return Number.parseInt(out.split('\n')[0] ?? '', 10);
-  } catch {
-    return undefined;
-  }
+/** The value after `--model` on the command line, if any. */
+function modelArgument(): string | undefined {
+  const at = process.argv.indexOf('--model');
+  return at < 0 ? undefined : process.argv[at + 1];
 }
 
-function describe(label: string, timing: GenerationTiming): string {
-  return (
-    `${label}: ${(timing.totalMs / 1000).toFixed(3)} s/image, UNet ${(timing.stepModelMs / timing.steps).toFixed(1)} ms/step ` +
-    `(${timing.steps} calls), loop other ${(timing.stepOtherMs / timing.steps).toFixed(2)} ms/step, ` +
-    `text encoder ${timing.textEncoderMs.toFixed(1)} ms, VAE decode ${timing.vaeDecoderMs.toFixed(1)} ms`
-  );
+/** Samples GPU 0's memory in use every 100 ms while it runs; `stop` gives the highest sample in MiB. */
+function sampleGpuMemory(): { stop: () => number | undefined } {
+  let peak: number | undefined;
+  let smi: ChildProcess | undefined;
+  try {
+    smi = spawn('nvidia-smi', ['--query-gpu=memory.used', '--format=csv,noheader,nounits', '-i', '0', '-lms', '100']);
+    smi.on('error', () => undefined);
+    smi.stdout?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        const mib = Number.parseInt(line, 10);
+        if (Number.isFinite(mib)) peak = Math.max(peak ?? 0, mib);
+      }
+    });
+  } catch {
+    smi = undefined;
+  }
+  return {
+    stop: () => {
+      smi?.kill();
+      return peak;
+    },
+  };
+}
+
+/** Runs bench/gpu-child.ts on `dir` in a new process (the same loader as this one), with GPU memory sampled. */
+async function runChild(
+  mode: 'single' | 'full',
+  dir: string,
+  provider: string,
+  outDir: string,
+): Promise<{ result: GpuChildResult; peakMiB?: number }> {
+  const idle = sampleGpuMemory();
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const before = idle.stop();
+  const memory = sampleGpuMemory();
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', 'gpu-child', mode, dir, provider, outDir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const peak = memory.stop();
+  if (code !== 0) throw new Error(`the GPU bench child for ${dir} exited with ${code}`);
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  const result = JSON.parse(line) as GpuChildResult;
+  return peak === undefined ? { result } : { result, peakMiB: peak - (before ?? 0) };
+}
+
+function gib(mib: number | undefined): string {
+  return mib === undefined ? 'unknown (no nvidia-smi)' : `${(mib / 1024).toFixed(2)} GiB`;
+}
+
+/** The figures of one form: `single` from a process that made one image at a time, `full` from one that did all. */
+function describe(form: string, single: GpuChildResult, singlePeak: number | undefined, full: GpuChildResult, fullPeak: number | undefined): string {
+  const r = full.count1;
+  const perStep = (ms: number): string => (ms / r.steps).toFixed(2);
+  const loopShare = (100 * r.stepOtherMs) / (r.stepModelMs + r.stepOtherMs);
+  const oneAtATime = 60_000 / r.totalMs;
+  const batched = full.batch4Ms === undefined ? undefined : (4 * 60_000) / full.batch4Ms;
+  const four = full.count4?.totalMs ?? NaN;
+  return [
+    `${form} (UNet on ${full.providers['unet'] ?? '?'}):`,
+    `  text encoder ${r.textEncoderMs.toFixed(1)} ms, UNet ${perStep(r.stepModelMs)} ms/step (batch 2, ${r.steps} calls), ` +
+      `loop overhead ${perStep(r.stepOtherMs)} ms/step (${loopShare.toFixed(1)}% of the step; scheduler ${perStep(r.stepSchedulerMs)} ms), ` +
+      `VAE decode ${r.vaeDecoderMs.toFixed(1)} ms`,
+    `  s/image: count 1 ${(r.totalMs / 1000).toFixed(3)} s (+ PNG ${full.pngMs.toFixed(0)} ms), count 4 ${(four / 4000).toFixed(3)} s (${(four / 1000).toFixed(2)} s for 4)`,
+    batched === undefined
+      ? '  4 compatible jobs batched: not run'
+      : `  4 compatible jobs batched: ${batched.toFixed(0)} images/min vs ${oneAtATime.toFixed(0)} one at a time (${(batched / oneAtATime).toFixed(2)}×)`,
+    `  peak GPU memory (nvidia-smi, the whole process): ${gib(singlePeak)} making one image at a time, ${gib(fullPeak)} with count 4 and the batch`,
+    `  cold start to the first image ${(single.coldStartMs / 1000).toFixed(2)} s (load with warm-up ${(single.loadMs / 1000).toFixed(2)} s, ` +
+      `first image ${(single.firstImageMs / 1000).toFixed(2)} s)`,
+  ].join('\n');
+}
+
+/** The worst and mean absolute difference of two float32 files, and the largest magnitude in the first. */
+function worstDifference(a: string, b: string): { max: number; mean: number; scale: number } {
+  const x = new Float32Array(new Uint8Array(readFileSync(a)).buffer);
+  const y = new Float32Array(new Uint8Array(readFileSync(b)).buffer);
+  let max = 0;
+  let sum = 0;
+  let scale = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs((x[i] ?? 0) - (y[i] ?? 0));
+    max = Math.max(max, d);
+    scale = Math.max(scale, Math.abs(x[i] ?? 0));
+    sum += d;
+  }
+  return { max, mean: sum / x.length, scale };
+}
+
+/** The model folders to compare: the given ONNX folder, or the two forms of a checkpoint (converted, cached). */
+async function modelForms(model: string | undefined): Promise<[label: string, dir: string][]> {
+  if (model !== undefined && isOnnxFolder(model)) return [[model, model]];
+  const source = model ?? ensureBenchCheckpoint();
+  const forms: [string, string][] = [];
+  for (const target of ['cuda', 'portable'] as const satisfies readonly GraphTarget[]) {
+    const started = performance.now();
+    const prepared = await prepareModel(source, { cacheDir: CACHE, dtype: 'fp16', target });
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`${target} form: ${prepared.dir} (${prepared.converted ? `converted in ${seconds} s` : 'cached'})`);
+    forms.push([`${target} form`, prepared.dir]);
+  }
+  return forms;
 }
 
 export async function benchGpu(): Promise<void> {
-  const provider = parseProviderChoice(process.env.BENCH_EP ?? 'cuda');
-  const loadStart = performance.now();
-  const pipeline = await StableDiffusionPipeline.load(MODEL, { provider });
-  console.log(`loaded ${MODEL} on ${provider} in ${((performance.now() - loadStart) / 1000).toFixed(1)} s`);
-  let peak = gpuMemoryMiB() ?? 0;
+  const provider = process.env.BENCH_EP ?? 'cuda';
+  mkdirSync(CACHE, { recursive: true });
+  const forms = await modelForms(modelArgument());
+  const pictures = mkdtempSync(join(tmpdir(), 'dreamcord-gpu-bench-'));
   try {
-    console.log(describe('first (cold)', (await pipeline.generate(REQUEST)).timing));
-    const warm: GenerationTiming[] = [];
-    for (let i = 0; i < WARM_RUNS; i++) {
-      warm.push((await pipeline.generate({ ...REQUEST, seed: i + 2 })).timing);
-      peak = Math.max(peak, gpuMemoryMiB() ?? 0);
+    const outDirs: string[] = [];
+    for (const [i, [label, dir]] of forms.entries()) {
+      const outDir = join(pictures, String(i));
+      mkdirSync(outDir);
+      try {
+        const single = await runChild('single', dir, provider, outDir);
+        const full = await runChild('full', dir, provider, outDir);
+        console.log(describe(label, single.result, single.peakMiB, full.result, full.peakMiB));
+        outDirs.push(outDir);
+      } catch (error) {
+        console.log(`${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
-    warm.sort((a, b) => a.totalMs - b.totalMs);
-    const median = warm[Math.floor(warm.length / 2)];
-    if (median) console.log(describe(`median of ${WARM_RUNS} warm`, median));
-    if (warm[0]) console.log(describe('best warm', warm[0]));
-    console.log(peak > 0 ? `GPU memory in use (nvidia-smi, sampled after each run): ${(peak / 1024).toFixed(2)} GiB` : 'nvidia-smi not found');
+    const [first, second] = outDirs;
+    if (first && second) {
+      for (const [file, what] of [
+        ['unet.f32', 'UNet prediction (batch 2, t = 500)'],
+        ['vae.f32', 'VAE decoder picture (in [-1, 1])'],
+      ] as const) {
+        if (!existsSync(join(first, file)) || !existsSync(join(second, file))) continue;
+        const { max, mean, scale } = worstDifference(join(first, file), join(second, file));
+        console.log(
+          `${forms[0]?.[0]} vs ${forms[1]?.[0]}, ${what} on fixed inputs: worst difference ${max.toExponential(2)}, ` +
+            `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)})`,
+        );
+      }
+    }
   } finally {
-    await pipeline.dispose();
+    rmSync(pictures, { recursive: true, force: true });
   }
 }

@@ -1,11 +1,13 @@
 // `npm run bench`: every benchmark in turn, each printing its figures. Benchmarks measure; they never fail on a
 // time (speed targets are read from these figures, not asserted in tests). `npm run bench -- convert` (or any
-// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, the GPU run of its result
-// (`gpu`) and the GPU workers through Redis (`workers`, which needs redis-server) run only when named.
+// titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, the GPU run of both graph
+// forms (`gpu`, see gpu.ts) and the GPU workers through Redis (`workers`, which needs redis-server) run only when named.
 import { benchActions } from './actions.js';
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
+import { gpuChild } from './gpu-child.js';
 import { benchLora } from './lora.js';
+import { benchModels } from './models.js';
 import { benchNsfw } from './nsfw.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
@@ -23,6 +25,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],
   ['lora', benchLora],
+  ['models', benchModels],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],
@@ -30,7 +33,14 @@ const onRequest: [title: string, run: () => Promise<void>][] = [
   ['workers', benchWorkers],
 ];
 
-// `npm run bench -- --gpu` and `npm run bench -- gpu` both name the GPU run.
+// bench/gpu.ts runs each graph form in a child process of this same script.
+if (process.argv[2] === 'gpu-child') {
+  const [mode = '', dir = '', provider = '', outDir = ''] = process.argv.slice(3);
+  await gpuChild(mode, dir, provider, outDir);
+  process.exit(0);
+}
+
+// `npm run bench -- --gpu` and `npm run bench -- gpu` both name the GPU run (`--model PATH` after it: see gpu.ts).
 const asked = process.argv.slice(2).map((title) => title.replace(/^--/, ''));
 const chosen = asked.length === 0 ? benches : [...benches, ...onRequest].filter(([title]) => asked.includes(title));
 for (const [title, run] of chosen) {

@@ -47,6 +47,13 @@ export interface PipelineOptions {
    * a warning in `log`. @default none
    */
   readonly embeddings?: readonly TextualInversion[];
+  /**
+   * Whether `load` runs one 1-step generation at the model's native size before it returns, so that the first
+   * member's job does not pay ONNX Runtime's first-run costs (on CUDA: cuDNN's convolution algorithm search and the
+   * memory arena's growth, seconds for SD 1.5).
+   * @default true when the UNet runs on a GPU provider (not the CPU) and the model does txt2img (not inpainting)
+   */
+  readonly warmUp?: boolean;
 }
 
 /** What was loaded, for logs and `/about`-style replies. */
@@ -182,8 +189,15 @@ export class StableDiffusionPipeline {
     const sessions = new SessionFactory(options);
     try {
       const model = await loadStableDiffusionModel(dir, sessions, options);
+      const pipeline = new StableDiffusionPipeline(model, sessions);
+      if (options.warmUp ?? (pipeline.info.providers.unet !== 'cpu' && !pipeline.info.inpainting)) {
+        const started = performance.now();
+        const size = pipeline.info.nativeSize;
+        await pipeline.generate({ prompt: 'warm-up', seed: 0, steps: 1, width: size, height: size });
+        options.log?.('info', 'pipeline warmed up', { dir, ms: Math.round(performance.now() - started) });
+      }
       options.log?.('info', 'pipeline ready', { dir, family: model.family, unetChannels: model.unet.inChannels });
-      return new StableDiffusionPipeline(model, sessions);
+      return pipeline;
     } catch (error) {
       await sessions.releaseAll();
       throw error;

@@ -7,6 +7,7 @@ import { ancestralSplit, logMidpoint } from '../schedulers/sigmas.js';
 import { sampleDpmAdaptive, sampleDpmFast } from './dpm-solver.js';
 import { addScaled, derivative, heunStep, type Denoiser, type Sample } from './k-steps.js';
 import { sampleLcm } from './lcm.js';
+import { dpmpp2mSde, sampleDpmpp3mSde, sampleDpmppSde } from './sde.js';
 import { restartModelCalls, sampleRestart } from './restart.js';
 import type { ScheduleType } from './schedule-types.js';
 
@@ -234,6 +235,18 @@ const K_SAMPLERS: Partial<Record<SchedulerId, KSampler>> = {
   dpm_fast: { ...EULER, name: 'DPM fast', usesEnsd: true, sample: sampleDpmFast },
   dpm_adaptive: { ...EULER, name: 'DPM adaptive', usesEnsd: true, modelCalls: (s) => 3 * steps(s), sample: sampleDpmAdaptive },
   lcm: { ...EULER, name: 'LCM', lcm: true, sample: sampleLcm },
+  // The SDE samplers (`brownian_noise`): their noise is the pictures' Brownian trees, not their generators.
+  dpmpp_sde: {
+    ...EULER,
+    name: 'DPM++ SDE',
+    defaultSchedule: 'Karras',
+    secondOrder: true,
+    modelCalls: twoPerStep((s, i) => level(s, i + 1)),
+    sample: sampleDpmppSde,
+  },
+  dpmpp_2m_sde: { ...EULER, name: 'DPM++ 2M SDE', defaultSchedule: 'Exponential', sample: dpmpp2mSde('midpoint') },
+  dpmpp_2m_sde_heun: { ...EULER, name: 'DPM++ 2M SDE Heun', defaultSchedule: 'Exponential', sample: dpmpp2mSde('heun') },
+  dpmpp_3m_sde: { ...EULER, name: 'DPM++ 3M SDE', defaultSchedule: 'Exponential', discardNextToLastSigma: true, sample: sampleDpmpp3mSde },
   restart: {
     family: 'k-diffusion',
     name: 'Restart',

@@ -39,15 +39,18 @@ export async function heunStep(model: Denoiser, x: Float32Array, sigma: number, 
   for (let j = 0; j < x.length; j++) x[j] = (x[j] ?? 0) + f32(f32(f32((d[j] ?? 0) + (d2[j] ?? 0)) / 2) * dt);
 }
 
-/**
- * The noise levels DPM fast and DPM adaptive integrate between (they take bounds, not a schedule): for txt2img the
- * model's smallest and largest training σ, for img2img the schedule's first level and the one before its final 0
- * (`KDiffusionSampler.sample` / `sample_img2img`).
- */
-export interface SigmaRange {
+/** What some samplers take besides the sigmas (`KDiffusionSampler.sample`'s extra arguments). */
+export interface SampleContext {
+  /**
+   * The noise levels DPM fast and DPM adaptive integrate between (they take bounds, not a schedule): for txt2img
+   * the model's smallest and largest training σ, for img2img the schedule's first level and the one before its
+   * final 0.
+   */
   readonly sigmaMin: number;
   readonly sigmaMax: number;
+  /** The SDE samplers' Brownian noise from σ to σ_next (`BrownianTreeNoiseSampler`), per picture, stacked. */
+  readonly brownian: (sigma: number, next: number) => Float32Array;
 }
 
 /** A k-diffusion sampler function: denoises `x` (the sampler may work in place) over `sigmas`. */
-export type Sample = (model: Denoiser, x: Float32Array, sigmas: Float64Array, noise: NoiseSource, range: SigmaRange) => Promise<Float32Array>;
+export type Sample = (model: Denoiser, x: Float32Array, sigmas: Float64Array, noise: NoiseSource, context: SampleContext) => Promise<Float32Array>;

@@ -18,7 +18,8 @@ import { ImageNoise } from './image-noise.js';
 import type { KSampler } from './k-samplers.js';
 import { scheduledCalls, type A1111Sampler } from './samplers.js';
 import { walkedTimesteps } from './timestep-samplers.js';
-import type { SigmaRange } from './k-steps.js';
+import { BrownianNoise } from './brownian-tree.js';
+import type { SampleContext } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 
@@ -75,7 +76,8 @@ export async function sampleA1111(
     const start = await startingPoint(model, request, noise, timing, { image: 1, noise: first });
     throwIfCancelled(hooks.signal);
     const levels = noiseLevelsOf(sampler, schedule);
-    latents = await sampler.sample(cfgDenoiser({ ...guidance, levels }), start, sigmas, draw, solverRange(request.kind, sigmas, schedule));
+    const context = { ...solverRange(request.kind, sigmas, schedule), brownian: brownianNoise(sampler, request, seeds, schedule) };
+    latents = await sampler.sample(cfgDenoiser({ ...guidance, levels }), start, sigmas, draw, context);
   } else {
     const { timesteps, noisedAt } = walkedTimesteps(request);
     // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
@@ -189,8 +191,30 @@ export function walkedSigmas(
   return sigmas.slice(request.steps - tEnc - 1);
 }
 
+/**
+ * A1111's `create_noise_sampler`: a Brownian tree per picture, seeded with its seed, between the smallest non-zero
+ * and the largest level of the whole schedule (img2img too), drawing from the request's noise source. Made on
+ * first use: only the SDE samplers ask.
+ */
+function brownianNoise(
+  sampler: KSampler,
+  request: ResolvedRequest,
+  seeds: readonly bigint[],
+  schedule: CompVisSchedule,
+): (sigma: number, next: number) => Float32Array {
+  let noise: BrownianNoise | undefined;
+  return (sigma, next) => {
+    if (!noise) {
+      const levels = Array.from(samplerSigmas(sampler, request.scheduleType, request.steps, schedule)).filter((s) => s > 0);
+      const shape = [LATENT_CHANNELS, request.height / 8, request.width / 8];
+      noise = new BrownianNoise(Math.min(...levels), Math.max(...levels), seeds, (seed) => createGenerator(BigInt(seed), request.rng).randn(shape));
+    }
+    return noise.between(sigma, next);
+  };
+}
+
 /** The bounds DPM fast and DPM adaptive integrate between: the model's for txt2img, the walked schedule's for img2img. */
-function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedule: CompVisSchedule): SigmaRange {
+function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedule: CompVisSchedule): Pick<SampleContext, 'sigmaMin' | 'sigmaMax'> {
   if (kind === 'txt2img') return { sigmaMin: schedule.sigmaMin, sigmaMax: schedule.sigmaMax };
   return { sigmaMin: sigmas[sigmas.length - 2] ?? NaN, sigmaMax: sigmas[0] ?? NaN };
 }

@@ -16,6 +16,15 @@ import { ModelSession } from './session.js';
  */
 const NO_SPINNING = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } as const;
 
+/**
+ * Session configuration entries (`extra.session`) for `provider`: no spinning everywhere; on CUDA the weights are
+ * allocated as they are rather than through the memory arena, which grows in powers of two and would keep up to
+ * twice the UNet's 1.7 GB of fp16 weights (onnxruntime-node passes no CUDA provider options but these entries).
+ */
+function sessionConfig(provider: ExecutionProvider): Record<string, unknown> {
+  return provider === 'cuda' ? { ...NO_SPINNING, use_device_allocator_for_initializers: '1' } : { ...NO_SPINNING };
+}
+
 /** How a {@link SessionFactory} creates sessions. */
 export interface SessionFactoryOptions {
   /**
@@ -86,7 +95,7 @@ export class SessionFactory {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
         logSeverityLevel: 3,
-        extra: { session: NO_SPINNING },
+        extra: { session: sessionConfig(provider) },
         externalData: [{ path: `${basename(file)}_data`, data }],
       });
       this.#log?.('info', 'model loaded with merged weights', { file, provider, ms: Math.round(performance.now() - start) });
@@ -136,7 +145,7 @@ export class SessionFactory {
       graphOptimizationLevel: 'all',
       // ORT warns on stderr about things we handle (e.g. saving a hardware-specific graph); keep errors only.
       logSeverityLevel: 3,
-      extra: { session: NO_SPINNING },
+      extra: { session: sessionConfig(provider) },
     };
     if (this.#cacheDir === undefined) return { session: await InferenceSession.create(file, options), cached: false };
 
@@ -160,7 +169,7 @@ export class SessionFactory {
         // Weights go to a side file: UNets exceed protobuf's 2 GB limit.
         extra: {
           session: {
-            ...NO_SPINNING,
+            ...sessionConfig(provider),
             optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
             optimized_model_external_initializers_min_size_in_bytes: '1024',
           },

@@ -37,6 +37,10 @@ const LABELS: { readonly [Id in SchedulerId]: SamplerLabel } = {
   dpm_adaptive: { name: 'DPM adaptive', sampler: 'DPM adaptive', schedule: null },
   restart: { name: 'Restart', sampler: 'Restart', schedule: null },
   ddim_cfgpp: { name: 'DDIM CFG++', sampler: 'DDIM CFG++', schedule: null },
+  dpmpp_sde: { name: 'DPM++ SDE', sampler: 'DPM++ SDE', schedule: null },
+  dpmpp_2m_sde: { name: 'DPM++ 2M SDE', sampler: 'DPM++ 2M SDE', schedule: null },
+  dpmpp_2m_sde_heun: { name: 'DPM++ 2M SDE Heun', sampler: 'DPM++ 2M SDE Heun', schedule: null },
+  dpmpp_3m_sde: { name: 'DPM++ 3M SDE', sampler: 'DPM++ 3M SDE', schedule: null },
 };
 
 /** Case, spaces and underscores do not matter: "euler_a", "Euler a" and "EULER  A" are one name. */

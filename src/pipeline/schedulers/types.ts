@@ -26,6 +26,10 @@ export const SCHEDULER_IDS = [
   'dpm_adaptive',
   'restart',
   'ddim_cfgpp',
+  'dpmpp_sde',
+  'dpmpp_2m_sde',
+  'dpmpp_2m_sde_heun',
+  'dpmpp_3m_sde',
 ] as const;
 
 export type SchedulerId = (typeof SCHEDULER_IDS)[number];
@@ -34,7 +38,17 @@ export type SchedulerId = (typeof SCHEDULER_IDS)[number];
  * The samplers that exist only as A1111 runs them (k-diffusion's or A1111's own code, no diffusers class): they
  * need `compat` a1111 and a request A1111 sampling runs (txt2img or img2img without the hires fix).
  */
-export const A1111_ONLY_SAMPLERS = ['dpmpp_2s_a', 'dpm_fast', 'dpm_adaptive', 'restart', 'ddim_cfgpp'] as const satisfies readonly SchedulerId[];
+export const A1111_ONLY_SAMPLERS = [
+  'dpmpp_2s_a',
+  'dpm_fast',
+  'dpm_adaptive',
+  'restart',
+  'ddim_cfgpp',
+  'dpmpp_sde',
+  'dpmpp_2m_sde',
+  'dpmpp_2m_sde_heun',
+  'dpmpp_3m_sde',
+] as const satisfies readonly SchedulerId[];
 
 /** A sampler with a diffusers scheduler class. */
 export type DiffusersSamplerId = Exclude<SchedulerId, (typeof A1111_ONLY_SAMPLERS)[number]>;

@@ -56,7 +56,8 @@ describe('A1111 samplers against their numpy transcription', () => {
         c.kind === 'txt2img'
           ? { sigmaMin: schedule.sigmaMin, sigmaMax: schedule.sigmaMax }
           : { sigmaMin: sigmas[sigmas.length - 2] ?? NaN, sigmaMax: sigmas[0] ?? NaN };
-      const result = await sampler.sample(standIn(calls), Float32Array.from(c.start), sigmas, noise, range);
+      const brownian = () => assert.fail('only the SDE samplers ask for Brownian noise');
+      const result = await sampler.sample(standIn(calls), Float32Array.from(c.start), sigmas, noise, { ...range, brownian });
 
       assert.equal(used, c.draws_used, 'draws of the image generators');
       assert.equal(calls.length, c.calls.length, 'denoiser calls');

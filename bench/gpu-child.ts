@@ -1,0 +1,116 @@
+// Run by bench/gpu.ts in a process of its own per graph form, so that its start-up and GPU memory are its own:
+// loads the model folder, makes the first image (cold start), then times warm generations at the figures' setting
+// (512², 20 steps DPM++ 2M Karras, CFG 7.5) with count 1 (mode `single` stops there, for the memory one image
+// takes) and, in mode `full`, count 4 and four compatible jobs batched, and writes the UNet's and the VAE
+// decoder's outputs on fixed inputs for the parent to compare between forms. Prints one JSON line.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { StableDiffusionPipeline, parseProviderChoice, type GenerateRequest, type GenerationTiming } from '../src/pipeline/index.js';
+import { encodePng } from '../src/pipeline/image/png.js';
+import { SessionFactory } from '../src/pipeline/runtime/session-factory.js';
+import type { HostTensor } from '../src/pipeline/runtime/tensor.js';
+import { seededRandom } from '../test/support/seeded-random.js';
+
+/** The picture's side; BENCH_SIZE changes it (a tiny model on the CPU, to try the bench out). */
+const SIZE = Number(process.env.BENCH_SIZE ?? 512);
+const REQUEST: GenerateRequest = {
+  prompt: 'a lighthouse on a cliff at dusk, oil painting',
+  seed: 1,
+  width: SIZE,
+  height: SIZE,
+  steps: 20,
+  cfg: 7.5,
+  sampler: 'dpmpp_2m_karras',
+};
+const WARM_RUNS = 5;
+const COUNT4_RUNS = 2;
+
+export interface GpuChildResult {
+  readonly providers: Readonly<Record<string, string>>;
+  readonly loadMs: number;
+  /** From the process's start (Node, imports, loading) to the first image. */
+  readonly coldStartMs: number;
+  readonly firstImageMs: number;
+  /** Median warm generation, count 1. */
+  readonly count1: GenerationTiming;
+  readonly pngMs: number;
+  /** Mode `full` only. */
+  readonly count4?: GenerationTiming;
+  /** Four compatible jobs through `generateBatch`, all four done (mode `full` only). */
+  readonly batch4Ms?: number;
+}
+
+function median<T>(values: T[], key: (value: T) => number): T {
+  const sorted = [...values].sort((a, b) => key(a) - key(b));
+  const middle = sorted[Math.floor(sorted.length / 2)];
+  if (middle === undefined) throw new Error('no runs');
+  return middle;
+}
+
+export async function gpuChild(mode: string, dir: string, provider: string, outDir: string): Promise<void> {
+  const loadStart = performance.now();
+  const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider) });
+  const loadMs = performance.now() - loadStart;
+  let result: GpuChildResult;
+  try {
+    const first = await pipeline.generate(REQUEST);
+    const coldStartMs = performance.now();
+    const warm: GenerationTiming[] = [];
+    for (let i = 0; i < WARM_RUNS; i++) warm.push((await pipeline.generate({ ...REQUEST, seed: i + 2 })).timing);
+    const rgb8 = first.images[0]?.rgb8;
+    const pngStart = performance.now();
+    if (rgb8) await encodePng(rgb8);
+    const pngMs = performance.now() - pngStart;
+    const count1 = median(warm, (t) => t.totalMs);
+    const firstImageMs = first.timing.totalMs;
+    result = { providers: pipeline.info.providers, loadMs, coldStartMs, firstImageMs, count1, pngMs };
+    if (mode === 'full') {
+      const four: GenerationTiming[] = [];
+      for (let i = 0; i < COUNT4_RUNS; i++) four.push((await pipeline.generate({ ...REQUEST, seed: 10 + i, count: 4 })).timing);
+      const batchStart = performance.now();
+      const jobs = [0, 1, 2, 3].map((i) => ({ request: { ...REQUEST, prompt: `${REQUEST.prompt}, variant ${i}`, seed: 20 + i } }));
+      await Promise.all(pipeline.generateBatch(jobs));
+      result = { ...result, count4: median(four, (t) => t.totalMs), batch4Ms: performance.now() - batchStart };
+    }
+  } finally {
+    await pipeline.dispose();
+  }
+  if (mode === 'full') await writeRawOutputs(dir, provider, outDir);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** Gaussian-ish values of a fixed seed (sum of uniforms), as float32. */
+function fixedValues(seed: number, length: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length }, () => random() + random() + random() - 1.5);
+}
+
+function input(dims: number[], seed: number): HostTensor {
+  return { type: 'float32', data: fixedValues(seed, dims.reduce((a, b) => a * b, 1)), dims };
+}
+
+/**
+ * The UNet's prediction (batch 2, t = 500) and the VAE decoder's picture, at the bench's size, on fixed
+ * inputs, as `unet.f32` and `vae.f32`: the same computation in both forms, so their difference is the forms' own.
+ */
+async function writeRawOutputs(dir: string, provider: string, outDir: string): Promise<void> {
+  const sessions = new SessionFactory({ provider: parseProviderChoice(provider) });
+  try {
+    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'));
+    const side = SIZE / 8;
+    const [, channels = 4] = unet.input('sample')?.shape ?? [];
+    const [, , width = 768] = unet.input('encoder_hidden_states')?.shape ?? [];
+    const prediction = await unet.run({
+      sample: input([2, Number(channels), side, side], 1),
+      timestep: { type: 'float32', data: Float32Array.of(500, 500), dims: [2] },
+      encoder_hidden_states: input([2, 77, Number(width)], 2),
+    });
+    if (prediction['out_sample']) writeFileSync(join(outDir, 'unet.f32'), prediction['out_sample'].data);
+    await sessions.releaseAll();
+    const vae = await sessions.load(join(dir, 'vae_decoder', 'model.onnx'));
+    const picture = await vae.run({ latent_sample: input([1, 4, side, side], 3) });
+    if (picture['sample']) writeFileSync(join(outDir, 'vae.f32'), picture['sample'].data);
+  } finally {
+    await sessions.releaseAll();
+  }
+}
