@@ -7,6 +7,7 @@ import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
 import { gpuChild } from './gpu-child.js';
 import { benchLora } from './lora.js';
+import { benchModels } from './models.js';
 import { benchNsfw } from './nsfw.js';
 import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
@@ -24,6 +25,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],
   ['lora', benchLora],
+  ['models', benchModels],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],

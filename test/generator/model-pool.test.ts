@@ -1,0 +1,103 @@
+// Issue 16: the bot's models load on first use, stay loaded within MODEL_MEMORY_GB (least recently used released
+// first), and a model that cannot load is broken until its file changes. Real tiny models, real pipeline threads.
+import assert from 'node:assert/strict';
+import { copyFileSync, cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { FailureError } from '../../src/failure.js';
+import type { ModelPool } from '../../src/generator/model-pool.js';
+import { startModelPool, type PoolEnv } from '../../src/local-pipeline.js';
+import { createLogger } from '../../src/log.js';
+import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
+import { TINY_REQUEST } from '../support/requests.js';
+import { processTempDir } from '../support/temp-dir.js';
+
+/** A pool over `modelsDir`, and its log lines. */
+async function pool(modelsDir: string, memoryGb: number): Promise<{ pool: ModelPool; logs: Record<string, unknown>[] }> {
+  const logs: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const env: PoolEnv = {
+    MODEL_DIR: undefined,
+    MODELS_DIR: modelsDir,
+    MODEL_MEMORY_GB: memoryGb,
+    INPAINT_MODEL_DIR: undefined,
+    EMBEDDINGS_DIR: undefined,
+    LORA_DIR: undefined,
+    MODEL_CACHE_DIR: join(modelsDir, '..', 'cache'),
+    MODEL_DTYPE: 'fp32',
+    EXECUTION_PROVIDER: 'cpu',
+  };
+  return { pool: await startModelPool(env, createLogger({ level: 'info', secrets: [], destination })), logs };
+}
+
+const said = (logs: readonly Record<string, unknown>[], msg: string) => logs.filter((line) => line['msg'] === msg);
+
+async function draw(models: ModelPool, model: string): Promise<{ preparing: boolean }> {
+  let preparing = false;
+  await models.generate({ ...TINY_REQUEST, model }, { signal: new AbortController().signal, onProgress: () => undefined, onPreparing: () => (preparing = true) });
+  return { preparing };
+}
+
+describe('ModelPool', () => {
+  const pools: ModelPool[] = [];
+  after(() => Promise.all(pools.map((p) => p.close())));
+
+  it('loads each model on first use and releases the least recently used one beyond the memory budget', { timeout: 120_000 }, async () => {
+    const dir = join(processTempDir(), 'models');
+    mkdirSync(dir);
+    for (const name of ['a', 'b', 'c']) copyFileSync(TINY_SD, join(dir, `${name}.safetensors`));
+    // Room for two tiny checkpoints (4.3 MB each), not three.
+    const { pool: models, logs } = await pool(dir, 10e6 / 1024 ** 3);
+    pools.push(models);
+    assert.deepEqual(models.loadedModels, []);
+    assert.deepEqual(await draw(models, 'a'), { preparing: true });
+    assert.deepEqual(await draw(models, 'b'), { preparing: true });
+    assert.deepEqual(await draw(models, 'a'), { preparing: false });
+    assert.deepEqual(models.loadedModels, ['b', 'a']);
+    await draw(models, 'c');
+    assert.deepEqual(models.loadedModels, ['a', 'c']);
+    assert.deepEqual(said(logs, 'model released to make room').map((line) => line['model']), ['b']);
+    // Each was converted once: loading b again finds its conversion.
+    await draw(models, 'b');
+    assert.deepEqual(models.loadedModels, ['c', 'b']);
+    assert.equal(said(logs, 'checkpoint converted').length, 3);
+  });
+
+  it('leaves out at start what is no checkpoint; a model that fails to load is broken until its files change', { timeout: 120_000 }, async () => {
+    const dir = join(processTempDir(), 'models');
+    mkdirSync(dir);
+    copyFileSync(TINY_LORA, join(dir, 'a-lora.safetensors'));
+    const broken = join(dir, 'damaged');
+    cpSync('test/fixtures/tiny-sd', broken, { recursive: true });
+    writeFileSync(join(broken, 'unet', 'model.onnx'), 'not an ONNX graph');
+    const { pool: models, logs } = await pool(dir, 16);
+    pools.push(models);
+    assert.deepEqual(models.models.map((model) => model.name), ['damaged']);
+    assert.match(String(said(logs, 'a MODELS_DIR model cannot be used; left out')[0]?.['reason']), /looks like a LoRA/);
+
+    const failure = async () => {
+      const error = await draw(models, 'damaged').then(() => undefined, (caught: unknown) => caught);
+      assert.ok(error instanceof FailureError, String(error));
+      return error.failure;
+    };
+    const first = await failure();
+    assert.equal(first.code, 'MODEL_BROKEN');
+    assert.equal(first.details['model'], 'damaged');
+    assert.match(String(first.details['reason']), /model\.onnx/);
+    // Said to members before queuing, and not loaded again while the file is the same.
+    assert.equal(models.models[0]?.broken, first.details['reason']);
+    assert.equal((await failure()).code, 'MODEL_BROKEN');
+    assert.equal(said(logs, 'model cannot be used until its file changes').length, 1);
+
+    copyFileSync('test/fixtures/tiny-sd/unet/model.onnx', join(broken, 'unet', 'model.onnx'));
+    assert.equal(models.models[0]?.broken, undefined);
+    await draw(models, 'damaged');
+    assert.deepEqual(models.loadedModels, ['damaged']);
+  });
+});
