@@ -22,6 +22,7 @@ import {
   type RgbImage,
   type SchedulerConfig,
   type FamilyFacts,
+  type ModelFamily,
 } from '../pipeline/index.js';
 import type { GenerateOptions, GeneratedImages, GenerationInputs, ModelGenerator, ModelLabel } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
@@ -66,6 +67,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
+  readonly family: ModelFamily;
   readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
   readonly #inpainting: StableDiffusionPipeline | undefined;
@@ -91,6 +93,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
     this.nativeSize = pipeline.info.nativeSize;
     this.sizeBuckets = pipeline.info.sizeBuckets;
     this.maxClipSkip = pipeline.info.maxClipSkip;
+    this.family = pipeline.info.family;
   }
 
   /**
