@@ -63,7 +63,8 @@ describe('resolveRequest', () => {
     rejects({ prompt: 'x', compat: 'a1111', seedMode: 'batch' }, 'seedMode', /A1111 draws noise per image/);
     rejects({ prompt: 'x', scheduleType: 'Karras' }, 'scheduleType', /needs `compat` a1111/);
     rejects({ prompt: 'x', compat: 'a1111', sampler: 'euler_karras', scheduleType: 'Uniform' }, 'scheduleType', /Euler Karras is the Karras schedule/);
-    rejects({ prompt: 'x', compat: 'a1111', scheduleType: 'Beta' }, 'scheduleType', /Beta schedule is not implemented/);
+    assert.equal(resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'Euler', scheduleType: 'Beta' }).scheduleType, 'Beta');
+    rejects({ prompt: 'x', compat: 'a1111', scheduleType: 'Linear Quadratic' }, 'scheduleType', /Unknown schedule type "Linear Quadratic"/);
     rejects({ prompt: 'x', compat: 'a1111', initImage: image, strength: 0 }, 'strength', /above 0/);
     rejects({ prompt: 'x', emphasis: 'Loud' as never }, 'emphasis', /one of Original, No norm, None/);
     rejects({ prompt: 'x', compat: 'webui' as never }, 'compat', /one of diffusers, a1111/);

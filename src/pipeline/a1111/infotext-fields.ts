@@ -7,18 +7,21 @@ import { kSamplerFor } from './k-samplers.js';
 import { a1111SamplerOf, scheduledCalls, type A1111Sampler } from './samplers.js';
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
 import { resolvedSchedule } from './sampler-sigmas.js';
+import { BETA_SCHEDULE_SHAPE } from './schedule-types.js';
 
 /** The settings the A1111 fields depend on; absent ones take the request defaults. */
 export type InfotextSettings = Pick<ResolvedParameters, 'kind' | 'sampler' | 'steps' | 'prompt' | 'negativePrompt' | 'promptSyntax'> &
   Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType' | 'emphasis' | 'ensd'>> & { readonly hires?: unknown };
 
-/** A1111's `Sampler`, `Schedule type`, `Emphasis` and `ENSD` values for a request. */
+/** A1111's `Sampler`, `Schedule type`, `Emphasis`, `ENSD` and Beta schedule values for a request. */
 export interface A1111Fields {
   readonly sampler: string;
   /** Always written: A1111 reads a missing one as `Automatic`, which is Karras for DPM++ 2M, DPM2 and DPM2 a. */
   readonly scheduleType: string;
   readonly emphasis?: Emphasis;
   readonly ensd?: number;
+  /** A1111's Beta schedule shape, written where a k-diffusion sampler ran the Beta schedule. */
+  readonly betaSchedule?: typeof BETA_SCHEDULE_SHAPE;
 }
 
 /**
@@ -46,6 +49,7 @@ export function a1111Fields(request: InfotextSettings): A1111Fields {
     scheduleType,
     ...(bracketed && emphasis !== 'Original' ? { emphasis } : {}),
     ...(ensd !== 0 && sampler?.family === 'k-diffusion' && sampler.usesEnsd ? { ensd } : {}),
+    ...(sampler?.family === 'k-diffusion' && scheduleType === 'Beta' ? { betaSchedule: BETA_SCHEDULE_SHAPE } : {}),
   };
 }
 

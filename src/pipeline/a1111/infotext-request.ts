@@ -5,7 +5,7 @@ import type { GenerationParameters } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
 import { a1111SamplerFor } from './samplers.js';
-import { parseScheduleType, type ScheduleType } from './schedule-types.js';
+import { BETA_SCHEDULE_SHAPE, parseScheduleType, type ScheduleType } from './schedule-types.js';
 
 /** A pasted block as a request, and the `Key: value` fields it holds that the request does not honour. */
 export interface InfotextRequest {
@@ -33,6 +33,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
   for (const [key, value] of Object.entries(extra)) if (!INFORMATIONAL.has(key)) ignored.push(`${key}: ${value}`);
   if (parsed.maskBlur !== undefined) ignored.push(`Mask blur: ${parsed.maskBlur}`);
+  ignored.push(...betaShapeIgnored(parsed.betaSchedule));
   return {
     request: {
       compat: 'a1111',
@@ -100,6 +101,17 @@ function scheduleTypeOf(value: string | undefined, ignored: string[]): ScheduleT
     ignored.push(`Schedule type: ${value} (not in dreamcord; Automatic used)`);
     return 'Automatic';
   }
+}
+
+/** A Beta schedule shape other than A1111's default, which dreamcord always uses. */
+function betaShapeIgnored(shape: ParsedInfotext['betaSchedule']): string[] {
+  if (!shape) return [];
+  const { alpha, beta } = BETA_SCHEDULE_SHAPE;
+  const reason = `(dreamcord's Beta schedule has A1111's default shape ${alpha}, ${beta})`;
+  return [
+    ...(shape.alpha === alpha ? [] : [`Beta schedule alpha: ${shape.alpha} ${reason}`]),
+    ...(shape.beta === beta ? [] : [`Beta schedule beta: ${shape.beta} ${reason}`]),
+  ];
 }
 
 function emphasisOf(value: string | undefined, ignored: string[]): Emphasis | undefined {

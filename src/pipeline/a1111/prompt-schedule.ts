@@ -11,6 +11,8 @@
 //
 // A prompt the grammar rejects (a `|` outside brackets, say) is used whole at every step, as A1111 does.
 
+import { PY_DIGIT, PY_SPACE, pythonFloat } from '../tokenizer/python-regex.js';
+
 /** One piece of a parsed prompt. */
 type PromptNode =
   | { readonly kind: 'text'; readonly text: string }
@@ -31,10 +33,13 @@ export interface SubPrompt {
 
 /** A1111's `re_AND` with Python's Unicode word boundaries. */
 const AND = /(?<![\p{L}\p{N}_])AND(?![\p{L}\p{N}_])/u;
-/** A1111's `re_weight`: a trailing `:number`. */
-const WEIGHT = /^([\s\S]*?)(?:\s*:\s*([-+]?(?:\d+\.?|\d*\.\d+)))?\s*$/;
-/** lark's SIGNED_NUMBER, with the optional whitespace around it. */
-const NUMBER = /^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*\]/;
+/** A1111's `re_weight`: a trailing `:number`, with Python's `\s` and (Unicode) `\d`. */
+const WEIGHT = new RegExp(
+  String.raw`^([\s\S]*?)(?:[${PY_SPACE}]*:[${PY_SPACE}]*([-+]?(?:[${PY_DIGIT}]+\.?|[${PY_DIGIT}]*\.[${PY_DIGIT}]+)))?[${PY_SPACE}]*$`,
+  'u',
+);
+/** lark's SIGNED_NUMBER (ASCII digits: its DIGIT is "0".."9"), with the optional WHITESPACE (Python's `\s+`) around it. */
+const NUMBER = new RegExp(String.raw`^[${PY_SPACE}]*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)[${PY_SPACE}]*\]`, 'u');
 /** `plain` (and WHITESPACE): anything but brackets, `:` and `|`, or an escaped character. */
 const PLAIN = /^(?:[^\\[\]():|]|\\[\s\S])+/;
 
@@ -42,7 +47,7 @@ const PLAIN = /^(?:[^\\[\]():|]|\\[\s\S])+/;
 export function subPrompts(prompt: string): SubPrompt[] {
   return prompt.split(AND).map((part) => {
     const match = WEIGHT.exec(part) as RegExpExecArray; // matches every string
-    return { text: match[1] ?? '', weight: match[2] === undefined ? 1 : Number.parseFloat(match[2]) };
+    return { text: match[1] ?? '', weight: match[2] === undefined ? 1 : pythonFloat(match[2]) };
   });
 }
 

@@ -2,6 +2,7 @@
 // (k_diffusion/sampling.py at A1111's pin): each turns a step count into the sigmas a k-diffusion sampler walks,
 // the last one 0 (KL Optimal ends at σ_min, as in A1111).
 import { linspaceF64 } from '../schedulers/schedule.js';
+import { betaQuantile } from './beta-distribution.js';
 import { linspaceF32, withZero, type NoiseLevels } from './compvis.js';
 
 const f32 = Math.fround;
@@ -19,6 +20,7 @@ export const SCHEDULE_TYPES = [
   'Simple',
   'Normal',
   'DDIM',
+  'Beta',
 ] as const;
 
 export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
@@ -37,19 +39,22 @@ const ALIASES: Readonly<Record<string, ScheduleType>> = {
   simple: 'Simple',
   normal: 'Normal',
   ddim: 'DDIM',
+  beta: 'Beta',
 };
 
 /**
  * The schedule type a user typed (A1111's label or name, any case).
- * @throws {RangeError} naming the valid ones; `Beta` is named as A1111's but not computed here.
+ * @throws {RangeError} naming the valid ones.
  */
 export function parseScheduleType(name: string): ScheduleType {
   const key = name.trim().toLowerCase();
   const found = SCHEDULE_TYPES.find((type) => type.toLowerCase() === key) ?? ALIASES[key.replace(/\s+/g, '_')];
   if (found !== undefined) return found;
-  const beta = key === 'beta' ? ' (A1111\'s Beta schedule is not implemented)' : '';
-  throw new RangeError(`Unknown schedule type ${JSON.stringify(name)}${beta}. Valid: ${SCHEDULE_TYPES.join(', ')}.`);
+  throw new RangeError(`Unknown schedule type ${JSON.stringify(name)}. Valid: ${SCHEDULE_TYPES.join(', ')}.`);
 }
+
+/** A1111's `beta_dist_alpha` and `beta_dist_beta` defaults, the shape of its Beta schedule (not a request option). */
+export const BETA_SCHEDULE_SHAPE = { alpha: 0.6, beta: 0.6 } as const;
 
 /** The bounds A1111 passes to a schedule: the model's smallest and largest training σ. */
 interface Bounds {
@@ -101,6 +106,9 @@ const SCHEDULES: { readonly [T in Exclude<ScheduleType, 'Automatic'>]: ScheduleF
     for (let x = 1; x < model.sigmas.length; x += stride) levels.push(model.sigmas[x] ?? NaN);
     return withZero(levels.reverse());
   },
+  // beta_scheduler: σ_min + ppf(1 − linspace(0, 1, n)) · (σ_max − σ_min), in float64 like numpy and scipy.
+  Beta: (n, { sigmaMin, sigmaMax }) =>
+    withZero(Array.from(linspaceF64(0, 1, n), (v) => sigmaMin + betaQuantile(1 - v, BETA_SCHEDULE_SHAPE.alpha, BETA_SCHEDULE_SHAPE.beta) * (sigmaMax - sigmaMin))),
 };
 
 /** k-diffusion's `get_sigmas_karras(n, σmin, σmax, rho=7)` in float32, with the final 0. */

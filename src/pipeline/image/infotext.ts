@@ -33,6 +33,8 @@ export interface InfotextParams {
   readonly maskBlur?: number;
   /** A1111's emphasis mode (`Emphasis`: `No norm`, `None`); absent means A1111's default, `Original`. */
   readonly emphasis?: string;
+  /** The shape of A1111's Beta schedule (`Beta schedule alpha`, `Beta schedule beta`), written when it ran. */
+  readonly betaSchedule?: { readonly alpha: number; readonly beta: number };
   /**
    * Further `Key: value` pairs, e.g. `Dreamcord job`, `Source job`, `Mask source`, written in insertion order
    * after the standard keys and before `Version`. Keys must look like A1111 keys (a word character, then word
@@ -79,6 +81,8 @@ const STANDARD_KEYS = [
   'RNG',
   'Mask blur',
   'Emphasis',
+  'Beta schedule alpha',
+  'Beta schedule beta',
 ] as const;
 
 type StandardKey = (typeof STANDARD_KEYS)[number];
@@ -136,6 +140,9 @@ export function parseInfotext(text: string): ParsedInfotext {
     ...optional(values, 'ENSD', (v) => ({ ensd: integer('ENSD', v) })),
     ...optional(values, 'Mask blur', (v) => ({ maskBlur: decimal('Mask blur', v) })),
     ...optional(values, 'Emphasis', (v) => ({ emphasis: v })),
+    ...optional(values, 'Beta schedule alpha', (alpha) => ({
+      betaSchedule: { alpha: decimal('Beta schedule alpha', alpha), beta: decimal('Beta schedule beta', required(values, 'Beta schedule beta')) },
+    })),
     ...(extra.length > 0 ? { extra: Object.fromEntries(extra) } : {}),
     version: required(values, 'Version'),
   };
@@ -160,6 +167,8 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     RNG: params.rng === 'CPU' ? 'CPU' : undefined,
     'Mask blur': params.maskBlur?.toString(),
     Emphasis: params.emphasis,
+    'Beta schedule alpha': params.betaSchedule?.alpha.toString(),
+    'Beta schedule beta': params.betaSchedule?.beta.toString(),
   };
   return STANDARD_KEYS.flatMap((key) => {
     const value = values[key];

@@ -2,6 +2,8 @@
 // bracket stacks, the same float multiplications in the same order, so that every weight is bit-identical to
 // A1111's before it is stored as float32.
 
+import { PY_DIGIT, PY_SPACE, pythonFloat } from './python-regex.js';
+
 /** A run of prompt text whose tokens share one weight, or a `BREAK` (start a new 75-token chunk). */
 export type AttentionPart =
   | { readonly kind: 'text'; readonly text: string; readonly weight: number }
@@ -19,15 +21,19 @@ const SQUARE_MULTIPLIER = 1 / 1.1;
 
 /**
  * A1111's `re_attention`: escapes, a lone backslash, brackets, an explicit weight closing a round bracket,
- * closing brackets, plain text, a lone colon. Every character belongs to exactly one match.
+ * closing brackets, plain text, a lone colon. Every character belongs to exactly one match. `\s` and `\d` are
+ * Python's (python-regex.ts).
  */
-const ATTENTION_TOKEN = /\\\(|\\\)|\\\[|\\\]|\\\\|\\|\(|\[|:\s*([+-]?[.\d]+)\s*\)|\)|\]|[^\\()[\]:]+|:/gu;
+const ATTENTION_TOKEN = new RegExp(
+  String.raw`\\\(|\\\)|\\\[|\\\]|\\\\|\\|\(|\[|:[${PY_SPACE}]*([+-]?[.${PY_DIGIT}]+)[${PY_SPACE}]*\)|\)|\]|[^\\()[\]:]+|:`,
+  'gu',
+);
 
 /**
  * A1111's `re_break` (`\s*\bBREAK\b\s*`). Python's `\b` is Unicode-aware, JavaScript's is ASCII-only, hence the
- * explicit look-arounds on word characters (letters, digits, underscore).
+ * explicit look-arounds on word characters (letters, digits, underscore); `\s` is Python's.
  */
-const BREAK = /\s*(?<![\p{L}\p{N}_])BREAK(?![\p{L}\p{N}_])\s*/u;
+const BREAK = new RegExp(String.raw`[${PY_SPACE}]*(?<![\p{L}\p{N}_])BREAK(?![\p{L}\p{N}_])[${PY_SPACE}]*`, 'u');
 
 /** A mutable text part while brackets are still open. */
 interface OpenPart {
@@ -86,11 +92,12 @@ export function parsePromptAttention(text: string): ParsedAttention {
 }
 
 /**
- * The number of `(x:1.3)`. Python's `float()` would raise on `1.2.3` or `.`, failing the whole generation in
- * A1111; here the bracket closes with no effect and the user is told.
+ * The number of `(x:1.3)`, read as Python's `float()` reads it (`(x:１.５)` is 1.5). `float()` would raise on
+ * `1.2.3` or `.`, failing the whole generation in A1111; here the bracket closes with no effect and the user is
+ * told.
  */
 function explicitWeight(written: string, notices: string[]): number {
-  const value = Number(written);
+  const value = pythonFloat(written);
   if (Number.isFinite(value)) return value;
   notices.push(`Ignored the weight ":${written}", which is not a number.`);
   return 1;

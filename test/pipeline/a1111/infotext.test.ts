@@ -25,6 +25,12 @@ describe('a1111Fields', () => {
     assert.deepEqual(a1111Fields({ ...BASE, sampler: 'dpm2_a' }), { sampler: 'DPM2 a', scheduleType: 'Uniform' });
     assert.deepEqual(a1111Fields({ ...BASE, sampler: 'euler_karras' }), { sampler: 'Euler', scheduleType: 'Karras' });
     assert.deepEqual(a1111Fields({ ...BASE, sampler: 'ddim' }), { sampler: 'DDIM', scheduleType: 'Automatic' });
+    // A1111 writes the Beta schedule's shape after it (`beta_dist_alpha`, `beta_dist_beta`).
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'dpmpp_2m', compat: 'a1111', scheduleType: 'Beta' }), {
+      sampler: 'DPM++ 2M',
+      scheduleType: 'Beta',
+      betaSchedule: { alpha: 0.6, beta: 0.6 },
+    });
   });
 
   it('writes Emphasis only for weighted text the encoder reads, and ENSD only for samplers that draw with it', () => {
@@ -66,14 +72,23 @@ describe('requestFromInfotext', () => {
   });
 
   it('names every field it does not honour, and falls back to DPM++ 2M for a sampler it lacks, as A1111 does', () => {
-    const line = LINE.replace('DPM++ 2M', 'Euler CFG++').replace('Karras', 'Beta');
+    const line = LINE.replace('DPM++ 2M', 'Euler CFG++').replace('Karras', 'Linear Quadratic');
     const { request, ignored } = requestFromInfotext(`x\n${line}, Hires upscale: 2, ADetailer model: face_yolov8n.pt, Lora hashes: "a: 1"`);
     assert.equal(request.sampler, 'dpmpp_2m');
     assert.deepEqual(ignored, [
-      'Schedule type: Beta (not in dreamcord; Automatic used)',
+      'Schedule type: Linear Quadratic (not in dreamcord; Automatic used)',
       'Sampler: Euler CFG++ (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
       'Hires upscale: 2',
       'ADetailer model: face_yolov8n.pt',
+    ]);
+  });
+
+  it('reads the Beta schedule and its shape, honoured at A1111\'s default 0.6 and named otherwise', () => {
+    const beta = LINE.replace('Karras', 'Beta').replace(', Version', ', Beta schedule alpha: 0.6, Beta schedule beta: 0.6, Version');
+    assert.deepEqual(requestFromInfotext(`x\n${beta}`).ignored, []);
+    assert.equal(requestFromInfotext(`x\n${beta}`).request.scheduleType, 'Beta');
+    assert.deepEqual(requestFromInfotext(`x\n${beta.replace('alpha: 0.6', 'alpha: 0.5')}`).ignored, [
+      "Beta schedule alpha: 0.5 (dreamcord's Beta schedule has A1111's default shape 0.6, 0.6)",
     ]);
   });
 

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
 import { LcmNoiseLevels } from '../../../src/pipeline/a1111/lcm.js';
+import { betaQuantile } from '../../../src/pipeline/a1111/beta-distribution.js';
 import { samplerSigmas } from '../../../src/pipeline/a1111/sampler-sigmas.js';
 import { parseScheduleType, SCHEDULE_TYPES } from '../../../src/pipeline/a1111/schedule-types.js';
 import { parseSamplerName } from '../../../src/pipeline/index.js';
@@ -18,9 +19,14 @@ interface Table {
   readonly sigmas: readonly number[];
 }
 
-const { tables, lcm_denoiser: lcmDenoiser } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/schedules.json', 'utf8')) as {
+const {
+  tables,
+  lcm_denoiser: lcmDenoiser,
+  beta_ppf: betaPpf,
+} = JSON.parse(readFileSync('test/fixtures/a1111-schedules/schedules.json', 'utf8')) as {
   tables: Table[];
   lcm_denoiser: { sigma: number; t: number; out: number }[];
+  beta_ppf: { a: number; b: number; p: number[]; x: number[] }[];
 };
 const schedule = new CompVisSchedule(
   ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' }),
@@ -54,12 +60,23 @@ describe('A1111 sigma schedules', () => {
     });
   });
 
-  it('reads A1111 labels and names in any case, and names Beta as not implemented', () => {
+  it('the beta quantile of the Beta schedule: scipy.stats.beta.ppf over probabilities and shapes', () => {
+    for (const { a, b, p, x } of betaPpf) {
+      p.forEach((probability, i) => {
+        const expected = x[i] ?? NaN;
+        const actual = betaQuantile(probability, a, b);
+        assert.ok(Math.abs(actual - expected) <= 1e-12 + 1e-10 * expected, `ppf(${probability}; ${a}, ${b}) = ${actual}, scipy ${expected}`);
+      });
+    }
+    assert.throws(() => betaQuantile(1.5, 0.6, 0.6), /p in \[0, 1\]/);
+  });
+
+  it('reads A1111 labels and names in any case', () => {
     assert.equal(parseScheduleType('karras'), 'Karras');
     assert.equal(parseScheduleType('sgm_uniform'), 'SGM Uniform');
     assert.equal(parseScheduleType('SGMUniform'), 'SGM Uniform');
     assert.equal(parseScheduleType(' Align Your Steps '), 'Align Your Steps');
-    assert.throws(() => parseScheduleType('Beta'), /Beta schedule is not implemented/);
+    assert.equal(parseScheduleType('beta'), 'Beta');
     assert.throws(() => parseScheduleType('Fancy'), /^RangeError: Unknown schedule type "Fancy"\. Valid: Automatic, Uniform/);
   });
 });
