@@ -42,6 +42,12 @@ export const generationRequestSchema = z.object({
   emphasis: z.enum(EMPHASIS_MODES).optional(),
   /** A1111's eta noise seed delta, from a pasted parameters block; absent = 0. */
   ensd: z.number().int().min(REQUEST_LIMITS.ensd.min).max(REQUEST_LIMITS.ensd.max).optional(),
+  /**
+   * A1111's variation seed (picture i takes `variationSeed + i`) and its strength, from a pasted parameters block;
+   * both absent = none.
+   */
+  variationSeed: z.string().regex(/^\d{1,20}$/).optional(),
+  variationStrength: z.number().min(0).max(1).optional(),
   /** txt2img: A1111's hires fix, a second pass at `scale` times the size (see the pipeline's `HiresOptions`). */
   hires: z
     .object({
@@ -143,6 +149,7 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     ...(request.scheduleType === undefined ? {} : { scheduleType: request.scheduleType }),
     ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
     ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
+    ...(request.variationStrength ? { variationSeed: BigInt(request.variationSeed ?? '0'), variationStrength: request.variationStrength } : {}),
     ...(request.hires ? { hires: request.hires } : {}),
   };
 }

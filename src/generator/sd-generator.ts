@@ -172,10 +172,13 @@ export class StableDiffusionGenerator implements ModelGenerator {
     const finish = finisher(request, sources);
     return {
       images: await Promise.all(
-        result.images.map(async ({ image, seed }) => ({
+        result.images.map(async ({ image, seed, variationSeed }) => ({
           image: await finish(image),
           seed: seed.toString(),
-          parameters: infotextOf(request, seed, model, { 'TI hashes': this.#tiHashes(result.embeddings), 'Lora hashes': loras.hashes }),
+          parameters: infotextOf(request, { seed, variationSeed }, model, {
+            'TI hashes': this.#tiHashes(result.embeddings),
+            'Lora hashes': loras.hashes,
+          }),
         })),
       ),
       warnings: [...loras.warnings, ...result.warnings],
@@ -232,7 +235,12 @@ function finisher(request: GenerationRequest, sources: Sources): (generated: Rgb
  * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
  * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty).
  */
-function infotextOf(request: GenerationRequest, seed: bigint, model: ModelLabel, networkHashes: Record<string, string>): string {
+function infotextOf(
+  request: GenerationRequest,
+  { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
+  model: ModelLabel,
+  networkHashes: Record<string, string>,
+): string {
   const extra: Record<string, string> = {};
   for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
   if (request.hires) Object.assign(extra, hiresInfotext(request.hires));
@@ -251,6 +259,7 @@ function infotextOf(request: GenerationRequest, seed: bigint, model: ModelLabel,
     height: request.height,
     model: model.name,
     ...(model.hash ? { modelHash: model.hash } : {}),
+    ...(variationSeed === undefined ? {} : { variationSeed, variationStrength: request.variationStrength }),
     ...denoisingStrengthOf(request),
     ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),

@@ -1,6 +1,6 @@
 import { get as httpGet } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { decodeImage, formatMillions, ImageInputError, type DecodedImage } from '../pipeline/index.js';
+import { decodeImage, formatMillions, ImageInputError, PARAMETERS_KEYWORD, readPngText, type DecodedImage } from '../pipeline/index.js';
 import { Refused, type Result } from '../refusal.js';
 
 /** What a member's attachment may be (`attachments` in `config/default.json`). */
@@ -32,12 +32,40 @@ export interface AttachmentRef {
  * @returns the decoded image, or a refusal that names the option and says what to send instead.
  */
 export async function fetchImage(attachment: AttachmentRef, limits: AttachmentLimits): Promise<Result<{ image: DecodedImage }>> {
-  try {
-    if (attachment.size > limits.maxBytes) {
-      throw new Refused('INVALID_OPTION', `The file is ${megabytes(attachment.size)}; the limit is ${megabytes(limits.maxBytes)}.`);
-    }
-    const bytes = await download(attachment.url, limits);
+  return refusedAs(attachment, async () => {
+    const bytes = await fetchBytes(attachment, limits);
     return { ok: true, image: await decodeImage(bytes, { maxPixels: limits.maxPixels, maxBytes: limits.maxBytes }) };
+  });
+}
+
+/**
+ * Downloads an attachment as {@link fetchImage} does and reads the AUTOMATIC1111 parameters a PNG carries in its
+ * `parameters` text chunk (what A1111, Forge and dreamcord write; Discord keeps it in a PNG sent as a file).
+ *
+ * @returns the parameters text, or a refusal naming the option: not a PNG, damaged, or without parameters.
+ */
+export async function fetchPngParameters(attachment: AttachmentRef, limits: AttachmentLimits): Promise<Result<{ parameters: string }>> {
+  return refusedAs(attachment, async () => {
+    const parameters = readPngText(await fetchBytes(attachment, limits))[PARAMETERS_KEYWORD];
+    if (parameters === undefined) {
+      throw new Refused('INVALID_OPTION', 'This PNG carries no AUTOMATIC1111 parameters (a picture saved by A1111, Forge or dreamcord, sent as a file, does).');
+    }
+    return { ok: true, parameters };
+  });
+}
+
+/** The attachment's bytes: its reported size checked first, then downloaded within the limits. */
+async function fetchBytes(attachment: AttachmentRef, limits: AttachmentLimits): Promise<Uint8Array> {
+  if (attachment.size > limits.maxBytes) {
+    throw new Refused('INVALID_OPTION', `The file is ${megabytes(attachment.size)}; the limit is ${megabytes(limits.maxBytes)}.`);
+  }
+  return download(attachment.url, limits);
+}
+
+/** Runs `read`, turning what the member sent wrong into a refusal that names the option. */
+async function refusedAs<T>(attachment: AttachmentRef, read: () => Promise<Result<T>>): Promise<Result<T>> {
+  try {
+    return await read();
   } catch (error) {
     const reason = error instanceof Refused || error instanceof ImageInputError ? error.message : undefined;
     if (reason === undefined) throw error;

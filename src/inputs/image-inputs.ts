@@ -16,7 +16,7 @@ import {
   type Size,
   type WorkingSize,
 } from '../pipeline/index.js';
-import { fetchImage, type AttachmentLimits, type AttachmentRef } from './attachments.js';
+import { fetchImage, fetchPngParameters, type AttachmentLimits, type AttachmentRef } from './attachments.js';
 import { outpaintCanvas, type Outpaint } from './outpaint.js';
 import { resultKey, type InputStore } from './input-store.js';
 import type { Result } from '../refusal.js';
@@ -87,6 +87,11 @@ export class ImageInputs {
 
   constructor(options: ImageInputsOptions) {
     this.#options = options;
+  }
+
+  /** `/imagine remake:`: the AUTOMATIC1111 parameters an uploaded PNG carries (its picture is not used). */
+  parametersOf(attachment: AttachmentRef): Promise<Result<{ parameters: string }>> {
+    return fetchPngParameters(attachment, this.#options.attachments);
   }
 
   /** `/variation image:`: the uploaded picture, if it passes `check`. */

@@ -14,7 +14,8 @@ export interface PastedParameters {
   /** The member's options over the block's. */
   readonly options: GenerationOptions;
   /** The request fields the options do not carry: A1111 mode and its settings from the block. */
-  readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> & Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd'>>;
+  readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> &
+    Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength'>>;
   /** One sentence naming the fields not honoured, when there are any. */
   readonly notices: readonly string[];
 }
@@ -40,7 +41,6 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
   const { request, ignored } = read;
   const unused = [...ignored];
   if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
-  if (request.variationStrength) unused.push(`Variation seed: ${String(request.variationSeed)}, strength ${request.variationStrength}`);
   return {
     options: {
       prompt: request.prompt,
@@ -60,6 +60,8 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       ...(request.scheduleType === undefined || request.scheduleType === 'Automatic' ? {} : { scheduleType: request.scheduleType as ScheduleType }),
       ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
       ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
+      // A1111 writes picture i's variation seed under it: the block's is the first picture's.
+      ...(request.variationStrength ? { variationSeed: String(request.variationSeed ?? 0n), variationStrength: request.variationStrength } : {}),
     },
     notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],
   };

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { decodeImage, parseInfotext, readPngText } from '../../src/pipeline/image/index.js';
+import { decodeImage, parseInfotext, readPngText, withParameters } from '../../src/pipeline/image/index.js';
 import { A1111_CASES, oracleArray } from '../pipeline/a1111/oracle.js';
 import { maxAbsDifference } from '../pipeline/harness.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
+import { drawPng } from '../support/pictures.js';
 
 describe('/imagine end to end', () => {
   let bot: BotHarness;
@@ -56,6 +57,45 @@ describe('/imagine end to end', () => {
     assert.ok(worst <= 0.5 / 255 + 2e-3, `max |Δ| ${worst}`);
     const infotext = parseInfotext(readPngText(file.bytes).parameters ?? '');
     assert.deepEqual([infotext.sampler, infotext.scheduleType, infotext.seed, infotext.steps], ['DPM++ 2M', 'Karras', 1003n, 8]);
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('remakes a PNG attached as `remake` from the AUTOMATIC1111 parameters it carries, and refuses one without', async () => {
+    const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
+    assert.ok(c);
+    const carrier = withParameters(await drawPng(8, 8, () => [10, 20, 30]), c.infotexts[0] ?? '');
+    const run = bot.fake.sendCommand({ name: 'imagine', options: { remake: bot.fake.uploadAttachment(carrier, 'a1111.png') } });
+    const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+    const [file] = result.attachments;
+    assert.ok(file);
+    const { image } = await decodeImage(file.bytes, { maxPixels: 1 << 20 });
+    const worst = maxAbsDifference(image.data, oracleArray(c.output_file));
+    assert.ok(worst <= 0.5 / 255 + 2e-3, `max |Δ| ${worst}`);
+
+    const bare = bot.fake.sendCommand({ name: 'imagine', options: { remake: bot.fake.uploadAttachment(await drawPng(8, 8, () => [1, 2, 3]), 'bare.png') } });
+    const refusal = await bare.waitForFollowUp();
+    assert.ok(refusal.ephemeral);
+    assert.match(refusal.content, /`remake`: This PNG carries no AUTOMATIC1111 parameters/);
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('honours a pasted variation seed: at strength 1 the picture is the variation seed\'s own, recorded as A1111 does', async () => {
+    const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
+    assert.ok(c);
+    const block = c.infotexts[0] ?? '';
+    const picture = async (text: string) => {
+      const run = bot.fake.sendCommand({ name: 'imagine', options: { parameters: text.replaceAll('\n', ' ') } });
+      const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+      const [file] = result.attachments;
+      assert.ok(file);
+      return file.bytes;
+    };
+    const varied = await picture(block.replace(/Model: tiny-sd, /, 'Model: tiny-sd, Variation seed: 77, Variation seed strength: 1, '));
+    const direct = await picture(block.replace(/Seed: \d+,/, 'Seed: 77,'));
+    const pixels = async (bytes: Uint8Array) => (await decodeImage(bytes, { maxPixels: 1 << 20 })).image.data;
+    assert.equal(maxAbsDifference(await pixels(varied), await pixels(direct)), 0);
+    const infotext = parseInfotext(readPngText(varied).parameters ?? '');
+    assert.deepEqual([infotext.seed, infotext.variationSeed, infotext.variationStrength], [1003n, 77n, 1]);
     assert.deepEqual(bot.fake.violations, []);
   });
 

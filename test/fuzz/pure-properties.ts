@@ -53,9 +53,16 @@ const settingsArbitrary: fc.Arbitrary<GuildSettings> = fc
 
 /** The pipeline request the bot's generator makes of a validated request (see `StableDiffusionGenerator`). */
 function pipelineRequestOf(request: ValidatedRequest): GenerateRequest {
-  const { negative, seed, strength, kind, ...same } = request;
+  const { negative, seed, strength, kind, variationSeed, ...same } = request;
   const initImage = kind === 'txt2img' ? undefined : { width: request.width, height: request.height, channels: 3 as const, data: new Float32Array(3) };
-  return { ...same, negativePrompt: negative, seed: BigInt(seed), seedMode: 'per-image', ...(initImage ? { initImage, strength } : {}) };
+  return {
+    ...same,
+    negativePrompt: negative,
+    seed: BigInt(seed),
+    seedMode: 'per-image',
+    ...(variationSeed === undefined ? {} : { variationSeed: BigInt(variationSeed) }),
+    ...(initImage ? { initImage, strength } : {}),
+  };
 }
 
 /**

@@ -27,6 +27,12 @@ describe('pasted A1111 parameters', () => {
     assert.deepEqual(pasted.notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
   });
 
+  it('keeps the variation seed and strength of the block (picture 1\'s; A1111 gives picture i variationSeed + i)', () => {
+    const pasted = pastedParameters(BLOCK.replace(', RNG: CPU', ', Variation seed: 4242, Variation seed strength: 0.35, RNG: CPU'), {});
+    assert.deepEqual(pasted?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', variationSeed: '4242', variationStrength: 0.35 });
+    assert.deepEqual(pasted?.notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+  });
+
   it("lets the member's own options win", () => {
     const pasted = pastedParameters(BLOCK, { seed: '7', steps: null, cfg: undefined });
     assert.deepEqual([pasted?.options.seed, pasted?.options.steps, pasted?.options.cfg], ['7', 8, 7]);

@@ -1,6 +1,8 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { ASPECT_RATIOS } from '../../config/index.js';
 import { admitFromInteraction } from '../interactions/admission.js';
+import { attachmentOption } from '../interactions/image-command.js';
+import { replyPrivately } from '../interactions/replies.js';
 import { buildGenerationRequest } from '../../jobs/build-request.js';
 import { UPSCALE_CHOICES } from '../../jobs/hires-request.js';
 import { MAX_PARAMETERS_CHARS } from '../../jobs/pasted-parameters.js';
@@ -36,6 +38,9 @@ const data = new SlashCommandBuilder()
       .setDescription('Remake: paste AUTOMATIC1111/Civitai parameters (prompt, Negative prompt, Steps: …); options override')
       .setMaxLength(MAX_PARAMETERS_CHARS),
   )
+  .addAttachmentOption((o) =>
+    o.setName('remake').setDescription('Remake a picture: a PNG that carries AUTOMATIC1111 parameters (as `parameters`; options override)'),
+  )
   .addStringOption(modelOption)
   .addStringOption(negativeOption)
   .addStringOption(seedOption)
@@ -61,18 +66,20 @@ const data = new SlashCommandBuilder()
   )
   .toJSON();
 
-/** `/imagine`: text to image. */
+/** `/imagine`: text to image; with `parameters` or `remake`, a remake of an AUTOMATIC1111 picture. */
 export const imagineCommand: SlashCommand = {
   data,
   async execute(interaction: ChatInputCommandInteraction, context: CommandContext): Promise<void> {
     const option = (name: string) => interaction.options.get(name)?.value;
+    const parameters = await remakeParameters(interaction, context, option('parameters'));
+    if (parameters === null) return;
     const options = {
       ...generationOptions(interaction),
       aspect: option('aspect'),
       width: option('width'),
       height: option('height'),
       upscale: option('upscale'),
-      parameters: option('parameters'),
+      parameters,
     };
     await admitFromInteraction(interaction, context, 'command', (settings, overridden) =>
       buildGenerationRequest('txt2img', options, settings, context.requestDefaults, overridden),
@@ -80,3 +87,21 @@ export const imagineCommand: SlashCommand = {
   },
   autocomplete: generationAutocomplete,
 };
+
+/**
+ * The pasted parameters block, or the one the `remake` PNG carries (downloaded after acknowledging, since that may
+ * take longer than Discord's 3 s); null when the member was told why there is none to use.
+ */
+async function remakeParameters(interaction: ChatInputCommandInteraction, context: CommandContext, pasted: unknown): Promise<unknown> {
+  const remake = attachmentOption(interaction, 'remake');
+  if (!remake) return pasted;
+  if (pasted !== undefined && pasted !== null && pasted !== '') {
+    await replyPrivately(interaction, 'Give `parameters` or a `remake` picture, not both.');
+    return null;
+  }
+  await interaction.deferReply();
+  const read = await context.inputs.parametersOf(remake);
+  if (read.ok) return read.parameters;
+  await replyPrivately(interaction, read.message);
+  return null;
+}
