@@ -49,9 +49,9 @@ try {
         .finally(() => running.delete(id));
     });
   });
-  const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  const { modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
   const providers = { ...generator.providers };
-  post({ type: 'ready', modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig, providers });
+  post({ type: 'ready', modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig, providers });
 } catch (error) {
   post({ type: 'failed', error: serializeError(error) });
 }

@@ -1,4 +1,4 @@
-import type { FamilyFacts, Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
+import type { FamilyFacts, ModelFamily, Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import type { GenerationRequest } from './request.js';
 
 /** A model as members see it: A1111's `Model` and `Model hash` (the first 10 hex digits of the file's sha256). */
@@ -61,6 +61,8 @@ export interface BatchGeneration {
 
 /** What the bot needs of a model to build requests for it and to count their model calls (`modelCallsOf`). */
 export interface ModelFacts {
+  /** SD 1.x, 2.x or SDXL: its generation defaults (`/config`'s `sdxl.steps`, …) follow it. */
+  readonly family: ModelFamily;
   /** The side of the square the model was trained at (512 for SD 1.x, 1024 for SDXL). */
   readonly nativeSize: number;
   /** The other sizes the model's family was trained at (SDXL's aspect buckets; none for SD 1.x). */

@@ -84,6 +84,7 @@ export class ModelPool extends EventEmitter<{ health: [PipelineHealth] }> implem
         nativeSize: loaded.nativeSize,
         sizeBuckets: loaded.sizeBuckets,
         maxClipSkip: loaded.maxClipSkip,
+        family: loaded.family,
         schedulerConfig: loaded.schedulerConfig,
       };
       const reason = broken && broken.identity === entry.identity() ? String(broken.failure.details['reason'] ?? '') : undefined;

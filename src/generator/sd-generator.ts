@@ -24,6 +24,7 @@ import {
   type RgbImage,
   type SchedulerConfig,
   type FamilyFacts,
+  type ModelFamily,
 } from '../pipeline/index.js';
 import type { BatchGeneration, GenerateOptions, GeneratedImages, GenerationInputs, ModelGenerator, ModelLabel } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
@@ -68,6 +69,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
+  readonly family: ModelFamily;
   readonly schedulerConfig: SchedulerConfig;
   readonly #pipeline: StableDiffusionPipeline;
   readonly #inpainting: StableDiffusionPipeline | undefined;
@@ -93,6 +95,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
     this.nativeSize = pipeline.info.nativeSize;
     this.sizeBuckets = pipeline.info.sizeBuckets;
     this.maxClipSkip = pipeline.info.maxClipSkip;
+    this.family = pipeline.info.family;
   }
 
   /**

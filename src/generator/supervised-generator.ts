@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { FailureError } from '../failure.js';
 import type { Logger } from '../log.js';
-import type { ExecutionProviderChoice, FamilyFacts, SchedulerConfig } from '../pipeline/index.js';
+import type { ExecutionProviderChoice, FamilyFacts, ModelFamily, SchedulerConfig } from '../pipeline/index.js';
 import type { BatchGeneration, GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import {
   FAILURES_BEFORE_RELOAD,
@@ -44,6 +44,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
+  readonly family: ModelFamily;
   readonly schedulerConfig: SchedulerConfig;
   readonly #options: SupervisorOptions;
   #current: LoadedGenerator | undefined;
@@ -62,6 +63,7 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
     this.nativeSize = first.nativeSize;
     this.sizeBuckets = first.sizeBuckets;
     this.maxClipSkip = first.maxClipSkip;
+    this.family = first.family;
     this.schedulerConfig = first.schedulerConfig;
     this.#options = options;
     this.#current = first;

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import type { FamilyFacts, LogLevel, SchedulerConfig } from '../pipeline/index.js';
+import type { FamilyFacts, LogLevel, ModelFamily, SchedulerConfig } from '../pipeline/index.js';
 import type { BatchGeneration, GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
 import type { JobFailure } from '../failure.js';
@@ -38,6 +38,7 @@ export class WorkerGenerator implements ModelGenerator {
   readonly nativeSize: number;
   readonly sizeBuckets: FamilyFacts['sizeBuckets'];
   readonly maxClipSkip: number;
+  readonly family: ModelFamily;
   readonly schedulerConfig: SchedulerConfig;
   readonly providers: Readonly<Record<string, string>>;
   readonly #options: WorkerOptions;
@@ -55,6 +56,7 @@ export class WorkerGenerator implements ModelGenerator {
     this.nativeSize = ready.nativeSize;
     this.sizeBuckets = ready.sizeBuckets;
     this.maxClipSkip = ready.maxClipSkip;
+    this.family = ready.family;
     this.schedulerConfig = ready.schedulerConfig;
     this.providers = ready.providers;
     this.#options = options;

@@ -1,5 +1,5 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
-import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
+import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts, type ModelFamily } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs, ModelLabel } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -45,6 +45,7 @@ export type FromWorker =
       readonly nativeSize: number;
       readonly sizeBuckets: FamilyFacts['sizeBuckets'];
       readonly maxClipSkip: number;
+      readonly family: ModelFamily;
       readonly schedulerConfig: SchedulerConfig;
       readonly providers: Record<string, string>;
     }
