@@ -139,6 +139,7 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
         nativeSize: facts.nativeSize,
         sizeBuckets: facts.sizeBuckets,
         maxClipSkip: facts.maxClipSkip,
+        family: facts.family,
         schedulerConfig: facts.schedulerConfig,
       },
       bytes: () => sourceIdentity(model.path).size,
@@ -181,8 +182,8 @@ function identityOf(source: string): string {
 }
 
 function factsOf(generator: SupervisedGenerator): ModelFacts {
-  const { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
-  return { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
+  const { family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  return { family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
 }
 
 /**
