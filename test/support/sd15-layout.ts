@@ -28,12 +28,8 @@ function unetResBlock(add: Add, p: string, inCh: number, outCh: number): void {
   if (inCh !== outCh) weightAndBias(add, `${p}.skip_connection`, [outCh, inCh, 1, 1]);
 }
 
-function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant): void {
-  const contextWidth = variant === 'sd2' ? 1024 : 768;
-  const projection = variant === 'sd2' ? [ch, ch] : [ch, ch, 1, 1];
-  weightAndBias(add, `${p}.norm`, [ch]);
-  weightAndBias(add, `${p}.proj_in`, projection);
-  const b = `${p}.transformer_blocks.0`;
+/** One transformer block (`b`): self-attention, cross-attention on a `contextWidth`-wide text, GEGLU feed-forward. */
+export function transformerBlock(add: Add, b: string, ch: number, contextWidth: number): void {
   for (const attn of ['attn1', 'attn2']) {
     const context = attn === 'attn1' ? ch : contextWidth;
     add(`${b}.${attn}.to_q.weight`, [ch, ch]);
@@ -44,6 +40,14 @@ function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant):
   weightAndBias(add, `${b}.ff.net.0.proj`, [ch * 8, ch]);
   weightAndBias(add, `${b}.ff.net.2`, [ch, ch * 4]);
   for (const n of ['norm1', 'norm2', 'norm3']) weightAndBias(add, `${b}.${n}`, [ch]);
+}
+
+function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant): void {
+  const contextWidth = variant === 'sd2' ? 1024 : 768;
+  const projection = variant === 'sd2' ? [ch, ch] : [ch, ch, 1, 1];
+  weightAndBias(add, `${p}.norm`, [ch]);
+  weightAndBias(add, `${p}.proj_in`, projection);
+  transformerBlock(add, `${p}.transformer_blocks.0`, ch, contextWidth);
   weightAndBias(add, `${p}.proj_out`, projection);
 }
 

@@ -7,7 +7,7 @@
  * size is the GPU benchmark's checkpoint (2.57 B UNet parameters); `SDXL_REDUCED` keeps the depths and layer
  * counts at narrow widths, so a test converts it in seconds.
  */
-import { clipTextEncoder, openClipTextEncoder, vae, weightAndBias, type Add, type LayoutEntry } from './sd15-layout.js';
+import { clipTextEncoder, openClipTextEncoder, transformerBlock, vae, weightAndBias, type Add, type LayoutEntry } from './sd15-layout.js';
 
 export interface SdxlWidths {
   /** The UNet's first level (320); the others are 2× and 4×, the time embedding 4×. */
@@ -41,19 +41,7 @@ function resBlock(add: Add, p: string, inCh: number, outCh: number, embWidth: nu
 function spatialTransformer(add: Add, p: string, ch: number, depth: number, contextWidth: number): void {
   weightAndBias(add, `${p}.norm`, [ch]);
   weightAndBias(add, `${p}.proj_in`, [ch, ch]);
-  for (let k = 0; k < depth; k++) {
-    const b = `${p}.transformer_blocks.${k}`;
-    for (const attn of ['attn1', 'attn2']) {
-      const context = attn === 'attn1' ? ch : contextWidth;
-      add(`${b}.${attn}.to_q.weight`, [ch, ch]);
-      add(`${b}.${attn}.to_k.weight`, [ch, context]);
-      add(`${b}.${attn}.to_v.weight`, [ch, context]);
-      weightAndBias(add, `${b}.${attn}.to_out.0`, [ch, ch]);
-    }
-    weightAndBias(add, `${b}.ff.net.0.proj`, [ch * 8, ch]);
-    weightAndBias(add, `${b}.ff.net.2`, [ch, ch * 4]);
-    for (const n of ['norm1', 'norm2', 'norm3']) weightAndBias(add, `${b}.${n}`, [ch]);
-  }
+  for (let k = 0; k < depth; k++) transformerBlock(add, `${p}.transformer_blocks.${k}`, ch, contextWidth);
   weightAndBias(add, `${p}.proj_out`, [ch, ch]);
 }
 
