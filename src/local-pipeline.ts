@@ -57,16 +57,10 @@ export async function startLocalPipeline(
   await foldersFor(graphTargetFor(env.EXECUTION_PROVIDER));
   const generator = await SupervisedGenerator.start({
     provider: env.EXECUTION_PROVIDER,
-    load: async (provider) => {
-      const target = graphTargetFor(provider);
-      if (target === 'portable' || provider !== 'auto') return start(provider, target);
-      try {
-        return await start(provider, target);
-      } catch (error) {
-        log.warn({ reason: error instanceof Error ? error.message : String(error) }, 'the CUDA form of the model did not load; using the portable form');
-        return start(provider, 'portable');
-      }
-    },
+    load: (provider) =>
+      loadInBestForm(provider, graphTargetFor(provider), (target) => start(provider, target), (reason) =>
+        log.warn({ reason }, 'the CUDA form of the model did not load; using the portable form'),
+      ),
     log,
   });
   log.info({ model: generator.modelName, providers: generator.providers }, 'pipeline loaded');
@@ -145,6 +139,7 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
         nativeSize: facts.nativeSize,
         sizeBuckets: facts.sizeBuckets,
         maxClipSkip: facts.maxClipSkip,
+        family: facts.family,
         schedulerConfig: facts.schedulerConfig,
       },
       bytes: () => sourceIdentity(model.path).size,
@@ -187,8 +182,28 @@ function identityOf(source: string): string {
 }
 
 function factsOf(generator: SupervisedGenerator): ModelFacts {
-  const { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
-  return { nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
+  const { family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+  return { family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig };
+}
+
+/**
+ * `load(target)`, and when that fails for the CUDA form under `auto` (the provider's library is there but does not
+ * load, or the GPU is gone), `load('portable')` after `onFallback(reason)`: `auto` must end up running. An explicit
+ * `cuda` fails as it is.
+ */
+export async function loadInBestForm<T>(
+  choice: ExecutionProviderChoice,
+  target: GraphTarget,
+  load: (target: GraphTarget) => Promise<T>,
+  onFallback: (reason: string) => void,
+): Promise<T> {
+  if (target === 'portable' || choice !== 'auto') return load(target);
+  try {
+    return await load(target);
+  } catch (error) {
+    onFallback(error instanceof Error ? error.message : String(error));
+    return load('portable');
+  }
 }
 
 interface ModelFolder {

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { z } from 'zod';
+import { parseSamplerName } from '../pipeline/index.js';
 
 /**
  * `MODELS_DIR` as a catalog: every checkpoint in it is a model — a `.safetensors` file, a diffusers folder
@@ -26,7 +27,19 @@ export const SIDECAR_SCHEMA = z
       .object({
         steps: z.number().int().min(1).max(150).optional(),
         cfg: z.number().min(0).max(50).optional(),
-        sampler: z.string().min(1).max(40).optional(),
+        // A1111's name or dreamcord's id, kept as the id: a typo leaves the model out at start, naming the field.
+        sampler: z
+          .string()
+          .max(40)
+          .transform((name, context) => {
+            try {
+              return parseSamplerName(name);
+            } catch (error) {
+              context.addIssue({ code: 'custom', message: (error as Error).message });
+              return z.NEVER;
+            }
+          })
+          .optional(),
         aspect: z.string().regex(/^\d{1,2}:\d{1,2}$/).optional(),
       })
       .strict()

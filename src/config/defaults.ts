@@ -23,6 +23,13 @@ const samplerName = z.string().transform((name, context) => {
   }
 });
 
+/** What a model family's defaults change of the generation defaults (SDXL is usually drawn with fewer CFG). */
+const familyDefaults = z.strictObject({
+  steps: z.number().int().min(STEPS.min).max(STEPS.max).optional(),
+  cfg: z.number().min(CFG.min).max(CFG.max).optional(),
+  sampler: samplerName.optional(),
+});
+
 const generation = z.strictObject({
   /** Denoising steps when a member gives none. */
   steps: z.number().int().min(STEPS.min).max(STEPS.max),
@@ -54,6 +61,8 @@ const generation = z.strictObject({
   /** The strength of the Vary (subtle) and Vary (strong) buttons. */
   varySubtle: z.number().min(STRENGTH.min).max(STRENGTH.max),
   varyStrong: z.number().min(STRENGTH.min).max(STRENGTH.max),
+  /** Per model family (`/config`'s `sd1.steps`, `sdxl.cfg`, … start from these), what differs from the above. */
+  families: z.strictObject({ $comment: z.string().optional(), sd1: familyDefaults, sdxl: familyDefaults }),
 });
 
 const limits = z.strictObject({

@@ -1,5 +1,5 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
-import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts } from '../pipeline/index.js';
+import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts, type ModelFamily } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs, ModelLabel } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -25,8 +25,17 @@ export interface SerializedError {
   readonly failure: JobFailure;
 }
 
+/** One job sent to the worker, by the id its progress, result and abort go by. */
+export interface WorkerJob {
+  readonly id: number;
+  readonly request: GenerationRequest;
+  readonly inputs: GenerationInputs;
+}
+
 export type ToWorker =
-  | { readonly type: 'generate'; readonly id: number; readonly request: GenerationRequest; readonly inputs: GenerationInputs }
+  | { readonly type: 'generate'; readonly job: WorkerJob }
+  /** Jobs run as one batch (`ModelGenerator.generateBatch`), each answered by its own id. */
+  | { readonly type: 'generate-batch'; readonly jobs: readonly WorkerJob[]; readonly maxRows: number }
   | { readonly type: 'abort'; readonly id: number; readonly reason: string };
 
 export type FromWorker =
@@ -36,6 +45,7 @@ export type FromWorker =
       readonly nativeSize: number;
       readonly sizeBuckets: FamilyFacts['sizeBuckets'];
       readonly maxClipSkip: number;
+      readonly family: ModelFamily;
       readonly schedulerConfig: SchedulerConfig;
       readonly providers: Record<string, string>;
     }

@@ -91,12 +91,12 @@ export class GpuWorker {
 
   async #register(): Promise<void> {
     const { name, capacity, provider, generator } = this.#options;
-    const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
+    const { modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
     const info: WorkerInfo = {
       name,
       capacity,
       provider,
-      model: { modelName, nativeSize, sizeBuckets: [...sizeBuckets], maxClipSkip, schedulerConfig },
+      model: { modelName, family, nativeSize, sizeBuckets: [...sizeBuckets], maxClipSkip, schedulerConfig },
       running: [...this.#running.keys()],
       seenAt: Date.now(),
     };

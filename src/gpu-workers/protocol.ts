@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { FAILURE_CODES, type JobFailure } from '../failure.js';
 import type { Failure } from '../queue/index.js';
 import { generationRequestSchema } from '../generator/request.js';
-import type { SchedulerConfig } from '../pipeline/index.js';
+import { MODEL_FAMILIES, type ModelFamily, type SchedulerConfig } from '../pipeline/index.js';
 
 /**
  * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue (the request in, the
@@ -67,6 +67,7 @@ const modelInfoSchema = z.object({
   nativeSize: z.number().int().min(64),
   sizeBuckets: z.array(z.object({ width: z.number().int().min(64), height: z.number().int().min(64) })),
   maxClipSkip: z.number().int().min(1),
+  family: z.enum(Object.keys(MODEL_FAMILIES) as [ModelFamily, ...ModelFamily[]]),
   schedulerConfig: z.record(z.string(), z.unknown()).transform((config) => config as unknown as SchedulerConfig),
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;

@@ -1,4 +1,4 @@
-import type { GuildSettings } from '../settings/keys.js';
+import type { GuildSettings, SettingKey } from '../settings/keys.js';
 import type { SettingsStore } from '../settings/settings-store.js';
 import type { ValidatedRequest } from './build-request.js';
 import type { Cooldowns } from './cooldowns.js';
@@ -8,9 +8,13 @@ import type { DetailedRefusal, Refusal, Result } from '../refusal.js';
 import { findBlockedWord } from './prompt-text.js';
 import type { GenerationRequest } from '../generator/request.js';
 
-/** Turns the server's settings into a validated request, or a refusal. */
+/**
+ * Turns the server's settings into a validated request, or a refusal. `overridden`: the settings the server set
+ * itself (they win over a model's own defaults; see `model-choice.ts`).
+ */
 export type RequestBuilder = (
   settings: GuildSettings,
+  overridden: ReadonlySet<SettingKey>,
 ) => Result<{ request: ValidatedRequest & Partial<GenerationRequest>; notices: string[] }>;
 
 export interface AdmissionServices {
@@ -31,11 +35,11 @@ export async function admitJob(
   origin: JobOrigin,
   build: RequestBuilder,
 ): Promise<Result<{ record: JobRecord; position: number; etaMs: number }> | ({ readonly ok: false } & DetailedRefusal)> {
-  const { settings } = await services.settings.effective(origin.guildId);
+  const { settings, overridden } = await services.settings.effective(origin.guildId);
   if (settings.allowedChannels.length > 0 && !settings.allowedChannels.includes(origin.channelId)) {
     return { ok: false, code: 'CHANNEL', details: { kind: 'wrong-channel', allowedChannelIds: settings.allowedChannels } };
   }
-  const built = build(settings);
+  const built = build(settings, overridden);
   if (!built.ok) return built;
   const explicit = explicitTermRefusal(built.request.prompt, origin, settings, services.explicitTerms);
   if (explicit) return explicit;

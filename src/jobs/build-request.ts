@@ -13,10 +13,10 @@ import {
   type PromptSyntax,
 } from '../pipeline/index.js';
 import { Refused, refusalOf, type Result } from '../refusal.js';
-import type { GuildSettings } from '../settings/keys.js';
+import type { GuildSettings, SettingKey } from '../settings/keys.js';
 import { escapeUnprintable, shownValue as shown } from '../shown-value.js';
 import { closeNames } from './close-names.js';
-import { chooseModel } from './model-choice.js';
+import { chooseModel, settingsOn } from './model-choice.js';
 import { hiresOf, upscaleScale } from './hires-request.js';
 import { pastedParameters } from './pasted-parameters.js';
 import { cleanPrompt, countBreaks, findBlockedWord, MAX_BREAKS, MAX_PROMPT_CHARS } from './prompt-text.js';
@@ -96,8 +96,9 @@ export type ValidatedRequest = Omit<GenerationRequest, 'source' | 'mask'>;
 export function buildGenerationRequest(
   kind: GenerationRequest['kind'],
   given: GenerationOptions,
-  settings: GuildSettings,
+  serverSettings: GuildSettings,
   defaults: RequestDefaults,
+  overridden: ReadonlySet<SettingKey> = new Set(),
 ): Result<{ request: ValidatedRequest; notices: string[] }> {
   try {
     const pasted = pastedParameters(given.parameters, { ...given, parameters: undefined });
@@ -106,13 +107,15 @@ export function buildGenerationRequest(
       throw new Refused('INVALID_OPTION', '`/imagine` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block.');
     }
     const notices: string[] = [...(pasted?.notices ?? [])];
+    const model = chooseModel(options.model, serverSettings.model, defaults.models());
+    // From here on, the server's settings with the model's own defaults where the server set none.
+    const settings = settingsOn(model, serverSettings, overridden);
     const prompt = withLora(text('prompt', options.prompt, true), options.lora, defaults.loras);
     const memberNegative = text('negative', options.negative, false);
     if (findBlockedWord(`${prompt}\n${memberNegative}`, settings.blockedWords) !== undefined) {
       throw new Refused('BLOCKED', 'This prompt uses a word that is not allowed on this server.');
     }
     checkLoraTags(prompt, defaults.loras, settings.allowedLoras);
-    const model = chooseModel(options.model, settings.model, defaults.models());
     const limit = overLimitPolicy(settings, notices);
     const steps = limit('steps', integer('steps', options.steps, settings.steps, BOUNDS.steps), settings.maxSteps);
     const count = limit('count', integer('count', options.count, 1, BOUNDS.count), settings.maxCount);

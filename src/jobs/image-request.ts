@@ -18,7 +18,7 @@ export function imageRequest(
   inputs: PreparedInputs,
   defaults: RequestDefaults,
 ): RequestBuilder {
-  return (settings: GuildSettings) => {
+  return (settings: GuildSettings, overridden) => {
     const model = options.model ?? inputs.model;
     let nativeSize: number;
     try {
@@ -30,7 +30,7 @@ export function imageRequest(
     if (!planned.ok) return planned;
     const { width, height } = planned.plan;
     const prompt = options.prompt ?? inputs.prompt;
-    const built = buildGenerationRequest(kind, { ...options, prompt, model, width, height }, settings, defaults);
+    const built = buildGenerationRequest(kind, { ...options, prompt, model, width, height }, settings, defaults, overridden);
     if (!built.ok) return built;
     const { request, notices } = built;
     return { ok: true, notices, request: { ...request, source: inputs.source, ...(inputs.mask ? { mask: inputs.mask } : {}) } };

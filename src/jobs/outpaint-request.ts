@@ -9,9 +9,9 @@ import type { PreparedInputs } from '../inputs/image-inputs.js';
  * fits the server's pixel limit, so the picture's pixels come back exactly outside the blended seam.
  */
 export function outpaintRequest(inputs: PreparedInputs, defaults: RequestDefaults): RequestBuilder {
-  return (settings: GuildSettings) => {
+  return (settings: GuildSettings, overridden) => {
     const { width, height } = inputs.stored;
-    const built = buildGenerationRequest('inpaint', { prompt: inputs.prompt, model: inputs.model, width, height }, settings, defaults);
+    const built = buildGenerationRequest('inpaint', { prompt: inputs.prompt, model: inputs.model, width, height }, settings, defaults, overridden);
     if (!built.ok) return built;
     const { request, notices } = built;
     return {

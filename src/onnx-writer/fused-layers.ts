@@ -29,47 +29,27 @@ export function nhwcConv(g: GraphBuilder, x: Value, w: Value, b: Value | undefin
   return g.node('NhwcConv', [x, w, b], { strides: [stride, stride], pads }, MS);
 }
 
-/**
- * Group normalization of NHWC `x` (`GroupNorm`), then SiLU when `silu`; `gamma` and `beta` are float32 `[C]`
- * (the kernel takes no other type). Statistics are computed in float32.
- */
-export function groupNormNhwc(
-  g: GraphBuilder,
-  x: Value,
-  gamma: Value,
-  beta: Value,
-  groups: number,
-  epsilon: number,
-  silu: boolean,
-): Value {
-  return g.node(
-    'GroupNorm',
-    [x, gamma, beta],
-    { groups, epsilon: float(epsilon), activation: silu ? 1 : 0, channels_last: 1 },
-    MS,
-  );
+export interface GroupNormOptions {
+  readonly groups: number;
+  readonly epsilon: number;
+  /** SiLU after the normalization (fused). */
+  readonly silu: boolean;
+  /**
+   * Added to `x` first (`SkipGroupNorm`): `[N, C]`, broadcast over the pixels, or as large as `x`.
+   * @default nothing added (`GroupNorm`)
+   */
+  readonly skip?: Value;
 }
 
 /**
- * `SkipGroupNorm`: `x + skip` (skip `[N, C]` broadcast over the pixels, or as large as `x`), then
- * {@link groupNormNhwc}. Only the normalized output is kept.
+ * Group normalization of NHWC `x` (`GroupNorm`, or `SkipGroupNorm` with `options.skip`), then SiLU when asked;
+ * `gamma` and `beta` are float32 `[C]` (the kernel takes no other type). Statistics are computed in float32.
  */
-export function skipGroupNormNhwc(
-  g: GraphBuilder,
-  x: Value,
-  skip: Value,
-  gamma: Value,
-  beta: Value,
-  groups: number,
-  epsilon: number,
-  silu: boolean,
-): Value {
-  const [normalized] = g.nodeOutputs(
-    'SkipGroupNorm',
-    [x, gamma, beta, skip],
-    { groups, epsilon: float(epsilon), activation: silu ? 1 : 0, channels_last: 1 },
-    { ...MS, outputs: 2, omitted: [1] },
-  );
+export function groupNormNhwc(g: GraphBuilder, x: Value, gamma: Value, beta: Value, options: GroupNormOptions): Value {
+  const attributes = { groups: options.groups, epsilon: float(options.epsilon), activation: options.silu ? 1 : 0, channels_last: 1 };
+  if (!options.skip) return g.node('GroupNorm', [x, gamma, beta], attributes, MS);
+  // Only the normalized output is kept, not the sum.
+  const [normalized] = g.nodeOutputs('SkipGroupNorm', [x, gamma, beta, options.skip], attributes, { ...MS, outputs: 2, omitted: [1] });
   if (!normalized) throw new Error('SkipGroupNorm gave no output');
   return normalized;
 }

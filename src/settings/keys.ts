@@ -5,7 +5,7 @@ import { EMPHASIS_MODES, HIRES_UPSCALERS, REQUEST_LIMITS } from '../pipeline/ind
 const { steps: STEPS, cfg: CFG, strength: STRENGTH, clipSkip: CLIP_SKIP } = REQUEST_LIMITS;
 
 /** How `/config show` groups the settings. */
-export type SettingGroup = 'Defaults' | 'Limits' | 'Channels & words' | 'Behaviour' | 'Content policy';
+export type SettingGroup = 'Defaults' | 'Per model family' | 'Limits' | 'Channels & words' | 'Behaviour' | 'Content policy';
 
 /**
  * How a moderator's text becomes a value (see `parse-value.ts`): a number, free text, one of a few words, a
@@ -55,6 +55,14 @@ export function numberRange(min: number, max: number, integer: boolean): string 
   return `${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`;
 }
 
+/** A sampler setting: stored as the sampler id, but read back as any string (a record must stay readable if a sampler is retired). */
+const samplerSetting = {
+  schema: z.string().min(1).max(40),
+  input: 'sampler',
+  range: 'a sampler name such as "DPM++ 2M Karras" or "Euler a"',
+  group: 'Defaults',
+} as const;
+
 /**
  * Every per-server setting a moderator may change with `/config set`, with its validation and a description.
  * Defaults come from `config/default.json`; a server's own values overlay them. The schemas check stored values;
@@ -71,15 +79,15 @@ export const SETTING_KEYS = {
   },
   steps: { ...wholeNumber(STEPS.min, STEPS.max), group: 'Defaults', describe: 'default denoising steps (at most maxSteps)' },
   cfg: { ...decimal(CFG.min, CFG.max), group: 'Defaults', describe: 'default guidance scale (CFG)' },
-  sampler: {
-    // Stored as the sampler id, but read back as any string: a record must stay readable if a sampler is retired.
-    schema: z.string().min(1).max(40),
-    input: 'sampler',
-    range: 'a sampler name such as "DPM++ 2M Karras" or "Euler a"',
-    group: 'Defaults',
-    describe: 'default sampler',
-  },
+  sampler: { ...samplerSetting, describe: 'default sampler' },
   aspect: { ...choice(ASPECT_RATIOS), group: 'Defaults', describe: 'default aspect ratio' },
+  // Per model family: set here, they win over `steps`, `cfg` and `sampler` for the models of that family.
+  'sd1.steps': { ...wholeNumber(STEPS.min, STEPS.max), group: 'Per model family', describe: 'default steps on SD 1.x models (wins over steps)' },
+  'sd1.cfg': { ...decimal(CFG.min, CFG.max), group: 'Per model family', describe: 'default CFG on SD 1.x models (wins over cfg)' },
+  'sd1.sampler': { ...samplerSetting, group: 'Per model family', describe: 'default sampler on SD 1.x models (wins over sampler)' },
+  'sdxl.steps': { ...wholeNumber(STEPS.min, STEPS.max), group: 'Per model family', describe: 'default steps on SDXL models (wins over steps)' },
+  'sdxl.cfg': { ...decimal(CFG.min, CFG.max), group: 'Per model family', describe: 'default CFG on SDXL models (wins over cfg)' },
+  'sdxl.sampler': { ...samplerSetting, group: 'Per model family', describe: 'default sampler on SDXL models (wins over sampler)' },
   negativePrompt: {
     schema: z.string().max(1000),
     input: 'text',
@@ -205,6 +213,12 @@ export function defaultSettings(defaults: ProductDefaults): GuildSettings {
     cfg: g.cfg,
     sampler: g.sampler,
     aspect: g.aspect,
+    'sd1.steps': g.families.sd1.steps ?? g.steps,
+    'sd1.cfg': g.families.sd1.cfg ?? g.cfg,
+    'sd1.sampler': g.families.sd1.sampler ?? g.sampler,
+    'sdxl.steps': g.families.sdxl.steps ?? g.steps,
+    'sdxl.cfg': g.families.sdxl.cfg ?? g.cfg,
+    'sdxl.sampler': g.families.sdxl.sampler ?? g.sampler,
     negativePrompt: g.negativePrompt,
     rng: g.rng,
     compat: g.compat,

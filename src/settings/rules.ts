@@ -15,6 +15,8 @@ const ORDER_RULES: readonly OrderRule[] = [
   // A moderator tightening maxSteps should not also have to lower the default steps: the default follows the limit.
   // Setting steps itself above maxSteps is still refused, as that can only be a mistake.
   { low: 'steps', high: 'maxSteps', lowering: 'cap' },
+  { low: 'sd1.steps', high: 'maxSteps', lowering: 'cap' },
+  { low: 'sdxl.steps', high: 'maxSteps', lowering: 'cap' },
 ];
 
 /** A default that a limit caps: `key` is configured above `by` and is used at `by`'s value. */

@@ -55,6 +55,16 @@ describe('model catalog', () => {
     for (const problem of problems) assert.ok(!problem.includes('\n'), problem);
   });
 
+  it("reads a sidecar's sampler as A1111 names it (kept as its id), and leaves out a model whose sampler is a typo", () => {
+    const dir = tempDir();
+    for (const name of ['good', 'typo']) copyFileSync(TINY_SD, join(dir, `${name}.safetensors`));
+    writeFileSync(join(dir, 'good.json'), JSON.stringify({ defaults: { sampler: 'DPM++ 2M Karras' } }));
+    writeFileSync(join(dir, 'typo.json'), JSON.stringify({ defaults: { sampler: 'Euler z' } }));
+    const { models, problems } = readCatalog(dir);
+    assert.deepEqual(models.map((m) => [m.name, m.sidecar?.defaults?.sampler]), [['good', 'dpmpp_2m_karras']]);
+    assert.match(problems[0] ?? '', /^typo\.json: `defaults\.sampler` is not valid \(.*Euler z.*\); its model is left out$/);
+  });
+
   it('offers neither of two models with one name (a file and a folder, or names differing in case)', () => {
     const dir = tempDir();
     copyFileSync(TINY_SD, join(dir, 'model.safetensors'));

@@ -178,4 +178,26 @@ describe('buildGenerationRequest', () => {
     assert.equal(refusal('half-download'), 'The model half-download cannot be used: half-download.safetensors is truncated. Pick another model.');
     assert.equal(refusal(7), '`model` must be text.');
   });
+
+  it("starts from the model's defaults: the server's family key, its plain key, the sidecar, the family's, the product's", () => {
+    const xl: ServedModel = { ...SD1_MODEL, name: 'xl', family: 'sdxl', nativeSize: 1024, sizeBuckets: MODEL_FAMILIES.sdxl.sizeBuckets };
+    const tuned: ServedModel = { ...xl, name: 'tuned', defaults: { steps: 28, sampler: 'euler_a', aspect: '2:3' } };
+    const defaults: RequestDefaults = { ...DEFAULTS, models: () => [SD1_MODEL, xl, tuned] };
+    const server = defaultSettings(product);
+    const drawn = (model: string, set: Partial<GuildSettings> = {}): string => {
+      const built = buildGenerationRequest('txt2img', { prompt: 'a cat', model }, { ...server, ...set }, defaults, new Set(Object.keys(set) as (keyof GuildSettings)[]));
+      assert.ok(built.ok, built.ok ? '' : built.message);
+      const { steps, cfg, sampler, width, height } = built.request;
+      return `${steps} ${cfg} ${sampler} ${width}×${height}`;
+    };
+    // config/default.json: SDXL 30 steps at CFG 6; SD 1.x the plain 25 at 7.
+    assert.equal(drawn('sd15'), '25 7 dpmpp_2m_karras 512×512');
+    assert.equal(drawn('xl'), '30 6 dpmpp_2m_karras 1024×1024');
+    assert.equal(drawn('tuned'), '28 6 euler_a 832×1216');
+    assert.equal(drawn('tuned', { steps: 20, aspect: '1:1' }), '20 6 euler_a 1024×1024');
+    assert.equal(drawn('tuned', { steps: 20, 'sdxl.steps': 40, 'sdxl.sampler': 'ddim' }), '40 6 ddim 832×1216');
+    assert.equal(drawn('sd15', { 'sdxl.steps': 40, 'sd1.cfg': 5 }), '25 5 dpmpp_2m_karras 512×512');
+    // A model's default over the server's limit is used at the limit (only what a member types is refused).
+    assert.equal(drawn('tuned', { maxSteps: 24 }), '24 6 euler_a 832×1216');
+  });
 });

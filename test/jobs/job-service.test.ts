@@ -38,8 +38,8 @@ class GeneratorWithHook implements ImageGenerator {
     this.#inner = inner;
   }
   get models(): readonly ServedModel[] {
-    const { modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = this.#inner;
-    return [{ name: modelName, displayName: modelName, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig }];
+    const { modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = this.#inner;
+    return [{ name: modelName, displayName: modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig }];
   }
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
     const images = await this.#inner.generate(request, options);

@@ -167,7 +167,7 @@ describe('SettingsService', () => {
     ok(await service.set('g1', 'blockedWords', 'gore', ALICE));
     const overview = await service.show('g1');
     assert.equal(overview.revision, 1);
-    assert.equal(overview.rows.length, 32);
+    assert.equal(overview.rows.length, 38);
     const byKey = new Map(overview.rows.map((row) => [row.key, row]));
     assert.deepEqual(byKey.get('blockedWords'), {
       key: 'blockedWords',

@@ -23,6 +23,7 @@ export const TINY_REQUEST: GenerationRequest = {
 export const SD1_MODEL: ServedModel = {
   name: 'sd15',
   displayName: 'SD 1.5',
+  family: 'sd1',
   nativeSize: 512,
   sizeBuckets: [],
   maxClipSkip: 12,

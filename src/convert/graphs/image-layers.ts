@@ -11,7 +11,6 @@ import {
   multiHeadAttention,
   nhwcConv,
   silu,
-  skipGroupNormNhwc,
   skipLayerNorm,
   toFloat32,
   tokensToImage,
@@ -82,7 +81,7 @@ export class ImageLayers {
   norm(x: Value, prefix: string, groups: number, epsilon: number, activate: boolean): Value {
     if (this.#cuda) {
       const [gamma, beta] = this.#normVectors(prefix);
-      return groupNormNhwc(this.w.g, x, gamma, beta, groups, epsilon, activate);
+      return groupNormNhwc(this.w.g, x, gamma, beta, { groups, epsilon, silu: activate });
     }
     const normed = this.w.groupNorm(x, prefix, groups, epsilon);
     return activate ? silu(this.w.g, normed) : normed;
@@ -93,7 +92,7 @@ export class ImageLayers {
     const { g } = this.w;
     if (this.#cuda) {
       const [gamma, beta] = this.#normVectors(prefix);
-      return skipGroupNormNhwc(g, x, vector, gamma, beta, groups, epsilon, true);
+      return groupNormNhwc(g, x, gamma, beta, { groups, epsilon, silu: true, skip: vector });
     }
     return this.norm(g.node('Add', [x, g.node('Unsqueeze', [vector, g.int64([2, 3])])]), prefix, groups, epsilon, true);
   }

@@ -19,7 +19,7 @@ const CONTENT_FILTER_UNAVAILABLE =
   '⚠️ Content filter unavailable: the classifier could not load (see the log), so every result counts as flagged and ' +
   'results outside age-restricted channels are withheld.';
 const NOT_MODERATOR = "Only members with Manage Server can change dreamcord's settings.";
-const GROUPS: readonly SettingGroup[] = ['Defaults', 'Limits', 'Channels & words', 'Behaviour', 'Content policy'];
+const GROUPS: readonly SettingGroup[] = ['Defaults', 'Per model family', 'Limits', 'Channels & words', 'Behaviour', 'Content policy'];
 /** Longest value shown in a line; keeps each embed field under Discord's 1,024 characters. */
 const VALUE_CHARS = 80;
 /** How many changes `/config history` lists. */

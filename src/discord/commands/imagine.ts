@@ -81,8 +81,8 @@ export const imagineCommand: SlashCommand = {
       upscale: option('upscale'),
       parameters,
     };
-    await admitFromInteraction(interaction, context, 'command', (settings) =>
-      buildGenerationRequest('txt2img', options, settings, context.requestDefaults),
+    await admitFromInteraction(interaction, context, 'command', (settings, overridden) =>
+      buildGenerationRequest('txt2img', options, settings, context.requestDefaults, overridden),
     );
   },
   autocomplete: generationAutocomplete,
