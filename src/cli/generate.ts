@@ -15,6 +15,7 @@ import {
   encodePng,
   extractLoraTags,
   formatInfotext,
+  hiresInfotext,
   ImageInputError,
   isPipelineError,
   maskFromImage,
@@ -341,6 +342,7 @@ function infotext(
   model: NamedModel,
   extra: Record<string, string>,
 ): string {
+  const fields = { ...(request.hires ? hiresInfotext(request.hires) : {}), ...extra };
   return formatInfotext({
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,
@@ -353,10 +355,11 @@ function infotext(
     model: model.name,
     ...(model.hash === undefined ? {} : { modelHash: model.hash }),
     ...(variationSeed === undefined ? {} : { variationSeed, variationStrength: request.variationStrength }),
-    ...(request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
+    // A hires fix's strength is its second pass's (A1111 writes both as `Denoising strength`).
+    ...(request.hires ? { denoisingStrength: request.hires.strength } : request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
-    ...(Object.keys(extra).length > 0 ? { extra } : {}),
+    ...(Object.keys(fields).length > 0 ? { extra: fields } : {}),
     version: `dreamcord ${packageVersion()}`,
   });
 }

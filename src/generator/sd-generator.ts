@@ -11,7 +11,7 @@ import {
   formatInfotext,
   maskFromImage,
   resizeImage,
-  HIRES_UPSCALER_LABELS,
+  hiresInfotext,
   StableDiffusionPipeline,
   toRgb8,
   type BatchEntry,
@@ -325,11 +325,3 @@ function denoisingStrengthOf(request: GenerationRequest): { denoisingStrength?: 
   return request.kind !== 'txt2img' && request.strength !== undefined ? { denoisingStrength: request.strength } : {};
 }
 
-/** A1111's hires keys, in its order (A1111 leaves `Hires steps` out when it is 0, "as the first pass"; ours is always set). */
-function hiresInfotext(hires: NonNullable<GenerationRequest['hires']>): Record<string, string> {
-  return {
-    'Hires upscale': String(hires.scale),
-    'Hires steps': String(hires.steps),
-    'Hires upscaler': HIRES_UPSCALER_LABELS[hires.upscaler],
-  };
-}

@@ -139,8 +139,13 @@ export function buildGenerationRequest(
       ...pasted?.fields,
     };
     if (kind !== 'txt2img') request.strength = strengthOf(kind, options.strength, settings, defaults);
-    if (kind === 'txt2img' && options.upscale !== undefined && options.upscale !== null) {
-      request.hires = hiresOf(size, upscaleScale(options.upscale), steps, settings, notices);
+    const upscale = options.upscale ?? undefined;
+    if (kind === 'txt2img' && upscale !== undefined) {
+      request.hires = hiresOf(size, upscaleScale(upscale), steps, settings, notices);
+    } else if (kind === 'txt2img' && pasted?.hires) {
+      // A pasted hires fix runs as pasted, within the server's pixel limit (its scale clamped or refused).
+      const { scale, ...pastedFields } = pasted.hires;
+      request.hires = { ...hiresOf(size, scale, steps, settings, notices), ...pastedFields };
     }
     resolveOnce(request);
     return { ok: true, request, notices };

@@ -1,7 +1,7 @@
 // `/imagine parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111, Forge or Civitai) becomes
 // the options of a remake in A1111 mode; the member's own options win over the block's, and every field dreamcord
 // does not honour is named.
-import { InfotextError, requestFromInfotext, type ScheduleType } from '../pipeline/index.js';
+import { InfotextError, requestFromInfotext, type HiresOptions, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
 import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
@@ -16,6 +16,8 @@ export interface PastedParameters {
   /** The request fields the options do not carry: A1111 mode and its settings from the block. */
   readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> &
     Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength'>>;
+  /** The block's hires fix (`Hires upscale`…, its `Denoising strength`), made when the member asks no `upscale`. */
+  readonly hires: HiresOptions | undefined;
   /** One sentence naming the fields not honoured, when there are any. */
   readonly notices: readonly string[];
 }
@@ -63,6 +65,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       // A1111 writes picture i's variation seed under it: the block's is the first picture's.
       ...(request.variationStrength ? { variationSeed: String(request.variationSeed ?? 0n), variationStrength: request.variationStrength } : {}),
     },
+    hires: request.hires,
     notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],
   };
 }

@@ -8,6 +8,9 @@ import type { Scheduler } from './schedulers/index.js';
 import { createBatchNoise } from './seeds.js';
 import { decodeImages, throwIfCancelled, type Job } from './steps.js';
 import { PipelineError } from './errors.js';
+import { createGenerator } from './rng/index.js';
+import { sampleA1111, type A1111Latents } from './a1111/sample.js';
+import type { A1111Sampler } from './a1111/samplers.js';
 
 /**
  * A1111's hires fix after the first pass (`StableDiffusionProcessingTxt2Img.sample_hr_pass`): the first pass's
@@ -38,29 +41,74 @@ export async function hiresPass(
     latentHeight: hires.height / 8,
   };
 
-  // 2. The first pass upscaled to the target's latent size.
-  const upscaled =
-    hires.upscaler === 'lanczos'
-      ? await encodeEach(job, await upscalePixels(first, latents, hires))
-      : resizeLatents(latents, request.count, first, job, hires.upscaler === 'latent' ? 'bilinear' : 'nearest');
-  throwIfCancelled(first.hooks.signal);
+  // 2. The first pass upscaled to the target's latent size (a Lanczos upscale's VAE sample from the job's noise).
+  const upscaled = await upscaleFirstPass(first, latents, job, (shape) => job.noise.generator.randn(shape));
 
   // 3. Denoise it again at the target size.
   return { job, latents: await img2imgFromLatents(job, upscaled) };
 }
 
+/** What {@link a1111HiresPass} needs of the first pass. */
+type FirstPass = Pick<Job, 'model' | 'request' | 'timing' | 'hooks' | 'latentWidth' | 'latentHeight'>;
+
+/**
+ * The hires fix's second pass in A1111 mode, as A1111 v1.10.1's `sample_hr_pass`: the first pass upscaled as in
+ * {@link hiresPass}; then the sampler's `sample_img2img` at the target size with the hires steps passed, so
+ * `setup_img2img_steps`' fixed-steps rule (exactly `hires.steps` levels walked of a `⌊steps / strength⌋` schedule);
+ * its noise from a new `ImageRNG` of the target's shape over the pictures' seeds (and variation seeds): the first
+ * draw noises the upscaled latents, the sampler's draws follow. A Lanczos upscale's VAE sample draws from torch's CPU
+ * generator as img2img's init image does (at `seed + count − 1`).
+ * @param first - the first pass; its request carries `hires`.
+ * @param latents - the first pass's final latents `[count, 4, h, w]`.
+ */
+export async function a1111HiresPass(
+  first: FirstPass,
+  latents: Float32Array,
+  sampler: A1111Sampler,
+): Promise<{ job: FirstPass; sampled: A1111Latents }> {
+  const hires = first.request.hires;
+  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
+  const { request } = first;
+  const target = { width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength };
+  const job: FirstPass = { ...first, request: { ...request, ...target }, latentWidth: hires.width / 8, latentHeight: hires.height / 8 };
+  const vaeNoise = createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
+  const init = await upscaleFirstPass(first, latents, job, (shape) => vaeNoise.randn(shape));
+  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init };
+  return { job, sampled: await sampleA1111(first.model, pass, sampler, first.hooks, first.timing) };
+}
+
+/**
+ * The first pass's latents upscaled to `to`'s latent size: in latent space, or decoded, resized and encoded again
+ * (its VAE sample's noise from `draw`, of the batch's shape).
+ */
+async function upscaleFirstPass(
+  first: FirstPass,
+  latents: Float32Array,
+  to: FirstPass,
+  draw: (shape: number[]) => Float32Array,
+): Promise<Float32Array> {
+  const hires = first.request.hires;
+  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
+  const upscaled =
+    hires.upscaler === 'lanczos'
+      ? await encodeEach(to, await upscalePixels(first, latents, hires), draw)
+      : resizeLatents(latents, first.request.count, first, to, hires.upscaler === 'latent' ? 'bilinear' : 'nearest');
+  throwIfCancelled(first.hooks.signal);
+  return upscaled;
+}
+
 /** A1111's pixel upscalers: each picture decoded and resized to the target with a Lanczos-3 filter. */
-async function upscalePixels(first: Job, latents: Float32Array, hires: ResolvedHires): Promise<RgbImage[]> {
+async function upscalePixels(first: FirstPass, latents: Float32Array, hires: ResolvedHires): Promise<RgbImage[]> {
   const images = await decodeImages(first, latents);
   return Promise.all(images.map((image) => resizeImage(image, hires.width, hires.height)));
 }
 
 /**
- * Each picture's latents: its own VAE encoding, sampled with its own share of one draw from the job's generator
- * (image `i` from its own generator in per-image mode), × the VAE scaling factor.
+ * Each picture's latents: its own VAE encoding, sampled with its own share of one `draw` of the batch's shape, ×
+ * the VAE scaling factor.
  */
-async function encodeEach(job: Job, images: readonly RgbImage[]): Promise<Float32Array> {
-  const { model, request, noise, timing, latentWidth, latentHeight } = job;
+async function encodeEach(job: FirstPass, images: readonly RgbImage[], draw: (shape: number[]) => Float32Array): Promise<Float32Array> {
+  const { model, request, timing, latentWidth, latentHeight } = job;
   const encoder = model.vaeEncoder;
   if (!encoder) {
     throw new PipelineError(
@@ -75,7 +123,7 @@ async function encodeEach(job: Job, images: readonly RgbImage[]): Promise<Float3
   for (const image of images) {
     distributions.push(await encoder.encode(toModelTensor(image), request.width, request.height, timing.vaeEncoder));
   }
-  const draws = distributions.some((d) => d.std) ? noise.generator.randn([request.count, LATENT_CHANNELS, latentHeight, latentWidth]) : undefined;
+  const draws = distributions.some((d) => d.std) ? draw([request.count, LATENT_CHANNELS, latentHeight, latentWidth]) : undefined;
   distributions.forEach((distribution, i) => {
     const draw = draws?.subarray(i * size, (i + 1) * size);
     out.set(sampleLatents(distribution, draw, 1, model.folder.vaeScalingFactor), i * size);

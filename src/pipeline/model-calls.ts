@@ -14,7 +14,7 @@ export function countModelCalls(
     Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>> & { readonly hires?: HiresCalls | undefined },
   schedulerConfig: SchedulerConfig,
 ): number {
-  const hires = request.hires ? countHiresCalls({ sampler: request.sampler, hires: request.hires }, schedulerConfig) : 0;
+  const hires = request.hires ? countHiresCalls({ ...request, hires: request.hires }, schedulerConfig) : 0;
   const sampler = a1111SamplerOf(request);
   if (sampler) return a1111ModelCalls(sampler, { scheduleType: 'Automatic', ...request }, compVisScheduleOf(schedulerConfig)) + hires;
   const scheduler = createScheduler(request.sampler, schedulerConfig);
@@ -26,11 +26,20 @@ export function countModelCalls(
 /** What the count of a hires fix's second pass depends on. */
 type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'>;
 
-/** The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength. */
+/**
+ * The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength (in A1111 mode
+ * with `setup_img2img_steps`' fixed-steps rule, as A1111 passes the hires steps).
+ */
 export function countHiresCalls(
-  request: { readonly sampler: ResolvedParameters['sampler']; readonly hires: HiresCalls },
+  request: Pick<ResolvedParameters, 'sampler' | 'kind'> & Partial<Pick<ResolvedParameters, 'compat' | 'scheduleType'>> & { readonly hires: HiresCalls },
   schedulerConfig: SchedulerConfig,
 ): number {
+  const { hires } = request;
+  const sampler = a1111SamplerOf(request);
+  if (sampler) {
+    const pass = { scheduleType: 'Automatic' as const, ...request, kind: 'img2img' as const, steps: hires.steps, strength: hires.strength, fixSteps: true };
+    return a1111ModelCalls(sampler, pass, compVisScheduleOf(schedulerConfig));
+  }
   const scheduler = createScheduler(request.sampler, schedulerConfig);
   return img2imgTimesteps(scheduler, request.hires.steps, request.hires.strength).timesteps.length;
 }

@@ -240,9 +240,9 @@ export function resolveParameters(
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
   // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
-  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && request.hires === undefined && a1111SamplerFor(resolvedSampler) !== undefined;
-  if (!isDiffusersSampler(resolvedSampler) && (compat !== 'a1111' || kind === 'inpaint' || request.hires !== undefined)) {
-    fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111, for txt2img and img2img without the hires fix`);
+  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && a1111SamplerFor(resolvedSampler) !== undefined;
+  if (!isDiffusersSampler(resolvedSampler) && (compat !== 'a1111' || kind === 'inpaint')) {
+    fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111, for txt2img (with the hires fix too) and img2img`);
   }
   const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
@@ -288,7 +288,7 @@ function variation(request: GenerationParameters, a1111Sampling: boolean, count:
   const strength = number('variationStrength', request.variationStrength ?? 0, REQUEST_LIMITS.strength);
   if (strength === 0) return { variationStrength: 0, variationSeed: undefined };
   if (!a1111Sampling) {
-    fail('variationStrength', 'Variation seeds are A1111\'s: they need `compat` a1111 and a sampler it runs itself (not inpainting or the hires fix)');
+    fail('variationStrength', 'Variation seeds are A1111\'s: they need `compat` a1111 and a sampler it runs itself (not inpainting)');
   }
   const seed = request.variationSeed === undefined ? randomSeed() : seedField('variationSeed', request.variationSeed, count);
   return { variationStrength: strength, variationSeed: seed };

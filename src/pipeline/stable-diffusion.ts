@@ -3,7 +3,7 @@ import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
-import { hiresPass } from './hires.js';
+import { a1111HiresPass, hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
 import { inpaint } from './inpaint.js';
 import type { PipelineLogger } from './logger.js';
@@ -256,7 +256,8 @@ export class StableDiffusionPipeline {
 
     // 4. Run the task's denoising loop (both passes of a hires fix, counted as one in the progress reports).
     const { hires } = resolved;
-    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
+    // Diffusers' schedulers run both passes here (also in A1111 mode, for samplers without a port and SDXL).
+    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, kind: resolved.kind, hires }, this.#model.folder.schedulerConfig) : 0;
     const firstJob: Job = {
       model,
       request: resolved,
@@ -299,7 +300,7 @@ export class StableDiffusionPipeline {
   ): Promise<GenerateResult> {
     const model = await this.#modelFor(resolved.networks, member);
     const { hires } = resolved;
-    const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, hires }, this.#model.folder.schedulerConfig) : 0;
+    const hiresCalls = hires ? countHiresCalls({ ...resolved, hires }, this.#model.folder.schedulerConfig) : 0;
     let firstCalls = 0;
     const firstHooks: GenerateHooks = {
       ...hooks,
@@ -310,22 +311,10 @@ export class StableDiffusionPipeline {
     };
     const sampled = await sampleA1111(model, resolved, sampler, firstHooks, timing);
     const first = { model, request: resolved, timing, hooks, latentWidth: resolved.width / 8, latentHeight: resolved.height / 8 };
-    // A hires fix's second pass, on A1111's first pass: diffusers' img2img at the target size.
-    const { job, latents } = hires
-      ? await hiresPass(
-          {
-            ...first,
-            conditioning: await encodePrompt(model, resolved, timing),
-            scheduler: this.#createScheduler(resolved.sampler),
-            noise: createBatchNoise(resolved.seed, resolved.count, resolved.rng, resolved.seedMode),
-            hooks: progressShifted(hooks, firstCalls, 0),
-          },
-          sampled.latents,
-          this.#createScheduler(resolved.sampler),
-        )
-      : { job: first, latents: sampled.latents };
+    // A hires fix's second pass: A1111's `sample_hr_pass`, with the first pass's sampler (A1111's default).
+    const second = hires ? await a1111HiresPass({ ...first, hooks: progressShifted(hooks, firstCalls, 0) }, sampled.latents, sampler) : undefined;
     member?.leave();
-    const images = await decodeImages(job, latents);
+    const images = await decodeImages(second?.job ?? first, second?.sampled.latents ?? sampled.latents);
     return {
       images: images.map((image, i) => {
         const variationSeed = sampled.variationSeeds?.[i];

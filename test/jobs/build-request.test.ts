@@ -127,7 +127,8 @@ describe('buildGenerationRequest', () => {
   it('remakes a pasted AUTOMATIC1111 parameters block in A1111 mode, under the server\'s limits, saying what it leaves out', () => {
     const block =
       'a heron (at dawn:1.2)\nNegative prompt: fog\nSteps: 12, Sampler: Euler a, Schedule type: Karras, CFG scale: 5, Seed: 77, ' +
-      'Size: 512x768, Model: m, ENSD: 31337, Emphasis: No norm, Hires upscale: 2, Version: v1.10.1';
+      'Size: 512x768, Model: m, ENSD: 31337, Emphasis: No norm, Hires upscale: 1.5, Hires steps: 6, Hires upscaler: Latent (nearest), ' +
+      'Denoising strength: 0.45, Lora: x, Version: v1.10.1';
     const built = build('txt2img', { prompt: undefined, parameters: block, steps: 10 });
     assert.ok(built.ok);
     const { request, notices } = built;
@@ -136,7 +137,8 @@ describe('buildGenerationRequest', () => {
       ['a heron (at dawn:1.2)', 'fog', '77', 10, 5, 'euler_a', 512, 768],
     );
     assert.deepEqual([request.compat, request.scheduleType, request.emphasis, request.ensd], ['a1111', 'Karras', 'No norm', 31337]);
-    assert.deepEqual(notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+    assert.deepEqual(request.hires, { scale: 1.5, upscaler: 'latent-nearest', steps: 6, strength: 0.45 });
+    assert.deepEqual(notices, ['Not honoured from the pasted parameters: Lora: x.']);
     const limited = build('txt2img', { parameters: block }, DEFAULTS, { ...OPEN, maxSteps: 8 });
     assert.equal(limited.ok ? '' : limited.code, 'OVER_LIMIT');
   });

@@ -24,13 +24,20 @@ describe('pasted A1111 parameters', () => {
       clipSkip: undefined,
     });
     assert.deepEqual(pasted.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform' });
-    assert.deepEqual(pasted.notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+    assert.deepEqual(pasted.hires, { scale: 2, upscaler: 'latent' }, 'the hires fix, its steps and strength as the server has them');
+    assert.deepEqual(pasted.notices, []);
+  });
+
+  it('names a hires upscaler dreamcord lacks, and runs Latent', () => {
+    const pasted = pastedParameters(BLOCK.replace('Hires upscale: 2', 'Hires upscale: 1.5, Hires steps: 5, Hires upscaler: R-ESRGAN 4x+, Denoising strength: 0.3'), {});
+    assert.deepEqual(pasted?.hires, { scale: 1.5, upscaler: 'latent', steps: 5, strength: 0.3 });
+    assert.deepEqual(pasted?.notices, ['Not honoured from the pasted parameters: Hires upscaler: R-ESRGAN 4x+ (not in dreamcord; Latent used).']);
   });
 
   it('keeps the variation seed and strength of the block (picture 1\'s; A1111 gives picture i variationSeed + i)', () => {
     const pasted = pastedParameters(BLOCK.replace(', RNG: CPU', ', Variation seed: 4242, Variation seed strength: 0.35, RNG: CPU'), {});
     assert.deepEqual(pasted?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', variationSeed: '4242', variationStrength: 0.35 });
-    assert.deepEqual(pasted?.notices, ['Not honoured from the pasted parameters: Hires upscale: 2.']);
+    assert.deepEqual(pasted?.notices, []);
   });
 
   it("lets the member's own options win", () => {

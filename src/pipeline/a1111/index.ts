@@ -2,3 +2,4 @@
 export { a1111Fields, type A1111Fields, type InfotextSettings } from './infotext-fields.js';
 export { parseScheduleType, SCHEDULE_TYPES, type ScheduleType } from './schedule-types.js';
 export { requestFromInfotext, type InfotextRequest } from './infotext-request.js';
+export { hiresInfotext } from './hires-infotext.js';

@@ -5,11 +5,15 @@ import type { GenerationParameters } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
 import { a1111SamplerFor } from './samplers.js';
+import { hiresFromInfotext } from './hires-infotext.js';
 import { BETA_SCHEDULE_SHAPE, parseScheduleType, type ScheduleType } from './schedule-types.js';
 
 /** A pasted block as a request, and the `Key: value` fields it holds that the request does not honour. */
 export interface InfotextRequest {
-  /** In A1111 mode; `Denoising strength` goes to `strength` (used when the caller gives an init image). */
+  /**
+   * In A1111 mode; `Denoising strength` goes to the hires fix's strength with `Hires upscale`, else to `strength`
+   * (used when the caller gives an init image).
+   */
   readonly request: GenerationParameters & { readonly compat: 'a1111' };
   /** `Key: value` of each field left out, with the reason when it is not obvious, e.g. "Hires upscale: 2". */
   readonly ignored: readonly string[];
@@ -27,7 +31,8 @@ const INFORMATIONAL = new Set(['Lora hashes', 'TI hashes']);
 export function requestFromInfotext(text: string): InfotextRequest {
   const parsed = parseBlock(text);
   const ignored: string[] = [];
-  const extra = parsed.extra ?? {};
+  const extra = { ...parsed.extra };
+  const hires = hiresFromInfotext(extra, parsed.denoisingStrength, ignored);
   const sampler = samplerOf(parsed, ignored);
   const emphasis = emphasisOf(parsed.emphasis, ignored);
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
@@ -50,7 +55,8 @@ export function requestFromInfotext(text: string): InfotextRequest {
       ...(parsed.clipSkip === undefined ? {} : { clipSkip: parsed.clipSkip }),
       ...(parsed.ensd === undefined ? {} : { ensd: parsed.ensd }),
       ...(emphasis === undefined ? {} : { emphasis }),
-      ...(parsed.denoisingStrength === undefined ? {} : { strength: parsed.denoisingStrength }),
+      ...(hires ? { hires } : {}),
+      ...(parsed.denoisingStrength === undefined || hires ? {} : { strength: parsed.denoisingStrength }),
       ...(parsed.variationStrength ? { variationStrength: parsed.variationStrength, variationSeed: parsed.variationSeed } : {}),
     },
     ignored,

@@ -22,6 +22,7 @@ import { BrownianNoise } from './brownian-tree.js';
 import type { SampleContext } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
+import { img2imgSteps, type Img2imgPass } from './img2img-steps.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
 export interface A1111Latents {
@@ -35,10 +36,16 @@ export interface A1111Latents {
   readonly variationSeeds: readonly bigint[] | undefined;
 }
 
+/**
+ * A request as A1111 samples it: `fixSteps` and `init` for the hires fix's second pass (`sample_hr_pass`), an
+ * img2img pass from the upscaled first pass's latents `init` (`[count, 4, h, w]`, rather than the init image's).
+ */
+export type A1111Pass = ResolvedRequest & Pick<Img2imgPass, 'fixSteps'> & { readonly init?: Float32Array | undefined };
+
 /** Samples the latents of `request` (txt2img or img2img) as A1111 does with `sampler`. */
 export async function sampleA1111(
   model: StableDiffusionModel,
-  request: ResolvedRequest,
+  request: A1111Pass,
   sampler: A1111Sampler,
   hooks: GenerateHooks,
   timing: TimingRecorder,
@@ -101,7 +108,7 @@ export async function sampleA1111(
 /** The denoiser calls A1111's `sampler` makes for `request`: the unit of its progress reports. */
 export function a1111ModelCalls(
   sampler: A1111Sampler,
-  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'>,
+  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'> & Pick<Img2imgPass, 'fixSteps'>,
   schedule: CompVisSchedule,
 ): number {
   return sampler.family === 'k-diffusion'
@@ -177,18 +184,22 @@ async function scheduledConditioning(
 }
 
 /**
- * The sigmas the sampler walks: the whole schedule for txt2img; for img2img A1111's
- * `t_enc = ⌊min(strength, 0.999)·steps⌋` and the schedule from `sigmas[steps − t_enc − 1]` on.
+ * The sigmas the sampler walks: the whole schedule for txt2img; for img2img the schedule of
+ * `setup_img2img_steps`' length from `sigmas[steps − t_enc − 1]` on.
  */
 export function walkedSigmas(
   sampler: KSampler,
-  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'>,
+  request: Pick<ResolvedRequest, 'kind' | 'scheduleType' | 'steps' | 'strength'> & Pick<Img2imgPass, 'fixSteps'>,
   schedule: CompVisSchedule,
 ): Float64Array {
-  const sigmas = samplerSigmas(sampler, request.scheduleType, request.steps, schedule);
-  if (request.kind === 'txt2img') return sigmas;
-  const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
-  return sigmas.slice(request.steps - tEnc - 1);
+  const { steps, tEnc } = scheduleOf(request);
+  const sigmas = samplerSigmas(sampler, request.scheduleType, steps, schedule);
+  return request.kind === 'txt2img' ? sigmas : sigmas.slice(steps - tEnc - 1);
+}
+
+/** The length of the schedule a pass samples on (`setup_img2img_steps` for img2img) and its `t_enc`. */
+function scheduleOf(request: Pick<ResolvedRequest, 'kind' | 'steps' | 'strength'> & Pick<Img2imgPass, 'fixSteps'>): { steps: number; tEnc: number } {
+  return request.kind === 'txt2img' ? { steps: request.steps, tEnc: request.steps } : img2imgSteps(request);
 }
 
 /**
@@ -198,14 +209,14 @@ export function walkedSigmas(
  */
 function brownianNoise(
   sampler: KSampler,
-  request: ResolvedRequest,
+  request: A1111Pass,
   seeds: readonly bigint[],
   schedule: CompVisSchedule,
 ): (sigma: number, next: number) => Float32Array {
   let noise: BrownianNoise | undefined;
   return (sigma, next) => {
     if (!noise) {
-      const levels = Array.from(samplerSigmas(sampler, request.scheduleType, request.steps, schedule)).filter((s) => s > 0);
+      const levels = Array.from(samplerSigmas(sampler, request.scheduleType, scheduleOf(request).steps, schedule)).filter((s) => s > 0);
       const shape = [LATENT_CHANNELS, request.height / 8, request.width / 8];
       noise = new BrownianNoise(Math.min(...levels), Math.max(...levels), seeds, (seed) => createGenerator(BigInt(seed), request.rng).randn(shape));
     }
@@ -220,18 +231,18 @@ function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedu
 }
 
 /**
- * The sampler's first latents: the first draw × `scales.noise` (txt2img), or the init image's latent sample ×
- * `scales.image` plus the first draw × `scales.noise` (img2img).
+ * The sampler's first latents: the first draw × `scales.noise` (txt2img), or the init latents (the init image's
+ * latent sample, or the hires pass's `init`) × `scales.image` plus the first draw × `scales.noise` (img2img).
  */
 async function startingPoint(
   model: StableDiffusionModel,
-  request: ResolvedRequest,
+  request: A1111Pass,
   noise: ImageNoise,
   timing: TimingRecorder,
   scales: { readonly image: number; readonly noise: number },
 ): Promise<Float32Array> {
   if (request.kind === 'txt2img') return noise.next().map((v) => v * scales.noise);
-  const image = await initLatents(model, request, timing);
+  const image = request.init ?? (await initLatents(model, request, timing));
   const drawn = noise.next();
   return image.map((v, i) => Math.fround(v * scales.image) + Math.fround((drawn[i] ?? 0) * scales.noise));
 }

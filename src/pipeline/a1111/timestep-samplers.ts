@@ -3,6 +3,7 @@
 // `CompVisTimestepsDenoiser`: the UNet's guided noise prediction at timestep t for the unscaled latents. They walk
 // `get_timesteps` from its end to its second entry, so they make one call fewer than the timesteps (PLMS: its
 // first step calls twice). Tensor arithmetic is float32 like torch's.
+import { img2imgSteps, type Img2imgPass } from './img2img-steps.js';
 import type { SchedulerId } from '../schedulers/index.js';
 import type { NoiseSource } from './k-steps.js';
 import { sampleUniPC } from './unipc.js';
@@ -49,16 +50,16 @@ export function a1111Timesteps(steps: number): number[] {
 }
 
 /**
- * A1111's `sample_img2img` timesteps: `get_timesteps(steps)[:t_enc]` with the k-diffusion `t_enc` rule, and the
- * timestep the init image is noised to, `get_timesteps(steps)[t_enc]`; txt2img walks all of them.
+ * A1111's `sample_img2img` timesteps: `get_timesteps(steps)[:t_enc]` with `setup_img2img_steps`' `steps` and
+ * `t_enc`, and the timestep the init image is noised to, `get_timesteps(steps)[t_enc]`; txt2img walks all of them.
  */
-export function walkedTimesteps(request: { readonly kind: string; readonly steps: number; readonly strength: number }): {
+export function walkedTimesteps(request: Img2imgPass & { readonly kind: string }): {
   timesteps: number[];
   noisedAt?: number;
 } {
-  const timesteps = a1111Timesteps(request.steps);
-  if (request.kind === 'txt2img') return { timesteps };
-  const tEnc = Math.trunc(Math.min(request.strength, 0.999) * request.steps);
+  if (request.kind === 'txt2img') return { timesteps: a1111Timesteps(request.steps) };
+  const { steps, tEnc } = img2imgSteps(request);
+  const timesteps = a1111Timesteps(steps);
   return { timesteps: timesteps.slice(0, tEnc), noisedAt: timesteps[tEnc] };
 }
 

@@ -25,7 +25,7 @@ const DIFFUSERS_SAMPLERS = [
 
 /**
  * The samplers that exist only as A1111 runs them (k-diffusion's or A1111's own code, no diffusers class): they
- * need `compat` a1111 and a request A1111 sampling runs (txt2img or img2img without the hires fix).
+ * need `compat` a1111 and a request A1111 sampling runs (txt2img, with the hires fix too, or img2img).
  */
 export const A1111_ONLY_SAMPLERS = [
   'dpmpp_2s_a',

@@ -78,7 +78,6 @@ describe('requestFromInfotext', () => {
     assert.deepEqual(ignored, [
       'Schedule type: Linear Quadratic (not in dreamcord; Automatic used)',
       'Sampler: Euler CFG++ (not in dreamcord; DPM++ 2M used, as A1111 does for a name it lacks)',
-      'Hires upscale: 2',
       'ADetailer model: face_yolov8n.pt',
     ]);
   });
@@ -116,13 +115,13 @@ describe('dreamcord generate --infotext', () => {
   it('names what it does not honour and lets the flags override the block', async () => {
     const dir = tempDir();
     const block = join(dir, 'block.txt');
-    writeFileSync(block, `a cat\n${LINE.replace('512x768', '64x64')}, Hires upscale: 2, Denoising strength: 0.4`);
+    writeFileSync(block, `a cat\n${LINE.replace('512x768', '64x64')}, Denoising strength: 0.4, ADetailer model: face_yolov8n.pt`);
     const stderr = captureStream();
     await generateCommand.run(['--infotext', block, '--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--steps', '2', '--raw', join(dir, 'out.f32')], {
       stdout: captureStream(),
       stderr,
     });
-    assert.match(stderr.text, /warning: not honoured: Hires upscale: 2\n/);
+    assert.match(stderr.text, /warning: not honoured: ADetailer model: face_yolov8n.pt\n/);
     assert.match(stderr.text, /warning: not honoured: Denoising strength: 0\.4 \(no --init-image\)\n/);
     assert.match(stderr.text, /step 2\/2/);
   });
