@@ -53,6 +53,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       generator,
       inputs: inputStore,
       concurrency: generator instanceof RemoteGenerator ? generator.capacity : env.QUEUE_CONCURRENCY,
+      batchMaxRows: env.BATCH_MAX_ROWS,
       maxQueued: defaults.queue.maxQueued,
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
       screen,

@@ -54,6 +54,13 @@ const envSchema = z
     QUEUE_CONCURRENCY: optional(
       z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),
     ).transform((value) => value ?? 1),
+    /**
+     * UNet batch rows one batch of queued jobs may take (2 per image with CFG): compatible waiting jobs run together up
+     * to it. 0 or 1 turns batching off.
+     */
+    BATCH_MAX_ROWS: optional(
+      z.coerce.number({ error: 'a whole number from 0 to 64' }).int('a whole number from 0 to 64').min(0, 'a whole number from 0 to 64').max(64, 'a whole number from 0 to 64'),
+    ).transform((value) => value ?? DEFAULT_BATCH_MAX_ROWS),
     STORE_URL: optional(z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, 'sqlite://<file> or redis://<host>:<port>')).transform(
       (value) => value ?? 'sqlite://data/dreamcord.sqlite',
     ),
@@ -67,6 +74,9 @@ const envSchema = z
       });
     }
   });
+
+/** Batch rows by default: 4 compatible single-image jobs with CFG, or one job of 4 images and its like. */
+export const DEFAULT_BATCH_MAX_ROWS = 8;
 
 /** What `dreamcord worker` reads: the pipeline's settings and the Redis to take jobs from; never the Discord token. */
 const workerEnvSchema = z.object({

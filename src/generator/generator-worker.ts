@@ -2,6 +2,7 @@
 // (seconds per step on a CPU), so the pipeline runs here and the main thread stays free to acknowledge Discord
 // interactions within 3 s. Messages: see worker-protocol.ts.
 import { parentPort, workerData } from 'node:worker_threads';
+import type { GenerateOptions } from './generator.js';
 import { StableDiffusionGenerator } from './sd-generator.js';
 import { serializeError, type FromWorker, type ToWorker, type WorkerOptions } from './worker-protocol.js';
 
@@ -26,22 +27,27 @@ try {
       running.get(message.id)?.abort(new DOMException(message.reason, 'AbortError'));
       return;
     }
-    const controller = new AbortController();
-    running.set(message.id, controller);
-    generator
-      .generate(message.request, {
+    const jobs = message.type === 'generate' ? [message.job] : message.jobs;
+    const runs = jobs.map(({ id, request, inputs }) => {
+      const controller = new AbortController();
+      running.set(id, controller);
+      const options: GenerateOptions = {
         signal: controller.signal,
-        onProgress: (step, total, preview) => post({ type: 'progress', id: message.id, step, total, preview }),
-        inputs: message.inputs,
-      })
-      .then(
-        (result) => {
-          const buffers = result.images.map(({ image }) => image.data.buffer as ArrayBuffer);
-          post({ type: 'result', id: message.id, result }, buffers);
-        },
-        (error: unknown) => post({ type: 'error', id: message.id, error: serializeError(error) }),
-      )
-      .finally(() => running.delete(message.id));
+        onProgress: (step, total, preview) => post({ type: 'progress', id, step, total, preview }),
+        inputs,
+      };
+      return { request, options };
+    });
+    const results = message.type === 'generate' ? runs.map(({ request, options }) => generator.generate(request, options)) : generator.generateBatch(runs, message.maxRows);
+    results.forEach((result, i) => {
+      const id = jobs[i]?.id ?? -1;
+      result
+        .then(
+          (images) => post({ type: 'result', id, result: images }, images.images.map(({ image }) => image.data.buffer as ArrayBuffer)),
+          (error: unknown) => post({ type: 'error', id, error: serializeError(error) }),
+        )
+        .finally(() => running.delete(id));
+    });
   });
   const { modelName, family, nativeSize, sizeBuckets, maxClipSkip, schedulerConfig } = generator;
   const providers = { ...generator.providers };

@@ -53,6 +53,12 @@ export interface GenerateOptions {
   readonly jobId?: string;
 }
 
+/** One job of a batch (see `ModelGenerator.generateBatch`). */
+export interface BatchGeneration {
+  readonly request: GenerationRequest;
+  readonly options: GenerateOptions;
+}
+
 /** What the bot needs of a model to build requests for it and to count their model calls (`modelCallsOf`). */
 export interface ModelFacts {
   /** SD 1.x, 2.x or SDXL: its generation defaults (`/config`'s `sdxl.steps`, …) follow it. */
@@ -92,6 +98,14 @@ export interface ModelGenerator extends ModelFacts {
   /** Model name for embeds. */
   readonly modelName: string;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
+  /**
+   * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch
+   * of at most `maxRows` rows; each request's pictures are those `generate` makes for it alone. Absent where a
+   * generator cannot batch (GPU workers on other machines): the queue then runs every job alone.
+   * @returns one promise per job, in order, settling as `generate` would for that job (its own progress, cancel
+   *   and failure).
+   */
+  generateBatch?(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[];
 }
 
 /** Turns requests into images, on whichever model each request names: what the jobs see. */
@@ -99,6 +113,14 @@ export interface ImageGenerator {
   /** The models members may pick, the bot's default first. */
   readonly models: readonly ServedModel[];
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
+  /**
+   * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch
+   * of at most `maxRows` rows; each request's pictures are those `generate` makes for it alone. Absent where a
+   * generator cannot batch (GPU workers on other machines): the queue then runs every job alone.
+   * @returns one promise per job, in order, settling as `generate` would for that job (its own progress, cancel
+   *   and failure).
+   */
+  generateBatch?(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[];
 }
 
 /** The served model called `name` (case ignored, as members type it), or the default (the first) without a name. */

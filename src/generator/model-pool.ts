@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { FailureError, type JobFailure } from '../failure.js';
 import type { Logger } from '../log.js';
-import { servedModel, type GenerateOptions, type GeneratedImages, type ImageGenerator, type ModelGenerator, type ServedModel } from './generator.js';
+import { servedModel, type BatchGeneration, type GenerateOptions, type GeneratedImages, type ImageGenerator, type ModelGenerator, type ServedModel } from './generator.js';
 import type { PipelineHealth, PipelineHealthSource } from './pipeline-health.js';
 import type { GenerationRequest } from './request.js';
 
@@ -111,18 +111,36 @@ export class ModelPool extends EventEmitter<{ health: [PipelineHealth] }> implem
    *   one that cannot load; the model's own failures otherwise.
    */
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
-    const model = servedModel(this.#slots.map((slot) => slot.entry.model), request.model);
+    const [result] = this.#onModel([{ request, options }], (generator) => [generator.generate(request, options)]);
+    return result ?? Promise.reject(new Error('ModelPool: the job did not run'));
+  }
+
+  /** Runs jobs of one batch key (so of one model) as one batch on their model, loading it first when needed. */
+  generateBatch(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[] {
+    return this.#onModel(jobs, (generator) =>
+      generator.generateBatch ? generator.generateBatch(jobs, maxRows) : jobs.map(({ request, options }) => generator.generate(request, options)),
+    );
+  }
+
+  /** Starts `jobs` on the model the first one names (a model is never released under its jobs). */
+  #onModel(jobs: readonly BatchGeneration[], start: (generator: PooledGenerator) => Promise<GeneratedImages>[]): Promise<GeneratedImages>[] {
+    const model = servedModel(this.#slots.map((slot) => slot.entry.model), jobs[0]?.request.model);
     const slot = this.#slots.find((candidate) => candidate.entry.model === model);
-    if (!slot) throw new FailureError('INVALID_REQUEST', { field: 'model' });
-    slot.running++;
+    if (!slot) return jobs.map(() => Promise.reject(new FailureError('INVALID_REQUEST', { field: 'model' })));
+    slot.running += jobs.length;
     slot.usedAt = ++this.#clock;
-    try {
-      const generator = await this.#ready(slot, options);
+    const started = this.#ready(slot, () => jobs.forEach(({ options }) => options.onPreparing?.())).then((generator) => {
       this.#setHealth(generator.health);
-      return await generator.generate(request, options);
-    } finally {
-      slot.running--;
-    }
+      return start(generator);
+    });
+    return jobs.map(async (_, i) => {
+      try {
+        const runs = await started;
+        return await (runs[i] ?? Promise.reject(new Error('ModelPool: the model returned fewer results than jobs')));
+      } finally {
+        slot.running--;
+      }
+    });
   }
 
   /** Releases every model. */
@@ -131,13 +149,13 @@ export class ModelPool extends EventEmitter<{ health: [PipelineHealth] }> implem
     await Promise.all(this.#slots.map((slot) => this.#release(slot)));
   }
 
-  #ready(slot: Slot, options: GenerateOptions): Promise<PooledGenerator> {
+  #ready(slot: Slot, onPreparing: () => void): Promise<PooledGenerator> {
     if (slot.loaded) return Promise.resolve(slot.loaded);
     const { broken } = slot;
     if (broken && broken.identity === slot.entry.identity()) {
       return Promise.reject(new FailureError(broken.failure.code, broken.failure.details));
     }
-    options.onPreparing?.();
+    onPreparing();
     slot.loading ??= this.#load(slot).finally(() => {
       slot.loading = undefined;
     });

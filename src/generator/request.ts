@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   countModelCalls,
   EMPHASIS_MODES,
+  extractLoraTags,
   HIRES_UPSCALERS,
   MASK_REGIONS,
   REQUEST_LIMITS,
@@ -157,4 +158,24 @@ export function generationParameters(request: GenerationRequest): GenerationPara
 /** The UNet evaluations `request` makes on a model with `schedulerConfig`: the unit of its progress and its ETA. */
 export function modelCallsOf(request: GenerationRequest, schedulerConfig: SchedulerConfig): number {
   return countModelCalls({ ...request, strength: request.strength ?? 1 }, schedulerConfig);
+}
+
+/**
+ * What requests must share to run as one batch (`ImageGenerator.generateBatch`): the model, and everything that
+ * shapes the denoising loop and its UNet runs — kind, size, steps, sampler, schedule type, CFG, strength, clip skip, sampling
+ * mode, prompt syntax, emphasis, hires fix — and the LoRA set (the prompt's `<lora:…>` tags). Each request has its
+ * own prompt, negative prompt, seed, count, noise source, previews and source pictures. Prompts of different
+ * 75-token chunk counts share the key but not the UNet runs (the batch runs them in turn, still correct).
+ */
+export function batchKeyOf(request: GenerationRequest): string {
+  const loras = extractLoraTags(request.prompt)
+    .tags.map(({ name, te, unet }) => `${name}:${te}:${unet}`)
+    .sort();
+  const { model, kind, width, height, steps, sampler, scheduleType, cfg, strength, clipSkip, compat, promptSyntax, emphasis, hires } = request;
+  return JSON.stringify([model, kind, width, height, steps, sampler, scheduleType, cfg, strength, clipSkip, compat, promptSyntax, emphasis, hires, loras]);
+}
+
+/** The UNet batch rows a request takes: one per picture, two with classifier-free guidance (CFG above 1). */
+export function unetRowsOf(request: Pick<GenerationRequest, 'count' | 'cfg'>): number {
+  return request.count * (request.cfg > 1 ? 2 : 1);
 }

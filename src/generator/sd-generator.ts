@@ -14,6 +14,8 @@ import {
   HIRES_UPSCALER_LABELS,
   StableDiffusionPipeline,
   toRgb8,
+  type BatchEntry,
+  type GenerateResult,
   type ExecutionProviderChoice,
   type Mask,
   type NetworkPatch,
@@ -24,7 +26,7 @@ import {
   type FamilyFacts,
   type ModelFamily,
 } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, GenerationInputs, ModelGenerator, ModelLabel } from './generator.js';
+import type { BatchGeneration, GenerateOptions, GeneratedImages, GenerationInputs, ModelGenerator, ModelLabel } from './generator.js';
 import { generationParameters, maskSourceLabel, sourceJobLabel, type GenerationRequest } from './request.js';
 import { outputSize } from './working-size.js';
 
@@ -151,11 +153,46 @@ export class StableDiffusionGenerator implements ModelGenerator {
   }
 
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
+    const prepared = await this.#prepare(request, options);
+    return this.#finish(request, prepared, await prepared.pipeline.generate(prepared.entry.request, prepared.entry.hooks));
+  }
+
+  /**
+   * Generates the jobs together (see `ModelGenerator.generateBatch`): each job's pictures and LoRAs are prepared on
+   * their own (a job whose preparation fails fails alone), then the prepared ones run as one pipeline batch.
+   */
+  generateBatch(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[] {
+    const prepared = jobs.map(({ request, options }) => this.#prepare(request, options));
+    const started = Promise.allSettled(prepared).then((settled) => {
+      const ready = settled.flatMap((outcome, index) => (outcome.status === 'fulfilled' ? [{ index, job: outcome.value }] : []));
+      const results = new Map<number, Promise<GenerateResult>>();
+      // One pipeline batch per pipeline (jobs of one batch key use one; the inpainting model is another).
+      for (const pipeline of new Set(ready.map(({ job }) => job.pipeline))) {
+        const group = ready.filter(({ job }) => job.pipeline === pipeline);
+        const runs = pipeline.generateBatch(
+          group.map(({ job }) => job.entry),
+          { maxRows },
+        );
+        group.forEach(({ index }, k) => results.set(index, runs[k] ?? Promise.reject(new Error('the pipeline returned fewer results than requests'))));
+      }
+      return results;
+    });
+    return jobs.map(async ({ request }, index) => {
+      const job = await prepared[index];
+      if (!job) throw new Error(`no prepared job ${index}`);
+      const result = (await started).get(index);
+      if (!result) throw new Error(`job ${index} of the batch did not run`);
+      return this.#finish(request, job, await result);
+    });
+  }
+
+  /** What running `request` takes: its pipeline, its source pictures, its LoRAs, and the pipeline's request. */
+  async #prepare(request: GenerationRequest, options: GenerateOptions): Promise<Prepared> {
     const pipeline = request.kind === 'inpaint' && this.#inpainting ? this.#inpainting : this.#pipeline;
     const sources = await sourcesOf(request, options.inputs);
     const loras = await this.#lorasOf(request.prompt, pipeline);
-    const result = await pipeline.generate(
-      {
+    const entry: BatchEntry = {
+      request: {
         ...generationParameters(request),
         prompt: loras.prompt,
         networks: loras.patches,
@@ -163,11 +200,16 @@ export class StableDiffusionGenerator implements ModelGenerator {
         ...(sources.mask ? { mask: sources.mask } : {}),
         preview: request.previews !== undefined,
       },
-      {
+      hooks: {
         signal: options.signal,
         onProgress: (step, total, _elapsedMs, previews) => options.onProgress(step, total, previews && composeGrid(previews)),
       },
-    );
+    };
+    return { pipeline, sources, loras, entry };
+  }
+
+  /** The job's pictures as delivered (pasted, resized, with their infotext) from what the pipeline made. */
+  async #finish(request: GenerationRequest, { pipeline, sources, loras }: Prepared, result: GenerateResult): Promise<GeneratedImages> {
     const model = this.#labelOf(pipeline);
     const finish = finisher(request, sources);
     return {
@@ -186,6 +228,14 @@ export class StableDiffusionGenerator implements ModelGenerator {
       durationMs: result.timing.totalMs,
     };
   }
+}
+
+/** A job ready for its pipeline (see `StableDiffusionGenerator.#prepare`). */
+interface Prepared {
+  readonly pipeline: StableDiffusionPipeline;
+  readonly sources: Sources;
+  readonly loras: { readonly prompt: string; readonly patches: readonly NetworkPatch[]; readonly hashes: string; readonly warnings: readonly string[] };
+  readonly entry: BatchEntry;
 }
 
 /** The folder's embeddings; each file that cannot be used is logged and left out. */

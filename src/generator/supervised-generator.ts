@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { FailureError } from '../failure.js';
 import type { Logger } from '../log.js';
 import type { ExecutionProviderChoice, FamilyFacts, ModelFamily, SchedulerConfig } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
+import type { BatchGeneration, GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import {
   FAILURES_BEFORE_RELOAD,
   onProvider,
@@ -86,10 +86,32 @@ export class SupervisedGenerator extends EventEmitter<{ health: [PipelineHealth]
   }
 
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
+    const generator = await this.#ready();
+    return this.#watch(generator, request, options, generator.generate(request, options));
+  }
+
+  /** Runs the jobs as one batch on the loaded pipeline; each job's failure counts as `generate`'s would. */
+  generateBatch(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[] {
+    const started = this.#ready().then((generator) => ({
+      generator,
+      runs: generator.generateBatch ? generator.generateBatch(jobs, maxRows) : jobs.map(({ request, options }) => generator.generate(request, options)),
+    }));
+    return jobs.map(async ({ request, options }, i) => {
+      const { generator, runs } = await started;
+      return this.#watch(generator, request, options, runs[i] ?? Promise.reject(new Error('the pipeline returned fewer results than jobs')));
+    });
+  }
+
+  /** The loaded pipeline, once a reload under way has ended. */
+  async #ready(): Promise<LoadedGenerator> {
     if (this.#reloading) await this.#reloading;
     const generator = this.#current;
     if (!generator) throw new FailureError('PIPELINE_UNAVAILABLE');
-    const run = generator.generate(request, options);
+    return generator;
+  }
+
+  /** A generation's result; a failure inside the pipeline counts towards a reload and says which provider failed. */
+  async #watch(generator: LoadedGenerator, request: GenerationRequest, options: GenerateOptions, run: Promise<GeneratedImages>): Promise<GeneratedImages> {
     this.#running.add(run);
     try {
       const images = await run;

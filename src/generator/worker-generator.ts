@@ -1,10 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import type { FamilyFacts, LogLevel, ModelFamily, SchedulerConfig } from '../pipeline/index.js';
-import type { GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
+import type { BatchGeneration, GenerateOptions, GeneratedImages, ModelGenerator } from './generator.js';
 import type { GenerationRequest } from './request.js';
 import type { JobFailure } from '../failure.js';
 import { startWorker } from '../worker-thread.js';
-import { pipelineStopped, type FromWorker, type SerializedError, type ToWorker, type WorkerOptions } from './worker-protocol.js';
+import { pipelineStopped, type FromWorker, type SerializedError, type ToWorker, type WorkerJob, type WorkerOptions } from './worker-protocol.js';
 
 /** A failure of the generator, as it came across the thread boundary: its failure, and its text for the log. */
 export class GeneratorError extends Error {
@@ -71,11 +71,35 @@ export class WorkerGenerator implements ModelGenerator {
   }
 
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
-    options.signal.throwIfAborted();
-    if (!this.#alive || this.#closed) {
-      throw new GeneratorError(pipelineStopped('The image pipeline is restarting.'));
-    }
-    const id = this.#nextId++;
+    const [result] = this.#submit([{ request, options }], ([job]) => job && { type: 'generate', job });
+    return result ?? Promise.reject(new Error('WorkerGenerator: the job was not sent'));
+  }
+
+  /** Sends the jobs to the worker as one batch; each has its own result, progress and cancel. */
+  generateBatch(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[] {
+    return this.#submit(jobs, (sent) => ({ type: 'generate-batch', jobs: sent, maxRows }));
+  }
+
+  /**
+   * Sends the jobs not cancelled yet in one message (`toMessage`), while the worker is alive.
+   * @returns each job's result, in order.
+   */
+  #submit(jobs: readonly BatchGeneration[], toMessage: (sent: readonly WorkerJob[]) => ToWorker | undefined): Promise<GeneratedImages>[] {
+    const sent: WorkerJob[] = [];
+    const results = jobs.map(({ request, options }) => {
+      if (options.signal.aborted) return Promise.reject(options.signal.reason as Error);
+      if (!this.#alive || this.#closed) return Promise.reject(new GeneratorError(pipelineStopped('The image pipeline is restarting.')));
+      const id = this.#nextId++;
+      sent.push({ id, request, inputs: options.inputs ?? {} });
+      return this.#track(id, options);
+    });
+    const message = sent.length > 0 ? toMessage(sent) : undefined;
+    if (message) this.#send(message);
+    return results;
+  }
+
+  /** The result of job `id`, with its progress reported and its cancel sent to the worker. */
+  async #track(id: number, options: GenerateOptions): Promise<GeneratedImages> {
     const result = new Promise<GeneratedImages>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onProgress: options.onProgress });
     });
@@ -89,7 +113,6 @@ export class WorkerGenerator implements ModelGenerator {
       }, ABORT_GRACE_MS);
     };
     options.signal.addEventListener('abort', abort, { once: true });
-    this.#send({ type: 'generate', id, request, inputs: options.inputs ?? {} });
     try {
       return await result;
     } finally {

@@ -25,8 +25,17 @@ export interface SerializedError {
   readonly failure: JobFailure;
 }
 
+/** One job sent to the worker, by the id its progress, result and abort go by. */
+export interface WorkerJob {
+  readonly id: number;
+  readonly request: GenerationRequest;
+  readonly inputs: GenerationInputs;
+}
+
 export type ToWorker =
-  | { readonly type: 'generate'; readonly id: number; readonly request: GenerationRequest; readonly inputs: GenerationInputs }
+  | { readonly type: 'generate'; readonly job: WorkerJob }
+  /** Jobs run as one batch (`ModelGenerator.generateBatch`), each answered by its own id. */
+  | { readonly type: 'generate-batch'; readonly jobs: readonly WorkerJob[]; readonly maxRows: number }
   | { readonly type: 'abort'; readonly id: number; readonly reason: string };
 
 export type FromWorker =

@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { JobQueue, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
+import { JobQueue, type BatchJob, type BatchRunner, type BatchSettings, type Job, type JobContext, type WorkQueue } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
-import { servedModel, type GeneratedImages, type ImageGenerator } from '../generator/generator.js';
+import { servedModel, type GenerateOptions, type GeneratedImages, type ImageGenerator } from '../generator/generator.js';
 import type { InputStore } from '../inputs/input-store.js';
 import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
@@ -11,7 +11,7 @@ import { JobRecords, type StoredChange } from './job-records.js';
 import { acceptedRecord, RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
 import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
-import { modelCallsOf } from '../generator/request.js';
+import { batchKeyOf, modelCallsOf, unetRowsOf } from '../generator/request.js';
 import { outputSize } from '../generator/working-size.js';
 
 /**
@@ -36,6 +36,11 @@ export interface JobServiceOptions {
   readonly inputs: InputStore;
   /** GPU slots (`QUEUE_CONCURRENCY`). */
   readonly concurrency: number;
+  /**
+   * UNet rows a batch of compatible jobs may take (`BATCH_MAX_ROWS`); below 2, or with a generator that cannot
+   * batch (GPU workers), every job runs alone. @default 0
+   */
+  readonly batchMaxRows?: number;
   /** Waiting jobs in all before new ones are refused. */
   readonly maxQueued: number;
   /** A job running longer than this fails. */
@@ -81,6 +86,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
   readonly #inputs: InputStore;
+  readonly #batchMaxRows: number;
   #deliveries: Deliveries | undefined;
 
   private constructor(
@@ -89,6 +95,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     byMessage: Collection<string>,
     generator: ImageGenerator,
     inputs: InputStore,
+    batchMaxRows: number,
   ) {
     super();
     this.#queue = queue;
@@ -96,6 +103,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     this.#byMessage = byMessage;
     this.#generator = generator;
     this.#inputs = inputs;
+    this.#batchMaxRows = batchMaxRows;
   }
 
   static async open(options: JobServiceOptions): Promise<JobService> {
@@ -116,11 +124,15 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         pixels: pixelsOf(outputSize(request)),
         count: request.count,
       }),
+      batching: batchingOf(options, (jobs) => {
+        if (!self.service) throw new Error('JobService is not open yet.');
+        return self.service.#runBatch(jobs);
+      }),
       concurrency: options.concurrency,
       maxQueued: options.maxQueued,
       jobTimeoutMs: options.jobTimeoutMs,
     });
-    const service = new JobService(queue, records, byMessage, options.generator, options.inputs);
+    const service = new JobService(queue, records, byMessage, options.generator, options.inputs, options.batchMaxRows ?? 0);
     self.service = service;
     service.#deliveries = await Deliveries.open(options.store, options.inputs, service.#deliveryOutcomes(), options.screen);
     service.#forwardQueueEvents();
@@ -226,9 +238,38 @@ export class JobService extends EventEmitter<JobServiceEvents> {
 
   /** Generates a job's pictures and stores them: the GPU slot is free again when this returns. */
   async #run(job: Job<JobTicket>, context: JobContext): Promise<GeneratedImages> {
+    const { request } = job.payload;
+    return this.#keep(job, await this.#generator.generate(request, await this.#generation(job, context)));
+  }
+
+  /**
+   * A batch of compatible jobs (`batchKeyOf`) on the generator at once; each job is prepared, generated and kept on
+   * its own, as {@link #run} does for one.
+   */
+  #runBatch(jobs: readonly BatchJob<JobTicket>[]): Promise<GeneratedImages>[] {
+    const generator = this.#generator;
+    const prepared = jobs.map(({ job, context }) => this.#generation(job, context));
+    const started = Promise.allSettled(prepared).then((settled) => {
+      const ready = jobs.flatMap(({ job }, index) => {
+        const outcome = settled[index];
+        return outcome?.status === 'fulfilled' ? [{ index, request: job.payload.request, options: outcome.value }] : [];
+      });
+      const runs = generator.generateBatch?.(ready, this.#batchMaxRows) ?? ready.map(({ request, options }) => generator.generate(request, options));
+      return new Map(ready.map(({ index }, k) => [index, runs[k]]));
+    });
+    return jobs.map(async ({ job }, index) => {
+      await prepared[index];
+      const run = (await started).get(index);
+      if (!run) throw new Error(`JobService: job ${job.id} of the batch did not run`);
+      return this.#keep(job, await run);
+    });
+  }
+
+  /** Marks the job running and gathers what the generator needs for it. */
+  async #generation(job: Job<JobTicket>, context: JobContext): Promise<GenerateOptions> {
     await this.#update(job, (record) => ({ ...record, status: 'running' }));
     const { request } = job.payload;
-    const images = await this.#generator.generate(request, {
+    return {
       signal: context.signal,
       onProgress: (step, total, preview) => {
         context.reportProgress(step, total);
@@ -239,7 +280,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       },
       inputs: await this.#inputs.inputsOf(request),
       jobId: job.id,
-    });
+    };
+  }
+
+  /** Keeps a job's pictures and marks it for delivery; returns them. */
+  async #keep(job: Job<JobTicket>, images: GeneratedImages): Promise<GeneratedImages> {
     // Kept before the result is shown, so its 🔀 button works from the first moment. A store that fails here costs
     // only the 🔀 of this result, not the result.
     await this.#inputs.putResults(job.id, images.images).catch((error: unknown) => this.emit('error', error));
@@ -360,4 +405,14 @@ function finishedRecord(record: JobRecord, images: GeneratedImages): JobRecord {
       parameters: images.images.map((image) => image.parameters),
     },
   };
+}
+
+/**
+ * The queue's batching for a generator that can batch and a room of 2 rows or more (`BATCH_MAX_ROWS`): jobs of one
+ * `batchKeyOf`, each taking `unetRowsOf` rows. Undefined (every job alone) otherwise.
+ */
+function batchingOf(options: JobServiceOptions, run: BatchRunner<JobTicket, GeneratedImages>): BatchSettings<JobTicket, GeneratedImages> | undefined {
+  const maxSize = options.batchMaxRows ?? 0;
+  if (maxSize < 2 || !options.generator.generateBatch) return undefined;
+  return { keyOf: ({ request }) => batchKeyOf(request), sizeOf: ({ request }) => unetRowsOf(request), maxSize, run };
 }
