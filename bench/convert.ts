@@ -1,6 +1,7 @@
 // `npm run bench -- convert`: a full-size SD 1.5 single-file checkpoint (the real shapes: 860 M UNet, 123 M text
 // encoder, 84 M VAE parameters; random fp16 weights, written tensor by tensor) converted to fp16 ONNX in a child
 // process, whose time and peak resident memory are printed. Targets: ≤ 60 s and ≤ 2.5 GB on a 2-core machine.
+// The GPU bench's SDXL checkpoint (`--family sdxl`: 2.57 B UNet parameters, 7 GB) is written here the same way.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomFillSync } from 'node:crypto';
@@ -9,7 +10,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeSafetensors } from '../test/support/safetensors-writer.js';
-import { elementCount, sd15Layout } from '../test/support/sd15-layout.js';
+import { elementCount, sd15Layout, type LayoutEntry } from '../test/support/sd15-layout.js';
+import { sdxlLayout } from '../test/support/sdxl-layout.js';
 
 const OUT = fileURLToPath(new URL('../bench-out/convert/', import.meta.url));
 const CHILD = fileURLToPath(new URL('./convert-child.ts', import.meta.url));
@@ -24,9 +26,9 @@ function fillRandomHalves(target: Buffer): void {
   for (let i = 0; i < words.length; i++) words[i] = (((words[i] ?? 0) & 0x83ff83ff) | 0x24002400) >>> 0;
 }
 
-function writeCheckpoint(path: string): void {
+/** Writes `layout` as a single-file checkpoint of random fp16 weights, and says how big it came out. */
+export function writeRandomCheckpoint(path: string, layout: readonly LayoutEntry[]): void {
   const started = Date.now();
-  const layout = sd15Layout();
   writeSafetensors(
     path,
     layout.map(({ name, shape }) => ({ name, dtype: 'F16', shape, data: fillRandomHalves })),
@@ -37,11 +39,16 @@ function writeCheckpoint(path: string): void {
   console.log(`wrote ${path}: ${(parameters / 1e6).toFixed(1)} M parameters, ${gb} GB, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
-/** The benchmark's full-size random SD 1.5 checkpoint, written the first time it is asked for. */
-export function ensureBenchCheckpoint(): string {
+/** The model families the benchmarks have a full-size random checkpoint of. */
+export type BenchFamily = 'sd15' | 'sdxl';
+
+const LAYOUTS: Record<BenchFamily, () => LayoutEntry[]> = { sd15: () => sd15Layout(), sdxl: () => sdxlLayout() };
+
+/** The benchmark's full-size random checkpoint of `family` (default SD 1.5), written the first time it is asked for. */
+export function ensureBenchCheckpoint(family: BenchFamily = 'sd15'): string {
   mkdirSync(OUT, { recursive: true });
-  const checkpoint = join(OUT, 'sd15-random-fp16.safetensors');
-  if (!existsSync(checkpoint)) writeCheckpoint(checkpoint);
+  const checkpoint = join(OUT, `${family}-random-fp16.safetensors`);
+  if (!existsSync(checkpoint)) writeRandomCheckpoint(checkpoint, LAYOUTS[family]());
   return checkpoint;
 }
 

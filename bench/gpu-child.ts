@@ -1,17 +1,18 @@
 // Run by bench/gpu.ts in a process of its own per graph form, so that its start-up and GPU memory are its own:
 // loads the model folder, makes the first image (cold start), then times warm generations at the figures' setting
-// (512², 20 steps DPM++ 2M Karras, CFG 7.5) with count 1 (mode `single` stops there, for the memory one image
+// (20 steps DPM++ 2M Karras; the side BENCH_SIZE and CFG BENCH_CFG from the parent, per family) with count 1 (mode `single` stops there, for the memory one image
 // takes) and, in mode `full`, count 4 and four compatible jobs batched, and writes the UNet's and the VAE
 // decoder's outputs on fixed inputs for the parent to compare between forms. Prints one JSON line.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StableDiffusionPipeline, parseProviderChoice, type GenerateRequest, type GenerationTiming } from '../src/pipeline/index.js';
 import { encodePng } from '../src/pipeline/image/png.js';
+import type { ModelSession } from '../src/pipeline/runtime/session.js';
 import { SessionFactory } from '../src/pipeline/runtime/session-factory.js';
 import type { HostTensor } from '../src/pipeline/runtime/tensor.js';
 import { seededRandom } from '../test/support/seeded-random.js';
 
-/** The picture's side; BENCH_SIZE changes it (a tiny model on the CPU, to try the bench out). */
+/** The picture's side and CFG, set by bench/gpu.ts for the family measured. */
 const SIZE = Number(process.env.BENCH_SIZE ?? 512);
 const REQUEST: GenerateRequest = {
   prompt: 'a lighthouse on a cliff at dusk, oil painting',
@@ -19,7 +20,7 @@ const REQUEST: GenerateRequest = {
   width: SIZE,
   height: SIZE,
   steps: 20,
-  cfg: 7.5,
+  cfg: Number(process.env.BENCH_CFG ?? 7.5),
   sampler: 'dpmpp_2m_karras',
 };
 const WARM_RUNS = 5;
@@ -90,6 +91,20 @@ function input(dims: number[], seed: number): HostTensor {
 }
 
 /**
+ * SDXL's added conditioning for a batch of 2, when the UNet takes it: a fixed pooled text embedding and the size
+ * conditioning of a square picture of the bench's side.
+ */
+function addedConditioning(unet: ModelSession): Record<string, HostTensor> {
+  const pooled = unet.input('text_embeds')?.shape[1];
+  if (pooled === undefined) return {};
+  const timeIds = [SIZE, SIZE, 0, 0, SIZE, SIZE];
+  return {
+    text_embeds: input([2, Number(pooled)], 4),
+    time_ids: { type: 'float32', data: Float32Array.from([...timeIds, ...timeIds]), dims: [2, 6] },
+  };
+}
+
+/**
  * The UNet's prediction (batch 2, t = 500) and the VAE decoder's picture, at the bench's size, on fixed
  * inputs, as `unet.f32` and `vae.f32`: the same computation in both forms, so their difference is the forms' own.
  */
@@ -104,6 +119,7 @@ async function writeRawOutputs(dir: string, provider: string, outDir: string): P
       sample: input([2, Number(channels), side, side], 1),
       timestep: { type: 'float32', data: Float32Array.of(500, 500), dims: [2] },
       encoder_hidden_states: input([2, 77, Number(width)], 2),
+      ...addedConditioning(unet),
     });
     if (prediction['out_sample']) writeFileSync(join(outDir, 'unet.f32'), prediction['out_sample'].data);
     await sessions.releaseAll();

@@ -1,9 +1,9 @@
-// `npm run bench -- --gpu [--model PATH]`: Stable Diffusion on the GPU at the figures' setting (512², 20 steps
-// DPM++ 2M Karras, CFG 7.5), for the CUDA form of the graphs and the portable form, each in a process of its own:
+// `npm run bench -- --gpu [--family sdxl] [--model PATH]`: Stable Diffusion on the GPU at the figures' setting
+// (SD 1.5: 512², 20 steps DPM++ 2M Karras, CFG 7.5; `--family sdxl`: SDXL at 1024², CFG 7, issue 16), for the CUDA form of the graphs and the portable form, each in a process of its own:
 // text encoder ms, UNet ms per step (batch 2), loop overhead per step, VAE decode ms, s/image for count 1 and 4,
 // images per minute with four compatible jobs batched vs one at a time, peak GPU memory (nvidia-smi, the whole
 // process: one image at a time, and with count 4 and the batch), cold start to the first image (converted models
-// cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random SD 1.5 checkpoint (bench/convert.ts)
+// cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random checkpoint of the family (bench/convert.ts)
 // into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
 // BENCH_EP picks the provider (default cuda).
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -13,16 +13,29 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isOnnxFolder, prepareModel } from '../src/convert/model-cache.js';
 import type { GraphTarget } from '../src/convert/graphs/image-layers.js';
-import { ensureBenchCheckpoint } from './convert.js';
+import { ensureBenchCheckpoint, type BenchFamily } from './convert.js';
 import type { GpuChildResult } from './gpu-child.js';
 
 const CACHE = fileURLToPath(new URL('../bench-out/gpu-cache/', import.meta.url));
 
-/** The value after `--model` on the command line, if any. */
-function modelArgument(): string | undefined {
-  const at = process.argv.indexOf('--model');
+/** The value after `flag` on the command line, if any. */
+function argument(flag: string): string | undefined {
+  const at = process.argv.indexOf(flag);
   return at < 0 ? undefined : process.argv[at + 1];
 }
+
+/** The family of `--family` (default SD 1.5), refused with the known ones if it is none of them. */
+function familyArgument(): BenchFamily {
+  const family = argument('--family') ?? 'sd15';
+  if (family !== 'sd15' && family !== 'sdxl') throw new RangeError(`Expected \`--family\` sd15 or sdxl, got ${family}`);
+  return family;
+}
+
+/** The picture's side and CFG each family is measured at (issue 17's for SD 1.5, issue 16's for SDXL). */
+const SETTINGS: Record<BenchFamily, { readonly size: number; readonly cfg: number }> = {
+  sd15: { size: 512, cfg: 7.5 },
+  sdxl: { size: 1024, cfg: 7 },
+};
 
 /** Samples GPU 0's memory in use every 100 ms while it runs; `stop` gives the highest sample in MiB. */
 function sampleGpuMemory(): { stop: () => number | undefined } {
@@ -54,13 +67,17 @@ async function runChild(
   dir: string,
   provider: string,
   outDir: string,
+  family: BenchFamily,
 ): Promise<{ result: GpuChildResult; peakMiB?: number }> {
   const idle = sampleGpuMemory();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = idle.stop();
   const memory = sampleGpuMemory();
+  const { size, cfg } = SETTINGS[family];
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', 'gpu-child', mode, dir, provider, outDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
+    // BENCH_SIZE set by hand wins (a tiny model on the CPU, to try the bench out).
+    env: { BENCH_SIZE: String(size), ...process.env, BENCH_CFG: String(cfg) },
   });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -116,9 +133,9 @@ function worstDifference(a: string, b: string): { max: number; mean: number; sca
 }
 
 /** The model folders to compare: the given ONNX folder, or the two forms of a checkpoint (converted, cached). */
-async function modelForms(model: string | undefined): Promise<[label: string, dir: string][]> {
+async function modelForms(model: string | undefined, family: BenchFamily): Promise<[label: string, dir: string][]> {
   if (model !== undefined && isOnnxFolder(model)) return [[model, model]];
-  const source = model ?? ensureBenchCheckpoint();
+  const source = model ?? ensureBenchCheckpoint(family);
   const forms: [string, string][] = [];
   for (const target of ['cuda', 'portable'] as const satisfies readonly GraphTarget[]) {
     const started = performance.now();
@@ -133,7 +150,10 @@ async function modelForms(model: string | undefined): Promise<[label: string, di
 export async function benchGpu(): Promise<void> {
   const provider = process.env.BENCH_EP ?? 'cuda';
   mkdirSync(CACHE, { recursive: true });
-  const forms = await modelForms(modelArgument());
+  const family = familyArgument();
+  const { size, cfg } = SETTINGS[family];
+  console.log(`${family}: ${process.env.BENCH_SIZE ?? size}², 20 steps DPM++ 2M Karras, CFG ${cfg}, ${provider}`);
+  const forms = await modelForms(argument('--model'), family);
   const pictures = mkdtempSync(join(tmpdir(), 'dreamcord-gpu-bench-'));
   try {
     const outDirs: string[] = [];
@@ -141,8 +161,8 @@ export async function benchGpu(): Promise<void> {
       const outDir = join(pictures, String(i));
       mkdirSync(outDir);
       try {
-        const single = await runChild('single', dir, provider, outDir);
-        const full = await runChild('full', dir, provider, outDir);
+        const single = await runChild('single', dir, provider, outDir, family);
+        const full = await runChild('full', dir, provider, outDir, family);
         console.log(describe(label, single.result, single.peakMiB, full.result, full.peakMiB));
         outDirs.push(outDir);
       } catch (error) {

@@ -3,6 +3,7 @@
 // titles) runs only those; the checkpoint conversion, which writes 4 GB to bench-out/, the GPU run of both graph
 // forms (`gpu`, see gpu.ts) and the GPU workers through Redis (`workers`, which needs redis-server) run only when named.
 import { benchActions } from './actions.js';
+import { benchBatching } from './batching.js';
 import { benchConvert } from './convert.js';
 import { benchGpu } from './gpu.js';
 import { gpuChild } from './gpu-child.js';
@@ -21,6 +22,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['random numbers', benchRng],
   ['schedulers', benchSchedulers],
   ['pipeline', benchPipeline],
+  ['batching', benchBatching],
   ['actions', benchActions],
   ['job queue', benchQueue],
   ['nsfw', benchNsfw],

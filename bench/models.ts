@@ -1,7 +1,9 @@
 // `npm run bench -- models`: what switching models costs (issue 16). Two models of a MODELS_DIR (BENCH_MODELS: two
 // checkpoint paths, comma-separated; default the tiny SD 1.5 and SDXL fixtures) in one pool: the first use of each
 // (conversion into bench-out/models/cache, then loading), then a generation on a model right after one on the other
-// (a switch between loaded models) against one right after one on the same model. BENCH_EP: the provider (cpu).
+// (a switch between loaded models) against one right after one on the same model. BENCH_EP: the provider (cpu);
+// BENCH_MODELS_CACHE: the conversion cache (default bench-out/models/cache; the GPU bench's bench-out/gpu-cache
+// reuses its conversions); MODEL_DTYPE=fp16 for the GPU.
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join } from 'node:path';
@@ -32,7 +34,7 @@ export async function benchModels(): Promise<void> {
       INPAINT_MODEL_DIR: undefined,
       EMBEDDINGS_DIR: undefined,
       LORA_DIR: undefined,
-      MODEL_CACHE_DIR: join(OUT, 'cache'),
+      MODEL_CACHE_DIR: process.env.BENCH_MODELS_CACHE ?? join(OUT, 'cache'),
       MODEL_DTYPE: process.env.MODEL_DTYPE === 'fp16' ? 'fp16' : 'fp32',
       EXECUTION_PROVIDER: provider,
     },

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { WorkerClassifier } from '../../src/content/content-classifier.js';
-import type { GeneratedImages } from '../../src/generator/generator.js';
+import type { GeneratedImages, ImageGenerator } from '../../src/generator/generator.js';
 import type { ModelPool } from '../../src/generator/model-pool.js';
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { InputStore } from '../../src/inputs/input-store.js';
@@ -60,12 +60,23 @@ describe('JobService with batching, on the real pipeline', () => {
   });
 
   it('runs compatible waiting jobs together, each delivering the pictures it makes alone', async () => {
+    // The first job (seed 1) holds the slot until the three compatible ones are queued behind it.
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const generator: ImageGenerator = {
+      models: pool.models,
+      generate: async (request, options) => {
+        if (request.seed === '1') await gate;
+        return pool.generate(request, options);
+      },
+      generateBatch: (jobs, maxRows) => pool.generateBatch(jobs, maxRows),
+    };
     const store = await Store.open(`sqlite://${join(tempDir(), 'jobs.sqlite')}`);
     const settings = await SettingsStore.open(store, readDefaults(DEFAULTS_PATH));
     const inputs = await InputStore.open(store);
     const service = await JobService.open({
       store,
-      generator: pool,
+      generator,
       inputs,
       concurrency: 1,
       batchMaxRows: 8,
@@ -96,6 +107,7 @@ describe('JobService with batching, on the real pipeline', () => {
       assert.ok(submitted.ok);
       ids.push(submitted.record.id);
     }
+    release();
     await done;
     await service.close({ drain: true });
     await store.close();

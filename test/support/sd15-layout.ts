@@ -10,11 +10,11 @@ export interface LayoutEntry {
   readonly shape: readonly number[];
 }
 
-type Add = (name: string, shape: readonly number[]) => void;
+export type Add = (name: string, shape: readonly number[]) => void;
 
 export type LayoutVariant = 'sd15' | 'sd2';
 
-function weightAndBias(add: Add, prefix: string, weight: readonly number[]): void {
+export function weightAndBias(add: Add, prefix: string, weight: readonly number[]): void {
   add(`${prefix}.weight`, weight);
   add(`${prefix}.bias`, [weight[0] ?? 0]);
 }
@@ -28,12 +28,8 @@ function unetResBlock(add: Add, p: string, inCh: number, outCh: number): void {
   if (inCh !== outCh) weightAndBias(add, `${p}.skip_connection`, [outCh, inCh, 1, 1]);
 }
 
-function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant): void {
-  const contextWidth = variant === 'sd2' ? 1024 : 768;
-  const projection = variant === 'sd2' ? [ch, ch] : [ch, ch, 1, 1];
-  weightAndBias(add, `${p}.norm`, [ch]);
-  weightAndBias(add, `${p}.proj_in`, projection);
-  const b = `${p}.transformer_blocks.0`;
+/** One transformer block (`b`): self-attention, cross-attention on a `contextWidth`-wide text, GEGLU feed-forward. */
+export function transformerBlock(add: Add, b: string, ch: number, contextWidth: number): void {
   for (const attn of ['attn1', 'attn2']) {
     const context = attn === 'attn1' ? ch : contextWidth;
     add(`${b}.${attn}.to_q.weight`, [ch, ch]);
@@ -44,6 +40,14 @@ function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant):
   weightAndBias(add, `${b}.ff.net.0.proj`, [ch * 8, ch]);
   weightAndBias(add, `${b}.ff.net.2`, [ch, ch * 4]);
   for (const n of ['norm1', 'norm2', 'norm3']) weightAndBias(add, `${b}.${n}`, [ch]);
+}
+
+function unetAttention(add: Add, p: string, ch: number, variant: LayoutVariant): void {
+  const contextWidth = variant === 'sd2' ? 1024 : 768;
+  const projection = variant === 'sd2' ? [ch, ch] : [ch, ch, 1, 1];
+  weightAndBias(add, `${p}.norm`, [ch]);
+  weightAndBias(add, `${p}.proj_in`, projection);
+  transformerBlock(add, `${p}.transformer_blocks.0`, ch, contextWidth);
   weightAndBias(add, `${p}.proj_out`, projection);
 }
 
@@ -98,10 +102,11 @@ function vaeMid(add: Add, p: string, ch: number): void {
   vaeResBlock(add, `${p}.mid.block_2`, ch, ch);
 }
 
-function vae(add: Add, channels: readonly number[]): void {
+/** The VAE (`first_stage_model`) with the given level widths (SD's: 128·[1, 2, 4, 4], as SDXL's). */
+export function vae(add: Add, channels: readonly number[]): void {
   const e = 'first_stage_model.encoder';
-  weightAndBias(add, `${e}.conv_in`, [128, 3, 3, 3]);
-  let ch = 128;
+  let ch = channels[0] ?? 0;
+  weightAndBias(add, `${e}.conv_in`, [ch, 3, 3, 3]);
   channels.forEach((out, level) => {
     for (let j = 0; j < 2; j++) {
       vaeResBlock(add, `${e}.down.${level}.block.${j}`, ch, out);
@@ -129,37 +134,46 @@ function vae(add: Add, channels: readonly number[]): void {
   weightAndBias(add, `${d}.conv_out`, [3, ch, 3, 3]);
 }
 
-function clipTextEncoder(add: Add): void {
-  const t = 'cond_stage_model.transformer.text_model';
-  add(`${t}.embeddings.token_embedding.weight`, [49408, 768]);
-  add(`${t}.embeddings.position_embedding.weight`, [77, 768]);
-  for (let i = 0; i < 12; i++) {
-    const l = `${t}.encoder.layers.${i}`;
-    weightAndBias(add, `${l}.layer_norm1`, [768]);
-    for (const p of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) weightAndBias(add, `${l}.self_attn.${p}`, [768, 768]);
-    weightAndBias(add, `${l}.layer_norm2`, [768]);
-    weightAndBias(add, `${l}.mlp.fc1`, [3072, 768]);
-    weightAndBias(add, `${l}.mlp.fc2`, [768, 3072]);
-  }
-  weightAndBias(add, `${t}.final_layer_norm`, [768]);
+/** A text encoder's width and layer count, and the key prefix it sits under in the single file. */
+export interface TextTower {
+  readonly prefix: string;
+  readonly width: number;
+  readonly layers: number;
 }
 
-function openClipTextEncoder(add: Add): void {
-  const t = 'cond_stage_model.model';
-  add(`${t}.token_embedding.weight`, [49408, 1024]);
-  add(`${t}.positional_embedding`, [77, 1024]);
-  for (let i = 0; i < 24; i++) {
-    const b = `${t}.transformer.resblocks.${i}`;
-    weightAndBias(add, `${b}.ln_1`, [1024]);
-    add(`${b}.attn.in_proj_weight`, [3072, 1024]);
-    add(`${b}.attn.in_proj_bias`, [3072]);
-    weightAndBias(add, `${b}.attn.out_proj`, [1024, 1024]);
-    weightAndBias(add, `${b}.ln_2`, [1024]);
-    weightAndBias(add, `${b}.mlp.c_fc`, [4096, 1024]);
-    weightAndBias(add, `${b}.mlp.c_proj`, [1024, 4096]);
+/** CLIP's text encoder in transformers' naming (SD 1.x's ViT-L/14: 12 layers of 768). */
+export function clipTextEncoder(add: Add, { prefix, width, layers }: TextTower): void {
+  const t = `${prefix}.text_model`;
+  add(`${t}.embeddings.token_embedding.weight`, [49408, width]);
+  add(`${t}.embeddings.position_embedding.weight`, [77, width]);
+  for (let i = 0; i < layers; i++) {
+    const l = `${t}.encoder.layers.${i}`;
+    weightAndBias(add, `${l}.layer_norm1`, [width]);
+    for (const p of ['q_proj', 'k_proj', 'v_proj', 'out_proj']) weightAndBias(add, `${l}.self_attn.${p}`, [width, width]);
+    weightAndBias(add, `${l}.layer_norm2`, [width]);
+    weightAndBias(add, `${l}.mlp.fc1`, [4 * width, width]);
+    weightAndBias(add, `${l}.mlp.fc2`, [width, 4 * width]);
   }
-  weightAndBias(add, `${t}.ln_final`, [1024]);
-  add(`${t}.text_projection`, [1024, 1024]);
+  weightAndBias(add, `${t}.final_layer_norm`, [width]);
+}
+
+/** OpenCLIP's text tower in its own naming (SD 2.x's ViT-H/14: 24 blocks of 1024), with its text projection. */
+export function openClipTextEncoder(add: Add, { prefix, width, layers }: TextTower): void {
+  const t = prefix;
+  add(`${t}.token_embedding.weight`, [49408, width]);
+  add(`${t}.positional_embedding`, [77, width]);
+  for (let i = 0; i < layers; i++) {
+    const b = `${t}.transformer.resblocks.${i}`;
+    weightAndBias(add, `${b}.ln_1`, [width]);
+    add(`${b}.attn.in_proj_weight`, [3 * width, width]);
+    add(`${b}.attn.in_proj_bias`, [3 * width]);
+    weightAndBias(add, `${b}.attn.out_proj`, [width, width]);
+    weightAndBias(add, `${b}.ln_2`, [width]);
+    weightAndBias(add, `${b}.mlp.c_fc`, [4 * width, width]);
+    weightAndBias(add, `${b}.mlp.c_proj`, [width, 4 * width]);
+  }
+  weightAndBias(add, `${t}.ln_final`, [width]);
+  add(`${t}.text_projection`, [width, width]);
 }
 
 /** The float weights in A1111's layout (the non-float buffers such files also hold are left out). */
@@ -168,8 +182,8 @@ export function sd15Layout(variant: LayoutVariant = 'sd15'): LayoutEntry[] {
   const add: Add = (name, shape) => entries.push({ name, shape });
   unet(add, [320, 640, 1280, 1280], variant);
   vae(add, [128, 256, 512, 512]);
-  if (variant === 'sd2') openClipTextEncoder(add);
-  else clipTextEncoder(add);
+  if (variant === 'sd2') openClipTextEncoder(add, { prefix: 'cond_stage_model.model', width: 1024, layers: 24 });
+  else clipTextEncoder(add, { prefix: 'cond_stage_model.transformer', width: 768, layers: 12 });
   return entries;
 }
 
