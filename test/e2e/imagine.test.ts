@@ -4,7 +4,20 @@ import { decodeImage, parseInfotext, readPngText, withParameters } from '../../s
 import { A1111_CASES, oracleArray } from '../pipeline/a1111/oracle.js';
 import { maxAbsDifference } from '../pipeline/harness.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
+import type { InteractionHandle } from '../support/fake-discord/index.js';
 import { drawPng } from '../support/pictures.js';
+
+/** The PNG a command's result carries. */
+async function pictureOf(run: InteractionHandle): Promise<Uint8Array> {
+  const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
+  const [file] = result.attachments;
+  assert.ok(file);
+  return file.bytes;
+}
+
+async function pixelsOf(png: Uint8Array): Promise<Float32Array> {
+  return (await decodeImage(png, { maxPixels: 1 << 20 })).image.data;
+}
 
 describe('/imagine end to end', () => {
   let bot: BotHarness;
@@ -47,15 +60,11 @@ describe('/imagine end to end', () => {
     const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
     assert.ok(c);
     const block = (c.infotexts[0] ?? '').replaceAll('\n', ' ');
-    const run = bot.fake.sendCommand({ name: 'imagine', options: { parameters: block } });
-    const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
-    const [file] = result.attachments;
-    assert.ok(file);
-    const { image } = await decodeImage(file.bytes, { maxPixels: 1 << 20 });
+    const png = await pictureOf(bot.fake.sendCommand({ name: 'imagine', options: { parameters: block } }));
+    const worst = maxAbsDifference(await pixelsOf(png), oracleArray(c.output_file));
     // The PNG holds 8-bit values: A1111's picture rounded, within the oracle's tolerance.
-    const worst = maxAbsDifference(image.data, oracleArray(c.output_file));
     assert.ok(worst <= 0.5 / 255 + 2e-3, `max |Δ| ${worst}`);
-    const infotext = parseInfotext(readPngText(file.bytes).parameters ?? '');
+    const infotext = parseInfotext(readPngText(png).parameters ?? '');
     assert.deepEqual([infotext.sampler, infotext.scheduleType, infotext.seed, infotext.steps], ['DPM++ 2M', 'Karras', 1003n, 8]);
     assert.deepEqual(bot.fake.violations, []);
   });
@@ -64,12 +73,8 @@ describe('/imagine end to end', () => {
     const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
     assert.ok(c);
     const carrier = withParameters(await drawPng(8, 8, () => [10, 20, 30]), c.infotexts[0] ?? '');
-    const run = bot.fake.sendCommand({ name: 'imagine', options: { remake: bot.fake.uploadAttachment(carrier, 'a1111.png') } });
-    const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
-    const [file] = result.attachments;
-    assert.ok(file);
-    const { image } = await decodeImage(file.bytes, { maxPixels: 1 << 20 });
-    const worst = maxAbsDifference(image.data, oracleArray(c.output_file));
+    const png = await pictureOf(bot.fake.sendCommand({ name: 'imagine', options: { remake: bot.fake.uploadAttachment(carrier, 'a1111.png') } }));
+    const worst = maxAbsDifference(await pixelsOf(png), oracleArray(c.output_file));
     assert.ok(worst <= 0.5 / 255 + 2e-3, `max |Δ| ${worst}`);
 
     const bare = bot.fake.sendCommand({ name: 'imagine', options: { remake: bot.fake.uploadAttachment(await drawPng(8, 8, () => [1, 2, 3]), 'bare.png') } });
@@ -83,17 +88,10 @@ describe('/imagine end to end', () => {
     const c = A1111_CASES.find((x) => x.id === 't2i_dpmpp_2m');
     assert.ok(c);
     const block = c.infotexts[0] ?? '';
-    const picture = async (text: string) => {
-      const run = bot.fake.sendCommand({ name: 'imagine', options: { parameters: text.replaceAll('\n', ' ') } });
-      const result = await run.waitForOriginal((message) => message.attachments.length > 0, 60_000);
-      const [file] = result.attachments;
-      assert.ok(file);
-      return file.bytes;
-    };
+    const picture = (text: string) => pictureOf(bot.fake.sendCommand({ name: 'imagine', options: { parameters: text.replaceAll('\n', ' ') } }));
     const varied = await picture(block.replace(/Model: tiny-sd, /, 'Model: tiny-sd, Variation seed: 77, Variation seed strength: 1, '));
     const direct = await picture(block.replace(/Seed: \d+,/, 'Seed: 77,'));
-    const pixels = async (bytes: Uint8Array) => (await decodeImage(bytes, { maxPixels: 1 << 20 })).image.data;
-    assert.equal(maxAbsDifference(await pixels(varied), await pixels(direct)), 0);
+    assert.equal(maxAbsDifference(await pixelsOf(varied), await pixelsOf(direct)), 0);
     const infotext = parseInfotext(readPngText(varied).parameters ?? '');
     assert.deepEqual([infotext.seed, infotext.variationSeed, infotext.variationStrength], [1003n, 77n, 1]);
     assert.deepEqual(bot.fake.violations, []);

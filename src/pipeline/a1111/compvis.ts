@@ -60,7 +60,7 @@ export class CompVisSchedule implements NoiseLevels {
   /** `sigmas.log()` (float32 values). */
   readonly logSigmas: Float32Array;
 
-  /** ldm's `alphas_cumprod` (float32), which A1111's timestep samplers read. */
+  /** The ᾱ of its levels (ldm's `alphas_cumprod`, float32, for `CompVisDenoiser`), which A1111's timestep samplers read. */
   readonly alphasCumprod: Float32Array;
 
   constructor(alphasCumprod: Float32Array) {
@@ -97,7 +97,12 @@ export class CompVisSchedule implements NoiseLevels {
 
   /** `t_to_sigma`: exp of log σ interpolated linearly between the neighbouring integer timesteps, float32. */
   tToSigma(t: number): number {
-    return interpolatedSigma(this.logSigmas, t);
+    const tf = f32(t);
+    const low = Math.floor(tf);
+    const high = Math.ceil(tf);
+    const w = f32(tf - low);
+    const logSigma = f32(f32(f32(1 - w) * (this.logSigmas[low] ?? NaN)) + f32(w * (this.logSigmas[high] ?? NaN)));
+    return f32(Math.exp(logSigma));
   }
 
   /** `get_sigmas(n)`: `n` levels at t = `linspace(T − 1, 0, n)`, then 0 (A1111's Uniform schedule). */
@@ -109,16 +114,6 @@ export class CompVisSchedule implements NoiseLevels {
   denoised(x: number, eps: number, sigma: number): number {
     return f32(x + f32(eps * -sigma));
   }
-}
-
-/** k-diffusion's `DiscreteSchedule.t_to_sigma` over `logSigmas` (float32). */
-export function interpolatedSigma(logSigmas: Float32Array, t: number): number {
-  const tf = f32(t);
-  const low = Math.floor(tf);
-  const high = Math.ceil(tf);
-  const w = f32(tf - low);
-  const logSigma = f32(f32(f32(1 - w) * (logSigmas[low] ?? NaN)) + f32(w * (logSigmas[high] ?? NaN)));
-  return f32(Math.exp(logSigma));
 }
 
 /** `torch.linspace(start, end, n)` in float32: torch fills the first half from `start`, the second from `end`. */

@@ -1,7 +1,7 @@
 import type { RandomGenerator } from '../rng/types.js';
 
-/** The sampler ids dreamcord supports; each names one diffusers scheduler class and its variant keys. */
-export const SCHEDULER_IDS = [
+/** The sampler ids with a diffusers scheduler class; each names one class and its variant keys. */
+const DIFFUSERS_SAMPLERS = [
   'pndm',
   'ddim',
   'ddim_trailing',
@@ -21,18 +21,7 @@ export const SCHEDULER_IDS = [
   'deis',
   'ddpm',
   'lcm',
-  'dpmpp_2s_a',
-  'dpm_fast',
-  'dpm_adaptive',
-  'restart',
-  'ddim_cfgpp',
-  'dpmpp_sde',
-  'dpmpp_2m_sde',
-  'dpmpp_2m_sde_heun',
-  'dpmpp_3m_sde',
 ] as const;
-
-export type SchedulerId = (typeof SCHEDULER_IDS)[number];
 
 /**
  * The samplers that exist only as A1111 runs them (k-diffusion's or A1111's own code, no diffusers class): they
@@ -48,10 +37,15 @@ export const A1111_ONLY_SAMPLERS = [
   'dpmpp_2m_sde',
   'dpmpp_2m_sde_heun',
   'dpmpp_3m_sde',
-] as const satisfies readonly SchedulerId[];
+] as const;
+
+/** The sampler ids dreamcord supports. */
+export const SCHEDULER_IDS = [...DIFFUSERS_SAMPLERS, ...A1111_ONLY_SAMPLERS] as const;
+
+export type SchedulerId = (typeof SCHEDULER_IDS)[number];
 
 /** A sampler with a diffusers scheduler class. */
-export type DiffusersSamplerId = Exclude<SchedulerId, (typeof A1111_ONLY_SAMPLERS)[number]>;
+export type DiffusersSamplerId = (typeof DIFFUSERS_SAMPLERS)[number];
 
 /** Whether diffusers' schedulers can run `id` (every sampler but {@link A1111_ONLY_SAMPLERS}). */
 export function isDiffusersSampler(id: SchedulerId): id is DiffusersSamplerId {

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CompVisSchedule, ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
-import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
 import { a1111Fields, parseSamplerName, StableDiffusionPipeline, type GenerateRequest } from '../../../src/pipeline/index.js';
 import { maxAbsDifference } from '../harness.js';
+import { secondPictureAlone, standInDenoiser } from './sampler-checks.js';
 
 interface SamplerCase {
   readonly sampler: string;
@@ -32,16 +32,6 @@ const schedule = new CompVisSchedule(
   ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' }),
 );
 const size = fixture.shape.reduce((a, b) => a * b, 1);
-const f32 = Math.fround;
-
-/** make_samplers.py's stand-in for the guided UNet: `(x + 0.2·sin x) / (1 + σ²)` in float32. */
-function standIn(calls: number[]): Denoiser {
-  return (x, sigma) => {
-    calls.push(sigma);
-    const scale = f32(1 + f32(sigma * sigma));
-    return Promise.resolve(x.map((v) => f32(f32(v + f32(0.2 * f32(Math.sin(v)))) / scale)));
-  };
-}
 
 describe('A1111 samplers against their numpy transcription', () => {
   for (const c of fixture.cases) {
@@ -57,7 +47,7 @@ describe('A1111 samplers against their numpy transcription', () => {
           ? { sigmaMin: schedule.sigmaMin, sigmaMax: schedule.sigmaMax }
           : { sigmaMin: sigmas[sigmas.length - 2] ?? NaN, sigmaMax: sigmas[0] ?? NaN };
       const brownian = () => assert.fail('only the SDE samplers ask for Brownian noise');
-      const result = await sampler.sample(standIn(calls), Float32Array.from(c.start), sigmas, noise, { ...range, brownian });
+      const result = await sampler.sample(standInDenoiser(calls), Float32Array.from(c.start), sigmas, noise, { ...range, brownian });
 
       assert.equal(used, c.draws_used, 'draws of the image generators');
       assert.equal(calls.length, c.calls.length, 'denoiser calls');
@@ -106,13 +96,10 @@ describe('A1111 samplers on the tiny model (compat a1111)', () => {
 
   for (const sampler of ['DPM++ 2S a', 'DPM fast', 'DPM adaptive', 'Restart', 'LCM']) {
     it(`${sampler}: reports the calls it makes; picture 2 of a batch is its seed's picture alone, but for DPM adaptive`, async () => {
-      const progress: [number, number][] = [];
-      const batch = await pipeline.generate({ ...base, sampler, seed: 5, count: 2 }, { onProgress: (done, total) => progress.push([done, total]) });
-      const alone = await pipeline.generate({ ...base, sampler, seed: 6 });
+      const { progress, difference } = await secondPictureAlone(pipeline, { ...base, sampler });
       const [calls, total] = progress.at(-1) ?? [0, 0];
       assert.equal(calls, progress.length);
       if (sampler !== 'DPM adaptive') assert.equal(calls, total);
-      const difference = maxAbsDifference(batch.images[1]?.image.data ?? new Float32Array(), alone.images[0]?.image.data ?? new Float32Array());
       // DPM adaptive's step-size control measures its error over the whole batch (k-diffusion's norm), as in A1111.
       if (sampler === 'DPM adaptive') assert.ok(difference > 1e-3, `max |Δ| ${difference}`);
       else assert.ok(difference < 1e-5, `max |Δ| ${difference}`);

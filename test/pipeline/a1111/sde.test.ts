@@ -7,9 +7,8 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { BrownianNoise, seedSequenceState } from '../../../src/pipeline/a1111/brownian-tree.js';
 import { kSamplerFor } from '../../../src/pipeline/a1111/k-samplers.js';
-import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
 import { a1111Fields, parseSamplerName, StableDiffusionPipeline, type GenerateRequest } from '../../../src/pipeline/index.js';
-import { maxAbsDifference } from '../harness.js';
+import { secondPictureAlone, standInDenoiser } from './sampler-checks.js';
 
 interface SdeCase {
   readonly sampler: string;
@@ -36,15 +35,6 @@ const imageSize = fixture.shape.slice(1).reduce((a, b) => a * b, 1);
 /** make_sde.py's stand-in for A1111's `randn_local(seed, shape)`. */
 const standInDraw = (seed: number): Float32Array => Float32Array.from({ length: imageSize }, (_, i) => f32(Math.sin((seed % 1000003) * 1e-3 + 0.37 * i)));
 
-/** make_samplers.py's stand-in for the guided UNet: `(x + 0.2·sin x) / (1 + σ²)` in float32. */
-function standIn(calls: number[]): Denoiser {
-  return (x, sigma) => {
-    calls.push(sigma);
-    const scale = f32(1 + f32(sigma * sigma));
-    return Promise.resolve(x.map((v) => f32(f32(v + f32(0.2 * f32(Math.sin(v)))) / scale)));
-  };
-}
-
 describe('A1111 SDE samplers against their numpy transcription', () => {
   it('derives the seeds numpy’s SeedSequence derives (pool size 24, spawn keys of the tree)', () => {
     for (const { entropy, spawn_key: key, state } of fixture.seed_sequences) {
@@ -63,7 +53,7 @@ describe('A1111 SDE samplers against their numpy transcription', () => {
       const calls: number[] = [];
       const sigmas = Float64Array.from(c.sigmas);
       const noDraws = () => assert.fail('the SDE samplers draw no noise from the image generators');
-      const result = await sampler.sample(standIn(calls), Float32Array.from(c.start), sigmas, noDraws, { sigmaMin: NaN, sigmaMax: NaN, brownian });
+      const result = await sampler.sample(standInDenoiser(calls), Float32Array.from(c.start), sigmas, noDraws, { sigmaMin: NaN, sigmaMax: NaN, brownian });
       assert.equal(calls.length, c.calls.length, 'model calls');
       c.calls.forEach((expected, i) => assert.ok(Math.abs((calls[i] ?? NaN) - expected) <= 2e-6 * expected, `call ${i}: σ ${calls[i]} vs ${expected}`));
       assert.equal(queries.length, c.queries.length, 'Brownian queries');
@@ -84,14 +74,11 @@ describe('A1111 SDE samplers on the tiny model (compat a1111)', () => {
 
   for (const sampler of ['DPM++ SDE', 'DPM++ 2M SDE', 'DPM++ 2M SDE Heun', 'DPM++ 3M SDE']) {
     it(`${sampler}: reports its calls; picture 2 of a batch is its seed's picture alone (one Brownian tree per picture)`, async () => {
-      const progress: [number, number][] = [];
-      const batch = await pipeline.generate({ ...base, sampler, seed: 5, count: 2 }, { onProgress: (done, total) => progress.push([done, total]) });
-      const alone = await pipeline.generate({ ...base, sampler, seed: 6 });
+      const { progress, difference } = await secondPictureAlone(pipeline, { ...base, sampler });
       assert.deepEqual(progress.at(-1), [progress.length, progress.length]);
-      const difference = maxAbsDifference(batch.images[1]?.image.data ?? new Float32Array(), alone.images[0]?.image.data ?? new Float32Array());
       assert.ok(difference < 1e-5, `max |Δ| ${difference}`);
-      const other = await pipeline.generate({ ...base, sampler, seed: 7 });
-      assert.ok(maxAbsDifference(other.images[0]?.image.data ?? new Float32Array(), alone.images[0]?.image.data ?? new Float32Array()) > 1e-3, 'the seed moves the noise');
+      const other = await secondPictureAlone(pipeline, { ...base, sampler }, { seed: 7 });
+      assert.ok(other.difference > 1e-3, 'the seed moves the noise');
     });
   }
 

@@ -10,7 +10,7 @@ import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
 import { a1111Timesteps, walkedTimesteps, type EpsModel, type TimestepSampler } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import { a1111Fields, parseSamplerName, StableDiffusionPipeline, type GenerateRequest } from '../../../src/pipeline/index.js';
-import { maxAbsDifference } from '../harness.js';
+import { secondPictureAlone } from './sampler-checks.js';
 
 interface TimestepCase {
   readonly sampler: string;
@@ -90,12 +90,9 @@ describe('A1111 timestep samplers on the tiny model (compat a1111)', () => {
 
   for (const sampler of ['DDIM', 'DDIM CFG++', 'PLMS', 'UniPC']) {
     it(`${sampler}: reports its calls; picture 2 of a batch is its seed's picture alone; the schedule type changes nothing`, async () => {
-      const progress: [number, number][] = [];
-      const batch = await pipeline.generate({ ...base, sampler, seed: 5, count: 2 }, { onProgress: (done, total) => progress.push([done, total]) });
-      const alone = await pipeline.generate({ ...base, sampler, seed: 6, scheduleType: 'Karras' });
+      const { progress, difference } = await secondPictureAlone(pipeline, { ...base, sampler }, { scheduleType: 'Karras' });
       assert.deepEqual(progress.at(-1), [progress.length, progress.length]);
       assert.equal(progress.length, sampler === 'PLMS' || sampler === 'UniPC' ? 8 : 7);
-      const difference = maxAbsDifference(batch.images[1]?.image.data ?? new Float32Array(), alone.images[0]?.image.data ?? new Float32Array());
       assert.ok(difference < 1e-5, `max |Δ| ${difference}`);
     });
   }
