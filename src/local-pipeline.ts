@@ -7,7 +7,7 @@ import { graphTargetFor, prepareModel } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
-import { describeModel, readCatalog, type DescribedModel } from './catalog/index.js';
+import { describeModel, readCatalog, type DescribedModel, type Sidecar } from './catalog/index.js';
 import { sourceIdentity } from './convert/source-files.js';
 import { FailureError } from './failure.js';
 import { ModelPool, type PoolEntry } from './generator/model-pool.js';
@@ -125,6 +125,11 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
       log.warn({ model: model.name, reason: (error as Error).message }, 'a MODELS_DIR model cannot be used; left out');
       continue;
     }
+    const unhonoured = sidecarNotHonoured(model.sidecar, facts);
+    if (unhonoured) {
+      log.warn({ model: model.name, reason: unhonoured }, 'a MODELS_DIR model cannot be used; left out');
+      continue;
+    }
     if (facts.inpainting) {
       log.warn({ model: model.name }, 'a MODELS_DIR model is an inpainting model (INPAINT_MODEL_DIR takes those); left out');
       continue;
@@ -148,6 +153,20 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
     });
   }
   return entries;
+}
+
+/**
+ * What a sidecar asks of a model that the pipeline cannot honour, or undefined. The pipeline takes the prediction
+ * type from the model's own scheduler config; drawing a v-prediction model as noise prediction (or without the
+ * zero-terminal-SNR schedule it was trained on) would give wrong pictures without a word, so such a model is left out.
+ */
+function sidecarNotHonoured(sidecar: Sidecar | undefined, facts: DescribedModel): string | undefined {
+  if (sidecar?.zeroTerminalSnr) return 'its sidecar sets zeroTerminalSnr, which dreamcord does not apply yet';
+  const own = facts.schedulerConfig['prediction_type'] === 'v_prediction' ? 'v' : 'epsilon';
+  if (sidecar?.prediction !== undefined && sidecar.prediction !== own) {
+    return `its sidecar sets prediction "${sidecar.prediction}", which dreamcord does not apply yet to a model whose files say "${own}"`;
+  }
+  return undefined;
 }
 
 /**

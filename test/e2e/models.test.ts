@@ -64,7 +64,7 @@ describe('many models: MODELS_DIR with an SD 1.5 and an SDXL checkpoint', () => 
     assert.equal(reply.content, 'There is no model called tiny-sd16; there are: tiny-sd15, tiny-xl. Did you mean tiny-sd15?');
   });
 
-  it("a reroll of a result runs on that result's model; /config model sets the server's default", { timeout: 240_000 }, async () => {
+  it("a reroll or variation of a result runs on that result's model; /config model sets the server's default", { timeout: 240_000 }, async () => {
     const first = await bot.fake
       .sendCommand({ name: 'imagine', options: { prompt: 'a heron', model: 'tiny-xl', steps: 1, width: 128, height: 128 } })
       .waitForOriginal((message) => message.attachments.length > 0, 100_000);
@@ -72,6 +72,15 @@ describe('many models: MODELS_DIR with an SD 1.5 and an SDXL checkpoint', () => 
     assert.ok(reroll);
     const rerolled = await bot.fake.clickButton({ message: first, customId: reroll }).waitForOriginal((message) => message.attachments.length > 0, 100_000);
     assert.equal(parametersOf(rerolled).model, 'tiny-xl');
+    // A variation of the result: on its model, unless the member names another.
+    const jobId = /^Job (\S+)$/.exec(first.embeds[0]?.footer?.text ?? '')?.[1];
+    assert.ok(jobId);
+    for (const [options, model] of [[{}, 'tiny-xl'], [{ model: 'tiny-sd15' }, 'tiny-sd15']] as const) {
+      const varied = await bot.fake
+        .sendCommand({ name: 'variation', options: { job: jobId, steps: 2, strength: 0.6, ...options } })
+        .waitForOriginal((message) => message.attachments.length > 0, 100_000);
+      assert.equal(parametersOf(varied).model, model);
+    }
 
     const moderator = bot.fake.createMember({ username: 'mod', permissions: DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageGuild });
     const typo = await bot.fake.sendCommand({ name: 'config', user: moderator, subcommand: 'set', options: { key: 'model', value: 'tiny_xl' } }).waitForOriginal();

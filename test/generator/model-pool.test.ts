@@ -73,13 +73,19 @@ describe('ModelPool', () => {
     const dir = join(processTempDir(), 'models');
     mkdirSync(dir);
     copyFileSync(TINY_LORA, join(dir, 'a-lora.safetensors'));
+    // A sidecar asking for v-prediction of an ε-prediction checkpoint: not drawn wrong without a word.
+    copyFileSync(TINY_SD, join(dir, 'v-tune.safetensors'));
+    writeFileSync(join(dir, 'v-tune.json'), JSON.stringify({ prediction: 'v' }));
     const broken = join(dir, 'damaged');
     cpSync('test/fixtures/tiny-sd', broken, { recursive: true });
     writeFileSync(join(broken, 'unet', 'model.onnx'), 'not an ONNX graph');
     const { pool: models, logs } = await pool(dir, 16);
     pools.push(models);
     assert.deepEqual(models.models.map((model) => model.name), ['damaged']);
-    assert.match(String(said(logs, 'a MODELS_DIR model cannot be used; left out')[0]?.['reason']), /looks like a LoRA/);
+    const leftOut = said(logs, 'a MODELS_DIR model cannot be used; left out');
+    assert.deepEqual(leftOut.map((line) => line['model']), ['a-lora', 'v-tune']);
+    assert.match(String(leftOut[0]?.['reason']), /looks like a LoRA/);
+    assert.equal(leftOut[1]?.['reason'], 'its sidecar sets prediction "v", which dreamcord does not apply yet to a model whose files say "epsilon"');
 
     const failure = async () => {
       const error = await draw(models, 'damaged').then(() => undefined, (caught: unknown) => caught);

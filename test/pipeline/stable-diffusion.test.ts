@@ -266,6 +266,24 @@ describe('other model folders', () => {
     );
   });
 
+  it('draws a v-prediction model with diffusers\' scheduler in A1111 mode (A1111\'s sampling is ported for noise prediction)', async () => {
+    const dir = copyModel('tiny-sd');
+    const config = join(dir, 'scheduler', 'scheduler_config.json');
+    writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, 'utf8')), prediction_type: 'v_prediction' }));
+    const [vModel, epsilonModel] = await Promise.all([
+      StableDiffusionPipeline.load(dir, { provider: 'cpu' }),
+      StableDiffusionPipeline.load(TINY_SD, { provider: 'cpu' }),
+    ]);
+    const request: GenerateRequest = { ...BASE, steps: 4, sampler: 'euler', rng: 'gpu' };
+    const inA1111Mode = pixels(await vModel.generate({ ...request, compat: 'a1111' }));
+    const inDiffusersMode = pixels(await vModel.generate({ ...request, compat: 'diffusers' }));
+    const asNoisePrediction = pixels(await epsilonModel.generate({ ...request, compat: 'a1111' }));
+    assert.equal(maxAbsDifference(inA1111Mode, inDiffusersMode), 0);
+    // The same weights read as noise prediction give another picture: the mode did not fall back to that reading.
+    assert.ok(maxAbsDifference(inA1111Mode, asNoisePrediction) > 0.01);
+    await Promise.all([vModel.dispose(), epsilonModel.dispose()]);
+  });
+
   it('inpaints with a 9-channel model at any strength, for a batch, and refuses txt2img', async () => {
     const inpainting = await StableDiffusionPipeline.load('test/fixtures/tiny-sd-inpaint', { provider: 'cpu' });
     assert.equal(inpainting.info.inpainting, true);

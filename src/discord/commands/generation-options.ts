@@ -77,7 +77,7 @@ export function generationOptions(interaction: ChatInputCommandInteraction): Gen
 }
 
 /** Suggests samplers for the `sampler` option. */
-export async function samplerAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
+async function samplerAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
   const focused = interaction.options.getFocused(true);
   const choices = focused.name === 'sampler' ? suggestSamplers(String(focused.value)) : [];
   await interaction.respond(choices.map((c) => ({ name: c.name, value: c.value })));

@@ -5,7 +5,7 @@ import { REGION_LABELS } from '../../generator/request.js';
 import { MASK_REGIONS, type MaskRegion } from '../../pipeline/index.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import { admitWithImages, attachmentOption, imageJob } from '../interactions/image-command.js';
-import { cfgOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
+import { cfgOption, generationAutocomplete, generationOptions, modelOption, negativeOption, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 
 const data = new SlashCommandBuilder()
   .setName('inpaint')
@@ -21,6 +21,7 @@ const data = new SlashCommandBuilder()
       .setDescription('Or a part of the picture to repaint, without drawing a mask')
       .addChoices(...MASK_REGIONS.map((region) => ({ name: REGION_LABELS[region], value: region }))),
   )
+  .addStringOption(modelOption)
   .addStringOption(negativeOption)
   .addNumberOption(strengthOption('How much to change the area (0.05–1, default 1 = paint it anew)'))
   .addStringOption(seedOption)
@@ -51,7 +52,7 @@ export const inpaintCommand: SlashCommand = {
     const job = imageJob('command', 'inpaint', generationOptions(interaction), context);
     await admitWithImages(interaction, context, job, (check) => context.inputs.forInpaint(spec, check));
   },
-  autocomplete: samplerAutocomplete,
+  autocomplete: generationAutocomplete,
 };
 
 function isMaskRegion(value: string): value is MaskRegion {

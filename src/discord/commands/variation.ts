@@ -5,7 +5,7 @@ import type { GenerationOptions } from '../../jobs/build-request.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import type { CommandContext, SlashCommand } from '../interactions/command.js';
 import { admitJobVariation, admitWithImages, attachmentOption, imageJob } from '../interactions/image-command.js';
-import { cfgOption, countOption, generationOptions, negativeOption, samplerAutocomplete, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
+import { cfgOption, countOption, generationAutocomplete, generationOptions, modelOption, negativeOption, samplerOption, seedOption, stepsOption, strengthOption } from './generation-options.js';
 import { escapeUnprintable } from '../../shown-value.js';
 
 /** A job id as the footer of every result shows it. */
@@ -22,6 +22,7 @@ const data = new SlashCommandBuilder()
   .addStringOption((o) =>
     o.setName('prompt').setDescription("What to draw (needed for an upload; a job's own prompt by default)").setMaxLength(MAX_PROMPT_CHARS),
   )
+  .addStringOption(modelOption)
   .addStringOption(negativeOption)
   .addNumberOption(strengthOption('How far to move from the picture (0.05–1, default 0.6; low = close to it)'))
   .addStringOption(seedOption)
@@ -48,7 +49,7 @@ export const variationCommand: SlashCommand = {
       return admitJobVariation(interaction, context, 'command', { jobId, index }, options);
     }
   },
-  autocomplete: samplerAutocomplete,
+  autocomplete: generationAutocomplete,
 };
 
 /** What is wrong with the choice of source and prompt, checked before anything is downloaded. */
