@@ -27,18 +27,14 @@ export async function hiresPass(
   latents: Float32Array,
   scheduler: Scheduler,
 ): Promise<{ job: Job; latents: Float32Array }> {
-  const hires = first.request.hires;
-  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
   const { request } = first;
 
   // 1. The second pass: the target size, its own steps, strength, scheduler and noise.
   const job: Job = {
     ...first,
-    request: { ...request, width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength },
+    ...secondPassOf(first),
     scheduler,
     noise: createBatchNoise(request.seed, request.count, request.rng, request.seedMode),
-    latentWidth: hires.width / 8,
-    latentHeight: hires.height / 8,
   };
 
   // 2. The first pass upscaled to the target's latent size (a Lanczos upscale's VAE sample from the job's noise).
@@ -66,15 +62,20 @@ export async function a1111HiresPass(
   latents: Float32Array,
   sampler: A1111Sampler,
 ): Promise<{ job: FirstPass; sampled: A1111Latents }> {
-  const hires = first.request.hires;
-  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
   const { request } = first;
-  const target = { width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength };
-  const job: FirstPass = { ...first, request: { ...request, ...target }, latentWidth: hires.width / 8, latentHeight: hires.height / 8 };
+  const job: FirstPass = { ...first, ...secondPassOf(first) };
   const vaeNoise = createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
   const init = await upscaleFirstPass(first, latents, job, (shape) => vaeNoise.randn(shape));
   const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init };
   return { job, sampled: await sampleA1111(first.model, pass, sampler, first.hooks, first.timing) };
+}
+
+/** The second pass's request and latent size: the target size, the hires steps and strength. */
+function secondPassOf(first: FirstPass): Pick<Job, 'request' | 'latentWidth' | 'latentHeight'> {
+  const { hires } = first.request;
+  if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
+  const target = { width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength };
+  return { request: { ...first.request, ...target }, latentWidth: hires.width / 8, latentHeight: hires.height / 8 };
 }
 
 /**
