@@ -119,8 +119,13 @@ describe('A1111 samplers on the tiny model (compat a1111)', () => {
     assert.deepEqual(fields('LCM'), { sampler: 'LCM', scheduleType: 'Automatic' });
   });
 
-  it('refuses them where A1111 sampling does not run: diffusers mode, the hires fix', async () => {
+  it('refuses them where A1111 sampling does not run (diffusers mode); a hires fix in A1111 mode runs them in both passes', async () => {
     await assert.rejects(pipeline.generate({ ...base, sampler: 'Restart', compat: 'diffusers' }), /Restart is A1111's own sampler: it runs with `compat` a1111/);
-    await assert.rejects(pipeline.generate({ ...base, sampler: 'DPM fast', hires: { scale: 2 } }), /DPM fast is A1111's own sampler/);
+    await assert.rejects(
+      pipeline.generate({ ...base, sampler: 'DPM fast', compat: 'diffusers', hires: { scale: 2 } }),
+      /DPM fast is A1111's own sampler/,
+    );
+    const hires = await pipeline.generate({ ...base, sampler: 'DPM fast', hires: { scale: 2 } });
+    assert.deepEqual([hires.images[0]?.image.width, hires.images[0]?.image.height], [128, 128]);
   });
 });
