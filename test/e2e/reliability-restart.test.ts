@@ -59,7 +59,9 @@ describe('restarts and crashes (issue 10)', () => {
     const second = await startBotProcess({ fake, storeUrl: url });
     for (const member of [fake.member, bob]) {
       const told = new RegExp(`<@${member.user.id}>.*resumed after a restart`);
-      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 30_000 });
+      // The second start spawns a process, logs in and loads the model first: under a loaded CI machine that alone
+      // has taken over 30 s, so this waits as long as the result does.
+      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 60_000 });
       await fake.waitFor(() => results(fake, member).length > 0, 60_000, `${member.user.username}'s result`);
     }
     assert.equal(results(fake, fake.member).length, 1, 'one result for the slow job');
