@@ -18,7 +18,8 @@ import { resolveRequest, type GenerateRequest, type GenerationKind, type Resolve
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
 import { SessionFactory } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
-import type { PatchableWeight, PatchedComponent } from './lora/patch.js';
+import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from './lora/patch.js';
+import type { ModelSession } from './runtime/session.js';
 import { ClipTextEncoder } from './models/text-encoder.js';
 import { Unet } from './models/unet.js';
 import { createBatchNoise } from './seeds.js';
@@ -331,8 +332,7 @@ export class StableDiffusionPipeline {
 
   /** Releases every ONNX Runtime session. The pipeline cannot generate afterwards. */
   async dispose(): Promise<void> {
-    await this.#model.patching?.merged.text_encoder.release();
-    await this.#model.patching?.merged.unet.release();
+    for (const merged of Object.values(this.#model.patching?.merged ?? {})) await merged.release();
     await this.#sessions.releaseAll();
   }
 
@@ -350,13 +350,21 @@ export class StableDiffusionPipeline {
       const message = `${this.info.dir} cannot take LoRAs: it has no weight tables (a checkpoint converted by dreamcord has them)`;
       throw new PipelineError('INVALID_REQUEST', message, { field: 'networks' });
     }
-    const changes = (component: PatchedComponent) => networks.some((patch) => patch.deltas[component].length > 0);
+    // The merged session of each component the networks change (the component itself where they change none).
+    const mergedFor = async (component: PatchedComponent): Promise<ModelSession | undefined> => {
+      const merged = patching.merged[component];
+      return merged && networks.some((patch) => patch.deltas[component].length > 0) ? merged.session(networks) : undefined;
+    };
+    // One after another: each merge reads its component's weights whole (SDXL's UNet: 5 GB in fp16).
+    const merged: Partial<Record<PatchedComponent, ModelSession>> = {};
+    for (const component of PATCHED_COMPONENTS) merged[component] = await mergedFor(component);
+    const { text_encoder: textEncoder, text_encoder_2: textEncoder2, unet } = merged;
+    const { second } = this.#model;
     return {
       ...this.#model,
-      textEncoder: changes('text_encoder')
-        ? new ClipTextEncoder(await patching.merged.text_encoder.session(networks))
-        : this.#model.textEncoder,
-      unet: changes('unet') ? new Unet(await patching.merged.unet.session(networks)) : this.#model.unet,
+      textEncoder: textEncoder ? new ClipTextEncoder(textEncoder) : this.#model.textEncoder,
+      second: second && textEncoder2 ? { ...second, textEncoder: new ClipTextEncoder(textEncoder2) } : second,
+      unet: unet ? new Unet(unet) : this.#model.unet,
     };
   }
 

@@ -4,7 +4,7 @@ import { PipelineError } from '../errors.js';
 import type { SessionFactory } from '../runtime/session-factory.js';
 import type { PipelineLogger } from '../logger.js';
 import { MergedWeights } from '../lora/merged-weights.js';
-import type { PatchableWeight, PatchedComponent } from '../lora/patch.js';
+import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
 import { familyOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
@@ -45,10 +45,13 @@ export interface SecondTextEncoder {
   readonly forceZerosForEmptyPrompt: boolean;
 }
 
-/** What a converted model offers for LoRA: each component's weight table, and its merged-weights cache. */
+/**
+ * What a converted model offers for LoRA: each component's weight table (none for a component the model lacks:
+ * SD 1.x's `text_encoder_2`), and the merged-weights cache of each component it has.
+ */
 export interface Patching {
   readonly weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>;
-  readonly merged: Readonly<Record<PatchedComponent, MergedWeights>>;
+  readonly merged: Readonly<Partial<Record<PatchedComponent, MergedWeights>>>;
 }
 
 /** The weight table the converter writes beside each component's `model.onnx`. */
@@ -94,7 +97,7 @@ export async function loadStableDiffusionModel(
     unet,
     vaeEncoder,
     vaeDecoder,
-    patching: await loadPatching(folder, sessions, textEncoder, unet),
+    patching: await loadPatching(folder, sessions, { text_encoder: textEncoder, text_encoder_2: second?.textEncoder, unet }),
   };
 }
 
@@ -124,18 +127,19 @@ export function maxClipSkipOf(model: StableDiffusionModel): number {
 async function loadPatching(
   folder: ModelFolder,
   sessions: SessionFactory,
-  textEncoder: ClipTextEncoder,
-  unet: Unet,
+  parts: Readonly<Record<PatchedComponent, ClipTextEncoder | Unet | undefined>>,
 ): Promise<Patching | undefined> {
   const weightOpsFile = join(folder.dir, 'weight_ops', 'model.onnx');
   const tableOf = (file: string): string => join(dirname(file), WEIGHT_TABLE_FILE);
-  if (![weightOpsFile, tableOf(folder.textEncoder), tableOf(folder.unet)].every((file) => existsSync(file))) return undefined;
+  const present = PATCHED_COMPONENTS.flatMap((component) => {
+    const part = parts[component];
+    return part ? [{ component, session: part.session }] : [];
+  });
+  if (![weightOpsFile, ...present.map(({ session }) => tableOf(session.file))].every((file) => existsSync(file))) return undefined;
   const weightOps = await sessions.load(weightOpsFile);
-  const parts = { text_encoder: textEncoder.session, unet: unet.session } as const;
-  const weights = {} as Record<PatchedComponent, readonly PatchableWeight[]>;
-  const merged = {} as Record<PatchedComponent, MergedWeights>;
-  for (const component of ['text_encoder', 'unet'] as const) {
-    const session = parts[component];
+  const weights: Record<PatchedComponent, readonly PatchableWeight[]> = { text_encoder: [], text_encoder_2: [], unet: [] };
+  const merged: Partial<Record<PatchedComponent, MergedWeights>> = {};
+  for (const { component, session } of present) {
     weights[component] = readWeightTable(tableOf(session.file));
     const table = new Map(weights[component].map((weight) => [weight.name, weight]));
     merged[component] = new MergedWeights(component, session.file, table, weightOps, sessions, session.provider);
