@@ -16,7 +16,7 @@ import {
 } from './models/stable-diffusion-model.js';
 import { resolveRequest, type GenerateRequest, type GenerationKind, type ResolvedRequest } from './request.js';
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
-import { SessionFactory } from './runtime/session-factory.js';
+import { SessionFactory, type SessionFactoryOptions } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
 import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from './lora/patch.js';
 import type { ModelSession } from './runtime/session.js';
@@ -42,6 +42,15 @@ export interface PipelineOptions {
   readonly cacheDir?: string;
   /** Receives load and fallback messages (`(level, msg, fields) => …`). */
   readonly log?: PipelineLogger;
+  /**
+   * Where sessions are created through the native bridge to ONNX Runtime's C API, which passes the CUDA provider
+   * the options onnxruntime-node cannot (`auto`: on CUDA; `on`: also on the CPU; `off`); the plain binding runs
+   * where the bridge cannot load, with one log line.
+   * @default 'auto'
+   */
+  readonly nativeBridge?: SessionFactoryOptions['nativeBridge'];
+  /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
+  readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
    * Textual-inversion embeddings that prompts call by name (A1111's rule). Those of another width than the text
    * encoder's, or all of them when the text encoder takes none (exports other than dreamcord's), are left out with
