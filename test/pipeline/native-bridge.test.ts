@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { isPipelineError } from '../../src/pipeline/errors.js';
 import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
+import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
 import { loadCApi } from '../../src/pipeline/runtime/native/c-api.js';
 import { SessionFactory, type SessionFactoryOptions } from '../../src/pipeline/runtime/session-factory.js';
 import type { ModelSession } from '../../src/pipeline/runtime/session.js';
@@ -48,6 +49,12 @@ function unetFeeds(type: 'float32' | 'float16'): Record<string, HostTensor> {
 }
 
 describe('native bridge to the C API, on the CPU', () => {
+  it("loads here (koffi and onnxruntime-node's library are installed), so the comparisons below are real", async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error), api instanceof Error ? api.message : '');
+    assert.match(api.version, /^1\.\d+\.\d+/);
+  });
+
   it('reads every graph input and output as the binding does', async () => {
     for (const part of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
       const [plain, native, release] = await bothWays(`${TINY}/${part}/model.onnx`);
