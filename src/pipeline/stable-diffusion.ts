@@ -52,9 +52,10 @@ export interface PipelineOptions {
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
   readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
-   * Textual-inversion embeddings that prompts call by name (A1111's rule). Those of another width than the text
-   * encoder's, or all of them when the text encoder takes none (exports other than dreamcord's), are left out with
-   * a warning in `log`. @default none
+   * Textual-inversion embeddings that prompts call by name (A1111's rule): SD 1.x / 2.x's (one set of vectors) for
+   * those models, SDXL's (`secondVectors` too) for SDXL. Those of another family or width than the text encoders',
+   * or all of them when a text encoder takes none (exports other than dreamcord's), are left out with a warning in
+   * `log` saying why. @default none
    */
   readonly embeddings?: readonly TextualInversion[];
   /**

@@ -6,7 +6,7 @@
 import type { SecondTextEncoder, StableDiffusionModel } from '../models/stable-diffusion-model.js';
 import { requireSameChunks, sideBySide } from '../sdxl-prompt.js';
 import type { TimingRecorder } from '../timing.js';
-import { EmbeddingVocabulary, tokenizePrompt } from '../tokenizer/index.js';
+import { tokenizePrompt } from '../tokenizer/index.js';
 import { applyEmphasis, type EncodedPrompt, type TextReading } from './conditioning.js';
 
 /** sgm's SDXL embedders read `hidden_states[-2]` (CLIP's `layer_idx` 11 of 12, OpenCLIP's `penultimate`). */
@@ -25,10 +25,18 @@ export async function encodeSdxlA1111Prompt(
 ): Promise<EncodedPrompt> {
   const { promptSyntax, emphasis } = request;
   const first = tokenizePrompt(model.tokenizer, text, promptSyntax, model.embeddings, emphasis);
-  const other = tokenizePrompt(second.tokenizer, text, promptSyntax, EmbeddingVocabulary.none(second.tokenizer), emphasis);
+  const other = tokenizePrompt(second.tokenizer, text, promptSyntax, second.embeddings, emphasis);
   requireSameChunks(model, second, first.tokens, other.tokens);
-  const clipL = await model.textEncoder.encodeLayer(first.tokens.chunks, PENULTIMATE, false, timing.textEncoder);
-  const openClip = await second.textEncoder.encodeLayer(other.tokens.chunks, PENULTIMATE, true, timing.textEncoder);
+  const clipL = await model.textEncoder.encodeLayer(
+    first.tokens.chunks,
+    { fromEnd: PENULTIMATE, pooled: false, embeddings: model.embeddings.rows },
+    timing.textEncoder,
+  );
+  const openClip = await second.textEncoder.encodeLayer(
+    other.tokens.chunks,
+    { fromEnd: PENULTIMATE, pooled: true, embeddings: second.embeddings.rows },
+    timing.textEncoder,
+  );
   const tokens = first.tokens.chunks.length * (first.tokens.chunks[0]?.length ?? 0);
   const clipLWidth = clipL.hidden.length / tokens;
   const openClipWidth = openClip.hidden.length / tokens;
