@@ -42,11 +42,7 @@ export async function encodeSdxlPrompt(
   const secondTokens = tokenizePromptPair(second.tokenizer, prompt, negativePrompt, promptSyntax, second.embeddings);
   const sidesOf = (tokens: typeof firstTokens): PromptTokens[] =>
     guided && !zeroNegative ? [tokens.negative, tokens.prompt] : [tokens.prompt];
-  if (firstTokens.prompt.chunks.length !== secondTokens.prompt.chunks.length) {
-    // Both are CLIP's BPE and differ only in padding; a tokenizer folder of another vocabulary could split otherwise.
-    const message = `${model.folder.dir}: its two tokenizers split the prompt into different numbers of 75-token chunks`;
-    throw new PipelineError('MODEL_MISMATCH', message, { file: second.textEncoder.session.file });
-  }
+  requireSameChunks(model, second, firstTokens.prompt, secondTokens.prompt);
   const first = await encodeSides(model.textEncoder, sidesOf(firstTokens), { fromEnd: request.clipSkip, pooled: false, embeddings: model.embeddings.rows }, timing);
   const other = await encodeSides(second.textEncoder, sidesOf(secondTokens), { fromEnd: request.clipSkip, pooled: true, embeddings: second.embeddings.rows }, timing);
   const sideRows = first.hidden.map((hidden, side) => sideBySide(hidden, first.width, other.hidden[side], other.width));
@@ -66,6 +62,17 @@ export async function encodeSdxlPrompt(
     embeddings: [...new Set(sidesOf(firstTokens).flatMap((side) => side.embeddings))],
     added: addedConditioning(repeatRows(pooledRows, n), sideRows.length * n, request),
   };
+}
+
+/**
+ * Checks that SDXL's two tokenizers split a text alike. Both are CLIP's BPE and differ only in padding; a tokenizer
+ * folder of another vocabulary could split otherwise.
+ * @throws PipelineError `MODEL_MISMATCH`.
+ */
+export function requireSameChunks(model: StableDiffusionModel, second: SecondTextEncoder, first: PromptTokens, other: PromptTokens): void {
+  if (first.chunks.length === other.chunks.length) return;
+  const message = `${model.folder.dir}: its two tokenizers split the prompt into different numbers of 75-token chunks`;
+  throw new PipelineError('MODEL_MISMATCH', message, { file: second.textEncoder.session.file });
 }
 
 /** One encoder's sides in one batch: each side's chunks, weighted, and the first chunk's pooled projection. */
@@ -98,7 +105,7 @@ async function encodeSides(
 }
 
 /** Two encoders' token vectors side by side: `[tokens, a]` and `[tokens, b]` → `[tokens, a + b]`. */
-function sideBySide(a: Float32Array, aWidth: number, b: Float32Array | undefined, bWidth: number): Float32Array {
+export function sideBySide(a: Float32Array, aWidth: number, b: Float32Array | undefined, bWidth: number): Float32Array {
   const tokens = a.length / aWidth;
   const out = new Float32Array(tokens * (aWidth + bWidth));
   for (let t = 0; t < tokens; t++) {

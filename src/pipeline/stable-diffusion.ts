@@ -253,9 +253,9 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    // A1111's sampling is ported for one text encoder and noise prediction (k-diffusion's CompVisDenoiser): SDXL and
+    // A1111's sampling is ported for noise prediction (k-diffusion's CompVisDenoiser), SD 1.x/2.x and SDXL:
     // v-prediction models draw with diffusers' scheduler, which reads the model's prediction type, in either mode.
-    const a1111Ported = !this.#model.second && this.#model.predictionType === 'epsilon';
+    const a1111Ported = this.#model.predictionType === 'epsilon';
     const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 
