@@ -52,9 +52,10 @@ export interface PipelineOptions {
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
   readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
-   * Textual-inversion embeddings that prompts call by name (A1111's rule). Those of another width than the text
-   * encoder's, or all of them when the text encoder takes none (exports other than dreamcord's), are left out with
-   * a warning in `log`. @default none
+   * Textual-inversion embeddings that prompts call by name (A1111's rule): SD 1.x / 2.x's (one set of vectors) for
+   * those models, SDXL's (`secondVectors` too) for SDXL. Those of another family or width than the text encoders',
+   * or all of them when a text encoder takes none (exports other than dreamcord's), are left out with a warning in
+   * `log` saying why. @default none
    */
   readonly embeddings?: readonly TextualInversion[];
   /**
@@ -252,9 +253,9 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    // A1111's sampling is ported for one text encoder and noise prediction (k-diffusion's CompVisDenoiser): SDXL and
+    // A1111's sampling is ported for noise prediction (k-diffusion's CompVisDenoiser), SD 1.x/2.x and SDXL:
     // v-prediction models draw with diffusers' scheduler, which reads the model's prediction type, in either mode.
-    const a1111Ported = !this.#model.second && this.#model.predictionType === 'epsilon';
+    const a1111Ported = this.#model.predictionType === 'epsilon';
     const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 

@@ -85,7 +85,7 @@ describe('SDXL LoRAs', () => {
       pairs.push([new ClipTextEncoder(session), theirs, ours]);
     }
     for (const [patched, oracle, unpatched] of pairs) {
-      const [a, b, before] = await Promise.all([patched, oracle, unpatched].map((encoder) => encoder.encodeLayer([ids], 1, encoder.projects)));
+      const [a, b, before] = await Promise.all([patched, oracle, unpatched].map((encoder) => encoder.encodeLayer([ids], { fromEnd: 1, pooled: encoder.projects })));
       assert.ok(a && b && before);
       assert.ok(maxAbsDifference(a.hidden, b.hidden) < SAME, `hidden: ${maxAbsDifference(a.hidden, b.hidden)}`);
       assert.ok(maxAbsDifference(a.hidden, before.hidden) > 100 * SAME, 'the LoRA changed nothing');
