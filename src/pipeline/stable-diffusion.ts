@@ -45,8 +45,8 @@ export interface PipelineOptions {
   /**
    * Where sessions are created through the native bridge to ONNX Runtime's C API, which passes the CUDA provider
    * the options onnxruntime-node cannot (`auto`: on CUDA; `on`: also on the CPU; `off`); the plain binding runs
-   * where the bridge cannot load, with one log line.
-   * @default 'auto'
+   * where the bridge cannot load, with one log line. Off unless asked for until its CUDA figures are measured.
+   * @default 'off'
    */
   readonly nativeBridge?: SessionFactoryOptions['nativeBridge'];
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
