@@ -7,6 +7,7 @@ import tseslint from 'typescript-eslint';
 /** Outside packages and the one folder that may import each. */
 const OWNERS = {
   'onnxruntime-node': 'src/pipeline/runtime',
+  koffi: 'src/pipeline/runtime',
   keyv: 'src/store',
   '@keyv/sqlite': 'src/store',
   '@keyv/redis': 'src/store',
@@ -76,7 +77,7 @@ export default tseslint.config(
   // docs/ARCHITECTURE.md's table: what the folder may import (a subfolder imports its own folder freely).
   boundary(['src/**/*.ts'], [], FOLDERS),
   boundary(['src/pipeline/**/*.ts'], [], []),
-  boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node'], []),
+  boundary(['src/pipeline/runtime/**/*.ts'], ['onnxruntime-node', 'koffi'], []),
   boundary(['src/checkpoint/**/*.ts'], [], ['pipeline']),
   boundary(['src/networks/**/*.ts'], [], ['pipeline', 'checkpoint']),
   boundary(['src/onnx-writer/**/*.ts'], ['onnx-proto'], ['pipeline']),

@@ -24,6 +24,19 @@ const REQUEST: GenerateRequest = {
   sampler: 'dpmpp_2m_karras',
 };
 const WARM_RUNS = 5;
+
+/**
+ * How the parent asks for the native bridge (BENCH_BRIDGE: auto, on, off) and CUDA provider options over the
+ * bridge's own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob.
+ */
+function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string> } {
+  const bridge = process.env.BENCH_BRIDGE;
+  const options = process.env.BENCH_CUDA_OPTIONS;
+  return {
+    ...(bridge === 'auto' || bridge === 'on' || bridge === 'off' ? { nativeBridge: bridge } : {}),
+    ...(options ? { cudaOptions: JSON.parse(options) as Record<string, string> } : {}),
+  };
+}
 const COUNT4_RUNS = 2;
 
 export interface GpuChildResult {
@@ -50,7 +63,7 @@ function median<T>(values: T[], key: (value: T) => number): T {
 
 export async function gpuChild(mode: string, dir: string, provider: string, outDir: string): Promise<void> {
   const loadStart = performance.now();
-  const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider) });
+  const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider), ...bridgeOptions() });
   const loadMs = performance.now() - loadStart;
   let result: GpuChildResult;
   try {
@@ -109,7 +122,7 @@ function addedConditioning(unet: ModelSession): Record<string, HostTensor> {
  * inputs, as `unet.f32` and `vae.f32`: the same computation in both forms, so their difference is the forms' own.
  */
 async function writeRawOutputs(dir: string, provider: string, outDir: string): Promise<void> {
-  const sessions = new SessionFactory({ provider: parseProviderChoice(provider) });
+  const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
   try {
     const unet = await sessions.load(join(dir, 'unet', 'model.onnx'));
     const side = SIZE / 8;

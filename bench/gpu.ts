@@ -5,7 +5,8 @@
 // process: one image at a time, and with count 4 and the batch), cold start to the first image (converted models
 // cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random checkpoint of the family (bench/convert.ts)
 // into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
-// BENCH_EP picks the provider (default cuda).
+// BENCH_EP picks the provider (default cuda). With `--bridge` each form is measured through onnxruntime-node's binding
+// and through the native bridge to ONNX Runtime's C API (issue 17), with all its CUDA options and with each alone.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,37 @@ const SETTINGS: Record<BenchFamily, { readonly size: number; readonly cfg: numbe
   sd15: { size: 512, cfg: 7.5 },
   sdxl: { size: 1024, cfg: 7 },
 };
+
+/** One way of creating the sessions: the bridge setting and CUDA options the child gets, and whether it runs `full`. */
+interface Variant {
+  readonly label: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly full: boolean;
+}
+
+/** Off by default: the bridge's own default (on CUDA). */
+const DEFAULT_VARIANTS: readonly Variant[] = [{ label: '', env: {}, full: true }];
+
+/** `--bridge`: the plain binding, the bridge with every option, and the bridge with one option group at a time. */
+const BRIDGE_VARIANTS: readonly Variant[] = [
+  { label: 'plain binding', env: { BENCH_BRIDGE: 'off' }, full: true },
+  { label: 'bridge', env: { BENCH_BRIDGE: 'auto' }, full: true },
+  {
+    label: 'bridge, HEURISTIC only',
+    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ arena_extend_strategy: '', cudnn_conv_use_max_workspace: '' }) },
+    full: false,
+  },
+  {
+    label: 'bridge, arena and workspace only',
+    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ cudnn_conv_algo_search: '' }) },
+    full: false,
+  },
+  {
+    label: 'bridge with CUDA graphs',
+    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ enable_cuda_graph: '1' }) },
+    full: false,
+  },
+];
 
 /** Samples GPU 0's memory in use every 100 ms while it runs; `stop` gives the highest sample in MiB. */
 function sampleGpuMemory(): { stop: () => number | undefined } {
@@ -68,6 +100,7 @@ async function runChild(
   provider: string,
   outDir: string,
   family: BenchFamily,
+  variant: Variant,
 ): Promise<{ result: GpuChildResult; peakMiB?: number }> {
   const idle = sampleGpuMemory();
   await new Promise((resolve) => setTimeout(resolve, 300));
@@ -77,7 +110,7 @@ async function runChild(
   const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', 'gpu-child', mode, dir, provider, outDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
     // BENCH_SIZE set by hand wins (a tiny model on the CPU, to try the bench out).
-    env: { BENCH_SIZE: String(size), ...process.env, BENCH_CFG: String(cfg) },
+    env: { BENCH_SIZE: String(size), ...process.env, BENCH_CFG: String(cfg), ...variant.env },
   });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -116,6 +149,16 @@ function describe(form: string, single: GpuChildResult, singlePeak: number | und
   ].join('\n');
 }
 
+/** The figures of a variant measured by one `single` child: a step's time, one image, its memory, its cold start. */
+function describeSingle(label: string, single: GpuChildResult, peak: number | undefined): string {
+  const r = single.count1;
+  return (
+    `${label} (UNet on ${single.providers['unet'] ?? '?'}): UNet ${(r.stepModelMs / r.steps).toFixed(2)} ms/step, ` +
+    `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${(single.coldStartMs / 1000).toFixed(2)} s ` +
+    `(load with warm-up ${(single.loadMs / 1000).toFixed(2)} s)`
+  );
+}
+
 /** The worst and mean absolute difference of two float32 files, and the largest magnitude in the first. */
 function worstDifference(a: string, b: string): { max: number; mean: number; scale: number } {
   const x = new Float32Array(new Uint8Array(readFileSync(a)).buffer);
@@ -137,7 +180,9 @@ async function modelForms(model: string | undefined, family: BenchFamily): Promi
   if (model !== undefined && isOnnxFolder(model)) return [[model, model]];
   const source = model ?? ensureBenchCheckpoint(family);
   const forms: [string, string][] = [];
-  for (const target of ['cuda', 'portable'] as const satisfies readonly GraphTarget[]) {
+  // BENCH_FORMS=cuda measures one form (a shorter run on the GPU host).
+  const targets = (process.env.BENCH_FORMS ?? 'cuda,portable').split(',').filter((t): t is GraphTarget => t === 'cuda' || t === 'portable');
+  for (const target of targets) {
     const started = performance.now();
     const prepared = await prepareModel(source, { cacheDir: CACHE, dtype: 'fp16', target });
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
@@ -155,22 +200,33 @@ export async function benchGpu(): Promise<void> {
   console.log(`${family}: ${process.env.BENCH_SIZE ?? size}², 20 steps DPM++ 2M Karras, CFG ${cfg}, ${provider}`);
   const forms = await modelForms(argument('--model'), family);
   const pictures = mkdtempSync(join(tmpdir(), 'dreamcord-gpu-bench-'));
+  const labels: string[] = [];
   try {
     const outDirs: string[] = [];
-    for (const [i, [label, dir]] of forms.entries()) {
-      const outDir = join(pictures, String(i));
-      mkdirSync(outDir);
-      try {
-        const single = await runChild('single', dir, provider, outDir, family);
-        const full = await runChild('full', dir, provider, outDir, family);
-        console.log(describe(label, single.result, single.peakMiB, full.result, full.peakMiB));
-        outDirs.push(outDir);
-      } catch (error) {
-        console.log(`${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
+    const variants = process.argv.includes('--bridge') ? BRIDGE_VARIANTS : DEFAULT_VARIANTS;
+    for (const [i, [form, dir]] of forms.entries()) {
+      for (const [j, variant] of variants.entries()) {
+        const label = variant.label ? `${form}, ${variant.label}` : form;
+        const outDir = join(pictures, `${i}-${j}`);
+        mkdirSync(outDir);
+        try {
+          const single = await runChild('single', dir, provider, outDir, family, variant);
+          if (!variant.full) {
+            console.log(describeSingle(label, single.result, single.peakMiB));
+            continue;
+          }
+          const full = await runChild('full', dir, provider, outDir, family, variant);
+          console.log(describe(label, single.result, single.peakMiB, full.result, full.peakMiB));
+          outDirs.push(outDir);
+          labels.push(label);
+        } catch (error) {
+          console.log(`${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
+        }
       }
     }
-    const [first, second] = outDirs;
-    if (first && second) {
+    for (const [k, second] of outDirs.entries()) {
+      const first = outDirs[0];
+      if (k === 0 || first === undefined) continue;
       for (const [file, what] of [
         ['unet.f32', 'UNet prediction (batch 2, t = 500)'],
         ['vae.f32', 'VAE decoder picture (in [-1, 1])'],
@@ -178,7 +234,7 @@ export async function benchGpu(): Promise<void> {
         if (!existsSync(join(first, file)) || !existsSync(join(second, file))) continue;
         const { max, mean, scale } = worstDifference(join(first, file), join(second, file));
         console.log(
-          `${forms[0]?.[0]} vs ${forms[1]?.[0]}, ${what} on fixed inputs: worst difference ${max.toExponential(2)}, ` +
+          `${labels[0]} vs ${labels[k]}, ${what} on fixed inputs: worst difference ${max.toExponential(2)}, ` +
             `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)})`,
         );
       }

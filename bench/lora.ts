@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { prepareModel } from '../src/convert/model-cache.js';
 import { LoraLibrary } from '../src/networks/index.js';
-import { parseProviderChoice, StableDiffusionPipeline, type PatchableWeight, type PatchedComponent } from '../src/pipeline/index.js';
+import { parseProviderChoice, PATCHED_COMPONENTS, StableDiffusionPipeline, type PatchableWeight, type PatchedComponent } from '../src/pipeline/index.js';
 import { writeSafetensors } from '../test/support/safetensors-writer.js';
 
 const OUT = fileURLToPath(new URL('../bench-out/lora/', import.meta.url));
@@ -70,8 +70,10 @@ function loraFile(weights: Readonly<Record<PatchedComponent, readonly PatchableW
 
 /** A kohya LoRA of random factors (±0.01) at rank 128 on every targeted Linear; returns its name. */
 function writeRandomLora(weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>): string {
-  const prefixes: Record<PatchedComponent, string> = { text_encoder: 'lora_te_', unet: 'lora_unet_' };
-  const tensors = (['text_encoder', 'unet'] as const).flatMap((component) =>
+  // kohya's names: SDXL's encoders are te1 and te2, SD 1.x's one encoder te.
+  const sdxl = weights.text_encoder_2.length > 0;
+  const prefixes: Record<PatchedComponent, string> = { text_encoder: sdxl ? 'lora_te1_' : 'lora_te_', text_encoder_2: 'lora_te2_', unet: 'lora_unet_' };
+  const tensors = PATCHED_COMPONENTS.flatMap((component) =>
     weights[component]
       .filter((weight) => TARGETED.test(weight.name))
       .flatMap((weight) => {

@@ -145,7 +145,9 @@ export class StableDiffusionGenerator implements ModelGenerator {
       return { prompt: extracted.prompt, ...(await this.#loras.patches(extracted.tags, weights)) };
     } catch (error) {
       if (!isNetworkError(error)) throw error;
-      throw new FailureError('INVALID_REQUEST', { field: 'lora' }, { cause: error });
+      // A LoRA that does not fit the model (another family): its sentence names only the file and what is wrong.
+      const explained = error.code === 'NOT_A_NETWORK' || error.code === 'UNSUPPORTED';
+      throw new FailureError('INVALID_REQUEST', explained ? { field: 'lora', reason: error.message } : { field: 'lora' }, { cause: error });
     }
   }
 

@@ -1,19 +1,30 @@
 // LoRA files as people share them, turned into the pipeline's weight changes. Key formats: kohya's
-// (`lora_unet_<module path with _>`, `lora_te_…`, `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions
-// alike, and with the UNet's LDM names, `lora_unet_input_blocks_1_1_…`), PEFT's (`unet.<module path>.lora_A` /
-// `.lora_B`) and LyCORIS's LoHa (`.hada_w1_a/b`, `.hada_w2_a/b`).
+// (`lora_unet_<module path with _>`, `lora_te_…`, for SDXL `lora_te1_…` (CLIP ViT-L) and `lora_te2_…` (OpenCLIP
+// ViT-bigG), `.lora_down` / `.lora_up` / `.alpha`, LoCon's convolutions alike, and with the UNet's LDM names,
+// `lora_unet_input_blocks_1_1_…`, as kohya's SDXL trainer writes them), PEFT's (`unet.<module path>.lora_A` /
+// `.lora_B`, `text_encoder.…`, `text_encoder_2.…`) and LyCORIS's LoHa (`.hada_w1_a/b`, `.hada_w2_a/b`).
 // A1111's merge: W += m · alpha / rank · up·down, for LoHa m · alpha / rank · (w1a·w1b) ⊙ (w2a·w2b).
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { ldmUnetName, type SafetensorsFile } from '../checkpoint/index.js';
-import type { LoraTag, LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from '../pipeline/index.js';
+import {
+  PATCHED_COMPONENTS,
+  type LoraTag,
+  type LowRank,
+  type NetworkPatch,
+  type PatchableWeight,
+  type PatchedComponent,
+  type WeightDelta,
+} from '../pipeline/index.js';
 import { NetworkError } from './errors.js';
 import { networkName, openNetworkFile, readTensor } from './network-file.js';
 
 /** One module's change: one product up·down (LoRA), or two multiplied element-wise (LoHa). */
 interface LoraModule {
   readonly component: PatchedComponent;
+  /** The family its prefix marks, if it marks one. */
+  readonly family: LoraFamily;
   /** The module path with `_` for `.` (kohya's spelling, to which PEFT's is brought). */
   readonly path: string;
   /** Tensor names of each product's up `[out, rank(, 1, 1)]` and down `[rank, in(, kh, kw)]`. */
@@ -31,22 +42,33 @@ const KINDS: readonly (readonly (readonly [down: string, up: string])[])[] = [
   ],
 ];
 
-/** A LoRA file read: its name (the file's), A1111's hash (`Lora hashes`), and its modules. */
+/**
+ * The family a LoRA's text-encoder keys say it was trained for: `sdxl` (two encoders), `sd` (SD 1.x / 2.x: one),
+ * or undefined when it changes only the UNet (its shapes decide).
+ */
+export type LoraFamily = 'sd' | 'sdxl' | undefined;
+
+/** A LoRA file read: its name (the file's), A1111's hash (`Lora hashes`), its modules and the family they name. */
 export interface LoadedLora {
   readonly name: string;
   readonly file: string;
   readonly hash: string;
   readonly tensors: SafetensorsFile;
   readonly modules: readonly LoraModule[];
+  readonly family: LoraFamily;
 }
 
-const KOHYA_PREFIXES: readonly [string, PatchedComponent][] = [
-  ['lora_unet_', 'unet'],
-  ['lora_te_', 'text_encoder'],
+/** Module prefixes, each with its component and the family it marks (longest first where one starts another). */
+const KOHYA_PREFIXES: readonly (readonly [string, PatchedComponent, LoraFamily])[] = [
+  ['lora_unet_', 'unet', undefined],
+  ['lora_te_', 'text_encoder', 'sd'],
+  ['lora_te1_', 'text_encoder', 'sdxl'],
+  ['lora_te2_', 'text_encoder_2', 'sdxl'],
 ];
-const PEFT_PREFIXES: readonly [string, PatchedComponent][] = [
-  ['unet.', 'unet'],
-  ['text_encoder.', 'text_encoder'],
+const PEFT_PREFIXES: readonly (readonly [string, PatchedComponent, LoraFamily])[] = [
+  ['unet.', 'unet', undefined],
+  ['text_encoder_2.', 'text_encoder_2', 'sdxl'],
+  ['text_encoder.', 'text_encoder', undefined],
 ];
 
 /** Suffixes of kinds dreamcord does not merge yet, and their names for the refusal. */
@@ -59,8 +81,8 @@ const UNSUPPORTED_KINDS: readonly [string, string][] = [
 
 /**
  * Reads a LoRA's `.safetensors` file (headers and its hash; values when a patch is made).
- * @throws NetworkError `PICKLE_REFUSED`, `NOT_FOUND`, `UNREADABLE`, `UNSUPPORTED` (LoHa, LoKr, Tucker, SDXL's
- *   `lora_te1_`/`lora_te2_`), `NOT_A_NETWORK` (no LoRA keys).
+ * @throws NetworkError `PICKLE_REFUSED`, `NOT_FOUND`, `UNREADABLE`, `UNSUPPORTED` (LoKr, Tucker), `NOT_A_NETWORK`
+ *   (no LoRA keys, or text-encoder keys of both SD 1.x's and SDXL's naming).
  */
 export async function readLora(file: string): Promise<LoadedLora> {
   const tensors = openNetworkFile(file, 'LoRA');
@@ -70,14 +92,16 @@ export async function readLora(file: string): Promise<LoadedLora> {
       throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is ${kind}, which dreamcord does not apply yet (LoRA, LoCon and LoHa are)`);
     }
   }
-  if (names.some((name) => name.startsWith('lora_te1_') || name.startsWith('lora_te2_'))) {
-    throw new NetworkError('UNSUPPORTED', file, `${basename(file)} is an SDXL LoRA; dreamcord runs SD 1.x and 2.x models`);
-  }
   const modules = names.flatMap((name) => moduleOf(name, names));
   if (modules.length === 0) {
     throw new NetworkError('NOT_A_NETWORK', file, `${basename(file)} is not a LoRA: it has no lora_down/lora_up, lora_A/lora_B or hada_ weights`);
   }
-  return { name: networkName(file), file, hash: await addnetHash(file), tensors, modules };
+  const families = new Set(modules.flatMap((module) => (module.family ? [module.family] : [])));
+  if (families.size > 1) {
+    throw new NetworkError('NOT_A_NETWORK', file, `${basename(file)} names text encoders of both SD 1.x (lora_te_) and SDXL (lora_te1_, lora_te2_)`);
+  }
+  const [family] = families;
+  return { name: networkName(file), file, hash: await addnetHash(file), tensors, modules, family };
 }
 
 /** The module `name` is the first down factor of, if it is one (so each module is found once). */
@@ -95,31 +119,34 @@ function moduleOf(name: string, names: readonly string[]): LoraModule[] {
   return [];
 }
 
-/** The component and kohya-spelled path of a module key, in kohya's or PEFT's naming. */
-function locate(stem: string): { component: PatchedComponent; path: string } | undefined {
-  for (const [prefix, component] of KOHYA_PREFIXES) {
-    if (stem.startsWith(prefix)) return { component, path: stem.slice(prefix.length) };
+/** The component, family and kohya-spelled path of a module key, in kohya's or PEFT's naming. */
+function locate(stem: string): { component: PatchedComponent; family: LoraFamily; path: string } | undefined {
+  for (const [prefix, component, family] of KOHYA_PREFIXES) {
+    if (stem.startsWith(prefix)) return { component, family, path: stem.slice(prefix.length) };
   }
   const unwrapped = stem.replace(/^base_model\.model\./, '');
-  for (const [prefix, component] of PEFT_PREFIXES) {
-    if (unwrapped.startsWith(prefix)) return { component, path: unwrapped.slice(prefix.length).replaceAll('.', '_') };
+  for (const [prefix, component, family] of PEFT_PREFIXES) {
+    if (unwrapped.startsWith(prefix)) return { component, family, path: unwrapped.slice(prefix.length).replaceAll('.', '_') };
   }
   return undefined;
 }
 
 /**
  * The changes `lora` makes at `tag`'s strengths to a model with `weights` (`ModelInfo.patchableWeights`).
- * @throws NetworkError `NOT_A_NETWORK` when none of its modules is a layer of the model (a LoRA for another family,
- *   or in a naming dreamcord does not read), or when a module's shape does not fit its layer.
+ * @throws NetworkError `NOT_A_NETWORK` when its text-encoder keys name another family than the model's (SDXL's two
+ *   encoders against SD 1.x's one), when none of its modules is a layer of the model (a LoRA for another family, or
+ *   in a naming dreamcord does not read), or when a module's shape does not fit its layer.
  */
 export function loraPatch(
   lora: LoadedLora,
   tag: LoraTag,
   weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>,
 ): NetworkPatch {
+  checkFamily(lora, weights);
   const layers = layerIndex(weights);
-  const layersPerBlock = weights.unet.filter((weight) => /^down_blocks\.0\.resnets\.\d+\.conv1\.weight$/.test(weight.name)).length;
-  const deltas: Record<PatchedComponent, WeightDelta[]> = { text_encoder: [], unet: [] };
+  // Counted by name whatever the layout suffix (the CUDA form stores convolutions as `….weight:nhwc`).
+  const layersPerBlock = weights.unet.filter((weight) => /^down_blocks\.0\.resnets\.\d+\.conv1\.weight(:|$)/.test(weight.name)).length;
+  const deltas: Record<PatchedComponent, WeightDelta[]> = { text_encoder: [], text_encoder_2: [], unet: [] };
   for (const module of lora.modules) {
     const path = module.component === 'unet' ? (diffusersPath(module.path, layersPerBlock) ?? module.path) : module.path;
     const layer = layers.get(`${module.component}:${path}`);
@@ -127,10 +154,19 @@ export function loraPatch(
     const multiplier = module.component === 'unet' ? tag.unet : tag.te;
     deltas[module.component].push(moduleDelta(lora, module, layer, multiplier));
   }
-  if (deltas.text_encoder.length + deltas.unet.length === 0) {
+  if (PATCHED_COMPONENTS.every((component) => deltas[component].length === 0)) {
     throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)} changes none of this model's layers (a LoRA for another model family?)`);
   }
   return { id: `${lora.hash}:${tag.te}:${tag.unet}`, deltas };
+}
+
+/** Refuses a LoRA whose text-encoder keys name the other family: SDXL's model has a second text encoder. */
+function checkFamily(lora: LoadedLora, weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>): void {
+  const model: LoraFamily = weights.text_encoder_2.length > 0 ? 'sdxl' : 'sd';
+  if (lora.family === undefined || lora.family === model) return;
+  const names: Record<'sd' | 'sdxl', string> = { sd: 'SD 1.x / 2.x', sdxl: 'SDXL' };
+  const message = `${basename(lora.file)} is a LoRA for ${names[lora.family]} models; this model is ${names[model]}`;
+  throw new NetworkError('NOT_A_NETWORK', lora.file, message);
 }
 
 /**
@@ -151,7 +187,7 @@ function diffusersPath(path: string, layersPerBlock: number): string | undefined
 /** Each patchable layer by component and kohya-spelled module path: Linear weights (`:T`) and convolutions. */
 function layerIndex(weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>): Map<string, PatchableWeight> {
   const index = new Map<string, PatchableWeight>();
-  for (const component of ['text_encoder', 'unet'] as const) {
+  for (const component of PATCHED_COMPONENTS) {
     for (const weight of weights[component]) {
       const linear = weight.name.endsWith('.weight:T');
       if (!linear && !(weight.name.endsWith('.weight') && weight.dims.length === 4)) continue;
@@ -183,7 +219,8 @@ function product(lora: LoadedLora, upName: string, downName: string, layer: Patc
   const columns = rest.reduce((size, d) => size * d, 1);
   const [a, b] = layer.name.endsWith(':T') ? [transpose(down, rank), transpose(up, up.length / rank)] : [up, down];
   if (a.length !== rows * rank || b.length !== rank * columns) {
-    throw new NetworkError('NOT_A_NETWORK', lora.file, `${basename(lora.file)}: ${downName} does not fit ${layer.name} [${layer.dims.join(', ')}]`);
+    const message = `${basename(lora.file)}: ${downName} does not fit ${layer.name} [${layer.dims.join(', ')}] (a LoRA for another model family?)`;
+    throw new NetworkError('NOT_A_NETWORK', lora.file, message);
   }
   return { a, b, rank };
 }
@@ -235,7 +272,7 @@ export class LoraLibrary {
       const lora = await this.#read(tag.name);
       const patch = loraPatch(lora, tag, weights);
       // One change per module that matched a layer.
-      const matched = patch.deltas.text_encoder.length + patch.deltas.unet.length;
+      const matched = PATCHED_COMPONENTS.reduce((sum, component) => sum + patch.deltas[component].length, 0);
       if (matched < lora.modules.length) {
         warnings.push(`Only ${matched} of the ${lora.modules.length} layers the LoRA ${tag.name} changes are in this model; the others were left out.`);
       }

@@ -32,7 +32,7 @@ export {
   type SeedMode,
 } from './request.js';
 export { countHiresCalls, countModelCalls } from './model-calls.js';
-export type { LowRank, NetworkPatch, PatchableWeight, PatchedComponent, WeightDelta } from './lora/patch.js';
+export { PATCHED_COMPONENTS, type LowRank, type NetworkPatch, type PatchableWeight, type PatchedComponent, type WeightDelta } from './lora/patch.js';
 export { extractLoraTags, type LoraTag } from './tokenizer/lora-tags.js';
 export type { GenerateHooks, ProgressCallback } from './steps.js';
 export type { GenerationTiming } from './timing.js';

@@ -2,12 +2,12 @@
 // A1111's prompt syntax on both encoders as A1111 reads it.
 import { PipelineError } from './errors.js';
 import type { SecondTextEncoder, StableDiffusionModel } from './models/stable-diffusion-model.js';
-import type { LayerEncoding } from './models/text-encoder.js';
+import type { ClipTextEncoder, LayerEncoding } from './models/text-encoder.js';
 import type { AddedConditioning } from './models/unet.js';
 import type { ResolvedRequest } from './request.js';
 import type { Conditioning } from './steps.js';
 import type { TimingRecorder } from './timing.js';
-import { applyPromptWeights, EmbeddingVocabulary, tokenizePromptPair, type PromptTokens } from './tokenizer/index.js';
+import { applyPromptWeights, tokenizePromptPair, type PromptTokens } from './tokenizer/index.js';
 
 /** Time ids per image: original size (h, w), crop top-left (y, x), target size (h, w). */
 const TIME_IDS = 6;
@@ -25,7 +25,8 @@ interface EncodedSides {
  * Both text encoders read the prompt and the negative prompt at layer −(clip skip + 1) (the penultimate layer by
  * default); their vectors are put side by side per token, and the second encoder's pooled projection of the first
  * 75-token chunk (A1111's choice; diffusers has one chunk) becomes `text_embeds`. With guidance and no negative
- * prompt, the unconditional half is zeros when the model says so (`force_zeros_for_empty_prompt`).
+ * prompt, the unconditional half is zeros when the model says so (`force_zeros_for_empty_prompt`). An SDXL
+ * embedding's name takes the same token slots in both, each encoder reading its own vectors (`clip_l`, `clip_g`).
  * The time ids are `(height, width, 0, 0, height, width)`: the picture as if it was not cropped.
  */
 export async function encodeSdxlPrompt(
@@ -38,16 +39,12 @@ export async function encodeSdxlPrompt(
   const zeroNegative = guided && second.forceZerosForEmptyPrompt && request.negativePrompt.trim() === '';
   const { prompt, negativePrompt, promptSyntax } = request;
   const firstTokens = tokenizePromptPair(model.tokenizer, prompt, negativePrompt, promptSyntax, model.embeddings);
-  const secondTokens = tokenizePromptPair(second.tokenizer, prompt, negativePrompt, promptSyntax, EmbeddingVocabulary.none(second.tokenizer));
+  const secondTokens = tokenizePromptPair(second.tokenizer, prompt, negativePrompt, promptSyntax, second.embeddings);
   const sidesOf = (tokens: typeof firstTokens): PromptTokens[] =>
     guided && !zeroNegative ? [tokens.negative, tokens.prompt] : [tokens.prompt];
-  if (firstTokens.prompt.chunks.length !== secondTokens.prompt.chunks.length) {
-    // Both are CLIP's BPE and differ only in padding; a tokenizer folder of another vocabulary could split otherwise.
-    const message = `${model.folder.dir}: its two tokenizers split the prompt into different numbers of 75-token chunks`;
-    throw new PipelineError('MODEL_MISMATCH', message, { file: second.textEncoder.session.file });
-  }
-  const first = await encodeSides(model.textEncoder, sidesOf(firstTokens), request.clipSkip, false, timing);
-  const other = await encodeSides(second.textEncoder, sidesOf(secondTokens), request.clipSkip, true, timing);
+  requireSameChunks(model, second, firstTokens.prompt, secondTokens.prompt);
+  const first = await encodeSides(model.textEncoder, sidesOf(firstTokens), { fromEnd: request.clipSkip, pooled: false, embeddings: model.embeddings.rows }, timing);
+  const other = await encodeSides(second.textEncoder, sidesOf(secondTokens), { fromEnd: request.clipSkip, pooled: true, embeddings: second.embeddings.rows }, timing);
   const sideRows = first.hidden.map((hidden, side) => sideBySide(hidden, first.width, other.hidden[side], other.width));
   const pooledRows = other.pooled;
   if (zeroNegative) {
@@ -67,16 +64,26 @@ export async function encodeSdxlPrompt(
   };
 }
 
+/**
+ * Checks that SDXL's two tokenizers split a text alike. Both are CLIP's BPE and differ only in padding; a tokenizer
+ * folder of another vocabulary could split otherwise.
+ * @throws PipelineError `MODEL_MISMATCH`.
+ */
+export function requireSameChunks(model: StableDiffusionModel, second: SecondTextEncoder, first: PromptTokens, other: PromptTokens): void {
+  if (first.chunks.length === other.chunks.length) return;
+  const message = `${model.folder.dir}: its two tokenizers split the prompt into different numbers of 75-token chunks`;
+  throw new PipelineError('MODEL_MISMATCH', message, { file: second.textEncoder.session.file });
+}
+
 /** One encoder's sides in one batch: each side's chunks, weighted, and the first chunk's pooled projection. */
 async function encodeSides(
   encoder: StableDiffusionModel['textEncoder'],
   sides: readonly PromptTokens[],
-  clipSkip: number,
-  pooled: boolean,
+  reading: Parameters<ClipTextEncoder['encodeLayer']>[1],
   timing: TimingRecorder,
 ): Promise<EncodedSides> {
   const windows = sides.flatMap((side) => side.chunks);
-  const encoded: LayerEncoding = await encoder.encodeLayer(windows, clipSkip, pooled, timing.textEncoder);
+  const encoded: LayerEncoding = await encoder.encodeLayer(windows, reading, timing.textEncoder);
   const windowSize = encoded.hidden.length / windows.length;
   const width = windowSize / (windows[0]?.length ?? 1);
   const hidden: Float32Array[] = [];
@@ -98,7 +105,7 @@ async function encodeSides(
 }
 
 /** Two encoders' token vectors side by side: `[tokens, a]` and `[tokens, b]` → `[tokens, a + b]`. */
-function sideBySide(a: Float32Array, aWidth: number, b: Float32Array | undefined, bWidth: number): Float32Array {
+export function sideBySide(a: Float32Array, aWidth: number, b: Float32Array | undefined, bWidth: number): Float32Array {
   const tokens = a.length / aWidth;
   const out = new Float32Array(tokens * (aWidth + bWidth));
   for (let t = 0; t < tokens; t++) {

@@ -16,9 +16,10 @@ import {
 } from './models/stable-diffusion-model.js';
 import { resolveRequest, type GenerateRequest, type GenerationKind, type ResolvedRequest } from './request.js';
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
-import { SessionFactory } from './runtime/session-factory.js';
+import { SessionFactory, type SessionFactoryOptions } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
-import type { PatchableWeight, PatchedComponent } from './lora/patch.js';
+import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from './lora/patch.js';
+import type { ModelSession } from './runtime/session.js';
 import { ClipTextEncoder } from './models/text-encoder.js';
 import { Unet } from './models/unet.js';
 import { createBatchNoise } from './seeds.js';
@@ -42,9 +43,19 @@ export interface PipelineOptions {
   /** Receives load and fallback messages (`(level, msg, fields) => …`). */
   readonly log?: PipelineLogger;
   /**
-   * Textual-inversion embeddings that prompts call by name (A1111's rule). Those of another width than the text
-   * encoder's, or all of them when the text encoder takes none (exports other than dreamcord's), are left out with
-   * a warning in `log`. @default none
+   * Where sessions are created through the native bridge to ONNX Runtime's C API, which passes the CUDA provider
+   * the options onnxruntime-node cannot (`auto`: on CUDA; `on`: also on the CPU; `off`); the plain binding runs
+   * where the bridge cannot load, with one log line.
+   * @default 'auto'
+   */
+  readonly nativeBridge?: SessionFactoryOptions['nativeBridge'];
+  /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
+  readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
+  /**
+   * Textual-inversion embeddings that prompts call by name (A1111's rule): SD 1.x / 2.x's (one set of vectors) for
+   * those models, SDXL's (`secondVectors` too) for SDXL. Those of another family or width than the text encoders',
+   * or all of them when a text encoder takes none (exports other than dreamcord's), are left out with a warning in
+   * `log` saying why. @default none
    */
   readonly embeddings?: readonly TextualInversion[];
   /**
@@ -247,9 +258,9 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    // A1111's sampling is ported for one text encoder and noise prediction (k-diffusion's CompVisDenoiser): SDXL and
+    // A1111's sampling is ported for noise prediction (k-diffusion's CompVisDenoiser), SD 1.x/2.x and SDXL:
     // v-prediction models draw with diffusers' scheduler, which reads the model's prediction type, in either mode.
-    const a1111Ported = !this.#model.second && this.#model.predictionType === 'epsilon';
+    const a1111Ported = this.#model.predictionType === 'epsilon';
     const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 
@@ -341,8 +352,7 @@ export class StableDiffusionPipeline {
 
   /** Releases every ONNX Runtime session. The pipeline cannot generate afterwards. */
   async dispose(): Promise<void> {
-    await this.#model.patching?.merged.text_encoder.release();
-    await this.#model.patching?.merged.unet.release();
+    for (const merged of Object.values(this.#model.patching?.merged ?? {})) await merged.release();
     await this.#sessions.releaseAll();
   }
 
@@ -360,13 +370,21 @@ export class StableDiffusionPipeline {
       const message = `${this.info.dir} cannot take LoRAs: it has no weight tables (a checkpoint converted by dreamcord has them)`;
       throw new PipelineError('INVALID_REQUEST', message, { field: 'networks' });
     }
-    const changes = (component: PatchedComponent) => networks.some((patch) => patch.deltas[component].length > 0);
+    // The merged session of each component the networks change (the component itself where they change none).
+    const mergedFor = async (component: PatchedComponent): Promise<ModelSession | undefined> => {
+      const merged = patching.merged[component];
+      return merged && networks.some((patch) => patch.deltas[component].length > 0) ? merged.session(networks) : undefined;
+    };
+    // One after another: each merge reads its component's weights whole (SDXL's UNet: 5 GB in fp16).
+    const merged: Partial<Record<PatchedComponent, ModelSession>> = {};
+    for (const component of PATCHED_COMPONENTS) merged[component] = await mergedFor(component);
+    const { text_encoder: textEncoder, text_encoder_2: textEncoder2, unet } = merged;
+    const { second } = this.#model;
     return {
       ...this.#model,
-      textEncoder: changes('text_encoder')
-        ? new ClipTextEncoder(await patching.merged.text_encoder.session(networks))
-        : this.#model.textEncoder,
-      unet: changes('unet') ? new Unet(await patching.merged.unet.session(networks)) : this.#model.unet,
+      textEncoder: textEncoder ? new ClipTextEncoder(textEncoder) : this.#model.textEncoder,
+      second: second && textEncoder2 ? { ...second, textEncoder: new ClipTextEncoder(textEncoder2) } : second,
+      unet: unet ? new Unet(unet) : this.#model.unet,
     };
   }
 

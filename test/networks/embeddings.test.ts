@@ -27,17 +27,33 @@ describe('reading textual-inversion embeddings', () => {
     assert.deepEqual([embedding.count, Array.from(embedding.vectors)], [1, [1, 2, 3]]);
   });
 
-  it('refuses pickles, SDXL embeddings and files that are not embeddings, each saying why', async () => {
+  it("reads an SDXL embedding: clip_l for the first encoder, clip_g for the second, as many vectors of each", async () => {
+    const file = join(tempDir(), 'xl.safetensors');
+    writeSafetensors(file, [
+      { name: 'clip_g', dtype: 'F32', shape: [2, 3], data: f32([1, 2, 3, 4, 5, 6]) },
+      { name: 'clip_l', dtype: 'F32', shape: [2, 2], data: f32([7, 8, 9, 10]) },
+    ]);
+    const { embedding } = await readEmbedding(file);
+    assert.deepEqual(
+      [embedding.name, embedding.count, Array.from(embedding.vectors), Array.from(embedding.secondVectors ?? [])],
+      ['xl', 2, [7, 8, 9, 10], [1, 2, 3, 4, 5, 6]],
+    );
+  });
+
+  it('refuses pickles, half SDXL embeddings and files that are not embeddings, each saying why', async () => {
     const dir = tempDir();
     const pickle = join(dir, 'old.pt');
     writeFileSync(pickle, 'not read');
     await assert.rejects(readEmbedding(pickle), /old\.pt is a PyTorch pickle \(\.pt\), which runs code when loaded; use the \.safetensors version/);
-    const sdxl = join(dir, 'xl.safetensors');
-    writeSafetensors(sdxl, [
+    const half = join(dir, 'half.safetensors');
+    writeSafetensors(half, [{ name: 'clip_l', dtype: 'F32', shape: [1, 2], data: f32([0, 0]) }]);
+    await assert.rejects(readEmbedding(half), (error: unknown) => isNetworkError(error, 'NOT_A_NETWORK') && /half\.safetensors is an SDXL embedding without clip_g/.test(error.message));
+    const uneven = join(dir, 'uneven.safetensors');
+    writeSafetensors(uneven, [
       { name: 'clip_g', dtype: 'F32', shape: [1, 2], data: f32([0, 0]) },
-      { name: 'clip_l', dtype: 'F32', shape: [1, 2], data: f32([0, 0]) },
+      { name: 'clip_l', dtype: 'F32', shape: [2, 1], data: f32([0, 0]) },
     ]);
-    await assert.rejects(readEmbedding(sdxl), (error: unknown) => isNetworkError(error, 'UNSUPPORTED') && /SDXL embedding/.test(error.message));
+    await assert.rejects(readEmbedding(uneven), /clip_l holds 2 vectors and clip_g 1; an SDXL embedding has as many of each/);
     await assert.rejects(readEmbedding(TINY_LORA), (error: unknown) => isNetworkError(error, 'NOT_A_NETWORK') && /no emb_params \(it has lora_/.test(error.message));
     await assert.rejects(readEmbedding(join(dir, 'missing.safetensors')), (error: unknown) => isNetworkError(error, 'NOT_FOUND'));
   });

@@ -14,6 +14,7 @@ const CONV = 'down_blocks.0.resnets.0.conv1';
 /** A model with one Linear 3 → 2 (stored transposed, [in, out]) and one 3×3 convolution 2 → 2. */
 const WEIGHTS: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>> = {
   text_encoder: [],
+  text_encoder_2: [],
   unet: [
     { name: `${Q}.weight:T`, type: 'float32', dims: [3, 2], offset: 0, length: 24 },
     { name: `${CONV}.weight`, type: 'float32', dims: [2, 2, 3, 3], offset: 64, length: 144 },
@@ -137,12 +138,11 @@ describe('LoRA files', () => {
     assert.equal(lora.modules.length, 66);
   });
 
-  it('refuses Tucker LoHa, LoKr, Tucker, SDXL LoRAs, files that are no LoRA, and LoRAs for other layers, saying why', async () => {
+  it('refuses Tucker LoHa, LoKr, Tucker, files that are no LoRA, and LoRAs for other layers, saying why', async () => {
     const refusals: [TensorToWrite[], RegExp][] = [
       [[tensor('lora_unet_x.hada_t1', [1, 1], [0])], /is a Tucker-decomposed LoHa, which dreamcord does not apply yet/],
       [[tensor('lora_unet_x.lokr_w1', [1, 1], [0])], /is LoKr/],
       [[tensor('lora_unet_x.lora_mid.weight', [1, 1], [0])], /Tucker/],
-      [[tensor('lora_te1_x.lora_down.weight', [1, 1], [0])], /SDXL LoRA/],
     ];
     for (const [tensors, message] of refusals) {
       await assert.rejects(readLora(file(tensors)), (error: unknown) => isNetworkError(error, 'UNSUPPORTED') && message.test(error.message));

@@ -27,8 +27,7 @@ describe('merged LoRA weights', () => {
     patches = [0.25, 0.5, 0.75].map((strength) => loraPatch(lora, { name: 'tiny-lora', te: strength, unet: strength }, weights));
   });
   after(async () => {
-    await model.patching?.merged.unet.release();
-    await model.patching?.merged.text_encoder.release();
+    for (const merged of Object.values(model.patching?.merged ?? {})) await merged.release();
     await sessions.releaseAll();
   });
 

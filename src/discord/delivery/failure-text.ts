@@ -23,6 +23,8 @@ export function failureText(failure: JobRecord['failure']): string {
       return `The ${details['what'] ?? 'picture'} this job starts from is no longer stored; please send it again.`;
     case 'INVALID_REQUEST':
     case 'INVALID_IMAGE':
+      // A LoRA of another model family: the reason names only the file and the families.
+      if (details['field'] === 'lora' && details['reason'] !== undefined) return `A LoRA of this prompt cannot be used: ${details['reason']}.`;
       return `The image pipeline refused this job${details['field'] ? ` (\`${details['field']}\`)` : ''}; the bot's log has the details.`;
     case 'TIMED_OUT':
       return `The job took longer than ${formatDuration(Number(details['limitMs']))} and was stopped.`;

@@ -3,7 +3,7 @@
 // `CompVisTimestepsDenoiser` (the noise prediction itself), for every prompt row and the negative prompt's row of
 // each image; guidance mixes the rows at any scale: `uncond + Σ w·cfg·(cond − uncond)`. Rows whose prompts have the same token count run as one UNet batch;
 // otherwise the prompts' rows and the negative prompt's rows run as two.
-import { LATENT_CHANNELS, type Unet, type UnetInputs } from '../models/unet.js';
+import { LATENT_CHANNELS, type AddedConditioning, type Unet, type UnetInputs } from '../models/unet.js';
 import type { TimingRecorder } from '../timing.js';
 import type { NoiseLevels } from './compvis.js';
 import type { PromptConditioning } from './conditioning.js';
@@ -33,6 +33,8 @@ export interface GuidanceOptions {
   readonly cfg: number;
   /** The conditioning of denoiser call `call` (0, 1, …): the same object while it does not change. */
   readonly conditioningAt: (call: number) => CallConditioning;
+  /** SDXL's time ids for every row (original size, crop top-left, target size); undefined for SD 1.x / 2.x. */
+  readonly timeIds: readonly number[] | undefined;
   readonly timing: TimingRecorder;
   /** Runs before each call (cancellation) and after it (progress), with the calls done. */
   readonly beforeCall: () => void;
@@ -119,7 +121,8 @@ function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall)
         offset += part.hidden.length;
       }
       const rowTokens = parts[0]?.tokens ?? 0;
-      const inputs = unet.createInputs(rows.length, latentHeight, latentWidth, hidden, rowTokens);
+      const added = addedConditioning(parts, options.timeIds);
+      const inputs = unet.createInputs(rows.length, latentHeight, latentWidth, hidden, rowTokens, added);
       if (imageConditioning && extraSize > 0) {
         rows.forEach((row, b) => {
           const image = imageOf(row, k);
@@ -193,6 +196,18 @@ export function cfgEpsModel(options: CfgEpsOptions): EpsModel {
   };
 }
 
+/** SDXL's `vector` conditioning of a UNet run's rows: each row's pooled text projection, and the time ids. */
+function addedConditioning(parts: readonly PromptConditioning[], timeIds: readonly number[] | undefined): AddedConditioning | undefined {
+  if (!timeIds) return undefined;
+  const textEmbeds = new Float32Array(parts.reduce((sum, p) => sum + (p.pooled?.length ?? 0), 0));
+  let offset = 0;
+  for (const part of parts) {
+    if (part.pooled) textEmbeds.set(part.pooled, offset);
+    offset += part.pooled?.length ?? 0;
+  }
+  return { textEmbeds, timeIds: Float32Array.from(parts.flatMap(() => timeIds)) };
+}
+
 /** `conditioning` lengthened to `tokens` by repeating its last token's vector. */
 function padTokens(conditioning: PromptConditioning, tokens: number): PromptConditioning {
   if (conditioning.tokens === tokens) return conditioning;
@@ -201,7 +216,7 @@ function padTokens(conditioning: PromptConditioning, tokens: number): PromptCond
   hidden.set(conditioning.hidden);
   const last = conditioning.hidden.subarray(conditioning.hidden.length - width);
   for (let t = conditioning.tokens; t < tokens; t++) hidden.set(last, t * width);
-  return { hidden, tokens };
+  return { ...conditioning, hidden, tokens };
 }
 
 /** `combine_denoised`: `uncond + Σ (cond − uncond)·(w·cfg)` per image, float32 like torch. */

@@ -71,6 +71,8 @@ export async function sampleA1111(
     latentHeight,
     cfg: request.cfg,
     conditioningAt: conditioning.at,
+    // SDXL's size conditioning (`original_size_as_tuple`, `crop_coords_top_left` at A1111's 0, 0, `target_size_as_tuple`).
+    timeIds: model.second ? [request.height, request.width, 0, 0, request.height, request.width] : undefined,
     timing,
     beforeCall: () => throwIfCancelled(hooks.signal),
     // A1111's live preview shows the prediction of the clean picture (its callback's `denoised`).
@@ -163,11 +165,20 @@ async function scheduledConditioning(
     }
     return known.conditioning;
   };
-  const schedules = async (text: string): Promise<Schedule> =>
-    Promise.all(promptSchedule(text, calls).map(async ({ endAt, text: scheduled }) => ({ endAt, conditioning: await encode(scheduled) })));
+  const schedules = async (text: string, zeroIfEmpty: boolean): Promise<Schedule> => {
+    const scheduled = promptSchedule(text, calls);
+    // SDXL (sgm's `force_zero_embeddings`): a negative prompt whose scheduled texts are all empty conditions on zeros.
+    const zeroed = zeroIfEmpty && scheduled.every((s) => s.text === '');
+    return Promise.all(
+      scheduled.map(async (s) => {
+        const conditioning = await encode(s.text);
+        return { endAt: s.endAt, conditioning: zeroed ? zerosLike(conditioning) : conditioning };
+      }),
+    );
+  };
   const prompts: { weight: number; schedule: Schedule }[] = [];
-  for (const { text, weight } of subPrompts(request.prompt)) prompts.push({ weight, schedule: await schedules(text) });
-  const negative = await schedules(request.negativePrompt);
+  for (const { text, weight } of subPrompts(request.prompt)) prompts.push({ weight, schedule: await schedules(text, false) });
+  const negative = await schedules(request.negativePrompt, model.second !== undefined);
 
   const byKey = new Map<string, CallConditioning>();
   const at = (call: number): CallConditioning => {
@@ -190,6 +201,12 @@ async function scheduledConditioning(
     warnings: [...new Set(notices)],
     embeddings: [...new Set([...encoded.values()].flatMap((e) => e.embeddings))],
   };
+}
+
+/** Conditioning of the same shape, all zeros. */
+function zerosLike(conditioning: PromptConditioning): PromptConditioning {
+  const { hidden, tokens, pooled } = conditioning;
+  return { hidden: new Float32Array(hidden.length), tokens, ...(pooled ? { pooled: new Float32Array(pooled.length) } : {}) };
 }
 
 /**

@@ -1,5 +1,8 @@
-/** The components a LoRA changes. */
-export type PatchedComponent = 'text_encoder' | 'unet';
+/** The components a LoRA changes: SDXL's second text encoder (OpenCLIP ViT-bigG) too. */
+export type PatchedComponent = 'text_encoder' | 'text_encoder_2' | 'unet';
+
+/** Every component a LoRA may change, in the order they are merged. */
+export const PATCHED_COMPONENTS: readonly PatchedComponent[] = ['text_encoder', 'text_encoder_2', 'unet'];
 
 /** One weight of a converted model, as its `weights.json` lists it. */
 export interface PatchableWeight {

@@ -4,7 +4,7 @@ import { PipelineError } from '../errors.js';
 import type { SessionFactory } from '../runtime/session-factory.js';
 import type { PipelineLogger } from '../logger.js';
 import { MergedWeights } from '../lora/merged-weights.js';
-import type { PatchableWeight, PatchedComponent } from '../lora/patch.js';
+import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
 import { familyOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
@@ -40,15 +40,20 @@ export interface StableDiffusionModel {
 /** SDXL's second text encoder (OpenCLIP ViT-bigG, with its pooled projection). */
 export interface SecondTextEncoder {
   readonly tokenizer: ClipTokenizer;
+  /** The same embeddings as the first encoder's, by the same names and slots, with their `clip_g` vectors. */
+  readonly embeddings: EmbeddingVocabulary;
   readonly textEncoder: ClipTextEncoder;
   /** No negative prompt conditions on zeros (diffusers' `force_zeros_for_empty_prompt`). */
   readonly forceZerosForEmptyPrompt: boolean;
 }
 
-/** What a converted model offers for LoRA: each component's weight table, and its merged-weights cache. */
+/**
+ * What a converted model offers for LoRA: each component's weight table (none for a component the model lacks:
+ * SD 1.x's `text_encoder_2`), and the merged-weights cache of each component it has.
+ */
 export interface Patching {
   readonly weights: Readonly<Record<PatchedComponent, readonly PatchableWeight[]>>;
-  readonly merged: Readonly<Record<PatchedComponent, MergedWeights>>;
+  readonly merged: Readonly<Partial<Record<PatchedComponent, MergedWeights>>>;
 }
 
 /** The weight table the converter writes beside each component's `model.onnx`. */
@@ -79,26 +84,35 @@ export async function loadStableDiffusionModel(
   const unet = new Unet(await sessions.load(folder.unet));
   const vaeDecoder = new VaeDecoder(await sessions.load(folder.vaeDecoder));
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
-  const second = folder.second && (await loadSecondEncoder(folder.second, sessions));
-  const hiddenSize = conditioningWidth(textEncoder, unet, second?.textEncoder);
+  const secondEncoder = folder.second && (await loadSecondEncoder(folder.second, sessions));
+  const hiddenSize = conditioningWidth(textEncoder, unet, secondEncoder?.textEncoder);
   const prediction = folder.schedulerConfig.prediction_type;
+  const embeddings = usableEmbeddings(textEncoder, hiddenSize, secondEncoder?.textEncoder, options);
+  // Each encoder reads its own vectors of an embedding: the second its `clip_g` (only SDXL embeddings are usable here).
+  const second = secondEncoder && {
+    ...secondEncoder,
+    embeddings: new EmbeddingVocabulary(
+      secondEncoder.tokenizer,
+      embeddings.map(({ name, count, secondVectors }) => ({ name, count, vectors: secondVectors ?? new Float32Array() })),
+    ),
+  };
   return {
     folder,
     family: familyOf(hiddenSize, second !== undefined),
     hiddenSize,
     predictionType: typeof prediction === 'string' ? prediction : 'epsilon',
     tokenizer,
-    embeddings: new EmbeddingVocabulary(tokenizer, usableEmbeddings(textEncoder, hiddenSize, second !== undefined, options)),
+    embeddings: new EmbeddingVocabulary(tokenizer, embeddings),
     textEncoder,
     second,
     unet,
     vaeEncoder,
     vaeDecoder,
-    patching: await loadPatching(folder, sessions, textEncoder, unet),
+    patching: await loadPatching(folder, sessions, { text_encoder: textEncoder, text_encoder_2: second?.textEncoder, unet }),
   };
 }
 
-async function loadSecondEncoder(files: SecondEncoderFiles, sessions: SessionFactory): Promise<SecondTextEncoder> {
+async function loadSecondEncoder(files: SecondEncoderFiles, sessions: SessionFactory): Promise<Omit<SecondTextEncoder, 'embeddings'>> {
   const tokenizer = await loadTokenizer(files.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(files.textEncoder));
   if (!textEncoder.projects || textEncoder.layers < 2) {
@@ -124,18 +138,19 @@ export function maxClipSkipOf(model: StableDiffusionModel): number {
 async function loadPatching(
   folder: ModelFolder,
   sessions: SessionFactory,
-  textEncoder: ClipTextEncoder,
-  unet: Unet,
+  parts: Readonly<Record<PatchedComponent, ClipTextEncoder | Unet | undefined>>,
 ): Promise<Patching | undefined> {
   const weightOpsFile = join(folder.dir, 'weight_ops', 'model.onnx');
   const tableOf = (file: string): string => join(dirname(file), WEIGHT_TABLE_FILE);
-  if (![weightOpsFile, tableOf(folder.textEncoder), tableOf(folder.unet)].every((file) => existsSync(file))) return undefined;
+  const present = PATCHED_COMPONENTS.flatMap((component) => {
+    const part = parts[component];
+    return part ? [{ component, session: part.session }] : [];
+  });
+  if (![weightOpsFile, ...present.map(({ session }) => tableOf(session.file))].every((file) => existsSync(file))) return undefined;
   const weightOps = await sessions.load(weightOpsFile);
-  const parts = { text_encoder: textEncoder.session, unet: unet.session } as const;
-  const weights = {} as Record<PatchedComponent, readonly PatchableWeight[]>;
-  const merged = {} as Record<PatchedComponent, MergedWeights>;
-  for (const component of ['text_encoder', 'unet'] as const) {
-    const session = parts[component];
+  const weights: Record<PatchedComponent, readonly PatchableWeight[]> = { text_encoder: [], text_encoder_2: [], unet: [] };
+  const merged: Partial<Record<PatchedComponent, MergedWeights>> = {};
+  for (const { component, session } of present) {
     weights[component] = readWeightTable(tableOf(session.file));
     const table = new Map(weights[component].map((weight) => [weight.name, weight]));
     merged[component] = new MergedWeights(component, session.file, table, weightOps, sessions, session.provider);
@@ -184,34 +199,46 @@ function sumOf(a: number | undefined, b: number | undefined): number | undefined
   return a === undefined || b === undefined ? undefined : a + b;
 }
 
+/**
+ * The embeddings both of the model's text encoders can take: SD 1.x / 2.x's of the text encoder's width, SDXL's
+ * (`clip_l` and `clip_g`) of each encoder's. The others are left out, each with a warning saying why.
+ */
 function usableEmbeddings(
   textEncoder: ClipTextEncoder,
   width: number,
-  sdxl: boolean,
+  second: ClipTextEncoder | undefined,
   options: EmbeddingOptions,
 ): TextualInversion[] {
   const all = options.embeddings ?? [];
-  if (all.length > 0 && sdxl) {
-    options.log?.('warn', 'embeddings left out: SDXL models take SDXL embeddings (clip_l and clip_g), which dreamcord does not read yet', {
-      embeddings: all.map((e) => e.name),
-    });
-    return [];
-  }
-  if (all.length > 0 && !textEncoder.takesEmbeddings) {
+  const without = [textEncoder, ...(second ? [second] : [])].find((encoder) => !encoder.takesEmbeddings);
+  if (all.length > 0 && without) {
     options.log?.('warn', 'embeddings left out: this text encoder takes none (a checkpoint converted by dreamcord does)', {
-      file: textEncoder.session.file,
+      file: without.session.file,
       embeddings: all.map((e) => e.name),
     });
     return [];
   }
+  const widths = second ? [textEncoder.hiddenSize ?? 0, second.hiddenSize ?? 0] : [width];
   return all.filter((embedding) => {
-    const fits = embedding.vectors.length === embedding.count * width;
-    if (!fits) {
-      const vectorWidth = embedding.vectors.length / embedding.count;
-      options.log?.('warn', 'embedding left out: made for another model family', { name: embedding.name, vectorWidth, width });
-    }
-    return fits;
+    const reason = embeddingMisfit(embedding, widths);
+    if (reason) options.log?.('warn', `embedding left out: ${reason}`, { name: embedding.name });
+    return reason === undefined;
   });
+}
+
+/** Why `embedding` does not fit text encoders of `widths` (one: SD 1.x / 2.x; two: SDXL's), or undefined. */
+function embeddingMisfit(embedding: TextualInversion, widths: readonly number[]): string | undefined {
+  const { count, vectors, secondVectors } = embedding;
+  const own = secondVectors ? [vectors.length / count, secondVectors.length / count] : [vectors.length / count];
+  if (own.length !== widths.length) {
+    return own.length === 2
+      ? 'an SDXL embedding (clip_l and clip_g), and this model has one text encoder'
+      : 'made for SD 1.x / 2.x (one set of vectors); this SDXL model takes SDXL embeddings (clip_l and clip_g)';
+  }
+  if (own.every((w, i) => w === widths[i])) return undefined;
+  return own.length === 2
+    ? `its clip_l and clip_g vectors are ${own.join(' and ')} wide; this model's text encoders take ${widths.join(' and ')}`
+    : `made for another model family: its vectors are ${own.join('')} wide; this model's text encoder takes ${widths.join('')}`;
 }
 
 async function loadTokenizer(dir: string): Promise<ClipTokenizer> {

@@ -87,12 +87,18 @@ export class ClipTextEncoder {
    * SDXL's reading (diffusers' `encode_prompt`): the output of the layer `fromEnd` layers before the last
    * (`hidden_states[-(fromEnd + 1)]`, without the final layer norm; 1 is the penultimate layer) and, with `pooled`,
    * the projected pooled state `text_embeds`.
-   * @param fromEnd - 1 … {@link layers}.
+   * @param options.fromEnd - 1 … {@link layers}.
+   * @param options.embeddings - the rows that ids −1 − r read, as for {@link encode}.
    */
-  async encodeLayer(windows: readonly Int32Array[], fromEnd: number, pooled: boolean, clock?: RunClock): Promise<LayerEncoding> {
+  async encodeLayer(
+    windows: readonly Int32Array[],
+    options: { readonly fromEnd: number; readonly pooled: boolean; readonly embeddings?: Float32Array },
+    clock?: RunClock,
+  ): Promise<LayerEncoding> {
+    const { fromEnd, pooled } = options;
     const layer = `${HIDDEN_STATE_PREFIX}${this.layers - fromEnd}`;
     const outputs = pooled ? [layer, TEXT_EMBEDS] : [layer];
-    const out = await this.session.run(this.#feeds(windows, undefined), clock, outputs);
+    const out = await this.session.run(this.#feeds(windows, options.embeddings), clock, outputs);
     return {
       hidden: readFloats(outputOf(out, layer, this.session)),
       pooled: pooled ? readFloats(outputOf(out, TEXT_EMBEDS, this.session)) : undefined,

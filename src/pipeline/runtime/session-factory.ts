@@ -6,7 +6,12 @@ import { basename, dirname, join } from 'node:path';
 import { InferenceSession, env } from 'onnxruntime-node';
 import { PipelineError } from '../errors.js';
 import type { PipelineLogger } from '../logger.js';
+import { BindingSession } from './binding-session.js';
+import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, type NativeBridgeChoice } from './native/bridge.js';
+import type { OrtCApi } from './native/c-api.js';
+import { createNativeSession } from './native/native-session.js';
 import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
+import type { SessionBackend } from './session-backend.js';
 import { ModelSession } from './session.js';
 
 /**
@@ -23,6 +28,16 @@ const NO_SPINNING = { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinn
  */
 function sessionConfig(provider: ExecutionProvider): Record<string, unknown> {
   return provider === 'cuda' ? { ...NO_SPINNING, use_device_allocator_for_initializers: '1' } : { ...NO_SPINNING };
+}
+
+/** Nested configuration entries as ONNX Runtime names them: `{ session: { a: { b: '0' } } }` → `session.a.b`. */
+function flatten(entries: Readonly<Record<string, unknown>>, prefix = ''): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [key, value] of Object.entries(entries)) {
+    if (typeof value === 'object' && value !== null) Object.assign(flat, flatten(value as Record<string, unknown>, `${prefix}${key}.`));
+    else flat[`${prefix}${key}`] = String(value);
+  }
+  return flat;
 }
 
 /** How a {@link SessionFactory} creates sessions. */
@@ -42,6 +57,21 @@ export interface SessionFactoryOptions {
   readonly cacheDir?: string;
   /** Receives which provider each model loaded on, load times and fallbacks. */
   readonly log?: PipelineLogger;
+  /**
+   * Where sessions are created through the native bridge to ONNX Runtime's C API (`native/`), which passes the
+   * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
+   * with one log line. See {@link NativeBridgeChoice}.
+   * @default 'auto' (on CUDA)
+   */
+  readonly nativeBridge?: NativeBridgeChoice;
+  /**
+   * CUDA provider options V2 for sessions the bridge creates, over {@link CUDA_OPTIONS} (a value of `''` removes
+   * one of those: the benchmark measures each alone).
+   * @default {}
+   */
+  readonly cudaOptions?: Readonly<Record<string, string>>;
+  /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
+  readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
 
 /**
@@ -53,13 +83,21 @@ export class SessionFactory {
   readonly #choice: ExecutionProviderChoice;
   readonly #cacheDir: string | undefined;
   readonly #log: PipelineLogger | undefined;
+  readonly #bridge: NativeBridgeChoice;
+  readonly #cudaOptions: Readonly<Record<string, string>>;
+  readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
+  #bridgeFailureLogged = false;
 
   constructor(options: SessionFactoryOptions = {}) {
     this.#choice = options.provider ?? 'auto';
     this.#cacheDir = options.cacheDir;
     this.#log = options.log;
+    this.#bridge = options.nativeBridge ?? 'auto';
+    this.#loadBridge = options.loadBridge ?? loadNativeBridge;
+    const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
+    this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
 
   /**
@@ -91,6 +129,7 @@ export class SessionFactory {
   async loadWithWeights(file: string, data: Uint8Array, provider: ExecutionProvider): Promise<ModelSession> {
     const start = performance.now();
     try {
+      // Through the binding alone: it takes the weights from memory, which the bridge's C API calls do not.
       const session = await InferenceSession.create(await readFile(file), {
         executionProviders: [provider],
         graphOptimizationLevel: 'all',
@@ -99,7 +138,7 @@ export class SessionFactory {
         externalData: [{ path: `${basename(file)}_data`, data }],
       });
       this.#log?.('info', 'model loaded with merged weights', { file, provider, ms: Math.round(performance.now() - start) });
-      return new ModelSession(session, file, provider);
+      return new ModelSession(new BindingSession(session, file), file, provider);
     } catch (error) {
       const reason = `ONNX Runtime cannot load ${file} with merged weights: ${errorMessage(error)}`;
       throw new PipelineError('MODEL_UNSUPPORTED', reason, { file, provider }, { cause: error });
@@ -139,20 +178,14 @@ export class SessionFactory {
     throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
   }
 
-  async #createOn(file: string, provider: ExecutionProvider): Promise<{ session: InferenceSession; cached: boolean }> {
-    const options: InferenceSession.SessionOptions = {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-      // ORT warns on stderr about things we handle (e.g. saving a hardware-specific graph); keep errors only.
-      logSeverityLevel: 3,
-      extra: { session: sessionConfig(provider) },
-    };
-    if (this.#cacheDir === undefined) return { session: await InferenceSession.create(file, options), cached: false };
+  async #createOn(file: string, provider: ExecutionProvider): Promise<{ session: SessionBackend; cached: boolean }> {
+    const config = sessionConfig(provider);
+    if (this.#cacheDir === undefined) return { session: await this.#open(file, provider, config), cached: false };
 
     const cachedFile = join(this.#cacheDir, cacheName(file, provider));
     if (existsSync(cachedFile)) {
       try {
-        return { session: await InferenceSession.create(cachedFile, options), cached: true };
+        return { session: await this.#open(cachedFile, provider, config), cached: true };
       } catch (error) {
         // A half-written entry (crash while saving): rebuild it from the original below.
         this.#log?.('warn', 'optimized graph cache entry unreadable, rebuilding it', {
@@ -163,23 +196,17 @@ export class SessionFactory {
     }
     mkdirSync(this.#cacheDir, { recursive: true });
     try {
-      const session = await InferenceSession.create(file, {
-        ...options,
-        optimizedModelFilePath: cachedFile,
-        // Weights go to a side file: UNets exceed protobuf's 2 GB limit.
-        extra: {
-          session: {
-            ...sessionConfig(provider),
-            optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
-            optimized_model_external_initializers_min_size_in_bytes: '1024',
-          },
-        },
-      });
-      return { session, cached: false };
+      // Weights go to a side file: UNets exceed protobuf's 2 GB limit.
+      const cacheConfig = {
+        ...config,
+        optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+      };
+      return { session: await this.#open(file, provider, cacheConfig, cachedFile), cached: false };
     } catch (cacheError) {
       // Some providers cannot serialize their graphs: run uncached rather than not at all. A broken model
       // fails again here, with its own error.
-      const session = await InferenceSession.create(file, options);
+      const session = await this.#open(file, provider, config);
       this.#log?.('warn', 'cannot cache the optimized graph; loaded without the cache', {
         file,
         provider,
@@ -187,6 +214,47 @@ export class SessionFactory {
       });
       return { session, cached: false };
     }
+  }
+
+  /**
+   * A session of `file` on `provider` with the session configuration entries `config` (`extra.session`), saving the
+   * optimized graph to `optimizedModelFilePath` when given: through the native bridge where {@link
+   * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding.
+   */
+  async #open(
+    file: string,
+    provider: ExecutionProvider,
+    config: Record<string, unknown>,
+    optimizedModelFilePath?: string,
+  ): Promise<SessionBackend> {
+    const api = bridgesProvider(this.#bridge, provider) ? await this.#nativeApi() : undefined;
+    if (api !== undefined && (provider === 'cuda' || provider === 'cpu')) {
+      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions };
+      return createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
+    }
+    const options: InferenceSession.SessionOptions = {
+      executionProviders: [provider],
+      graphOptimizationLevel: 'all',
+      // ORT warns on stderr about things we handle (e.g. saving a hardware-specific graph); keep errors only.
+      logSeverityLevel: 3,
+      extra: { session: config },
+    };
+    const session = await InferenceSession.create(
+      file,
+      optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath },
+    );
+    return new BindingSession(session, file);
+  }
+
+  /** The bridge's C API, or undefined (said once per factory in the log) when it cannot load here. */
+  async #nativeApi(): Promise<OrtCApi | undefined> {
+    const api = await this.#loadBridge();
+    if (!(api instanceof Error)) return api;
+    if (!this.#bridgeFailureLogged) {
+      this.#bridgeFailureLogged = true;
+      this.#log?.('warn', 'native ONNX Runtime bridge unavailable; using onnxruntime-node as it is', { reason: api.message });
+    }
+    return undefined;
   }
 }
 

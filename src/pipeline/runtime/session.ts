@@ -1,6 +1,6 @@
-import { Tensor, type InferenceSession } from 'onnxruntime-node';
-import { PipelineError } from '../errors.js';
+import { isPipelineError, PipelineError } from '../errors.js';
 import type { ExecutionProvider } from './providers.js';
+import type { SessionBackend } from './session-backend.js';
 import type { HostTensor, TensorInfo } from './tensor.js';
 
 /** Accumulates the time spent inside ONNX Runtime, so that callers can split model time from their own. */
@@ -18,19 +18,19 @@ export class ModelSession {
   readonly inputs: readonly TensorInfo[];
   /** Outputs as the graph declares them, in graph order. */
   readonly outputs: readonly TensorInfo[];
-  readonly #session: InferenceSession;
+  readonly #session: SessionBackend;
 
   /** @internal Use {@link SessionFactory.load}. */
   constructor(
-    session: InferenceSession,
+    session: SessionBackend,
     /** The model file, as given (for messages). */
     readonly file: string,
     /** The execution provider the session was created on. */
     readonly provider: ExecutionProvider,
   ) {
     this.#session = session;
-    this.inputs = session.inputMetadata.map(toTensorInfo);
-    this.outputs = session.outputMetadata.map(toTensorInfo);
+    this.inputs = session.inputs;
+    this.outputs = session.outputs;
   }
 
   /** The input called `name`, or undefined. */
@@ -56,22 +56,14 @@ export class ModelSession {
     clock?: RunClock,
     outputs?: readonly string[],
   ): Promise<Record<string, HostTensor>> {
-    const ortFeeds: Record<string, Tensor> = {};
-    for (const [name, tensor] of Object.entries(feeds)) {
-      ortFeeds[name] = new Tensor(tensor.type, tensor.data, tensor.dims);
-    }
     const start = performance.now();
-    let results: InferenceSession.ReturnType;
     try {
-      results = await (outputs ? this.#session.run(ortFeeds, [...outputs]) : this.#session.run(ortFeeds));
+      return await this.#session.run(feeds, outputs);
     } catch (error) {
-      throw this.#runError(error, feeds);
+      throw isPipelineError(error) ? error : this.#runError(error, feeds);
     } finally {
       if (clock) clock.modelMs += performance.now() - start;
     }
-    const out: Record<string, HostTensor> = {};
-    for (const [name, value] of Object.entries(results)) out[name] = toHostTensor(value, name, this.file);
-    return out;
   }
 
   /** Frees the session's native memory. The session cannot run afterwards. */
@@ -93,34 +85,4 @@ export class ModelSession {
       { cause: error },
     );
   }
-}
-
-function toTensorInfo(meta: InferenceSession.ValueMetadata): TensorInfo {
-  return meta.isTensor
-    ? { name: meta.name, type: meta.type, shape: meta.shape }
-    : { name: meta.name, type: 'non-tensor', shape: [] };
-}
-
-function toHostTensor(tensor: InferenceSession.OnnxValueMapType[string], name: string, file: string): HostTensor {
-  const dims = tensor.dims;
-  const data: unknown = tensor.data;
-  switch (tensor.type) {
-    case 'float32':
-      if (data instanceof Float32Array) return { type: 'float32', data, dims };
-      break;
-    case 'float16':
-      // Raw bits; a runtime with Float16Array may hand one over: reinterpret, never convert twice.
-      if (ArrayBuffer.isView(data)) {
-        return { type: 'float16', data: new Uint16Array(data.buffer, data.byteOffset, data.byteLength / 2), dims };
-      }
-      break;
-    case 'int32':
-      if (data instanceof Int32Array) return { type: 'int32', data, dims };
-      break;
-    case 'int64':
-      if (data instanceof BigInt64Array) return { type: 'int64', data, dims };
-      break;
-  }
-  const reason = `Output "${name}" of ${file} has type ${tensor.type}, which dreamcord cannot read`;
-  throw new PipelineError('MODEL_UNSUPPORTED', reason, { file });
 }

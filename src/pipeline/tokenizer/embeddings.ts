@@ -12,6 +12,11 @@ export interface TextualInversion {
   readonly vectors: Float32Array;
   /** Vectors, each taking one token slot: 1–75. */
   readonly count: number;
+  /**
+   * An SDXL embedding's vectors for the second text encoder (its file's `clip_g`; `vectors` are `clip_l`),
+   * `[count, width]`; absent for an embedding of one encoder (SD 1.x / 2.x).
+   */
+  readonly secondVectors?: Float32Array;
 }
 
 /** One step of a tokenized prompt: a vocabulary id, or an embedding's slots (which stay together in one chunk). */

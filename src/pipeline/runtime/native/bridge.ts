@@ -1,0 +1,45 @@
+import type { ExecutionProvider } from '../providers.js';
+import { loadCApi, type OrtCApi } from './c-api.js';
+
+/**
+ * Where sessions are created through the native bridge to ONNX Runtime's C API instead of onnxruntime-node's
+ * binding: `auto` on CUDA (the provider whose options the binding cannot pass), `on` on CUDA and the CPU (the
+ * CPU is how the bridge is tested on machines without a GPU), `off` nowhere.
+ */
+export type NativeBridgeChoice = 'auto' | 'on' | 'off';
+
+const BRIDGE_PROVIDERS: Readonly<Record<NativeBridgeChoice, readonly ExecutionProvider[]>> = {
+  auto: ['cuda'],
+  on: ['cuda', 'cpu'],
+  off: [],
+};
+
+/** Whether `choice` creates sessions on `provider` through the bridge. */
+export function bridgesProvider(choice: NativeBridgeChoice, provider: ExecutionProvider): boolean {
+  return BRIDGE_PROVIDERS[choice].includes(provider);
+}
+
+/**
+ * The CUDA provider options V2 the bridge sets, each for a figure of issue 17 that onnxruntime-node's defaults
+ * cost: cuDNN's HEURISTIC algorithm choice instead of timing every algorithm of every convolution at the first run
+ * (EXHAUSTIVE, most of the cold start); an arena that grows by what is asked rather than to the next power of two,
+ * and cuDNN's default workspace rather than the largest it can use (peak memory); TF32 for the float32 layers of the
+ * portable form (ONNX Runtime's default, said so it stays so).
+ */
+export const CUDA_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  cudnn_conv_algo_search: 'HEURISTIC',
+  arena_extend_strategy: 'kSameAsRequested',
+  cudnn_conv_use_max_workspace: '0',
+  use_tf32: '1',
+});
+
+let loading: Promise<OrtCApi | Error> | undefined;
+
+/**
+ * The C API, loaded once per process, or the reason it cannot be (koffi or the library missing, an ONNX Runtime
+ * too old): the caller then uses the plain binding.
+ */
+export function loadNativeBridge(): Promise<OrtCApi | Error> {
+  loading ??= loadCApi().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  return loading;
+}

@@ -1,0 +1,148 @@
+// The native bridge to ONNX Runtime's C API (src/pipeline/runtime/native/): on the CPU it must read the same graph
+// metadata and give the same numbers as onnxruntime-node's binding, bit for bit, on the real tiny models; where it
+// cannot load, the binding runs instead with one log line; where CUDA is missing, `auto` still ends on the CPU.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { isPipelineError } from '../../src/pipeline/errors.js';
+import type { LogLevel } from '../../src/pipeline/logger.js';
+import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
+import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
+import { loadCApi } from '../../src/pipeline/runtime/native/c-api.js';
+import { SessionFactory, type SessionFactoryOptions } from '../../src/pipeline/runtime/session-factory.js';
+import type { ModelSession } from '../../src/pipeline/runtime/session.js';
+import type { HostTensor } from '../../src/pipeline/runtime/tensor.js';
+import { seededRandom } from '../support/seeded-random.js';
+
+const TINY = 'test/fixtures/tiny-sd';
+const TINY_FP16 = 'test/fixtures/tiny-sd-fp16';
+
+/** The same file loaded through the binding and through the bridge, on the CPU. */
+async function bothWays(file: string, options: SessionFactoryOptions = {}): Promise<[ModelSession, ModelSession, () => Promise<void>]> {
+  const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+  const native = new SessionFactory({ provider: 'cpu', nativeBridge: 'on', ...options });
+  const sessions = await Promise.all([plain.load(file), native.load(file)]);
+  return [...sessions, () => Promise.all([plain.releaseAll(), native.releaseAll()]).then(() => undefined)];
+}
+
+function floats(dims: number[], seed: number): Float32Array {
+  const random = seededRandom(seed);
+  return Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => random() * 2 - 1);
+}
+
+function float16Bits(dims: number[], seed: number): Uint16Array {
+  // fp16 values in [-1, 1): sign, exponents 0..14, any mantissa.
+  const random = seededRandom(seed);
+  return Uint16Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => Math.floor(random() * 0x3c00) | (random() < 0.5 ? 0x8000 : 0));
+}
+
+function unetFeeds(type: 'float32' | 'float16'): Record<string, HostTensor> {
+  const sample = [2, 4, 8, 8];
+  const hidden = [2, 77, 16];
+  const tensor = (dims: number[], seed: number): HostTensor =>
+    type === 'float32' ? { type, dims, data: floats(dims, seed) } : { type, dims, data: float16Bits(dims, seed) };
+  return {
+    sample: tensor(sample, 1),
+    // The fp16 fixture takes integer timesteps, as diffusers' fp16 exports do.
+    timestep: type === 'float32' ? { type, dims: [2], data: Float32Array.of(500, 20) } : { type: 'int64', dims: [2], data: BigInt64Array.of(500n, 20n) },
+    encoder_hidden_states: tensor(hidden, 2),
+  };
+}
+
+describe('native bridge to the C API, on the CPU', () => {
+  it("loads here (koffi and onnxruntime-node's library are installed), so the comparisons below are real", async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error), api instanceof Error ? api.message : '');
+    assert.match(api.version, /^1\.\d+\.\d+/);
+  });
+
+  it('reads every graph input and output as the binding does', async () => {
+    for (const part of ['text_encoder', 'unet', 'vae_decoder', 'vae_encoder']) {
+      const [plain, native, release] = await bothWays(`${TINY}/${part}/model.onnx`);
+      assert.deepEqual(native.inputs, plain.inputs, part);
+      assert.deepEqual(native.outputs, plain.outputs, part);
+      await release();
+    }
+  });
+
+  it("gives the binding's numbers bit for bit: UNet in float32 and float16, one output of many, int32 inputs", async () => {
+    for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
+      const [plain, native, release] = await bothWays(`${dir}/unet/model.onnx`);
+      const feeds = unetFeeds(type);
+      const [expected, actual] = await Promise.all([plain.run(feeds), native.run(feeds)]);
+      assert.equal(actual.out_sample?.type, type);
+      assert.deepEqual(actual, expected);
+      await release();
+    }
+    const [plain, native, release] = await bothWays(`${TINY}/text_encoder/model.onnx`);
+    const ids: HostTensor = { type: 'int32', dims: [1, 77], data: Int32Array.from({ length: 77 }, (_, i) => (i * 37) % 100) };
+    const [expected, actual] = await Promise.all([
+      plain.run({ input_ids: ids }, undefined, ['hidden_states.2']),
+      native.run({ input_ids: ids }, undefined, ['hidden_states.2']),
+    ]);
+    assert.deepEqual(Object.keys(actual), ['hidden_states.2']);
+    assert.deepEqual(actual, expected);
+    await release();
+  });
+
+  it('makes the same picture through the whole pipeline, and counts its time as model time', async () => {
+    const request = { prompt: 'a red fox in the snow', seed: 7, steps: 3, width: 64, height: 64 };
+    const pictures = [];
+    for (const nativeBridge of ['off', 'on'] as const) {
+      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge });
+      const result = await pipeline.generate(request);
+      assert.ok(result.timing.stepModelMs > 0);
+      pictures.push(result.images[0]?.rgb8);
+      await pipeline.dispose();
+    }
+    assert.ok(pictures[0]);
+    assert.deepEqual(pictures[1], pictures[0]);
+  });
+
+  it('reports ONNX Runtime errors as the binding does: a bad feed names the inputs', async () => {
+    const [, native, release] = await bothWays(`${TINY}/vae_decoder/model.onnx`);
+    const wrong: HostTensor = { type: 'float32', dims: [1, 3, 8, 8], data: new Float32Array(192) };
+    await assert.rejects(
+      native.run({ latent_sample: wrong }),
+      (error) => isPipelineError(error, 'RUNTIME_ERROR') && error.message.includes('latent_sample: float32[1,3,8,8]'),
+    );
+    await release();
+  });
+});
+
+describe('native bridge fallbacks', () => {
+  it('a library that cannot load is said once and the binding runs, with the same numbers', async () => {
+    const lines: { level: LogLevel; message: string; fields: Readonly<Record<string, unknown>> }[] = [];
+    const log = (level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): number => lines.push({ level, message, fields });
+    const missing = (): Promise<Error> => loadCApi('/nonexistent/libonnxruntime.so.1').then(
+      () => new Error('unexpectedly loaded'),
+      (error: unknown) => error as Error,
+    );
+    const factory = new SessionFactory({ provider: 'cpu', nativeBridge: 'on', loadBridge: missing, log });
+    const unet = await factory.load(`${TINY}/unet/model.onnx`);
+    await factory.load(`${TINY}/vae_decoder/model.onnx`);
+    const warnings = lines.filter((line) => line.level === 'warn');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]?.message ?? '', /native ONNX Runtime bridge unavailable/);
+    assert.match(String(warnings[0]?.fields.reason), /nonexistent/);
+    const [plain, , release] = await bothWays(`${TINY}/unet/model.onnx`);
+    assert.deepEqual(await unet.run(unetFeeds('float32')), await plain.run(unetFeeds('float32')));
+    await Promise.all([factory.releaseAll(), release()]);
+  });
+
+  it('without the CUDA provider, `auto` passes over CUDA through the bridge and lands on the CPU', async () => {
+    const lines: Readonly<Record<string, unknown>>[] = [];
+    const factory = new SessionFactory({ nativeBridge: 'on', log: (_level, _message, fields) => lines.push(fields) });
+    const session = await factory.load(`${TINY}/vae_decoder/model.onnx`);
+    assert.equal(session.provider, 'cpu');
+    assert.ok(lines.some((fields) => fields.provider === 'cuda' && typeof fields.reason === 'string'));
+    await factory.releaseAll();
+  });
+
+  it('an explicit CUDA that cannot load through the bridge fails loudly, naming the file', async () => {
+    const factory = new SessionFactory({ provider: 'cuda', nativeBridge: 'auto' });
+    await assert.rejects(
+      factory.load(`${TINY}/vae_decoder/model.onnx`),
+      (error) => isPipelineError(error, 'PROVIDER_UNAVAILABLE') && error.message.includes('vae_decoder/model.onnx'),
+    );
+  });
+});
