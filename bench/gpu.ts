@@ -45,7 +45,7 @@ interface Variant {
   readonly full: boolean;
 }
 
-/** Off by default: the bridge's own default (on CUDA). */
+/** Without `--bridge`: the sessions as the pipeline creates them by default. */
 const DEFAULT_VARIANTS: readonly Variant[] = [{ label: '', env: {}, full: true }];
 
 /** `--bridge`: the plain binding, the bridge with every option, and the bridge with one option group at a time. */

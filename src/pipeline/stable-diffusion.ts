@@ -45,8 +45,8 @@ export interface PipelineOptions {
   /**
    * Where sessions are created through the native bridge to ONNX Runtime's C API, which passes the CUDA provider
    * the options onnxruntime-node cannot (`auto`: on CUDA; `on`: also on the CPU; `off`); the plain binding runs
-   * where the bridge cannot load, with one log line.
-   * @default 'auto'
+   * where the bridge cannot load, with one log line. Off unless asked for until its CUDA figures are measured.
+   * @default 'off'
    */
   readonly nativeBridge?: SessionFactoryOptions['nativeBridge'];
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
@@ -155,6 +155,9 @@ function progressShifted(hooks: GenerateHooks, before: number, after: number): G
   return { ...hooks, onProgress: (step, total, elapsedMs, preview) => onProgress(before + step, before + total + after, elapsedMs, preview) };
 }
 
+/** The prediction types A1111's sampling takes (`compVisScheduleOf`); a model of another draws with diffusers'. */
+const A1111_PREDICTIONS: readonly string[] = ['epsilon', 'v_prediction'];
+
 const TASKS: Readonly<Record<GenerationKind, (job: Job) => Promise<Float32Array>>> = { txt2img, img2img, inpaint };
 
 /**
@@ -258,9 +261,8 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    // A1111's sampling is ported for noise prediction (k-diffusion's CompVisDenoiser), SD 1.x/2.x and SDXL:
-    // v-prediction models draw with diffusers' scheduler, which reads the model's prediction type, in either mode.
-    const a1111Ported = this.#model.predictionType === 'epsilon';
+    // A1111's sampling is ported for noise and v prediction (k-diffusion's CompVisDenoiser / CompVisVDenoiser).
+    const a1111Ported = A1111_PREDICTIONS.includes(this.#model.predictionType);
     const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 

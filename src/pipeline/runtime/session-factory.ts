@@ -60,8 +60,9 @@ export interface SessionFactoryOptions {
   /**
    * Where sessions are created through the native bridge to ONNX Runtime's C API (`native/`), which passes the
    * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
-   * with one log line. See {@link NativeBridgeChoice}.
-   * @default 'auto' (on CUDA)
+   * with one log line. See {@link NativeBridgeChoice}. Off unless asked for until its CUDA figures are measured: its
+   * first run on the GPU host crashed (koffi's small call stacks, since enlarged) before it measured anything.
+   * @default 'off'
    */
   readonly nativeBridge?: NativeBridgeChoice;
   /**
@@ -94,7 +95,7 @@ export class SessionFactory {
     this.#choice = options.provider ?? 'auto';
     this.#cacheDir = options.cacheDir;
     this.#log = options.log;
-    this.#bridge = options.nativeBridge ?? 'auto';
+    this.#bridge = options.nativeBridge ?? 'off';
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));

@@ -88,6 +88,9 @@ export interface OrtCApi {
  */
 const API_VERSION = 14;
 
+/** The stack koffi gives each call (see {@link loadCApi}). */
+const STACK_SIZE = 8 * 1024 * 1024;
+
 /** `ORT_LOGGING_LEVEL_ERROR`: ONNX Runtime's own warnings are about things the bridge handles. */
 export const LOG_ERROR = 3;
 
@@ -108,6 +111,14 @@ function libraryPath(): string {
  */
 export async function loadCApi(file = libraryPath()): Promise<OrtCApi> {
   const { default: koffi } = await import('koffi');
+  // koffi runs a call on a stack of its own, 128 kiB for calls on its worker threads by default: creating a
+  // session (graph optimizers, cuDNN and cuBLAS start-up) overflows that and crashes the process. 8 MiB is a
+  // thread's usual stack; it is reserved only while a call runs.
+  // koffi takes settings only before its first library (a second load in a process finds them set).
+  const settings = koffi.config();
+  if (settings.async_stack_size !== STACK_SIZE) {
+    koffi.config({ ...settings, sync_stack_size: STACK_SIZE, async_stack_size: STACK_SIZE });
+  }
   let library: ReturnType<typeof koffi.load>;
   try {
     library = koffi.load(file);
