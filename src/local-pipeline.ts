@@ -3,7 +3,8 @@ import { ConfigError, type EnvConfig } from './config/index.js';
 import type { ExecutionProviderChoice } from './pipeline/index.js';
 import { isConvertError } from './convert/errors.js';
 import type { GraphTarget } from './convert/graphs/image-layers.js';
-import { graphTargetFor, prepareModel } from './convert/model-cache.js';
+import { prepareModelOffThread } from './convert/conversion-thread.js';
+import { graphTargetFor } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
@@ -249,8 +250,8 @@ const PROGRESS_LOG_STEP = 10;
 const SHORT_HASH_DIGITS = 10;
 
 /**
- * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now (logging its
- * progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
+ * The ONNX folder for the model `variable` names: as given, from the model cache, or converted now on a thread of
+ * its own (logging its progress), with how members see it (the source's name without `.safetensors`, and its short hash). A model that
  * cannot be used becomes a ConfigError: one line naming the variable and the problem.
  */
 async function modelFolder(
@@ -263,7 +264,8 @@ async function modelFolder(
   const started = Date.now();
   let logged = -PROGRESS_LOG_STEP;
   try {
-    const prepared = await prepareModel(source, {
+    // Off the bot's thread: a first-use conversion takes seconds to minutes, while members go on using the bot.
+    const prepared = await prepareModelOffThread(source, {
       cacheDir: env.MODEL_CACHE_DIR,
       dtype: env.MODEL_DTYPE,
       target,

@@ -160,6 +160,9 @@ function progressShifted(hooks: GenerateHooks, before: number, after: number): G
   return { ...hooks, onProgress: (step, total, elapsedMs, preview) => onProgress(before + step, before + total + after, elapsedMs, preview) };
 }
 
+/** The prediction types A1111's sampling takes (`compVisScheduleOf`); a model of another draws with diffusers'. */
+const A1111_PREDICTIONS: readonly string[] = ['epsilon', 'v_prediction'];
+
 const TASKS: Readonly<Record<GenerationKind, (job: Job) => Promise<Float32Array>>> = { txt2img, img2img, inpaint };
 
 /**
@@ -263,9 +266,8 @@ export class StableDiffusionPipeline {
     // 1. Check the request; bring the input images to the working size.
     const resolved = await this.#prepareInputs(resolveRequest(request));
     throwIfCancelled(hooks.signal);
-    // A1111's sampling is ported for noise prediction (k-diffusion's CompVisDenoiser), SD 1.x/2.x and SDXL:
-    // v-prediction models draw with diffusers' scheduler, which reads the model's prediction type, in either mode.
-    const a1111Ported = this.#model.predictionType === 'epsilon';
+    // A1111's sampling is ported for noise and v prediction (k-diffusion's CompVisDenoiser / CompVisVDenoiser).
+    const a1111Ported = A1111_PREDICTIONS.includes(this.#model.predictionType);
     const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
 

@@ -51,6 +51,8 @@ export interface CfgDenoiserOptions extends GuidanceOptions {
 /** Everything the guided model of A1111's timestep samplers needs. */
 export interface CfgEpsOptions extends GuidanceOptions {
   readonly alphasCumprod: Float32Array;
+  /** `v_prediction`: A1111's `CompVisTimestepsVDenoiser` turns the UNet's v into ε before guidance. */
+  readonly prediction: 'epsilon' | 'v_prediction';
   /** Multiplies the CFG scale (`cond_scale_miltiplier`). */
   readonly cfgMultiplier: number;
 }
@@ -163,16 +165,18 @@ export function cfgDenoiser(options: CfgDenoiserOptions): Denoiser {
 }
 
 /**
- * A1111's guided `CompVisTimestepsDenoiser`: the UNet's ε for the unscaled latents at timestep `t`, guided on ε.
+ * A1111's guided `CompVisTimestepsDenoiser` (`CompVisTimestepsVDenoiser` for v models): the UNet's ε for the unscaled latents at timestep `t`, guided on ε.
  * Progress previews show `x̂₀ = (x − √(1 − ᾱ_t)·ε) / √ᾱ_t` (`get_pred_x0`, ᾱ at the integer part of t).
  */
 export function cfgEpsModel(options: CfgEpsOptions): EpsModel {
   const guide = guidance(options);
   return async (x, t) => {
-    const { combined, uncond, calls } = await guide(x, { inputScale: 1, timestep: t, toRow: (_value, eps) => eps, cfgMultiplier: options.cfgMultiplier });
     const at = options.alphasCumprod[Math.trunc(t)] ?? NaN;
     const sqrtOneMinusAt = f32(Math.sqrt(f32(1 - at)));
     const sqrtAt = f32(Math.sqrt(at));
+    // `predict_eps_from_z_and_v`: ε = √ᾱ·v + √(1 − ᾱ)·x, ᾱ at the integer part of t.
+    const toRow = options.prediction === 'v_prediction' ? (value: number, v: number) => f32(f32(sqrtAt * v) + f32(sqrtOneMinusAt * value)) : (_value: number, eps: number) => eps;
+    const { combined, uncond, calls } = await guide(x, { inputScale: 1, timestep: t, toRow, cfgMultiplier: options.cfgMultiplier });
     options.afterCall(calls, x, x.map((v, i) => f32(f32(v - f32(sqrtOneMinusAt * (combined[i] ?? 0))) / sqrtAt)));
     return { eps: combined, uncond };
   };

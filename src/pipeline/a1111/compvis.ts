@@ -55,6 +55,8 @@ export interface NoiseLevels {
 
 /** `CompVisDenoiser`'s noise levels and its sigma ↔ timestep maps (float32 like torch). */
 export class CompVisSchedule implements NoiseLevels {
+  /** What the UNet predicts: A1111 picks its denoiser wrappers by it (`parameterization`). */
+  readonly prediction: 'epsilon' | 'v_prediction' = 'epsilon';
   /** σ_t ascending in t. */
   readonly sigmas: Float32Array;
   /** `sigmas.log()` (float32 values). */
@@ -114,6 +116,40 @@ export class CompVisSchedule implements NoiseLevels {
   denoised(x: number, eps: number, sigma: number): number {
     return f32(x + f32(eps * -sigma));
   }
+}
+
+/**
+ * k-diffusion's `CompVisVDenoiser` (`DiscreteVDDPMDenoiser`, σ_data 1), which A1111 runs for v-prediction models:
+ * the same levels and input scaling, the UNet's v turned into an x₀ estimate `v·c_out + x·c_skip`.
+ */
+export class CompVisVSchedule extends CompVisSchedule {
+  override readonly prediction = 'v_prediction';
+
+  /** `v·c_out + x·c_skip`, c_skip = 1/(σ² + 1), c_out = −σ/√(σ² + 1) (float32 like torch). */
+  override denoised(x: number, v: number, sigma: number): number {
+    const square = f32(f32(sigma * sigma) + 1);
+    const cSkip = f32(1 / square);
+    const cOut = f32(-sigma / f32(Math.sqrt(square)));
+    return f32(f32(v * cOut) + f32(x * cSkip));
+  }
+}
+
+/**
+ * A1111's `rescale_zero_terminal_snr_abar` (modules/sd_models.py, its "Zero Terminal SNR" noise schedule): √ᾱ
+ * shifted so the last level is 0 and scaled so the first keeps its value, squared; the last ᾱ is then set to
+ * 4.8973451890853435e-08 (not 0), so that its σ stays finite (about 4519 for SD's schedule). float32 like torch.
+ */
+export function rescaleZeroTerminalSnr(alphasCumprod: Float32Array): Float32Array {
+  const sqrt = alphasCumprod.map((a) => f32(Math.sqrt(a)));
+  const first = sqrt[0] ?? NaN;
+  const last = sqrt[sqrt.length - 1] ?? NaN;
+  const scale = f32(first / f32(first - last));
+  const out = sqrt.map((s) => {
+    const scaled = f32(f32(s - last) * scale);
+    return f32(scaled * scaled);
+  });
+  out[out.length - 1] = 4.8973451890853435e-8;
+  return out;
 }
 
 /** `torch.linspace(start, end, n)` in float32: torch fills the first half from `start`, the second from `end`. */

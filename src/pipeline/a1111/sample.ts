@@ -10,7 +10,7 @@ import type { ResolvedRequest } from '../request.js';
 import { throwIfCancelled, type GenerateHooks } from '../steps.js';
 import type { TimingRecorder } from '../timing.js';
 import type { SchedulerConfig } from '../schedulers/index.js';
-import { CompVisSchedule, ldmAlphasCumprod } from './compvis.js';
+import { CompVisSchedule, CompVisVSchedule, ldmAlphasCumprod, rescaleZeroTerminalSnr } from './compvis.js';
 import { cfgDenoiser, cfgEpsModel, type CallConditioning, type GuidanceOptions } from './cfg-denoiser.js';
 import { encodeA1111Prompt, type EncodedPrompt, type PromptConditioning } from './conditioning.js';
 import { promptSchedule, subPrompts } from './prompt-schedule.js';
@@ -94,7 +94,7 @@ export async function sampleA1111(
     const scales = noisedAt === undefined ? { image: 1, noise: 1 } : { image: Math.fround(Math.sqrt(at)), noise: Math.fround(Math.sqrt(Math.fround(1 - at))) };
     const start = await startingPoint(model, request, noise, timing, scales);
     throwIfCancelled(hooks.signal);
-    const epsModel = cfgEpsModel({ ...guidance, alphasCumprod: schedule.alphasCumprod, cfgMultiplier: sampler.cfgMultiplier });
+    const epsModel = cfgEpsModel({ ...guidance, alphasCumprod: schedule.alphasCumprod, prediction: schedule.prediction, cfgMultiplier: sampler.cfgMultiplier });
     latents = await sampler.sample(epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
   }
   throwIfCancelled(hooks.signal);
@@ -281,15 +281,24 @@ async function initLatents(model: StableDiffusionModel, request: ResolvedRequest
   return sampleLatents(distribution, epsilon, request.count, model.folder.vaeScalingFactor);
 }
 
-/** `CompVisDenoiser`'s schedule for a model, from its scheduler config's beta keys (SD 1.x values when absent). */
+/**
+ * The k-diffusion wrapper A1111 runs a model over, from its scheduler config: `CompVisDenoiser`, or
+ * `CompVisVDenoiser` for `prediction_type: v_prediction`, over ldm's ᾱ from the beta keys (SD 1.x values when
+ * absent), rescaled to zero terminal SNR (A1111's "Zero Terminal SNR" noise schedule) with
+ * `rescale_betas_zero_snr`.
+ * @throws {RangeError} for another prediction type.
+ */
 export function compVisScheduleOf(config: SchedulerConfig): CompVisSchedule {
   const read = <T>(key: string, fallback: T): T => (config[key] as T | undefined) ?? fallback;
-  return new CompVisSchedule(
-    ldmAlphasCumprod({
-      beta_start: read('beta_start', 0.00085),
-      beta_end: read('beta_end', 0.012),
-      num_train_timesteps: read('num_train_timesteps', 1000),
-      beta_schedule: read('beta_schedule', 'scaled_linear'),
-    }),
-  );
+  const trained = ldmAlphasCumprod({
+    beta_start: read('beta_start', 0.00085),
+    beta_end: read('beta_end', 0.012),
+    num_train_timesteps: read('num_train_timesteps', 1000),
+    beta_schedule: read('beta_schedule', 'scaled_linear'),
+  });
+  const alphasCumprod = read('rescale_betas_zero_snr', false) ? rescaleZeroTerminalSnr(trained) : trained;
+  const prediction = read('prediction_type', 'epsilon');
+  if (prediction === 'epsilon') return new CompVisSchedule(alphasCumprod);
+  if (prediction === 'v_prediction') return new CompVisVSchedule(alphasCumprod);
+  throw new RangeError(`A1111 sampling takes epsilon or v_prediction models, got prediction_type ${String(prediction)}`);
 }
