@@ -61,5 +61,12 @@ const VARIANTS: { readonly [Id in DiffusersSamplerId]: Variant } = {
 export function createScheduler(id: SchedulerId, modelConfig: SchedulerConfig): Scheduler {
   if (!isDiffusersSampler(id)) throw new RangeError(`Sampler ${id} has no diffusers scheduler: it runs only as A1111 runs it (compat a1111)`);
   const variant = VARIANTS[id];
+  // diffusers ignores the key in the classes without it, drawing a zero-SNR model on the plain schedule: refused here.
+  if (modelConfig['rescale_betas_zero_snr'] === true && !ZERO_SNR_CLASSES.has(variant.create)) {
+    throw new Error(`Expected \`rescale_betas_zero_snr\` of ${variant.create.name} to be false (the only value supported), got true`);
+  }
   return new variant.create({ ...modelConfig, ...variant.keys }, id);
 }
+
+/** The classes that rescale a schedule to zero terminal SNR (`rescale_betas_zero_snr`); others refuse it. */
+const ZERO_SNR_CLASSES: ReadonlySet<Variant['create']> = new Set([DDIMScheduler, EulerDiscreteScheduler, EulerAncestralDiscreteScheduler]);

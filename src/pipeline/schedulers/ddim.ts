@@ -9,6 +9,7 @@ import {
   configTimesteps,
   dataPrediction,
   noisePrediction,
+  zeroSnrField,
 } from './discrete.js';
 import { DiscreteScheduler } from './discrete-scheduler.js';
 import type { SchedulerConfig, SchedulerId } from './types.js';
@@ -22,7 +23,7 @@ const FIELDS = {
   prediction_type: choiceField('epsilon', PREDICTION_TYPES),
   thresholding: fixedField(false),
   timestep_spacing: choiceField('leading', TIMESTEP_SPACINGS),
-  rescale_betas_zero_snr: fixedField(false),
+  ...zeroSnrField(),
 } as const;
 
 /**

@@ -3,8 +3,8 @@
  * over the integer training timesteps (PNDM, DDIM, DDPM, LCM, and the multistep solvers built on top of it).
  * Each function reproduces the numpy (float64) or torch (float32) expression diffusers uses, as noted.
  */
-import { alphasCumprod, makeBetas } from './schedule.js';
-import { choiceField, fixedField, integerField, numberField } from './config.js';
+import { alphasCumprod, makeBetas, rescaleZeroTerminalSnr } from './schedule.js';
+import { booleanField, choiceField, fixedField, integerField, numberField } from './config.js';
 
 /** What the UNet predicts: the noise, Imagen Video's `v`, or the clean sample. */
 export const PREDICTION_TYPES = ['epsilon', 'v_prediction', 'sample'] as const;
@@ -55,11 +55,31 @@ export interface BetaConfig {
   readonly beta_start: number;
   readonly beta_end: number;
   readonly beta_schedule: string;
+  /** Rescaled to zero terminal SNR (the classes that read {@link zeroSnrField}; the others keep false). */
+  readonly rescale_betas_zero_snr?: boolean;
 }
 
-/** `alphas_cumprod` (float32) of a config read with {@link betaFields}. */
-export function trainingAlphasCumprod(config: BetaConfig): Float32Array {
-  return alphasCumprod(makeBetas(config.beta_schedule, config.beta_start, config.beta_end, config.num_train_timesteps));
+/** `rescale_betas_zero_snr` for the classes of diffusers that take it (Euler, Euler a, DDIM): default false. */
+export function zeroSnrField() {
+  return { rescale_betas_zero_snr: booleanField(false) } as const;
+}
+
+/**
+ * What the sigma-based classes (Euler, Euler a) set the last ᾱ of a zero-SNR schedule to: "close to 0 without being
+ * 0 so first sigma is not inf" (fp16's smallest subnormal, 2⁻²⁴), as diffusers does. DDIM keeps the 0.
+ */
+export const ZERO_SNR_FLOOR = 2 ** -24;
+
+/**
+ * `alphas_cumprod` (float32) of a config read with {@link betaFields}: its betas, rescaled to zero terminal SNR
+ * with `rescale_betas_zero_snr` (the last ᾱ then 0, or `floor` when given).
+ */
+export function trainingAlphasCumprod(config: BetaConfig, floor?: number): Float32Array {
+  const betas = makeBetas(config.beta_schedule, config.beta_start, config.beta_end, config.num_train_timesteps);
+  if (!config.rescale_betas_zero_snr) return alphasCumprod(betas);
+  const out = alphasCumprod(rescaleZeroTerminalSnr(betas));
+  if (floor !== undefined) out[out.length - 1] = floor;
+  return out;
 }
 
 /** `np.round`: halves go to the even neighbour (unlike `Math.round`, which rounds them up). */

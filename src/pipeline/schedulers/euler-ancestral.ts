@@ -1,6 +1,6 @@
 import type { RandomGenerator } from '../rng/types.js';
 import { choiceField, readConfig, type ConfigOf } from './config.js';
-import { betaFields, spacingFields } from './discrete.js';
+import { betaFields, spacingFields, zeroSnrField } from './discrete.js';
 import { SigmaScheduler } from './sigma-scheduler.js';
 import { ancestralSplit, denoiseFor, noiseLevel, sigmaAt } from './sigmas.js';
 import type { SchedulerConfig, SchedulerId } from './types.js';
@@ -10,12 +10,13 @@ const f32 = Math.fround;
 /**
  * The config keys of diffusers' `EulerAncestralDiscreteScheduler` and their defaults: `beta_start` 0.0001,
  * `beta_end` 0.02, `beta_schedule` linear, `prediction_type` epsilon (or v_prediction; diffusers has no
- * `sample`), `timestep_spacing` linspace, `steps_offset` 0. Zero-SNR rescaling is not supported.
+ * `sample`), `timestep_spacing` linspace, `steps_offset` 0, `rescale_betas_zero_snr` false.
  */
 const FIELDS = {
   ...betaFields({ beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' }),
   prediction_type: choiceField('epsilon', ['epsilon', 'v_prediction']),
   ...spacingFields('linspace'),
+  ...zeroSnrField(),
 };
 
 /**

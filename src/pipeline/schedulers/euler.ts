@@ -1,5 +1,5 @@
 import { choiceField, fixedField, integerField, numberField, readConfig, type ConfigOf } from './config.js';
-import { betaFields, PREDICTION_TYPES, TIMESTEP_SPACINGS } from './discrete.js';
+import { betaFields, PREDICTION_TYPES, TIMESTEP_SPACINGS, zeroSnrField } from './discrete.js';
 import { SigmaScheduler } from './sigma-scheduler.js';
 import { denoiseFor, karrasFields, noiseLevel, sigmaAt } from './sigmas.js';
 import type { SchedulerConfig, SchedulerId } from './types.js';
@@ -10,7 +10,7 @@ const f32 = Math.fround;
  * The config keys of diffusers' `EulerDiscreteScheduler` and their defaults: `beta_start` 0.0001, `beta_end`
  * 0.02, `beta_schedule` linear, `prediction_type` epsilon, `use_karras_sigmas` false, `sigma_min`/`sigma_max`
  * null (the schedule's ends), `timestep_spacing` linspace, `steps_offset` 0, `final_sigmas_type` zero.
- * Interpolation, timestep type and zero-SNR rescaling are fixed at their defaults.
+ * `rescale_betas_zero_snr` false. Interpolation and timestep type are fixed at their defaults.
  */
 const FIELDS = {
   ...betaFields({ beta_start: 0.0001, beta_end: 0.02, beta_schedule: 'linear' }),
@@ -22,7 +22,7 @@ const FIELDS = {
   timestep_spacing: choiceField('linspace', TIMESTEP_SPACINGS),
   timestep_type: fixedField('discrete'),
   steps_offset: integerField(0, { min: 0 }),
-  rescale_betas_zero_snr: fixedField(false),
+  ...zeroSnrField(),
   final_sigmas_type: choiceField('zero', ['zero', 'sigma_min']),
 };
 

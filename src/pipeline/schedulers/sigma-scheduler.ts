@@ -7,6 +7,7 @@ import {
   roundHalfEven,
   type TimestepSpacing,
   trainingAlphasCumprod,
+  ZERO_SNR_FLOOR,
 } from './discrete.js';
 import { withFinalSigma } from './schedule.js';
 import {
@@ -75,7 +76,7 @@ export abstract class SigmaScheduler<C extends SigmaSchedulerConfig> implements 
   protected constructor(id: SchedulerId, config: C, options: SigmaSchedulerOptions = {}) {
     this.id = id;
     this.config = config;
-    this.training = trainingSigmasOf(trainingAlphasCumprod(config));
+    this.training = trainingSigmasOf(trainingAlphasCumprod(config, ZERO_SNR_FLOOR));
     this.#roundKarrasTimesteps = options.roundKarrasTimesteps ?? false;
   }
 
