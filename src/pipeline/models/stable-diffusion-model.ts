@@ -10,8 +10,8 @@ import { familyOf, nativeSizeOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
-import { VaeDecoder } from './vae-decoder.js';
-import { resolveVaeTiling, type VaeTilingOptions } from './vae-tiling.js';
+import { VaeDecoder, type VaeFallback } from './vae-decoder.js';
+import { resolveVaeTiling, type VaeTiling, type VaeTilingOptions } from './vae-tiling.js';
 import { VaeEncoder } from './vae-encoder.js';
 
 export type { ModelFamily } from './families.js';
@@ -101,7 +101,9 @@ export async function loadStableDiffusionModel(
   };
   const family = familyOf(hiddenSize, second !== undefined);
   const predictionType = typeof prediction === 'string' ? prediction : 'epsilon';
-  const vaeDecoder = new VaeDecoder(vaeDecoderSession, resolveVaeTiling(options.vaeTiling, nativeSizeOf(family, predictionType)));
+  const tiling = resolveVaeTiling(options.vaeTiling, nativeSizeOf(family, predictionType));
+  const fallback = vaeFallback(folder, sessions, tiling, options.log);
+  const vaeDecoder = new VaeDecoder(vaeDecoderSession, fallback ? { tiling, fallback } : { tiling });
   return {
     folder,
     family,
@@ -115,6 +117,24 @@ export async function loadStableDiffusionModel(
     vaeEncoder,
     vaeDecoder,
     patching: await loadPatching(folder, sessions, { text_encoder: textEncoder, text_encoder_2: second?.textEncoder, unet }),
+  };
+}
+
+/**
+ * The fp32 decoder of an fp16 model that has one (dreamcord's SDXL fp16 conversions), loaded on the first picture
+ * the fp16 decoder overflows on, each such picture logged.
+ */
+function vaeFallback(
+  folder: ModelFolder,
+  sessions: SessionFactory,
+  tiling: VaeTiling,
+  log: PipelineLogger | undefined,
+): VaeFallback | undefined {
+  const file = folder.vaeDecoderFp32;
+  if (file === undefined) return undefined;
+  return {
+    load: async () => new VaeDecoder(await sessions.load(file), { tiling }),
+    onOverflow: () => log?.('warn', 'the fp16 VAE decoder overflowed (NaN or infinity in the picture); decoding it again in fp32', { file }),
   };
 }
 
