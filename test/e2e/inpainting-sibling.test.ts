@@ -25,7 +25,7 @@ describe('MODELS_DIR: a model and its <name>-inpainting model', () => {
 
   const modelOf = (bytes: Uint8Array | undefined) => parseInfotext(readPngText(bytes ?? new Uint8Array()).parameters ?? '').model;
 
-  it('serves the model alone, pairs its inpainting model, and leaves out the one without a model, saying why', async () => {
+  it('serves the model alone, pairs its inpainting model, and leaves out the one without a model, saying why', () => {
     const served = bot.logs.find((line) => line['msg'] === 'models served');
     assert.deepEqual(served?.['models'], ['tiny']);
     assert.ok(bot.logs.some((line) => line['msg'] === 'a MODELS_DIR model inpaints with its inpainting model' && line['inpainting'] === 'tiny-inpainting'));
