@@ -58,7 +58,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
       screen,
     });
-    // GPU workers joining or leaving change how many jobs run at once; the bot's queue keeps the order.
+    // GPU workers joining, leaving or changing models change which jobs can run; the bot's queue keeps the order.
     if (generator instanceof RemoteGenerator) generator.on('capacity', (capacity) => jobs.resize(capacity));
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
     jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
@@ -107,7 +107,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
                     worker: undefined,
                     provider: generator.health.provider,
                     // The models loaded now (each loads on its first use).
-                    model: generator.loadedModels.join(', ') || 'no model loaded yet',
+                    models: generator.loadedModels,
                     capacity: env.QUEUE_CONCURRENCY,
                     running: jobs.stats().running,
                     jobIds: [],

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { config as loadDotenv } from 'dotenv';
 import { readWorkerEnv } from '../config/index.js';
-import { startLocalPipeline } from '../local-pipeline.js';
+import { startModelPool } from '../local-pipeline.js';
 import { GpuWorker } from '../gpu-workers/gpu-worker.js';
 import { createLogger } from '../log.js';
 import { UsageError, type CliCommand } from './command.js';
@@ -10,9 +10,10 @@ const USAGE = `Usage: dreamcord worker
 
 Runs a bot's jobs on this machine's GPU. Reads the same .env as the bot:
   QUEUE_URL             the Redis the bot hands jobs over (redis://user:password@host:port, rediss:// for TLS)
-  MODEL_DIR             the model (the same one on every worker), EXECUTION_PROVIDER, MODEL_CACHE_DIR, …
+  MODEL_DIR, MODELS_DIR the models it serves (as the bot's: MODEL_DIR's loaded at start, MODELS_DIR's on first use,
+                        within MODEL_MEMORY_GB); it takes jobs for these only. EXECUTION_PROVIDER, MODEL_CACHE_DIR, …
   WORKER_NAME           how the bot and the logs name this worker (default: host name and process id)
-  WORKER_CONCURRENCY    jobs run at once (default 1)
+  WORKER_CONCURRENCY    jobs run at once, over all its models (default 1)
   WORKER_LEASE_SECONDS  how long before another worker takes over the job of a worker that died (default 30)
 No Discord token is needed, or read. Stop it with Ctrl-C or SIGTERM: it finishes its running jobs first.`;
 
@@ -25,14 +26,13 @@ export const workerCommand: CliCommand = {
     loadDotenv({ quiet: true });
     const env = readWorkerEnv(process.env);
     const log = createLogger({ level: env.LOG_LEVEL });
-    const generator = await startLocalPipeline(env.MODEL_DIR, env, log);
+    const generator = await startModelPool(env, log);
     const worker = await GpuWorker.start({
       url: env.QUEUE_URL,
       name: env.WORKER_NAME ?? `${hostname()}-${process.pid}`,
       capacity: env.WORKER_CONCURRENCY,
       leaseMs: env.WORKER_LEASE_SECONDS * 1000,
       generator,
-      provider: generator.health.provider,
       log,
     });
     const signal = await new Promise<string>((resolve) => {

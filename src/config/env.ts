@@ -34,6 +34,16 @@ const pipelineFields = {
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` })).transform((value) => value ?? 'info'),
 };
 
+/** The models besides `MODEL_DIR`'s, for the bot's own GPU and for a GPU worker alike. */
+const modelsFields = {
+  /** A folder of models members pick from (`/imagine model:`), each loaded on first use. */
+  MODELS_DIR: optional(z.string()),
+  /** What the loaded models may take together, in GB: beyond it the least recently used one is released. */
+  MODEL_MEMORY_GB: optional(
+    z.coerce.number({ error: 'a number of gigabytes, such as 12' }).positive('a number of gigabytes, such as 12').max(4096, 'a number of gigabytes, such as 12'),
+  ).transform((value) => value ?? DEFAULT_MODEL_MEMORY_GB),
+};
+
 /** The machine settings and secrets dreamcord reads from the environment (and `.env`); `.env.example` documents each. */
 const envSchema = z
   .object({
@@ -43,12 +53,7 @@ const envSchema = z
     DISCORD_GUILD_ID: optional(snowflake),
     // With GPU workers (`QUEUE_URL`) the model is theirs: the bot needs none.
     MODEL_DIR: optional(modelDir),
-    /** A folder of models members pick from (`/imagine model:`), each loaded on first use. */
-    MODELS_DIR: optional(z.string()),
-    /** What the loaded models may take together, in GB: beyond it the least recently used one is released. */
-    MODEL_MEMORY_GB: optional(
-      z.coerce.number({ error: 'a number of gigabytes, such as 12' }).positive('a number of gigabytes, such as 12').max(4096, 'a number of gigabytes, such as 12'),
-    ).transform((value) => value ?? DEFAULT_MODEL_MEMORY_GB),
+    ...modelsFields,
     QUEUE_URL: optional(queueUrl),
     NSFW_MODEL: optional(z.string()),
     QUEUE_CONCURRENCY: optional(
@@ -79,13 +84,25 @@ const envSchema = z
 export const DEFAULT_BATCH_MAX_ROWS = 8;
 
 /** What `dreamcord worker` reads: the pipeline's settings and the Redis to take jobs from; never the Discord token. */
-const workerEnvSchema = z.object({
-  ...pipelineFields,
-  QUEUE_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string({ error: 'the Redis URL the bot hands jobs over' }).pipe(queueUrl)),
-  WORKER_NAME: optional(z.string().min(1).max(100)),
-  WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(16, 'a whole number from 1 to 16')).transform((value) => value ?? 1),
-  WORKER_LEASE_SECONDS: optional(z.coerce.number().int().min(1).max(600, 'a whole number of seconds from 1 to 600')).transform((value) => value ?? 30),
-});
+const workerEnvSchema = z
+  .object({
+    ...pipelineFields,
+    ...modelsFields,
+    MODEL_DIR: optional(modelDir),
+    QUEUE_URL: z.preprocess((value) => (value === '' ? undefined : value), z.string({ error: 'the Redis URL the bot hands jobs over' }).pipe(queueUrl)),
+    WORKER_NAME: optional(z.string().min(1).max(100)),
+    WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(16, 'a whole number from 1 to 16')).transform((value) => value ?? 1),
+    WORKER_LEASE_SECONDS: optional(z.coerce.number().int().min(1).max(600, 'a whole number of seconds from 1 to 600')).transform((value) => value ?? 30),
+  })
+  .superRefine((env, context) => {
+    if (env.MODEL_DIR === undefined && env.MODELS_DIR === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['MODEL_DIR'],
+        message: 'a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or MODELS_DIR, a folder of models)',
+      });
+    }
+  });
 
 export type EnvConfig = Readonly<z.infer<typeof envSchema>>;
 export type WorkerEnvConfig = Readonly<z.infer<typeof workerEnvSchema>>;

@@ -112,6 +112,12 @@ export interface ModelGenerator extends ModelFacts {
 export interface ImageGenerator {
   /** The models members may pick, the bot's default first. */
   readonly models: readonly ServedModel[];
+  /**
+   * Whether a job for model `model` can start now beside jobs running for `running` (models, by name). Present
+   * where not every slot runs every model (GPU workers, each with its own models); absent where any free slot runs
+   * any job (the bot's own GPU).
+   */
+  hasRoom?(model: string, running: readonly string[]): boolean;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
   /**
    * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch

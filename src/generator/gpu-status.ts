@@ -4,7 +4,8 @@ export interface GpuStatus {
   readonly worker: string | undefined;
   /** The execution provider its UNet runs on (`cuda`, `cpu`, …). */
   readonly provider: string;
-  readonly model: string;
+  /** A GPU worker's models (it takes jobs for these only); the bot's own pipeline's models loaded now. */
+  readonly models: readonly string[];
   /** Jobs it runs at once. */
   readonly capacity: number;
   /** Jobs it runs now. */

@@ -64,7 +64,8 @@ export class ModelPool extends EventEmitter<{ health: [PipelineHealth] }> implem
   constructor(entries: readonly PoolEntry[], options: ModelPoolOptions) {
     super();
     this.#options = options;
-    this.#health = options.idleHealth;
+    // The model loaded at start (`MODEL_DIR`'s) says where the models run; until one loads, the configured provider.
+    this.#health = entries.find((entry) => entry.loaded)?.loaded?.health ?? options.idleHealth;
     this.#slots = entries.map((entry) => ({
       entry,
       loaded: undefined,

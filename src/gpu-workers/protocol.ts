@@ -7,13 +7,20 @@ import { generationRequestSchema } from '../generator/request.js';
 import { MODEL_FAMILIES, type ModelFamily, type SchedulerConfig } from '../pipeline/index.js';
 
 /**
- * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue (the request in, the
- * pictures or a failure out), a registry of the workers online, and a channel for cancels. Everything read from
- * Redis is validated with these schemas first: Redis is a trust boundary, and a worker runs nothing it cannot parse.
+ * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue per model (the request
+ * in, the pictures or a failure out), a registry of the workers online with the models each has, and a channel for
+ * cancels. Everything read from Redis is validated with these schemas first: Redis is a trust boundary, and a worker
+ * runs nothing it cannot parse.
  */
 
-/** The BullMQ queue the bot hands jobs to. */
-export const WORK_QUEUE = 'dreamcord-generate';
+/**
+ * The BullMQ queue of model `model`'s jobs: only workers with the model take from it, and each model has its own
+ * events and backlog. Names are matched case-insensitively (as members type them); BullMQ keys are separated by
+ * `:`, which a file name may hold, so the name is URI-encoded.
+ */
+export function workQueueOf(model: string): string {
+  return `dreamcord-generate/${encodeURIComponent(model.toLowerCase())}`;
+}
 /** Redis hash: worker name → its {@link WorkerInfo} as JSON, refreshed every {@link HEARTBEAT_MS}. */
 export const WORKERS_KEY = 'dreamcord:workers';
 /** Redis pub/sub channel: a job id published here is cancelled on the worker running it. */
@@ -61,9 +68,14 @@ export type WorkResult = z.infer<typeof workResultSchema>;
 /** A progress report of a running job: model calls done of all. */
 export const workProgressSchema = z.object({ step: z.number().int().min(0), total: z.number().int().min(1) });
 
-/** The model a worker serves, as the bot needs it to build requests (the fields of `ImageGenerator`). */
+/** A model a worker serves, as the bot offers it and needs it to build requests (the fields of `ServedModel`). */
 const modelInfoSchema = z.object({
-  modelName: z.string().min(1),
+  name: z.string().min(1).max(200),
+  displayName: z.string().min(1).max(100),
+  description: z.string().max(100).optional(),
+  defaults: z
+    .object({ steps: z.number().int().optional(), cfg: z.number().optional(), sampler: z.string().optional(), aspect: z.string().optional() })
+    .optional(),
   nativeSize: z.number().int().min(64),
   sizeBuckets: z.array(z.object({ width: z.number().int().min(64), height: z.number().int().min(64) })),
   maxClipSkip: z.number().int().min(1),
@@ -72,14 +84,15 @@ const modelInfoSchema = z.object({
 });
 export type ModelInfo = z.infer<typeof modelInfoSchema>;
 
-/** A worker as it registers itself: jobs it runs at once, where, which model, and the jobs it runs now. */
+/** A worker as it registers itself: jobs it runs at once (over all its models), where, its models, the jobs it runs now. */
 export const workerInfoSchema = z.object({
   name: z.string().min(1).max(100),
   capacity: z.number().int().min(1).max(64),
   /** Ids of the jobs it runs now (the bot's job ids, as both sides log them); absent from workers before it existed. */
   running: z.array(z.string().max(100)).max(64).optional(),
   provider: z.string(),
-  model: modelInfoSchema,
+  /** Every model it has (`MODEL_DIR`'s first), loaded or not: it takes jobs from each one's queue. */
+  models: z.array(modelInfoSchema).min(1).max(1000),
   seenAt: z.number(),
 });
 export type WorkerInfo = z.infer<typeof workerInfoSchema>;

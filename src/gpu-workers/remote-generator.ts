@@ -4,7 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FailureError } from '../failure.js';
 import { QueueClosing } from '../queue/index.js';
-import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } from '../generator/generator.js';
+import { servedModel, type GenerateOptions, type GeneratedImages, type ImageGenerator, type ServedModel } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 import type { GpuDirectory, GpuStatus } from '../generator/gpu-status.js';
@@ -13,18 +13,18 @@ import { decodeImage, REQUEST_LIMITS, toRgb8 } from '../pipeline/index.js';
 import {
   CANCEL_CHANNEL,
   HEARTBEAT_MS,
-  WORK_QUEUE,
   WORKER_EXPIRY_MS,
   WORKERS_KEY,
   logOutages,
   redisOptions,
   workProgressSchema,
+  workQueueOf,
   workResultSchema,
   workerInfoSchema,
-  type ModelInfo,
   type Work,
   type WorkerInfo,
 } from './protocol.js';
+import { hasRoomFor } from './slot-matching.js';
 
 /** The largest picture a worker may send back: the largest a request may ask for, both sides at the limit. */
 const MAX_RESULT_PIXELS = REQUEST_LIMITS.size.max ** 2;
@@ -38,62 +38,103 @@ interface SeenWorker {
   readonly heardAt: number;
 }
 
+/** One model's BullMQ queue, and its events (progress, ends), opened on the model's first job. */
+interface ModelQueue {
+  readonly queue: Queue;
+  readonly events: QueueEvents;
+}
+
+/**
+ * How long the models of a worker that went away stay on offer: a job for one is accepted and waits for the worker
+ * to come back (a restart, an update); after this it is refused, naming the models on offer.
+ */
+export const MODEL_REMEMBERED_MS = 10 * 60_000;
+
 /**
  * The bot's generator when the GPUs are on other machines (`QUEUE_URL`): each job the fair queue starts is handed
- * to BullMQ and run by a `dreamcord worker`; progress and the pictures come back through Redis. The bot's queue
- * keeps fairness, positions and ETAs: it starts only as many jobs as the workers online can run (`capacity`), so
- * BullMQ never holds a backlog that could be served out of turn.
+ * to BullMQ, on its model's queue, and run by a `dreamcord worker` that has the model; progress and the pictures come
+ * back through Redis. The bot's queue keeps fairness, positions and ETAs: it starts a job only when a worker with
+ * the job's model has a free slot (`hasRoom`), so BullMQ never holds a backlog that could be served out of turn, and
+ * a job whose model has no free worker does not hold up the jobs of other models.
  */
-export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }> implements ImageGenerator, PipelineHealthSource, GpuDirectory {
-  readonly #queue: Queue;
-  readonly #events: QueueEvents;
+export class RemoteGenerator
+  extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }>
+  implements ImageGenerator, PipelineHealthSource, GpuDirectory
+{
+  readonly #connection: ReturnType<typeof redisOptions>;
   readonly #redis: Redis;
   readonly #log: Logger;
-  readonly #model: ModelInfo;
+  /** Each model's queue, by `workQueueOf` name. */
+  readonly #queues = new Map<string, Promise<ModelQueue>>();
   readonly #workers = new Map<string, SeenWorker>();
   /** Workers that stopped beating, as last seen. */
   readonly #gone = new Map<string, SeenWorker>();
   #poll: NodeJS.Timeout | undefined;
   #capacity = 0;
+  /** What `hasRoom` depends on (each worker's capacity and models), to tell the queue when it changes. */
+  #placement = '';
+  /** `hasRoom`'s answers by model, for the workers and running jobs of `key`. */
+  #rooms: { readonly key: string; readonly byModel: Map<string, boolean> } | undefined;
 
-  private constructor(queue: Queue, events: QueueEvents, redis: Redis, log: Logger, model: ModelInfo) {
+  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger) {
     super();
-    this.#queue = queue;
-    this.#events = events;
+    this.#connection = connection;
     this.#redis = redis;
     this.#log = log;
-    this.#model = model;
-    // One listener per running job; a busy bot runs as many as its workers' capacity.
-    this.#events.setMaxListeners(0);
   }
 
   /**
    * Connects to the Redis at `url` and waits for the first worker to register (the bot cannot build requests
-   * before it knows the model); later workers must serve the same model.
+   * before it knows a model).
    */
   static async connect(url: string, log: Logger): Promise<RemoteGenerator> {
     const connection = redisOptions(url);
     const redis = new Redis(connection);
     logOutages(redis, log, 'bot');
-    const model = await firstWorker(redis, log);
-    const queue = new Queue(WORK_QUEUE, { connection });
-    const events = new QueueEvents(WORK_QUEUE, { connection });
-    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    const generator = new RemoteGenerator(queue, events, redis, log, model);
+    await firstWorker(redis, log);
+    const generator = new RemoteGenerator(connection, redis, log);
     await generator.#refresh();
     generator.#poll = setInterval(() => void generator.#refresh(), HEARTBEAT_MS);
     return generator;
   }
 
-  /** The workers' model (every worker serves the first one's). */
+  /**
+   * The models of the workers online, and of those gone less than {@link MODEL_REMEMBERED_MS} ago (their jobs wait
+   * for them): workers by name, each one's models in its order (`MODEL_DIR`'s first), so the default is the first
+   * worker's own. A model two workers have is offered once, as the first describes it.
+   */
   get models(): readonly ServedModel[] {
-    const { modelName, ...facts } = this.#model;
-    return [{ name: modelName, displayName: modelName, ...facts }];
+    const now = Date.now();
+    const remembered = [...this.#gone.values()].filter((seen) => now - seen.heardAt < MODEL_REMEMBERED_MS);
+    const workers = [...this.#workers.values(), ...remembered].map((seen) => seen.info).sort((a, b) => a.name.localeCompare(b.name));
+    const models = new Map<string, ServedModel>();
+    for (const model of workers.flatMap((worker) => worker.models)) {
+      if (!models.has(model.name.toLowerCase())) models.set(model.name.toLowerCase(), model);
+    }
+    return [...models.values()];
   }
 
-  /** Jobs the workers online run at once (at least 1, so a job waits in BullMQ for the next worker). */
+  /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
   get capacity(): number {
     return Math.max(1, this.#capacity);
+  }
+
+  /**
+   * Whether a worker online with model `model` has a free slot beside the jobs running for `running` (see
+   * `hasRoomFor`). The queue asks for each waiting job whenever it looks for the next: the answers are kept per model
+   * until the running jobs or the workers change.
+   */
+  hasRoom(model: string, running: readonly string[]): boolean {
+    const lower = running.map((name) => name.toLowerCase());
+    const key = `${this.#placement}\n${[...lower].sort().join('\n')}`;
+    if (this.#rooms?.key !== key) this.#rooms = { key, byModel: new Map() };
+    let answer = this.#rooms.byModel.get(model.toLowerCase());
+    if (answer === undefined) {
+      const workers = this.workers.map(({ capacity, models }) => ({ capacity, models: new Set(models.map(({ name }) => name.toLowerCase())) }));
+      answer = hasRoomFor(workers, lower, model.toLowerCase());
+      this.#rooms.byModel.set(model.toLowerCase(), answer);
+    }
+    return answer;
   }
 
   /** The workers online now. */
@@ -103,10 +144,10 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
 
   /** The workers online and the jobs each runs, as of their last heartbeat (at most {@link HEARTBEAT_MS} old). */
   gpus(): readonly GpuStatus[] {
-    return this.workers.map(({ name, provider, model, capacity, running = [] }) => ({
+    return this.workers.map(({ name, provider, models, capacity, running = [] }) => ({
       worker: name,
       provider,
-      model: model.modelName,
+      models: models.map((model) => model.name),
       capacity,
       running: running.length,
       jobIds: running,
@@ -128,14 +169,17 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
         ...(options.inputs?.mask ? { mask: Buffer.from(options.inputs.mask).toString('base64') } : {}),
       },
     };
-    const job = await this.#submit(jobId, work);
+    const model = servedModel(this.models, request.model);
+    if (!model) throw new FailureError('INVALID_REQUEST', { field: 'model' });
+    const { queue, events } = await this.#queueOf(model.name);
+    const job = await submit(queue, jobId, work);
     /** Aborted once this call ends, so the state watch stops. */
     const answered = new AbortController();
     const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
       const progress = id === jobId ? workProgressSchema.safeParse(data) : undefined;
       if (progress?.success) options.onProgress(progress.data.step, progress.data.total);
     };
-    this.#events.on('progress', onProgress);
+    events.on('progress', onProgress);
     const stopped = new Promise<never>((_, reject) => {
       const stop = () => {
         reject(options.signal.reason as Error);
@@ -150,43 +194,48 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
     });
     try {
       const watching = AbortSignal.any([options.signal, answered.signal]);
-      const answer: unknown = await Promise.race([job.waitUntilFinished(this.#events).catch(lostWorker), this.#watch(jobId, work, watching), stopped]);
+      const answer: unknown = await Promise.race([job.waitUntilFinished(events).catch(lostWorker), this.#watch(queue, jobId, work, watching), stopped]);
       const images = await resultOf(answer);
       // Collected: Redis need not keep it for a restart any more.
       void job.remove().catch(() => undefined);
       return images;
     } finally {
       answered.abort();
-      this.#events.off('progress', onProgress);
+      events.off('progress', onProgress);
     }
   }
 
-  /** Adds the job; the job id is BullMQ's, so a job resubmitted after the bot restarted joins the one already there. */
-  #submit(jobId: string, work: Work) {
-    return this.#queue.add('generate', work, {
-      jobId,
-      attempts: 1,
-      removeOnComplete: { age: KEEP_FINISHED_S },
-      removeOnFail: { age: KEEP_FINISHED_S },
-    });
+  /** Model `model`'s queue and its events, opened on its first job. */
+  #queueOf(model: string): Promise<ModelQueue> {
+    const name = workQueueOf(model);
+    let opened = this.#queues.get(name);
+    if (!opened) {
+      const queue = new Queue(name, { connection: this.#connection });
+      const events = new QueueEvents(name, { connection: this.#connection });
+      // One listener per running job; a busy bot runs as many as its workers' capacity.
+      events.setMaxListeners(0);
+      opened = Promise.all([queue.waitUntilReady(), events.waitUntilReady()]).then(() => ({ queue, events }));
+      this.#queues.set(name, opened);
+    }
+    return opened;
   }
 
   /**
    * The job's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
    * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again.
    */
-  async #watch(jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
+  async #watch(queue: Queue, jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
     while (!signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
-      const state = await this.#queue.getJobState(jobId).catch(() => 'unreachable' as const);
+      const state = await queue.getJobState(jobId).catch(() => 'unreachable' as const);
       if (state === 'completed' || state === 'failed') {
-        const job = await this.#queue.getJob(jobId);
+        const job = await queue.getJob(jobId);
         if (state === 'failed') lostWorker(new Error(job?.failedReason ?? 'failed'));
         if (job) return job.returnvalue;
       }
       if (state === 'unknown' && !signal.aborted) {
         this.#log.warn({ jobId }, 'GPU workers: Redis lost a job (restarted?); handing it over again');
-        await this.#submit(jobId, work).catch(() => undefined);
+        await submit(queue, jobId, work).catch(() => undefined);
       }
     }
     return new Promise<never>(() => undefined); // the abort settles the race
@@ -194,12 +243,18 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
 
   async close(): Promise<void> {
     clearInterval(this.#poll);
-    await this.#events.close();
-    await this.#queue.close();
+    for (const opened of this.#queues.values()) {
+      const { queue, events } = await opened;
+      await events.close();
+      await queue.close();
+    }
     this.#redis.disconnect();
   }
 
-  /** Reads the registry: workers whose heartbeat stopped are gone; emits 'capacity' and 'health' on a change. */
+  /**
+   * Reads the registry: workers whose heartbeat stopped are gone; emits 'capacity' when the slots or the models
+   * online change (so the queue starts the jobs that now have room), and 'health' when the first comes or the last goes.
+   */
   async #refresh(): Promise<void> {
     let registry: Map<string, WorkerInfo>;
     try {
@@ -224,21 +279,34 @@ export class RemoteGenerator extends EventEmitter<{ health: [PipelineHealth]; ca
       this.#gone.set(name, seen);
       this.#log.warn({ worker: name }, 'GPU worker gone');
     }
-    const capacity = [...this.#workers.values()].reduce((sum, { info }) => sum + info.capacity, 0);
-    if (capacity !== this.#capacity) {
-      this.#capacity = capacity;
+    this.#capacity = [...this.#workers.values()].reduce((sum, { info }) => sum + info.capacity, 0);
+    const placement = JSON.stringify(this.workers.map(({ name, capacity, models }) => [name, capacity, models.map((model) => model.name)]).sort());
+    if (placement !== this.#placement) {
+      this.#placement = placement;
       this.emit('capacity', this.capacity);
     }
     if ((before === 0) !== (this.#workers.size === 0)) this.emit('health', this.health);
   }
 }
 
-/** Waits for a worker to register and returns its model, logging once while it waits. */
-async function firstWorker(redis: Redis, log: Logger): Promise<ModelInfo> {
+/**
+ * Adds the job to its model's queue; the job id is BullMQ's, so a job resubmitted after the bot restarted joins the
+ * one already there.
+ */
+function submit(queue: Queue, jobId: string, work: Work) {
+  return queue.add('generate', work, {
+    jobId,
+    attempts: 1,
+    removeOnComplete: { age: KEEP_FINISHED_S },
+    removeOnFail: { age: KEEP_FINISHED_S },
+  });
+}
+
+/** Waits for a worker to register, logging once while it waits. */
+async function firstWorker(redis: Redis, log: Logger): Promise<void> {
   let told = false;
   for (;;) {
-    const [first] = (await readRegistry(redis)).values();
-    if (first) return first.model;
+    if ((await readRegistry(redis)).size > 0) return;
     if (!told) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
     told = true;
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));

@@ -23,6 +23,13 @@ function schedulerConfigOf(generator: ImageGenerator, name: string | undefined):
   return model?.schedulerConfig ?? {};
 }
 
+/** Where not every slot runs every model (GPU workers): whether a job has room beside the running ones, by model. */
+function roomOf(generator: ImageGenerator): ((ticket: JobTicket, running: readonly JobTicket[]) => boolean) | undefined {
+  if (!generator.hasRoom) return undefined;
+  const modelOf = ({ request }: JobTicket) => servedModel(generator.models, request.model)?.name ?? request.model ?? '';
+  return (ticket, running) => generator.hasRoom?.(modelOf(ticket), running.map(modelOf)) ?? true;
+}
+
 /** The events that end a job's delivery: after each, its record no longer changes. */
 const DELIVERY_ENDS = ['completed', 'blocked', 'failed', 'cancelled'] as const;
 
@@ -128,6 +135,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         if (!self.service) throw new Error('JobService is not open yet.');
         return self.service.#runBatch(jobs);
       }),
+      hasRoom: roomOf(options.generator),
       concurrency: options.concurrency,
       maxQueued: options.maxQueued,
       jobTimeoutMs: options.jobTimeoutMs,

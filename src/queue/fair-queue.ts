@@ -35,15 +35,33 @@ interface Guild {
  * p-queue calls `dequeue()` whenever a GPU slot frees, so p-queue stays the concurrency limiter and this class only
  * decides who is next. `order()` predicts the start order of all waiting jobs, for positions and ETAs; it is exact
  * until the next job is added or removed.
+ *
+ * Where not every slot can run every job (GPU workers each with their own models), `mayStart` says which waiting
+ * jobs have room now: `dequeue()` takes the job whose turn it is among those, as if the others were not waiting. A
+ * job without room keeps its place without holding up the jobs behind it, and the jobs that can start take turns
+ * as they would alone (so the jobs of one model start in their fair order among themselves).
  */
 export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
   readonly #front: Waiting[] = [];
   readonly #guildTurns = new Turns();
   readonly #guilds = new Map<string, Guild>();
   readonly #byId = new Map<string, Waiting>();
+  readonly #mayStart: (id: string) => boolean;
 
-  /** Waiting jobs. */
+  /** @param mayStart - whether waiting job `id` has room to start now; by default every job fits any free slot. */
+  constructor(mayStart: (id: string) => boolean = () => true) {
+    this.#mayStart = mayStart;
+  }
+
+  /** Waiting jobs that may start now (`mayStart`): p-queue reads this to decide whether to call `dequeue()`. */
   get size(): number {
+    let startable = 0;
+    for (const id of this.#byId.keys()) if (this.#mayStart(id)) startable += 1;
+    return startable;
+  }
+
+  /** Waiting jobs, whether they may start now or not. */
+  get waiting(): number {
     return this.#byId.size;
   }
 
@@ -60,11 +78,16 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     else this.#addToLane(waiting);
   }
 
-  /** Takes the job whose turn it is. */
+  /** Takes the job whose turn it is among those that may start now (`order()` of those alone). */
   dequeue(): RunFunction | undefined {
-    const waiting = this.#front.shift() ?? this.#takeNextTurn();
-    if (waiting) this.#byId.delete(waiting.id);
-    return waiting?.run;
+    const [id] = this.#orderOf((waiting) => this.#mayStart(waiting.id));
+    const waiting = id === undefined ? undefined : this.#byId.get(id);
+    if (!waiting) return undefined;
+    this.#byId.delete(waiting.id);
+    const atFront = this.#front.indexOf(waiting);
+    if (atFront >= 0) this.#front.splice(atFront, 1);
+    else this.#takeTurn(waiting);
+    return waiting.run;
   }
 
   /**
@@ -155,13 +178,21 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
    * calls return, as long as nothing is added or removed.
    */
   order(): string[] {
+    return this.#orderOf(() => true);
+  }
+
+  /**
+   * {@link order} of the waiting jobs `keep` keeps, as if the others were not waiting: a member whose first job
+   * cannot start yet keeps the turns of this round for its jobs that can.
+   */
+  #orderOf(keep: (waiting: Waiting) => boolean): string[] {
     const guildLanes: Array<Lane<Waiting>> = [];
     for (const [guildId, guild] of this.#guilds) {
-      if (guild.size === 0) continue;
-      const memberLanes = [...guild.lanes].map(([ownerId, items]) => ({ standing: this.#standing(guild.members, ownerId), items }));
-      guildLanes.push({ standing: this.#standing(this.#guildTurns, guildId), items: interleave(memberLanes) });
+      const memberLanes = [...guild.lanes].map(([ownerId, items]) => ({ standing: this.#standing(guild.members, ownerId), items: items.filter(keep) }));
+      const items = interleave(memberLanes);
+      if (items.length > 0) guildLanes.push({ standing: this.#standing(this.#guildTurns, guildId), items });
     }
-    return [...this.#front, ...interleave(guildLanes)].map((waiting) => waiting.id);
+    return [...this.#front.filter(keep), ...interleave(guildLanes)].map((waiting) => waiting.id);
   }
 
   #addToLane(waiting: Waiting): void {
@@ -181,18 +212,7 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     guild.size += 1;
   }
 
-  #takeNextTurn(): Waiting | undefined {
-    const guildId = this.#guildTurns.next();
-    if (guildId === undefined) return undefined;
-    const guild = this.#guilds.get(guildId);
-    const ownerId = guild?.members.next();
-    const waiting = ownerId === undefined ? undefined : guild?.lanes.get(ownerId)?.[0];
-    if (!guild || ownerId === undefined || !waiting) throw new Error(`FairQueue: guild ${guildId} is waiting with no job.`);
-    this.#takeTurn(waiting);
-    return waiting;
-  }
-
-  /** Starts `waiting`, its member's first job: its member and its guild have had a turn. */
+  /** Starts `waiting`: its member and its guild have had a turn. */
   #takeTurn(waiting: Waiting): void {
     this.#guilds.get(waiting.guildId)?.members.served(waiting.ownerId);
     this.#guildTurns.served(waiting.guildId);
@@ -226,10 +246,10 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
  * A {@link FairQueue} class for p-queue's `queueClass` option that reports each instance p-queue creates, since
  * p-queue constructs its queue itself and `JobQueue` needs that instance for `order()`.
  */
-export function fairQueueClass(onCreate: (queue: FairQueue) => void): new () => FairQueue {
+export function fairQueueClass(onCreate: (queue: FairQueue) => void, mayStart?: (id: string) => boolean): new () => FairQueue {
   return class extends FairQueue {
     constructor() {
-      super();
+      super(mayStart);
       onCreate(this);
     }
   };

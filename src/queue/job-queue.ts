@@ -9,7 +9,7 @@ import { classifyFailure, interrupted, timedOut } from './failure.js';
 import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
 import { StoreJournal, type QueueJournal } from './journal.js';
 import { checkCost, costUnits, MAX_ATTEMPTS, type Job } from './job.js';
-import { resolveOptions, type JobQueueOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type JobQueueOptions, type QueueSettings, type ResolvedOptions } from './options.js';
 import {
   ALREADY_DONE,
   NOT_OWNER,
@@ -96,7 +96,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     this.#pq = new PQueue({
       concurrency: options.concurrency,
       autoStart: false,
-      queueClass: fairQueueClass((queue) => created.push(queue)),
+      queueClass: fairQueueClass((queue) => created.push(queue), options.hasRoom && this.#hasRoom.bind(this, options.hasRoom)),
     });
     const [fair] = created;
     if (!fair) throw new Error('p-queue did not create its queue from `queueClass`.');
@@ -228,7 +228,13 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /** Queue length, running jobs and recent timings. */
   stats(): QueueStats {
-    return { queued: this.#fair.size, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
+    return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
+  }
+
+  /** Whether waiting job `id` has room beside the jobs holding slots now (see `QueueSettings.hasRoom`). */
+  #hasRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>, id: string): boolean {
+    const entry = this.#live.get(id);
+    return entry !== undefined && hasRoom(entry.job.payload, [...this.#slots].map((running) => running.job.payload));
   }
 
   resize(concurrency: number): void {
@@ -514,6 +520,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   #releaseSlot(entry: Entry<P, R>): void {
     this.#slots.delete(entry);
     this.#version += 1;
+    // p-queue looked for the next job when the attempt ended, a tick before this: with room per model, the job that
+    // fits the freed room may not have fitted then. Setting the concurrency makes p-queue look again.
+    if (this.#options.hasRoom) this.#pq.concurrency = this.#concurrency;
   }
 
   /**

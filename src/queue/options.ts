@@ -35,6 +35,13 @@ export interface QueueSettings<P, R> {
    * jobs, taken in fair order (`FairQueue.takeBatch`), up to `maxSize`. Without it every job runs alone.
    */
   readonly batching?: BatchSettings<P, R> | undefined;
+  /**
+   * Whether a job may start now beside the running ones (their payloads), in a free slot: where the slots are GPU
+   * workers that each run only their own models' jobs. A job without room keeps its place in the fair order and does
+   * not hold up the jobs behind it; call `resize` when the room changes (workers joined, left or changed models).
+   * @default every job fits any free slot
+   */
+  readonly hasRoom?: ((payload: P, running: readonly P[]) => boolean) | undefined;
   /** The cost of a request, for ETAs. */
   readonly costOf: (payload: P) => JobCost;
   /**
@@ -72,7 +79,7 @@ export interface QueueSettings<P, R> {
 }
 
 /** {@link QueueSettings} with every default filled in and every number checked. */
-export type ResolvedOptions<P, R> = Required<Omit<QueueSettings<P, R>, 'batching'>> & Pick<QueueSettings<P, R>, 'batching'>;
+export type ResolvedOptions<P, R> = Required<Omit<QueueSettings<P, R>, 'batching' | 'hasRoom'>> & Pick<QueueSettings<P, R>, 'batching' | 'hasRoom'>;
 
 /** Fills in the defaults and throws a `RangeError` naming the first option out of range. */
 export function resolveOptions<P, R>(options: QueueSettings<P, R>): ResolvedOptions<P, R> {
@@ -80,6 +87,7 @@ export function resolveOptions<P, R>(options: QueueSettings<P, R>): ResolvedOpti
     payloadSchema: options.payloadSchema,
     runner: options.runner,
     batching: options.batching && { ...options.batching, maxSize: expectInteger('batching.maxSize', options.batching.maxSize, 1) },
+    hasRoom: options.hasRoom,
     costOf: options.costOf,
     concurrency: expectInteger('concurrency', options.concurrency ?? 1, 1),
     maxQueuedPerUser: expectInteger('maxQueuedPerUser', options.maxQueuedPerUser ?? 3, 1),

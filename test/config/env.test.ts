@@ -82,9 +82,14 @@ describe('readWorkerEnv', () => {
     assert.equal(env.EXECUTION_PROVIDER, 'auto');
   });
 
+  it('serves a folder of models, as the bot does (issue 21: a worker has every model of MODELS_DIR)', () => {
+    const env = readWorkerEnv({ QUEUE_URL: 'redis://127.0.0.1:6379', MODELS_DIR: 'models', MODEL_MEMORY_GB: '24' });
+    assert.deepEqual([env.MODEL_DIR, env.MODELS_DIR, env.MODEL_MEMORY_GB], [undefined, 'models', 24]);
+  });
+
   const cases: [string, Record<string, string>, string][] = [
     ['a missing queue', { MODEL_DIR: 'm' }, 'QUEUE_URL is not set: expected the Redis URL the bot hands jobs over'],
-    ['a missing model', { QUEUE_URL: 'redis://h:1' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder'],
+    ['a missing model', { QUEUE_URL: 'redis://h:1' }, 'MODEL_DIR is not set: expected a Stable Diffusion .safetensors checkpoint, diffusers folder or ONNX folder (or MODELS_DIR, a folder of models)'],
     ['a lease of an hour', { QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', WORKER_LEASE_SECONDS: '3600' }, 'WORKER_LEASE_SECONDS is invalid: expected a whole number of seconds from 1 to 600'],
   ];
   for (const [name, env, message] of cases) {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import { startWorkerProcess, type BotProcess } from '../support/bot-process.js';
 import type { FakeMessage, InteractionHandle } from '../support/fake-discord/index.js';
+import { jobIdOf, jobsLogged, waitUntil } from '../support/gpu-workers.js';
 import { hasPictures, infotextOf } from '../support/pictures.js';
 import { redisServerInstalled, startRedisServer } from '../support/redis-server.js';
 
@@ -10,11 +11,6 @@ import { redisServerInstalled, startRedisServer } from '../support/redis-server.
 const WORKER_ENV = { WORKER_LEASE_SECONDS: '2' };
 /** Long enough on the CPU to be killed in the middle. */
 const SLOW = { width: 256, height: 256, steps: 40 } as const;
-
-/** The job id in a result's footer. */
-const jobIdOf = (message: FakeMessage) => /^Job (\S+)$/.exec(message.embeds[0]?.footer?.text ?? '')?.[1] ?? '';
-/** Ids of the jobs a worker logged `msg` for. */
-const jobsLogged = (worker: BotProcess, msg: string) => worker.logs.filter((line) => line['msg'] === msg).map((line) => line['jobId'] as string);
 
 // Runs wherever Debian's redis-server is installed (CI installs it); the server is started here on 127.0.0.1.
 if (!redisServerInstalled()) {
@@ -151,12 +147,4 @@ if (!redisServerInstalled()) {
       assert.deepEqual(workers.flatMap((worker) => jobsLogged(worker, 'job done')), [], 'it never finished');
     });
   });
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -15,7 +15,7 @@ type QueueStats = ReturnType<JobService['stats']>;
 const MAX_CHARS = 1900;
 
 /**
- * `/queue`: the queue's length, and where jobs run — each GPU worker online with its provider, model, capacity and
+ * `/queue`: the queue's length, and where jobs run — each GPU worker online with its provider, models, capacity and
  * the jobs it runs now (their ids are the ones the bot and the worker log), or the bot's own pipeline. Ephemeral:
  * it is a look, not news for the channel.
  */
@@ -46,10 +46,20 @@ export function queueText(stats: QueueStats, gpus: readonly GpuStatus[]): string
   return lines.join('\n');
 }
 
-/** "cuda · sd15 · 2 at once · running 1: `<job id>`", or "… · idle". */
+/** A worker's models shown by name; more are counted. */
+const MODELS_SHOWN = 5;
+
+/** "cuda · sd15, sdxl · 2 at once · running 1: `<job id>`", or "… · idle". */
 function gpuLine(gpu: GpuStatus): string {
-  const where = `${escapeMarkdown(gpu.provider)} · ${escapeMarkdown(gpu.model)} · ${gpu.capacity} at once`;
+  const where = `${escapeMarkdown(gpu.provider)} · ${modelsText(gpu.models)} · ${gpu.capacity} at once`;
   if (gpu.running === 0) return `${where} · idle`;
   const ids = gpu.jobIds.length > 0 ? `: ${gpu.jobIds.map((id) => `\`${id.replaceAll('`', '')}\``).join(', ')}` : '';
   return `${where} · running ${gpu.running}${ids}`;
+}
+
+/** "a, b, c", "a, b, c, d, e and 3 more", or that none is loaded yet (the bot's own models load on first use). */
+function modelsText(models: readonly string[]): string {
+  if (models.length === 0) return 'no model loaded yet';
+  const shown = models.slice(0, MODELS_SHOWN).map((model) => escapeMarkdown(model)).join(', ');
+  return models.length > MODELS_SHOWN ? `${shown} and ${models.length - MODELS_SHOWN} more` : shown;
 }
