@@ -12,10 +12,13 @@ import {
   type GeneratedImage,
   type GenerationParameters,
   type InfotextRequest,
+  type InpaintOptions,
+  type MaskedContent,
   encodePng,
   extractLoraTags,
   formatInfotext,
   hiresInfotext,
+  inpaintInfotext,
   ImageInputError,
   isPipelineError,
   maskFromImage,
@@ -71,6 +74,11 @@ Generates images with the Stable Diffusion model DIR.
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
+  --mask-blur N            with --mask, --compat a1111: A1111's Mask blur, pixels 0–64 (default 4)
+  --masked-content NAME    with --mask, --compat a1111: original, "latent noise" or "latent nothing" (default original)
+  --invert-mask            with --mask, --compat a1111: A1111's Mask mode "Inpaint not masked"
+  --mask-weight X          with --mask, --compat a1111: A1111's Conditional mask weight for inpainting models, 0–1
+                           (default 1)
   --embeddings-dir DIR     textual-inversion embeddings (.safetensors) that the prompts call by file name
   --lora-dir DIR           where the LoRAs the prompt calls (<lora:name:weight>) are: DIR/name.safetensors
   --lora NAME[:W[:UNET_W]] a LoRA from --lora-dir at weight W (default 1; UNET_W defaults to W), as the tag
@@ -108,6 +116,10 @@ const OPTIONS = {
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
+  'mask-blur': { type: 'string' },
+  'masked-content': { type: 'string' },
+  'invert-mask': { type: 'boolean' },
+  'mask-weight': { type: 'string' },
   'embeddings-dir': { type: 'string' },
   'lora-dir': { type: 'string' },
   lora: { type: 'string', multiple: true },
@@ -130,8 +142,9 @@ export const generateCommand: CliCommand = {
   async run(argv, io) {
     const values = parseGenerateArgs(argv);
     const pasted = await readInfotextFlag(values);
-    const request = await buildRequest(values, pasted?.request);
+    const request = await buildRequest(values, pasted);
     for (const field of pasted?.ignored ?? []) io.stderr.write(`warning: not honoured: ${field}\n`);
+    if (pasted?.inpaint && values.mask === undefined) io.stderr.write(`warning: not honoured: the block's inpainting settings (no --mask)\n`);
     if (pasted?.request.strength !== undefined && values['init-image'] === undefined) {
       io.stderr.write(`warning: not honoured: Denoising strength: ${pasted.request.strength} (no --init-image)\n`);
     }
@@ -155,7 +168,8 @@ export const generateCommand: CliCommand = {
       const tiHashes = embeddingHashes(embeddings)(result.embeddings);
       const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
-      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, extra);
+      const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting) : {};
+      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, { extra, inpaintFields });
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
@@ -223,11 +237,12 @@ function isPng(bytes: Uint8Array): boolean {
 }
 
 /**
- * The request the flags describe (over `base`, a pasted block's), checked before the model loads (bad values are
- * usage errors). The mask is brought to the working size here, luminance resampled before binarizing, as
- * diffusers' mask processor does.
+ * The request the flags describe (over `pasted`, a pasted block's request and inpainting settings), checked before
+ * the model loads (bad values are usage errors). The mask is brought to the working size here, luminance
+ * resampled before binarizing, as diffusers' mask processor does.
  */
-async function buildRequest(values: Values, base?: GenerationParameters): Promise<GenerateRequest> {
+async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<GenerateRequest> {
+  const base: GenerationParameters | undefined = pasted?.request;
   if (values.mask !== undefined && values['init-image'] === undefined) {
     throw new UsageError('--mask needs --init-image');
   }
@@ -259,10 +274,25 @@ async function buildRequest(values: Values, base?: GenerationParameters): Promis
       : { variationStrength: numberArg('variation-strength', values['variation-strength']) }),
     ...(initImage ? { initImage } : {}),
   };
+  const inpaint = inpaintFlags(values, pasted?.inpaint);
   const resolved = usage(() => resolveRequest(request));
   if (values.mask === undefined) return { ...request, seed: resolved.seed };
   const mask = maskFromImage(await readImage(values.mask), resolved);
-  return { ...request, seed: resolved.seed, mask };
+  const inpainting = { ...request, seed: resolved.seed, mask, ...(inpaint ? { inpaint } : {}) };
+  usage(() => resolveRequest(inpainting));
+  return inpainting;
+}
+
+/** A1111's inpainting settings: the flags over the pasted block's; the flags need `--mask`. */
+function inpaintFlags(values: Values, pasted: InpaintOptions | undefined): InpaintOptions | undefined {
+  const flags: InpaintOptions = {
+    ...(values['mask-blur'] === undefined ? {} : { maskBlur: numberArg('mask-blur', values['mask-blur']) }),
+    ...(values['masked-content'] === undefined ? {} : { maskedContent: values['masked-content'] as MaskedContent }),
+    ...(values['invert-mask'] ? { invertMask: true } : {}),
+    ...(values['mask-weight'] === undefined ? {} : { maskWeight: numberArg('mask-weight', values['mask-weight']) }),
+  };
+  if (Object.keys(flags).length > 0 && values.mask === undefined) throw new UsageError('--mask-blur, --masked-content, --invert-mask and --mask-weight need --mask');
+  return pasted || Object.keys(flags).length > 0 ? { ...pasted, ...flags } : undefined;
 }
 
 /** Decodes an input image file; a file that is not a usable image fails with `INVALID_IMAGE`. */
@@ -306,7 +336,13 @@ function modelHash(dir: string): string | undefined {
   return readManifest(dir)?.source.sha256.slice(0, 10);
 }
 
-async function writeOutputs(result: GenerateResult, values: Values, model: NamedModel, extra: Record<string, string>): Promise<void> {
+/** What a picture's infotext adds to the request's fields: `TI hashes`/`Lora hashes`, and inpainting's fields. */
+interface InfotextExtras {
+  readonly extra: Record<string, string>;
+  readonly inpaintFields: ReturnType<typeof inpaintInfotext> | Record<string, never>;
+}
+
+async function writeOutputs(result: GenerateResult, values: Values, model: NamedModel, extras: InfotextExtras): Promise<void> {
   if (values.raw !== undefined) await writeFile(values.raw, rawFloats(result));
   if (values.out === undefined && values.raw !== undefined) return;
   const out = values.out ?? `dreamcord-${result.request.seed}.png`;
@@ -314,7 +350,7 @@ async function writeOutputs(result: GenerateResult, values: Values, model: Named
   const many = result.images.length > 1;
   await Promise.all(
     result.images.map(async ({ rgb8, seed, variationSeed }, i) => {
-      const png = await encodePng(rgb8, infotext(result.request, { seed, variationSeed }, model, extra));
+      const png = await encodePng(rgb8, infotext(result.request, { seed, variationSeed }, model, extras));
       await writeFile(many ? `${stem}-${i + 1}.png` : out, png);
     }),
   );
@@ -335,12 +371,12 @@ function rawFloats(result: GenerateResult): Uint8Array {
   return bytes;
 }
 
-/** A1111's `parameters` text for one image, with `extra` pairs (`TI hashes`, `Lora hashes`). */
+/** A1111's `parameters` text for one image, with `extras` (`TI hashes`, `Lora hashes`, inpainting's fields). */
 function infotext(
   request: ResolvedRequest,
   { seed, variationSeed }: Pick<GeneratedImage, 'seed' | 'variationSeed'>,
   model: NamedModel,
-  extra: Record<string, string>,
+  { extra, inpaintFields }: InfotextExtras,
 ): string {
   const fields = { ...(request.hires ? hiresInfotext(request.hires) : {}), ...extra };
   return formatInfotext({
@@ -359,6 +395,7 @@ function infotext(
     ...(request.hires ? { denoisingStrength: request.hires.strength } : request.kind === 'txt2img' ? {} : { denoisingStrength: request.strength }),
     clipSkip: request.clipSkip,
     rng: request.rng === 'cpu' ? 'CPU' : 'GPU',
+    ...inpaintFields,
     ...(Object.keys(fields).length > 0 ? { extra: fields } : {}),
     version: `dreamcord ${packageVersion()}`,
   });

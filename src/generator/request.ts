@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  a1111SamplerOf,
   countModelCalls,
   EMPHASIS_MODES,
   extractLoraTags,
@@ -152,6 +153,8 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     ...(request.variationStrength ? { variationSeed: BigInt(request.variationSeed ?? '0'), variationStrength: request.variationStrength } : {}),
     ...(request.hires ? { hires: request.hires } : {}),
+    // Where A1111's inpainting runs (A1111 mode, a sampler it has), it blurs the mask itself, by the member's blur.
+    ...(request.mask && a1111SamplerOf(request) ? { inpaint: { maskBlur: request.mask.blur } } : {}),
   };
 }
 

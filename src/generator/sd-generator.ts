@@ -12,10 +12,12 @@ import {
   maskFromImage,
   resizeImage,
   hiresInfotext,
+  inpaintInfotext,
   StableDiffusionPipeline,
   toRgb8,
   type BatchEntry,
   type GenerateResult,
+  type InfotextParams,
   type ExecutionProviderChoice,
   type Mask,
   type NetworkPatch,
@@ -213,13 +215,16 @@ export class StableDiffusionGenerator implements ModelGenerator {
   /** The job's pictures as delivered (pasted, resized, with their infotext) from what the pipeline made. */
   async #finish(request: GenerationRequest, { pipeline, sources, loras }: Prepared, result: GenerateResult): Promise<GeneratedImages> {
     const model = this.#labelOf(pipeline);
-    const finish = finisher(request, sources);
+    const finish = finisher(request, sources, result.pastedBack);
+    // A1111's inpainting writes its own fields; diffusers' inpainting the blur of the paste-back.
+    const { inpaint } = result.request;
+    const maskFields = inpaint ? inpaintInfotext(inpaint, pipeline.info.inpainting) : request.mask ? { maskBlur: request.mask.blur } : {};
     return {
       images: await Promise.all(
         result.images.map(async ({ image, seed, variationSeed }) => ({
           image: await finish(image),
           seed: seed.toString(),
-          parameters: infotextOf(request, { seed, variationSeed }, model, {
+          parameters: infotextOf(request, { seed, variationSeed }, model, maskFields, {
             'TI hashes': this.#tiHashes(result.embeddings),
             'Lora hashes': loras.hashes,
           }),
@@ -271,11 +276,12 @@ async function decodeStored(png: Uint8Array): Promise<RgbImage> {
 
 /**
  * What turns a generated picture into the delivered one: for an inpaint, the source pasted back outside the
- * feathered mask; then the source's aspect ratio restored (see `outputSize`).
+ * feathered mask (unless the pipeline did, `pastedBack`: A1111's inpainting, through its own blurred mask); then
+ * the source's aspect ratio restored (see `outputSize`).
  */
-function finisher(request: GenerationRequest, sources: Sources): (generated: RgbImage) => Promise<Rgb8Image> {
+function finisher(request: GenerationRequest, sources: Sources, pastedBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
   const { image, mask } = sources;
-  const feathered = mask && featherMask(mask, request.mask?.blur ?? 0);
+  const feathered = mask && !pastedBack && featherMask(mask, request.mask?.blur ?? 0);
   const size = outputSize(request);
   return async (generated) => {
     const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;
@@ -291,6 +297,7 @@ function infotextOf(
   request: GenerationRequest,
   { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
   model: ModelLabel,
+  maskFields: Pick<InfotextParams, 'maskBlur' | 'maskMode' | 'maskedContent' | 'conditionalMaskWeight'>,
   networkHashes: Record<string, string>,
 ): string {
   const extra: Record<string, string> = {};
@@ -315,7 +322,7 @@ function infotextOf(
     ...denoisingStrengthOf(request),
     ...(request.clipSkip === undefined ? {} : { clipSkip: request.clipSkip }),
     ...(request.rng === 'cpu' ? { rng: 'CPU' as const } : {}),
-    ...(request.mask ? { maskBlur: request.mask.blur } : {}),
+    ...maskFields,
     ...(Object.keys(extra).length > 0 ? { extra } : {}),
     version: VERSION,
   });

@@ -43,6 +43,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
   const { request, ignored } = read;
   const unused = [...ignored];
   if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
+  if (read.inpaint) unused.push("the inpainting fields (Mask blur, Mask mode, Masked content, Conditional mask weight: /imagine does not inpaint)");
   return {
     options: {
       prompt: request.prompt,

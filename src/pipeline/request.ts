@@ -14,8 +14,8 @@ import { parseScheduleType, type ScheduleType } from './a1111/schedule-types.js'
  * - `diffusers`: diffusers' schedulers and batch conventions (what the `references` fixtures hold);
  * - `a1111`: AUTOMATIC1111 v1.10's: k-diffusion samplers over `CompVisDenoiser` sigmas with A1111's schedule
  *   types, one generator per picture, guidance at any scale, a prompt and a negative prompt of different lengths
- *   run apart, img2img's `t_enc` rule. Samplers without a k-diffusion port (PLMS, DDIM, UniPC, DEIS, DDPM,
- *   LCM, DPM++ 2S, the v-prediction variants) and inpainting run as in `diffusers` mode, with per-image seeds.
+ *   run apart, img2img's `t_enc` rule, its inpainting. Samplers without a port (DEIS, DDPM, DPM++ 2S, the
+ *   v-prediction variants) run as in `diffusers` mode, with per-image seeds.
  */
 export type Compat = 'diffusers' | 'a1111';
 
@@ -103,6 +103,38 @@ export interface GenerateRequest {
   readonly networks?: readonly NetworkPatch[];
   /** A1111's hires fix (txt2img only): a second pass at a larger size. @default none */
   readonly hires?: HiresOptions;
+  /** A1111's inpainting settings (with `mask`, `compat` a1111 and a sampler A1111 runs). @default A1111's */
+  readonly inpaint?: InpaintOptions;
+}
+
+/**
+ * A1111's "Masked content": what the masked area starts from: the picture (`original`), each picture's noise
+ * (`latent noise`) or zeros (`latent nothing`). (A1111's `fill`, the picture blurred into the area, is not ported.)
+ */
+export const MASKED_CONTENTS = ['original', 'latent noise', 'latent nothing'] as const;
+export type MaskedContent = (typeof MASKED_CONTENTS)[number];
+
+/** A1111's inpainting settings ("Inpaint area: Whole picture"). */
+export interface InpaintOptions {
+  /** A1111's "Mask blur": the σ in pixels of the Gaussian blur on the mask, 0–64. @default 4 */
+  readonly maskBlur?: number;
+  /** @default 'original' (A1111's default in its img2img tab) */
+  readonly maskedContent?: MaskedContent;
+  /** A1111's "Mask mode: Inpaint not masked": repaint what the mask leaves out. @default false */
+  readonly invertMask?: boolean;
+  /**
+   * A1111's "Conditional mask weight" (`inpainting_mask_weight`), for inpainting models, 0–1: how far the masked
+   * area of the picture the UNet is conditioned on moves to 0. @default 1
+   */
+  readonly maskWeight?: number;
+}
+
+/** {@link InpaintOptions} checked and completed. */
+export interface ResolvedInpaint {
+  readonly maskBlur: number;
+  readonly maskedContent: MaskedContent;
+  readonly invertMask: boolean;
+  readonly maskWeight: number;
 }
 
 /**
@@ -171,6 +203,8 @@ export interface ResolvedRequest {
   readonly preview: boolean;
   readonly networks: readonly NetworkPatch[];
   readonly hires: ResolvedHires | undefined;
+  /** A1111's inpainting settings, where A1111 sampling inpaints (kind `inpaint`, `compat` a1111); else undefined. */
+  readonly inpaint: ResolvedInpaint | undefined;
   readonly compat: Compat;
   readonly scheduleType: ScheduleType;
   readonly emphasis: Emphasis;
@@ -193,6 +227,7 @@ export const REQUEST_LIMITS = Object.freeze({
   clipSkip: { min: 1, max: 12 },
   hiresScale: { min: 1, max: 4 },
   ensd: { min: 0, max: 2 ** 32 - 1 },
+  maskBlur: { min: 0, max: 64 },
 });
 
 const DEFAULT_SIZE = 512;
@@ -239,10 +274,10 @@ export function resolveParameters(
   const resolvedSampler = sampler(request.sampler ?? 'dpmpp_2m_karras');
   const compat = choice('compat', request.compat ?? 'diffusers', ['diffusers', 'a1111'] as const);
   const defaultStrength = kind === 'inpaint' ? 1 : 0.75;
-  // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (inpainting, samplers without a port).
-  const a1111Sampling = compat === 'a1111' && kind !== 'inpaint' && a1111SamplerFor(resolvedSampler) !== undefined;
-  if (!isDiffusersSampler(resolvedSampler) && (compat !== 'a1111' || kind === 'inpaint')) {
-    fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111, for txt2img (with the hires fix too) and img2img`);
+  // A1111's t_enc rule where A1111 sampling runs the request; diffusers' elsewhere (samplers without a port).
+  const a1111Sampling = compat === 'a1111' && a1111SamplerFor(resolvedSampler) !== undefined;
+  if (!isDiffusersSampler(resolvedSampler) && compat !== 'a1111') {
+    fail('sampler', `${samplerLabel(resolvedSampler).name} is A1111's own sampler: it runs with \`compat\` a1111`);
   }
   const stepRule = a1111Sampling ? 'a1111' : 'diffusers';
   const strength = kind === 'txt2img' ? 1 : resolveStrength(request.strength ?? defaultStrength, steps, stepRule);
@@ -270,6 +305,7 @@ export function resolveParameters(
     preview: request.preview ?? false,
     networks: request.networks ?? [],
     hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height }, steps),
+    inpaint: resolveInpaint(request.inpaint, kind, a1111Sampling),
     compat,
     scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
     emphasis: choice('emphasis', request.emphasis ?? 'Original', EMPHASIS_MODES),
@@ -288,10 +324,26 @@ function variation(request: GenerationParameters, a1111Sampling: boolean, count:
   const strength = number('variationStrength', request.variationStrength ?? 0, REQUEST_LIMITS.strength);
   if (strength === 0) return { variationStrength: 0, variationSeed: undefined };
   if (!a1111Sampling) {
-    fail('variationStrength', 'Variation seeds are A1111\'s: they need `compat` a1111 and a sampler it runs itself (not inpainting)');
+    fail('variationStrength', 'Variation seeds are A1111\'s: they need `compat` a1111 and a sampler it runs itself');
   }
   const seed = request.variationSeed === undefined ? randomSeed() : seedField('variationSeed', request.variationSeed, count);
   return { variationStrength: strength, variationSeed: seed };
+}
+
+/** A1111's inpainting settings where A1111 sampling inpaints; refused elsewhere rather than ignored. */
+function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKind, a1111Sampling: boolean): ResolvedInpaint | undefined {
+  if (kind !== 'inpaint' || !a1111Sampling) {
+    if (inpaint !== undefined) fail('inpaint', `\`inpaint\` settings are A1111's: they need a mask, \`compat\` a1111 and a sampler A1111 runs`);
+    return undefined;
+  }
+  const maskedContent = inpaint?.maskedContent ?? 'original';
+  if ((maskedContent as string) === 'fill') fail('inpaint.maskedContent', "A1111's `fill` masked content is not ported to dreamcord: use original, latent noise or latent nothing");
+  return {
+    maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? 4, REQUEST_LIMITS.maskBlur),
+    maskedContent: choice('inpaint.maskedContent', maskedContent, MASKED_CONTENTS),
+    invertMask: inpaint?.invertMask ?? false,
+    maskWeight: number('inpaint.maskWeight', inpaint?.maskWeight ?? 1, REQUEST_LIMITS.strength),
+  };
 }
 
 /** The sides of a hires pass's target: each side · scale, down to a multiple of 8. */

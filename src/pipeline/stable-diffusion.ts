@@ -1,7 +1,7 @@
 import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { PipelineError } from './errors.js';
-import { binarizeMask, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
+import { binarizeMask, fromRgb8, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
 import { a1111HiresPass, hiresPass } from './hires.js';
 import { img2img } from './img2img.js';
@@ -133,6 +133,11 @@ export interface GenerateResult {
    * the input images as used.
    */
   readonly request: ResolvedRequest;
+  /**
+   * Whether the pictures hold the init image exactly outside the mask already (A1111 inpainting's overlay, through
+   * its blurred mask); otherwise an inpainting caller pastes the original back itself.
+   */
+  readonly pastedBack: boolean;
   /** What prompt parsing dropped or ignored, as sentences for the user. */
   readonly warnings: readonly string[];
   /** The embeddings the prompt and the negative prompt called, each once, in order of first use. */
@@ -298,6 +303,7 @@ export class StableDiffusionPipeline {
     const images = await decodeImages(job, latents);
     return {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
+      pastedBack: false,
       request: resolved,
       warnings: conditioning.warnings,
       embeddings: conditioning.embeddings,
@@ -329,12 +335,16 @@ export class StableDiffusionPipeline {
     // A hires fix's second pass: A1111's `sample_hr_pass`, with the first pass's sampler (A1111's default).
     const second = hires ? await a1111HiresPass({ ...first, hooks: progressShifted(hooks, firstCalls, 0) }, sampled.latents, sampler) : undefined;
     member?.leave();
-    const images = await decodeImages(second?.job ?? first, second?.sampled.latents ?? sampled.latents);
+    const decoded = await decodeImages(second?.job ?? first, second?.sampled.latents ?? sampled.latents);
+    // Inpainting: the original composited on outside the mask, in A1111's 8 bits.
+    const { overlay } = sampled;
+    const images = overlay ? decoded.map((image) => fromRgb8(overlay(image))) : decoded;
     return {
       images: images.map((image, i) => {
         const variationSeed = sampled.variationSeeds?.[i];
         return { image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed, ...(variationSeed === undefined ? {} : { variationSeed }) };
       }),
+      pastedBack: overlay !== undefined,
       request: resolved,
       warnings: sampled.warnings,
       embeddings: sampled.embeddings,

@@ -39,6 +39,7 @@ describe('resolveRequest', () => {
         initImage: undefined,
         mask: undefined,
         hires: undefined,
+        inpaint: undefined,
         strength: 1,
         preview: false,
         networks: [],
@@ -50,6 +51,25 @@ describe('resolveRequest', () => {
         variationSeed: undefined,
       },
     );
+  });
+
+  it('takes A1111 inpainting settings with A1111\'s defaults where A1111 inpaints, and refuses them elsewhere', () => {
+    const image = { width: 64, height: 64, channels: 3 as const, data: new Float32Array(64 * 64 * 3) };
+    const mask = { width: 64, height: 64, channels: 1 as const, data: new Float32Array(64 * 64).fill(1, 0, 100) };
+    const inpaint = (request: Partial<GenerateRequest>) => resolveRequest({ prompt: 'x', initImage: image, mask, compat: 'a1111', sampler: 'Euler a', ...request }).inpaint;
+    assert.deepEqual(inpaint({}), { maskBlur: 4, maskedContent: 'original', invertMask: false, maskWeight: 1 });
+    assert.deepEqual(inpaint({ inpaint: { maskBlur: 0, maskedContent: 'latent noise', invertMask: true, maskWeight: 0.5 } }), {
+      maskBlur: 0,
+      maskedContent: 'latent noise',
+      invertMask: true,
+      maskWeight: 0.5,
+    });
+    // A sampler A1111 mode runs as diffusers' (DEIS) and diffusers mode take no A1111 settings.
+    assert.equal(inpaint({ sampler: 'DEIS' }), undefined);
+    rejects({ prompt: 'x', initImage: image, mask, compat: 'a1111', sampler: 'DEIS', inpaint: {} }, 'inpaint', /need a mask, `compat` a1111 and a sampler A1111 runs/);
+    rejects({ prompt: 'x', initImage: image, mask, inpaint: { maskedContent: 'original' } }, 'inpaint', /`inpaint` settings are A1111's/);
+    rejects({ prompt: 'x', compat: 'a1111', inpaint: {} }, 'inpaint', /`inpaint` settings are A1111's/);
+    rejects({ prompt: 'x', initImage: image, mask, compat: 'a1111', inpaint: { maskWeight: 2 } }, 'inpaint.maskWeight', /0–1/);
   });
 
   it('takes A1111 mode with its schedule types, emphasis modes and ENSD, and per-image seeds even with the cpu rng', () => {

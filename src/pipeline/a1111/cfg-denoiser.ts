@@ -40,6 +40,11 @@ export interface GuidanceOptions {
   readonly beforeCall: () => void;
   /** After each call: the calls so far, the latents it was given and its guided prediction of the clean latents. */
   readonly afterCall: (calls: number, x: Float32Array, denoised: Float32Array) => void;
+  /**
+   * A 9-channel (inpainting) UNet's extra input channels per picture, `[count, 5, h, w]` (A1111's `image_cond`, the
+   * same for the prompt's and the negative prompt's rows); undefined for a 4-channel UNet.
+   */
+  readonly imageConditioning?: Float32Array | undefined;
 }
 
 /** Everything the guided denoiser of the k-diffusion samplers needs. */
@@ -84,15 +89,22 @@ interface Guided {
  * the UNet, then `combine_denoised`. Returns the call; each call counts.
  */
 function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall) => Promise<Guided> {
-  const { unet, count, latentWidth, latentHeight, cfg, timing } = options;
+  const { unet, count, latentWidth, latentHeight, cfg, timing, imageConditioning } = options;
   const latentSize = LATENT_CHANNELS * latentWidth * latentHeight;
+  // A UNet row: the latents, then (inpainting UNet) the image conditioning's channels.
+  const rowSize = unet.inChannels * latentWidth * latentHeight;
+  const extraSize = rowSize - latentSize;
+  if (extraSize > 0 && imageConditioning?.length !== count * extraSize) {
+    throw new TypeError(`a ${unet.inChannels}-channel UNet needs ${count * extraSize} values of image conditioning, got ${imageConditioning?.length ?? 0}`);
+  }
   const plans = new WeakMap<CallConditioning, UnetRun[]>();
   let calls = 0;
+  // Batch rows: image i's prompt rows (i·k … i·k + k − 1), then the n negative rows.
+  const imageOf = (row: number, k: number): number => (row < count * k ? Math.floor(row / k) : row - count * k);
 
   const runsFor = (conditioning: CallConditioning): UnetRun[] => {
     const known = plans.get(conditioning);
     if (known) return known;
-    // Batch rows: image i's prompt rows (i·k … i·k + k − 1), then the n negative rows.
     const k = conditioning.prompts.length;
     const promptRows = Array.from({ length: count * k }, (_, r) => r);
     const negativeRows = Array.from({ length: count }, (_, i) => count * k + i);
@@ -112,7 +124,14 @@ function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall)
       }
       const rowTokens = parts[0]?.tokens ?? 0;
       const added = addedConditioning(parts, options.timeIds);
-      return { rows, inputs: unet.createInputs(rows.length, latentHeight, latentWidth, hidden, rowTokens, added) };
+      const inputs = unet.createInputs(rows.length, latentHeight, latentWidth, hidden, rowTokens, added);
+      if (imageConditioning && extraSize > 0) {
+        rows.forEach((row, b) => {
+          const image = imageOf(row, k);
+          inputs.sample.values.set(imageConditioning.subarray(image * extraSize, (image + 1) * extraSize), b * rowSize + latentSize);
+        });
+      }
+      return { rows, inputs };
     });
     plans.set(conditioning, runs);
     return runs;
@@ -125,16 +144,15 @@ function guidance(options: GuidanceOptions): (x: Float32Array, call: GuidedCall)
     const k = conditioning.prompts.length;
     const rowCount = count * k + count;
     const rows = new Float32Array(rowCount * latentSize);
-    const imageOf = (row: number): number => (row < count * k ? Math.floor(row / k) : row - count * k);
     for (const run of runsFor(conditioning)) {
       const sample = run.inputs.sample.values;
       run.rows.forEach((row, b) => {
-        const image = x.subarray(imageOf(row) * latentSize, (imageOf(row) + 1) * latentSize);
-        for (let j = 0; j < latentSize; j++) sample[b * latentSize + j] = f32((image[j] ?? 0) * inputScale);
+        const image = x.subarray(imageOf(row, k) * latentSize, (imageOf(row, k) + 1) * latentSize);
+        for (let j = 0; j < latentSize; j++) sample[b * rowSize + j] = f32((image[j] ?? 0) * inputScale);
       });
       const eps = await unet.predict(run.inputs, timestep, timing.unet);
       run.rows.forEach((row, b) => {
-        const base = imageOf(row) * latentSize;
+        const base = imageOf(row, k) * latentSize;
         for (let j = 0; j < latentSize; j++) rows[row * latentSize + j] = toRow(x[base + j] ?? 0, eps[b * latentSize + j] ?? 0);
       });
     }

@@ -1,11 +1,12 @@
 // Paste to remake: an A1111 parameters block (what A1111 writes under a picture and into its PNG, what Civitai
 // shows) read back into a request in A1111 mode, with every field dreamcord does not honour named.
 import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/index.js';
-import type { GenerationParameters } from '../request.js';
+import type { GenerationParameters, InpaintOptions } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
 import { a1111SamplerFor } from './samplers.js';
 import { hiresFromInfotext } from './hires-infotext.js';
+import { inpaintFromInfotext } from './inpaint-infotext.js';
 import { BETA_SCHEDULE_SHAPE, parseScheduleType, type ScheduleType } from './schedule-types.js';
 
 /** A pasted block as a request, and the `Key: value` fields it holds that the request does not honour. */
@@ -15,6 +16,8 @@ export interface InfotextRequest {
    * (used when the caller gives an init image).
    */
   readonly request: GenerationParameters & { readonly compat: 'a1111' };
+  /** The block's inpainting settings (`Mask blur`, `Mask mode`, `Masked content`…), for a caller that gives a mask. */
+  readonly inpaint: InpaintOptions | undefined;
   /** `Key: value` of each field left out, with the reason when it is not obvious, e.g. "Hires upscale: 2". */
   readonly ignored: readonly string[];
 }
@@ -33,11 +36,11 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const ignored: string[] = [];
   const extra = { ...parsed.extra };
   const hires = hiresFromInfotext(extra, parsed.denoisingStrength, ignored);
+  const inpaint = inpaintFromInfotext(parsed, extra, ignored);
   const sampler = samplerOf(parsed, ignored);
   const emphasis = emphasisOf(parsed.emphasis, ignored);
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
   for (const [key, value] of Object.entries(extra)) if (!INFORMATIONAL.has(key)) ignored.push(`${key}: ${value}`);
-  if (parsed.maskBlur !== undefined) ignored.push(`Mask blur: ${parsed.maskBlur}`);
   ignored.push(...betaShapeIgnored(parsed.betaSchedule));
   return {
     request: {
@@ -59,6 +62,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
       ...(parsed.denoisingStrength === undefined || hires ? {} : { strength: parsed.denoisingStrength }),
       ...(parsed.variationStrength ? { variationStrength: parsed.variationStrength, variationSeed: parsed.variationSeed } : {}),
     },
+    inpaint,
     ignored,
   };
 }

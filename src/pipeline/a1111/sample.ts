@@ -1,11 +1,10 @@
-// A1111's txt2img and img2img sampling (`processing.process_images` → `KDiffusionSampler.sample` /
-// `sample_img2img`, v1.10.1) for the samplers of the k-diffusion family.
-import { toModelTensor } from '../image/index.js';
+// A1111's txt2img, img2img and inpainting sampling (`processing.process_images` → the sampler's `sample` /
+// `sample_img2img`, v1.10.1), for the k-diffusion samplers and A1111's own timestep samplers.
+import { toModelTensor, type Rgb8Image, type RgbImage } from '../image/index.js';
 import { LATENT_CHANNELS } from '../models/unet.js';
-import { sampleLatents } from '../models/vae-encoder.js';
 import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
 import { PipelineError } from '../errors.js';
-import { createGenerator } from '../rng/index.js';
+import { createGenerator, type RandomGenerator } from '../rng/index.js';
 import type { ResolvedRequest } from '../request.js';
 import { throwIfCancelled, type GenerateHooks } from '../steps.js';
 import type { TimingRecorder } from '../timing.js';
@@ -23,6 +22,7 @@ import type { SampleContext } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 import { img2imgSteps, type Img2imgPass } from './img2img-steps.js';
+import { blendAfter, blendBefore, blendLatents, prepareInpainting, vaeSample } from './inpaint.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
 export interface A1111Latents {
@@ -34,6 +34,8 @@ export interface A1111Latents {
   readonly seeds: readonly bigint[];
   /** Each picture's variation seed (`variationSeed + i`), with a variation strength. */
   readonly variationSeeds: readonly bigint[] | undefined;
+  /** Inpainting: the decoded picture as A1111 saves it, the original composited on outside the mask. */
+  readonly overlay: ((generated: RgbImage) => Rgb8Image) | undefined;
 }
 
 /**
@@ -78,28 +80,35 @@ export async function sampleA1111(
       hooks.onProgress?.(calls, Math.max(total, calls), timing.elapsedMs(), request.preview ? latentPreview(denoised, request.count, latentWidth, latentHeight) : undefined),
   };
   const draw = () => noise.next();
+  // Inpainting: the masks, the init latent as "Masked content" says and an inpainting UNet's conditioning.
+  const inpainting = request.kind === 'inpaint' ? await prepareInpainting(model, request, imageSampleDraws(request), timing) : undefined;
+  const pass = inpainting ? { ...request, init: inpainting.initLatent } : request;
+  const withImage = { ...guidance, imageConditioning: inpainting?.imageConditioning };
   let latents: Float32Array;
   if (sampler.family === 'k-diffusion') {
     const sigmas = walkedSigmas(sampler, request, schedule);
     const first = Math.fround(sigmas[0] ?? NaN);
-    const start = await startingPoint(model, request, noise, timing, { image: 1, noise: first });
+    const start = await startingPoint(model, pass, noise, timing, { image: 1, noise: first });
     throwIfCancelled(hooks.signal);
     const levels = noiseLevelsOf(sampler, schedule);
     const context = { ...solverRange(request.kind, sigmas, schedule), brownian: brownianNoise(sampler, request, seeds, schedule) };
-    latents = await sampler.sample(cfgDenoiser({ ...guidance, levels }), start, sigmas, draw, context);
+    const denoiser = cfgDenoiser({ ...withImage, levels });
+    latents = await sampler.sample(inpainting ? blendAfter(denoiser, inpainting) : denoiser, start, sigmas, draw, context);
   } else {
     const { timesteps, noisedAt } = walkedTimesteps(request);
     // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
     const at = noisedAt === undefined ? 0 : (schedule.alphasCumprod[noisedAt] ?? NaN);
     const scales = noisedAt === undefined ? { image: 1, noise: 1 } : { image: Math.fround(Math.sqrt(at)), noise: Math.fround(Math.sqrt(Math.fround(1 - at))) };
-    const start = await startingPoint(model, request, noise, timing, scales);
+    const start = await startingPoint(model, pass, noise, timing, scales);
     throwIfCancelled(hooks.signal);
-    const epsModel = cfgEpsModel({ ...guidance, alphasCumprod: schedule.alphasCumprod, prediction: schedule.prediction, cfgMultiplier: sampler.cfgMultiplier });
-    latents = await sampler.sample(epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
+    const epsModel = cfgEpsModel({ ...withImage, alphasCumprod: schedule.alphasCumprod, prediction: schedule.prediction, cfgMultiplier: sampler.cfgMultiplier });
+    latents = await sampler.sample(inpainting ? blendBefore(epsModel, inpainting) : epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
   }
   throwIfCancelled(hooks.signal);
   return {
-    latents,
+    // Inpainting's final blend (`StableDiffusionProcessingImg2Img.sample`).
+    latents: inpainting ? blendLatents(latents, inpainting) : latents,
+    overlay: inpainting?.overlay,
     seeds,
     variationSeeds: request.variationStrength ? variationSeeds : undefined,
     warnings: conditioning.warnings,
@@ -265,20 +274,20 @@ async function startingPoint(
 }
 
 /**
- * The init image's latents for the batch: a sample of the VAE's distribution, `0.18215 · (mean + std · ε)`.
- * ldm draws ε from torch's global CPU generator, which A1111 leaves seeded with the last picture's seed of the
- * previous generation; a repeated job finds it at `seed + count − 1`, the state used here.
+ * The init image's latents for the batch: a sample of the VAE's distribution, `0.18215 · (mean + std · ε)`, ε
+ * drawn as {@link imageSampleDraws} says.
  */
 async function initLatents(model: StableDiffusionModel, request: ResolvedRequest, timing: TimingRecorder): Promise<Float32Array> {
-  if (!model.vaeEncoder || !request.initImage) {
-    throw new PipelineError('INVALID_REQUEST', `img2img needs an init image and a model with a VAE encoder`, { field: 'initImage' });
-  }
-  const distribution = await model.vaeEncoder.encode(toModelTensor(request.initImage), request.width, request.height, timing.vaeEncoder);
-  const shape = [request.count, LATENT_CHANNELS, request.height / 8, request.width / 8];
-  const epsilon = distribution.std
-    ? createGenerator(request.seed + BigInt(request.count - 1), 'cpu').randn(shape)
-    : undefined;
-  return sampleLatents(distribution, epsilon, request.count, model.folder.vaeScalingFactor);
+  if (!request.initImage) throw new PipelineError('INVALID_REQUEST', 'img2img needs an init image', { field: 'initImage' });
+  return vaeSample(model, toModelTensor(request.initImage), request, imageSampleDraws(request), timing);
+}
+
+/**
+ * ldm draws the VAE sample's ε from torch's global CPU generator, which A1111 leaves seeded with the last
+ * picture's seed of the previous generation; a repeated job finds it at `seed + count − 1`, the state used here.
+ */
+function imageSampleDraws(request: Pick<ResolvedRequest, 'seed' | 'count'>): RandomGenerator {
+  return createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
 }
 
 /**

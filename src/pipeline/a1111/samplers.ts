@@ -13,15 +13,15 @@ export function a1111SamplerFor(id: SchedulerId): A1111Sampler | undefined {
 }
 
 /**
- * The A1111 sampler that runs `request`: in A1111 mode, for txt2img (a hires fix's first pass too) and img2img,
- * when its sampler has a port; otherwise undefined (diffusers' scheduler runs it).
+ * The A1111 sampler that runs `request`: in A1111 mode (txt2img with its hires fix, img2img, inpainting), when its
+ * sampler has a port; otherwise undefined (diffusers' scheduler runs it).
  */
 export function a1111SamplerOf(request: {
   readonly compat?: 'diffusers' | 'a1111' | undefined;
   readonly kind: 'txt2img' | 'img2img' | 'inpaint';
   readonly sampler: SchedulerId;
 }): A1111Sampler | undefined {
-  if (request.compat !== 'a1111' || request.kind === 'inpaint') return undefined;
+  if (request.compat !== 'a1111') return undefined;
   return a1111SamplerFor(request.sampler);
 }
 

@@ -1,3 +1,4 @@
+import { reflect101 } from './border.js';
 import type { Mask } from './types.js';
 
 /**
@@ -55,12 +56,4 @@ function convolve(
     }
   }
   return out;
-}
-
-/** OpenCV's `BORDER_REFLECT_101` index (`gfedcb|abcdefgh|gfedcba`), for any offset however far out. */
-function reflect101(i: number, length: number): number {
-  if (length === 1) return 0;
-  const period = 2 * (length - 1);
-  const j = ((i % period) + period) % period;
-  return j < length ? j : period - j;
 }

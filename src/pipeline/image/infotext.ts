@@ -31,6 +31,12 @@ export interface InfotextParams {
   readonly rng?: 'GPU' | 'CPU';
   /** The inpaint mask blur in pixels (`Mask blur`). */
   readonly maskBlur?: number;
+  /** A1111's `Mask mode` (`Inpaint not masked`; A1111 leaves out its default, `Inpaint masked`). */
+  readonly maskMode?: string;
+  /** A1111's `Masked content` (`fill`, `latent noise`, `latent nothing`; A1111 leaves out its default, `original`). */
+  readonly maskedContent?: string;
+  /** A1111's `Conditional mask weight` (`inpainting_mask_weight`), written for inpainting models. */
+  readonly conditionalMaskWeight?: number;
   /** A1111's emphasis mode (`Emphasis`: `No norm`, `None`); absent means A1111's default, `Original`. */
   readonly emphasis?: string;
   /** The shape of A1111's Beta schedule (`Beta schedule alpha`, `Beta schedule beta`), written when it ran. */
@@ -76,10 +82,13 @@ const STANDARD_KEYS = [
   'Variation seed',
   'Variation seed strength',
   'Denoising strength',
+  'Conditional mask weight',
   'Clip skip',
   'ENSD',
   'RNG',
+  'Mask mode',
   'Mask blur',
+  'Masked content',
   'Emphasis',
   'Beta schedule alpha',
   'Beta schedule beta',
@@ -139,6 +148,9 @@ export function parseInfotext(text: string): ParsedInfotext {
     ...optional(values, 'RNG', (v) => ({ rng: rngSource(v) })),
     ...optional(values, 'ENSD', (v) => ({ ensd: integer('ENSD', v) })),
     ...optional(values, 'Mask blur', (v) => ({ maskBlur: decimal('Mask blur', v) })),
+    ...optional(values, 'Mask mode', (v) => ({ maskMode: v })),
+    ...optional(values, 'Masked content', (v) => ({ maskedContent: v })),
+    ...optional(values, 'Conditional mask weight', (v) => ({ conditionalMaskWeight: decimal('Conditional mask weight', v) })),
     ...optional(values, 'Emphasis', (v) => ({ emphasis: v })),
     ...optional(values, 'Beta schedule alpha', (alpha) => ({
       betaSchedule: { alpha: decimal('Beta schedule alpha', alpha), beta: decimal('Beta schedule beta', required(values, 'Beta schedule beta')) },
@@ -162,10 +174,14 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     'Variation seed': params.variationStrength ? params.variationSeed?.toString() : undefined,
     'Variation seed strength': params.variationStrength ? String(params.variationStrength) : undefined,
     'Denoising strength': params.denoisingStrength?.toString(),
+    // A1111 writes the option's float as Python does (`1.0`).
+    'Conditional mask weight': params.conditionalMaskWeight === undefined ? undefined : pythonFloat(params.conditionalMaskWeight),
     'Clip skip': params.clipSkip !== undefined && params.clipSkip > 1 ? String(params.clipSkip) : undefined,
     ENSD: params.ensd?.toString(),
     RNG: params.rng === 'CPU' ? 'CPU' : undefined,
+    'Mask mode': params.maskMode,
     'Mask blur': params.maskBlur?.toString(),
+    'Masked content': params.maskedContent,
     Emphasis: params.emphasis,
     'Beta schedule alpha': params.betaSchedule?.alpha.toString(),
     'Beta schedule beta': params.betaSchedule?.beta.toString(),
@@ -174,6 +190,11 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     const value = values[key];
     return value === undefined ? [] : [[key, value] as const];
   });
+}
+
+/** Python's `str()` of a float: a whole number keeps its `.0`. */
+function pythonFloat(value: number): string {
+  return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }
 
 function extraPairs(extra: InfotextParams['extra']): (readonly [string, string])[] {

@@ -10,7 +10,7 @@ import { familyOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
-import { VaeDecoder } from './vae-decoder.js';
+import { VaeDecoder, type VaeFallback } from './vae-decoder.js';
 import { VaeEncoder } from './vae-encoder.js';
 
 export type { ModelFamily } from './families.js';
@@ -82,7 +82,7 @@ export async function loadStableDiffusionModel(
   const tokenizer = await loadTokenizer(folder.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(folder.textEncoder));
   const unet = new Unet(await sessions.load(folder.unet));
-  const vaeDecoder = new VaeDecoder(await sessions.load(folder.vaeDecoder));
+  const vaeDecoder = new VaeDecoder(await sessions.load(folder.vaeDecoder), vaeFallback(folder, sessions, options.log));
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
   const secondEncoder = folder.second && (await loadSecondEncoder(folder.second, sessions));
   const hiddenSize = conditioningWidth(textEncoder, unet, secondEncoder?.textEncoder);
@@ -109,6 +109,19 @@ export async function loadStableDiffusionModel(
     vaeEncoder,
     vaeDecoder,
     patching: await loadPatching(folder, sessions, { text_encoder: textEncoder, text_encoder_2: second?.textEncoder, unet }),
+  };
+}
+
+/**
+ * The fp32 decoder of an fp16 model that has one (dreamcord's SDXL fp16 conversions), loaded on the first picture
+ * the fp16 decoder overflows on, each such picture logged.
+ */
+function vaeFallback(folder: ModelFolder, sessions: SessionFactory, log: PipelineLogger | undefined): VaeFallback | undefined {
+  const file = folder.vaeDecoderFp32;
+  if (file === undefined) return undefined;
+  return {
+    load: async () => new VaeDecoder(await sessions.load(file)),
+    onOverflow: () => log?.('warn', 'the fp16 VAE decoder overflowed (NaN or infinity in the picture); decoding it again in fp32', { file }),
   };
 }
 

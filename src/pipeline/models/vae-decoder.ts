@@ -6,18 +6,33 @@ import { LATENT_CHANNELS } from './unet.js';
 
 const INPUT = 'latent_sample';
 
+/**
+ * An fp32 decoder for the pictures an fp16 decoder overflows on (SDXL's VAE does in fp16: its activations pass
+ * 65504, and the picture comes out NaN, black).
+ */
+export interface VaeFallback {
+  /** Loads the fp32 decoder; called on the first overflow only. */
+  readonly load: () => Promise<VaeDecoder>;
+  /** Told each time a picture is decoded again in fp32. */
+  readonly onOverflow?: () => void;
+}
+
 /** The VAE decoder: latents → an image in about [−1, 1], 8× their size. */
 export class VaeDecoder {
   /** The loaded model (its file and execution provider). */
   readonly session: ModelSession;
   readonly #inputType: FloatType;
   readonly #outputName: string;
+  readonly #fallback: VaeFallback | undefined;
+  #fp32: Promise<VaeDecoder> | undefined;
 
   /**
    * Wraps a loaded `vae_decoder/model.onnx`: input `latent_sample` `[1, 4, h, w]`, output `sample` `[1, 3, 8h, 8w]`.
+   * @param fallback - with it, every picture is checked for NaN and infinities, and one that has any is decoded
+   *   again by the fallback's fp32 decoder.
    * @throws PipelineError `MODEL_UNSUPPORTED` for other layouts.
    */
-  constructor(session: ModelSession) {
+  constructor(session: ModelSession, fallback?: VaeFallback) {
     rejectUnknownInputs(session, [INPUT]);
     const input = requireTensor(session, 'input', INPUT, ['float32', 'float16'], 4);
     const output = requireTensor(session, 'output', undefined, ['float32', 'float16'], 4);
@@ -29,6 +44,7 @@ export class VaeDecoder {
     this.session = session;
     this.#inputType = input.type as FloatType;
     this.#outputName = output.name;
+    this.#fallback = fallback;
   }
 
   /**
@@ -45,6 +61,28 @@ export class VaeDecoder {
     const input = new FloatInput(this.#inputType, [1, LATENT_CHANNELS, latentHeight, latentWidth]);
     input.values.set(latents);
     const out = await this.session.run({ [INPUT]: input.tensor() }, clock);
-    return readFloats(outputOf(out, this.#outputName, this.session));
+    const picture = readFloats(outputOf(out, this.#outputName, this.session));
+    if (!this.#fallback || allFinite(picture)) return picture;
+    this.#fallback.onOverflow?.();
+    return (await this.#fp32Decoder(this.#fallback)).decode(latents, latentWidth, latentHeight, clock);
   }
+
+  /** The fallback's decoder, loaded once (again after a failed load). */
+  #fp32Decoder(fallback: VaeFallback): Promise<VaeDecoder> {
+    if (!this.#fp32) {
+      const loading = fallback.load();
+      this.#fp32 = loading;
+      loading.catch(() => (this.#fp32 = undefined));
+    }
+    return this.#fp32;
+  }
+}
+
+/** Whether no value is NaN or ±infinity (x − x is 0 for every finite x, NaN otherwise). */
+function allFinite(values: Float32Array): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] ?? 0;
+    if (v - v !== 0) return false;
+  }
+  return true;
 }

@@ -91,6 +91,23 @@ describe('requestFromInfotext', () => {
     ]);
   });
 
+  it('reads an inpainting\'s fields as A1111 writes them, naming what is not ported', () => {
+    const inpaint = LINE.replace(', Version', ', Denoising strength: 0.75, Conditional mask weight: 1.0, Mask mode: Inpaint not masked, Mask blur: 4, Masked content: latent noise, Version');
+    const read = requestFromInfotext(`x\n${inpaint}`);
+    assert.deepEqual(read.inpaint, { maskBlur: 4, invertMask: true, maskedContent: 'latent noise', maskWeight: 1 });
+    assert.deepEqual(read.ignored, []);
+    assert.equal(read.request.strength, 0.75);
+    const onlyMasked = LINE.replace(', Version', ', Mask blur: 4, Inpaint area: Only masked, Masked area padding: 32, Masked content: fill, Version');
+    const other = requestFromInfotext(`x\n${onlyMasked}`);
+    assert.deepEqual(other.inpaint, { maskBlur: 4 });
+    assert.deepEqual(other.ignored, [
+      'Inpaint area: Only masked (not ported to dreamcord; the whole picture is inpainted)',
+      'Masked area padding: 32 (not ported to dreamcord; the whole picture is inpainted)',
+      'Masked content: fill (not ported to dreamcord; original used)',
+    ]);
+    assert.equal(requestFromInfotext(`x\n${LINE}`).inpaint, undefined);
+  });
+
   it('refuses a block that does not parse in one sentence naming the line', () => {
     assert.throws(() => requestFromInfotext('a cat\nSteps: many, Sampler: Euler, CFG scale: 7, Seed: 1, Size: 64x64, Model: m, Version: 1'), (error: unknown) => {
       assert.ok(error instanceof InfotextError);
@@ -124,6 +141,28 @@ describe('dreamcord generate --infotext', () => {
     assert.match(stderr.text, /warning: not honoured: ADetailer model: face_yolov8n.pt\n/);
     assert.match(stderr.text, /warning: not honoured: Denoising strength: 0\.4 \(no --init-image\)\n/);
     assert.match(stderr.text, /step 2\/2/);
+  });
+
+  it('writes an A1111 inpainting\'s fields, and the block with --mask remakes the picture', async () => {
+    const dir = tempDir();
+    const out = join(dir, 'i.png');
+    const inputs = ['--init-image', 'test/fixtures/references/init_image.png', '--mask', 'test/fixtures/references/mask.png'];
+    const model = ['--model', 'test/fixtures/tiny-sd-inpaint', '--ep', 'cpu'];
+    const args = [...model, ...inputs, '--prompt', 'a fox', '--compat', 'a1111', '--sampler', 'Euler a', '--steps', '3', '--seed', '9'];
+    args.push('--mask-blur', '3', '--masked-content', 'latent nothing', '--invert-mask', '--strength', '0.8');
+    await generateCommand.run([...args, '--out', out, '--raw', join(dir, 'first.f32')], { stdout: captureStream(), stderr: captureStream() });
+    const written = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(written, /, Denoising strength: 0\.8, Conditional mask weight: 1\.0, Mask mode: Inpaint not masked, Mask blur: 3, Masked content: latent nothing, Version: /);
+    const block = join(dir, 'block.txt');
+    writeFileSync(block, written);
+    const stderr = captureStream();
+    await generateCommand.run([...model, ...inputs, '--infotext', block, '--raw', join(dir, 'again.f32')], { stdout: captureStream(), stderr });
+    assert.doesNotMatch(stderr.text, /not honoured/);
+    assert.deepEqual(readFileSync(join(dir, 'again.f32')), readFileSync(join(dir, 'first.f32')));
+    await assert.rejects(
+      generateCommand.run([...model, '--prompt', 'x', '--mask-blur', '2'], { stdout: captureStream(), stderr: captureStream() }),
+      (error: unknown) => error instanceof UsageError && /need --mask/.test(error.message),
+    );
   });
 
   it('writes each picture\'s variation seed, which the block then remakes', async () => {

@@ -1,6 +1,7 @@
 // What the A1111 sampler tests share: the stand-in denoiser of the numpy transcriptions, and the batch check on
 // the tiny model (A1111 draws each picture's noise from its own seed, so picture 2 of a batch is its seed alone).
 import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
+import type { EpsModel } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import type { GenerateRequest, StableDiffusionPipeline } from '../../../src/pipeline/index.js';
 import { maxAbsDifference } from '../harness.js';
 
@@ -12,6 +13,23 @@ export function standInDenoiser(calls: number[]): Denoiser {
     calls.push(sigma);
     const scale = f32(1 + f32(sigma * sigma));
     return Promise.resolve(x.map((v) => f32(f32(v + f32(0.2 * f32(Math.sin(v)))) / scale)));
+  };
+}
+
+/**
+ * make_timesteps.py's stand-in guided model: uncond ε = x·√(1 − ᾱ_⌊t⌋), cond adds 0.2·cos x, guided at `cfg`
+ * (the CFG scale × the sampler's multiplier, float32); records each timestep.
+ */
+export function standInEpsModel(calls: number[], cfg: number, alphasCumprod: Float32Array): EpsModel {
+  return (x, t) => {
+    calls.push(t);
+    const scale = f32(Math.sqrt(f32(1 - (alphasCumprod[Math.trunc(t)] ?? NaN))));
+    const uncond = x.map((v) => f32(v * scale));
+    const eps = uncond.map((u, i) => {
+      const cond = f32(u + f32(0.2 * f32(Math.cos(x[i] ?? 0))));
+      return f32(u + f32(f32(cond - u) * cfg));
+    });
+    return Promise.resolve({ eps, uncond });
   };
 }
 

@@ -17,6 +17,7 @@ import {
   StableDiffusionPipeline,
   type Emphasis,
   type GenerateRequest,
+  type Mask,
   type RgbImage,
 } from '../../../src/pipeline/index.js';
 import { loadStableDiffusionModel, type StableDiffusionModel } from '../../../src/pipeline/models/stable-diffusion-model.js';
@@ -160,6 +161,21 @@ describe("SDXL img2img and the hires fix in A1111 mode run A1111's sampling", ()
     };
     assert.equal(await calls('a1111'), 5); // t_enc = ⌊0.6 · 8⌋ = 4
     assert.equal(await calls('diffusers'), 4);
+  });
+
+  it("inpainting is A1111's: t_enc + 1 steps, the upload exactly beyond the blurred mask", async () => {
+    const initImage: RgbImage = { width: 64, height: 64, channels: 3, data: new Float32Array(64 * 64 * 3).map((_, i) => (i % 97) / 97) };
+    const mask: Mask = { width: 64, height: 64, channels: 1, data: Float32Array.from({ length: 64 * 64 }, (_, p) => (p % 64 >= 24 && p >= 24 * 64 ? 1 : 0)) };
+    let last = 0;
+    const result = await pipeline.generate({ ...BASE, initImage, mask, strength: 0.6 }, { onProgress: (step) => (last = step) });
+    assert.equal(last, 5);
+    assert.equal(result.pastedBack, true);
+    const picture = result.images[0]?.rgb8.data ?? new Uint8Array();
+    // Mask blur 4 reaches 10 pixels: the rows above 14 and the columns left of 14 are the upload's.
+    for (let p = 0; p < 64 * 64; p++) {
+      if (p % 64 >= 14 && p >= 14 * 64) continue;
+      for (let c = 0; c < 3; c++) assert.equal(picture[p * 3 + c], Math.round((initImage.data[p * 3 + c] ?? 0) * 255), `pixel ${p}`);
+    }
   });
 
   it("the hires fix's second pass is A1111's: its hires steps walked, picture 2 of a batch its seed alone", async () => {

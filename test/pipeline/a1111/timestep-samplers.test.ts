@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
-import { a1111Timesteps, walkedTimesteps, type EpsModel, type TimestepSampler } from '../../../src/pipeline/a1111/timestep-samplers.js';
+import { a1111Timesteps, walkedTimesteps, type TimestepSampler } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import { a1111Fields, parseSamplerName, StableDiffusionPipeline, type GenerateRequest } from '../../../src/pipeline/index.js';
-import { secondPictureAlone } from './sampler-checks.js';
+import { secondPictureAlone, standInEpsModel } from './sampler-checks.js';
 
 interface TimestepCase {
   readonly sampler: string;
@@ -41,21 +41,6 @@ function timestepSampler(name: string): TimestepSampler {
   return sampler;
 }
 
-/** make_timesteps.py's stand-in guided model: uncond ε = x·√(1 − ᾱ_⌊t⌋), cond adds 0.2·cos x, CFG × the multiplier. */
-function standIn(calls: number[], cfgMultiplier: number): EpsModel {
-  return (x, t) => {
-    calls.push(t);
-    const scale = f32(Math.sqrt(f32(1 - (alphasCumprod[Math.trunc(t)] ?? NaN))));
-    const cfg = f32(fixture.cfg * cfgMultiplier);
-    const uncond = x.map((v) => f32(v * scale));
-    const eps = uncond.map((u, i) => {
-      const cond = f32(u + f32(0.2 * f32(Math.cos(x[i] ?? 0))));
-      return f32(u + f32(f32(cond - u) * cfg));
-    });
-    return Promise.resolve({ eps, uncond });
-  };
-}
-
 describe('A1111 timestep samplers against their numpy transcription', () => {
   it('get_timesteps for 1–150 steps: range(0, 1000, 1000 // steps) + 1, clipped', () => {
     for (const [steps, expected] of Object.entries(fixture.get_timesteps)) assert.deepEqual(a1111Timesteps(Number(steps)), expected, `${steps} steps`);
@@ -69,7 +54,7 @@ describe('A1111 timestep samplers against their numpy transcription', () => {
       const calls: number[] = [];
       let used = 0;
       const noise = () => Float32Array.from(fixture.draws.slice(size * used, size * ++used));
-      const result = await sampler.sample(standIn(calls, sampler.cfgMultiplier), Float32Array.from(c.start), walked.timesteps, noise, alphasCumprod, c.kind === 'img2img');
+      const result = await sampler.sample(standInEpsModel(calls, f32(fixture.cfg * sampler.cfgMultiplier), alphasCumprod), Float32Array.from(c.start), walked.timesteps, noise, alphasCumprod, c.kind === 'img2img');
       assert.equal(calls.length, c.calls.length, 'model calls');
       c.calls.forEach((expected, i) => assert.ok(Math.abs((calls[i] ?? NaN) - expected) <= 1e-4, `call ${i}: t ${calls[i]} vs ${expected}`));
       assert.equal(used, c.draws_used, 'draws of the image generators');

@@ -1,0 +1,49 @@
+// A1111 inpainting's fields in its infotext (`Mask blur`, `Mask mode`, `Masked content`, `Conditional mask weight`),
+// written and read back by the same names.
+import type { InfotextParams, ParsedInfotext } from '../image/index.js';
+import { MASKED_CONTENTS, type InpaintOptions, type MaskedContent, type ResolvedInpaint } from '../request.js';
+
+const INVERTED = 'Inpaint not masked';
+
+/**
+ * The fields A1111 writes for an inpainting's settings, leaving out its defaults as it does, but for `Mask blur`,
+ * written also at 0: A1111 leaves 0 out, and its paste would then keep its default, 4.
+ */
+export function inpaintInfotext(
+  inpaint: ResolvedInpaint,
+  inpaintingModel: boolean,
+): Pick<InfotextParams, 'maskBlur' | 'maskMode' | 'maskedContent' | 'conditionalMaskWeight'> {
+  return {
+    maskBlur: inpaint.maskBlur,
+    ...(inpaint.invertMask ? { maskMode: INVERTED } : {}),
+    ...(inpaint.maskedContent === 'original' ? {} : { maskedContent: inpaint.maskedContent }),
+    // `is_using_inpainting_conditioning`: only an inpainting UNet is conditioned on the masked picture.
+    ...(inpaintingModel ? { conditionalMaskWeight: inpaint.maskWeight } : {}),
+  };
+}
+
+/**
+ * A pasted block's inpainting settings (for a request that has a mask), or undefined when it has none. What
+ * dreamcord does not port is named in `ignored`: `Masked content: fill` (original runs), `Inpaint area: Only
+ * masked` and its padding (the whole picture runs). `extra` loses the keys read here.
+ */
+export function inpaintFromInfotext(parsed: ParsedInfotext, extra: Record<string, string>, ignored: string[]): InpaintOptions | undefined {
+  const { maskBlur, maskMode, maskedContent, conditionalMaskWeight } = parsed;
+  for (const key of ['Inpaint area', 'Masked area padding']) {
+    const value = extra[key];
+    if (value === undefined) continue;
+    ignored.push(`${key}: ${value} (not ported to dreamcord; the whole picture is inpainted)`);
+    delete extra[key];
+  }
+  if (maskMode !== undefined && maskMode !== INVERTED && maskMode !== 'Inpaint masked') ignored.push(`Mask mode: ${maskMode} (not an A1111 mask mode)`);
+  const content = MASKED_CONTENTS.find((c) => c === maskedContent);
+  if (maskedContent !== undefined && !content) ignored.push(`Masked content: ${maskedContent} (not ported to dreamcord; original used)`);
+  const options: InpaintOptions = {
+    ...(maskBlur === undefined || !Number.isInteger(maskBlur) ? {} : { maskBlur }),
+    ...(maskMode === INVERTED ? { invertMask: true } : {}),
+    ...(content === undefined ? {} : { maskedContent: content satisfies MaskedContent }),
+    ...(conditionalMaskWeight === undefined ? {} : { maskWeight: conditionalMaskWeight }),
+  };
+  if (maskBlur !== undefined && !Number.isInteger(maskBlur)) ignored.push(`Mask blur: ${maskBlur} (A1111's is a whole number of pixels)`);
+  return Object.keys(options).length > 0 ? options : undefined;
+}

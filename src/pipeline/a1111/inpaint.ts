@@ -1,0 +1,154 @@
+// A1111's inpainting (img2img with a mask, `StableDiffusionProcessingImg2Img`, v1.10.1, "Inpaint area: Whole
+// picture"): what it adds to img2img. Before sampling: the masks (see inpaint-mask.ts), the init latent's masked
+// area per "Masked content", and for an inpainting UNet the image conditioning (the mask and the latents of the
+// masked picture). During sampling: the blend `x·nmask + init_latent·mask` (mask = 1 − nmask) of the denoiser's
+// estimate after each call (k-diffusion's `CFGDenoiser`) or of the UNet's input before it (the timestep samplers'
+// `CFGDenoiserTimesteps`, `mask_before_denoising`). After it: the same blend of the result, and `apply_overlay`.
+import { toModelTensor, type Rgb8Image, type RgbImage } from '../image/index.js';
+import { toRgb8 } from '../image/convert.js';
+import { LATENT_CHANNELS } from '../models/unet.js';
+import { sampleLatents } from '../models/vae-encoder.js';
+import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
+import { PipelineError } from '../errors.js';
+import type { RandomGenerator } from '../rng/index.js';
+import type { MaskedContent, ResolvedRequest } from '../request.js';
+import type { TimingRecorder } from '../timing.js';
+import { ImageNoise } from './image-noise.js';
+import { a1111Masks } from './inpaint-mask.js';
+import { applyOverlay, overlayImage } from './inpaint-overlay.js';
+import type { Denoiser } from './k-steps.js';
+import type { EpsModel } from './timestep-samplers.js';
+
+const f32 = Math.fround;
+
+/** What A1111's inpainting adds to an img2img pass. */
+export interface A1111Inpainting {
+  /** `init_latent`: `[count, 4, h, w]`, its masked area as "Masked content" says. */
+  readonly initLatent: Float32Array;
+  /** `nmask`, one latent plane (1 = repaint). */
+  readonly latentMask: Float32Array;
+  /** An inpainting UNet's extra input per picture, `[count, 5, h, w]` (mask, masked picture's latents); else undefined. */
+  readonly imageConditioning: Float32Array | undefined;
+  /** The picture as A1111 saves it: the original composited over the generated one through the blurred mask. */
+  readonly overlay: (generated: RgbImage) => Rgb8Image;
+}
+
+/**
+ * A1111's `init` for a request with a mask. `draws` is torch's global CPU generator as A1111 finds it (see
+ * `initLatents` in sample.ts): the init latent's VAE sample draws from it first, then the inpainting
+ * conditioning's.
+ */
+export async function prepareInpainting(
+  model: StableDiffusionModel,
+  request: ResolvedRequest,
+  draws: RandomGenerator,
+  timing: TimingRecorder,
+): Promise<A1111Inpainting> {
+  const { initImage, mask, inpaint } = request;
+  if (!initImage || !mask || !inpaint) throw new TypeError('A1111 inpainting needs an init image, a mask and its settings');
+  const latentWidth = request.width / 8;
+  const latentHeight = request.height / 8;
+  const masks = a1111Masks(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }, latentWidth, latentHeight);
+  const image = toModelTensor(initImage);
+  const encoded = await vaeSample(model, image, request, draws, timing);
+  const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
+  // `create_random_tensors` over the pictures' seeds: their generators' first draw (no variation seed, no ENSD).
+  const firstNoise = () => new ImageNoise(seeds, request.rng, [LATENT_CHANNELS, latentHeight, latentWidth], 0n).next();
+  const initLatent = maskedContent(encoded, masks.latent, inpaint.maskedContent, firstNoise);
+  const inpaintingUnet = model.unet.inChannels === 9;
+  const imageConditioning = inpaintingUnet
+    ? await inpaintingConditioning(model, image, masks.conditioning, request, draws, timing)
+    : undefined;
+  const overlay = overlayImage(toRgb8(initImage), masks.overlay);
+  return { initLatent, latentMask: masks.latent, imageConditioning, overlay: (generated) => applyOverlay(generated, overlay) };
+}
+
+/**
+ * `count` latent samples of an image tensor `[1, 3, H, W]` in [−1, 1] (`get_first_stage_encoding(
+ * encode_first_stage(x))`: `0.18215 · (mean + std · ε)`), ε drawn from `draws`.
+ */
+export async function vaeSample(
+  model: StableDiffusionModel,
+  image: Float32Array,
+  request: Pick<ResolvedRequest, 'width' | 'height' | 'count'>,
+  draws: RandomGenerator,
+  timing: TimingRecorder,
+): Promise<Float32Array> {
+  if (!model.vaeEncoder) {
+    throw new PipelineError('INVALID_REQUEST', 'img2img and inpainting need a model with a VAE encoder', { field: 'initImage' });
+  }
+  const distribution = await model.vaeEncoder.encode(image, request.width, request.height, timing.vaeEncoder);
+  const shape = [request.count, LATENT_CHANNELS, request.height / 8, request.width / 8];
+  const epsilon = distribution.std ? draws.randn(shape) : undefined;
+  return sampleLatents(distribution, epsilon, request.count, model.folder.vaeScalingFactor);
+}
+
+/**
+ * "Masked content" in the init latent's masked area (`latentMask`, one plane): `original` keeps it; `latent noise`
+ * puts the pictures' first noise draw there (`firstNoise`, drawn only then); `latent nothing` zeros.
+ */
+export function maskedContent(initLatent: Float32Array, latentMask: Float32Array, content: MaskedContent, firstNoise: () => Float32Array): Float32Array {
+  if (content === 'original') return initLatent;
+  const plane = latentMask.length;
+  const keep = (k: number) => f32(1 - (latentMask[k % plane] ?? 0));
+  if (content === 'latent nothing') return initLatent.map((v, k) => f32(v * keep(k)));
+  const noise = firstNoise();
+  return initLatent.map((v, k) => f32(f32(v * keep(k)) + f32((noise[k] ?? 0) * (latentMask[k % plane] ?? 0))));
+}
+
+/**
+ * `inpainting_image_conditioning`: the picture with the repainted area moved towards 0 by the mask weight
+ * (`torch.lerp(x, x·(1 − m), w)`), encoded (a VAE sample from `draws`), after the mask shrunk to the latent size
+ * by nearest neighbour (`interpolate`'s default: the top-left pixel of each 8 × 8 block).
+ */
+async function inpaintingConditioning(
+  model: StableDiffusionModel,
+  image: Float32Array,
+  conditioningMask: Float32Array,
+  request: ResolvedRequest,
+  draws: RandomGenerator,
+  timing: TimingRecorder,
+): Promise<Float32Array> {
+  const weight = request.inpaint?.maskWeight ?? 1;
+  const plane = conditioningMask.length;
+  const masked = image.map((v, k) => lerp(v, f32(v * f32(1 - (conditioningMask[k % plane] ?? 0))), weight));
+  const latents = await vaeSample(model, masked, request, draws, timing);
+  const latentWidth = request.width / 8;
+  const latentHeight = request.height / 8;
+  const latentPlane = latentWidth * latentHeight;
+  const out = new Float32Array(request.count * (1 + LATENT_CHANNELS) * latentPlane);
+  for (let i = 0; i < request.count; i++) {
+    const base = i * (1 + LATENT_CHANNELS) * latentPlane;
+    for (let y = 0; y < latentHeight; y++) {
+      for (let x = 0; x < latentWidth; x++) out[base + y * latentWidth + x] = conditioningMask[y * 8 * request.width + x * 8] ?? 0;
+    }
+    out.set(latents.subarray(i * LATENT_CHANNELS * latentPlane, (i + 1) * LATENT_CHANNELS * latentPlane), base + latentPlane);
+  }
+  return out;
+}
+
+/** `torch.lerp(start, end, weight)` in float32, with torch's two formulas either side of one half. */
+function lerp(start: number, end: number, weight: number): number {
+  const w = f32(weight);
+  return w < 0.5 ? f32(start + f32(w * f32(end - start))) : f32(end - f32(f32(end - start) * f32(1 - w)));
+}
+
+/** `latents · nmask + init_latent · (1 − nmask)`, float32 like torch (a new array). */
+export function blendLatents(latents: Float32Array, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): Float32Array {
+  const { initLatent, latentMask } = inpainting;
+  const plane = latentMask.length;
+  return latents.map((v, k) => {
+    const repaint = latentMask[k % plane] ?? 0;
+    return f32(f32(v * repaint) + f32((initLatent[k] ?? 0) * f32(1 - repaint)));
+  });
+}
+
+/** k-diffusion's `CFGDenoiser` with a mask: the guided estimate blended with the init latent after each call. */
+export function blendAfter(denoiser: Denoiser, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): Denoiser {
+  return async (x, sigma) => blendLatents(await denoiser(x, sigma), inpainting);
+}
+
+/** `CFGDenoiserTimesteps` with a mask (`mask_before_denoising`): the UNet's input blended before each call. */
+export function blendBefore(model: EpsModel, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): EpsModel {
+  return async (x, t) => model(blendLatents(x, inpainting), t);
+}

@@ -1,0 +1,190 @@
+// A1111's inpainting against test/fixtures/a1111-schedules/inpaint.json: A1111 v1.10.1's `init` (masks), its
+// "Masked content", the blend of CFGDenoiser / CFGDenoiserTimesteps and the final blend, and `apply_overlay`,
+// transcribed line by line in numpy with the OpenCV and Pillow code they call (make_inpaint.py). Checked: every
+// mask byte for six blur/mode settings, the init latents, the σ (or timestep) and the latents of every denoiser
+// call and the blended result for three samplers × three masked contents, the overlaid picture byte for byte; then
+// inpainting in A1111 mode on the tiny models.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
+import { blendAfter, blendBefore, blendLatents, maskedContent } from '../../../src/pipeline/a1111/inpaint.js';
+import { a1111Masks } from '../../../src/pipeline/a1111/inpaint-mask.js';
+import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
+import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
+import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
+import type { EpsModel } from '../../../src/pipeline/a1111/timestep-samplers.js';
+import { parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
+import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
+import { maxAbsDifference } from '../harness.js';
+import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
+
+interface MaskCase {
+  readonly blur: number;
+  readonly invert: boolean;
+  readonly blurred: number[];
+  readonly overlay: number[];
+  readonly latent: number[];
+  readonly conditioning: number[];
+}
+
+interface SampleCase {
+  readonly content: MaskedContent;
+  readonly sampler: string;
+  readonly walked: number[];
+  readonly start: number[];
+  readonly calls: number[];
+  readonly inputs: number[][];
+  readonly draws_used: number;
+  readonly result: number[];
+}
+
+const fixture = JSON.parse(readFileSync('test/fixtures/a1111-schedules/inpaint.json', 'utf8')) as {
+  width: number;
+  height: number;
+  shape: number[];
+  drawn: number[];
+  masks: MaskCase[];
+  draws: number[];
+  first: number[];
+  encoded: number[];
+  init_latents: Record<MaskedContent, number[]>;
+  samples: SampleCase[];
+  overlay: { original: number[]; generated: number[]; result: number[] };
+};
+const { width, height } = fixture;
+const drawn: Mask = { width, height, channels: 1, data: Float32Array.from(fixture.drawn, (v) => v / 255) };
+const latentWidth = width / 8;
+const latentHeight = height / 8;
+const size = fixture.shape.reduce((a, b) => a * b, 1);
+const alphasCumprod = ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' });
+const defaultMasks = a1111Masks(drawn, { blur: 4, invert: false }, latentWidth, latentHeight);
+
+/** The largest |difference| relative to max(1, |expected|). */
+function worstRelative(actual: ArrayLike<number>, expected: readonly number[]): number {
+  return Math.max(...expected.map((e, i) => Math.abs((actual[i] ?? NaN) - e) / Math.max(1, Math.abs(e))));
+}
+
+describe('A1111 inpainting against its numpy transcription', () => {
+  for (const c of fixture.masks) {
+    it(`masks at Mask blur ${c.blur}${c.invert ? ', Inpaint not masked' : ''}: blurred, overlay, latent and conditioning masks byte for byte`, () => {
+      const masks = a1111Masks(drawn, { blur: c.blur, invert: c.invert }, latentWidth, latentHeight);
+      assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
+      assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay');
+      assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (Pillow bicubic, rounded)');
+      // The inpainting UNet's mask at latent size: the top-left pixel of each 8 × 8 block.
+      const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
+      assert.deepEqual(shrunk, c.conditioning);
+    });
+  }
+
+  for (const content of ['original', 'latent noise', 'latent nothing'] as const) {
+    it(`masked content ${content}: the init latent`, () => {
+      let drawnNoise = 0;
+      const first = () => {
+        drawnNoise += 1;
+        return Float32Array.from(fixture.first);
+      };
+      const init = maskedContent(Float32Array.from(fixture.encoded), defaultMasks.latent, content, first);
+      assert.deepEqual(Array.from(init), fixture.init_latents[content]);
+      assert.equal(drawnNoise, content === 'latent noise' ? 1 : 0, 'draws the pictures\' noise only for latent noise');
+    });
+  }
+
+  for (const c of fixture.samples) {
+    it(`${c.sampler}, masked content ${c.content}: every call's ${c.sampler === 'DDIM' ? 'timestep' : 'σ'} and latents, the blended result`, async () => {
+      const sampler = a1111SamplerFor(parseSamplerName(c.sampler));
+      assert.ok(sampler);
+      const inpainting = { initLatent: Float32Array.from(fixture.init_latents[c.content]), latentMask: defaultMasks.latent };
+      const calls: number[] = [];
+      const inputs: Float32Array[] = [];
+      let used = 0;
+      const noise = () => Float32Array.from(fixture.draws.slice(size * used, size * ++used));
+      let result: Float32Array;
+      if (sampler.family === 'k-diffusion') {
+        const inner = standInDenoiser(calls);
+        const recording: Denoiser = (x, sigma) => {
+          inputs.push(x.slice());
+          return inner(x, sigma);
+        };
+        const context = { sigmaMin: NaN, sigmaMax: NaN, brownian: () => assert.fail('no Brownian noise') };
+        result = await sampler.sample(blendAfter(recording, inpainting), Float32Array.from(c.start), Float64Array.from(c.walked), noise, context);
+      } else {
+        const inner = standInEpsModel(calls, 7, alphasCumprod);
+        const recording: EpsModel = (x, t) => {
+          inputs.push(x.slice());
+          return inner(x, t);
+        };
+        result = await sampler.sample(blendBefore(recording, inpainting), Float32Array.from(c.start), c.walked, noise, alphasCumprod, true);
+      }
+      result = blendLatents(result, inpainting);
+      assert.equal(used, c.draws_used, 'draws of the image generators');
+      assert.equal(calls.length, c.calls.length, 'denoiser calls');
+      c.calls.forEach((expected, i) => assert.ok(Math.abs((calls[i] ?? NaN) - expected) <= 1e-6 * Math.max(1, expected), `call ${i}: ${calls[i]} vs ${expected}`));
+      // The latents each call is given: k-diffusion's sampler's own x; DDIM's after the blend (the UNet's input).
+      c.inputs.forEach((expected, i) => assert.ok(worstRelative(inputs[i] ?? [], expected) <= 1e-5, `latents of call ${i}: ${worstRelative(inputs[i] ?? [], expected)}`));
+      assert.ok(worstRelative(result, c.result) <= 1e-5, `result: ${worstRelative(result, c.result)}`);
+    });
+  }
+
+  it('apply_overlay: the original composited over the 8-bit picture through the doubled blurred mask, byte for byte', () => {
+    const original = { width, height, data: Uint8Array.from(fixture.overlay.original) };
+    const generated: RgbImage = { width, height, channels: 3, data: Float32Array.from(fixture.overlay.generated) };
+    const result = applyOverlay(generated, overlayImage(original, defaultMasks.overlay));
+    assert.deepEqual(Array.from(result.data), fixture.overlay.result);
+  });
+});
+
+describe('A1111 inpainting on the tiny models', () => {
+  const models = new Map<string, StableDiffusionPipeline>();
+  const initImage: RgbImage = { width: 64, height: 64, channels: 3, data: Float32Array.from({ length: 64 * 64 * 3 }, (_, i) => ((i * 37) % 256) / 255) };
+  // A square in the middle to repaint.
+  const mask: Mask = { width: 64, height: 64, channels: 1, data: Float32Array.from({ length: 64 * 64 }, (_, p) => (p % 64 >= 16 && p % 64 < 48 && p >= 16 * 64 && p < 48 * 64 ? 1 : 0)) };
+  const base: GenerateRequest = { prompt: 'a red cat', seed: 11, steps: 8, compat: 'a1111', initImage, mask, strength: 0.75 };
+  /** Pixels the blurred, doubled mask does not reach (more than the blur's radius, 10 pixels at 4, from the square). */
+  const untouched = (p: number) => {
+    const x = p % 64;
+    const y = Math.floor(p / 64);
+    return x < 6 || x >= 58 || y < 6 || y >= 58;
+  };
+
+  before(async () => {
+    for (const dir of ['tiny-sd', 'tiny-sd-inpaint']) models.set(dir, await StableDiffusionPipeline.load(`test/fixtures/${dir}`, { provider: 'cpu' }));
+  });
+  after(async () => {
+    for (const model of models.values()) await model.dispose();
+  });
+
+  for (const dir of ['tiny-sd', 'tiny-sd-inpaint']) {
+    it(`${dir}: every A1111 sampler inpaints; the picture is the original exactly beyond the blurred mask`, async () => {
+      const pipeline = models.get(dir);
+      assert.ok(pipeline);
+      const samplers = SCHEDULER_IDS.filter((id) => a1111SamplerFor(id) !== undefined);
+      assert.ok(samplers.length >= 20);
+      for (const sampler of samplers) {
+        const result = await pipeline.generate({ ...base, sampler, steps: sampler === 'unipc' ? 12 : 8 });
+        assert.equal(result.pastedBack, true, sampler);
+        const picture = result.images[0]?.rgb8.data ?? new Uint8Array();
+        const original = Uint8Array.from(initImage.data, (v) => Math.round(v * 255));
+        for (let p = 0; p < 64 * 64; p++) {
+          if (!untouched(p)) continue;
+          for (let c = 0; c < 3; c++) assert.equal(picture[p * 3 + c], original[p * 3 + c], `${sampler}: pixel ${p} channel ${c}`);
+        }
+        // Inside the square the picture is repainted.
+        assert.ok(maxAbsDifference(Float32Array.from(picture.subarray(32 * 64 * 3, 33 * 64 * 3)), Float32Array.from(original.subarray(32 * 64 * 3, 33 * 64 * 3))) > 0, sampler);
+      }
+    });
+  }
+
+  it('refuses inpaint settings outside A1111 inpainting, A1111\'s fill (not ported) and a blur out of range', async () => {
+    const pipeline = models.get('tiny-sd');
+    assert.ok(pipeline);
+    await assert.rejects(pipeline.generate({ ...base, compat: 'diffusers', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
+    await assert.rejects(pipeline.generate({ prompt: 'x', compat: 'a1111', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
+    await assert.rejects(
+      pipeline.generate({ ...base, inpaint: { maskedContent: 'fill' as MaskedContent } }),
+      /`fill` masked content is not ported/,
+    );
+    await assert.rejects(pipeline.generate({ ...base, inpaint: { maskBlur: 65 } }), /Expected `inpaint.maskBlur` to be an integer 0–64/);
+  });
+});
