@@ -3,6 +3,7 @@ import type { ModelSession, RunClock } from '../runtime/session.js';
 import { FloatInput, readFloats, type FloatType } from '../runtime/tensor.js';
 import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-io.js';
 import { LATENT_CHANNELS } from './unet.js';
+import { shouldTile, tiledDecode, type VaeTiling } from './vae-tiling.js';
 
 const INPUT = 'latent_sample';
 
@@ -17,6 +18,17 @@ export interface VaeFallback {
   readonly onOverflow?: () => void;
 }
 
+/** What a {@link VaeDecoder} does beyond one run per picture. */
+export interface VaeDecoderOptions {
+  /**
+   * With it, every picture is checked for NaN and infinities, and one that has any is decoded again by the
+   * fallback's fp32 decoder.
+   */
+  readonly fallback?: VaeFallback;
+  /** When to decode in tiles (`vae-tiling.ts`); never without it. */
+  readonly tiling?: VaeTiling;
+}
+
 /** The VAE decoder: latents → an image in about [−1, 1], 8× their size. */
 export class VaeDecoder {
   /** The loaded model (its file and execution provider). */
@@ -24,15 +36,14 @@ export class VaeDecoder {
   readonly #inputType: FloatType;
   readonly #outputName: string;
   readonly #fallback: VaeFallback | undefined;
+  readonly #tiling: VaeTiling | undefined;
   #fp32: Promise<VaeDecoder> | undefined;
 
   /**
    * Wraps a loaded `vae_decoder/model.onnx`: input `latent_sample` `[1, 4, h, w]`, output `sample` `[1, 3, 8h, 8w]`.
-   * @param fallback - with it, every picture is checked for NaN and infinities, and one that has any is decoded
-   *   again by the fallback's fp32 decoder.
    * @throws PipelineError `MODEL_UNSUPPORTED` for other layouts.
    */
-  constructor(session: ModelSession, fallback?: VaeFallback) {
+  constructor(session: ModelSession, options: VaeDecoderOptions = {}) {
     rejectUnknownInputs(session, [INPUT]);
     const input = requireTensor(session, 'input', INPUT, ['float32', 'float16'], 4);
     const output = requireTensor(session, 'output', undefined, ['float32', 'float16'], 4);
@@ -44,11 +55,12 @@ export class VaeDecoder {
     this.session = session;
     this.#inputType = input.type as FloatType;
     this.#outputName = output.name;
-    this.#fallback = fallback;
+    this.#fallback = options.fallback;
+    this.#tiling = options.tiling;
   }
 
   /**
-   * Decodes one image's latents (already divided by the VAE scaling factor).
+   * Decodes one image's latents (already divided by the VAE scaling factor), in tiles when its tiling says so.
    * @param latents - `[1, 4, latentHeight, latentWidth]`.
    * @returns float32 NCHW `[1, 3, 8·latentHeight, 8·latentWidth]`.
    */
@@ -58,13 +70,23 @@ export class VaeDecoder {
     latentHeight: number,
     clock?: RunClock,
   ): Promise<Float32Array> {
-    const input = new FloatInput(this.#inputType, [1, LATENT_CHANNELS, latentHeight, latentWidth]);
-    input.values.set(latents);
-    const out = await this.session.run({ [INPUT]: input.tensor() }, clock);
-    const picture = readFloats(outputOf(out, this.#outputName, this.session));
+    const whole = (tile: Float32Array, width: number, height: number): Promise<Float32Array> =>
+      this.#decodeWhole(tile, width, height, clock);
+    const bytesPerValue = this.#inputType === 'float16' ? 2 : 4;
+    const picture =
+      this.#tiling && shouldTile(this.#tiling, latentWidth, latentHeight, bytesPerValue)
+        ? await tiledDecode(latents, latentWidth, latentHeight, this.#tiling.tileSize, whole)
+        : await whole(latents, latentWidth, latentHeight);
     if (!this.#fallback || allFinite(picture)) return picture;
     this.#fallback.onOverflow?.();
     return (await this.#fp32Decoder(this.#fallback)).decode(latents, latentWidth, latentHeight, clock);
+  }
+
+  async #decodeWhole(latents: Float32Array, latentWidth: number, latentHeight: number, clock?: RunClock): Promise<Float32Array> {
+    const input = new FloatInput(this.#inputType, [1, LATENT_CHANNELS, latentHeight, latentWidth]);
+    input.values.set(latents);
+    const out = await this.session.run({ [INPUT]: input.tensor() }, clock);
+    return readFloats(outputOf(out, this.#outputName, this.session));
   }
 
   /** The fallback's decoder, loaded once (again after a failed load). */
