@@ -75,6 +75,12 @@ export interface PipelineOptions {
    * @default true when the UNet runs on a GPU provider (not the CPU) and the model does txt2img (not inpainting)
    */
   readonly warmUp?: boolean;
+  /**
+   * Keys laid over the model's scheduler config, for what its files do not say: a v-prediction fine-tune
+   * (`prediction_type: 'v_prediction'`), a model trained with zero terminal SNR (`rescale_betas_zero_snr: true`).
+   * @default none
+   */
+  readonly schedulerOverrides?: SchedulerConfig;
 }
 
 /** What was loaded, for logs and `/about`-style replies. */

@@ -13,6 +13,7 @@ import { Unet } from './unet.js';
 import { VaeDecoder, type VaeFallback } from './vae-decoder.js';
 import { resolveVaeTiling, type VaeTiling, type VaeTilingOptions } from './vae-tiling.js';
 import { VaeEncoder } from './vae-encoder.js';
+import type { SchedulerConfig } from '../schedulers/index.js';
 
 export type { ModelFamily } from './families.js';
 
@@ -68,6 +69,15 @@ export interface EmbeddingOptions {
   readonly vaeTiling?: VaeTilingOptions;
 }
 
+/** How {@link loadStableDiffusionModel} reads a model: its embeddings, and what its files do not say. */
+export interface ModelLoadOptions extends EmbeddingOptions {
+  /**
+   * Keys laid over the folder's `scheduler/scheduler_config.json` (a `MODELS_DIR` sidecar's `prediction_type` and
+   * `rescale_betas_zero_snr`): both sampling modes, and `ModelInfo.schedulerConfig`, read the result.
+   */
+  readonly schedulerOverrides?: SchedulerConfig;
+}
+
 /**
  * Loads the model folder `dir` (diffusers / optimum ONNX layout): reads its layout, creates one session per
  * component through `sessions`, and checks that the components fit together. Embeddings of another width than
@@ -79,9 +89,10 @@ export interface EmbeddingOptions {
 export async function loadStableDiffusionModel(
   dir: string,
   sessions: SessionFactory,
-  options: EmbeddingOptions = {},
+  options: ModelLoadOptions = {},
 ): Promise<StableDiffusionModel> {
-  const folder = readModelFolder(dir);
+  const read = readModelFolder(dir);
+  const folder = { ...read, schedulerConfig: { ...read.schedulerConfig, ...options.schedulerOverrides } };
   const tokenizer = await loadTokenizer(folder.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(folder.textEncoder));
   const unet = new Unet(await sessions.load(folder.unet));

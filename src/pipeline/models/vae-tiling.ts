@@ -162,18 +162,19 @@ function cropLatents(
   return tile;
 }
 
-/** diffusers' `blend_v`: `b`'s first rows fade in from `a`'s last rows (float32 arithmetic, as torch's). */
+/** torch's `a * (1 - i / n) + b * (i / n)` on float32 tensors: each product and the sum rounded to float32. */
+function fade(a: number, b: number, i: number, n: number): number {
+  return Math.fround(Math.fround(a * Math.fround(1 - i / n)) + Math.fround(b * Math.fround(i / n)));
+}
+
+/** diffusers' `blend_v`: `b`'s first rows fade in from `a`'s last rows. */
 function blendVertically(a: Tile, b: Tile, extent: number): void {
   const rows = Math.min(a.height, b.height, extent);
-  for (let y = 0; y < rows; y++) {
-    const keep = Math.fround(1 - y / rows);
-    const take = Math.fround(y / rows);
-    for (let c = 0; c < 3; c++) {
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < rows; y++) {
       const from = (c * a.height + a.height - rows + y) * a.width;
       const to = (c * b.height + y) * b.width;
-      for (let x = 0; x < b.width; x++) {
-        b.data[to + x] = Math.fround(Math.fround((a.data[from + x] ?? 0) * keep) + Math.fround((b.data[to + x] ?? 0) * take));
-      }
+      for (let x = 0; x < b.width; x++) b.data[to + x] = fade(a.data[from + x] ?? 0, b.data[to + x] ?? 0, y, rows);
     }
   }
 }
@@ -181,15 +182,11 @@ function blendVertically(a: Tile, b: Tile, extent: number): void {
 /** diffusers' `blend_h`: `b`'s first columns fade in from `a`'s last columns. */
 function blendHorizontally(a: Tile, b: Tile, extent: number): void {
   const columns = Math.min(a.width, b.width, extent);
-  for (let x = 0; x < columns; x++) {
-    const keep = Math.fround(1 - x / columns);
-    const take = Math.fround(x / columns);
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < b.height; y++) {
-        const from = (c * a.height + y) * a.width + a.width - columns + x;
-        const to = (c * b.height + y) * b.width + x;
-        b.data[to] = Math.fround(Math.fround((a.data[from] ?? 0) * keep) + Math.fround((b.data[to] ?? 0) * take));
-      }
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < b.height; y++) {
+      const from = (c * a.height + y) * a.width + a.width - columns;
+      const to = (c * b.height + y) * b.width;
+      for (let x = 0; x < columns; x++) b.data[to + x] = fade(a.data[from + x] ?? 0, b.data[to + x] ?? 0, x, columns);
     }
   }
 }
