@@ -2,11 +2,15 @@
 // loads the model folder, makes the first image (cold start), then times warm generations at the figures' setting
 // (20 steps DPM++ 2M Karras; the side BENCH_SIZE and CFG BENCH_CFG from the parent, per family) with count 1 (mode `single` stops there, for the memory one image
 // takes) and, in mode `full`, count 4 and four compatible jobs batched, and writes the UNet's and the VAE
-// decoder's outputs on fixed inputs for the parent to compare between forms. Prints one JSON line.
+// decoder's outputs on fixed inputs for the parent to compare between forms. Mode `vae` only decodes a large
+// picture (BENCH_VAE_SIZE², default 2048²) with the VAE tiling BENCH_VAE_TILING (never / always), for the memory
+// tiling saves. Prints one JSON line.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StableDiffusionPipeline, parseProviderChoice, type GenerateRequest, type GenerationTiming } from '../src/pipeline/index.js';
 import { encodePng } from '../src/pipeline/image/png.js';
+import { VaeDecoder } from '../src/pipeline/models/vae-decoder.js';
+import { resolveVaeTiling, type VaeTilingMode } from '../src/pipeline/models/vae-tiling.js';
 import type { ModelSession } from '../src/pipeline/runtime/session.js';
 import { SessionFactory } from '../src/pipeline/runtime/session-factory.js';
 import type { HostTensor } from '../src/pipeline/runtime/tensor.js';
@@ -62,6 +66,7 @@ function median<T>(values: T[], key: (value: T) => number): T {
 }
 
 export async function gpuChild(mode: string, dir: string, provider: string, outDir: string): Promise<void> {
+  if (mode === 'vae') return vaeChild(dir, provider);
   const loadStart = performance.now();
   const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider), ...bridgeOptions() });
   const loadMs = performance.now() - loadStart;
@@ -91,6 +96,36 @@ export async function gpuChild(mode: string, dir: string, provider: string, outD
   }
   if (mode === 'full') await writeRawOutputs(dir, provider, outDir);
   process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+/** What a `vae` child measured: the median decode of a BENCH_VAE_SIZE² picture, and whether it was tiled. */
+export interface VaeChildResult {
+  readonly vaeMs: number;
+  readonly side: number;
+  readonly mode: VaeTilingMode;
+}
+
+/** Decodes a large picture three times (the first warms cuDNN up) with one tiling mode; prints the median. */
+async function vaeChild(dir: string, provider: string): Promise<void> {
+  const side = Number(process.env.BENCH_VAE_SIZE ?? 2048);
+  const mode = (process.env.BENCH_VAE_TILING ?? 'never') as VaeTilingMode;
+  const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
+  try {
+    const session = await sessions.load(join(dir, 'vae_decoder', 'model.onnx'));
+    const decoder = new VaeDecoder(session, { tiling: resolveVaeTiling({ mode }, SIZE) });
+    const latent = side / 8;
+    const latents = fixedValues(5, 4 * latent * latent);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const start = performance.now();
+      await decoder.decode(latents, latent, latent);
+      times.push(performance.now() - start);
+    }
+    const result: VaeChildResult = { vaeMs: median(times, (t) => t), side, mode };
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } finally {
+    await sessions.releaseAll();
+  }
 }
 
 /** Gaussian-ish values of a fixed seed (sum of uniforms), as float32. */

@@ -7,6 +7,7 @@
 // into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
 // BENCH_EP picks the provider (default cuda). With `--bridge` each form is measured through onnxruntime-node's binding
 // and through the native bridge to ONNX Runtime's C API (issue 17), with all its CUDA options and with each alone.
+// With `--vae` each form also decodes a 2048² picture (BENCH_VAE_SIZE) whole and in tiles: time and peak memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { isOnnxFolder, prepareModel } from '../src/convert/model-cache.js';
 import type { GraphTarget } from '../src/convert/graphs/image-layers.js';
 import { ensureBenchCheckpoint, type BenchFamily } from './convert.js';
-import type { GpuChildResult } from './gpu-child.js';
+import type { GpuChildResult, VaeChildResult } from './gpu-child.js';
 
 const CACHE = fileURLToPath(new URL('../bench-out/gpu-cache/', import.meta.url));
 
@@ -95,13 +96,29 @@ function sampleGpuMemory(): { stop: () => number | undefined } {
 
 /** Runs bench/gpu-child.ts on `dir` in a new process (the same loader as this one), with GPU memory sampled. */
 async function runChild(
-  mode: 'single' | 'full',
+  mode: 'single' | 'full' | 'vae',
   dir: string,
   provider: string,
   outDir: string,
   family: BenchFamily,
   variant: Variant,
-): Promise<{ result: GpuChildResult; peakMiB?: number }> {
+): Promise<{ result: GpuChildResult; peakMiB?: number }>;
+async function runChild(
+  mode: 'vae',
+  dir: string,
+  provider: string,
+  outDir: string,
+  family: BenchFamily,
+  variant: Variant,
+): Promise<{ result: VaeChildResult; peakMiB?: number }>;
+async function runChild(
+  mode: 'single' | 'full' | 'vae',
+  dir: string,
+  provider: string,
+  outDir: string,
+  family: BenchFamily,
+  variant: Variant,
+): Promise<{ result: GpuChildResult | VaeChildResult; peakMiB?: number }> {
   const idle = sampleGpuMemory();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = idle.stop();
@@ -118,7 +135,7 @@ async function runChild(
   const peak = memory.stop();
   if (code !== 0) throw new Error(`the GPU bench child for ${dir} exited with ${code}`);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  const result = JSON.parse(line) as GpuChildResult;
+  const result = JSON.parse(line) as GpuChildResult | VaeChildResult;
   return peak === undefined ? { result } : { result, peakMiB: peak - (before ?? 0) };
 }
 
@@ -157,6 +174,21 @@ function describeSingle(label: string, single: GpuChildResult, peak: number | un
     `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${(single.coldStartMs / 1000).toFixed(2)} s ` +
     `(load with warm-up ${(single.loadMs / 1000).toFixed(2)} s)`
   );
+}
+
+/** A large picture decoded whole and in tiles, each in a child of its own: time and peak GPU memory. */
+async function benchVaeTiling(form: string, dir: string, provider: string, outDir: string, family: BenchFamily): Promise<void> {
+  mkdirSync(outDir);
+  for (const mode of ['never', 'always'] as const) {
+    const variant = { label: '', env: { BENCH_VAE_TILING: mode }, full: false };
+    try {
+      const { result, peakMiB } = await runChild('vae', dir, provider, outDir, family, variant);
+      const how = mode === 'never' ? 'whole' : 'in tiles';
+      console.log(`${form}: VAE decode of ${result.side}² ${how}: ${result.vaeMs.toFixed(0)} ms, peak GPU memory ${gib(peakMiB)}`);
+    } catch (error) {
+      console.log(`${form}: VAE decode with tiling ${mode}: failed: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
 }
 
 /** The worst and mean absolute difference of two float32 files, and the largest magnitude in the first. */
@@ -223,6 +255,7 @@ export async function benchGpu(): Promise<void> {
           console.log(`${label}: failed: ${error instanceof Error ? error.message : String(error)}`);
         }
       }
+      if (process.argv.includes('--vae')) await benchVaeTiling(form, dir, provider, join(pictures, `${i}-vae`), family);
     }
     for (const [k, second] of outDirs.entries()) {
       const first = outDirs[0];

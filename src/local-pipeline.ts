@@ -1,6 +1,6 @@
 import { isCheckpointError } from './checkpoint/index.js';
 import { ConfigError, type EnvConfig } from './config/index.js';
-import type { ExecutionProviderChoice } from './pipeline/index.js';
+import type { ExecutionProviderChoice, SchedulerConfig } from './pipeline/index.js';
 import { isConvertError } from './convert/errors.js';
 import type { GraphTarget } from './convert/graphs/image-layers.js';
 import { prepareModelOffThread } from './convert/conversion-thread.js';
@@ -8,7 +8,7 @@ import { graphTargetFor } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
-import { describeModel, readCatalog, type DescribedModel, type Sidecar } from './catalog/index.js';
+import { describeModel, readCatalog, schedulerOverridesOf, type DescribedModel } from './catalog/index.js';
 import { sourceIdentity } from './convert/source-files.js';
 import { FailureError } from './failure.js';
 import { ModelPool, type PoolEntry } from './generator/model-pool.js';
@@ -28,7 +28,8 @@ export type PoolEnv = PipelineEnv & Pick<EnvConfig, 'MODEL_DIR' | 'MODELS_DIR' |
  * Loads the pipeline on this machine for model `model` (converting a checkpoint once, in the form the provider
  * runs best: see `graphTargetFor`), supervised: reloaded after repeated faults, on the CPU when `auto` picked a GPU
  * that keeps failing. When `auto` chose the CUDA form and it does not load, the portable form is loaded instead.
- * `inpaintModel` (`INPAINT_MODEL_DIR`, for `MODEL_DIR`'s model) does the model's inpainting.
+ * `inpaintModel` (`INPAINT_MODEL_DIR`, for `MODEL_DIR`'s model) does the model's inpainting; `schedulerOverrides`
+ * (a sidecar's prediction type and zero terminal SNR) are laid over the model's scheduler config.
  * @throws ConfigError when the model cannot be used (naming `MODEL_DIR`).
  */
 export async function startLocalPipeline(
@@ -36,6 +37,7 @@ export async function startLocalPipeline(
   env: PipelineEnv,
   log: Logger,
   inpaintModel: string | undefined = env.INPAINT_MODEL_DIR,
+  schedulerOverrides: SchedulerConfig = {},
 ): Promise<SupervisedGenerator> {
   const folders = new Map<GraphTarget, Promise<ModelFolders>>();
   const foldersFor = (target: GraphTarget): Promise<ModelFolders> => {
@@ -50,7 +52,7 @@ export async function startLocalPipeline(
     const { main, inpaint } = await foldersFor(target);
     const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
     return WorkerGenerator.start(
-      { modelDir: main.dir, inpaintModelDir: inpaint?.dir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels },
+      { modelDir: main.dir, inpaintModelDir: inpaint?.dir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels, schedulerOverrides },
       (level, message, fields) => log[level](fields, message),
     );
   };
@@ -126,11 +128,6 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
       log.warn({ model: model.name, reason: (error as Error).message }, 'a MODELS_DIR model cannot be used; left out');
       continue;
     }
-    const unhonoured = sidecarNotHonoured(model.sidecar, facts);
-    if (unhonoured) {
-      log.warn({ model: model.name, reason: unhonoured }, 'a MODELS_DIR model cannot be used; left out');
-      continue;
-    }
     if (facts.inpainting) {
       log.warn({ model: model.name }, 'a MODELS_DIR model is an inpainting model (INPAINT_MODEL_DIR takes those); left out');
       continue;
@@ -150,33 +147,26 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
       },
       bytes: () => sourceIdentity(model.path).size,
       identity: () => identityOf(model.path),
-      load: () => loadModel(model.path, model.name, env, log),
+      load: () => loadModel(model.path, model.name, env, log, undefined, schedulerOverridesOf(sidecar)),
     });
   }
   return entries;
 }
 
 /**
- * What a sidecar asks of a model that the pipeline cannot honour, or undefined. The pipeline takes the prediction
- * type from the model's own scheduler config; drawing a v-prediction model as noise prediction (or without the
- * zero-terminal-SNR schedule it was trained on) would give wrong pictures without a word, so such a model is left out.
- */
-function sidecarNotHonoured(sidecar: Sidecar | undefined, facts: DescribedModel): string | undefined {
-  if (sidecar?.zeroTerminalSnr) return 'its sidecar sets zeroTerminalSnr, which dreamcord does not apply yet';
-  const own = facts.schedulerConfig['prediction_type'] === 'v_prediction' ? 'v' : 'epsilon';
-  if (sidecar?.prediction !== undefined && sidecar.prediction !== own) {
-    return `its sidecar sets prediction "${sidecar.prediction}", which dreamcord does not apply yet to a model whose files say "${own}"`;
-  }
-  return undefined;
-}
-
-/**
  * Loads a model of the pool: converted first when it never was. A model that cannot be used (its checkpoint, its
  * conversion or its ONNX files fail) rejects with `MODEL_BROKEN` and the reason.
  */
-async function loadModel(source: string, name: string, env: PipelineEnv, log: Logger, inpaintModel?: string): Promise<SupervisedGenerator> {
+async function loadModel(
+  source: string,
+  name: string,
+  env: PipelineEnv,
+  log: Logger,
+  inpaintModel?: string,
+  schedulerOverrides: SchedulerConfig = {},
+): Promise<SupervisedGenerator> {
   try {
-    return await startLocalPipeline(source, env, log, inpaintModel);
+    return await startLocalPipeline(source, env, log, inpaintModel, schedulerOverrides);
   } catch (error) {
     // A conversion's failure comes as the ConfigError that would stop a start: its cause says what is wrong.
     const cause = error instanceof ConfigError ? error.cause : undefined;

@@ -2,4 +2,4 @@
 export { readCatalog, SIDECAR_SCHEMA, type Catalog, type CatalogModel, type Sidecar } from './catalog.js';
 export { addModel, AddModelError, type AddedModel, type AddOptions } from './add-model.js';
 export { removeModel } from './remove-model.js';
-export { describeModel, type DescribedModel } from './model-facts.js';
+export { describeModel, schedulerOverridesOf, type DescribedModel } from './model-facts.js';

@@ -41,7 +41,7 @@ export interface ConvertProgress {
   readonly fraction: number;
 }
 
-export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder';
+export type ComponentName = 'text_encoder' | 'text_encoder_2' | 'unet' | 'vae_encoder' | 'vae_decoder' | 'vae_decoder_fp32';
 
 export interface ConvertOptions {
   /** Always `fp16` for the `cuda` target, whose fused kernels are meant for it. */
@@ -63,7 +63,7 @@ export interface ConvertResult {
 /**
  * Converts a `.safetensors` checkpoint or diffusers folder into the diffusers ONNX layout the pipeline reads
  * (`model_index.json`, `scheduler/`, `tokenizer/`, `text_encoder/`, `unet/`, `vae_encoder/`, `vae_decoder/`,
- * SDXL's `tokenizer_2/` and `text_encoder_2/`, and the manifest), in a temporary folder beside `outDir` renamed into place only when complete: a failure, a
+ * SDXL's `tokenizer_2/` and `text_encoder_2/` (and in fp16 `vae_decoder_fp32/`), and the manifest), in a temporary folder beside `outDir` renamed into place only when complete: a failure, a
  * full disk or a killed process never leaves a folder at `outDir`.
  * @throws CheckpointError for bad input (before anything is written), ConvertError writing the output.
  */
@@ -137,12 +137,18 @@ async function writeComponents(checkpoint: OpenedCheckpoint, dir: string, option
   const second: Job[] = textEncoder2
     ? [['text_encoder_2', parameters(textEncoder2.weights), (o) => writeTextEncoder(textEncoder2, join(dir, 'text_encoder_2'), o)]]
     : [];
+  // SDXL's VAE overflows in fp16 on some pictures: an fp32 decoder (portable, any provider runs it) decodes those.
+  const fp32Decoder: Job[] =
+    textEncoder2 && options.dtype === 'fp16'
+      ? [['vae_decoder_fp32', parameters(vae.weights, (n) => !isEncoder(n)), (o) => writeVaeDecoder(vae, join(dir, 'vae_decoder_fp32'), { ...o, dtype: 'fp32', target: 'portable' })]]
+      : [];
   const jobs: Job[] = [
     ['text_encoder', parameters(textEncoder.weights), (o) => writeTextEncoder(textEncoder, join(dir, 'text_encoder'), o)],
     ...second,
     ['unet', parameters(unet.weights), (o) => writeUNet(unet, join(dir, 'unet'), o)],
     ['vae_encoder', parameters(vae.weights, isEncoder), (o) => writeVaeEncoder(vae, join(dir, 'vae_encoder'), o)],
     ['vae_decoder', parameters(vae.weights, (n) => !isEncoder(n)), (o) => writeVaeDecoder(vae, join(dir, 'vae_decoder'), o)],
+    ...fp32Decoder,
   ];
   const total = jobs.reduce((sum, [, size]) => sum + size, 0);
   let before = 0;

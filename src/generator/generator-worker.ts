@@ -19,6 +19,7 @@ try {
     embeddingsDir: options.embeddingsDir,
     loraDir: options.loraDir,
     modelLabels: options.modelLabels,
+    schedulerOverrides: options.schedulerOverrides,
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     log: (level, message, fields) => post({ type: 'log', level, message, fields: { ...fields } }),
   });

@@ -118,6 +118,11 @@ export interface ImageGenerator {
    * any job (the bot's own GPU).
    */
   hasRoom?(model: string, running: readonly string[]): boolean;
+  /**
+   * How long ago the last GPU worker with model `model` left, while none online has it (its jobs wait for one);
+   * undefined while one has it, or where the bot runs its models itself.
+   */
+  awayMs?(model: string): number | undefined;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
   /**
    * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch

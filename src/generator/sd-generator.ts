@@ -53,6 +53,8 @@ export interface GeneratorLoadOptions {
   readonly loraDir?: string | undefined;
   /** How to name each model folder (by path) in embeds and infotext; without one, the folder's own name. */
   readonly modelLabels?: Readonly<Record<string, ModelLabel>> | undefined;
+  /** Laid over the main model's scheduler config (see `PipelineOptions.schedulerOverrides`). */
+  readonly schedulerOverrides?: SchedulerConfig | undefined;
 }
 
 /** The source picture and mask of a job, at the job's working size. */
@@ -113,7 +115,8 @@ export class StableDiffusionGenerator implements ModelGenerator {
       ...(log === undefined ? {} : { log }),
       embeddings: loaded.map(({ embedding }) => embedding),
     };
-    const pipeline = await StableDiffusionPipeline.load(modelDir, pipelineOptions);
+    const schedulerOverrides = options.schedulerOverrides ?? {};
+    const pipeline = await StableDiffusionPipeline.load(modelDir, { ...pipelineOptions, schedulerOverrides });
     if (inpaintModelDir === undefined) return new StableDiffusionGenerator(pipeline, undefined, loaded, options);
     try {
       const inpainting = await StableDiffusionPipeline.load(inpaintModelDir, pipelineOptions);

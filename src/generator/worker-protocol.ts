@@ -16,6 +16,8 @@ export interface WorkerOptions {
   readonly cacheDir?: string | undefined;
   /** How the embed and the infotext name each model folder (by its path): its source's name and short hash. */
   readonly modelLabels?: Readonly<Record<string, ModelLabel>> | undefined;
+  /** Laid over the main model's scheduler config (a `MODELS_DIR` sidecar's prediction type and zero terminal SNR). */
+  readonly schedulerOverrides?: SchedulerConfig | undefined;
 }
 
 /** An error crossing the thread boundary: its failure as data, and its text (with its causes') for the log only. */

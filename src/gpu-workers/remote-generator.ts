@@ -114,6 +114,14 @@ export class RemoteGenerator
     return [...models.values()];
   }
 
+  /** How long ago the last worker with `model` left, while no worker online has it. */
+  awayMs(model: string): number | undefined {
+    const has = ({ info }: SeenWorker) => info.models.some(({ name }) => name.toLowerCase() === model.toLowerCase());
+    if ([...this.#workers.values()].some(has)) return undefined;
+    const lastSeen = Math.max(...[...this.#gone.values()].filter(has).map(({ heardAt }) => heardAt));
+    return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
+  }
+
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
   get capacity(): number {
     return Math.max(1, this.#capacity);

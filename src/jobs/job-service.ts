@@ -226,6 +226,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     this.#queue.resize(concurrency);
   }
 
+  /** How long ago the last GPU worker with the job's model left, while none online has it (see `ImageGenerator.awayMs`). */
+  modelAwayMs(record: JobRecord): number | undefined {
+    const model = servedModel(this.#generator.models, record.request.model);
+    return model && this.#generator.awayMs?.(model.name);
+  }
+
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
   positionOf(jobId: string): { position: number; etaMs: number } | undefined {
     return this.#queue.positionOf(jobId);

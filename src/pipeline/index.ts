@@ -40,6 +40,7 @@ export { latentPreview } from './preview.js';
 export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineErrorDetails } from './errors.js';
 export type { LogLevel, PipelineLogger } from './logger.js';
 export { MODEL_FAMILIES, sizeForAspect, type FamilyFacts, type ModelFamily } from './models/families.js';
+export type { VaeTilingMode, VaeTilingOptions } from './models/vae-tiling.js';
 export {
   cudaProviderInstalled,
   EXECUTION_PROVIDERS,

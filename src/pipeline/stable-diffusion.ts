@@ -16,6 +16,7 @@ import {
 } from './models/stable-diffusion-model.js';
 import { resolveRequest, type GenerateRequest, type GenerationKind, type ResolvedRequest } from './request.js';
 import type { ExecutionProvider, ExecutionProviderChoice } from './runtime/providers.js';
+import type { VaeTilingOptions } from './models/vae-tiling.js';
 import { SessionFactory, type SessionFactoryOptions } from './runtime/session-factory.js';
 import { createScheduler, type Scheduler, type SchedulerConfig, type SchedulerId } from './schedulers/index.js';
 import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from './lora/patch.js';
@@ -52,6 +53,15 @@ export interface PipelineOptions {
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
   readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
+   * When a picture is decoded in tiles (diffusers' `tiled_decode`: quarter-overlapping tiles blended linearly), for
+   * pictures whose decode would not fit: `mode` `auto` (when the estimated decode memory exceeds `memoryBudgetMB`,
+   * default 4096), `always` (diffusers' `enable_tiling()`: whenever the picture is larger than a tile) or `never`;
+   * `tileSize` in pixels (default the model's native size, as diffusers' VAE `sample_size`). Pictures are always
+   * decoded one at a time (diffusers' slicing).
+   * @default { mode: 'auto' }
+   */
+  readonly vaeTiling?: VaeTilingOptions;
+  /**
    * Textual-inversion embeddings that prompts call by name (A1111's rule): SD 1.x / 2.x's (one set of vectors) for
    * those models, SDXL's (`secondVectors` too) for SDXL. Those of another family or width than the text encoders',
    * or all of them when a text encoder takes none (exports other than dreamcord's), are left out with a warning in
@@ -65,6 +75,12 @@ export interface PipelineOptions {
    * @default true when the UNet runs on a GPU provider (not the CPU) and the model does txt2img (not inpainting)
    */
   readonly warmUp?: boolean;
+  /**
+   * Keys laid over the model's scheduler config, for what its files do not say: a v-prediction fine-tune
+   * (`prediction_type: 'v_prediction'`), a model trained with zero terminal SNR (`rescale_betas_zero_snr: true`).
+   * @default none
+   */
+  readonly schedulerOverrides?: SchedulerConfig;
 }
 
 /** What was loaded, for logs and `/about`-style replies. */

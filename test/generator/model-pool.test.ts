@@ -11,6 +11,7 @@ import { startModelPool, type PoolEnv } from '../../src/local-pipeline.js';
 import { createLogger } from '../../src/log.js';
 import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
 import { TINY_REQUEST } from '../support/requests.js';
+import type { GenerationRequest } from '../../src/generator/request.js';
 import { processTempDir } from '../support/temp-dir.js';
 
 /** A pool over `modelsDir`, and its log lines. */
@@ -44,6 +45,12 @@ async function draw(models: ModelPool, model: string): Promise<{ preparing: bool
   return { preparing };
 }
 
+/** The first picture of `request` on `model`, as the pool draws it. */
+async function pictureOf(models: ModelPool, model: string, request: Partial<GenerationRequest> = {}): Promise<Uint8Array> {
+  const { images } = await models.generate({ ...TINY_REQUEST, ...request, model }, { signal: new AbortController().signal, onProgress: () => undefined });
+  return images[0]?.image.data ?? new Uint8Array();
+}
+
 describe('ModelPool', () => {
   const pools: ModelPool[] = [];
   after(() => Promise.all(pools.map((p) => p.close())));
@@ -73,9 +80,6 @@ describe('ModelPool', () => {
     const dir = join(processTempDir(), 'models');
     mkdirSync(dir);
     copyFileSync(TINY_LORA, join(dir, 'a-lora.safetensors'));
-    // A sidecar asking for v-prediction of an ε-prediction checkpoint: not drawn wrong without a word.
-    copyFileSync(TINY_SD, join(dir, 'v-tune.safetensors'));
-    writeFileSync(join(dir, 'v-tune.json'), JSON.stringify({ prediction: 'v' }));
     const broken = join(dir, 'damaged');
     cpSync('test/fixtures/tiny-sd', broken, { recursive: true });
     writeFileSync(join(broken, 'unet', 'model.onnx'), 'not an ONNX graph');
@@ -83,9 +87,8 @@ describe('ModelPool', () => {
     pools.push(models);
     assert.deepEqual(models.models.map((model) => model.name), ['damaged']);
     const leftOut = said(logs, 'a MODELS_DIR model cannot be used; left out');
-    assert.deepEqual(leftOut.map((line) => line['model']), ['a-lora', 'v-tune']);
+    assert.deepEqual(leftOut.map((line) => line['model']), ['a-lora']);
     assert.match(String(leftOut[0]?.['reason']), /looks like a LoRA/);
-    assert.equal(leftOut[1]?.['reason'], 'its sidecar sets prediction "v", which dreamcord does not apply yet to a model whose files say "epsilon"');
 
     const failure = async () => {
       const error = await draw(models, 'damaged').then(() => undefined, (caught: unknown) => caught);
@@ -105,5 +108,26 @@ describe('ModelPool', () => {
     assert.equal(models.models[0]?.broken, undefined);
     await draw(models, 'damaged');
     assert.deepEqual(models.loadedModels, ['damaged']);
+  });
+
+  it("applies a sidecar's prediction and zeroTerminalSnr: the model is served and drawn as v-prediction on a zero-SNR schedule", { timeout: 120_000 }, async () => {
+    const dir = join(processTempDir(), 'models');
+    mkdirSync(dir);
+    copyFileSync(TINY_SD, join(dir, 'plain.safetensors'));
+    copyFileSync(TINY_SD, join(dir, 'v-tune.safetensors'));
+    writeFileSync(join(dir, 'v-tune.json'), JSON.stringify({ prediction: 'v', zeroTerminalSnr: true }));
+    const { pool: models } = await pool(dir, 16);
+    pools.push(models);
+    assert.deepEqual(models.models.map((model) => model.name), ['plain', 'v-tune']);
+    const config = models.models[1]?.schedulerConfig;
+    assert.equal(config?.['prediction_type'], 'v_prediction');
+    assert.equal(config?.['rescale_betas_zero_snr'], true);
+    // The same weights drawn by both modes' samplers: the sidecar's reading reaches the pipeline.
+    for (const compat of ['diffusers', 'a1111'] as const) {
+      assert.notDeepEqual(await pictureOf(models, 'v-tune', { compat }), await pictureOf(models, 'plain', { compat }), compat);
+    }
+    // A sampler whose diffusers class has no zero-SNR schedule is refused, naming the setting (not drawn without it).
+    const refused = await pictureOf(models, 'v-tune', { compat: 'diffusers', sampler: 'lms' }).then(() => undefined, (error: unknown) => error);
+    assert.match(String(refused), /rescale_betas_zero_snr/);
   });
 });

@@ -1,6 +1,7 @@
 // Issue 21 with issue 16's models: GPU workers each with their own models. The bot offers the models the workers
 // online have, hands a job only to a worker with its model, and a job whose model has no free worker holds up no one.
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startBot, FAST } from '../support/bot-harness.js';
@@ -27,8 +28,8 @@ if (!redisServerInstalled()) {
 
     // One cluster for the cases below, run as its subtests (the processes end with it): gpu-sd has the tiny SD 1.5
     // model (an ONNX folder), gpu-xl the tiny SDXL checkpoint (converted at its first start, into a cache kept for its
-    // restart).
-    it('two workers, one model each', { timeout: 600_000 }, async (t) => {
+    // restart); the last case replaces both with gpu-both, which has the two.
+    it('workers with a model each, then one with both', { timeout: 600_000 }, async (t) => {
       const cacheDir = join(processTempDir(), 'model-cache');
       const startXl = () => startWorkerProcess(url, 'gpu-xl', { MODEL_DIR: TINY_SDXL, MODEL_CACHE_DIR: cacheDir, WORKER_LEASE_SECONDS: '2' });
       const [sd, first] = await Promise.all([startWorkerProcess(url, 'gpu-sd', { WORKER_LEASE_SECONDS: '2' }), startXl()]);
@@ -44,6 +45,17 @@ if (!redisServerInstalled()) {
           const values = run.choices?.map((choice) => choice.value) ?? [];
           if (JSON.stringify(values) === JSON.stringify(models)) return;
           if (asked > 40) assert.deepEqual(values, models);
+          await new Promise((resolve) => setTimeout(resolve, 250));
+        }
+      };
+
+      /** Waits until `/queue` counts `count` workers online. */
+      const workersOnline = async (count: number) => {
+        for (let asked = 0; ; asked += 1) {
+          const reply = await bot.fake.sendCommand({ name: 'queue' }).waitForOriginal();
+          const line = reply.content.split('\n')[1];
+          if (line === `**GPU workers**: ${count} online`) return;
+          if (asked > 40) assert.equal(line, `**GPU workers**: ${count} online`);
           await new Promise((resolve) => setTimeout(resolve, 250));
         }
       };
@@ -91,9 +103,11 @@ if (!redisServerInstalled()) {
       await t.test("a job whose model's only worker left waits for it and finishes when it comes back; a model no worker has is refused", { timeout: 180_000 }, async () => {
         xl.child.kill('SIGTERM');
         await xl.exited;
+        await workersOnline(1);
         const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'while gpu-xl is away', model: 'tiny-sdxl', ...FAST } });
-        await run.waitForOriginal((message) => /next in line/.test(message.content), 30_000);
-        // The bot reads the registry every 2 s: give it time to see the worker gone, and to hand nothing over.
+        const waiting = await run.waitForOriginal((message) => /next in line/.test(message.content), 30_000);
+        assert.match(waiting.content, /next in line · waiting for a GPU worker with `tiny-sdxl` \(none is online; the last left \d+ s ago\)/);
+        // Nothing is handed over meanwhile: a few registry reads later there is still no result.
         await new Promise((resolve) => setTimeout(resolve, 5_000));
         assert.equal(run.original?.attachments.length, 0, 'no result while no worker has the model');
         xl = await startXl();
@@ -101,6 +115,29 @@ if (!redisServerInstalled()) {
         assert.ok(jobsLogged(xl, 'job done').includes(jobIdOf(result)), 'the worker that came back ran it');
         const refused = await bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'x', model: 'tiny-sd3' } }).waitForFollowUp();
         assert.match(refused.content, /^There is no model called tiny-sd3; there are: tiny-sd, tiny-sdxl\./);
+      });
+
+      await t.test('a worker with both models runs one job at a time over both (its capacity is shared)', { timeout: 180_000 }, async () => {
+        // gpu-both: tiny-sd as MODEL_DIR, and MODELS_DIR with the SDXL checkpoint (converted already, in the cache).
+        const models = join(processTempDir(), 'models');
+        mkdirSync(models);
+        copyFileSync(TINY_SDXL, join(models, 'tiny-sdxl.safetensors'));
+        const both = await startWorkerProcess(url, 'gpu-both', { MODELS_DIR: models, MODEL_CACHE_DIR: cacheDir });
+        for (const worker of [sd, xl]) worker.child.kill('SIGTERM');
+        await Promise.all([sd.exited, xl.exited]);
+        await workersOnline(1);
+        const slow = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a slow heron', model: 'tiny-sd', ...SLOW } });
+        await waitUntil(() => jobsLogged(both, 'job started').length > 0, 60_000, 'gpu-both to start the SD job');
+        const other = bot.fake.sendCommand({ name: 'imagine', user: bot.fake.createMember({ username: 'dan' }), options: { prompt: 'a quick heron', model: 'tiny-sdxl', ...FAST } });
+        const [slowed, quick] = await Promise.all([slow.waitForOriginal(hasPictures, 120_000), other.waitForOriginal(hasPictures, 120_000)]);
+        const order = both.logs.filter((line) => line['msg'] === 'job started' || line['msg'] === 'job done').map((line) => [line['msg'], line['jobId']]);
+        assert.deepEqual(order, [
+          ['job started', jobIdOf(slowed)],
+          ['job done', jobIdOf(slowed)],
+          ['job started', jobIdOf(quick)],
+          ['job done', jobIdOf(quick)],
+        ]);
+        assert.equal(infotextOf(quick).model, 'tiny-sdxl');
       });
     });
   });

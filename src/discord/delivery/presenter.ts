@@ -145,13 +145,14 @@ export class DiscordPresenter implements JobPresenter {
 
   #listen(): void {
     const jobs = this.#jobs;
-    jobs.on('queued', (record, position, etaMs) => this.#progress(record, { kind: 'queued', position, etaMs }));
-    jobs.on('position', (record, position, etaMs) => this.#progress(record, { kind: 'queued', position, etaMs }));
+    const queued = (record: JobRecord, position: number, etaMs: number): JobState => ({ kind: 'queued', position, etaMs, modelAwayMs: jobs.modelAwayMs(record) });
+    jobs.on('queued', (record, position, etaMs) => this.#progress(record, queued(record, position, etaMs)));
+    jobs.on('position', (record, position, etaMs) => this.#progress(record, queued(record, position, etaMs)));
     jobs.on('resumed', (record, position, etaMs) => {
       const shown = this.#stateOf(record);
       shown.resumed = true;
       shown.mayPost = true;
-      this.#progress(record, { kind: 'queued', position, etaMs });
+      this.#progress(record, queued(record, position, etaMs));
     });
     jobs.on('started', (record, total) => this.#progress(record, { kind: 'running', step: 0, total, etaMs: 0 }));
     // At once: a model loads once in a while, and the member should know why the first step takes longer.

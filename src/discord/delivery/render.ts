@@ -16,7 +16,14 @@ import { MAIL_EMOJI } from './mail-emoji.js';
 
 /** Where a job stands, as its message shows it. */
 export type JobState =
-  | { readonly kind: 'queued'; readonly position: number; readonly etaMs: number; readonly resumed?: boolean }
+  | {
+      readonly kind: 'queued';
+      readonly position: number;
+      readonly etaMs: number;
+      readonly resumed?: boolean;
+      /** How long ago the last GPU worker with the job's model left, while none online has it. */
+      readonly modelAwayMs?: number | undefined;
+    }
   | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number; readonly resumed?: boolean }
   | { readonly kind: 'preparing' }
   | { readonly kind: 'failed'; readonly message: string }
@@ -32,7 +39,8 @@ export function progressContent(record: JobRecord, state: JobState): string {
   switch (state.kind) {
     case 'queued': {
       const position = state.position <= 1 ? 'next in line' : `position ${state.position} in line`;
-      return `⏳ ${who}'s job is ${position}${resumedNote(state)} · ready in about ${duration(state.etaMs)}\n${prompt}`;
+      const wait = state.modelAwayMs === undefined ? `ready in about ${duration(state.etaMs)}` : modelAwayText(record, state.modelAwayMs);
+      return `⏳ ${who}'s job is ${position}${resumedNote(state)} · ${wait}\n${prompt}`;
     }
     case 'running': {
       const percent = Math.floor((state.step / state.total) * 100);
@@ -47,6 +55,11 @@ export function progressContent(record: JobRecord, state: JobState): string {
     case 'cancelled':
       return `🚫 ${who}'s job was cancelled${state.byUserId === record.origin.userId ? '' : ` by <@${state.byUserId}>`}.\n${prompt}`;
   }
+}
+
+/** Why a job waits whatever its place: no GPU worker online has its model (the last left `awayMs` ago). */
+function modelAwayText(record: JobRecord, awayMs: number): string {
+  return `waiting for a GPU worker with \`${record.request.model ?? 'its model'}\` (none is online; the last left ${duration(awayMs)} ago)`;
 }
 
 /** Tells the member a waiting or running job is one the bot picked up again after a restart. */

@@ -18,6 +18,11 @@ export interface ModelFolder {
   /** Absent in txt2img-only exports; img2img and inpainting need it. */
   readonly vaeEncoder: string | undefined;
   readonly vaeDecoder: string;
+  /**
+   * An fp32 VAE decoder beside an fp16 one (`vae_decoder_fp32/`, dreamcord's SDXL fp16 conversions): decodes the
+   * pictures on which the fp16 decoder overflows. Undefined when the folder has none.
+   */
+  readonly vaeDecoderFp32: string | undefined;
   /** The folder holding `vocab.json` and `merges.txt` (or `tokenizer.json`). */
   readonly tokenizerDir: string;
   /** The parsed `scheduler/scheduler_config.json`. */
@@ -65,6 +70,7 @@ export function readModelFolder(dir: string): ModelFolder {
   }
   const tokenizerDir = requireTokenizer(join(dir, 'tokenizer'));
   const vaeEncoder = join(dir, 'vae_encoder', 'model.onnx');
+  const vaeDecoderFp32 = join(dir, 'vae_decoder_fp32', 'model.onnx');
   const vaeConfig = join(dir, 'vae_decoder', 'config.json');
   const scaling = existsSync(vaeConfig) ? readJson(vaeConfig).scaling_factor : undefined;
   return {
@@ -74,6 +80,7 @@ export function readModelFolder(dir: string): ModelFolder {
     unet: requireFile(join(dir, 'unet', 'model.onnx')),
     vaeEncoder: existsSync(vaeEncoder) ? vaeEncoder : undefined,
     vaeDecoder: requireFile(join(dir, 'vae_decoder', 'model.onnx')),
+    vaeDecoderFp32: existsSync(vaeDecoderFp32) ? vaeDecoderFp32 : undefined,
     tokenizerDir,
     schedulerConfig: readJson(join(dir, 'scheduler', 'scheduler_config.json')),
     vaeScalingFactor: typeof scaling === 'number' && scaling > 0 ? scaling : DEFAULT_VAE_SCALING_FACTOR,

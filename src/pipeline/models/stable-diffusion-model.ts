@@ -6,12 +6,14 @@ import type { PipelineLogger } from '../logger.js';
 import { MergedWeights } from '../lora/merged-weights.js';
 import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
-import { familyOf, type ModelFamily } from './families.js';
+import { familyOf, nativeSizeOf, type ModelFamily } from './families.js';
 import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
-import { VaeDecoder } from './vae-decoder.js';
+import { VaeDecoder, type VaeFallback } from './vae-decoder.js';
+import { resolveVaeTiling, type VaeTiling, type VaeTilingOptions } from './vae-tiling.js';
 import { VaeEncoder } from './vae-encoder.js';
+import type { SchedulerConfig } from '../schedulers/index.js';
 
 export type { ModelFamily } from './families.js';
 
@@ -59,10 +61,21 @@ export interface Patching {
 /** The weight table the converter writes beside each component's `model.onnx`. */
 const WEIGHT_TABLE_FILE = 'weights.json';
 
-/** Textual-inversion embeddings for the model's prompts, and where to say which cannot be used. */
+/** Textual-inversion embeddings for the model's prompts, where to say which cannot be used, and VAE tiling. */
 export interface EmbeddingOptions {
   readonly embeddings?: readonly TextualInversion[];
   readonly log?: PipelineLogger;
+  /** When the VAE decoder decodes in tiles (`vae-tiling.ts`). @default auto, tiles of the model's native size */
+  readonly vaeTiling?: VaeTilingOptions;
+}
+
+/** How {@link loadStableDiffusionModel} reads a model: its embeddings, and what its files do not say. */
+export interface ModelLoadOptions extends EmbeddingOptions {
+  /**
+   * Keys laid over the folder's `scheduler/scheduler_config.json` (a `MODELS_DIR` sidecar's `prediction_type` and
+   * `rescale_betas_zero_snr`): both sampling modes, and `ModelInfo.schedulerConfig`, read the result.
+   */
+  readonly schedulerOverrides?: SchedulerConfig;
 }
 
 /**
@@ -76,13 +89,14 @@ export interface EmbeddingOptions {
 export async function loadStableDiffusionModel(
   dir: string,
   sessions: SessionFactory,
-  options: EmbeddingOptions = {},
+  options: ModelLoadOptions = {},
 ): Promise<StableDiffusionModel> {
-  const folder = readModelFolder(dir);
+  const read = readModelFolder(dir);
+  const folder = { ...read, schedulerConfig: { ...read.schedulerConfig, ...options.schedulerOverrides } };
   const tokenizer = await loadTokenizer(folder.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(folder.textEncoder));
   const unet = new Unet(await sessions.load(folder.unet));
-  const vaeDecoder = new VaeDecoder(await sessions.load(folder.vaeDecoder));
+  const vaeDecoderSession = await sessions.load(folder.vaeDecoder);
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
   const secondEncoder = folder.second && (await loadSecondEncoder(folder.second, sessions));
   const hiddenSize = conditioningWidth(textEncoder, unet, secondEncoder?.textEncoder);
@@ -96,11 +110,16 @@ export async function loadStableDiffusionModel(
       embeddings.map(({ name, count, secondVectors }) => ({ name, count, vectors: secondVectors ?? new Float32Array() })),
     ),
   };
+  const family = familyOf(hiddenSize, second !== undefined);
+  const predictionType = typeof prediction === 'string' ? prediction : 'epsilon';
+  const tiling = resolveVaeTiling(options.vaeTiling, nativeSizeOf(family, predictionType));
+  const fallback = vaeFallback(folder, sessions, tiling, options.log);
+  const vaeDecoder = new VaeDecoder(vaeDecoderSession, fallback ? { tiling, fallback } : { tiling });
   return {
     folder,
-    family: familyOf(hiddenSize, second !== undefined),
+    family,
     hiddenSize,
-    predictionType: typeof prediction === 'string' ? prediction : 'epsilon',
+    predictionType,
     tokenizer,
     embeddings: new EmbeddingVocabulary(tokenizer, embeddings),
     textEncoder,
@@ -109,6 +128,24 @@ export async function loadStableDiffusionModel(
     vaeEncoder,
     vaeDecoder,
     patching: await loadPatching(folder, sessions, { text_encoder: textEncoder, text_encoder_2: second?.textEncoder, unet }),
+  };
+}
+
+/**
+ * The fp32 decoder of an fp16 model that has one (dreamcord's SDXL fp16 conversions), loaded on the first picture
+ * the fp16 decoder overflows on, each such picture logged.
+ */
+function vaeFallback(
+  folder: ModelFolder,
+  sessions: SessionFactory,
+  tiling: VaeTiling,
+  log: PipelineLogger | undefined,
+): VaeFallback | undefined {
+  const file = folder.vaeDecoderFp32;
+  if (file === undefined) return undefined;
+  return {
+    load: async () => new VaeDecoder(await sessions.load(file), { tiling }),
+    onOverflow: () => log?.('warn', 'the fp16 VAE decoder overflowed (NaN or infinity in the picture); decoding it again in fp32', { file }),
   };
 }
 
