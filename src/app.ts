@@ -38,7 +38,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     // Before Discord: while a checkpoint converts (or the first GPU worker registers), no command is registered and
     // nobody can queue a job.
     const started = Date.now();
-    const generator = env.QUEUE_URL === undefined ? await startModelPool(env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log);
+    const generator = env.QUEUE_URL === undefined ? await startModelPool(env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log, env.WORKER_GONE_SECONDS && env.WORKER_GONE_SECONDS * 1000);
     generator.on('health', (health) => log.info({ health }, 'image pipeline health changed'));
     opened.push(() => generator.close());
     log.info({ models: generator.models.map((model) => model.name), health: generator.health, loadMs: Date.now() - started }, 'models ready');
@@ -59,7 +59,10 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
       screen,
     });
     // GPU workers joining, leaving or changing models change which jobs can run; the bot's queue keeps the order.
-    if (generator instanceof RemoteGenerator) generator.on('capacity', (capacity) => jobs.resize(capacity));
+    if (generator instanceof RemoteGenerator) {
+      generator.on('capacity', (capacity) => jobs.resize(capacity));
+      generator.on('models', () => void jobs.modelsChanged().catch((error: unknown) => log.error({ err: error }, 'waiting jobs could not be updated')));
+    }
     jobs.on('error', (error) => log.error({ err: error }, 'the job queue could not write to the store'));
     jobs.on('completed', (record) => log.info({ jobId: record.id, messageId: record.messageId }, 'job answered'));
     jobs.on('screened', (record, screening) => {

@@ -10,6 +10,8 @@
  * - `PIPELINE_UNAVAILABLE`: the pipeline cannot be loaded right now.
  * - `MODEL_BROKEN`: the job's model cannot be used (its conversion or loading failed: `details.model`,
  *   `details.reason`) until its file changes.
+ * - `NO_WORKER`: no GPU worker with the job's model came back within the time the bot waits for one
+ *   (`details.model`, `details.waitedMs`).
  * - `INPUT_MISSING`: a picture the job starts from is no longer stored (`details.what`).
  * - `INVALID_REQUEST`, `INVALID_IMAGE`, `CANCELLED`: the pipeline's own codes (`details.field`).
  * - `TIMED_OUT` (`details.limitMs`), `INTERRUPTED` (`details.attempts`): set by the queue.
@@ -30,6 +32,7 @@ export const FAILURE_CODES = [
   'PIPELINE_UNAVAILABLE',
   'MODEL_BROKEN',
   'INPUT_MISSING',
+  'NO_WORKER',
   'INVALID_REQUEST',
   'INVALID_IMAGE',
   'CANCELLED',

@@ -55,6 +55,10 @@ const envSchema = z
     MODEL_DIR: optional(modelDir),
     ...modelsFields,
     QUEUE_URL: optional(queueUrl),
+    /** How long a gone GPU worker's models stay on offer, its waiting jobs waiting for it (default: 10 minutes). */
+    WORKER_GONE_SECONDS: optional(
+      z.coerce.number({ error: 'a whole number of seconds from 1 to 86400' }).int('a whole number of seconds from 1 to 86400').min(1, 'a whole number of seconds from 1 to 86400').max(86_400, 'a whole number of seconds from 1 to 86400'),
+    ),
     NSFW_MODEL: optional(z.string()),
     QUEUE_CONCURRENCY: optional(
       z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),

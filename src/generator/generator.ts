@@ -123,6 +123,11 @@ export interface ImageGenerator {
    * undefined while one has it, or where the bot runs its models itself.
    */
   awayMs?(model: string): number | undefined;
+  /**
+   * How long the bot has waited for a GPU worker with model `model`, once that is longer than it waits for one (its
+   * waiting jobs then fail); undefined while they should wait, or where the bot runs its models itself.
+   */
+  abandonedMs?(model: string): number | undefined;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
   /**
    * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch

@@ -45,8 +45,9 @@ interface ModelQueue {
 }
 
 /**
- * How long the models of a worker that went away stay on offer: a job for one is accepted and waits for the worker
- * to come back (a restart, an update); after this it is refused, naming the models on offer.
+ * How long the models of a worker that went away stay on offer (`WORKER_GONE_SECONDS` changes it): a job for one is
+ * accepted and waits for the worker to come back (a restart, an update); after this a new one is refused, naming the
+ * models on offer, and one still waiting fails (see `abandonedMs`).
  */
 export const MODEL_REMEMBERED_MS = 10 * 60_000;
 
@@ -58,12 +59,16 @@ export const MODEL_REMEMBERED_MS = 10 * 60_000;
  * a job whose model has no free worker does not hold up the jobs of other models.
  */
 export class RemoteGenerator
-  extends EventEmitter<{ health: [PipelineHealth]; capacity: [number] }>
+  extends EventEmitter<{ health: [PipelineHealth]; capacity: [number]; models: [] }>
   implements ImageGenerator, PipelineHealthSource, GpuDirectory
 {
   readonly #connection: ReturnType<typeof redisOptions>;
   readonly #redis: Redis;
   readonly #log: Logger;
+  /** How long a gone worker's models stay on offer ({@link MODEL_REMEMBERED_MS} unless configured). */
+  readonly #rememberedMs: number;
+  /** When the bot connected: a model no worker has had since is waited for as long from then. */
+  readonly #connectedAt = Date.now();
   /** Each model's queue, by `workQueueOf` name. */
   readonly #queues = new Map<string, Promise<ModelQueue>>();
   readonly #workers = new Map<string, SeenWorker>();
@@ -73,39 +78,42 @@ export class RemoteGenerator
   #capacity = 0;
   /** What `hasRoom` depends on (each worker's capacity and models), to tell the queue when it changes. */
   #placement = '';
+  /** What the jobs waiting for a model depend on (the placement, the models on offer), to tell them when it changes. */
+  #offer = '';
   /** `hasRoom`'s answers by model, for the workers and running jobs of `key`. */
   #rooms: { readonly key: string; readonly byModel: Map<string, boolean> } | undefined;
 
-  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger) {
+  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger, rememberedMs: number) {
     super();
     this.#connection = connection;
     this.#redis = redis;
     this.#log = log;
+    this.#rememberedMs = rememberedMs;
   }
 
   /**
    * Connects to the Redis at `url` and waits for the first worker to register (the bot cannot build requests
-   * before it knows a model).
+   * before it knows a model). `rememberedMs`: how long a gone worker's models stay on offer.
    */
-  static async connect(url: string, log: Logger): Promise<RemoteGenerator> {
+  static async connect(url: string, log: Logger, rememberedMs = MODEL_REMEMBERED_MS): Promise<RemoteGenerator> {
     const connection = redisOptions(url);
     const redis = new Redis(connection);
     logOutages(redis, log, 'bot');
     await firstWorker(redis, log);
-    const generator = new RemoteGenerator(connection, redis, log);
+    const generator = new RemoteGenerator(connection, redis, log, rememberedMs);
     await generator.#refresh();
     generator.#poll = setInterval(() => void generator.#refresh(), HEARTBEAT_MS);
     return generator;
   }
 
   /**
-   * The models of the workers online, and of those gone less than {@link MODEL_REMEMBERED_MS} ago (their jobs wait
+   * The models of the workers online, and of those gone less than {@link MODEL_REMEMBERED_MS} (as configured) ago (their jobs wait
    * for them): workers by name, each one's models in its order (`MODEL_DIR`'s first), so the default is the first
    * worker's own. A model two workers have is offered once, as the first describes it.
    */
   get models(): readonly ServedModel[] {
     const now = Date.now();
-    const remembered = [...this.#gone.values()].filter((seen) => now - seen.heardAt < MODEL_REMEMBERED_MS);
+    const remembered = [...this.#gone.values()].filter((seen) => now - seen.heardAt < this.#rememberedMs);
     const workers = [...this.#workers.values(), ...remembered].map((seen) => seen.info).sort((a, b) => a.name.localeCompare(b.name));
     const models = new Map<string, ServedModel>();
     for (const model of workers.flatMap((worker) => worker.models)) {
@@ -116,10 +124,21 @@ export class RemoteGenerator
 
   /** How long ago the last worker with `model` left, while no worker online has it. */
   awayMs(model: string): number | undefined {
-    const has = ({ info }: SeenWorker) => info.models.some(({ name }) => name.toLowerCase() === model.toLowerCase());
+    const has = holds(model);
     if ([...this.#workers.values()].some(has)) return undefined;
     const lastSeen = Math.max(...[...this.#gone.values()].filter(has).map(({ heardAt }) => heardAt));
     return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
+  }
+
+  /**
+   * How long the bot has waited for a worker with `model`, once that is past the time a gone worker's models stay on
+   * offer: no worker online has it, and the last one left (or, not seen since, the bot connected) that long ago. Its
+   * waiting jobs then fail. Undefined while they should wait.
+   */
+  abandonedMs(model: string): number | undefined {
+    if ([...this.#workers.values()].some(holds(model))) return undefined;
+    const waitedMs = this.awayMs(model) ?? Date.now() - this.#connectedAt;
+    return waitedMs >= this.#rememberedMs ? waitedMs : undefined;
   }
 
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
@@ -261,7 +280,8 @@ export class RemoteGenerator
 
   /**
    * Reads the registry: workers whose heartbeat stopped are gone; emits 'capacity' when the slots or the models
-   * online change (so the queue starts the jobs that now have room), and 'health' when the first comes or the last goes.
+   * online change (so the queue starts the jobs that now have room), 'models' when they or the models on offer
+   * change (so the waiting jobs show it, or fail once given up), and 'health' when the first comes or the last goes.
    */
   async #refresh(): Promise<void> {
     let registry: Map<string, WorkerInfo>;
@@ -293,8 +313,19 @@ export class RemoteGenerator
       this.#placement = placement;
       this.emit('capacity', this.capacity);
     }
+    // Past the first wait, a model no worker had since the start is given up like one whose worker left.
+    const offer = JSON.stringify([placement, this.models.map((model) => model.name), now - this.#connectedAt >= this.#rememberedMs]);
+    if (offer !== this.#offer) {
+      this.#offer = offer;
+      this.emit('models');
+    }
     if ((before === 0) !== (this.#workers.size === 0)) this.emit('health', this.health);
   }
+}
+
+/** Whether a worker seen has model `model`. */
+function holds(model: string): (seen: SeenWorker) => boolean {
+  return ({ info }) => info.models.some(({ name }) => name.toLowerCase() === model.toLowerCase());
 }
 
 /**

@@ -232,6 +232,24 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return model && this.#generator.awayMs?.(model.name);
   }
 
+  /**
+   * The GPU workers or the models on offer changed (see `RemoteGenerator`'s 'models'): a waiting job whose model the
+   * bot gave up waiting for fails, as data, freeing its place; the others are shown again, so a job whose model's
+   * worker just left says what it waits for at once, not at its next move.
+   */
+  async modelsChanged(): Promise<void> {
+    for (const { job, position, etaMs } of this.#queue.waiting()) {
+      // A job for the default model runs on whichever model is the default when it starts.
+      const model = job.payload.request.model ?? servedModel(this.#generator.models, undefined)?.name;
+      const waitedMs = model === undefined ? undefined : this.#generator.abandonedMs?.(model);
+      if (model !== undefined && waitedMs !== undefined) {
+        await this.#queue.failWaiting(job.id, { code: 'NO_WORKER', transient: false, details: { model, waitedMs } });
+      } else {
+        this.emit('position', await this.#recordOf(job), position, etaMs);
+      }
+    }
+  }
+
   /** Where `jobId` stands in the queue now (position 0 = running), if it waits or runs. */
   positionOf(jobId: string): { position: number; etaMs: number } | undefined {
     return this.#queue.positionOf(jobId);

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
 import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
-import { classifyFailure, interrupted, timedOut } from './failure.js';
+import { classifyFailure, interrupted, timedOut, type Failure } from './failure.js';
 import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
 import { StoreJournal, type QueueJournal } from './journal.js';
 import { checkCost, costUnits, MAX_ATTEMPTS, type Job } from './job.js';
@@ -205,6 +205,29 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     entry.resolve({ status: 'cancelled', ...event });
     this.emit('cancelled', event);
     return { ok: true, job: entry.job, wasRunning };
+  }
+
+  /**
+   * Ends a waiting job as failed, as data: it leaves the queue as a cancelled one does (its place and its owner's
+   * waiting count freed), and its outcome and 'failed' event carry `failure`.
+   */
+  async failWaiting(jobId: string, failure: Failure): Promise<boolean> {
+    const entry = this.#live.get(jobId);
+    if (entry?.job.state !== 'queued') return false;
+    this.#finish(entry, 'done');
+    this.#leaveWaiting(entry.job.ownerId);
+    entry.dequeue.abort(new DOMException('The job can never run.', 'AbortError')); // p-queue removes it from the FairQueue
+    this.#orderChanged();
+    await this.#quietly(this.#journal.delete(jobId));
+    const event = { job: entry.job, failure };
+    entry.resolve({ status: 'failed', ...event });
+    this.emit('failed', event);
+    return true;
+  }
+
+  /** The waiting jobs in the order they will start, each with its place. */
+  waiting(): readonly (Placement & { readonly job: Job<P> })[] {
+    return [...this.#placements()].map(([id, placement]) => ({ job: this.#require(this.#live.get(id), id).job, ...placement }));
   }
 
   /** The job `jobId` while it waits or runs, else `undefined`. */

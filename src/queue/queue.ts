@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
+import type { Failure } from './failure.js';
 import type { Job } from './job.js';
 import type { CancelResult, Canceller, JobRequest, SubmitResult } from './results.js';
 
@@ -22,6 +23,13 @@ export interface WorkQueue<P, R> extends Pick<EventEmitter<JobQueueEvents<P, R>>
   outcomeOf(jobId: string): Promise<JobOutcome<P, R>> | undefined;
   /** Where `jobId` stands (0 = running) and its ETA, while it waits or runs. */
   positionOf(jobId: string): Placement | undefined;
+  /** The waiting jobs in the order they will start, each with its place. */
+  waiting(): readonly (Placement & { readonly job: Job<P> })[];
+  /**
+   * Ends waiting job `jobId` as failed with `failure` (it can never run: its model is gone), emitting 'failed';
+   * false when it is not waiting.
+   */
+  failWaiting(jobId: string, failure: Failure): Promise<boolean>;
   stats(): QueueStats;
   /** Changes the number of jobs run at once (GPU workers joined or left); waiting jobs start at once if there is room. */
   resize(concurrency: number): void;

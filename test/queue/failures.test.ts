@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { classifyFailure, type FailedEvent, type Job, type JobQueue, type RetryingEvent } from '../../src/queue/index.js';
-import { type Request, startQueue, storedJobIds, submitOk } from './helpers.js';
+import { ManualRunner, type Request, startQueue, storedJobIds, submitOk } from './helpers.js';
 
 /** An error carrying its failure as data, as the bot's generator throws them. */
 const failing = (message: string, code: string, transient: boolean) => Object.assign(new Error(message), { failure: { code, transient, details: {} } });
@@ -124,5 +124,32 @@ describe('failures', () => {
     assert.deepEqual(classifyFailure(words), { code: 'FAILED', transient: false, details: { reason: words.message } });
     assert.deepEqual(classifyFailure('plain string'), { code: 'FAILED', transient: false, details: { reason: 'plain string' } });
     assert.deepEqual(classifyFailure(undefined), { code: 'FAILED', transient: false, details: { reason: 'no reason given' } });
+  });
+
+  it('fails a waiting job that can never run as data: its place, its record and its owner\'s count are freed, the others go on', async () => {
+    const runner = new ManualRunner<string>();
+    const { queue, store } = await startQueue({ runner: runner.run, concurrency: 1, maxQueuedPerUser: 1 });
+    const seen = watch(queue);
+    const running = await submitOk(queue, 'ann', 'ann 1');
+    const doomed = await submitOk(queue, 'ben', 'ben 1');
+    const after = await submitOk(queue, 'cem', 'cem 1');
+    const first = await runner.call(0);
+    const failure = { code: 'NO_WORKER', transient: false, details: { model: 'tiny-sd', waitedMs: 600_000 } };
+
+    assert.deepEqual(queue.waiting(), [
+      { job: doomed.job, position: 1, etaMs: queue.positionOf(doomed.job.id)?.etaMs },
+      { job: after.job, position: 2, etaMs: queue.positionOf(after.job.id)?.etaMs },
+    ]);
+    assert.equal(await queue.failWaiting(doomed.job.id, failure), true);
+
+    assert.deepEqual(await doomed.outcome, { status: 'failed', job: doomed.job, failure });
+    assert.deepEqual(seen.failed, [{ job: doomed.job, failure }]);
+    assert.equal((await storedJobIds(store)).includes(doomed.job.id), false);
+    assert.equal(queue.positionOf(after.job.id)?.position, 1);
+    assert.equal(await queue.failWaiting(doomed.job.id, failure), false, 'not waiting any more');
+    assert.equal(await queue.failWaiting(running.job.id, failure), false, 'a running job is not failed this way');
+    await submitOk(queue, 'ben', 'ben 2'); // within ben's limit of 1 waiting job again
+    first.finish('done');
+    assert.equal((await runner.call(1)).job.id, after.job.id, 'the failed job never runs');
   });
 });

@@ -19,6 +19,8 @@ export function failureText(failure: JobRecord['failure']): string {
       return 'The image pipeline is unavailable right now (it could not be loaded; the bot keeps trying). Please try again in a few minutes.';
     case 'MODEL_BROKEN':
       return `The model ${details['model'] ? `\`${details['model']}\` ` : ''}cannot be used: ${details['reason'] ?? 'it could not be loaded'}. It is tried again once its file changes; pick another model meanwhile.`;
+    case 'NO_WORKER':
+      return `No GPU worker with ${details['model'] ? `\`${details['model']}\`` : 'its model'} came back within ${formatDuration(Number(details['waitedMs']))}, so this job was ended. Pick another model, or try again once the worker is back.`;
     case 'INPUT_MISSING':
       return `The ${details['what'] ?? 'picture'} this job starts from is no longer stored; please send it again.`;
     case 'INVALID_REQUEST':
