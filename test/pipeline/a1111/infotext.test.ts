@@ -33,6 +33,20 @@ describe('a1111Fields', () => {
     });
   });
 
+  it("in A1111 mode names a sampler diffusers' scheduler draws by dreamcord's name, which A1111 maps to none of its own and the paste reads back", () => {
+    const cases = [['ddim_trailing', 'DDIM Trailing'], ['euler_v', 'Euler v-prediction'], ['ddim_v', 'DDIM v-prediction'], ['dpmpp_2s', 'DPM++ 2S']] as const;
+    for (const [sampler, name] of cases) {
+      const fields = a1111Fields({ ...BASE, sampler, compat: 'a1111' });
+      assert.deepEqual(fields, { sampler: name, scheduleType: 'Automatic' });
+      const line = `Steps: 8, Sampler: ${fields.sampler}, Schedule type: ${fields.scheduleType}, CFG scale: 7, Seed: 5, Size: 64x64, Model: m, Version: v`;
+      const { request, ignored } = requestFromInfotext(`a cat\n${line}`);
+      assert.equal(request.sampler, sampler);
+      assert.deepEqual(ignored, []);
+    }
+    // In diffusers mode the A1111 name that comes closest, as before: DDIM Trailing is A1111's DDIM on SGM Uniform.
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'ddim_trailing' }), { sampler: 'DDIM', scheduleType: 'SGM Uniform' });
+  });
+
   it('writes Emphasis only for weighted text the encoder reads, and ENSD only for samplers that draw with it', () => {
     const weighted = { ...BASE, prompt: 'a (cat:1.2)', sampler: 'euler_a', compat: 'a1111' } as const;
     assert.equal(a1111Fields({ ...weighted, emphasis: 'No norm' }).emphasis, 'No norm');
