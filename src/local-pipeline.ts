@@ -8,7 +8,7 @@ import { graphTargetFor } from './convert/model-cache.js';
 import type { Logger } from './log.js';
 import type { ModelFacts, ModelLabel } from './generator/generator.js';
 import { basename } from 'node:path';
-import { describeModel, readCatalog, schedulerOverridesOf, type DescribedModel } from './catalog/index.js';
+import { describeModel, readCatalog, schedulerOverridesOf } from './catalog/index.js';
 import { sourceIdentity } from './convert/source-files.js';
 import { FailureError } from './failure.js';
 import { ModelPool, type PoolEntry } from './generator/model-pool.js';
@@ -106,7 +106,13 @@ async function defaultEntry(source: string, env: PoolEnv, log: Logger): Promise<
   };
 }
 
-/** The models of `MODELS_DIR` that can be offered besides `taken`. */
+/** An inpainting model of `MODELS_DIR` does `/inpaint` for the model whose name it has with this after it (A1111's and Civitai's naming). */
+const INPAINTING_SUFFIX = '-inpainting';
+
+/**
+ * The models of `MODELS_DIR` that can be offered besides `taken`. An inpainting model named `<model>-inpainting`
+ * does that model's inpainting (as `INPAINT_MODEL_DIR` does `MODEL_DIR`'s); one without such a model is left out.
+ */
 function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, log: Logger): PoolEntry[] {
   let catalog;
   try {
@@ -115,23 +121,34 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
     throw new ConfigError(`MODELS_DIR ${dir} cannot be read: ${(error as Error).message}`, { cause: error });
   }
   for (const problem of catalog.problems) log.warn({ modelsDir: dir }, problem);
-  const entries: PoolEntry[] = [];
-  for (const model of catalog.models) {
+  const usable = catalog.models.flatMap((model) => {
     if (taken.some((entry) => entry.model.name.toLowerCase() === model.name.toLowerCase())) {
       log.warn({ model: model.name }, 'a MODELS_DIR model has the name of MODEL_DIR\'s model; left out');
-      continue;
+      return [];
     }
-    let facts: DescribedModel;
     try {
-      facts = describeModel(model);
+      return [{ model, facts: describeModel(model) }];
     } catch (error) {
       log.warn({ model: model.name, reason: (error as Error).message }, 'a MODELS_DIR model cannot be used; left out');
-      continue;
+      return [];
     }
+  });
+  const inpainting = new Map(usable.filter(({ facts }) => facts.inpainting).map(({ model }) => [model.name.toLowerCase(), model]));
+  const bases = new Set(usable.filter(({ facts }) => !facts.inpainting).map(({ model }) => model.name.toLowerCase()));
+  const entries: PoolEntry[] = [];
+  for (const { model, facts } of usable) {
     if (facts.inpainting) {
-      log.warn({ model: model.name }, 'a MODELS_DIR model is an inpainting model (INPAINT_MODEL_DIR takes those); left out');
+      const name = model.name.toLowerCase();
+      if (!name.endsWith(INPAINTING_SUFFIX) || !bases.has(name.slice(0, -INPAINTING_SUFFIX.length))) {
+        const reason = `an inpainting model does another model's /inpaint: name it <model>${INPAINTING_SUFFIX}`;
+        log.warn({ model: model.name, reason }, 'a MODELS_DIR inpainting model has no model to inpaint for; left out');
+      }
       continue;
     }
+    const sibling = inpainting.get(`${model.name.toLowerCase()}${INPAINTING_SUFFIX}`);
+    if (sibling) log.info({ model: model.name, inpainting: sibling.name }, 'a MODELS_DIR model inpaints with its inpainting model');
+    // The pair is loaded, counted and marked broken together.
+    const sources = sibling ? [model.path, sibling.path] : [model.path];
     const { sidecar } = model;
     entries.push({
       model: {
@@ -145,9 +162,9 @@ function catalogEntries(dir: string, taken: readonly PoolEntry[], env: PoolEnv, 
         family: facts.family,
         schedulerConfig: facts.schedulerConfig,
       },
-      bytes: () => sourceIdentity(model.path).size,
-      identity: () => identityOf(model.path),
-      load: () => loadModel(model.path, model.name, env, log, undefined, schedulerOverridesOf(sidecar)),
+      bytes: () => sources.reduce((sum, source) => sum + sourceIdentity(source).size, 0),
+      identity: () => sources.map(identityOf).join('+'),
+      load: () => loadModel(model.path, model.name, env, log, sibling?.path, schedulerOverridesOf(sidecar)),
     });
   }
   return entries;

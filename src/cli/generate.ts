@@ -169,7 +169,9 @@ export const generateCommand: CliCommand = {
       const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
       const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting) : {};
-      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, { extra, inpaintFields });
+      // The hires pass's own settings, compared with the first pass's as the pipeline ran them (LoRA tags out).
+      const hiresFields = result.request.hires ? hiresInfotext(result.request.hires, result.request) : {};
+      await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, { extra: { ...hiresFields, ...extra }, inpaintFields });
       io.stderr.write(`${summary(result, pipeline)}\n`);
     } finally {
       await pipeline.dispose();
@@ -336,7 +338,7 @@ function modelHash(dir: string): string | undefined {
   return readManifest(dir)?.source.sha256.slice(0, 10);
 }
 
-/** What a picture's infotext adds to the request's fields: `TI hashes`/`Lora hashes`, and inpainting's fields. */
+/** What a picture's infotext adds to the request's fields: the hires fix's, `TI hashes`/`Lora hashes`, and inpainting's fields. */
 interface InfotextExtras {
   readonly extra: Record<string, string>;
   readonly inpaintFields: ReturnType<typeof inpaintInfotext> | Record<string, never>;
@@ -378,7 +380,7 @@ function infotext(
   model: NamedModel,
   { extra, inpaintFields }: InfotextExtras,
 ): string {
-  const fields = { ...(request.hires ? hiresInfotext(request.hires) : {}), ...extra };
+  const fields = extra;
   return formatInfotext({
     prompt: request.prompt,
     negativePrompt: request.negativePrompt,

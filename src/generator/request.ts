@@ -57,6 +57,11 @@ export const generationRequestSchema = z.object({
       upscaler: z.enum(HIRES_UPSCALERS),
       strength: z.number().min(0).max(1),
       steps: z.number().int().min(1),
+      /** A pasted block's `Hires sampler`, `Hires prompt`, `Hires negative prompt` and Forge's `Hires CFG Scale`. */
+      sampler: z.enum(SCHEDULER_IDS).optional(),
+      prompt: z.string().optional(),
+      negativePrompt: z.string().optional(),
+      cfg: z.number().min(REQUEST_LIMITS.cfg.min).max(REQUEST_LIMITS.cfg.max).optional(),
     })
     .optional(),
   /**

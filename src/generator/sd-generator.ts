@@ -305,7 +305,9 @@ function infotextOf(
 ): string {
   const extra: Record<string, string> = {};
   for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
-  if (request.hires) Object.assign(extra, hiresInfotext(request.hires));
+  if (request.hires) {
+    Object.assign(extra, hiresInfotext(request.hires, { sampler: request.sampler, prompt: request.prompt, negativePrompt: request.negative, cfg: request.cfg }));
+  }
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);

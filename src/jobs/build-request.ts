@@ -144,8 +144,10 @@ export function buildGenerationRequest(
       request.hires = hiresOf(size, upscaleScale(upscale), steps, settings, notices);
     } else if (kind === 'txt2img' && pasted?.hires) {
       // A pasted hires fix runs as pasted, within the server's pixel limit (its scale clamped or refused).
-      const { scale, ...pastedFields } = pasted.hires;
-      request.hires = { ...hiresOf(size, scale, steps, settings, notices), ...pastedFields };
+      const { scale, sampler, ...pastedFields } = pasted.hires;
+      // The block's `Hires sampler` was read as an id (see `hiresFromInfotext`).
+      const hiresSampler = sampler === undefined ? {} : { sampler: parseSamplerName(sampler) };
+      request.hires = { ...hiresOf(size, scale, steps, settings, notices), ...pastedFields, ...hiresSampler };
     }
     resolveOnce(request);
     return { ok: true, request, notices };

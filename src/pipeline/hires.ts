@@ -10,7 +10,7 @@ import { decodeImages, throwIfCancelled, type Job } from './steps.js';
 import { PipelineError } from './errors.js';
 import { createGenerator } from './rng/index.js';
 import { sampleA1111, type A1111Latents } from './a1111/sample.js';
-import type { A1111Sampler } from './a1111/samplers.js';
+import { a1111SamplerFor, scheduledCalls, type A1111Sampler } from './a1111/samplers.js';
 
 /**
  * A1111's hires fix after the first pass (`StableDiffusionProcessingTxt2Img.sample_hr_pass`): the first pass's
@@ -49,7 +49,8 @@ type FirstPass = Pick<Job, 'model' | 'request' | 'timing' | 'hooks' | 'latentWid
 
 /**
  * The hires fix's second pass in A1111 mode, as A1111 v1.10.1's `sample_hr_pass`: the first pass upscaled as in
- * {@link hiresPass}; then the sampler's `sample_img2img` at the target size with the hires steps passed, so
+ * {@link hiresPass}; then the hires sampler's (by default the first pass's) `sample_img2img` at the target size,
+ * with the hires prompts and CFG, their prompt editing offset by the first pass (`hires_steps`), the hires steps passed, so
  * `setup_img2img_steps`' fixed-steps rule (exactly `hires.steps` levels walked of a `⌊steps / strength⌋` schedule);
  * its noise from a new `ImageRNG` of the target's shape over the pictures' seeds (and variation seeds): the first
  * draw noises the upscaled latents, the sampler's draws follow. A Lanczos upscale's VAE sample draws from torch's CPU
@@ -60,21 +61,25 @@ type FirstPass = Pick<Job, 'model' | 'request' | 'timing' | 'hooks' | 'latentWid
 export async function a1111HiresPass(
   first: FirstPass,
   latents: Float32Array,
-  sampler: A1111Sampler,
+  firstSampler: A1111Sampler,
 ): Promise<{ job: FirstPass; sampled: A1111Latents }> {
   const { request } = first;
   const job: FirstPass = { ...first, ...secondPassOf(first) };
+  const sampler = a1111SamplerFor(job.request.sampler);
+  if (!sampler) throw new TypeError(`the hires sampler ${job.request.sampler} has no A1111 port`);
   const vaeNoise = createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
   const init = await upscaleFirstPass(first, latents, job, (shape) => vaeNoise.randn(shape));
-  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init };
+  const firstPassCalls = scheduledCalls(firstSampler, request.steps);
+  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init, firstPassCalls };
   return { job, sampled: await sampleA1111(first.model, pass, sampler, first.hooks, first.timing) };
 }
 
-/** The second pass's request and latent size: the target size, the hires steps and strength. */
+/** The second pass's request and latent size: the target size, the hires steps, strength, sampler, prompts and CFG. */
 function secondPassOf(first: FirstPass): Pick<Job, 'request' | 'latentWidth' | 'latentHeight'> {
   const { hires } = first.request;
   if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
-  const target = { width: hires.width, height: hires.height, steps: hires.steps, strength: hires.strength };
+  const { width, height, steps, strength, sampler, prompt, negativePrompt, cfg } = hires;
+  const target = { width, height, steps, strength, sampler, prompt, negativePrompt, cfg };
   return { request: { ...first.request, ...target }, latentWidth: hires.width / 8, latentHeight: hires.height / 8 };
 }
 
@@ -98,10 +103,13 @@ async function upscaleFirstPass(
   return upscaled;
 }
 
-/** A1111's pixel upscalers: each picture decoded and resized to the target with a Lanczos-3 filter. */
+/**
+ * A1111's pixel upscalers: each picture decoded and resized with a Lanczos-3 filter to `int(side · scale)`, not
+ * rounded to a multiple of 8 (the VAE encodes it to an eighth of that, floored).
+ */
 async function upscalePixels(first: FirstPass, latents: Float32Array, hires: ResolvedHires): Promise<RgbImage[]> {
   const images = await decodeImages(first, latents);
-  return Promise.all(images.map((image) => resizeImage(image, hires.width, hires.height)));
+  return Promise.all(images.map((image) => resizeImage(image, hires.upscaledWidth, hires.upscaledHeight)));
 }
 
 /**
@@ -122,7 +130,7 @@ async function encodeEach(job: FirstPass, images: readonly RgbImage[], draw: (sh
   const out = new Float32Array(request.count * size);
   const distributions = [];
   for (const image of images) {
-    distributions.push(await encoder.encode(toModelTensor(image), request.width, request.height, timing.vaeEncoder));
+    distributions.push(await encoder.encode(toModelTensor(image), image.width, image.height, timing.vaeEncoder));
   }
   const draws = distributions.some((d) => d.std) ? draw([request.count, LATENT_CHANNELS, latentHeight, latentWidth]) : undefined;
   distributions.forEach((distribution, i) => {

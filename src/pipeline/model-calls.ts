@@ -24,7 +24,7 @@ export function countModelCalls(
 }
 
 /** What the count of a hires fix's second pass depends on. */
-type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'>;
+type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'> & Partial<Pick<ResolvedHires, 'sampler'>>;
 
 /**
  * The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength (in A1111 mode
@@ -35,7 +35,8 @@ export function countHiresCalls(
   schedulerConfig: SchedulerConfig,
 ): number {
   const { hires } = request;
-  const sampler = a1111SamplerOf(request);
+  // The second pass's sampler: A1111's "Hires sampler", else the first pass's.
+  const sampler = a1111SamplerOf({ ...request, sampler: hires.sampler ?? request.sampler });
   if (sampler) {
     const pass = { scheduleType: 'Automatic' as const, ...request, kind: 'img2img' as const, steps: hires.steps, strength: hires.strength, fixSteps: true };
     return a1111ModelCalls(sampler, pass, compVisScheduleOf(schedulerConfig));

@@ -164,6 +164,14 @@ export interface HiresOptions {
   readonly strength?: number;
   /** The second pass's schedule length, 1–150 (A1111's "Hires steps"). @default the request's `steps` */
   readonly steps?: number;
+  /** A1111's "Hires sampler" (A1111 sampling only): the second pass's sampler. @default the request's `sampler` */
+  readonly sampler?: string;
+  /** A1111's "Hires prompt" (A1111 sampling only). @default the request's `prompt` */
+  readonly prompt?: string;
+  /** A1111's "Hires negative prompt" (A1111 sampling only). @default the request's `negativePrompt` */
+  readonly negativePrompt?: string;
+  /** Forge's "Hires CFG Scale" (A1111 sampling only): the second pass's guidance scale, 0–50. @default the request's `cfg` */
+  readonly cfg?: number;
 }
 
 /** {@link HiresOptions} checked, with the target size. */
@@ -175,6 +183,16 @@ export interface ResolvedHires {
   /** The pictures' final size: multiples of 8. */
   readonly width: number;
   readonly height: number;
+  /**
+   * A1111's `hr_upscale_to_x`/`_y`, `int(side · scale)`: what a pixel upscaler (Lanczos) resizes to before the VAE
+   * encodes it (its latents are this / 8, floored: `width`/`height` / 8).
+   */
+  readonly upscaledWidth: number;
+  readonly upscaledHeight: number;
+  readonly sampler: SchedulerId;
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly cfg: number;
 }
 
 /** The task a request asks for. */
@@ -304,7 +322,7 @@ export function resolveParameters(
     strength,
     preview: request.preview ?? false,
     networks: request.networks ?? [],
-    hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height }, steps),
+    hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height, steps, sampler: resolvedSampler, a1111Sampling }, request),
     inpaint: resolveInpaint(request.inpaint, kind, a1111Sampling),
     compat,
     scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
@@ -346,30 +364,75 @@ function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKin
   };
 }
 
-/** The sides of a hires pass's target: each side · scale, down to a multiple of 8. */
+/**
+ * The sides of a hires pass's target: A1111's `int(side · scale)`, then down to a multiple of 8 (the latents are
+ * an eighth of it, floored).
+ */
 export function hiresSize(width: number, height: number, scale: number): { width: number; height: number } {
   const { multiple } = REQUEST_LIMITS.size;
-  const side = (value: number) => Math.floor((value * scale + 1e-9) / multiple) * multiple;
-  return { width: side(width), height: side(height) };
+  const { width: upscaledWidth, height: upscaledHeight } = upscaledSize(width, height, scale);
+  return { width: upscaledWidth - (upscaledWidth % multiple), height: upscaledHeight - (upscaledHeight % multiple) };
 }
 
-function resolveHires(hires: HiresOptions, kind: GenerationKind, base: { width: number; height: number }, steps: number): ResolvedHires {
+/** A1111's `hr_upscale_to_x`/`_y`: `int(side · scale)` (a hair above, so that 0.1 steps of scale land on whole pixels). */
+function upscaledSize(width: number, height: number, scale: number): { width: number; height: number } {
+  return { width: Math.floor(width * scale + 1e-9), height: Math.floor(height * scale + 1e-9) };
+}
+
+/** What a hires fix takes from its first pass. */
+interface FirstPassFacts {
+  readonly width: number;
+  readonly height: number;
+  readonly steps: number;
+  readonly sampler: SchedulerId;
+  readonly a1111Sampling: boolean;
+}
+
+function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPassFacts, request: GenerationParameters): ResolvedHires {
   if (kind !== 'txt2img') fail('hires', `The hires fix is for txt2img only, got a ${kind} request`);
   const scale = number('hires.scale', hires.scale, REQUEST_LIMITS.hiresScale);
-  const hiresSteps = integer('hires.steps', hires.steps ?? steps, REQUEST_LIMITS.steps);
+  const hiresSteps = integer('hires.steps', hires.steps ?? first.steps, REQUEST_LIMITS.steps);
   const strength = number('hires.strength', hires.strength ?? 0.5, REQUEST_LIMITS.strength);
-  if (Math.floor(hiresSteps * strength) < 1) {
-    fail('hires.strength', `Expected \`hires.strength\` × \`hires.steps\` to be at least 1, got ${strength} × ${hiresSteps}: no step would run`);
+  // A1111 walks exactly the hires steps of a ⌊steps / strength⌋ schedule at any strength above 0; diffusers'
+  // rule runs ⌊steps · strength⌋ steps.
+  if (first.a1111Sampling ? strength === 0 : Math.floor(hiresSteps * strength) < 1) {
+    const expected = first.a1111Sampling ? '`hires.strength` above 0' : `\`hires.strength\` × \`hires.steps\` to be at least 1, got ${strength} × ${hiresSteps}`;
+    fail('hires.strength', `Expected ${expected}: no step would run`);
   }
-  const target = hiresSize(base.width, base.height, scale);
+  const target = hiresSize(first.width, first.height, scale);
   size('hires width', target.width);
   size('hires height', target.height);
+  const upscaled = upscaledSize(first.width, first.height, scale);
   return {
     scale,
     upscaler: choice('hires.upscaler', hires.upscaler ?? 'latent', HIRES_UPSCALERS),
     strength,
     steps: hiresSteps,
     ...target,
+    upscaledWidth: upscaled.width,
+    upscaledHeight: upscaled.height,
+    ...secondPassSettings(hires, first, request),
+  };
+}
+
+/** A1111's hires sampler, prompt, negative prompt and Forge's hires CFG: only where A1111 sampling runs. */
+function secondPassSettings(hires: HiresOptions, first: FirstPassFacts, request: GenerationParameters): Pick<ResolvedHires, 'sampler' | 'prompt' | 'negativePrompt' | 'cfg'> {
+  for (const key of ['prompt', 'negativePrompt'] as const) {
+    if (hires[key] !== undefined && typeof hires[key] !== 'string') fail(`hires.${key}`, `Expected \`hires.${key}\` to be a string, got ${describe(hires[key])}`);
+  }
+  const own = (['sampler', 'prompt', 'negativePrompt', 'cfg'] as const).filter((key) => hires[key] !== undefined);
+  if (own.length > 0 && !first.a1111Sampling) {
+    fail(`hires.${own[0] ?? ''}`, `A hires pass's own ${own.join(', ')} need \`compat\` a1111 and a sampler A1111 runs`);
+  }
+  const hiresSampler = hires.sampler === undefined ? first.sampler : sampler(hires.sampler);
+  if (!a1111SamplerFor(hiresSampler) && hiresSampler !== first.sampler) {
+    fail('hires.sampler', `${samplerLabel(hiresSampler).name} has no A1111 port: a hires pass in A1111 mode runs one of A1111's samplers`);
+  }
+  return {
+    sampler: hiresSampler,
+    prompt: hires.prompt ?? request.prompt,
+    negativePrompt: hires.negativePrompt ?? request.negativePrompt ?? '',
+    cfg: number('hires.cfg', hires.cfg ?? request.cfg ?? 7, REQUEST_LIMITS.cfg),
   };
 }
 

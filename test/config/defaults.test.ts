@@ -60,7 +60,19 @@ describe('config/default.json resolved at start', () => {
     assert.equal(readDefaults(withGeneration({ sampler: 'Euler a' })).generation.sampler, 'euler_a');
   });
 
-  it('stops at a default strength that would leave no step at the default steps', () => {
-    assert.throws(() => readDefaults(withGeneration({ steps: 1, strength: 1, inpaintStrength: 0.5 })), oneLine(/`generation\.inpaintStrength` .*no step would run/));
+  // diffusers runs int(steps · strength) steps; A1111 (the bot's default mode) runs at least one for any strength.
+  it('stops at a default strength that would leave no step at the default steps in diffusers mode', () => {
+    const generation = { compat: 'diffusers', steps: 1, strength: 1, inpaintStrength: 0.5 };
+    assert.throws(() => readDefaults(withGeneration(generation)), oneLine(/`generation\.inpaintStrength` .*no step would run/));
+  });
+
+  it('keeps a default strength that runs one step in a1111 mode, as A1111 does', () => {
+    const generation = { compat: 'a1111', steps: 1, strength: 1, inpaintStrength: 0.5 };
+    assert.equal(readDefaults(withGeneration(generation)).generation.inpaintStrength, 0.5);
+  });
+
+  it('stops at a default strength of 0 in a1111 mode', () => {
+    const generation = { compat: 'a1111', steps: 20, strength: 1, inpaintStrength: 0 };
+    assert.throws(() => readDefaults(withGeneration(generation)), oneLine(/`generation\.inpaintStrength` .*no step would run/));
   });
 });

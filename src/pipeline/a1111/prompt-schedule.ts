@@ -53,26 +53,30 @@ export function subPrompts(prompt: string): SubPrompt[] {
 
 /**
  * `get_learned_conditioning_prompt_schedules` for one prompt: the texts it takes over `steps` denoiser calls
- * (twice the steps for second-order samplers), each with the last call it holds for.
+ * (twice the steps for second-order samplers), each with the last call it holds for. For a hires fix's second
+ * pass `firstPassCalls` are the first pass's calls (`hires_steps` given): a `when` counts on from the first pass,
+ * a fraction from 1 (`[a:b:1.5]` switches halfway through the second pass) and a call count from its calls.
  */
-export function promptSchedule(prompt: string, steps: number): ScheduledText[] {
+export function promptSchedule(prompt: string, steps: number, firstPassCalls?: number): ScheduledText[] {
   const tree = parseStart(prompt);
   if (tree === undefined) return [{ endAt: steps, text: prompt }];
-  return collectSteps(tree, steps).map((step) => ({ endAt: step, text: textAt(tree, step, steps) }));
+  const offsets = firstPassCalls === undefined ? { fraction: 0, calls: 0 } : { fraction: 1, calls: firstPassCalls };
+  const whenStep = (when: string): number => {
+    const value = Number.parseFloat(when);
+    return Math.min(steps, Math.trunc(when.includes('.') ? (value - offsets.fraction) * steps : value - offsets.calls));
+  };
+  return collectSteps(tree, steps, whenStep).map((step) => ({ endAt: step, text: textAt(tree, step, whenStep) }));
 }
 
-/** A `when` as the call it ends at: a number with `.` is a fraction of the steps, one without a call count. */
-function whenStep(when: string, steps: number): number {
-  const value = Number.parseFloat(when);
-  return Math.min(steps, Math.trunc(when.includes('.') ? value * steps : value));
-}
+/** A `when` as the call it ends at (a number with `.` a fraction of the steps, one without a call count). */
+type WhenStep = (when: string) => number;
 
-function collectSteps(nodes: readonly PromptNode[], steps: number): number[] {
+function collectSteps(nodes: readonly PromptNode[], steps: number, whenStep: WhenStep): number[] {
   const found = new Set([steps]);
   const visit = (list: readonly PromptNode[]): void => {
     for (const node of list) {
       if (node.kind === 'scheduled') {
-        const step = whenStep(node.when, steps);
+        const step = whenStep(node.when);
         if (step >= 1) found.add(step);
         visit(node.before);
         visit(node.after);
@@ -86,12 +90,12 @@ function collectSteps(nodes: readonly PromptNode[], steps: number): number[] {
   return [...found].sort((a, b) => a - b);
 }
 
-function textAt(nodes: readonly PromptNode[], step: number, steps: number): string {
+function textAt(nodes: readonly PromptNode[], step: number, whenStep: WhenStep): string {
   return nodes
     .map((node) => {
       if (node.kind === 'text') return node.text;
-      if (node.kind === 'scheduled') return textAt(step <= whenStep(node.when, steps) ? node.before : node.after, step, steps);
-      return textAt(node.options[(step - 1) % node.options.length] ?? [], step, steps);
+      if (node.kind === 'scheduled') return textAt(step <= whenStep(node.when) ? node.before : node.after, step, whenStep);
+      return textAt(node.options[(step - 1) % node.options.length] ?? [], step, whenStep);
     })
     .join('');
 }

@@ -42,7 +42,12 @@ export interface A1111Latents {
  * A request as A1111 samples it: `fixSteps` and `init` for the hires fix's second pass (`sample_hr_pass`), an
  * img2img pass from the upscaled first pass's latents `init` (`[count, 4, h, w]`, rather than the init image's).
  */
-export type A1111Pass = ResolvedRequest & Pick<Img2imgPass, 'fixSteps'> & { readonly init?: Float32Array | undefined };
+export type A1111Pass = ResolvedRequest &
+  Pick<Img2imgPass, 'fixSteps'> & {
+    readonly init?: Float32Array | undefined;
+    /** The hires pass: the first pass's denoiser calls, which its prompt editing counts from (`hires_steps`). */
+    readonly firstPassCalls?: number | undefined;
+  };
 
 /** Samples the latents of `request` (txt2img or img2img) as A1111 does with `sampler`. */
 export async function sampleA1111(
@@ -151,7 +156,7 @@ interface ScheduledConditioning {
  */
 async function scheduledConditioning(
   model: StableDiffusionModel,
-  request: ResolvedRequest,
+  request: A1111Pass,
   sampler: A1111Sampler,
   timing: TimingRecorder,
 ): Promise<ScheduledConditioning> {
@@ -166,7 +171,7 @@ async function scheduledConditioning(
     return known.conditioning;
   };
   const schedules = async (text: string, zeroIfEmpty: boolean): Promise<Schedule> => {
-    const scheduled = promptSchedule(text, calls);
+    const scheduled = promptSchedule(text, calls, request.firstPassCalls);
     // SDXL (sgm's `force_zero_embeddings`): a negative prompt whose scheduled texts are all empty conditions on zeros.
     const zeroed = zeroIfEmpty && scheduled.every((s) => s.text === '');
     return Promise.all(

@@ -51,14 +51,15 @@ export class VaeEncoder {
 
   /**
    * Encodes one image.
-   * @param image - NCHW `[1, 3, height, width]` in [−1, 1]; height and width multiples of 8.
+   * @param image - NCHW `[1, 3, height, width]` in [−1, 1]. Sides that are not multiples of 8 give latents of an
+   *   eighth of them, floored (each of the encoder's three downsamplings halves a side, floored).
    */
   async encode(image: Float32Array, width: number, height: number, clock?: RunClock): Promise<LatentDistribution> {
     const input = new FloatInput(this.#inputType, [1, 3, height, width]);
     input.values.set(image);
     const out = await this.session.run({ [INPUT]: input.tensor() }, clock);
     const parameters = readFloats(outputOf(out, this.#outputName, this.session));
-    const size = LATENT_CHANNELS * (height / 8) * (width / 8);
+    const size = LATENT_CHANNELS * Math.floor(height / 8) * Math.floor(width / 8);
     if (this.#outputChannels === LATENT_CHANNELS) return { mean: parameters.slice(0, size), std: undefined };
     const std = new Float32Array(size);
     for (let i = 0; i < size; i++) {

@@ -23,7 +23,7 @@ import {
   type GenerateRequest,
 } from '../../../src/pipeline/index.js';
 import { tempDir } from '../../support/temp-dir.js';
-import { captureStream } from '../harness.js';
+import { captureStream, maxAbsDifference } from '../harness.js';
 
 interface HiresCase {
   readonly sampler: string;
@@ -89,6 +89,52 @@ describe("A1111's hires second pass on the tiny model", () => {
     });
   }
 
+  it('runs a hires sampler, prompt, negative prompt and CFG of its own in the second pass', async () => {
+    const hires = { scale: 1.5, steps: 3, strength: 0.4 } as const;
+    const plain = await pipeline.generate({ ...BASE, hires });
+    const reports: number[] = [];
+    const own = { ...hires, sampler: 'DDIM', prompt: 'a red boat', negativePrompt: 'fog', cfg: 3 };
+    const result = await pipeline.generate({ ...BASE, hires: own }, { onProgress: (step) => reports.push(step) });
+    // Euler a's 4 calls, then DDIM's: of a ⌊3 / 0.4⌋ = 7-entry table it walks [1, 143] from 285, one call (A1111's
+    // DDIM stops at the table's second entry).
+    assert.equal(reports.length, countModelCalls(resolveRequest({ ...BASE, hires: own }), pipeline.info.schedulerConfig));
+    assert.equal(reports.length, 4 + 1);
+    assert.ok(maxAbsDifference(result.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 1e-3);
+    // Each setting counts on its own.
+    for (const change of [{ prompt: 'a red boat' }, { negativePrompt: 'fog' }, { cfg: 3 }]) {
+      const changed = await pipeline.generate({ ...BASE, hires: { ...hires, ...change } });
+      assert.ok(maxAbsDifference(changed.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 0, JSON.stringify(change));
+    }
+    await assert.rejects(pipeline.generate({ ...BASE, compat: 'diffusers', sampler: 'euler_a', hires: own }), /A hires pass's own sampler, prompt, negativePrompt, cfg need `compat` a1111/);
+    await assert.rejects(pipeline.generate({ ...BASE, hires: { ...hires, sampler: 'DEIS' } }), /DEIS has no A1111 port/);
+  });
+
+  it('offsets prompt editing in the second pass by the first: a fraction below 1 has switched already', async () => {
+    const hires = { scale: 1.5, steps: 3, strength: 0.5 } as const;
+    const edited = await pipeline.generate({ ...BASE, prompt: '[a cat:a dog:0.5]', hires });
+    const after = await pipeline.generate({ ...BASE, prompt: '[a cat:a dog:0.5]', hires: { ...hires, prompt: 'a dog' } });
+    assert.deepEqual(edited.images[0]?.image.data, after.images[0]?.image.data);
+    // [a cat:a dog:1.5]: the first pass draws "a cat" throughout, the second switches halfway (call 1 of 3).
+    const late = await pipeline.generate({ ...BASE, prompt: '[a cat:a dog:1.5]', hires });
+    const cat = await pipeline.generate({ ...BASE, prompt: 'a cat', hires });
+    assert.ok(maxAbsDifference(late.images[0]?.image.data ?? new Float32Array(), cat.images[0]?.image.data ?? new Float32Array()) > 0);
+  });
+
+  it('runs any hires strength above 0, as A1111 does (its hires steps of a ⌊steps / strength⌋ schedule)', async () => {
+    const reports: number[] = [];
+    await pipeline.generate({ ...BASE, hires: { scale: 1.5, steps: 2, strength: 0.3 } }, { onProgress: (step) => reports.push(step) });
+    assert.equal(reports.length, 4 + 2);
+    await assert.rejects(pipeline.generate({ ...BASE, hires: { scale: 1.5, steps: 2, strength: 0 } }), /Expected `hires.strength` above 0/);
+    await assert.rejects(pipeline.generate({ ...BASE, compat: 'diffusers', hires: { scale: 1.5, steps: 2, strength: 0.3 } }), /at least 1, got 0.3 × 2/);
+  });
+
+  it("resizes a Lanczos upscale to A1111's int(side · scale), not a multiple of 8; the picture is its eighth, floored, × 8", async () => {
+    const resolved = resolveRequest({ ...BASE, hires: { scale: 1.3, upscaler: 'lanczos' } });
+    assert.deepEqual([resolved.hires?.upscaledWidth, resolved.hires?.upscaledHeight, resolved.hires?.width], [83, 83, 80]);
+    const result = await pipeline.generate({ ...BASE, hires: { scale: 1.3, steps: 2, upscaler: 'lanczos' } });
+    assert.deepEqual([result.images[0]?.image.width, result.images[0]?.image.height], [80, 80]);
+  });
+
   it('takes variation seeds with the hires fix', async () => {
     const hires = { scale: 1.5, steps: 2 } as const;
     const plain = await pipeline.generate({ ...BASE, hires });
@@ -110,6 +156,17 @@ describe('the hires fix in infotext', () => {
     assert.deepEqual(requestFromInfotext(block.replace('Hires steps: 6, ', '')).request.hires, { scale: 1.5, upscaler: 'latent-nearest', strength: 0.45 });
   });
 
+  it("honours a pasted Hires sampler, Hires prompt, Hires negative prompt and Forge's Hires CFG Scale", () => {
+    const line = 'Steps: 20, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 5, Size: 512x768, Model: m, Denoising strength: 0.45, ' +
+      'Hires sampler: DDIM, Hires prompt: "a boat, at sea", Hires negative prompt: fog, Hires upscale: 1.5, Hires steps: 6, Hires upscaler: Latent, Hires CFG Scale: 4.5, Version: v1.10.1';
+    const { request, ignored } = requestFromInfotext(`a cat\n${line}`);
+    assert.deepEqual(request.hires, { scale: 1.5, upscaler: 'latent', steps: 6, strength: 0.45, sampler: 'ddim', prompt: 'a boat, at sea', negativePrompt: 'fog', cfg: 4.5 });
+    assert.deepEqual(ignored, []);
+    assert.deepEqual(requestFromInfotext(`a cat\n${line.replace('DDIM', 'Euler CFG++')}`).ignored, [
+      "Hires sampler: Euler CFG++ (not in dreamcord; the first pass's sampler used)",
+    ]);
+  });
+
   it('round-trips through the CLI: the PNG it writes is remade with the same hires fix', async () => {
     const dir = tempDir();
     const block = join(dir, 'block.txt');
@@ -123,5 +180,12 @@ describe('the hires fix in infotext', () => {
     const written = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
     assert.match(written, /, Size: 64x64, .*Denoising strength: 0\.5, .*Hires upscale: 1\.5, Hires steps: 2, Hires upscaler: Latent, Version: /);
     assert.deepEqual(requestFromInfotext(written).request.hires, requestFromInfotext(`a cat\n${line}`).request.hires);
+    // A hires pass's own sampler, prompt and CFG are written in A1111's order, and read back.
+    const own = join(dir, 'own.txt');
+    writeFileSync(own, `a cat\n${line.replace('Hires upscale', 'Hires sampler: DDIM, Hires prompt: a dog, Hires upscale').replace(', Version', ', Hires CFG Scale: 4, Version')}`);
+    await generateCommand.run(['--infotext', own, '--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--out', out], { stdout: captureStream(), stderr: captureStream() });
+    const again = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(again, /Denoising strength: 0\.5, .*Hires sampler: DDIM, Hires prompt: a dog, Hires upscale: 1\.5, Hires steps: 2, Hires upscaler: Latent, Hires CFG Scale: 4, Version: /);
+    assert.deepEqual(requestFromInfotext(again).request.hires, requestFromInfotext(readFileSync(own, 'utf8')).request.hires);
   });
 });

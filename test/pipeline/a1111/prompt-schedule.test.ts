@@ -16,6 +16,15 @@ describe('A1111 prompt schedules', () => {
     assert.deepEqual(texts('[a:b: 0.25 ]', 16), [[4, 'a'], [16, 'b']]);
   });
 
+  it("in a hires fix's second pass counts on from the first pass (A1111's doctest with hires_steps)", () => {
+    const hires = (prompt: string, steps: number, firstPass: number) => promptSchedule(prompt, steps, firstPass).map(({ endAt, text }) => [endAt, text]);
+    assert.deepEqual(hires('a [b:.5] c', 10, 10), [[10, 'a b c']]);
+    assert.deepEqual(hires('a [b:1.5] c', 10, 10), [[5, 'a  c'], [10, 'a b c']]);
+    // A whole number counts the first pass's calls: 12 of a 10-call first pass is call 2 of the second.
+    assert.deepEqual(hires('[x:y:12]', 6, 10), [[2, 'x'], [6, 'y']]);
+    assert.deepEqual(hires('[x:y:4]', 6, 10), [[6, 'y']]);
+  });
+
   it('adds with [to:when] and removes with [from::when]', () => {
     assert.deepEqual(texts('[fox:3] run', 8), [[3, ' run'], [8, 'fox run']]);
     assert.deepEqual(texts('[fox::2] run', 8), [[2, 'fox run'], [8, ' run']]);
