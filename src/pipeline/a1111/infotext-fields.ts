@@ -60,6 +60,17 @@ export function a1111Fields(request: InfotextSettings): A1111Fields {
   };
 }
 
+/** A1111's key for its noise schedule setting (`sd_noise_schedule`), which it writes when it is not the default. */
+export const NOISE_SCHEDULE = 'Noise Schedule';
+
+/**
+ * `Noise Schedule: Zero Terminal SNR`, as A1111 writes it (`apply_alpha_schedule_override`), for a picture A1111
+ * mode drew on a zero-SNR model (its scheduler config's `rescale_betas_zero_snr`, a sidecar's `zeroTerminalSnr`).
+ */
+export function noiseScheduleField(compat: ResolvedParameters['compat'] | undefined, schedulerConfig: Readonly<Record<string, unknown>>): Record<string, string> {
+  return compat === 'a1111' && schedulerConfig['rescale_betas_zero_snr'] === true ? { [NOISE_SCHEDULE]: 'Zero Terminal SNR' } : {};
+}
+
 /** The texts the text encoder reads: in A1111 sampling each sub-prompt's scheduled texts, otherwise the prompts. */
 function encodedTexts(request: InfotextSettings, sampler: A1111Sampler | undefined): string[] {
   if (!sampler) return [request.prompt, request.negativePrompt];
