@@ -4,6 +4,7 @@ import { basename, extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   a1111Fields,
+  noiseScheduleField,
   decodeImage,
   InfotextError,
   PARAMETERS_KEYWORD,
@@ -166,7 +167,11 @@ export const generateCommand: CliCommand = {
       const result = await pipeline.generate({ ...request, ...networks }, { onProgress: progressReporter(io) });
       for (const warning of [...loras.warnings, ...result.warnings]) io.stderr.write(`warning: ${warning}\n`);
       const tiHashes = embeddingHashes(embeddings)(result.embeddings);
-      const extra = { ...(tiHashes ? { 'TI hashes': tiHashes } : {}), ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}) };
+      const extra = {
+        ...(tiHashes ? { 'TI hashes': tiHashes } : {}),
+        ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}),
+        ...noiseScheduleField(result.request.compat, pipeline.info.schedulerConfig),
+      };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
       const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting) : {};
       // The hires pass's own settings, compared with the first pass's as the pipeline ran them (LoRA tags out).

@@ -3,6 +3,7 @@ import { FailureError } from '../failure.js';
 import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type LoadedEmbedding } from '../networks/index.js';
 import {
   a1111Fields,
+  noiseScheduleField,
   composeGrid,
   compositeOutsideMask,
   decodeImage,
@@ -230,6 +231,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
           parameters: infotextOf(request, { seed, variationSeed }, model, maskFields, {
             'TI hashes': this.#tiHashes(result.embeddings),
             'Lora hashes': loras.hashes,
+            ...noiseScheduleField(request.compat, pipeline.info.schedulerConfig),
           }),
         })),
       ),
@@ -301,10 +303,11 @@ function infotextOf(
   { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
   model: ModelLabel,
   maskFields: Pick<InfotextParams, 'maskBlur' | 'maskMode' | 'maskedContent' | 'conditionalMaskWeight'>,
-  networkHashes: Record<string, string>,
+  fields: Record<string, string>,
 ): string {
   const extra: Record<string, string> = {};
-  for (const [key, hashes] of Object.entries(networkHashes)) if (hashes) extra[key] = hashes;
+  // `TI hashes`, `Lora hashes` (when the prompt called any), `Noise Schedule`.
+  for (const [key, value] of Object.entries(fields)) if (value) extra[key] = value;
   if (request.hires) {
     Object.assign(extra, hiresInfotext(request.hires, { sampler: request.sampler, prompt: request.prompt, negativePrompt: request.negative, cfg: request.cfg }));
   }

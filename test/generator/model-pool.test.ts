@@ -126,6 +126,9 @@ describe('ModelPool', () => {
     for (const compat of ['diffusers', 'a1111'] as const) {
       assert.notDeepEqual(await pictureOf(models, 'v-tune', { compat }), await pictureOf(models, 'plain', { compat }), compat);
     }
+    // A1111 mode writes the noise schedule as A1111 does.
+    const { images } = await models.generate({ ...TINY_REQUEST, compat: 'a1111', model: 'v-tune' }, { signal: new AbortController().signal, onProgress: () => undefined });
+    assert.match(images[0]?.parameters ?? '', /, Noise Schedule: Zero Terminal SNR/);
     // A sampler whose diffusers class has no zero-SNR schedule is refused, naming the setting (not drawn without it).
     const refused = await pictureOf(models, 'v-tune', { compat: 'diffusers', sampler: 'lms' }).then(() => undefined, (error: unknown) => error);
     assert.match(String(refused), /rescale_betas_zero_snr/);

@@ -1,7 +1,7 @@
 // k-diffusion's `DiscreteSchedule` as `CompVisDenoiser` uses it for SD 1.x/2.x epsilon models (the A1111 pin,
 // crowsonkb/k-diffusion ab527a9): the 1000 training noise levels σ_t = √((1 − ᾱ_t)/ᾱ_t), and the maps between
 // a noise level and a fractional timestep by interpolating log σ. A1111 builds every k-diffusion schedule from it.
-import { linspaceF64 } from '../schedulers/schedule.js';
+import { linspaceF64, zeroTerminalSnrAlphasBar } from '../schedulers/schedule.js';
 
 const f32 = Math.fround;
 
@@ -135,19 +135,12 @@ export class CompVisVSchedule extends CompVisSchedule {
 }
 
 /**
- * A1111's `rescale_zero_terminal_snr_abar` (modules/sd_models.py, its "Zero Terminal SNR" noise schedule): √ᾱ
- * shifted so the last level is 0 and scaled so the first keeps its value, squared; the last ᾱ is then set to
- * 4.8973451890853435e-08 (not 0), so that its σ stays finite (about 4519 for SD's schedule). float32 like torch.
+ * A1111's `rescale_zero_terminal_snr_abar` (modules/sd_models.py, its "Zero Terminal SNR" noise schedule): ᾱ
+ * rescaled as diffusers' does it, then the last one set to 4.8973451890853435e-08 (not 0), so that its σ stays
+ * finite (about 4519 for SD's schedule).
  */
 export function rescaleZeroTerminalSnr(alphasCumprod: Float32Array): Float32Array {
-  const sqrt = alphasCumprod.map((a) => f32(Math.sqrt(a)));
-  const first = sqrt[0] ?? NaN;
-  const last = sqrt[sqrt.length - 1] ?? NaN;
-  const scale = f32(first / f32(first - last));
-  const out = sqrt.map((s) => {
-    const scaled = f32(f32(s - last) * scale);
-    return f32(scaled * scaled);
-  });
+  const out = zeroTerminalSnrAlphasBar(alphasCumprod);
   out[out.length - 1] = 4.8973451890853435e-8;
   return out;
 }

@@ -26,8 +26,9 @@ export interface A1111Fields {
 
 /**
  * The fields of a request, as A1111 writes them (`create_infotext`): a k-diffusion run in A1111 mode names its
- * sampler and the schedule `Automatic` resolved to; otherwise (diffusers' schedulers) the sampler's A1111 name
- * with the schedule A1111 must use to come closest — `Uniform` where A1111's default would be Karras. `Emphasis`
+ * sampler and the schedule `Automatic` resolved to; a sampler without a port in A1111 mode its dreamcord name;
+ * otherwise (diffusers mode) the sampler's A1111 name with the schedule A1111 must use to come closest —
+ * `Uniform` where A1111's default would be Karras. `Emphasis`
  * appears, as in A1111, only when a prompt holds `(` or `[` and the mode is not `Original` (plain syntax is
  * A1111's `None`); `ENSD` only when set and the sampler draws noise after the first.
  */
@@ -35,22 +36,39 @@ export function a1111Fields(request: InfotextSettings): A1111Fields {
   const sampler = a1111SamplerOf(request);
   const label = samplerLabel(request.sampler);
   const asked = request.scheduleType ?? 'Automatic';
+  // In A1111 mode a sampler without a port is drawn by diffusers' scheduler: it keeps dreamcord's own name ("DDIM
+  // Trailing", "Euler v-prediction"), which A1111 maps to none of its samplers (not to its DDIM or Euler, another
+  // picture) and dreamcord's paste reads back to the same sampler.
+  const diffusersInA1111Mode = request.compat === 'a1111' && !sampler;
   // A1111's timestep samplers ignore the schedule type; A1111 writes the one chosen.
   const scheduleType = sampler
     ? sampler.family === 'k-diffusion'
       ? resolvedSchedule(sampler, asked)
       : asked
-    : (label.schedule ?? (kSamplerFor(request.sampler)?.defaultSchedule ? 'Uniform' : 'Automatic'));
+    : diffusersInA1111Mode
+      ? 'Automatic'
+      : (label.schedule ?? (kSamplerFor(request.sampler)?.defaultSchedule ? 'Uniform' : 'Automatic'));
   const emphasis = request.promptSyntax === 'plain' ? 'None' : (request.emphasis ?? 'Original');
   const bracketed = encodedTexts(request, sampler).some((text) => /[([]/.test(text));
   const ensd = request.ensd ?? 0;
   return {
-    sampler: sampler?.name ?? label.sampler,
+    sampler: sampler?.name ?? (diffusersInA1111Mode ? label.name : label.sampler),
     scheduleType,
     ...(bracketed && emphasis !== 'Original' ? { emphasis } : {}),
     ...(ensd !== 0 && sampler?.family === 'k-diffusion' && sampler.usesEnsd ? { ensd } : {}),
     ...(sampler?.family === 'k-diffusion' && scheduleType === 'Beta' ? { betaSchedule: BETA_SCHEDULE_SHAPE } : {}),
   };
+}
+
+/** A1111's key for its noise schedule setting (`sd_noise_schedule`), which it writes when it is not the default. */
+export const NOISE_SCHEDULE = 'Noise Schedule';
+
+/**
+ * `Noise Schedule: Zero Terminal SNR`, as A1111 writes it (`apply_alpha_schedule_override`), for a picture A1111
+ * mode drew on a zero-SNR model (its scheduler config's `rescale_betas_zero_snr`, a sidecar's `zeroTerminalSnr`).
+ */
+export function noiseScheduleField(compat: ResolvedParameters['compat'] | undefined, schedulerConfig: Readonly<Record<string, unknown>>): Record<string, string> {
+  return compat === 'a1111' && schedulerConfig['rescale_betas_zero_snr'] === true ? { [NOISE_SCHEDULE]: 'Zero Terminal SNR' } : {};
 }
 
 /** The texts the text encoder reads: in A1111 sampling each sub-prompt's scheduled texts, otherwise the prompts. */

@@ -4,6 +4,7 @@ import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/inde
 import type { GenerationParameters, InpaintOptions } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
+import { NOISE_SCHEDULE } from './infotext-fields.js';
 import { a1111SamplerFor } from './samplers.js';
 import { hiresFromInfotext } from './hires-infotext.js';
 import { inpaintFromInfotext } from './inpaint-infotext.js';
@@ -40,6 +41,11 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const sampler = samplerOf(parsed, ignored);
   const emphasis = emphasisOf(parsed.emphasis, ignored);
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
+  const noiseSchedule = extra[NOISE_SCHEDULE];
+  if (noiseSchedule !== undefined) {
+    delete extra[NOISE_SCHEDULE];
+    ignored.push(`${NOISE_SCHEDULE}: ${noiseSchedule} (the model's own: only a model whose MODELS_DIR sidecar sets zeroTerminalSnr draws with it)`);
+  }
   for (const [key, value] of Object.entries(extra)) if (!INFORMATIONAL.has(key)) ignored.push(`${key}: ${value}`);
   ignored.push(...betaShapeIgnored(parsed.betaSchedule));
   return {

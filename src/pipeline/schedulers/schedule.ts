@@ -89,19 +89,27 @@ export function alphasCumprod(betas: Float32Array): Float32Array {
 }
 
 /**
- * diffusers' `rescale_zero_terminal_snr(betas)` ("Common Diffusion Noise Schedules and Sample Steps are Flawed",
- * algorithm 1), in float32 like its torch code: √ᾱ shifted so that the last step's is 0 and scaled so that the first
- * keeps its value, turned back into betas (the last one 1: zero signal at the last training step).
+ * ᾱ rescaled to zero terminal SNR ("Common Diffusion Noise Schedules and Sample Steps are Flawed", algorithm 1), in
+ * float32 like the torch code of diffusers and A1111: √ᾱ shifted so that the last step's is 0 and scaled so that
+ * the first keeps its value, squared.
  */
-export function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
-  const roots = alphasCumprod(betas).map((a) => f32(Math.sqrt(a)));
+export function zeroTerminalSnrAlphasBar(alphasCumprod: Float32Array): Float32Array {
+  const roots = alphasCumprod.map((a) => f32(Math.sqrt(a)));
   const first = roots[0] ?? NaN;
   const last = roots[roots.length - 1] ?? NaN;
   const scale = f32(first / f32(first - last));
-  const alphasBar = roots.map((r) => {
+  return roots.map((r) => {
     const shifted = f32(f32(r - last) * scale);
     return f32(shifted * shifted);
   });
+}
+
+/**
+ * diffusers' `rescale_zero_terminal_snr(betas)`: {@link zeroTerminalSnrAlphasBar} turned back into betas (the last
+ * one 1: zero signal at the last training step).
+ */
+export function rescaleZeroTerminalSnr(betas: Float32Array): Float32Array {
+  const alphasBar = zeroTerminalSnrAlphasBar(alphasCumprod(betas));
   return alphasBar.map((a, i) => f32(1 - (i === 0 ? a : f32(a / (alphasBar[i - 1] ?? NaN)))));
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { UsageError } from '../../../src/cli/command.js';
 import { generateCommand } from '../../../src/cli/generate.js';
-import { a1111Fields, InfotextError, PARAMETERS_KEYWORD, readPngText, requestFromInfotext } from '../../../src/pipeline/index.js';
+import { a1111Fields, InfotextError, noiseScheduleField, PARAMETERS_KEYWORD, readPngText, requestFromInfotext } from '../../../src/pipeline/index.js';
 import { tempDir } from '../../support/temp-dir.js';
 import { captureStream } from '../harness.js';
 
@@ -31,6 +31,28 @@ describe('a1111Fields', () => {
       scheduleType: 'Beta',
       betaSchedule: { alpha: 0.6, beta: 0.6 },
     });
+  });
+
+  it("in A1111 mode names a sampler diffusers' scheduler draws by dreamcord's name, which A1111 maps to none of its own and the paste reads back", () => {
+    const cases = [['ddim_trailing', 'DDIM Trailing'], ['euler_v', 'Euler v-prediction'], ['ddim_v', 'DDIM v-prediction'], ['dpmpp_2s', 'DPM++ 2S']] as const;
+    for (const [sampler, name] of cases) {
+      const fields = a1111Fields({ ...BASE, sampler, compat: 'a1111' });
+      assert.deepEqual(fields, { sampler: name, scheduleType: 'Automatic' });
+      const line = `Steps: 8, Sampler: ${fields.sampler}, Schedule type: ${fields.scheduleType}, CFG scale: 7, Seed: 5, Size: 64x64, Model: m, Version: v`;
+      const { request, ignored } = requestFromInfotext(`a cat\n${line}`);
+      assert.equal(request.sampler, sampler);
+      assert.deepEqual(ignored, []);
+    }
+    // In diffusers mode the A1111 name that comes closest, as before: DDIM Trailing is A1111's DDIM on SGM Uniform.
+    assert.deepEqual(a1111Fields({ ...BASE, sampler: 'ddim_trailing' }), { sampler: 'DDIM', scheduleType: 'SGM Uniform' });
+  });
+
+  it('writes Noise Schedule: Zero Terminal SNR as A1111 does, for a zero-SNR model in A1111 mode only, and reads it back saying whose it is', () => {
+    assert.deepEqual(noiseScheduleField('a1111', { rescale_betas_zero_snr: true }), { 'Noise Schedule': 'Zero Terminal SNR' });
+    assert.deepEqual(noiseScheduleField('diffusers', { rescale_betas_zero_snr: true }), {});
+    assert.deepEqual(noiseScheduleField('a1111', {}), {});
+    const { ignored } = requestFromInfotext(`a cat\n${LINE}, Noise Schedule: Zero Terminal SNR`);
+    assert.deepEqual(ignored, ['Noise Schedule: Zero Terminal SNR (the model\'s own: only a model whose MODELS_DIR sidecar sets zeroTerminalSnr draws with it)']);
   });
 
   it('writes Emphasis only for weighted text the encoder reads, and ENSD only for samplers that draw with it', () => {
