@@ -96,7 +96,7 @@ function sampleGpuMemory(): { stop: () => number | undefined } {
 
 /** Runs bench/gpu-child.ts on `dir` in a new process (the same loader as this one), with GPU memory sampled. */
 async function runChild(
-  mode: 'single' | 'full' | 'vae',
+  mode: 'single' | 'full',
   dir: string,
   provider: string,
   outDir: string,
