@@ -196,9 +196,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (wasRunning) {
       entry.run.abort(reason);
     } else {
-      this.#leaveWaiting(entry.job.ownerId);
-      entry.dequeue.abort(reason); // p-queue removes it from the FairQueue
-      this.#orderChanged();
+      this.#dropWaiting(entry, reason);
     }
     await this.#quietly(this.#journal.delete(jobId));
     const event = { job: entry.job, byUserId: by.byUserId, wasRunning };
@@ -215,14 +213,19 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const entry = this.#live.get(jobId);
     if (entry?.job.state !== 'queued') return false;
     this.#finish(entry, 'done');
-    this.#leaveWaiting(entry.job.ownerId);
-    entry.dequeue.abort(new DOMException('The job can never run.', 'AbortError')); // p-queue removes it from the FairQueue
-    this.#orderChanged();
+    this.#dropWaiting(entry, new DOMException('The job can never run.', 'AbortError'));
     await this.#quietly(this.#journal.delete(jobId));
     const event = { job: entry.job, failure };
     entry.resolve({ status: 'failed', ...event });
     this.emit('failed', event);
     return true;
+  }
+
+  /** Takes waiting `entry` out of the queue: its owner's waiting count and its place freed, the order re-told. */
+  #dropWaiting(entry: Entry<P, R>, reason: DOMException): void {
+    this.#leaveWaiting(entry.job.ownerId);
+    entry.dequeue.abort(reason); // p-queue removes it from the FairQueue
+    this.#orderChanged();
   }
 
   /** The waiting jobs in the order they will start, each with its place. */
