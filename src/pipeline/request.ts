@@ -393,12 +393,8 @@ function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPas
   const scale = number('hires.scale', hires.scale, REQUEST_LIMITS.hiresScale);
   const hiresSteps = integer('hires.steps', hires.steps ?? first.steps, REQUEST_LIMITS.steps);
   const strength = number('hires.strength', hires.strength ?? 0.5, REQUEST_LIMITS.strength);
-  // A1111 walks exactly the hires steps of a ⌊steps / strength⌋ schedule at any strength above 0; diffusers'
-  // rule runs ⌊steps · strength⌋ steps.
-  if (first.a1111Sampling ? strength === 0 : Math.floor(hiresSteps * strength) < 1) {
-    const expected = first.a1111Sampling ? '`hires.strength` above 0' : `\`hires.strength\` × \`hires.steps\` to be at least 1, got ${strength} × ${hiresSteps}`;
-    fail('hires.strength', `Expected ${expected}: no step would run`);
-  }
+  // A1111 walks exactly the hires steps of a ⌊steps / strength⌋ schedule.
+  requireAStep(first.a1111Sampling ? 'a1111' : 'diffusers', strength, hiresSteps, { strength: 'hires.strength', steps: 'hires.steps' });
   const target = hiresSize(first.width, first.height, scale);
   size('hires width', target.width);
   size('hires height', target.height);
@@ -486,14 +482,20 @@ function seedField(field: string, seed: number | bigint, count: number): bigint 
 
 function resolveStrength(strength: number, steps: number, compat: Compat): number {
   const value = number('strength', strength, REQUEST_LIMITS.strength);
-  // A1111 runs t_enc + 1 steps, at least one for any strength above 0.
-  if (compat === 'a1111' && value === 0) fail('strength', 'Expected `strength` above 0: no step would run');
-  // diffusers' get_timesteps: int(steps · strength) steps run; none at all is an error there too.
-  if (compat === 'diffusers' && Math.floor(steps * value) < 1) {
-    const product = `${value} × ${steps}`;
-    fail('strength', `Expected \`strength\` × \`steps\` to be at least 1, got ${product}: no step would run`);
-  }
+  requireAStep(compat, value, steps, { strength: 'strength', steps: 'steps' });
   return value;
+}
+
+/**
+ * Refuses a strength under which no step would run, by the rule that runs the request: A1111 runs t_enc + 1 steps,
+ * at least one for any strength above 0; diffusers' get_timesteps runs int(steps · strength), and none at all is an
+ * error there too.
+ */
+function requireAStep(rule: Compat, strength: number, steps: number, fields: { readonly strength: string; readonly steps: string }): void {
+  if (rule === 'a1111' ? strength > 0 : Math.floor(steps * strength) >= 1) return;
+  const expected =
+    rule === 'a1111' ? `\`${fields.strength}\` above 0` : `\`${fields.strength}\` × \`${fields.steps}\` to be at least 1, got ${strength} × ${steps}`;
+  fail(fields.strength, `Expected ${expected}: no step would run`);
 }
 
 function sampler(name: string): SchedulerId {
