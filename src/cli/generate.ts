@@ -22,7 +22,7 @@ import {
   inpaintInfotext,
   ImageInputError,
   isPipelineError,
-  maskFromImage,
+  maskLuminance,
   NATIVE_BRIDGE_CHOICES,
   type NativeBridgeChoice,
   parseProviderChoice,
@@ -76,7 +76,8 @@ Generates images with the Stable Diffusion model DIR.
   --variation-strength X   with --compat a1111: how far towards the variation seed's noise, 0–1 (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
-  --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
+  --mask FILE              with --init-image: inpaint where the mask is white (resized to the image; grey is
+                           A1111's partial repaint with --compat a1111, diffusers binarizes at half)
   --mask-blur N            with --mask, --compat a1111: A1111's Mask blur, pixels 0–64 (default 4)
   --masked-content NAME    with --mask, --compat a1111: original, "latent noise" or "latent nothing" (default original)
   --invert-mask            with --mask, --compat a1111: A1111's Mask mode "Inpaint not masked"
@@ -260,8 +261,8 @@ function isPng(bytes: Uint8Array): boolean {
 
 /**
  * The request the flags describe (over `pasted`, a pasted block's request and inpainting settings), checked before
- * the model loads (bad values are usage errors). The mask is brought to the working size here, luminance
- * resampled before binarizing, as diffusers' mask processor does.
+ * the model loads (bad values are usage errors). The mask is brought to the working size here, its luminance
+ * resampled with its grey levels (the pipeline binarizes it where diffusers' inpainting runs).
  */
 async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<GenerateRequest> {
   const base: GenerationParameters | undefined = pasted?.request;
@@ -299,7 +300,7 @@ async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<G
   const inpaint = inpaintFlags(values, pasted?.inpaint);
   const resolved = usage(() => resolveRequest(request));
   if (values.mask === undefined) return { ...request, seed: resolved.seed };
-  const mask = maskFromImage(await readImage(values.mask), resolved);
+  const mask = maskLuminance(await readImage(values.mask), resolved);
   const inpainting = { ...request, seed: resolved.seed, mask, ...(inpaint ? { inpaint } : {}) };
   usage(() => resolveRequest(inpainting));
   return inpainting;

@@ -10,7 +10,8 @@ import {
   extractLoraTags,
   featherMask,
   formatInfotext,
-  maskFromImage,
+  binarizeMask,
+  maskLuminance,
   resizeImage,
   hiresInfotext,
   inpaintInfotext,
@@ -276,7 +277,7 @@ async function sourcesOf(request: GenerationRequest, inputs: GenerationInputs = 
   const image = await resizeImage(await decodeStored(inputs.image), width, height);
   if (request.kind !== 'inpaint') return { image };
   if (!inputs.mask) throw new FailureError('INPUT_MISSING', { what: 'mask' });
-  return { image, mask: maskFromImage(await decodeStored(inputs.mask), { width, height }) };
+  return { image, mask: maskLuminance(await decodeStored(inputs.mask), { width, height }) };
 }
 
 async function decodeStored(png: Uint8Array): Promise<RgbImage> {
@@ -290,7 +291,8 @@ async function decodeStored(png: Uint8Array): Promise<RgbImage> {
  */
 function finisher(request: GenerationRequest, sources: Sources, pastedBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
   const { image, mask } = sources;
-  const feathered = mask && !pastedBack && featherMask(mask, request.mask?.blur ?? 0);
+  // diffusers' inpainting binarized the mask (A1111's pastes back through its own).
+  const feathered = mask && !pastedBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
   const size = outputSize(request);
   return async (generated) => {
     const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;

@@ -68,7 +68,10 @@ export interface GenerateRequest {
   readonly count?: number;
   /** The image to start from (img2img, inpainting); resized (Lanczos) when not `width × height`. */
   readonly initImage?: RgbImage;
-  /** With `initImage`: what to repaint (1 = repaint); resized to the image and binarized at 0.5 when needed. */
+  /**
+   * With `initImage`: what to repaint (1 = repaint), resized to the image when needed. A1111's inpainting keeps its
+   * grey levels (as 8-bit); diffusers' binarizes it at 0.5.
+   */
   readonly mask?: Mask;
   /**
    * How far from `initImage` to go, (0, 1]: the share of the steps that run. Must leave at least one step

@@ -432,12 +432,11 @@ export class StableDiffusionPipeline {
       );
     }
     const initImage = request.initImage && (await resizeImage(request.initImage, width, height));
-    // Like the image module's `maskFromImage`: bilinear between pixel centres keeps edges in place.
-    const mask =
-      request.mask &&
-      (request.mask.width === width && request.mask.height === height
-        ? request.mask
-        : binarizeMask(resizeBilinear(request.mask, width, height)));
+    // Like the image module's `maskLuminance`: bilinear between pixel centres keeps edges in place.
+    const sized = request.mask && (request.mask.width === width && request.mask.height === height ? request.mask : resizeBilinear(request.mask, width, height));
+    // A1111's inpainting keeps a grey mask's levels (`create_binary_mask` of an opaque mask is its 'L' image);
+    // diffusers' mask processor binarizes at 0.5 (`do_binarize`).
+    const mask = sized && (request.inpaint ? sized : binarizeMask(sized));
     return { ...request, initImage, mask };
   }
 

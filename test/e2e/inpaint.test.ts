@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, maskFromImage, MASK_REGIONS, regionMask, resizeImage, toRgb8, type Mask } from '../../src/pipeline/image/index.js';
+import { decodeImage, maskLuminance, MASK_REGIONS, regionMask, resizeImage, toRgb8, type Mask } from '../../src/pipeline/image/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import type { FakeMessage, OptionValues } from '../support/fake-discord/index.js';
 import { drawPng, fieldOf, hasPictures, infotextOf, INIT_IMAGE, MASK, pixelsOf, privateAnswer, type Pixels } from '../support/pictures.js';
@@ -70,10 +70,23 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
     }
   });
 
-  it('stretches a mask of another size over the picture', async () => {
+  it('stretches a mask of another size over the picture (its resampled edge grey: A1111 repaints it partly)', async () => {
     const small = await sharp(MASK).resize(32, 32, { kernel: 'nearest' }).png().toBuffer();
     const result = await inpaint({ image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, small, 'small-mask.png'), mask_blur: 0 });
     await assertKeptOutside(result, init, await maskOf(small, 64, 64), 0);
+  });
+
+  it("keeps a grey mask's levels in A1111 mode: a band at 39 % grey is partly repainted, not dropped as below half", async () => {
+    const grey = await drawPng(64, 64, (x, y) => (y >= 16 && y < 48 && x >= 16 && x < 32 ? [255, 255, 255] : x >= 40 && x < 48 ? [100, 100, 100] : [0, 0, 0]));
+    const result = await inpaint({ image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, grey, 'grey-mask.png'), mask_blur: 0 });
+    await assertKeptOutside(result, init, await maskOf(grey, 64, 64), 0);
+    const picture = await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0));
+    let bandChanged = 0;
+    for (let y = 0; y < 64; y++) {
+      for (let x = 40; x < 48; x++) bandChanged += [0, 1, 2].some((c) => picture.data[(y * 64 + x) * 3 + c] !== init.data[(y * 64 + x) * 3 + c]) ? 1 : 0;
+    }
+    // mask_for_overlay doubles 100 to 200: the original shows through at 55 / 255 only.
+    assert.ok(bandChanged > 8 * 64 * 0.9, `${bandChanged} of the band's 512 pixels changed`);
   });
 
   it('explains privately, and queues nothing for, a mask that repaints nothing or everything, or no area at all', async () => {
@@ -191,12 +204,13 @@ function upload(bot: BotHarness, bytes: Buffer, filename: string) {
 
 /** A mask file as the bot reads it: luminance, stretched over `width × height`, binarized. */
 async function maskOf(file: Buffer, width: number, height: number): Promise<Mask> {
-  return maskFromImage((await decodeImage(file, { maxPixels: 1e6 })).image, { width, height });
+  return maskLuminance((await decodeImage(file, { maxPixels: 1e6 })).image, { width, height });
 }
 
 /**
  * Asserts that the result's picture equals `original` at every pixel farther than `radius` from the mask (the
- * feathered edge), and differs from it somewhere inside the mask.
+ * feathered edge; a grey pixel, A1111's partial repaint, counts as the mask), and differs from it somewhere inside
+ * the mask.
  */
 async function assertKeptOutside(result: FakeMessage, original: Pixels, mask: Mask, radius: number): Promise<void> {
   const picture = await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0));
@@ -224,7 +238,7 @@ function nearMask(mask: Mask, x: number, y: number, radius: number): boolean {
     for (let dx = -radius; dx <= radius; dx++) {
       const mx = x + dx;
       const my = y + dy;
-      if (mx >= 0 && my >= 0 && mx < mask.width && my < mask.height && mask.data[my * mask.width + mx] === 1) return true;
+      if (mx >= 0 && my >= 0 && mx < mask.width && my < mask.height && (mask.data[my * mask.width + mx] ?? 0) > 0) return true;
     }
   }
   return false;
