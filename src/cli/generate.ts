@@ -23,6 +23,8 @@ import {
   ImageInputError,
   isPipelineError,
   maskLuminance,
+  NATIVE_BRIDGE_CHOICES,
+  type NativeBridgeChoice,
   parseProviderChoice,
   PipelineError,
   resolveRequest,
@@ -91,6 +93,8 @@ Generates images with the Stable Diffusion model DIR.
                            parameters chunk (default dreamcord-SEED.png unless --raw is given)
   --raw FILE.f32           write every image's float32 RGB values in [0, 1] (image × height × width × 3,
                            little-endian), before 8-bit rounding
+ONNX_NATIVE_BRIDGE (auto, on or off, default off) creates the sessions through the native bridge to ONNX Runtime's
+C API, as the bot's setting does.
 Progress and a summary (provider, seconds, ms per step) go to stderr.`;
 
 const OPTIONS = {
@@ -152,10 +156,12 @@ export const generateCommand: CliCommand = {
     }
     const source = required(values.model, '--model DIR');
     const provider = usage(() => parseProviderChoice(values.ep ?? 'auto'));
+    const nativeBridge = nativeBridgeSetting(process.env.ONNX_NATIVE_BRIDGE);
     const model = (await prepareCliModel(source, io, provider)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider,
+      nativeBridge,
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
       embeddings: embeddings.map(({ embedding }) => embedding),
       log: (level, message, fields) => {
@@ -184,6 +190,15 @@ export const generateCommand: CliCommand = {
     }
   },
 };
+
+/** `ONNX_NATIVE_BRIDGE` as the bot reads it (unset or empty: off). */
+function nativeBridgeSetting(value: string | undefined): NativeBridgeChoice {
+  const choice = value || 'off';
+  if (!(NATIVE_BRIDGE_CHOICES as readonly string[]).includes(choice)) {
+    throw new UsageError(`ONNX_NATIVE_BRIDGE must be one of ${NATIVE_BRIDGE_CHOICES.join(', ')}, not ${JSON.stringify(choice)}`);
+  }
+  return choice as NativeBridgeChoice;
+}
 
 /**
  * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the

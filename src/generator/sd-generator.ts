@@ -21,6 +21,7 @@ import {
   type GenerateResult,
   type InfotextParams,
   type ExecutionProviderChoice,
+  type NativeBridgeChoice,
   type Mask,
   type NetworkPatch,
   type PipelineLogger,
@@ -45,6 +46,8 @@ const KIND_LABELS: Readonly<Record<GenerationRequest['kind'], string>> = { txt2i
 
 export interface GeneratorLoadOptions {
   readonly provider: ExecutionProviderChoice;
+  /** Where sessions go through the native bridge to ONNX Runtime's C API. @default 'off' */
+  readonly nativeBridge?: NativeBridgeChoice;
   readonly cacheDir?: string;
   readonly log?: PipelineLogger;
   /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
@@ -109,10 +112,11 @@ export class StableDiffusionGenerator implements ModelGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, provider, cacheDir, log } = options;
+    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cacheDir, log } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
     const pipelineOptions = {
       provider,
+      ...(nativeBridge === undefined ? {} : { nativeBridge }),
       ...(cacheDir === undefined ? {} : { cacheDir }),
       ...(log === undefined ? {} : { log }),
       embeddings: loaded.map(({ embedding }) => embedding),

@@ -49,6 +49,7 @@ describe('JobService with batching, on the real pipeline', () => {
         MODEL_CACHE_DIR: tempDir(),
         MODEL_DTYPE: 'fp32',
         EXECUTION_PROVIDER: 'cpu',
+        ONNX_NATIVE_BRIDGE: 'off',
       },
       log,
     );

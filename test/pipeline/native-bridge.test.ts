@@ -124,6 +124,12 @@ describe('native bridge fallbacks', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]?.message ?? '', /native ONNX Runtime bridge unavailable/);
     assert.match(String(warnings[0]?.fields.reason), /nonexistent/);
+    // Each session's own line says which binding runs it and why.
+    const loaded = lines.filter((line) => line.message === 'model loaded');
+    assert.equal(loaded.length, 2);
+    for (const { fields } of loaded) {
+      assert.deepEqual([fields.binding, fields.why], ['onnxruntime-node', 'the native bridge cannot load here (see its warning)']);
+    }
     const [plain, , release] = await bothWays(`${TINY}/unet/model.onnx`);
     assert.deepEqual(await unet.run(unetFeeds('float32')), await plain.run(unetFeeds('float32')));
     await Promise.all([factory.releaseAll(), release()]);
