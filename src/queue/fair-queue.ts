@@ -43,7 +43,8 @@ interface Guild {
  */
 export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
   readonly #front: Waiting[] = [];
-  readonly #guildTurns = new Turns();
+  /** Guilds' turns; replaced only when a {@link copy} is made. */
+  #guildTurns = new Turns();
   readonly #guilds = new Map<string, Guild>();
   readonly #byId = new Map<string, Waiting>();
   readonly #mayStart: (id: string) => boolean;
@@ -80,6 +81,15 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
 
   /** Takes the job whose turn it is among those that may start now (`order()` of those alone). */
   dequeue(): RunFunction | undefined {
+    return this.#takeNext()?.run;
+  }
+
+  /** What {@link dequeue} does, returning the id of the job taken: for predicting starts on a {@link copy}. */
+  takeNext(): string | undefined {
+    return this.#takeNext()?.id;
+  }
+
+  #takeNext(): Waiting | undefined {
     const [id] = this.#orderOf((waiting) => this.#mayStart(waiting.id));
     const waiting = id === undefined ? undefined : this.#byId.get(id);
     if (!waiting) return undefined;
@@ -87,7 +97,24 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     const atFront = this.#front.indexOf(waiting);
     if (atFront >= 0) this.#front.splice(atFront, 1);
     else this.#takeTurn(waiting);
-    return waiting.run;
+    return waiting;
+  }
+
+  /**
+   * An independent copy of the waiting jobs and the turns, in which every job may start (`mayStart` is not copied:
+   * room depends on what runs then). Taking jobs from it ({@link takeNext}, {@link takeBatch}) predicts what the
+   * real queue will do, without touching it.
+   */
+  copy(): FairQueue {
+    const copy = new FairQueue();
+    copy.#front.push(...this.#front);
+    for (const [id, waiting] of this.#byId) copy.#byId.set(id, waiting);
+    copy.#guildTurns = this.#guildTurns.copy();
+    for (const [guildId, guild] of this.#guilds) {
+      const lanes = new Map([...guild.lanes].map(([ownerId, items]) => [ownerId, [...items]]));
+      copy.#guilds.set(guildId, { members: guild.members.copy(), lanes, size: guild.size });
+    }
+    return copy;
   }
 
   /**

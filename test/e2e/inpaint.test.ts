@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
+import { requestFromInfotext, StableDiffusionPipeline } from '../../src/pipeline/index.js';
 import { decodeImage, maskLuminance, MASK_REGIONS, regionMask, resizeImage, toRgb8, type Mask } from '../../src/pipeline/image/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import type { FakeMessage, OptionValues } from '../support/fake-discord/index.js';
@@ -87,6 +88,50 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
     }
     // mask_for_overlay doubles 100 to 200: the original shows through at 55 / 255 only.
     assert.ok(bandChanged > 8 * 64 * 0.9, `${bandChanged} of the band's 512 pixels changed`);
+  });
+
+  it('inpaints with a pasted AUTOMATIC1111 block: its prompt, sampler, seed, strength and inpainting settings, as the pipeline draws them; what it does not honour named', async () => {
+    const block =
+      'a blue window\nNegative prompt: blurry\nSteps: 4, Sampler: Euler a, Schedule type: Automatic, CFG scale: 6, Seed: 77, Size: 512x512, ' +
+      'Model: tiny-sd, Denoising strength: 0.8, Mask blur: 2, Mask mode: Inpaint not masked, Masked content: latent noise, Version: v1.10.1';
+    const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, MASK, 'mask.png'), parameters: block.replaceAll('\n', ' ') } });
+    const result = await run.waitForOriginal(hasPictures, 60_000);
+    const infotext = infotextOf(result);
+    assert.deepEqual(
+      [infotext.prompt, infotext.negativePrompt, infotext.sampler, infotext.seed, infotext.steps, infotext.cfgScale, infotext.denoisingStrength],
+      ['a blue window', 'blurry', 'Euler a', 77n, 4, 6, 0.8],
+    );
+    assert.deepEqual([infotext.maskBlur, infotext.maskMode, infotext.maskedContent], [2, 'Inpaint not masked', 'latent noise']);
+    assert.match(result.embeds[0]?.description ?? '', /Not honoured from the pasted parameters: Size: 512x512 \(\/inpaint works at the picture's size\)\./);
+    // The library given the block's request, the upload and its mask draws the very same picture.
+    const pasted = requestFromInfotext(block);
+    const pipeline = await StableDiffusionPipeline.load('test/fixtures/tiny-sd', { provider: 'cpu' });
+    try {
+      const direct = await pipeline.generate({
+        ...pasted.request,
+        width: 64,
+        height: 64,
+        initImage: (await decodeImage(INIT_IMAGE, { maxPixels: 1e6 })).image,
+        mask: await maskOf(MASK, 64, 64),
+        ...(pasted.inpaint ? { inpaint: pasted.inpaint } : {}),
+      });
+      assert.deepEqual(Array.from((await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0))).data), Array.from(direct.images[0]?.rgb8.data ?? []));
+    } finally {
+      await pipeline.dispose();
+    }
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('refuses an /inpaint with neither prompt nor parameters, and a pasted block that does not parse, privately', async () => {
+    for (const [options, expected] of [
+      [{}, /^`\/inpaint` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block\.$/],
+      [{ parameters: 'a cat Steps: 8, CFG scale: high, Seed: 1' }, /^The pasted parameters do not read as AUTOMATIC1111's: Line 2/],
+    ] as const) {
+      const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, MASK, 'mask.png'), steps: FAST.steps, ...options } });
+      const reply = await run.waitForFollowUp();
+      assert.ok(reply.ephemeral);
+      assert.match(reply.content, expected);
+    }
   });
 
   it('explains privately, and queues nothing for, a mask that repaints nothing or everything, or no area at all', async () => {
