@@ -53,6 +53,11 @@ export interface PipelineOptions {
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
   readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
+   * Whether the bridge runs a job's UNet steps through ONNX Runtime's IoBinding (the text conditioning bound once
+   * per job, the prediction's buffer reused); the benchmark turns it off to measure it. @default true
+   */
+  readonly ioBinding?: SessionFactoryOptions['ioBinding'];
+  /**
    * When a picture is decoded in tiles (diffusers' `tiled_decode`: quarter-overlapping tiles blended linearly), for
    * pictures whose decode would not fit: `mode` `auto` (when the estimated decode memory exceeds `memoryBudgetMB`,
    * default 4096), `always` (diffusers' `enable_tiling()`: whenever the picture is larger than a tile) or `never`;

@@ -79,6 +79,11 @@ export interface SessionFactoryOptions {
    * @default {}
    */
   readonly cudaOptions?: Readonly<Record<string, string>>;
+  /**
+   * Whether sessions the bridge creates run calls fed a constant tensor (a job's UNet steps) through ONNX Runtime's
+   * IoBinding (`native/io-binding.ts`). @default true
+   */
+  readonly ioBinding?: boolean;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
   readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
@@ -94,6 +99,7 @@ export class SessionFactory {
   readonly #log: PipelineLogger | undefined;
   readonly #bridge: NativeBridgeChoice;
   readonly #cudaOptions: Readonly<Record<string, string>>;
+  readonly #ioBinding: boolean;
   readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
@@ -105,6 +111,7 @@ export class SessionFactory {
     this.#log = options.log;
     this.#bridge = options.nativeBridge ?? 'off';
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
+    this.#ioBinding = options.ioBinding ?? true;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
@@ -240,7 +247,7 @@ export class SessionFactory {
     const bridged = bridgesProvider(this.#bridge, provider);
     const api = bridged ? await this.#nativeApi() : undefined;
     if (api !== undefined && (provider === 'cuda' || provider === 'cpu')) {
-      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions };
+      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions, ioBinding: this.#ioBinding };
       const session = await createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
       return { session, binding: 'native bridge', why: `the native bridge (${this.#bridge}) covers ${provider}` };
     }
