@@ -390,9 +390,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
    */
   #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
-    const accepts = this.#companionsOf(head.job.id);
-    if (!accepts) return [];
-    const companions = this.#fair.takeBatch(accepts).map((id) => this.#require(this.#live.get(id), id));
+    const batch = this.#companionsOf(head.job.id);
+    if (!batch) return [];
+    const companions = this.#fair.takeBatch(batch.accepts, batch.full).map((id) => this.#require(this.#live.get(id), id));
     for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
     return companions;
   }
@@ -581,15 +581,16 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /**
    * The waiting jobs grouped by the start they will be in, in order: the queue's own moves played ahead
-   * (`planStarts`), recomputed only when the waiting jobs change. With room per slot (GPU workers, `hasRoom`) what
-   * starts depends on which worker frees next and which models it has, which the plan cannot know: there each job
-   * is planned alone in fair order, as before batching.
+   * (`planStarts`), recomputed only when the waiting jobs change. Without batching each job starts alone in the
+   * fair order. With room per slot (GPU workers, `hasRoom`) what starts depends on which worker frees next and which
+   * models it has, which the plan cannot know: there too each job is counted alone in fair order, as before batching.
    */
   #plannedStarts(): readonly (readonly Entry<P, R>[])[] {
     if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
-    const ids = this.#options.hasRoom
-      ? this.#fair.order().map((id) => [id])
-      : planStarts(this.#fair, (head) => this.#companionsOf(head));
+    const ids =
+      this.#options.batching && !this.#options.hasRoom
+        ? planStarts(this.#fair, (head) => this.#companionsOf(head))
+        : this.#fair.order().map((id) => [id]);
     const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
     this.#plan = { version: this.#orderVersion, starts };
     return starts;

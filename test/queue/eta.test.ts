@@ -102,13 +102,28 @@ describe('planStarts', () => {
         const played = build();
         const starts: string[][] = [];
         for (let head = played.takeNext(); head !== undefined; head = played.takeNext()) {
-          const accepts = companions(head);
-          starts.push([head, ...(accepts ? played.takeBatch(accepts) : [])]);
+          const batch = companions(head);
+          starts.push([head, ...(batch ? played.takeBatch(batch.accepts) : [])]); // walking to the end: \`full\` only saves time
         }
         assert.deepEqual(plan, starts);
         assert.deepEqual(plan.flat().sort(), [...before].sort(), 'every waiting job is planned once');
       }),
     );
+  });
+});
+
+describe('planStarts on a long queue', () => {
+  it('plays 10,000 job visits ahead, then counts the jobs left alone in their fair order', () => {
+    const queue = new FairQueue();
+    for (let i = 0; i < 400; i++) queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 40}`, guildId: 'g' });
+    const settings = { keyOf: () => 'sd', sizeOf: () => 2, maxSize: 8, run: () => [] };
+    const plan = planStarts(queue, () => companionsOf(settings, {}, () => ({})));
+    // 400 jobs waiting: 25 starts played (of 4 jobs each), then 300 jobs one by one.
+    assert.deepEqual(
+      plan.map((start) => start.length),
+      [...Array<number>(25).fill(4), ...Array<number>(300).fill(1)],
+    );
+    assert.deepEqual(plan.flat(), queue.order(), 'one shape and one guild: the plan keeps the fair order');
   });
 });
 
