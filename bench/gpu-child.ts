@@ -30,15 +30,17 @@ const REQUEST: GenerateRequest = {
 const WARM_RUNS = 5;
 
 /**
- * How the parent asks for the native bridge (BENCH_BRIDGE: auto, on, off) and CUDA provider options over the
- * bridge's own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob.
+ * How the parent asks for the native bridge (BENCH_BRIDGE: auto, on, off), CUDA provider options over the bridge's
+ * own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob, and the bridge's IoBinding off
+ * (BENCH_IO_BINDING=0).
  */
-function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string> } {
+function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string>; ioBinding?: boolean } {
   const bridge = process.env.BENCH_BRIDGE;
   const options = process.env.BENCH_CUDA_OPTIONS;
   return {
     ...(bridge === 'auto' || bridge === 'on' || bridge === 'off' ? { nativeBridge: bridge } : {}),
     ...(options ? { cudaOptions: JSON.parse(options) as Record<string, string> } : {}),
+    ...(process.env.BENCH_IO_BINDING === '0' ? { ioBinding: false } : {}),
   };
 }
 const COUNT4_RUNS = 2;

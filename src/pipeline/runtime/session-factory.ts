@@ -7,7 +7,7 @@ import { InferenceSession, env } from 'onnxruntime-node';
 import { PipelineError } from '../errors.js';
 import type { PipelineLogger } from '../logger.js';
 import { BindingSession } from './binding-session.js';
-import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, type NativeBridgeChoice } from './native/bridge.js';
+import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, unbridgedReason, type NativeBridgeChoice } from './native/bridge.js';
 import type { OrtCApi } from './native/c-api.js';
 import { createNativeSession } from './native/native-session.js';
 import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
@@ -38,6 +38,14 @@ function flatten(entries: Readonly<Record<string, unknown>>, prefix = ''): Recor
     else flat[`${prefix}${key}`] = String(value);
   }
   return flat;
+}
+
+/** Which binding runs a session, and why (the `model loaded` line of the log says both). */
+interface Opened {
+  readonly session: SessionBackend;
+  /** `native bridge` (ONNX Runtime's C API through koffi) or `onnxruntime-node` (its own binding). */
+  readonly binding: 'native bridge' | 'onnxruntime-node';
+  readonly why: string;
 }
 
 /** How a {@link SessionFactory} creates sessions. */
@@ -71,6 +79,11 @@ export interface SessionFactoryOptions {
    * @default {}
    */
   readonly cudaOptions?: Readonly<Record<string, string>>;
+  /**
+   * Whether sessions the bridge creates run calls fed a constant tensor (a job's UNet steps) through ONNX Runtime's
+   * IoBinding (`native/io-binding.ts`). @default true
+   */
+  readonly ioBinding?: boolean;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
   readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
@@ -86,6 +99,7 @@ export class SessionFactory {
   readonly #log: PipelineLogger | undefined;
   readonly #bridge: NativeBridgeChoice;
   readonly #cudaOptions: Readonly<Record<string, string>>;
+  readonly #ioBinding: boolean;
   readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
@@ -97,6 +111,7 @@ export class SessionFactory {
     this.#log = options.log;
     this.#bridge = options.nativeBridge ?? 'off';
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
+    this.#ioBinding = options.ioBinding ?? true;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
@@ -138,7 +153,8 @@ export class SessionFactory {
         extra: { session: sessionConfig(provider) },
         externalData: [{ path: `${basename(file)}_data`, data }],
       });
-      this.#log?.('info', 'model loaded with merged weights', { file, provider, ms: Math.round(performance.now() - start) });
+      const why = 'merged LoRA weights come from memory, which only the binding takes';
+      this.#log?.('info', 'model loaded with merged weights', { file, provider, binding: 'onnxruntime-node', why, ms: Math.round(performance.now() - start) });
       return new ModelSession(new BindingSession(session, file), file, provider);
     } catch (error) {
       const reason = `ONNX Runtime cannot load ${file} with merged weights: ${errorMessage(error)}`;
@@ -160,9 +176,9 @@ export class SessionFactory {
     for (const provider of candidates) {
       const start = performance.now();
       try {
-        const { session, cached } = await this.#createOn(file, provider);
+        const { session, binding, why, cached } = await this.#createOn(file, provider);
         const ms = Math.round(performance.now() - start);
-        this.#log?.('info', 'model loaded', { file, provider, ms, cached });
+        this.#log?.('info', 'model loaded', { file, provider, binding, why, ms, cached });
         return new ModelSession(session, file, provider);
       } catch (error) {
         const failure = classifyLoadError(error, file, provider, this.#choice);
@@ -179,14 +195,14 @@ export class SessionFactory {
     throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
   }
 
-  async #createOn(file: string, provider: ExecutionProvider): Promise<{ session: SessionBackend; cached: boolean }> {
+  async #createOn(file: string, provider: ExecutionProvider): Promise<Opened & { cached: boolean }> {
     const config = sessionConfig(provider);
-    if (this.#cacheDir === undefined) return { session: await this.#open(file, provider, config), cached: false };
+    if (this.#cacheDir === undefined) return { ...(await this.#open(file, provider, config)), cached: false };
 
     const cachedFile = join(this.#cacheDir, cacheName(file, provider));
     if (existsSync(cachedFile)) {
       try {
-        return { session: await this.#open(cachedFile, provider, config), cached: true };
+        return { ...(await this.#open(cachedFile, provider, config)), cached: true };
       } catch (error) {
         // A half-written entry (crash while saving): rebuild it from the original below.
         this.#log?.('warn', 'optimized graph cache entry unreadable, rebuilding it', {
@@ -203,17 +219,17 @@ export class SessionFactory {
         optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
       };
-      return { session: await this.#open(file, provider, cacheConfig, cachedFile), cached: false };
+      return { ...(await this.#open(file, provider, cacheConfig, cachedFile)), cached: false };
     } catch (cacheError) {
       // Some providers cannot serialize their graphs: run uncached rather than not at all. A broken model
       // fails again here, with its own error.
-      const session = await this.#open(file, provider, config);
+      const opened = await this.#open(file, provider, config);
       this.#log?.('warn', 'cannot cache the optimized graph; loaded without the cache', {
         file,
         provider,
         reason: errorMessage(cacheError),
       });
-      return { session, cached: false };
+      return { ...opened, cached: false };
     }
   }
 
@@ -227,11 +243,13 @@ export class SessionFactory {
     provider: ExecutionProvider,
     config: Record<string, unknown>,
     optimizedModelFilePath?: string,
-  ): Promise<SessionBackend> {
-    const api = bridgesProvider(this.#bridge, provider) ? await this.#nativeApi() : undefined;
+  ): Promise<Opened> {
+    const bridged = bridgesProvider(this.#bridge, provider);
+    const api = bridged ? await this.#nativeApi() : undefined;
     if (api !== undefined && (provider === 'cuda' || provider === 'cpu')) {
-      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions };
-      return createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
+      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions, ioBinding: this.#ioBinding };
+      const session = await createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
+      return { session, binding: 'native bridge', why: `the native bridge (${this.#bridge}) covers ${provider}` };
     }
     const options: InferenceSession.SessionOptions = {
       executionProviders: [provider],
@@ -244,7 +262,8 @@ export class SessionFactory {
       file,
       optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath },
     );
-    return new BindingSession(session, file);
+    const why = bridged ? 'the native bridge cannot load here (see its warning)' : unbridgedReason(this.#bridge, provider);
+    return { session: new BindingSession(session, file), binding: 'onnxruntime-node', why };
   }
 
   /** The bridge's C API, or undefined (said once per factory in the log) when it cannot load here. */

@@ -1,7 +1,9 @@
-import { PipelineError } from '../../errors.js';
 import type { SessionBackend } from '../session-backend.js';
-import type { HostTensor, TensorInfo } from '../tensor.js';
+import type { RunClock } from '../session.js';
+import { isConstantTensor, type HostTensor, type TensorInfo } from '../tensor.js';
 import { check, LOG_ERROR, type Handle, type OrtCApi } from './c-api.js';
+import { IoBindingRuns } from './io-binding.js';
+import { toHost, toValue, typeAndShape } from './values.js';
 
 /** How {@link createNativeSession} creates a session. */
 export interface NativeSessionOptions {
@@ -13,13 +15,12 @@ export interface NativeSessionOptions {
   readonly cudaOptions?: Readonly<Record<string, string>>;
   /** Where to save ONNX Runtime's optimized graph, as the plain binding's `optimizedModelFilePath`. */
   readonly optimizedModelFilePath?: string;
+  /**
+   * Runs fed a {@link isConstantTensor constant} tensor go through ONNX Runtime's IoBinding (`io-binding.ts`): the
+   * constant inputs bound once, the outputs allocated once per shape. @default true
+   */
+  readonly ioBinding?: boolean;
 }
-
-/** ONNX Runtime's element types (`ONNXTensorElementDataType`) by the names onnxruntime-node gives them. */
-const ELEMENT_TYPES: readonly (string | undefined)[] = [
-  undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64',
-  'uint32', 'uint64',
-];
 
 /** `ORT_ENABLE_ALL`, the plain binding's `graphOptimizationLevel: 'all'`. */
 const OPTIMIZE_ALL = 99;
@@ -53,7 +54,7 @@ export async function createNativeSession(api: OrtCApi, file: string, options: N
     if (options.provider === 'cuda') appendCuda(api, sessionOptions, options.cudaOptions ?? {});
     const session = [null];
     check(api, await callAsync(fn.CreateSession, api.env, file, sessionOptions, session));
-    return new NativeSession(api, session[0], file);
+    return new NativeSession(api, session[0], file, options.ioBinding ?? true);
   } finally {
     fn.ReleaseSessionOptions(sessionOptions);
   }
@@ -82,6 +83,8 @@ export class NativeSession implements SessionBackend {
   #session: Handle;
   /** ONNX Runtime's default CPU allocator: names it hands over and input tensors are allocated with it. */
   readonly #allocator: Handle;
+  /** Runs through IoBinding, when asked for. */
+  readonly #bound: IoBindingRuns | undefined;
 
   /** @internal Use {@link createNativeSession}. */
   constructor(
@@ -89,6 +92,7 @@ export class NativeSession implements SessionBackend {
     session: Handle,
     /** The model file (for messages). */
     readonly file: string,
+    ioBinding: boolean,
   ) {
     this.#api = api;
     this.#session = session;
@@ -97,20 +101,33 @@ export class NativeSession implements SessionBackend {
     this.#allocator = out[0];
     this.inputs = this.#describe('Input');
     this.outputs = this.#describe('Output');
+    this.#bound = ioBinding ? new IoBindingRuns(api, session, this.#allocator, file) : undefined;
   }
 
-  async run(feeds: Readonly<Record<string, HostTensor>>, outputs?: readonly string[]): Promise<Record<string, HostTensor>> {
+  async run(
+    feeds: Readonly<Record<string, HostTensor>>,
+    outputs?: readonly string[],
+    clock?: RunClock,
+  ): Promise<Record<string, HostTensor>> {
+    const wanted = outputs ?? this.outputs.map((output) => output.name);
+    const timed = async (call: Promise<unknown>): Promise<void> => {
+      const start = performance.now();
+      const status = await call;
+      if (clock) clock.runCallMs = (clock.runCallMs ?? 0) + performance.now() - start;
+      check(this.#api, status);
+    };
+    if (this.#bound && Object.values(feeds).some(isConstantTensor)) {
+      return this.#bound.run(feeds, wanted, (binding) => timed(callAsync(this.#api.fn.RunWithBinding, this.#session, null, binding)));
+    }
     const { fn } = this.#api;
     const names = Object.keys(feeds);
     const values: Handle[] = [];
-    const wanted = outputs ?? this.outputs.map((output) => output.name);
     const results: Handle[] = wanted.map(() => null);
     try {
-      for (const tensor of Object.values(feeds)) values.push(this.#toValue(tensor));
-      const status = await callAsync(fn.Run, this.#session, null, names, values, names.length, wanted, wanted.length, results);
-      check(this.#api, status);
+      for (const tensor of Object.values(feeds)) values.push(toValue(this.#api, this.#allocator, tensor));
+      await timed(callAsync(fn.Run, this.#session, null, names, values, names.length, wanted, wanted.length, results));
       const out: Record<string, HostTensor> = {};
-      for (const [i, name] of wanted.entries()) out[name] = this.#toHost(results[i], name);
+      for (const [i, name] of wanted.entries()) out[name] = toHost(this.#api, results[i], name, this.file);
       return out;
     } finally {
       for (const value of [...values, ...results]) if (value !== null) fn.ReleaseValue(value);
@@ -118,6 +135,7 @@ export class NativeSession implements SessionBackend {
   }
 
   release(): Promise<void> {
+    this.#bound?.release();
     if (this.#session !== null) this.#api.fn.ReleaseSession(this.#session);
     this.#session = null;
     return Promise.resolve();
@@ -139,77 +157,12 @@ export class NativeSession implements SessionBackend {
         const tensorInfo = [null];
         check(this.#api, fn.CastTypeInfoToTensorInfo(typeInfo[0], tensorInfo));
         if (tensorInfo[0] === null) return { name, type: 'non-tensor', shape: [] };
-        const { type, dims, symbols } = this.#typeAndShape(tensorInfo[0]);
+        const { type, dims, symbols } = typeAndShape(this.#api, tensorInfo[0]);
         const shape = dims.map((dim, i) => (dim < 0 && symbols[i] ? symbols[i] : dim));
         return { name, type, shape };
       } finally {
         fn.ReleaseTypeInfo(typeInfo[0]);
       }
     });
-  }
-
-  #typeAndShape(info: Handle): { type: string; dims: number[]; symbols: string[] } {
-    const { fn } = this.#api;
-    const type = [0];
-    check(this.#api, fn.GetTensorElementType(info, type));
-    const rank = [0];
-    check(this.#api, fn.GetDimensionsCount(info, rank));
-    const dims = new BigInt64Array(Number(rank[0]));
-    check(this.#api, fn.GetDimensions(info, dims, dims.length));
-    const symbols: (string | null)[] = Array.from({ length: dims.length }, () => null);
-    check(this.#api, fn.GetSymbolicDimensions(info, symbols, symbols.length));
-    return {
-      type: ELEMENT_TYPES[Number(type[0])] ?? `element type ${type[0]}`,
-      dims: Array.from(dims, Number),
-      symbols: symbols.map((symbol) => symbol ?? ''),
-    };
-  }
-
-  /** A CPU tensor of ONNX Runtime's holding a copy of `tensor` (released by the caller). */
-  #toValue(tensor: HostTensor): Handle {
-    const { fn } = this.#api;
-    const type = ELEMENT_TYPES.indexOf(tensor.type);
-    const out = [null];
-    const shape = BigInt64Array.from(tensor.dims, BigInt);
-    check(this.#api, fn.CreateTensorAsOrtValue(this.#allocator, shape, shape.length, type, out));
-    const bytes = new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength);
-    if (bytes.length > 0) new Uint8Array(this.#api.view(this.#data(out[0]), bytes.length)).set(bytes);
-    return out[0];
-  }
-
-  #data(value: Handle): Handle {
-    const data = [null];
-    check(this.#api, this.#api.fn.GetTensorMutableData(value, data));
-    return data[0];
-  }
-
-  /** A host copy of the output tensor `value`. */
-  #toHost(value: Handle, name: string): HostTensor {
-    const info = [null];
-    check(this.#api, this.#api.fn.GetTensorTypeAndShape(value, info));
-    let described: { type: string; dims: number[] };
-    try {
-      described = this.#typeAndShape(info[0]);
-    } finally {
-      this.#api.fn.ReleaseTensorTypeAndShapeInfo(info[0]);
-    }
-    const { type, dims } = described;
-    const length = dims.reduce((a, b) => a * b, 1);
-    const read = <T>(make: (buffer: ArrayBuffer) => T, bytesPer: number): T =>
-      make(length === 0 ? new ArrayBuffer(0) : this.#api.view(this.#data(value), length * bytesPer).slice(0));
-    switch (type) {
-      case 'float32':
-        return { type: 'float32', dims, data: read((b) => new Float32Array(b), 4) };
-      case 'float16':
-        return { type: 'float16', dims, data: read((b) => new Uint16Array(b), 2) };
-      case 'int32':
-        return { type: 'int32', dims, data: read((b) => new Int32Array(b), 4) };
-      case 'int64':
-        return { type: 'int64', dims, data: read((b) => new BigInt64Array(b), 8) };
-      default: {
-        const reason = `Output "${name}" of ${this.file} has type ${type}, which dreamcord cannot read`;
-        throw new PipelineError('MODEL_UNSUPPORTED', reason, { file: this.file });
-      }
-    }
   }
 }
