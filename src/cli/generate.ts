@@ -79,7 +79,7 @@ Generates images with the Stable Diffusion model DIR.
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image; grey is
                            A1111's partial repaint with --compat a1111, diffusers binarizes at half)
   --mask-blur N            with --mask, --compat a1111: A1111's Mask blur, pixels 0–64 (default 4)
-  --masked-content NAME    with --mask, --compat a1111: original, "latent noise" or "latent nothing" (default original)
+  --masked-content NAME    with --mask, --compat a1111: original, fill, "latent noise" or "latent nothing" (default original)
   --invert-mask            with --mask, --compat a1111: A1111's Mask mode "Inpaint not masked"
   --mask-weight X          with --mask, --compat a1111: A1111's Conditional mask weight for inpainting models, 0–1
                            (default 1)

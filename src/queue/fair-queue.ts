@@ -135,12 +135,15 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
    * Turns are read as they stand after the jobs taken so far. So inside a guild the jobs left waiting keep their
    * order; across guilds a passed-over job moves back only behind guilds that have not had their turn yet, when its
    * own guild took its turn in the batch with another member's job (test/queue/batching.test.ts checks both).
+   * @param full - whether the batch has no room left for any job: the walk ends there, as every job after would be
+   *   passed over (which changes nothing).
    * @returns the ids taken, in the order they were offered.
    */
-  takeBatch(accept: (id: string) => boolean): string[] {
+  takeBatch(accept: (id: string) => boolean, full: () => boolean = () => false): string[] {
     const taken: string[] = [];
     const passed: Waiting[] = [];
     for (const id of this.order()) {
+      if (full()) break;
       const waiting = this.#byId.get(id);
       if (!waiting) continue;
       const atFront = this.#front.includes(waiting);

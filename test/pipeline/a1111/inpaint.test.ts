@@ -10,11 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { blendAfter, blendBefore, blendLatents, maskedContent } from '../../../src/pipeline/a1111/inpaint.js';
 import { a1111Masks } from '../../../src/pipeline/a1111/inpaint-mask.js';
+import { fillMaskedArea } from '../../../src/pipeline/a1111/inpaint-fill.js';
 import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
 import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
 import type { EpsModel } from '../../../src/pipeline/a1111/timestep-samplers.js';
-import { binarizeMask, maskLuminance, parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
+import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
 import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
 import { maxAbsDifference } from '../harness.js';
 import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
@@ -213,14 +214,26 @@ describe('A1111 inpainting on the tiny models', () => {
     assert.equal(maxAbsDifference(diffusersGrey.images[0]?.image.data ?? new Float32Array(), diffusersBinary.images[0]?.image.data ?? new Float32Array()), 0);
   });
 
-  it('refuses inpaint settings outside A1111 inpainting, A1111\'s fill (not ported) and a blur out of range', async () => {
+  it("masked content fill: the picture as the original content gives with the filled picture as the init image (blur 0: the overlay pastes back the same pixels)", async () => {
+    const pipeline = models.get('tiny-sd');
+    assert.ok(pipeline);
+    const filled = await pipeline.generate({ ...base, inpaint: { maskBlur: 0, maskedContent: 'fill' } });
+    const rgb8 = { width: 64, height: 64, data: Uint8Array.from(initImage.data, (v) => Math.round(v * 255)) };
+    const picture = fillMaskedArea(rgb8, Uint8Array.from(mask.data, (v) => v * 255));
+    const original = await pipeline.generate({ ...base, initImage: fromRgb8(picture), inpaint: { maskBlur: 0 } });
+    assert.deepEqual(Array.from(filled.images[0]?.rgb8.data ?? []), Array.from(original.images[0]?.rgb8.data ?? []));
+    const plain = await pipeline.generate({ ...base, inpaint: { maskBlur: 0 } });
+    assert.ok(maxAbsDifference(filled.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 0, 'fill changes the picture');
+  });
+
+  it('refuses inpaint settings outside A1111 inpainting, an unknown masked content and a blur out of range', async () => {
     const pipeline = models.get('tiny-sd');
     assert.ok(pipeline);
     await assert.rejects(pipeline.generate({ ...base, compat: 'diffusers', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
     await assert.rejects(pipeline.generate({ prompt: 'x', compat: 'a1111', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
     await assert.rejects(
-      pipeline.generate({ ...base, inpaint: { maskedContent: 'fill' as MaskedContent } }),
-      /`fill` masked content is not ported/,
+      pipeline.generate({ ...base, inpaint: { maskedContent: 'magic' as MaskedContent } }),
+      /inpaint.maskedContent/,
     );
     await assert.rejects(pipeline.generate({ ...base, inpaint: { maskBlur: 65 } }), /Expected `inpaint.maskBlur` to be an integer 0–64/);
   });
