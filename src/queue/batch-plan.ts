@@ -32,10 +32,9 @@ export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, he
 }
 
 /**
- * How far {@link planStarts} plays ahead, in job visits (each start it plays reads the fair order of every job
- * still waiting): 10,000 plays every start of a queue of up to 100 jobs (the default `maxQueued`). On this project's
- * 2-core machine at a load of 7 a plan of 100 jobs took 1.7–2.3 ms (one to three shapes) and 8 ms (100 shapes, none
- * batching: every batch walks the whole order, passing each job over); of 1,000 jobs, 3–9 ms.
+ * How far {@link planStarts} plays ahead, in job visits (each start it plays reads the fair order of every job still
+ * waiting): 10,000 plays every start of a queue of up to 100 jobs (the default `maxQueued`). Figures: `npm run bench
+ * -- eta`.
  */
 const PLAN_BUDGET = 10_000;
 
@@ -43,21 +42,32 @@ const PLAN_BUDGET = 10_000;
  * The starts the queue will make for the waiting jobs of `fair`, in order, each the ids of the jobs that start
  * together in one slot: what the queue does each time a slot frees, played on a copy of `fair` (which is not
  * touched) — the job whose turn it is (p-queue's `dequeue`), then the companions its batch takes in fair order
- * (`takeBatch` with `companions(head)`). Exact until a job is added or removed, whichever slot frees first.
+ * (`takeBatch` with {@link companionsOf}; skipped when no other job of its key waits, which takes none).
+ * Exact until a job is added or removed, whichever slot frees first.
  *
  * Each start played reads the fair order, so a long queue is played only as far as {@link PLAN_BUDGET} allows (at
  * least one start): the jobs left after that are counted alone in their fair order, which overstates their wait
  * when they would batch — they are far back, where newcomers will move them anyway.
  */
-export function planStarts(fair: FairQueue, companions: (head: string) => Companions | undefined): string[][] {
+export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, payloadOf: (id: string) => P | undefined): string[][] {
   const future = fair.copy();
+  const keyOf = (id: string) => {
+    const payload = payloadOf(id);
+    return payload === undefined ? undefined : batching.keyOf(payload);
+  };
+  const waitingByKey = new Map<string | undefined, number>();
+  for (const id of future.order()) waitingByKey.set(keyOf(id), (waitingByKey.get(keyOf(id)) ?? 0) + 1);
   const starts: string[][] = [];
-  const played = Math.ceil(PLAN_BUDGET / Math.max(future.waiting, 1));
-  while (starts.length < played) {
+  for (let visits = future.waiting; visits <= PLAN_BUDGET || starts.length === 0; visits += future.waiting) {
     const head = future.takeNext();
     if (head === undefined) return starts;
-    const batch = companions(head);
-    starts.push([head, ...(batch ? future.takeBatch(batch.accepts, batch.full) : [])]);
+    const key = keyOf(head);
+    const others = (waitingByKey.get(key) ?? 0) - 1;
+    const payload = payloadOf(head);
+    const batch = key !== undefined && others > 0 && payload !== undefined ? companionsOf(batching, payload, payloadOf) : undefined;
+    const taken = batch ? future.takeBatch(batch.accepts, batch.full) : [];
+    waitingByKey.set(key, others - taken.length);
+    starts.push([head, ...taken]);
   }
   return [...starts, ...future.order().map((id) => [id])];
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import PQueue, { TimeoutError } from 'p-queue';
 import { z } from 'zod';
-import { companionsOf, planStarts, type Companions } from './batch-plan.js';
+import { companionsOf, planStarts } from './batch-plan.js';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
 import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
@@ -390,17 +390,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
    */
   #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
-    const batch = this.#companionsOf(head.job.id);
+    const batch = companionsOf(this.#options.batching, head.job.payload, (id) => this.#live.get(id)?.job.payload);
     if (!batch) return [];
     const companions = this.#fair.takeBatch(batch.accepts, batch.full).map((id) => this.#require(this.#live.get(id), id));
     for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
     return companions;
-  }
-
-  /** Which waiting jobs may join the batch of job `headId` (see `companionsOf`). */
-  #companionsOf(headId: string): Companions | undefined {
-    const head = this.#require(this.#live.get(headId), headId);
-    return companionsOf(this.#options.batching, head.job.payload, (id) => this.#live.get(id)?.job.payload);
   }
 
   #newBatch(members: readonly Entry<P, R>[]): Batch<P, R> {
@@ -587,10 +581,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   #plannedStarts(): readonly (readonly Entry<P, R>[])[] {
     if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
+    const { batching, hasRoom } = this.#options;
     const ids =
-      this.#options.batching && !this.#options.hasRoom
-        ? planStarts(this.#fair, (head) => this.#companionsOf(head))
-        : this.#fair.order().map((id) => [id]);
+      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)?.job.payload) : this.#fair.order().map((id) => [id]);
     const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
     this.#plan = { version: this.#orderVersion, starts };
     return starts;
