@@ -29,6 +29,9 @@ import { hasRoomFor } from './slot-matching.js';
 /** The largest picture a worker may send back: the largest a request may ask for, both sides at the limit. */
 const MAX_RESULT_PIXELS = REQUEST_LIMITS.size.max ** 2;
 
+/** BullMQ states of a job handed over that no worker has taken yet. */
+const NOT_TAKEN = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+
 /** How long a finished job stays in Redis for a bot that restarted before collecting it. */
 const KEEP_FINISHED_S = 3600;
 
@@ -74,6 +77,12 @@ export class RemoteGenerator
   readonly #workers = new Map<string, SeenWorker>();
   /** Workers that stopped beating, as last seen. */
   readonly #gone = new Map<string, SeenWorker>();
+  /**
+   * Registry entries not heard beating yet, by name, with the `seenAt` first read: an entry is online once it
+   * changes. A worker that died leaves its entry behind; a bot that starts (or first reads it) must not take it for
+   * a live one, offer its models and hand it jobs.
+   */
+  readonly #unheard: Map<string, number>;
   #poll: NodeJS.Timeout | undefined;
   #capacity = 0;
   /** What `hasRoom` depends on (each worker's capacity and models), to tell the queue when it changes. */
@@ -83,8 +92,9 @@ export class RemoteGenerator
   /** `hasRoom`'s answers by model, for the workers and running jobs of `key`. */
   #rooms: { readonly key: string; readonly byModel: Map<string, boolean> } | undefined;
 
-  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger, rememberedMs: number) {
+  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger, rememberedMs: number, unheard: Map<string, number>) {
     super();
+    this.#unheard = unheard;
     this.#connection = connection;
     this.#redis = redis;
     this.#log = log;
@@ -99,8 +109,8 @@ export class RemoteGenerator
     const connection = redisOptions(url);
     const redis = new Redis(connection);
     logOutages(redis, log, 'bot');
-    await firstWorker(redis, log);
-    const generator = new RemoteGenerator(connection, redis, log, rememberedMs);
+    const unheard = await firstWorker(redis, log);
+    const generator = new RemoteGenerator(connection, redis, log, rememberedMs, unheard);
     await generator.#refresh();
     generator.#poll = setInterval(() => void generator.#refresh(), HEARTBEAT_MS);
     return generator;
@@ -131,14 +141,15 @@ export class RemoteGenerator
   }
 
   /**
-   * How long the bot has waited for a worker with `model`, once that is past the time a gone worker's models stay on
-   * offer: no worker online has it, and the last one left (or, not seen since, the bot connected) that long ago. Its
-   * waiting jobs then fail. Undefined while they should wait.
+   * The time a gone worker's models stay on offer, once the bot has waited that long for a worker with `model`: no
+   * worker online has it, and the last one left (or, not seen since, the bot connected) that long ago. Its waiting
+   * jobs then fail, saying they waited that long (the window members were promised, not the registry read's moment
+   * past it). Undefined while they should wait.
    */
   abandonedMs(model: string): number | undefined {
     if ([...this.#workers.values()].some(holds(model))) return undefined;
     const waitedMs = this.awayMs(model) ?? Date.now() - this.#connectedAt;
-    return waitedMs >= this.#rememberedMs ? waitedMs : undefined;
+    return waitedMs >= this.#rememberedMs ? this.#rememberedMs : undefined;
   }
 
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
@@ -221,7 +232,7 @@ export class RemoteGenerator
     });
     try {
       const watching = AbortSignal.any([options.signal, answered.signal]);
-      const answer: unknown = await Promise.race([job.waitUntilFinished(events).catch(lostWorker), this.#watch(queue, jobId, work, watching), stopped]);
+      const answer: unknown = await Promise.race([job.waitUntilFinished(events).catch(lostWorker), this.#watch(queue, model.name, jobId, work, watching), stopped]);
       const images = await resultOf(answer);
       // Collected: Redis need not keep it for a restart any more.
       void job.remove().catch(() => undefined);
@@ -249,9 +260,11 @@ export class RemoteGenerator
 
   /**
    * The job's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
-   * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again.
+   * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again. A job no
+   * worker has taken when the bot gives up on its model (`model`: see `abandonedMs`) fails as a waiting one does:
+   * it was handed over to a worker that was going away (its last heartbeat still fresh), and none came back.
    */
-  async #watch(queue: Queue, jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
+  async #watch(queue: Queue, model: string, jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
     while (!signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
       const state = await queue.getJobState(jobId).catch(() => 'unreachable' as const);
@@ -259,6 +272,11 @@ export class RemoteGenerator
         const job = await queue.getJob(jobId);
         if (state === 'failed') lostWorker(new Error(job?.failedReason ?? 'failed'));
         if (job) return job.returnvalue;
+      }
+      const waitedMs = this.abandonedMs(model);
+      // Removed only while no worker holds it (a worker that takes it meanwhile runs it).
+      if (waitedMs !== undefined && !signal.aborted && (state === 'unknown' || (NOT_TAKEN.has(state) && (await queue.remove(jobId).catch(() => 0)) === 1))) {
+        throw new FailureError('NO_WORKER', { model, waitedMs });
       }
       if (state === 'unknown' && !signal.aborted) {
         this.#log.warn({ jobId }, 'GPU workers: Redis lost a job (restarted?); handing it over again');
@@ -296,6 +314,11 @@ export class RemoteGenerator
     for (const [name, info] of registry) {
       const seen = this.#workers.get(name) ?? this.#gone.get(name);
       if (seen?.info.seenAt === info.seenAt) continue; // no heartbeat since
+      if (!seen && (this.#unheard.get(name) ?? info.seenAt) === info.seenAt) {
+        this.#unheard.set(name, info.seenAt); // online at its next heartbeat, if it beats
+        continue;
+      }
+      this.#unheard.delete(name);
       if (!this.#workers.has(name)) this.#log.info({ worker: name, capacity: info.capacity, provider: info.provider }, 'GPU worker online');
       this.#workers.set(name, { info, heardAt: now });
       this.#gone.delete(name);
@@ -341,13 +364,19 @@ function submit(queue: Queue, jobId: string, work: Work) {
   });
 }
 
-/** Waits for a worker to register, logging once while it waits. */
-async function firstWorker(redis: Redis, log: Logger): Promise<void> {
-  let told = false;
-  for (;;) {
-    if ((await readRegistry(redis)).size > 0) return;
-    if (!told) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
-    told = true;
+/**
+ * Waits for a worker to beat (an entry whose heartbeat changes: one a dead worker left stays as it is), logging once
+ * while it waits. Resolves with the entries' `seenAt` as read before that beat, for the first registry read to
+ * judge them by.
+ */
+async function firstWorker(redis: Redis, log: Logger): Promise<Map<string, number>> {
+  const before = new Map<string, number>();
+  for (let reads = 1; ; reads += 1) {
+    const registry = await readRegistry(redis);
+    if ([...registry].some(([name, info]) => (before.get(name) ?? info.seenAt) !== info.seenAt)) return before;
+    for (const [name, info] of registry) before.set(name, info.seenAt);
+    // Told once no worker has beaten for a heartbeat's time (a live one beats every HEARTBEAT_MS).
+    if (reads === 3) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));
   }
 }

@@ -58,6 +58,12 @@ export interface PipelineOptions {
    */
   readonly ioBinding?: SessionFactoryOptions['ioBinding'];
   /**
+   * CUDA graphs for the UNet (through the bridge, on CUDA): a job's steps run on buffers kept on the GPU, one graph
+   * captured per picture size and replayed. Where that cannot be, the UNet runs without, with a line in the log.
+   * Opt-in until measured on a GPU. @default false
+   */
+  readonly cudaGraph?: SessionFactoryOptions['cudaGraph'];
+  /**
    * When a picture is decoded in tiles (diffusers' `tiled_decode`: quarter-overlapping tiles blended linearly), for
    * pictures whose decode would not fit: `mode` `auto` (when the estimated decode memory exceeds `memoryBudgetMB`,
    * default 4096), `always` (diffusers' `enable_tiling()`: whenever the picture is larger than a tile) or `never`;
