@@ -6,7 +6,9 @@
 // cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random checkpoint of the family (bench/convert.ts)
 // into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
 // BENCH_EP picks the provider (default cuda). With `--bridge` each form is measured through onnxruntime-node's binding
-// and through the native bridge to ONNX Runtime's C API (issue 17), with all its CUDA options and with each alone.
+// and through the native bridge to ONNX Runtime's C API (issue 17) without and with IoBinding for the UNet, with all
+// its CUDA options and with each alone; `--cuda-graph` adds the bridge with IoBinding and CUDA graphs for the UNet.
+// `BENCH_EP=cpu BENCH_SIZE=64 … --model test/fixtures/tiny-sd` is the dry run on the CPU (no GPU figures, same rows).
 // With `--vae` each form also decodes a 2048² picture (BENCH_VAE_SIZE) whole and in tiles: time and peak memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -69,6 +71,9 @@ const BRIDGE_VARIANTS: readonly Variant[] = [
     full: false,
   },
 ];
+
+/** `--cuda-graph` with `--bridge`: the bridge with IoBinding and CUDA graphs for the UNet, after the others. */
+const CUDA_GRAPH_VARIANT: Variant = { label: 'bridge + IoBinding + CUDA graph', env: { BENCH_BRIDGE: 'on', BENCH_CUDA_GRAPH: '1' }, full: true };
 
 /** Samples GPU 0's memory in use every 100 ms while it runs; `stop` gives the highest sample in MiB. */
 function sampleGpuMemory(): { stop: () => number | undefined } {
@@ -241,12 +246,18 @@ export async function benchGpu(): Promise<void> {
   const labels: string[] = [];
   try {
     const outDirs: string[] = [];
-    const variants = process.argv.includes('--bridge') ? BRIDGE_VARIANTS : DEFAULT_VARIANTS;
+    const variants = !process.argv.includes('--bridge')
+      ? DEFAULT_VARIANTS
+      : process.argv.includes('--cuda-graph')
+        ? [...BRIDGE_VARIANTS.slice(0, 3), CUDA_GRAPH_VARIANT, ...BRIDGE_VARIANTS.slice(3)]
+        : BRIDGE_VARIANTS;
     for (const [i, [form, dir]] of forms.entries()) {
       for (const [j, variant] of variants.entries()) {
         const label = variant.label ? `${form}, ${variant.label}` : form;
         const outDir = join(pictures, `${i}-${j}`);
         mkdirSync(outDir);
+        // The children's log lines (which binding each model runs on, fallbacks) come under this line.
+        console.log(`\n${label}: running`);
         try {
           const single = await runChild('single', dir, provider, outDir, family, variant);
           if (!variant.full) {

@@ -8,6 +8,8 @@ import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
 import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
 import { loadCApi } from '../../src/pipeline/runtime/native/c-api.js';
+import { MAX_SHAPES } from '../../src/pipeline/runtime/native/device-runs.js';
+import { createNativeSession } from '../../src/pipeline/runtime/native/native-session.js';
 import { SessionFactory, type SessionFactoryOptions } from '../../src/pipeline/runtime/session-factory.js';
 import type { ModelSession, RunClock } from '../../src/pipeline/runtime/session.js';
 import { constantTensor, type HostTensor } from '../../src/pipeline/runtime/tensor.js';
@@ -46,6 +48,15 @@ function unetFeeds(type: 'float32' | 'float16'): Record<string, HostTensor> {
     timestep: type === 'float32' ? { type, dims: [2], data: Float32Array.of(500, 20) } : { type: 'int64', dims: [2], data: BigInt64Array.of(500n, 20n) },
     encoder_hidden_states: tensor(hidden, 2),
   };
+}
+
+/** Step `i` of a job: the sample and timestep change, the conditioning (and its object) stays. */
+function step(feeds: Record<string, HostTensor>, conditioning: HostTensor, i: number): Record<string, HostTensor> {
+  const sample = feeds.sample;
+  assert.ok(sample?.type === 'float32' || sample?.type === 'float16');
+  const data = sample.type === 'float32' ? floats([...sample.dims], 10 + i) : float16Bits([...sample.dims], 10 + i);
+  const timestep = feeds.timestep?.type === 'int64' ? { type: 'int64', dims: [2], data: BigInt64Array.of(BigInt(900 - 100 * i), 20n) } as const : { type: 'float32', dims: [2], data: Float32Array.of(900 - 100 * i, 20) } as const;
+  return { sample: { ...sample, data } as HostTensor, timestep, encoder_hidden_states: conditioning };
 }
 
 describe('native bridge to the C API, on the CPU', () => {
@@ -110,15 +121,6 @@ describe('native bridge to the C API, on the CPU', () => {
 });
 
 describe("native bridge's IoBinding (a job's UNet steps), on the CPU", () => {
-  /** Step `i` of a job: the sample and timestep change, the conditioning (and its object) stays. */
-  function step(feeds: Record<string, HostTensor>, conditioning: HostTensor, i: number): Record<string, HostTensor> {
-    const sample = feeds.sample;
-    assert.ok(sample?.type === 'float32' || sample?.type === 'float16');
-    const data = sample.type === 'float32' ? floats([...sample.dims], 10 + i) : float16Bits([...sample.dims], 10 + i);
-    const timestep = feeds.timestep?.type === 'int64' ? { type: 'int64', dims: [2], data: BigInt64Array.of(BigInt(900 - 100 * i), 20n) } as const : { type: 'float32', dims: [2], data: Float32Array.of(900 - 100 * i, 20) } as const;
-    return { sample: { ...sample, data } as HostTensor, timestep, encoder_hidden_states: conditioning };
-  }
-
   it("gives the plain run's numbers bit for bit at every step, in float32 and float16, and times ONNX Runtime's call", async () => {
     for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
       const [plain, native, release] = await bothWays(`${dir}/unet/model.onnx`);
@@ -165,6 +167,61 @@ describe("native bridge's IoBinding (a job's UNet steps), on the CPU", () => {
   });
 });
 
+describe("native bridge's buffers kept in the provider's memory (what CUDA graphs run on), on the CPU", () => {
+  it("gives the plain run's numbers bit for bit at every step and shape, copying a job's conditioning in once", async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error));
+    const lines: string[] = [];
+    const log = (_level: LogLevel, message: string): number => lines.push(message);
+    for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
+      const file = `${dir}/unet/model.onnx`;
+      const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+      const reference = await plain.load(file);
+      const resident = await createNativeSession(api, file, { provider: 'cpu', config: {}, deviceResident: true, log });
+      const feeds = unetFeeds(type);
+      const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+      for (let i = 0; i < 3; i++) {
+        const [expected, actual] = await Promise.all([reference.run(step(feeds, conditioning, i)), resident.run(step(feeds, conditioning, i))]);
+        assert.deepEqual(actual, expected, `${type} step ${i}`);
+      }
+      // Changed in place against its promise: the copy made at the first step is what runs.
+      if (conditioning.type === 'float32') {
+        const original = conditioning.data.slice();
+        conditioning.data.fill(0.5);
+        assert.deepEqual(await resident.run(step(feeds, conditioning, 3)), await reference.run(step(feeds, { ...conditioning, data: original }, 3)));
+      }
+      // Other shapes (batch 1, other latent sizes) get buffers of their own, up to MAX_SHAPES; beyond, runs go without.
+      for (const side of [4, 6, 10, 12]) {
+        const dims = [2, 4, side, side];
+        const sample: HostTensor = type === 'float32' ? { type, dims, data: floats(dims, side) } : { type, dims, data: float16Bits(dims, side) };
+        const small = { ...step(feeds, conditioning, 0), sample };
+        assert.deepEqual(await resident.run(small), await reference.run(small), `${type} ${side}²`);
+      }
+      await Promise.all([resident.release(), plain.releaseAll()]);
+    }
+    assert.equal(MAX_SHAPES, 4);
+    assert.deepEqual(lines, Array(2).fill('a model run of a new shape beyond the 4 kept on the device runs without CUDA graphs'));
+  });
+
+  it('after a failed run on the kept buffers, runs without them from now on, said once', async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error));
+    const lines: string[] = [];
+    const log = (_level: LogLevel, message: string): number => lines.push(message);
+    const file = `${TINY}/unet/model.onnx`;
+    const resident = await createNativeSession(api, file, { provider: 'cpu', config: {}, deviceResident: true, log });
+    const feeds = unetFeeds('float32');
+    const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+    // An input the graph does not have fails on the buffers, then the same way without them: the caller hears it.
+    await assert.rejects(resident.run({ ...step(feeds, conditioning, 0), bogus: conditioning }), /bogus/);
+    assert.deepEqual(lines, ['a run on the device buffers of CUDA graphs failed; this model runs without them from now on']);
+    const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+    assert.deepEqual(await resident.run(step(feeds, conditioning, 1)), await (await plain.load(file)).run(step(feeds, conditioning, 1)));
+    assert.equal(lines.length, 1);
+    await Promise.all([resident.release(), plain.releaseAll()]);
+  });
+});
+
 describe('native bridge fallbacks', () => {
   it('a library that cannot load is said once and the binding runs, with the same numbers', async () => {
     const lines: { level: LogLevel; message: string; fields: Readonly<Record<string, unknown>> }[] = [];
@@ -189,6 +246,27 @@ describe('native bridge fallbacks', () => {
     const [plain, , release] = await bothWays(`${TINY}/unet/model.onnx`);
     assert.deepEqual(await unet.run(unetFeeds('float32')), await plain.run(unetFeeds('float32')));
     await Promise.all([factory.releaseAll(), release()]);
+  });
+
+  it('CUDA graphs asked for on the CPU: the UNet runs without them, said once, and the picture is the same', async () => {
+    const request = { prompt: 'a red fox in the snow', seed: 7, steps: 3, width: 64, height: 64 };
+    const plain = await StableDiffusionPipeline.load(TINY, { provider: 'cpu' });
+    const expected = (await plain.generate(request)).images[0]?.rgb8;
+    await plain.dispose();
+    assert.ok(expected);
+    for (const nativeBridge of ['on', 'off'] as const) {
+      const lines: { message: string; fields: Readonly<Record<string, unknown>> }[] = [];
+      const log = (level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void => {
+        if (level === 'warn') lines.push({ message, fields });
+      };
+      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge, cudaGraph: true, log });
+      assert.deepEqual((await pipeline.generate(request)).images[0]?.rgb8, expected);
+      await pipeline.dispose();
+      assert.deepEqual(
+        lines.map(({ message, fields }) => [message, String(fields.file).split('/').at(-2), fields.binding]),
+        [['CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', nativeBridge === 'on' ? 'native bridge' : 'onnxruntime-node']],
+      );
+    }
   });
 
   it('without the CUDA provider, `auto` passes over CUDA through the bridge and lands on the CPU', async () => {

@@ -84,6 +84,14 @@ export interface SessionFactoryOptions {
    * IoBinding (`native/io-binding.ts`). @default true
    */
   readonly ioBinding?: boolean;
+  /**
+   * CUDA graphs for the models loaded with `{ cudaGraph: true }` (the UNet): created through the bridge on CUDA with
+   * `enable_cuda_graph`, their runs fed a constant tensor (a job's steps) run on buffers kept on the GPU, one graph
+   * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where that cannot be (the bridge
+   * off or not loading, another provider, a model ONNX Runtime refuses graphs for) the model runs without, with a
+   * line in the log. @default false
+   */
+  readonly cudaGraph?: boolean;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
   readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
@@ -100,6 +108,7 @@ export class SessionFactory {
   readonly #bridge: NativeBridgeChoice;
   readonly #cudaOptions: Readonly<Record<string, string>>;
   readonly #ioBinding: boolean;
+  readonly #cudaGraph: boolean;
   readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
@@ -112,6 +121,7 @@ export class SessionFactory {
     this.#bridge = options.nativeBridge ?? 'off';
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
     this.#ioBinding = options.ioBinding ?? true;
+    this.#cudaGraph = options.cudaGraph ?? false;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
@@ -119,17 +129,18 @@ export class SessionFactory {
   /**
    * The session of the ONNX model at `file` (external weights such as `model.onnx_data` or `weights.pb` are
    * read from the same folder). Graph optimization level `all`.
+   * `cudaGraph` marks a model whose runs may be CUDA graphs (see {@link SessionFactoryOptions.cudaGraph}).
    * @throws PipelineError `MODEL_MISSING_FILE` (the file or its external data is absent), `MODEL_CORRUPT` (not a
    *   readable ONNX model), `MODEL_UNSUPPORTED` (ONNX Runtime cannot run it), `PROVIDER_UNAVAILABLE`.
    */
-  load(file: string): Promise<ModelSession> {
+  load(file: string, { cudaGraph = false }: { readonly cudaGraph?: boolean } = {}): Promise<ModelSession> {
     if (!existsSync(file)) {
       return Promise.reject(new PipelineError('MODEL_MISSING_FILE', `Model file not found: ${file}`, { file }));
     }
     const key = realpathSync(file);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = this.#create(file);
+      session = this.#create(file, cudaGraph && this.#cudaGraph);
       this.#sessions.set(key, session);
       // A failed load must not poison later attempts (the file may be fixed and loaded again).
       session.catch(() => this.#sessions.delete(key));
@@ -171,12 +182,12 @@ export class SessionFactory {
     await Promise.all(loaded.map((session) => session.release()));
   }
 
-  async #create(file: string): Promise<ModelSession> {
+  async #create(file: string, graphs: boolean): Promise<ModelSession> {
     const candidates = providerCandidates(this.#choice).filter((p) => !this.#unavailable.has(p));
     for (const provider of candidates) {
       const start = performance.now();
       try {
-        const { session, binding, why, cached } = await this.#createOn(file, provider);
+        const { session, binding, why, cached } = await this.#createOn(file, provider, graphs);
         const ms = Math.round(performance.now() - start);
         this.#log?.('info', 'model loaded', { file, provider, binding, why, ms, cached });
         return new ModelSession(session, file, provider);
@@ -195,14 +206,16 @@ export class SessionFactory {
     throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
   }
 
-  async #createOn(file: string, provider: ExecutionProvider): Promise<Opened & { cached: boolean }> {
+  async #createOn(file: string, provider: ExecutionProvider, graphs: boolean): Promise<Opened & { cached: boolean }> {
     const config = sessionConfig(provider);
-    if (this.#cacheDir === undefined) return { ...(await this.#open(file, provider, config)), cached: false };
+    const open = (source: string, entries: Record<string, unknown>, optimizedModelFilePath?: string): Promise<Opened> =>
+      this.#open(source, provider, entries, graphs, optimizedModelFilePath);
+    if (this.#cacheDir === undefined) return { ...(await open(file, config)), cached: false };
 
     const cachedFile = join(this.#cacheDir, cacheName(file, provider));
     if (existsSync(cachedFile)) {
       try {
-        return { ...(await this.#open(cachedFile, provider, config)), cached: true };
+        return { ...(await open(cachedFile, config)), cached: true };
       } catch (error) {
         // A half-written entry (crash while saving): rebuild it from the original below.
         this.#log?.('warn', 'optimized graph cache entry unreadable, rebuilding it', {
@@ -219,11 +232,11 @@ export class SessionFactory {
         optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
       };
-      return { ...(await this.#open(file, provider, cacheConfig, cachedFile)), cached: false };
+      return { ...(await open(file, cacheConfig, cachedFile)), cached: false };
     } catch (cacheError) {
       // Some providers cannot serialize their graphs: run uncached rather than not at all. A broken model
       // fails again here, with its own error.
-      const opened = await this.#open(file, provider, config);
+      const opened = await open(file, config);
       this.#log?.('warn', 'cannot cache the optimized graph; loaded without the cache', {
         file,
         provider,
@@ -236,20 +249,40 @@ export class SessionFactory {
   /**
    * A session of `file` on `provider` with the session configuration entries `config` (`extra.session`), saving the
    * optimized graph to `optimizedModelFilePath` when given: through the native bridge where {@link
-   * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding.
+   * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding;
+   * with CUDA graphs when `graphs` and it can be.
    */
   async #open(
     file: string,
     provider: ExecutionProvider,
     config: Record<string, unknown>,
+    graphs: boolean,
     optimizedModelFilePath?: string,
   ): Promise<Opened> {
     const bridged = bridgesProvider(this.#bridge, provider);
     const api = bridged ? await this.#nativeApi() : undefined;
+    if (graphs && (api === undefined || provider !== 'cuda')) {
+      const binding = api === undefined ? 'onnxruntime-node' : 'native bridge';
+      this.#log?.('warn', 'CUDA graphs need the CUDA provider through the native bridge; this model runs without them', { file, provider, binding });
+    }
     if (api !== undefined && (provider === 'cuda' || provider === 'cpu')) {
-      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions, ioBinding: this.#ioBinding };
-      const session = await createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
-      return { session, binding: 'native bridge', why: `the native bridge (${this.#bridge}) covers ${provider}` };
+      const options = {
+        provider,
+        config: flatten({ session: config }),
+        cudaOptions: this.#cudaOptions,
+        ioBinding: this.#ioBinding,
+        ...(this.#log ? { log: this.#log } : {}),
+        ...(optimizedModelFilePath === undefined ? {} : { optimizedModelFilePath }),
+      };
+      const why = `the native bridge (${this.#bridge}) covers ${provider}`;
+      if (graphs && provider === 'cuda') {
+        try {
+          return { session: await createNativeSession(api, file, { ...options, cudaGraphs: true }), binding: 'native bridge', why: `${why}, with CUDA graphs` };
+        } catch (error) {
+          this.#log?.('warn', 'ONNX Runtime refuses CUDA graphs for this model; it runs without them', { file, reason: errorMessage(error) });
+        }
+      }
+      return { session: await createNativeSession(api, file, options), binding: 'native bridge', why };
     }
     const options: InferenceSession.SessionOptions = {
       executionProviders: [provider],

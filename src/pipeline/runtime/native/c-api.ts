@@ -25,6 +25,7 @@ const FUNCTIONS = {
   GetErrorMessage: [2, 'const char *f(void *status)'],
   CreateEnv: [3, 'void *f(int level, const char *logid, _Out_ void **env)'],
   CreateSession: [7, 'void *f(void *env, const char *path, void *options, _Out_ void **session)'],
+  CreateSessionFromArray: [8, 'void *f(void *env, const uint8_t *data, size_t length, void *options, _Out_ void **session)'],
   Run: [
     9,
     'void *f(void *session, void *runOptions, const char **inputNames, void **inputs, size_t inputCount, ' +
@@ -52,6 +53,7 @@ const FUNCTIONS = {
   CreateRunOptions: [39, 'void *f(_Out_ void **options)'],
   GetSymbolicDimensions: [63, 'void *f(void *info, _Out_ const char **names, size_t count)'],
   GetTensorTypeAndShape: [65, 'void *f(void *value, _Out_ void **info)'],
+  CreateMemoryInfo: [68, 'void *f(const char *name, int allocatorType, int id, int memType, _Out_ void **info)'],
   CreateCpuMemoryInfo: [69, 'void *f(int allocatorType, int memType, _Out_ void **info)'],
   AllocatorFree: [76, 'void *f(void *allocator, void *pointer)'],
   GetAllocatorWithDefaultOptions: [78, 'void *f(_Out_ void **allocator)'],
@@ -64,6 +66,8 @@ const FUNCTIONS = {
   ReleaseTensorTypeAndShapeInfo: [99, 'void f(void *info)'],
   ReleaseSessionOptions: [100, 'void f(void *options)'],
   AddSessionConfigEntry: [130, 'void *f(void *options, const char *key, const char *value)'],
+  CreateAllocator: [131, 'void *f(void *session, void *memoryInfo, _Out_ void **allocator)'],
+  ReleaseAllocator: [132, 'void f(void *allocator)'],
   RunWithBinding: [133, 'void *f(void *session, void *runOptions, void *binding)'],
   CreateIoBinding: [134, 'void *f(void *session, _Out_ void **binding)'],
   ReleaseIoBinding: [135, 'void f(void *binding)'],

@@ -1,10 +1,6 @@
 import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
-import { createValue, toHost, writeValue } from './values.js';
-
-/** `OrtArenaAllocator` and `OrtMemTypeDefault`: host memory as ONNX Runtime allocates its own outputs. */
-const ARENA_ALLOCATOR = 1;
-const DEFAULT_MEMORY = 0;
+import { boundOutputValues, createValue, memoryInfo, toHost, writeValue } from './values.js';
 
 /** Idle bindings kept per session: one per job that runs at once, and one per conditioning group of a job. */
 const IDLE_BINDINGS = 4;
@@ -86,19 +82,14 @@ class Binding {
   }
 
   /** After the first run of a shape: keeps the outputs ONNX Runtime allocated and binds them for the next runs. */
-  keepOutputs(allocator: Handle, wanted: readonly string[]): void {
+  keepOutputs(wanted: readonly string[]): void {
     if (this.outputs.size > 0) return;
-    const { fn } = this.api;
-    const array = [null];
-    const count = [0];
-    check(this.api, fn.GetBoundOutputValues(this.handle, allocator, array, count));
-    const values = Number(count[0]) === 0 ? [] : this.api.pointers(array[0], Number(count[0]));
-    if (array[0] !== null) check(this.api, fn.AllocatorFree(allocator, array[0]));
+    const values = boundOutputValues(this.api, this.handle);
     for (const [i, name] of wanted.entries()) {
       const value = values[i];
       if (value === undefined) continue;
       this.outputs.set(name, value);
-      check(this.api, fn.BindOutput(this.handle, name, value));
+      check(this.api, this.api.fn.BindOutput(this.handle, name, value));
     }
   }
 
@@ -130,9 +121,7 @@ export class IoBindingRuns {
     this.#session = session;
     this.#allocator = allocator;
     this.#file = file;
-    const out = [null];
-    check(api, api.fn.CreateCpuMemoryInfo(ARENA_ALLOCATOR, DEFAULT_MEMORY, out));
-    this.#memoryInfo = out[0];
+    this.#memoryInfo = memoryInfo(api, 'cpu');
   }
 
   /**
@@ -145,7 +134,7 @@ export class IoBindingRuns {
       binding.bindInputs(this.#allocator, feeds);
       binding.bindOutputs(feeds, wanted, this.#memoryInfo);
       await run(binding.handle);
-      binding.keepOutputs(this.#allocator, wanted);
+      binding.keepOutputs(wanted);
       const out: Record<string, HostTensor> = {};
       for (const name of wanted) {
         const value = binding.outputs.get(name);

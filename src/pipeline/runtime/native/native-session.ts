@@ -1,36 +1,32 @@
+import type { PipelineLogger } from '../../logger.js';
 import type { SessionBackend } from '../session-backend.js';
 import type { RunClock } from '../session.js';
 import { isConstantTensor, type HostTensor, type TensorInfo } from '../tensor.js';
-import { check, LOG_ERROR, type Handle, type OrtCApi } from './c-api.js';
+import { check, type Handle, type OrtCApi } from './c-api.js';
+import { DeviceResidentRuns, type DeviceResidentOptions } from './device-runs.js';
 import { IoBindingRuns } from './io-binding.js';
+import { callAsync, openSession, type OpenOptions } from './open-session.js';
 import { toHost, toValue, typeAndShape } from './values.js';
 
-/** How {@link createNativeSession} creates a session. */
-export interface NativeSessionOptions {
-  /** `cuda` appends the CUDA provider with {@link NativeSessionOptions.cudaOptions}; `cpu` uses ONNX Runtime's own. */
-  readonly provider: 'cpu' | 'cuda';
-  /** Session configuration entries (`session.use_device_allocator_for_initializers` …), as the plain binding's `extra`. */
-  readonly config: Readonly<Record<string, string>>;
-  /** CUDA provider options V2 by name (`cudnn_conv_algo_search` …), for `cuda`. */
-  readonly cudaOptions?: Readonly<Record<string, string>>;
-  /** Where to save ONNX Runtime's optimized graph, as the plain binding's `optimizedModelFilePath`. */
-  readonly optimizedModelFilePath?: string;
+/** How {@link createNativeSession} creates a session and runs it. */
+export interface NativeSessionOptions extends OpenOptions {
   /**
    * Runs fed a {@link isConstantTensor constant} tensor go through ONNX Runtime's IoBinding (`io-binding.ts`): the
    * constant inputs bound once, the outputs allocated once per shape. @default true
    */
   readonly ioBinding?: boolean;
-}
-
-/** `ORT_ENABLE_ALL`, the plain binding's `graphOptimizationLevel: 'all'`. */
-const OPTIMIZE_ALL = 99;
-
-/** A koffi call on its worker thread, as a promise (session creation and runs take long: the event loop goes on). */
-function callAsync(fn: { async(...args: unknown[]): void }, ...args: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    // koffi reports a failed call (not ONNX Runtime's status, which is the result) as an Error.
-    fn.async(...args, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result)));
-  });
+  /**
+   * On CUDA: the session is created with `enable_cuda_graph`, and runs fed a constant tensor run on buffers kept on the
+   * GPU (`device-runs.ts`), one CUDA graph captured per shape and replayed; other runs run without graphs. @default false
+   */
+  readonly cudaGraphs?: boolean;
+  /**
+   * Runs fed a constant tensor run on buffers kept in the provider's memory, as with {@link cudaGraphs} but without
+   * graphs: how the CPU tests that machinery. @default false
+   */
+  readonly deviceResident?: boolean;
+  /** Receives the line of a run refused its CUDA graph. */
+  readonly log?: PipelineLogger;
 }
 
 /**
@@ -38,38 +34,12 @@ function callAsync(fn: { async(...args: unknown[]): void }, ...args: unknown[]):
  * @throws Error with ONNX Runtime's message when it cannot (the same messages the plain binding gives).
  */
 export async function createNativeSession(api: OrtCApi, file: string, options: NativeSessionOptions): Promise<NativeSession> {
-  const { fn } = api;
-  const out = [null];
-  check(api, fn.CreateSessionOptions(out));
-  const sessionOptions = out[0];
-  try {
-    check(api, fn.SetSessionGraphOptimizationLevel(sessionOptions, OPTIMIZE_ALL));
-    check(api, fn.SetSessionLogSeverityLevel(sessionOptions, LOG_ERROR));
-    for (const [key, value] of Object.entries(options.config)) {
-      check(api, fn.AddSessionConfigEntry(sessionOptions, key, value));
-    }
-    if (options.optimizedModelFilePath !== undefined) {
-      check(api, fn.SetOptimizedModelFilePath(sessionOptions, options.optimizedModelFilePath));
-    }
-    if (options.provider === 'cuda') appendCuda(api, sessionOptions, options.cudaOptions ?? {});
-    const session = [null];
-    check(api, await callAsync(fn.CreateSession, api.env, file, sessionOptions, session));
-    return new NativeSession(api, session[0], file, options.ioBinding ?? true);
-  } finally {
-    fn.ReleaseSessionOptions(sessionOptions);
-  }
-}
-
-function appendCuda(api: OrtCApi, sessionOptions: Handle, cudaOptions: Readonly<Record<string, string>>): void {
-  const out = [null];
-  check(api, api.fn.CreateCUDAProviderOptions(out));
-  try {
-    const keys = Object.keys(cudaOptions);
-    check(api, api.fn.UpdateCUDAProviderOptions(out[0], keys, Object.values(cudaOptions), keys.length));
-    check(api, api.fn.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, out[0]));
-  } finally {
-    api.fn.ReleaseCUDAProviderOptions(out[0]);
-  }
+  const graphs = options.provider === 'cuda' && options.cudaGraphs === true;
+  const cudaOptions = graphs ? { ...options.cudaOptions, enable_cuda_graph: '1' } : options.cudaOptions;
+  const openOptions = { ...options, ...(cudaOptions ? { cudaOptions } : {}) };
+  const session = await openSession(api, file, openOptions);
+  const resident = graphs || options.deviceResident === true ? { ...openOptions, graphs, ...(options.log ? { log: options.log } : {}) } : undefined;
+  return new NativeSession(api, session, file, { ioBinding: options.ioBinding ?? true, resident });
 }
 
 /**
@@ -85,6 +55,11 @@ export class NativeSession implements SessionBackend {
   readonly #allocator: Handle;
   /** Runs through IoBinding, when asked for. */
   readonly #bound: IoBindingRuns | undefined;
+  /** Runs on buffers kept in the provider's memory (CUDA graphs), when asked for and until one fails. */
+  #resident: DeviceResidentRuns | undefined;
+  readonly #log: PipelineLogger | undefined;
+  /** The run options of every other run: on a session with CUDA graphs, `gpu_graph_id` -1 (no graph). */
+  readonly #runOptions: Handle = null;
 
   /** @internal Use {@link createNativeSession}. */
   constructor(
@@ -92,7 +67,7 @@ export class NativeSession implements SessionBackend {
     session: Handle,
     /** The model file (for messages). */
     readonly file: string,
-    ioBinding: boolean,
+    runs: { readonly ioBinding: boolean; readonly resident: DeviceResidentOptions | undefined },
   ) {
     this.#api = api;
     this.#session = session;
@@ -101,7 +76,15 @@ export class NativeSession implements SessionBackend {
     this.#allocator = out[0];
     this.inputs = this.#describe('Input');
     this.outputs = this.#describe('Output');
-    this.#bound = ioBinding ? new IoBindingRuns(api, session, this.#allocator, file) : undefined;
+    this.#bound = runs.ioBinding ? new IoBindingRuns(api, session, this.#allocator, file) : undefined;
+    this.#resident = runs.resident ? new DeviceResidentRuns(api, session, file, runs.resident) : undefined;
+    this.#log = runs.resident?.log;
+    if (runs.resident?.graphs) {
+      check(api, api.fn.CreateRunOptions(out));
+      this.#runOptions = out[0];
+      // A run of a session with CUDA graphs that gives no graph id captures graph 0; -1 runs it as it is.
+      check(api, api.fn.AddRunConfigEntry(this.#runOptions, 'gpu_graph_id', '-1'));
+    }
   }
 
   async run(
@@ -116,16 +99,31 @@ export class NativeSession implements SessionBackend {
       if (clock) clock.runCallMs = (clock.runCallMs ?? 0) + performance.now() - start;
       check(this.#api, status);
     };
-    if (this.#bound && Object.values(feeds).some(isConstantTensor)) {
-      return this.#bound.run(feeds, wanted, (binding) => timed(callAsync(this.#api.fn.RunWithBinding, this.#session, null, binding)));
-    }
     const { fn } = this.#api;
+    if (Object.values(feeds).some(isConstantTensor)) {
+      const resident = this.#resident;
+      if (resident?.accepts(feeds, wanted)) {
+        try {
+          return await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+        } catch (error) {
+          // A graph ONNX Runtime cannot capture or replay would fail every job: the session goes on without graphs
+          // (this run is tried again that way, so an error of the run itself still reaches the caller).
+          this.#resident = undefined;
+          const reason = error instanceof Error ? error.message : String(error);
+          this.#log?.('warn', 'a run on the device buffers of CUDA graphs failed; this model runs without them from now on', { file: this.file, reason });
+          await resident.release().catch(() => undefined);
+        }
+      }
+      if (this.#bound) {
+        return this.#bound.run(feeds, wanted, (binding) => timed(callAsync(fn.RunWithBinding, this.#session, this.#runOptions, binding)));
+      }
+    }
     const names = Object.keys(feeds);
     const values: Handle[] = [];
     const results: Handle[] = wanted.map(() => null);
     try {
       for (const tensor of Object.values(feeds)) values.push(toValue(this.#api, this.#allocator, tensor));
-      await timed(callAsync(fn.Run, this.#session, null, names, values, names.length, wanted, wanted.length, results));
+      await timed(callAsync(fn.Run, this.#session, this.#runOptions, names, values, names.length, wanted, wanted.length, results));
       const out: Record<string, HostTensor> = {};
       for (const [i, name] of wanted.entries()) out[name] = toHost(this.#api, results[i], name, this.file);
       return out;
@@ -134,11 +132,12 @@ export class NativeSession implements SessionBackend {
     }
   }
 
-  release(): Promise<void> {
+  async release(): Promise<void> {
     this.#bound?.release();
+    await this.#resident?.release();
+    if (this.#runOptions !== null) this.#api.fn.ReleaseRunOptions(this.#runOptions);
     if (this.#session !== null) this.#api.fn.ReleaseSession(this.#session);
     this.#session = null;
-    return Promise.resolve();
   }
 
   /** The graph's inputs or outputs, as onnxruntime-node's metadata names them (symbolic dimensions by name). */

@@ -2,11 +2,34 @@ import { PipelineError } from '../../errors.js';
 import type { HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
 
+/** `OrtArenaAllocator` and `OrtMemTypeDefault`: memory as a provider allocates its own tensors. */
+const ARENA_ALLOCATOR = 1;
+const DEFAULT_MEMORY = 0;
+
+/**
+ * A new `OrtMemoryInfo` (released by the caller) of the memory `provider` computes in: the host's for the CPU,
+ * GPU 0's for CUDA (as the bridge creates CUDA sessions, on device 0).
+ */
+export function memoryInfo(api: OrtCApi, provider: 'cpu' | 'cuda'): Handle {
+  const out = [null];
+  const status =
+    provider === 'cuda'
+      ? api.fn.CreateMemoryInfo('Cuda', ARENA_ALLOCATOR, 0, DEFAULT_MEMORY, out)
+      : api.fn.CreateCpuMemoryInfo(ARENA_ALLOCATOR, DEFAULT_MEMORY, out);
+  check(api, status);
+  return out[0];
+}
+
 /** ONNX Runtime's element types (`ONNXTensorElementDataType`) by the names onnxruntime-node gives them. */
 const ELEMENT_TYPES: readonly (string | undefined)[] = [
   undefined, 'float32', 'uint8', 'int8', 'uint16', 'int16', 'int32', 'int64', 'string', 'bool', 'float16', 'float64',
   'uint32', 'uint64',
 ];
+
+/** ONNX Runtime's number (`ONNXTensorElementDataType`) of the element type onnxruntime-node calls `name`. */
+export function elementTypeNumber(name: string): number {
+  return ELEMENT_TYPES.indexOf(name);
+}
 
 /** An element type's name as onnxruntime-node gives it (`float32`), from ONNX Runtime's number. */
 export function elementTypeName(type: number): string {
@@ -31,7 +54,7 @@ export function typeAndShape(api: OrtCApi, info: Handle): { type: string; dims: 
 export function createValue(api: OrtCApi, allocator: Handle, tensor: HostTensor): Handle {
   const out = [null];
   const shape = BigInt64Array.from(tensor.dims, BigInt);
-  check(api, api.fn.CreateTensorAsOrtValue(allocator, shape, shape.length, ELEMENT_TYPES.indexOf(tensor.type), out));
+  check(api, api.fn.CreateTensorAsOrtValue(allocator, shape, shape.length, elementTypeNumber(tensor.type), out));
   return out[0];
 }
 
@@ -52,6 +75,22 @@ function dataOf(api: OrtCApi, value: Handle): Handle {
   const data = [null];
   check(api, api.fn.GetTensorMutableData(value, data));
   return data[0];
+}
+
+/**
+ * The outputs of the last run through the IoBinding `binding`, in the order they were bound (`GetBoundOutputValues`;
+ * each released by the caller).
+ */
+export function boundOutputValues(api: OrtCApi, binding: Handle): Handle[] {
+  const allocator = [null];
+  check(api, api.fn.GetAllocatorWithDefaultOptions(allocator));
+  const array = [null];
+  const count = [0];
+  check(api, api.fn.GetBoundOutputValues(binding, allocator[0], array, count));
+  if (array[0] === null) return [];
+  const values = api.pointers(array[0], Number(count[0]));
+  check(api, api.fn.AllocatorFree(allocator[0], array[0]));
+  return values;
 }
 
 /** The type and dimensions of the tensor `value`. */
