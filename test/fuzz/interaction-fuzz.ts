@@ -397,6 +397,7 @@ export class FuzzWorld {
       'cmyk-jpeg': odd('cmyk-jpeg'),
       gif: odd('gif'),
       'svg-bomb': odd('svg-bomb'),
+      oversize: odd('oversize'),
     };
     const attachment = files[upload]();
     this.#uploads.set(upload, attachment);

@@ -1,5 +1,5 @@
 // Uploads that are pictures, but odd ones: formats and layouts a member's phone or editor may send, and ones made to
-// hurt (an SVG that asks to be drawn at 100 000² pixels, an empty file).
+// hurt (an SVG that asks to be drawn at 100 000² pixels, an empty file, a file over the bot's download limit).
 import sharp from 'sharp';
 import { drawPng } from '../support/pictures.js';
 
@@ -10,7 +10,10 @@ export interface OddPicture {
   readonly contentType: string;
 }
 
-export const ODD_PICTURE_KINDS = ['empty', 'one-pixel', 'extreme-aspect', 'sixteen-bit', 'grey-alpha', 'cmyk-jpeg', 'gif', 'svg-bomb'] as const;
+export const ODD_PICTURE_KINDS = ['empty', 'one-pixel', 'extreme-aspect', 'sixteen-bit', 'grey-alpha', 'cmyk-jpeg', 'gif', 'svg-bomb', 'oversize'] as const;
+
+/** One byte over `config/default.json`'s `attachments.maxDownloadBytes` (20 MiB). */
+const OVER_DOWNLOAD_LIMIT = 20 * 1024 * 1024 + 1;
 export type OddPictureKind = (typeof ODD_PICTURE_KINDS)[number];
 
 /** Each odd picture, made once. */
@@ -31,5 +34,7 @@ export async function oddPictures(): Promise<Record<OddPictureKind, OddPicture>>
       filename: 'huge.svg',
       contentType: 'image/svg+xml',
     },
+    // A real picture's start, then padding: only its size gives it away.
+    oversize: png(Buffer.concat([await drawPng(8, 8, stripes), Buffer.alloc(OVER_DOWNLOAD_LIMIT)]), 'poster.png'),
   };
 }
