@@ -39,6 +39,8 @@ interface Entry<P, R> {
   status: 'live' | 'suspending' | 'cancelled' | 'done';
   /** Last position told to listeners; 0 once running. */
   position: number;
+  /** While running: the id of the job whose p-queue task holds its slot (its own, or its batch's first job's). */
+  slot: string;
   startedAt: number;
   /** Fraction of the current attempt done, from the runner's progress reports. */
   progress: number;
@@ -257,10 +259,14 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
   }
 
-  /** Whether waiting job `id` has room beside the jobs holding slots now (see `QueueSettings.hasRoom`). */
+  /**
+   * Whether waiting job `id` has room beside the slots taken now (see `QueueSettings.hasRoom`): a batch takes one
+   * slot, so it counts once, by the payload of one of its jobs still running (they share the batch key).
+   */
   #hasRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>, id: string): boolean {
     const entry = this.#live.get(id);
-    return entry !== undefined && hasRoom(entry.job.payload, [...this.#slots].map((running) => running.job.payload));
+    const taken = new Map([...this.#slots].map((running) => [running.slot, running.job.payload]));
+    return entry !== undefined && hasRoom(entry.job.payload, [...taken.values()]);
   }
 
   resize(concurrency: number): void {
@@ -302,6 +308,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       job,
       status: 'live',
       position: 0,
+      slot: job.id,
       startedAt: 0,
       progress: 0,
       dequeue: new AbortController(),
@@ -348,7 +355,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   async #start(entry: Entry<P, R>): Promise<R> {
     const companions = this.#takeCompanions(entry);
-    for (const member of [entry, ...companions]) this.#markRunning(member);
+    for (const member of [entry, ...companions]) this.#markRunning(member, entry.job.id);
     this.#orderChanged();
     const { batching } = this.#options;
     if (!batching || companions.length === 0) {
@@ -374,7 +381,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const { batching } = this.#options;
     const key = batching?.keyOf(head.job.payload);
     if (!batching || key === undefined) return [];
-    let room = batching.maxSize - batching.sizeOf(head.job.payload);
+    let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head.job.payload) ?? batching.maxSize) - batching.sizeOf(head.job.payload);
     if (room < 1) return [];
     const ids = this.#fair.takeBatch((id) => {
       const payload = this.#live.get(id)?.job.payload;
@@ -389,9 +396,10 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return companions;
   }
 
-  /** A job leaves the waiting line for a slot: a new attempt, with its own signal. */
-  #markRunning(entry: Entry<P, R>): void {
+  /** A job leaves the waiting line for the slot `slot` holds: a new attempt, with its own signal. */
+  #markRunning(entry: Entry<P, R>, slot: string): void {
     this.#leaveWaiting(entry.job.ownerId);
+    entry.slot = slot;
     this.#slots.add(entry);
     entry.job = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
     entry.run = new AbortController();
