@@ -7,13 +7,19 @@
 // tiling saves. Prints one JSON line.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { StableDiffusionPipeline, parseProviderChoice, type GenerateRequest, type GenerationTiming } from '../src/pipeline/index.js';
+import {
+  StableDiffusionPipeline,
+  parseProviderChoice,
+  type GenerateRequest,
+  type GenerationTiming,
+  type PipelineLogger,
+} from '../src/pipeline/index.js';
 import { encodePng } from '../src/pipeline/image/png.js';
 import { VaeDecoder } from '../src/pipeline/models/vae-decoder.js';
 import { resolveVaeTiling, type VaeTilingMode } from '../src/pipeline/models/vae-tiling.js';
 import type { ModelSession } from '../src/pipeline/runtime/session.js';
 import { SessionFactory } from '../src/pipeline/runtime/session-factory.js';
-import type { HostTensor } from '../src/pipeline/runtime/tensor.js';
+import { constantTensor, type HostTensor } from '../src/pipeline/runtime/tensor.js';
 import { seededRandom } from '../test/support/seeded-random.js';
 
 /** The picture's side and CFG, set by bench/gpu.ts for the family measured. */
@@ -30,18 +36,27 @@ const REQUEST: GenerateRequest = {
 const WARM_RUNS = 5;
 
 /**
- * How the parent asks for the native bridge (BENCH_BRIDGE: auto, on, off) and CUDA provider options over the
- * bridge's own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob.
+ * How the parent asks for the native bridge (BENCH_BRIDGE: auto, on, off), CUDA provider options over the bridge's
+ * own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob, the bridge's IoBinding off
+ * (BENCH_IO_BINDING=0) and CUDA graphs for the UNet (BENCH_CUDA_GRAPH=1).
  */
-function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string> } {
+function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string>; ioBinding?: boolean; cudaGraph?: boolean } {
   const bridge = process.env.BENCH_BRIDGE;
   const options = process.env.BENCH_CUDA_OPTIONS;
   return {
     ...(bridge === 'auto' || bridge === 'on' || bridge === 'off' ? { nativeBridge: bridge } : {}),
     ...(options ? { cudaOptions: JSON.parse(options) as Record<string, string> } : {}),
+    ...(process.env.BENCH_IO_BINDING === '0' ? { ioBinding: false } : {}),
+    ...(process.env.BENCH_CUDA_GRAPH === '1' ? { cudaGraph: true } : {}),
   };
 }
 const COUNT4_RUNS = 2;
+
+/** The pipeline's warnings (a fallback: the bridge, CUDA graphs) and which binding each model runs on, to stderr. */
+const log: PipelineLogger = (level, message, fields) => {
+  if (level === 'warn' || level === 'error') process.stderr.write(`  ${level}: ${message} ${JSON.stringify(fields)}\n`);
+  else if (message === 'model loaded') process.stderr.write(`  ${String(fields.file)}: ${String(fields.provider)}, ${String(fields.binding)} (${String(fields.why)})\n`);
+};
 
 export interface GpuChildResult {
   readonly providers: Readonly<Record<string, string>>;
@@ -68,7 +83,7 @@ function median<T>(values: T[], key: (value: T) => number): T {
 export async function gpuChild(mode: string, dir: string, provider: string, outDir: string): Promise<void> {
   if (mode === 'vae') return vaeChild(dir, provider);
   const loadStart = performance.now();
-  const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider), ...bridgeOptions() });
+  const pipeline = await StableDiffusionPipeline.load(dir, { provider: parseProviderChoice(provider), ...bridgeOptions(), ...(mode === 'single' ? { log } : {}) });
   const loadMs = performance.now() - loadStart;
   let result: GpuChildResult;
   try {
@@ -159,16 +174,20 @@ function addedConditioning(unet: ModelSession): Record<string, HostTensor> {
 async function writeRawOutputs(dir: string, provider: string, outDir: string): Promise<void> {
   const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
   try {
-    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'));
+    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'), { cudaGraph: true });
     const side = SIZE / 8;
     const [, channels = 4] = unet.input('sample')?.shape ?? [];
     const [, , width = 768] = unet.input('encoder_hidden_states')?.shape ?? [];
-    const prediction = await unet.run({
+    const feeds = {
       sample: input([2, Number(channels), side, side], 1),
       timestep: { type: 'float32', data: Float32Array.of(500, 500), dims: [2] },
-      encoder_hidden_states: input([2, 77, Number(width)], 2),
+      // A job's conditioning, as the pipeline feeds it: through IoBinding, bound once; with CUDA graphs, the third
+      // run replays the graph the second captured, so the prediction written is the replay's.
+      encoder_hidden_states: constantTensor(input([2, 77, Number(width)], 2)),
       ...addedConditioning(unet),
-    });
+    } as const;
+    let prediction = await unet.run(feeds);
+    for (let run = 2; run <= 3; run++) prediction = await unet.run(feeds);
     if (prediction['out_sample']) writeFileSync(join(outDir, 'unet.f32'), prediction['out_sample'].data);
     await sessions.releaseAll();
     const vae = await sessions.load(join(dir, 'vae_decoder', 'model.onnx'));

@@ -6,7 +6,9 @@
 // cached), and the worst difference between the two forms' UNet and VAE outputs on the same inputs. With no --model it converts the benchmark's full-size random checkpoint of the family (bench/convert.ts)
 // into both forms first; a checkpoint given is converted the same way; an ONNX folder is run as it is (one form).
 // BENCH_EP picks the provider (default cuda). With `--bridge` each form is measured through onnxruntime-node's binding
-// and through the native bridge to ONNX Runtime's C API (issue 17), with all its CUDA options and with each alone.
+// and through the native bridge to ONNX Runtime's C API (issue 17) without and with IoBinding for the UNet, with all
+// its CUDA options and with each alone; `--cuda-graph` adds the bridge with IoBinding and CUDA graphs for the UNet.
+// `BENCH_EP=cpu BENCH_SIZE=64 … --model test/fixtures/tiny-sd` is the dry run on the CPU (no GPU figures, same rows).
 // With `--vae` each form also decodes a 2048² picture (BENCH_VAE_SIZE) whole and in tiles: time and peak memory.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { isOnnxFolder, prepareModel } from '../src/convert/model-cache.js';
 import type { GraphTarget } from '../src/convert/graphs/image-layers.js';
 import { ensureBenchCheckpoint, type BenchFamily } from './convert.js';
 import type { GpuChildResult, VaeChildResult } from './gpu-child.js';
+import type { GenerationTiming } from '../src/pipeline/index.js';
 
 const CACHE = fileURLToPath(new URL('../bench-out/gpu-cache/', import.meta.url));
 
@@ -49,26 +52,28 @@ interface Variant {
 /** Without `--bridge`: the sessions as the pipeline creates them by default. */
 const DEFAULT_VARIANTS: readonly Variant[] = [{ label: '', env: {}, full: true }];
 
-/** `--bridge`: the plain binding, the bridge with every option, and the bridge with one option group at a time. */
+/**
+ * `--bridge`: the plain binding, the bridge (`on`: CUDA, and the CPU for a dry run with BENCH_EP=cpu) without and with
+ * its IoBinding for the UNet, and the bridge with one group of its CUDA options at a time.
+ */
 const BRIDGE_VARIANTS: readonly Variant[] = [
   { label: 'plain binding', env: { BENCH_BRIDGE: 'off' }, full: true },
-  { label: 'bridge', env: { BENCH_BRIDGE: 'auto' }, full: true },
+  { label: 'bridge', env: { BENCH_BRIDGE: 'on', BENCH_IO_BINDING: '0' }, full: true },
+  { label: 'bridge + IoBinding', env: { BENCH_BRIDGE: 'on' }, full: true },
   {
     label: 'bridge, HEURISTIC only',
-    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ arena_extend_strategy: '', cudnn_conv_use_max_workspace: '' }) },
+    env: { BENCH_BRIDGE: 'on', BENCH_CUDA_OPTIONS: JSON.stringify({ arena_extend_strategy: '', cudnn_conv_use_max_workspace: '' }) },
     full: false,
   },
   {
     label: 'bridge, arena and workspace only',
-    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ cudnn_conv_algo_search: '' }) },
-    full: false,
-  },
-  {
-    label: 'bridge with CUDA graphs',
-    env: { BENCH_BRIDGE: 'auto', BENCH_CUDA_OPTIONS: JSON.stringify({ enable_cuda_graph: '1' }) },
+    env: { BENCH_BRIDGE: 'on', BENCH_CUDA_OPTIONS: JSON.stringify({ cudnn_conv_algo_search: '' }) },
     full: false,
   },
 ];
+
+/** `--cuda-graph` with `--bridge`: the bridge with IoBinding and CUDA graphs for the UNet, after the others. */
+const CUDA_GRAPH_VARIANT: Variant = { label: 'bridge + IoBinding + CUDA graph', env: { BENCH_BRIDGE: 'on', BENCH_CUDA_GRAPH: '1' }, full: true };
 
 /** Samples GPU 0's memory in use every 100 ms while it runs; `stop` gives the highest sample in MiB. */
 function sampleGpuMemory(): { stop: () => number | undefined } {
@@ -153,7 +158,7 @@ function describe(form: string, single: GpuChildResult, singlePeak: number | und
   const four = full.count4?.totalMs ?? NaN;
   return [
     `${form} (UNet on ${full.providers['unet'] ?? '?'}):`,
-    `  text encoder ${r.textEncoderMs.toFixed(1)} ms, UNet ${perStep(r.stepModelMs)} ms/step (batch 2, ${r.steps} calls), ` +
+    `  text encoder ${r.textEncoderMs.toFixed(1)} ms, UNet ${perStep(r.stepModelMs)} ms/step (batch 2, ${r.steps} calls${outsideRunCall(r)}), ` +
       `loop overhead ${perStep(r.stepOtherMs)} ms/step (${loopShare.toFixed(1)}% of the step; scheduler ${perStep(r.stepSchedulerMs)} ms), ` +
       `VAE decode ${r.vaeDecoderMs.toFixed(1)} ms`,
     `  s/image: count 1 ${(r.totalMs / 1000).toFixed(3)} s (+ PNG ${full.pngMs.toFixed(0)} ms), count 4 ${(four / 4000).toFixed(3)} s (${(four / 1000).toFixed(2)} s for 4)`,
@@ -164,6 +169,12 @@ function describe(form: string, single: GpuChildResult, singlePeak: number | und
     `  cold start to the first image ${(single.coldStartMs / 1000).toFixed(2)} s (load with warm-up ${(single.loadMs / 1000).toFixed(2)} s, ` +
       `first image ${(single.firstImageMs / 1000).toFixed(2)} s)`,
   ].join('\n');
+}
+
+/** The part of a UNet step outside ONNX Runtime's own run call (copies in and out), where the session tells it. */
+function outsideRunCall(r: GenerationTiming): string {
+  if (r.stepRunCallMs === undefined) return '';
+  return `; ${((r.stepModelMs - r.stepRunCallMs) / r.steps).toFixed(3)} ms/step of it outside ONNX Runtime's run call`;
 }
 
 /** The figures of a variant measured by one `single` child: a step's time, one image, its memory, its cold start. */
@@ -235,12 +246,18 @@ export async function benchGpu(): Promise<void> {
   const labels: string[] = [];
   try {
     const outDirs: string[] = [];
-    const variants = process.argv.includes('--bridge') ? BRIDGE_VARIANTS : DEFAULT_VARIANTS;
+    const variants = !process.argv.includes('--bridge')
+      ? DEFAULT_VARIANTS
+      : process.argv.includes('--cuda-graph')
+        ? [...BRIDGE_VARIANTS.slice(0, 3), CUDA_GRAPH_VARIANT, ...BRIDGE_VARIANTS.slice(3)]
+        : BRIDGE_VARIANTS;
     for (const [i, [form, dir]] of forms.entries()) {
       for (const [j, variant] of variants.entries()) {
         const label = variant.label ? `${form}, ${variant.label}` : form;
         const outDir = join(pictures, `${i}-${j}`);
         mkdirSync(outDir);
+        // The children's log lines (which binding each model runs on, fallbacks) come under this line.
+        console.log(`\n${label}: running`);
         try {
           const single = await runChild('single', dir, provider, outDir, family, variant);
           if (!variant.full) {

@@ -5,6 +5,7 @@
 import { benchActions } from './actions.js';
 import { benchBatching } from './batching.js';
 import { benchConvert } from './convert.js';
+import { benchEta } from './eta.js';
 import { benchGpu } from './gpu.js';
 import { gpuChild } from './gpu-child.js';
 import { benchLora } from './lora.js';
@@ -25,6 +26,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['batching', benchBatching],
   ['actions', benchActions],
   ['job queue', benchQueue],
+  ['eta', benchEta],
   ['nsfw', benchNsfw],
   ['lora', benchLora],
   ['models', benchModels],

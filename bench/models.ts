@@ -37,6 +37,7 @@ export async function benchModels(): Promise<void> {
       MODEL_CACHE_DIR: process.env.BENCH_MODELS_CACHE ?? join(OUT, 'cache'),
       MODEL_DTYPE: process.env.MODEL_DTYPE === 'fp16' ? 'fp16' : 'fp32',
       EXECUTION_PROVIDER: provider,
+      ONNX_NATIVE_BRIDGE: 'off',
     },
     createLogger({ level: 'silent', secrets: [] }),
   );

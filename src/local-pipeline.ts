@@ -18,7 +18,7 @@ import { WorkerGenerator } from './generator/worker-generator.js';
 /** The settings a pipeline on this machine needs, whether the bot's own or a GPU worker's. */
 export type PipelineEnv = Pick<
   EnvConfig,
-  'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER'
+  'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER' | 'ONNX_NATIVE_BRIDGE'
 >;
 
 /** What the bot's models need besides: where they are, and the memory they may take together. */
@@ -52,7 +52,16 @@ export async function startLocalPipeline(
     const { main, inpaint } = await foldersFor(target);
     const modelLabels = Object.fromEntries([main, ...(inpaint ? [inpaint] : [])].map((m) => [m.dir, m.label]));
     return WorkerGenerator.start(
-      { modelDir: main.dir, inpaintModelDir: inpaint?.dir, embeddingsDir: env.EMBEDDINGS_DIR, loraDir: env.LORA_DIR, provider, modelLabels, schedulerOverrides },
+      {
+        modelDir: main.dir,
+        inpaintModelDir: inpaint?.dir,
+        embeddingsDir: env.EMBEDDINGS_DIR,
+        loraDir: env.LORA_DIR,
+        provider,
+        nativeBridge: env.ONNX_NATIVE_BRIDGE,
+        modelLabels,
+        schedulerOverrides,
+      },
       (level, message, fields) => log[level](fields, message),
     );
   };

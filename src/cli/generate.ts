@@ -22,7 +22,9 @@ import {
   inpaintInfotext,
   ImageInputError,
   isPipelineError,
-  maskFromImage,
+  maskLuminance,
+  NATIVE_BRIDGE_CHOICES,
+  type NativeBridgeChoice,
   parseProviderChoice,
   PipelineError,
   resolveRequest,
@@ -74,9 +76,10 @@ Generates images with the Stable Diffusion model DIR.
   --variation-strength X   with --compat a1111: how far towards the variation seed's noise, 0–1 (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
-  --mask FILE              with --init-image: inpaint where the mask is white (resized to the image)
+  --mask FILE              with --init-image: inpaint where the mask is white (resized to the image; grey is
+                           A1111's partial repaint with --compat a1111, diffusers binarizes at half)
   --mask-blur N            with --mask, --compat a1111: A1111's Mask blur, pixels 0–64 (default 4)
-  --masked-content NAME    with --mask, --compat a1111: original, "latent noise" or "latent nothing" (default original)
+  --masked-content NAME    with --mask, --compat a1111: original, fill, "latent noise" or "latent nothing" (default original)
   --invert-mask            with --mask, --compat a1111: A1111's Mask mode "Inpaint not masked"
   --mask-weight X          with --mask, --compat a1111: A1111's Conditional mask weight for inpainting models, 0–1
                            (default 1)
@@ -90,6 +93,8 @@ Generates images with the Stable Diffusion model DIR.
                            parameters chunk (default dreamcord-SEED.png unless --raw is given)
   --raw FILE.f32           write every image's float32 RGB values in [0, 1] (image × height × width × 3,
                            little-endian), before 8-bit rounding
+ONNX_NATIVE_BRIDGE (auto, on or off, default off) creates the sessions through the native bridge to ONNX Runtime's
+C API, as the bot's setting does.
 Progress and a summary (provider, seconds, ms per step) go to stderr.`;
 
 const OPTIONS = {
@@ -151,10 +156,12 @@ export const generateCommand: CliCommand = {
     }
     const source = required(values.model, '--model DIR');
     const provider = usage(() => parseProviderChoice(values.ep ?? 'auto'));
+    const nativeBridge = nativeBridgeSetting(process.env.ONNX_NATIVE_BRIDGE);
     const model = (await prepareCliModel(source, io, provider)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider,
+      nativeBridge,
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
       embeddings: embeddings.map(({ embedding }) => embedding),
       log: (level, message, fields) => {
@@ -183,6 +190,15 @@ export const generateCommand: CliCommand = {
     }
   },
 };
+
+/** `ONNX_NATIVE_BRIDGE` as the bot reads it (unset or empty: off). */
+function nativeBridgeSetting(value: string | undefined): NativeBridgeChoice {
+  const choice = value || 'off';
+  if (!(NATIVE_BRIDGE_CHOICES as readonly string[]).includes(choice)) {
+    throw new UsageError(`ONNX_NATIVE_BRIDGE must be one of ${NATIVE_BRIDGE_CHOICES.join(', ')}, not ${JSON.stringify(choice)}`);
+  }
+  return choice as NativeBridgeChoice;
+}
 
 /**
  * The LoRAs the prompt's tags and `--lora` call, read from `--lora-dir` and made into patches for the model; the
@@ -245,8 +261,8 @@ function isPng(bytes: Uint8Array): boolean {
 
 /**
  * The request the flags describe (over `pasted`, a pasted block's request and inpainting settings), checked before
- * the model loads (bad values are usage errors). The mask is brought to the working size here, luminance
- * resampled before binarizing, as diffusers' mask processor does.
+ * the model loads (bad values are usage errors). The mask is brought to the working size here, its luminance
+ * resampled with its grey levels (the pipeline binarizes it where diffusers' inpainting runs).
  */
 async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<GenerateRequest> {
   const base: GenerationParameters | undefined = pasted?.request;
@@ -284,7 +300,7 @@ async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<G
   const inpaint = inpaintFlags(values, pasted?.inpaint);
   const resolved = usage(() => resolveRequest(request));
   if (values.mask === undefined) return { ...request, seed: resolved.seed };
-  const mask = maskFromImage(await readImage(values.mask), resolved);
+  const mask = maskLuminance(await readImage(values.mask), resolved);
   const inpainting = { ...request, seed: resolved.seed, mask, ...(inpaint ? { inpaint } : {}) };
   usage(() => resolveRequest(inpainting));
   return inpainting;

@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
+/** `ONNX_NATIVE_BRIDGE`: where sessions go through the native bridge to ONNX Runtime's C API (the pipeline's `nativeBridge`). */
+export const NATIVE_BRIDGE_CHOICES = ['auto', 'on', 'off'] as const;
 /** Where converted checkpoints are kept unless `MODEL_CACHE_DIR` says otherwise (beside the default store). */
 export const DEFAULT_MODEL_CACHE_DIR = 'data/model-cache';
 /** The memory the loaded models may take together unless `MODEL_MEMORY_GB` says otherwise (two SDXL models in fp16). */
@@ -30,6 +32,13 @@ const pipelineFields = {
   MODEL_DTYPE: optional(z.enum(['fp32', 'fp16'], { error: 'fp32 or fp16' })).transform((value) => value ?? 'fp32'),
   EXECUTION_PROVIDER: optional(z.enum(EXECUTION_PROVIDERS, { error: `one of ${EXECUTION_PROVIDERS.join(', ')}` })).transform(
     (value) => value ?? 'auto',
+  ),
+  /**
+   * Sessions through the native bridge to ONNX Runtime's C API (CUDA provider options the binding cannot pass):
+   * `auto` on CUDA, `on` on CUDA and the CPU, `off` (the default until its GPU figures are measured).
+   */
+  ONNX_NATIVE_BRIDGE: optional(z.enum(NATIVE_BRIDGE_CHOICES, { error: `one of ${NATIVE_BRIDGE_CHOICES.join(', ')}` })).transform(
+    (value) => value ?? 'off',
   ),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` })).transform((value) => value ?? 'info'),
 };

@@ -15,6 +15,7 @@ const running = new Map<number, AbortController>();
 try {
   const generator = await StableDiffusionGenerator.load(options.modelDir, {
     provider: options.provider,
+    ...(options.nativeBridge ? { nativeBridge: options.nativeBridge } : {}),
     inpaintModelDir: options.inpaintModelDir,
     embeddingsDir: options.embeddingsDir,
     loraDir: options.loraDir,

@@ -124,8 +124,8 @@ export interface ImageGenerator {
    */
   awayMs?(model: string): number | undefined;
   /**
-   * How long the bot has waited for a GPU worker with model `model`, once that is longer than it waits for one (its
-   * waiting jobs then fail); undefined while they should wait, or where the bot runs its models itself.
+   * How long the bot waits for a GPU worker with model `model`, once it has waited that long (its waiting jobs then
+   * fail); undefined while they should wait, or where the bot runs its models itself.
    */
   abandonedMs?(model: string): number | undefined;
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;

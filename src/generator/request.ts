@@ -6,6 +6,7 @@ import {
   extractLoraTags,
   HIRES_UPSCALERS,
   MASK_REGIONS,
+  MASKED_CONTENTS,
   REQUEST_LIMITS,
   SCHEDULE_TYPES,
   SCHEDULER_IDS,
@@ -97,6 +98,17 @@ export const generationRequestSchema = z.object({
       blur: z.number().int().min(0).max(64),
     })
     .optional(),
+  /**
+   * inpaint: A1111's inpainting settings besides the blur, from a pasted parameters block (`Masked content`, `Mask
+   * mode`, `Conditional mask weight`); absent = A1111's defaults.
+   */
+  inpaint: z
+    .object({
+      maskedContent: z.enum(MASKED_CONTENTS).optional(),
+      invertMask: z.boolean().optional(),
+      maskWeight: z.number().min(0).max(1).optional(),
+    })
+    .optional(),
 });
 
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;
@@ -159,7 +171,7 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     ...(request.variationStrength ? { variationSeed: BigInt(request.variationSeed ?? '0'), variationStrength: request.variationStrength } : {}),
     ...(request.hires ? { hires: request.hires } : {}),
     // Where A1111's inpainting runs (A1111 mode, a sampler it has), it blurs the mask itself, by the member's blur.
-    ...(request.mask && a1111SamplerOf(request) ? { inpaint: { maskBlur: request.mask.blur } } : {}),
+    ...(request.mask && a1111SamplerOf(request) ? { inpaint: { maskBlur: request.mask.blur, ...request.inpaint } } : {}),
   };
 }
 

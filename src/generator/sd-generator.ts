@@ -10,7 +10,8 @@ import {
   extractLoraTags,
   featherMask,
   formatInfotext,
-  maskFromImage,
+  binarizeMask,
+  maskLuminance,
   resizeImage,
   hiresInfotext,
   inpaintInfotext,
@@ -20,6 +21,7 @@ import {
   type GenerateResult,
   type InfotextParams,
   type ExecutionProviderChoice,
+  type NativeBridgeChoice,
   type Mask,
   type NetworkPatch,
   type PipelineLogger,
@@ -44,6 +46,8 @@ const KIND_LABELS: Readonly<Record<GenerationRequest['kind'], string>> = { txt2i
 
 export interface GeneratorLoadOptions {
   readonly provider: ExecutionProviderChoice;
+  /** Where sessions go through the native bridge to ONNX Runtime's C API. @default 'off' */
+  readonly nativeBridge?: NativeBridgeChoice;
   readonly cacheDir?: string;
   readonly log?: PipelineLogger;
   /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
@@ -108,10 +112,11 @@ export class StableDiffusionGenerator implements ModelGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, provider, cacheDir, log } = options;
+    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cacheDir, log } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
     const pipelineOptions = {
       provider,
+      ...(nativeBridge === undefined ? {} : { nativeBridge }),
       ...(cacheDir === undefined ? {} : { cacheDir }),
       ...(log === undefined ? {} : { log }),
       embeddings: loaded.map(({ embedding }) => embedding),
@@ -272,7 +277,7 @@ async function sourcesOf(request: GenerationRequest, inputs: GenerationInputs = 
   const image = await resizeImage(await decodeStored(inputs.image), width, height);
   if (request.kind !== 'inpaint') return { image };
   if (!inputs.mask) throw new FailureError('INPUT_MISSING', { what: 'mask' });
-  return { image, mask: maskFromImage(await decodeStored(inputs.mask), { width, height }) };
+  return { image, mask: maskLuminance(await decodeStored(inputs.mask), { width, height }) };
 }
 
 async function decodeStored(png: Uint8Array): Promise<RgbImage> {
@@ -286,7 +291,8 @@ async function decodeStored(png: Uint8Array): Promise<RgbImage> {
  */
 function finisher(request: GenerationRequest, sources: Sources, pastedBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
   const { image, mask } = sources;
-  const feathered = mask && !pastedBack && featherMask(mask, request.mask?.blur ?? 0);
+  // diffusers' inpainting binarized the mask (A1111's pastes back through its own).
+  const feathered = mask && !pastedBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
   const size = outputSize(request);
   return async (generated) => {
     const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;

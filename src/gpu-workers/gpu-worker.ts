@@ -74,6 +74,8 @@ export class GpuWorker {
   #slotsTaken = 0;
   /** Pauses and resumes of the model queues' workers, one after the other. */
   #gate: Promise<void> = Promise.resolve();
+  /** Set by `close`: the worker no longer registers (a heartbeat in flight or a freed slot would bring it back). */
+  #closing = false;
 
   private constructor(options: GpuWorkerOptions, redis: Redis, subscriber: Redis) {
     this.#options = options;
@@ -108,16 +110,21 @@ export class GpuWorker {
     return worker;
   }
 
-  /** Stops taking jobs, lets the running ones finish, and leaves the registry. */
+  /**
+   * Leaves the registry, then stops taking jobs and lets the running ones finish. Leaving first: a slot that frees
+   * while the worker closes must not be offered to the bot, which would hand over a job no one then takes.
+   */
   async close(): Promise<void> {
+    this.#closing = true;
     clearInterval(this.#heartbeat);
-    await Promise.all(this.#workers.map((worker) => worker.close()));
     await this.#redis.hdel(WORKERS_KEY, this.#options.name);
+    await Promise.all(this.#workers.map((worker) => worker.close()));
     this.#subscriber.disconnect();
     this.#redis.disconnect();
   }
 
   async #register(): Promise<void> {
+    if (this.#closing) return;
     const { name, capacity, batchMaxRows, generator } = this.#options;
     const info: WorkerInfo = {
       name,

@@ -32,6 +32,9 @@ import { hasRoomFor } from './slot-matching.js';
 /** The largest picture a worker may send back: the largest a request may ask for, both sides at the limit. */
 const MAX_RESULT_PIXELS = REQUEST_LIMITS.size.max ** 2;
 
+/** BullMQ states of a job handed over that no worker has taken yet. */
+const NOT_TAKEN = new Set<string>(['waiting', 'prioritized', 'delayed', 'waiting-children']);
+
 /** How long a finished job stays in Redis for a bot that restarted before collecting it. */
 const KEEP_FINISHED_S = 3600;
 
@@ -77,6 +80,12 @@ export class RemoteGenerator
   readonly #workers = new Map<string, SeenWorker>();
   /** Workers that stopped beating, as last seen. */
   readonly #gone = new Map<string, SeenWorker>();
+  /**
+   * Registry entries not heard beating yet, by name, with the `seenAt` first read: an entry is online once it
+   * changes. A worker that died leaves its entry behind; a bot that starts (or first reads it) must not take it for
+   * a live one, offer its models and hand it jobs.
+   */
+  readonly #unheard: Map<string, number>;
   #poll: NodeJS.Timeout | undefined;
   #capacity = 0;
   /** What `hasRoom` depends on (each worker's capacity and models), to tell the queue when it changes. */
@@ -86,8 +95,9 @@ export class RemoteGenerator
   /** `hasRoom`'s answers by model, for the workers and running jobs of `key`. */
   #rooms: { readonly key: string; readonly byModel: Map<string, boolean> } | undefined;
 
-  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger, rememberedMs: number) {
+  private constructor(connection: ReturnType<typeof redisOptions>, redis: Redis, log: Logger, rememberedMs: number, unheard: Map<string, number>) {
     super();
+    this.#unheard = unheard;
     this.#connection = connection;
     this.#redis = redis;
     this.#log = log;
@@ -102,8 +112,8 @@ export class RemoteGenerator
     const connection = redisOptions(url);
     const redis = new Redis(connection);
     logOutages(redis, log, 'bot');
-    await firstWorker(redis, log);
-    const generator = new RemoteGenerator(connection, redis, log, rememberedMs);
+    const unheard = await firstWorker(redis, log);
+    const generator = new RemoteGenerator(connection, redis, log, rememberedMs, unheard);
     await generator.#refresh();
     generator.#poll = setInterval(() => void generator.#refresh(), HEARTBEAT_MS);
     return generator;
@@ -134,14 +144,15 @@ export class RemoteGenerator
   }
 
   /**
-   * How long the bot has waited for a worker with `model`, once that is past the time a gone worker's models stay on
-   * offer: no worker online has it, and the last one left (or, not seen since, the bot connected) that long ago. Its
-   * waiting jobs then fail. Undefined while they should wait.
+   * The time a gone worker's models stay on offer, once the bot has waited that long for a worker with `model`: no
+   * worker online has it, and the last one left (or, not seen since, the bot connected) that long ago. Its waiting
+   * jobs then fail, saying they waited that long (the window members were promised, not the registry read's moment
+   * past it). Undefined while they should wait.
    */
   abandonedMs(model: string): number | undefined {
     if ([...this.#workers.values()].some(holds(model))) return undefined;
     const waitedMs = this.awayMs(model) ?? Date.now() - this.#connectedAt;
-    return waitedMs >= this.#rememberedMs ? waitedMs : undefined;
+    return waitedMs >= this.#rememberedMs ? this.#rememberedMs : undefined;
   }
 
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
@@ -245,7 +256,7 @@ export class RemoteGenerator
       handovers.push({ id, members: fresh, created: true });
     }
     for (const handover of handovers) {
-      for (const [jobId, run] of this.#collect(queue, events, handover, handoverOf(handover.members, maxRows))) runs.set(jobId, handled(run));
+      for (const [jobId, run] of this.#collect({ queue, events, model: model.name }, handover, handoverOf(handover.members, maxRows))) runs.set(jobId, handled(run));
     }
     return runs;
   }
@@ -267,13 +278,17 @@ export class RemoteGenerator
   }
 
   /**
-   * Collects handover `id`'s answer for `members` (the jobs of it this call hands over or joins), relaying each one's
-   * progress; `work`: what to hand over again should Redis lose it. Once every member has ended, a handover this call
+   * Collects handover `id`'s answer for `members` (the jobs of it this call hands over or joins) from model
+   * `model`'s queue, relaying each one's progress; `work`: what to hand over again should Redis lose it. Once every member has ended, a handover this call
    * created is removed from Redis (a running one is not: its worker finishes it), unless the bot left it to the next
    * start; a joined one may carry jobs of another batch and expires on its own.
    * @returns each member's run, by id.
    */
-  #collect(queue: Queue, events: QueueEvents, { id, members, created }: { id: string; members: readonly Member[]; created: boolean }, work: Handover): Map<string, Promise<GeneratedImages>> {
+  #collect(
+    { queue, events, model }: ModelQueue & { readonly model: string },
+    { id, members, created }: { id: string; members: readonly Member[]; created: boolean },
+    work: Handover,
+  ): Map<string, Promise<GeneratedImages>> {
     const byId = new Map(members.map((member) => [member.jobId, member]));
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
       const progress = jobId === id ? workProgressSchema.safeParse(data) : undefined;
@@ -283,7 +298,7 @@ export class RemoteGenerator
     /** Aborted once every member has ended, so the state watch stops. */
     const ended = new AbortController();
     const finished = queue.getJob(id).then((job) => job?.waitUntilFinished(events).catch(lostWorker) ?? new Promise<never>(() => undefined));
-    const answer = handled(Promise.race([finished, this.#watch(queue, id, work, ended.signal)]));
+    const answer = handled(Promise.race([finished, this.#watch(queue, model, id, work, ended.signal)]));
     const runs = members.map(({ jobId, options }) => this.#answerOf(jobId, options.signal, answer));
     void Promise.allSettled(runs).then(() => {
       ended.abort();
@@ -332,9 +347,11 @@ export class RemoteGenerator
 
   /**
    * The handover's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
-   * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again.
+   * job's state cannot. A handover Redis no longer has (restarted without persistence) is handed over again. One no
+   * worker has taken when the bot gives up on its model (`model`: see `abandonedMs`) fails as a waiting job does: it
+   * was handed over to a worker that was going away (its last heartbeat still fresh), and none came back.
    */
-  async #watch(queue: Queue, handoverId: string, work: Handover, signal: AbortSignal): Promise<unknown> {
+  async #watch(queue: Queue, model: string, handoverId: string, work: Handover, signal: AbortSignal): Promise<unknown> {
     while (!signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
       const state = await queue.getJobState(handoverId).catch(() => 'unreachable' as const);
@@ -342,6 +359,11 @@ export class RemoteGenerator
         const job = await queue.getJob(handoverId);
         if (state === 'failed') lostWorker(new Error(job?.failedReason ?? 'failed'));
         if (job) return job.returnvalue;
+      }
+      const waitedMs = this.abandonedMs(model);
+      // Removed only while no worker holds it (a worker that takes it meanwhile runs it).
+      if (waitedMs !== undefined && !signal.aborted && (state === 'unknown' || (NOT_TAKEN.has(state) && (await queue.remove(handoverId).catch(() => 0)) === 1))) {
+        throw new FailureError('NO_WORKER', { model, waitedMs });
       }
       if (state === 'unknown' && !signal.aborted) {
         this.#log.warn({ handoverId, jobIds: work.jobs.map(({ jobId }) => jobId) }, 'GPU workers: Redis lost a handover (restarted?); handing it over again');
@@ -379,6 +401,11 @@ export class RemoteGenerator
     for (const [name, info] of registry) {
       const seen = this.#workers.get(name) ?? this.#gone.get(name);
       if (seen?.info.seenAt === info.seenAt) continue; // no heartbeat since
+      if (!seen && (this.#unheard.get(name) ?? info.seenAt) === info.seenAt) {
+        this.#unheard.set(name, info.seenAt); // online at its next heartbeat, if it beats
+        continue;
+      }
+      this.#unheard.delete(name);
       if (!this.#workers.has(name)) this.#log.info({ worker: name, capacity: info.capacity, provider: info.provider }, 'GPU worker online');
       this.#workers.set(name, { info, heardAt: now });
       this.#gone.delete(name);
@@ -450,13 +477,19 @@ function handled<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-/** Waits for a worker to register, logging once while it waits. */
-async function firstWorker(redis: Redis, log: Logger): Promise<void> {
-  let told = false;
-  for (;;) {
-    if ((await readRegistry(redis)).size > 0) return;
-    if (!told) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
-    told = true;
+/**
+ * Waits for a worker to beat (an entry whose heartbeat changes: one a dead worker left stays as it is), logging once
+ * while it waits. Resolves with the entries' `seenAt` as read before that beat, for the first registry read to
+ * judge them by.
+ */
+async function firstWorker(redis: Redis, log: Logger): Promise<Map<string, number>> {
+  const before = new Map<string, number>();
+  for (let reads = 1; ; reads += 1) {
+    const registry = await readRegistry(redis);
+    if ([...registry].some(([name, info]) => (before.get(name) ?? info.seenAt) !== info.seenAt)) return before;
+    for (const [name, info] of registry) before.set(name, info.seenAt);
+    // Told once no worker has beaten for a heartbeat's time (a live one beats every HEARTBEAT_MS).
+    if (reads === 3) log.info('waiting for a GPU worker to register (start `dreamcord worker` with the same QUEUE_URL)');
     await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS / 2));
   }
 }

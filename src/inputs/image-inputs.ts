@@ -4,7 +4,7 @@ import {
   isEmptyMask,
   isFullMask,
   maskFromAlpha,
-  maskFromImage,
+  maskLuminance,
   regionMask,
   toRgb8,
   toWorkingSize,
@@ -209,9 +209,10 @@ export class ImageInputs {
     if (spec.mask) {
       const fetched = await fetchImage(spec.mask, this.#options.attachments);
       if (!fetched.ok) return fetched;
-      // A mask of another size is stretched over the picture first, then brought to the working size with it.
-      const full = maskFromImage(fetched.image.image, decoded.image);
-      return checked(binarizeMask(await toWorkingSize(full, plan)), { source: 'mask' }, '`mask`');
+      // A mask of another size is stretched over the picture first, then brought to the working size with it. Its
+      // grey levels are kept for A1111's inpainting (the pipeline binarizes it for diffusers').
+      const full = maskLuminance(fetched.image.image, decoded.image);
+      return checked(await toWorkingSize(full, plan), { source: 'mask' }, '`mask`');
     }
     const transparent = decoded.alpha && maskFromAlpha(decoded.alpha);
     if (!transparent || isEmptyMask(transparent)) {
@@ -243,7 +244,7 @@ function checked(
   return { ok: true, pixels, mask };
 }
 
-/** A mask as a grey RGB picture (white = repaint), to store as PNG; `maskFromImage` reads it back. */
+/** A mask as a grey RGB picture (white = repaint), to store as PNG; `maskLuminance` reads it back. */
 function maskToRgb8(mask: Mask): Rgb8Image {
   const data = new Float32Array(mask.data.length * 3);
   mask.data.forEach((value, p) => data.fill(value, p * 3, p * 3 + 3));

@@ -39,7 +39,7 @@ export interface GenerationOptions {
   readonly lora?: unknown;
   /** `/imagine`'s hires fix: `1.5x` or `2x` (`UPSCALE_CHOICES`). */
   readonly upscale?: unknown;
-  /** `/imagine`'s pasted AUTOMATIC1111 parameters block, remade in A1111 mode (see `pasted-parameters.ts`). */
+  /** `/imagine`'s or `/inpaint`'s pasted AUTOMATIC1111 parameters block, remade in A1111 mode (see `pasted-parameters.ts`). */
   readonly parameters?: unknown;
   /** The served model's name (`/imagine model:`; a variation's source job's); absent = the server's default. */
   readonly model?: unknown;
@@ -101,10 +101,11 @@ export function buildGenerationRequest(
   overridden: ReadonlySet<SettingKey> = new Set(),
 ): Result<{ request: ValidatedRequest; notices: string[] }> {
   try {
-    const pasted = pastedParameters(given.parameters, { ...given, parameters: undefined });
+    const pasted = pastedParameters(given.parameters, { ...given, parameters: undefined }, kind === 'inpaint' ? 'inpaint' : 'txt2img');
     const options = pasted?.options ?? given;
-    if (kind === 'txt2img' && (options.prompt === undefined || options.prompt === null)) {
-      throw new Refused('INVALID_OPTION', '`/imagine` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block.');
+    if (kind !== 'img2img' && (options.prompt === undefined || options.prompt === null)) {
+      const command = kind === 'txt2img' ? 'imagine' : 'inpaint';
+      throw new Refused('INVALID_OPTION', `\`/${command}\` needs \`prompt\`, or \`parameters\` with a pasted AUTOMATIC1111 block.`);
     }
     const notices: string[] = [...(pasted?.notices ?? [])];
     const model = chooseModel(options.model, serverSettings.model, defaults.models());

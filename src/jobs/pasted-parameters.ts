@@ -1,7 +1,7 @@
-// `/imagine parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111, Forge or Civitai) becomes
-// the options of a remake in A1111 mode; the member's own options win over the block's, and every field dreamcord
-// does not honour is named.
-import { InfotextError, requestFromInfotext, type HiresOptions, type ScheduleType } from '../pipeline/index.js';
+// `/imagine parameters:` and `/inpaint parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111,
+// Forge or Civitai) becomes the options of a remake in A1111 mode; the member's own options win over the block's,
+// and every field dreamcord does not honour is named.
+import { InfotextError, requestFromInfotext, type HiresOptions, type InfotextRequest, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
 import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
@@ -15,7 +15,7 @@ export interface PastedParameters {
   readonly options: GenerationOptions;
   /** The request fields the options do not carry: A1111 mode and its settings from the block. */
   readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> &
-    Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength'>>;
+    Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength' | 'inpaint'>>;
   /** The block's hires fix (`Hires upscale`…, its `Denoising strength`), made when the member asks no `upscale`. */
   readonly hires: HiresOptions | undefined;
   /** One sentence naming the fields not honoured, when there are any. */
@@ -24,26 +24,24 @@ export interface PastedParameters {
 
 /**
  * The options of `options.parameters` (a pasted block) under the member's own, or undefined when none was pasted.
+ * To inpaint (`/inpaint`, whose size is its picture's), the block's `Denoising strength` and inpainting settings
+ * count and its hires fix is named; otherwise (`/imagine`) the other way round.
  * @throws Refused `INVALID_OPTION` for a block that does not parse, in one sentence naming its line.
  */
-export function pastedParameters(pasted: unknown, options: GenerationOptions): PastedParameters | undefined {
-  if (pasted === undefined || pasted === null || pasted === '') return undefined;
-  if (typeof pasted !== 'string') throw new Refused('INVALID_OPTION', '`parameters` must be text.');
-  if (pasted.length > MAX_PARAMETERS_CHARS) {
-    throw new Refused('INVALID_OPTION', `\`parameters\` is ${pasted.length} characters long; the limit is ${MAX_PARAMETERS_CHARS}.`);
-  }
-  let read: ReturnType<typeof requestFromInfotext>;
-  try {
-    read = requestFromInfotext(asLines(pasted));
-  } catch (error) {
-    if (!(error instanceof InfotextError)) throw error;
-    // The message quotes the member's line: what they pasted is shown, never acted out (a line separator, a NUL).
-    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${escapeUnprintable(error.message)}`);
-  }
+export function pastedParameters(pasted: unknown, options: GenerationOptions, kind: 'txt2img' | 'inpaint' = 'txt2img'): PastedParameters | undefined {
+  const read = readBlock(pasted);
+  if (!read) return undefined;
   const { request, ignored } = read;
   const unused = [...ignored];
-  if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
-  if (read.inpaint) unused.push("the inpainting fields (Mask blur, Mask mode, Masked content, Conditional mask weight: /imagine does not inpaint)");
+  const inpainting = kind === 'inpaint';
+  if (inpainting) unused.push(...notInpainted(read, options));
+  else {
+    if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
+    if (read.inpaint) unused.push("the inpainting fields (Mask blur, Mask mode, Masked content, Conditional mask weight: /imagine does not inpaint)");
+  }
+  // `Mask blur` reaches the request with the mask (see `pastedMaskBlur`); the other settings go here.
+  const { maskedContent, invertMask, maskWeight } = (inpainting && read.inpaint) || {};
+  const inpaint = definedOnly({ maskedContent, invertMask, maskWeight });
   return {
     options: {
       prompt: request.prompt,
@@ -55,6 +53,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       width: request.width,
       height: request.height,
       clipSkip: request.clipSkip,
+      ...(inpainting && request.strength !== undefined ? { strength: request.strength } : {}),
       ...definedOnly(options),
     },
     fields: {
@@ -65,10 +64,53 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions): P
       ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
       // A1111 writes picture i's variation seed under it: the block's is the first picture's.
       ...(request.variationStrength ? { variationSeed: String(request.variationSeed ?? 0n), variationStrength: request.variationStrength } : {}),
+      ...(Object.keys(inpaint).length > 0 ? { inpaint } : {}),
     },
     hires: request.hires,
     notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],
   };
+}
+
+/**
+ * The pasted block's `Mask blur`, for `/inpaint` to blur the mask by when the member gives no `mask_blur`; undefined
+ * without a block or the field (a block that does not parse is refused when the request is built).
+ */
+export function pastedMaskBlur(pasted: unknown): number | undefined {
+  try {
+    return readBlock(pasted)?.inpaint?.maskBlur;
+  } catch (error) {
+    if (error instanceof Refused) return undefined;
+    throw error;
+  }
+}
+
+/** The pasted block read, or undefined when none was pasted. */
+function readBlock(pasted: unknown): InfotextRequest | undefined {
+  if (pasted === undefined || pasted === null || pasted === '') return undefined;
+  if (typeof pasted !== 'string') throw new Refused('INVALID_OPTION', '`parameters` must be text.');
+  if (pasted.length > MAX_PARAMETERS_CHARS) {
+    throw new Refused('INVALID_OPTION', `\`parameters\` is ${pasted.length} characters long; the limit is ${MAX_PARAMETERS_CHARS}.`);
+  }
+  try {
+    return requestFromInfotext(asLines(pasted));
+  } catch (error) {
+    if (!(error instanceof InfotextError)) throw error;
+    // The message quotes the member's line: what they pasted is shown, never acted out (a line separator, a NUL).
+    throw new Refused('INVALID_OPTION', `The pasted parameters do not read as AUTOMATIC1111's: ${escapeUnprintable(error.message)}`);
+  }
+}
+
+/** What an inpainting does not take from the block: its hires fix, and a `Size` other than the picture's working size. */
+function notInpainted({ request }: InfotextRequest, options: GenerationOptions): string[] {
+  const unused: string[] = [];
+  if (request.hires) unused.push(`Hires upscale: ${request.hires.scale} (/inpaint does not upscale)`);
+  // Beside `Hires upscale`, A1111's `Denoising strength` is the hires pass's.
+  if (request.hires?.strength !== undefined) unused.push(`Denoising strength: ${request.hires.strength} (the hires fix's)`);
+  const { width, height } = request;
+  if (width !== undefined && height !== undefined && (width !== options.width || height !== options.height)) {
+    unused.push(`Size: ${width}x${height} (/inpaint works at the picture's size)`);
+  }
+  return unused;
 }
 
 /**
@@ -85,7 +127,7 @@ export function asLines(text: string): string {
   return `${head}\n${normalized.slice(parameters.index).trimStart()}`;
 }
 
-/** The options the member gave (Discord leaves the others out or null). */
-function definedOnly(options: GenerationOptions): GenerationOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined && value !== null));
+/** The options the member gave (Discord leaves the others out or null), or the fields a block has. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined && value !== null)) as Partial<T>;
 }

@@ -68,7 +68,10 @@ export interface GenerateRequest {
   readonly count?: number;
   /** The image to start from (img2img, inpainting); resized (Lanczos) when not `width × height`. */
   readonly initImage?: RgbImage;
-  /** With `initImage`: what to repaint (1 = repaint); resized to the image and binarized at 0.5 when needed. */
+  /**
+   * With `initImage`: what to repaint (1 = repaint), resized to the image when needed. A1111's inpainting keeps its
+   * grey levels (as 8-bit); diffusers' binarizes it at 0.5.
+   */
   readonly mask?: Mask;
   /**
    * How far from `initImage` to go, (0, 1]: the share of the steps that run. Must leave at least one step
@@ -108,10 +111,10 @@ export interface GenerateRequest {
 }
 
 /**
- * A1111's "Masked content": what the masked area starts from: the picture (`original`), each picture's noise
- * (`latent noise`) or zeros (`latent nothing`). (A1111's `fill`, the picture blurred into the area, is not ported.)
+ * A1111's "Masked content": what the masked area starts from: the picture (`original`), the colours around it
+ * blurred into it (`fill`), each picture's noise (`latent noise`) or zeros (`latent nothing`).
  */
-export const MASKED_CONTENTS = ['original', 'latent noise', 'latent nothing'] as const;
+export const MASKED_CONTENTS = ['original', 'fill', 'latent noise', 'latent nothing'] as const;
 export type MaskedContent = (typeof MASKED_CONTENTS)[number];
 
 /** A1111's inpainting settings ("Inpaint area: Whole picture"). */
@@ -355,7 +358,6 @@ function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKin
     return undefined;
   }
   const maskedContent = inpaint?.maskedContent ?? 'original';
-  if ((maskedContent as string) === 'fill') fail('inpaint.maskedContent', "A1111's `fill` masked content is not ported to dreamcord: use original, latent noise or latent nothing");
   return {
     maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? 4, REQUEST_LIMITS.maskBlur),
     maskedContent: choice('inpaint.maskedContent', maskedContent, MASKED_CONTENTS),

@@ -53,6 +53,17 @@ export interface PipelineOptions {
   /** CUDA provider options over the bridge's own (a value `''` removes one). @default {} */
   readonly cudaOptions?: SessionFactoryOptions['cudaOptions'];
   /**
+   * Whether the bridge runs a job's UNet steps through ONNX Runtime's IoBinding (the text conditioning bound once
+   * per job, the prediction's buffer reused); the benchmark turns it off to measure it. @default true
+   */
+  readonly ioBinding?: SessionFactoryOptions['ioBinding'];
+  /**
+   * CUDA graphs for the UNet (through the bridge, on CUDA): a job's steps run on buffers kept on the GPU, one graph
+   * captured per picture size and replayed. Where that cannot be, the UNet runs without, with a line in the log.
+   * Opt-in until measured on a GPU. @default false
+   */
+  readonly cudaGraph?: SessionFactoryOptions['cudaGraph'];
+  /**
    * When a picture is decoded in tiles (diffusers' `tiled_decode`: quarter-overlapping tiles blended linearly), for
    * pictures whose decode would not fit: `mode` `auto` (when the estimated decode memory exceeds `memoryBudgetMB`,
    * default 4096), `always` (diffusers' `enable_tiling()`: whenever the picture is larger than a tile) or `never`;
@@ -432,12 +443,11 @@ export class StableDiffusionPipeline {
       );
     }
     const initImage = request.initImage && (await resizeImage(request.initImage, width, height));
-    // Like the image module's `maskFromImage`: bilinear between pixel centres keeps edges in place.
-    const mask =
-      request.mask &&
-      (request.mask.width === width && request.mask.height === height
-        ? request.mask
-        : binarizeMask(resizeBilinear(request.mask, width, height)));
+    // Like the image module's `maskLuminance`: bilinear between pixel centres keeps edges in place.
+    const sized = request.mask && (request.mask.width === width && request.mask.height === height ? request.mask : resizeBilinear(request.mask, width, height));
+    // A1111's inpainting keeps a grey mask's levels (`create_binary_mask` of an opaque mask is its 'L' image);
+    // diffusers' mask processor binarizes at 0.5 (`do_binarize`).
+    const mask = sized && (request.inpaint ? sized : binarizeMask(sized));
     return { ...request, initImage, mask };
   }
 

@@ -15,6 +15,11 @@ export interface GenerationTiming {
   /** Time inside the UNet's `session.run`, all steps together. */
   readonly stepModelMs: number;
   /**
+   * The part of `stepModelMs` inside ONNX Runtime's own run call, where the session tells it (the native bridge):
+   * the rest is the copies of inputs and outputs around the call. Undefined through onnxruntime-node's binding.
+   */
+  readonly stepRunCallMs?: number;
+  /**
    * The loop's own time, all steps together: tensor conversion, scheduler, guidance, previews. Excludes the
    * caller's progress callback.
    */
@@ -50,6 +55,7 @@ export class TimingRecorder {
       vaeDecoderMs: this.vaeDecoder.modelMs,
       steps: this.steps,
       stepModelMs: this.unet.modelMs,
+      ...(this.unet.runCallMs === undefined ? {} : { stepRunCallMs: this.unet.runCallMs }),
       stepOtherMs: Math.max(0, this.loopMs - this.unet.modelMs),
       stepSchedulerMs: this.schedulerMs,
     };

@@ -4,9 +4,15 @@ import type { TimingSummary } from './timings.js';
 
 /** Where a waiting job stands. */
 export interface Placement {
-  /** 1 = next to start. */
+  /**
+   * The start the job is in: 1 = it starts when a slot next frees (alone or in a batch with the jobs of the same
+   * position). Jobs batched together share a position.
+   */
   readonly position: number;
-  /** Estimated ms until the job finishes: the work ahead of it spread over the GPU slots, plus its own run. */
+  /**
+   * Estimated ms until the job finishes: the starts ahead of it laid on the GPU slots as they free, then its own
+   * start's run (a batch's run is learned per batch shape and rows, see `Timings`).
+   */
   readonly etaMs: number;
 }
 

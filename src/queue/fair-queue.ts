@@ -43,7 +43,8 @@ interface Guild {
  */
 export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
   readonly #front: Waiting[] = [];
-  readonly #guildTurns = new Turns();
+  /** Guilds' turns; replaced only when a {@link copy} is made. */
+  #guildTurns = new Turns();
   readonly #guilds = new Map<string, Guild>();
   readonly #byId = new Map<string, Waiting>();
   readonly #mayStart: (id: string) => boolean;
@@ -80,6 +81,15 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
 
   /** Takes the job whose turn it is among those that may start now (`order()` of those alone). */
   dequeue(): RunFunction | undefined {
+    return this.#takeNext()?.run;
+  }
+
+  /** What {@link dequeue} does, returning the id of the job taken: for predicting starts on a {@link copy}. */
+  takeNext(): string | undefined {
+    return this.#takeNext()?.id;
+  }
+
+  #takeNext(): Waiting | undefined {
     const [id] = this.#orderOf((waiting) => this.#mayStart(waiting.id));
     const waiting = id === undefined ? undefined : this.#byId.get(id);
     if (!waiting) return undefined;
@@ -87,7 +97,24 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     const atFront = this.#front.indexOf(waiting);
     if (atFront >= 0) this.#front.splice(atFront, 1);
     else this.#takeTurn(waiting);
-    return waiting.run;
+    return waiting;
+  }
+
+  /**
+   * An independent copy of the waiting jobs and the turns, in which every job may start (`mayStart` is not copied:
+   * room depends on what runs then). Taking jobs from it ({@link takeNext}, {@link takeBatch}) predicts what the
+   * real queue will do, without touching it.
+   */
+  copy(): FairQueue {
+    const copy = new FairQueue();
+    copy.#front.push(...this.#front);
+    for (const [id, waiting] of this.#byId) copy.#byId.set(id, waiting);
+    copy.#guildTurns = this.#guildTurns.copy();
+    for (const [guildId, guild] of this.#guilds) {
+      const lanes = new Map([...guild.lanes].map(([ownerId, items]) => [ownerId, [...items]]));
+      copy.#guilds.set(guildId, { members: guild.members.copy(), lanes, size: guild.size });
+    }
+    return copy;
   }
 
   /**
@@ -108,12 +135,15 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
    * Turns are read as they stand after the jobs taken so far. So inside a guild the jobs left waiting keep their
    * order; across guilds a passed-over job moves back only behind guilds that have not had their turn yet, when its
    * own guild took its turn in the batch with another member's job (test/queue/batching.test.ts checks both).
+   * @param full - whether the batch has no room left for any job: the walk ends there, as every job after would be
+   *   passed over (which changes nothing).
    * @returns the ids taken, in the order they were offered.
    */
-  takeBatch(accept: (id: string) => boolean): string[] {
+  takeBatch(accept: (id: string) => boolean, full: () => boolean = () => false): string[] {
     const taken: string[] = [];
     const passed: Waiting[] = [];
     for (const id of this.order()) {
+      if (full()) break;
       const waiting = this.#byId.get(id);
       if (!waiting) continue;
       const atFront = this.#front.includes(waiting);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import PQueue, { TimeoutError } from 'p-queue';
 import { z } from 'zod';
+import { companionsOf, planStarts } from './batch-plan.js';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
 import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
@@ -24,7 +25,7 @@ import {
 } from './results.js';
 import type { WorkQueue } from './queue.js';
 import { QueueClosing, type BatchSettings, type JobContext } from './runner.js';
-import { Timings } from './timings.js';
+import { Timings, type SlotRun } from './timings.js';
 
 /** Why a waiting job's queued task is withdrawn from p-queue when it starts in another job's batch. */
 const JOINED_BATCH = new DOMException('The job started in a batch.', 'AbortError');
@@ -32,15 +33,25 @@ const JOINED_BATCH = new DOMException('The job started in a batch.', 'AbortError
 /** Finished job ids remembered so that a late cancel gets ALREADY_DONE rather than NOT_FOUND. */
 const REMEMBERED_FINISHED = 1000;
 
+/** Jobs that started together in one GPU slot (a job run alone is a batch of one); the slot is held until all end. */
+interface Batch<P, R> extends SlotRun {
+  readonly members: readonly Entry<P, R>[];
+  readonly startedAt: number;
+  /** Members still holding the slot. */
+  open: number;
+  /** Whether every member that ended so far completed: only then does its duration measure its shape. */
+  completed: boolean;
+}
+
 /** A job known to this process, from acceptance until it ends. */
 interface Entry<P, R> {
   job: Job<P>;
+  /** The batch of its current or last attempt. */
+  batch: Batch<P, R> | undefined;
   /** `suspending`: stopped by `close({ drain: false })`, to be resumed by the next start. */
   status: 'live' | 'suspending' | 'cancelled' | 'done';
   /** Last position told to listeners; 0 once running. */
   position: number;
-  /** While running: the id of the job whose p-queue task holds its slot (its own, or its batch's first job's). */
-  slot: string;
   startedAt: number;
   /** Fraction of the current attempt done, from the runner's progress reports. */
   progress: number;
@@ -85,6 +96,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   /** Bumped by every change that can move a waiting job or change an ETA; keys the placements cache. */
   #version = 0;
   #cached: { readonly version: number; readonly at: number; readonly placements: Map<string, Placement> } | undefined;
+  /** Bumped by every change of the waiting jobs; keys the planned starts. */
+  #orderVersion = 0;
+  #plan: { readonly version: number; readonly starts: readonly (readonly Entry<P, R>[])[] } | undefined;
 
   private constructor(options: ResolvedOptions<P, R>, journal: QueueJournal<P>, restored: readonly Job<P>[]) {
     super();
@@ -265,7 +279,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   #hasRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>, id: string): boolean {
     const entry = this.#live.get(id);
-    const taken = new Map([...this.#slots].map((running) => [running.slot, running.job.payload]));
+    const taken = new Map([...this.#slots].map((running) => [running.batch, running.job.payload]));
     return entry !== undefined && hasRoom(entry.job.payload, [...taken.values()]);
   }
 
@@ -306,9 +320,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const outcome = new Promise<JobOutcome<P, R>>((settle) => (resolve = settle));
     const entry: Entry<P, R> = {
       job,
+      batch: undefined,
       status: 'live',
       position: 0,
-      slot: job.id,
       startedAt: 0,
       progress: 0,
       dequeue: new AbortController(),
@@ -355,7 +369,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   async #start(entry: Entry<P, R>): Promise<R> {
     const companions = this.#takeCompanions(entry);
-    for (const member of [entry, ...companions]) this.#markRunning(member, entry.job.id);
+    const members = [entry, ...companions];
+    const batch = this.#newBatch(members);
+    for (const member of members) this.#markRunning(member, batch);
     this.#orderChanged();
     const { batching } = this.#options;
     if (!batching || companions.length === 0) {
@@ -378,32 +394,35 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
    */
   #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
-    const { batching } = this.#options;
-    const key = batching?.keyOf(head.job.payload);
-    if (!batching || key === undefined) return [];
-    let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head.job.payload) ?? batching.maxSize) - batching.sizeOf(head.job.payload);
-    if (room < 1) return [];
-    const ids = this.#fair.takeBatch((id) => {
-      const payload = this.#live.get(id)?.job.payload;
-      if (payload === undefined || batching.keyOf(payload) !== key) return false;
-      const size = batching.sizeOf(payload);
-      if (size > room) return false;
-      room -= size;
-      return true;
-    });
-    const companions = ids.map((id) => this.#require(this.#live.get(id), id));
+    const batch = companionsOf(this.#options.batching, head.job.payload, (id) => this.#live.get(id)?.job.payload);
+    if (!batch) return [];
+    const companions = this.#fair.takeBatch(batch.accepts, batch.full).map((id) => this.#require(this.#live.get(id), id));
     for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
     return companions;
   }
 
-  /** A job leaves the waiting line for the slot `slot` holds: a new attempt, with its own signal. */
-  #markRunning(entry: Entry<P, R>, slot: string): void {
+  #newBatch(members: readonly Entry<P, R>[]): Batch<P, R> {
+    return { members, startedAt: this.#options.now(), ...this.#slotRunOf(members), open: members.length, completed: true };
+  }
+
+  /** What the duration of `members`, started together, depends on: their cost units, their shape when they can batch. */
+  #slotRunOf(members: readonly Entry<P, R>[]): SlotRun {
+    const jobs = members.map((member) => member.job);
+    const units = jobs.reduce((sum, job) => sum + costUnits(job.cost), 0);
+    const { batching } = this.#options;
+    const key = jobs[0] && batching?.keyOf(jobs[0].payload);
+    if (!batching || key === undefined) return { units, shape: undefined };
+    return { units, shape: { key, rows: jobs.reduce((sum, job) => sum + batching.sizeOf(job.payload), 0) } };
+  }
+
+  /** A job leaves the waiting line for a slot, in `batch`: a new attempt, with its own signal. */
+  #markRunning(entry: Entry<P, R>, batch: Batch<P, R>): void {
     this.#leaveWaiting(entry.job.ownerId);
-    entry.slot = slot;
     this.#slots.add(entry);
     entry.job = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
+    entry.batch = batch;
     entry.run = new AbortController();
-    entry.startedAt = this.#options.now();
+    entry.startedAt = batch.startedAt;
     entry.progress = 0;
     entry.position = 0;
   }
@@ -437,7 +456,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   #emitStarted(entry: Entry<P, R>): void {
     const { job } = entry;
-    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#expectedMs(job) });
+    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#timings.expectedMs(entry.batch ?? this.#slotRunOf([entry])) });
   }
 
   #contextOf(entry: Entry<P, R>): JobContext {
@@ -446,10 +465,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   }
 
   async #succeed(entry: Entry<P, R>, result: R): Promise<void> {
-    this.#releaseSlot(entry);
-    if (entry.status === 'cancelled' || entry.status === 'done') return; // cancelled meanwhile: the result is dropped
+    const dropped = entry.status === 'cancelled' || entry.status === 'done'; // cancelled meanwhile: the result is dropped
+    this.#releaseSlot(entry, !dropped);
+    if (dropped) return;
     const runMs = this.#options.now() - entry.startedAt;
-    this.#timings.record(costUnits(entry.job.cost), runMs, entry.startedAt - entry.job.acceptedAt);
+    this.#timings.recordJob(runMs, entry.startedAt - entry.job.acceptedAt);
     this.#finish(entry, 'done');
     await this.#quietly(this.#journal.delete(entry.job.id));
     const event = { job: entry.job, result, runMs };
@@ -458,7 +478,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   }
 
   async #fail(entry: Entry<P, R>, error: unknown): Promise<void> {
-    this.#releaseSlot(entry);
+    this.#releaseSlot(entry, false);
     if (entry.status === 'cancelled' || entry.status === 'done') return; // already told
     if (entry.status === 'suspending') {
       // Give the stopped attempt back: the next start resumes the job at the front with its retry intact.
@@ -492,7 +512,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (entry.run !== run || run.signal.aborted) return; // a report from an attempt that was stopped
     entry.progress = step / total;
     this.#version += 1;
-    this.emit('progress', { job: entry.job, step, total, etaMs: Math.round(this.#remainingMs(entry)) });
+    this.emit('progress', { job: entry.job, step, total, etaMs: Math.round(this.#remainingMs(entry.batch)) });
   }
 
   /** A job that was running at both of its attempts when the bot stopped: fail it rather than risk a crash loop. */
@@ -531,29 +551,62 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   }
 
   #placementOf(entry: Entry<P, R>): Placement {
-    if (entry.job.state === 'running') return { position: 0, etaMs: Math.round(this.#remainingMs(entry)) };
+    if (entry.job.state === 'running') return { position: 0, etaMs: Math.round(this.#remainingMs(entry.batch)) };
     return this.#require(this.#placements().get(entry.job.id), entry.job.id);
   }
 
-  /** Position and ETA of every waiting job, by id; computed once per change and clock tick. */
+  /**
+   * Position and ETA of every waiting job, by id, in start order; computed once per change and clock tick. A job's
+   * position is the start it is in (1: it starts when a slot next frees, in a batch or alone); its ETA is that
+   * start's end, the planned starts laid on the slots as they free.
+   */
   #placements(): Map<string, Placement> {
     const at = this.#options.now();
     if (this.#cached?.version === this.#version && this.#cached.at === at) return this.#cached.placements;
-    const waiting = this.#fair.order().map((id) => this.#require(this.#live.get(id), id));
+    const running = new Set([...this.#slots].map((entry) => entry.batch));
+    const starts = this.#plannedStarts();
     const finishes = projectFinishes(
-      [...this.#slots].map((entry) => this.#remainingMs(entry)),
+      [...running].map((batch) => this.#remainingMs(batch)),
       this.#concurrency,
-      waiting.map((entry) => this.#expectedMs(entry.job)),
+      starts.map((members) => this.#timings.expectedMs(this.#slotRunOf(members))),
     );
-    const placements = new Map(waiting.map((entry, i) => [entry.job.id, { position: i + 1, etaMs: Math.round(finishes[i] ?? 0) }]));
+    const placements = new Map(
+      starts.flatMap((members, i) => members.map((entry) => [entry.job.id, { position: i + 1, etaMs: Math.round(finishes[i] ?? 0) }] as const)),
+    );
     this.#cached = { version: this.#version, at, placements };
     return placements;
   }
 
-  /** The job gave its slot back; its timings are recorded in the same tick, before any placement is read. */
-  #releaseSlot(entry: Entry<P, R>): void {
+  /**
+   * The waiting jobs grouped by the start they will be in, in order: the queue's own moves played ahead
+   * (`planStarts`), recomputed only when the waiting jobs change. Without batching each job starts alone in the
+   * fair order. With room per slot (GPU workers, `hasRoom`) what starts depends on which worker frees next and which
+   * models it has, which the plan cannot know: there too each job is counted alone in fair order, as before batching.
+   */
+  #plannedStarts(): readonly (readonly Entry<P, R>[])[] {
+    if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
+    const { batching, hasRoom } = this.#options;
+    const ids =
+      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)?.job.payload) : this.#fair.order().map((id) => [id]);
+    const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
+    this.#plan = { version: this.#orderVersion, starts };
+    return starts;
+  }
+
+  /**
+   * A job gave its slot back (`completed`: with its result); once the last of its batch has, a batch whose jobs all
+   * completed has its duration recorded, in the same tick, before any placement is read. (A batch with a job
+   * cancelled, failed or stopped ran short of its rows: its duration measures nothing.)
+   */
+  #releaseSlot(entry: Entry<P, R>, completed: boolean): void {
     this.#slots.delete(entry);
     this.#version += 1;
+    const { batch } = entry;
+    if (batch) {
+      batch.open -= 1;
+      batch.completed &&= completed;
+      if (batch.open === 0 && batch.completed) this.#timings.recordRun(batch, this.#options.now() - batch.startedAt);
+    }
     // p-queue looked for the next job when the attempt ended, a tick before this: with room per model, the job that
     // fits the freed room may not have fitted then. Setting the concurrency makes p-queue look again.
     if (this.#options.hasRoom) this.#pq.concurrency = this.#concurrency;
@@ -565,6 +618,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   #orderChanged(): void {
     this.#version += 1;
+    this.#orderVersion += 1;
     if (this.#positionsDue) return;
     this.#positionsDue = true;
     queueMicrotask(() => {
@@ -583,12 +637,14 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     }
   }
 
-  #expectedMs(job: Job<P>): number {
-    return this.#timings.expectedMs(costUnits(job.cost));
-  }
-
-  #remainingMs(entry: Entry<P, R>): number {
-    return remainingMs(this.#expectedMs(entry.job), this.#options.now() - entry.startedAt, entry.progress);
+  /**
+   * Expected remaining run time of `batch`, in ms: its jobs step together, so the progress of the one furthest on
+   * (of those still in it) paces them all, and every job of it shows this time.
+   */
+  #remainingMs(batch: Batch<P, R> | undefined): number {
+    if (!batch) return 0;
+    const progress = Math.max(0, ...batch.members.filter((member) => member.batch === batch).map((member) => member.progress));
+    return remainingMs(this.#timings.expectedMs(batch), this.#options.now() - batch.startedAt, progress);
   }
 
   #parsePayload(payload: P): P {

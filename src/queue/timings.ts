@@ -1,3 +1,5 @@
+import { BatchDurations } from './batch-durations.js';
+
 /**
  * Cost of a job before any has finished, in ms per unit (steps × pixels × count): about 3 s for 20 steps at
  * 512×512 on a mid-range GPU. The first finished job replaces it.
@@ -21,10 +23,29 @@ export interface TimingSummary {
   readonly avgWaitMs: number;
 }
 
-/** Learns how long jobs take: an exponential moving average of ms per cost unit, and recent run and wait times. */
+/** What a batch's jobs share and how many UNet rows they take: the batch key and the sum of their sizes. */
+export interface BatchShape {
+  readonly key: string;
+  readonly rows: number;
+}
+
+/** Jobs that start together in one GPU slot (one alone, or a batch), as their duration depends on them. */
+export interface SlotRun {
+  /** Their cost units in all (see `costUnits`). */
+  readonly units: number;
+  /** Their shape, when they can batch (a job alone included); `undefined` for jobs that always run alone. */
+  readonly shape: BatchShape | undefined;
+}
+
+/**
+ * Learns how long jobs take: an exponential moving average of ms per cost unit over every run of a GPU slot (a job
+ * alone or a batch), the measured durations of each batch shape ({@link BatchDurations}), and recent run and wait
+ * times.
+ */
 export class Timings {
   #msPerUnit: number;
   #measured = false;
+  readonly #batches = new BatchDurations();
   readonly #recent: Array<{ readonly runMs: number; readonly waitMs: number }> = [];
 
   /** @param initialMsPerUnit the guess used until a job finishes. */
@@ -32,18 +53,26 @@ export class Timings {
     this.#msPerUnit = initialMsPerUnit;
   }
 
-  /** Records a finished job of `units` cost units that ran `runMs` after waiting `waitMs`. */
-  record(units: number, runMs: number, waitMs: number): void {
+  /** Records a run of a GPU slot whose every job completed, the last `runMs` after their start. */
+  recordRun({ units, shape }: SlotRun, runMs: number): void {
     const sample = runMs / units;
     this.#msPerUnit = this.#measured ? this.#msPerUnit + SMOOTHING * (sample - this.#msPerUnit) : sample;
     this.#measured = true;
+    if (shape) this.#batches.record(shape.key, shape.rows, runMs);
+  }
+
+  /** Records a finished job that ran `runMs` after waiting `waitMs`, for {@link summary}. */
+  recordJob(runMs: number, waitMs: number): void {
     this.#recent.push({ runMs, waitMs });
     if (this.#recent.length > WINDOW) this.#recent.shift();
   }
 
-  /** Expected run time of a job of `units` cost units, in ms. */
-  expectedMs(units: number): number {
-    return units * this.#msPerUnit;
+  /**
+   * Expected run time of jobs started together, from their start to the last one's end, in ms: learned from batches
+   * of the same shape when one has run, else proportional to their units.
+   */
+  expectedMs({ units, shape }: SlotRun): number {
+    return (shape && this.#batches.expectedMs(shape.key, shape.rows)) ?? units * this.#msPerUnit;
   }
 
   summary(): TimingSummary {

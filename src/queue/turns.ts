@@ -28,6 +28,16 @@ export class Turns {
    */
   readonly #served = new Map<string, number>();
 
+  /** An independent copy in the same state, for predicting turns without taking them. */
+  copy(): Turns {
+    const copy = new Turns();
+    copy.#round = this.#round;
+    copy.#joins = this.#joins;
+    for (const [key, standing] of this.#waiting) copy.#waiting.set(key, { ...standing });
+    for (const [key, turn] of this.#served) copy.#served.set(key, turn);
+    return copy;
+  }
+
   /** Keys with waiting work. */
   get size(): number {
     return this.#waiting.size;

@@ -13,6 +13,7 @@ describe('readEnv', () => {
     assert.equal(env.LOG_LEVEL, 'info');
     assert.equal(env.DISCORD_API_BASE, undefined);
     assert.equal(env.MODEL_MEMORY_GB, 16);
+    assert.equal(env.ONNX_NATIVE_BRIDGE, 'off');
     assert.ok(Object.isFrozen(env));
   });
 
@@ -35,7 +36,10 @@ describe('readEnv', () => {
       LOG_LEVEL: 'debug',
       MODELS_DIR: 'models',
       MODEL_MEMORY_GB: '7.5',
+      ONNX_NATIVE_BRIDGE: 'auto',
     });
+    assert.equal(env.ONNX_NATIVE_BRIDGE, 'auto');
+    assert.equal(readEnv({ ...minimal, ONNX_NATIVE_BRIDGE: 'on' }).ONNX_NATIVE_BRIDGE, 'on');
     assert.equal(env.QUEUE_CONCURRENCY, 2);
     assert.deepEqual([env.MODELS_DIR, env.MODEL_MEMORY_GB], ['models', 7.5]);
     // A folder of models alone is enough: no MODEL_DIR.
@@ -56,6 +60,7 @@ describe('readEnv', () => {
     ['a postgres store', { ...minimal, STORE_URL: 'postgres://db' }, 'STORE_URL is invalid: expected sqlite://<file> or redis://<host>:<port>'],
     ['a bad guild id', { ...minimal, DISCORD_GUILD_ID: 'my-server' }, 'DISCORD_GUILD_ID is invalid: expected a Discord id (17–20 digits)'],
     ['a bad API base', { ...minimal, DISCORD_API_BASE: 'not a url' }, 'DISCORD_API_BASE is invalid: expected a URL such as http://127.0.0.1:3000/api'],
+    ['a native bridge that is neither on nor off', { ...minimal, ONNX_NATIVE_BRIDGE: 'yes' }, 'ONNX_NATIVE_BRIDGE is invalid: expected one of auto, on, off'],
     ['a bad log level', { ...minimal, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid: expected one of fatal, error, warn, info, debug, trace, silent'],
   ];
   for (const [name, env, message] of cases) {
@@ -80,6 +85,8 @@ describe('readWorkerEnv', () => {
     assert.equal(env.WORKER_LEASE_SECONDS, 30);
     assert.equal(env.WORKER_NAME, undefined);
     assert.equal(env.EXECUTION_PROVIDER, 'auto');
+    assert.equal(env.ONNX_NATIVE_BRIDGE, 'off');
+    assert.equal(readWorkerEnv({ QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', ONNX_NATIVE_BRIDGE: 'auto' }).ONNX_NATIVE_BRIDGE, 'auto');
   });
 
   it('serves a folder of models, as the bot does (issue 21: a worker has every model of MODELS_DIR)', () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { decodeImage, maskFromImage, MASK_REGIONS, regionMask, resizeImage, toRgb8, type Mask } from '../../src/pipeline/image/index.js';
+import { requestFromInfotext, StableDiffusionPipeline } from '../../src/pipeline/index.js';
+import { decodeImage, maskLuminance, MASK_REGIONS, regionMask, resizeImage, toRgb8, type Mask } from '../../src/pipeline/image/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import type { FakeMessage, OptionValues } from '../support/fake-discord/index.js';
 import { drawPng, fieldOf, hasPictures, infotextOf, INIT_IMAGE, MASK, pixelsOf, privateAnswer, type Pixels } from '../support/pictures.js';
@@ -70,10 +71,67 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
     }
   });
 
-  it('stretches a mask of another size over the picture', async () => {
+  it('stretches a mask of another size over the picture (its resampled edge grey: A1111 repaints it partly)', async () => {
     const small = await sharp(MASK).resize(32, 32, { kernel: 'nearest' }).png().toBuffer();
     const result = await inpaint({ image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, small, 'small-mask.png'), mask_blur: 0 });
     await assertKeptOutside(result, init, await maskOf(small, 64, 64), 0);
+  });
+
+  it("keeps a grey mask's levels in A1111 mode: a band at 39 % grey is partly repainted, not dropped as below half", async () => {
+    const grey = await drawPng(64, 64, (x, y) => (y >= 16 && y < 48 && x >= 16 && x < 32 ? [255, 255, 255] : x >= 40 && x < 48 ? [100, 100, 100] : [0, 0, 0]));
+    const result = await inpaint({ image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, grey, 'grey-mask.png'), mask_blur: 0 });
+    await assertKeptOutside(result, init, await maskOf(grey, 64, 64), 0);
+    const picture = await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0));
+    let bandChanged = 0;
+    for (let y = 0; y < 64; y++) {
+      for (let x = 40; x < 48; x++) bandChanged += [0, 1, 2].some((c) => picture.data[(y * 64 + x) * 3 + c] !== init.data[(y * 64 + x) * 3 + c]) ? 1 : 0;
+    }
+    // mask_for_overlay doubles 100 to 200: the original shows through at 55 / 255 only.
+    assert.ok(bandChanged > 8 * 64 * 0.9, `${bandChanged} of the band's 512 pixels changed`);
+  });
+
+  it('inpaints with a pasted AUTOMATIC1111 block: its prompt, sampler, seed, strength and inpainting settings, as the pipeline draws them; what it does not honour named', async () => {
+    const block =
+      'a blue window\nNegative prompt: blurry\nSteps: 4, Sampler: Euler a, Schedule type: Automatic, CFG scale: 6, Seed: 77, Size: 512x512, ' +
+      'Model: tiny-sd, Denoising strength: 0.8, Mask blur: 2, Mask mode: Inpaint not masked, Masked content: latent noise, Version: v1.10.1';
+    const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, MASK, 'mask.png'), parameters: block.replaceAll('\n', ' ') } });
+    const result = await run.waitForOriginal(hasPictures, 60_000);
+    const infotext = infotextOf(result);
+    assert.deepEqual(
+      [infotext.prompt, infotext.negativePrompt, infotext.sampler, infotext.seed, infotext.steps, infotext.cfgScale, infotext.denoisingStrength],
+      ['a blue window', 'blurry', 'Euler a', 77n, 4, 6, 0.8],
+    );
+    assert.deepEqual([infotext.maskBlur, infotext.maskMode, infotext.maskedContent], [2, 'Inpaint not masked', 'latent noise']);
+    assert.match(result.embeds[0]?.description ?? '', /Not honoured from the pasted parameters: Size: 512x512 \(\/inpaint works at the picture's size\)\./);
+    // The library given the block's request, the upload and its mask draws the very same picture.
+    const pasted = requestFromInfotext(block);
+    const pipeline = await StableDiffusionPipeline.load('test/fixtures/tiny-sd', { provider: 'cpu' });
+    try {
+      const direct = await pipeline.generate({
+        ...pasted.request,
+        width: 64,
+        height: 64,
+        initImage: (await decodeImage(INIT_IMAGE, { maxPixels: 1e6 })).image,
+        mask: await maskOf(MASK, 64, 64),
+        ...(pasted.inpaint ? { inpaint: pasted.inpaint } : {}),
+      });
+      assert.deepEqual(Array.from((await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0))).data), Array.from(direct.images[0]?.rgb8.data ?? []));
+    } finally {
+      await pipeline.dispose();
+    }
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
+  it('refuses an /inpaint with neither prompt nor parameters, and a pasted block that does not parse, privately', async () => {
+    for (const [options, expected] of [
+      [{}, /^`\/inpaint` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block\.$/],
+      [{ parameters: 'a cat Steps: 8, CFG scale: high, Seed: 1' }, /^The pasted parameters do not read as AUTOMATIC1111's: Line 2/],
+    ] as const) {
+      const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, MASK, 'mask.png'), steps: FAST.steps, ...options } });
+      const reply = await run.waitForFollowUp();
+      assert.ok(reply.ephemeral);
+      assert.match(reply.content, expected);
+    }
   });
 
   it('explains privately, and queues nothing for, a mask that repaints nothing or everything, or no area at all', async () => {
@@ -191,12 +249,13 @@ function upload(bot: BotHarness, bytes: Buffer, filename: string) {
 
 /** A mask file as the bot reads it: luminance, stretched over `width × height`, binarized. */
 async function maskOf(file: Buffer, width: number, height: number): Promise<Mask> {
-  return maskFromImage((await decodeImage(file, { maxPixels: 1e6 })).image, { width, height });
+  return maskLuminance((await decodeImage(file, { maxPixels: 1e6 })).image, { width, height });
 }
 
 /**
  * Asserts that the result's picture equals `original` at every pixel farther than `radius` from the mask (the
- * feathered edge), and differs from it somewhere inside the mask.
+ * feathered edge; a grey pixel, A1111's partial repaint, counts as the mask), and differs from it somewhere inside
+ * the mask.
  */
 async function assertKeptOutside(result: FakeMessage, original: Pixels, mask: Mask, radius: number): Promise<void> {
   const picture = await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0));
@@ -224,7 +283,7 @@ function nearMask(mask: Mask, x: number, y: number, radius: number): boolean {
     for (let dx = -radius; dx <= radius; dx++) {
       const mx = x + dx;
       const my = y + dy;
-      if (mx >= 0 && my >= 0 && mx < mask.width && my < mask.height && mask.data[my * mask.width + mx] === 1) return true;
+      if (mx >= 0 && my >= 0 && mx < mask.width && my < mask.height && (mask.data[my * mask.width + mx] ?? 0) > 0) return true;
     }
   }
   return false;

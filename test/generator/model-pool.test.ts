@@ -15,7 +15,11 @@ import type { GenerationRequest } from '../../src/generator/request.js';
 import { processTempDir } from '../support/temp-dir.js';
 
 /** A pool over `modelsDir`, and its log lines. */
-async function pool(modelsDir: string, memoryGb: number): Promise<{ pool: ModelPool; logs: Record<string, unknown>[] }> {
+async function pool(
+  modelsDir: string,
+  memoryGb: number,
+  nativeBridge: PoolEnv['ONNX_NATIVE_BRIDGE'] = 'off',
+): Promise<{ pool: ModelPool; logs: Record<string, unknown>[] }> {
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -33,6 +37,7 @@ async function pool(modelsDir: string, memoryGb: number): Promise<{ pool: ModelP
     MODEL_CACHE_DIR: join(modelsDir, '..', 'cache'),
     MODEL_DTYPE: 'fp32',
     EXECUTION_PROVIDER: 'cpu',
+    ONNX_NATIVE_BRIDGE: nativeBridge,
   };
   return { pool: await startModelPool(env, createLogger({ level: 'info', secrets: [], destination })), logs };
 }
@@ -74,6 +79,25 @@ describe('ModelPool', () => {
     await draw(models, 'b');
     assert.deepEqual(models.loadedModels, ['c', 'b']);
     assert.equal(said(logs, 'checkpoint converted').length, 3);
+  });
+
+  it('creates the sessions through the native bridge with ONNX_NATIVE_BRIDGE=on, drawing the same picture, and says so', { timeout: 120_000 }, async () => {
+    const pictures: Uint8Array[] = [];
+    for (const nativeBridge of ['off', 'on'] as const) {
+      const dir = join(processTempDir(), `bridge-${nativeBridge}`);
+      mkdirSync(dir);
+      copyFileSync(TINY_SD, join(dir, 'a.safetensors'));
+      const { pool: models, logs } = await pool(dir, 1, nativeBridge);
+      pools.push(models);
+      pictures.push(await pictureOf(models, 'a'));
+      const loaded = said(logs, 'model loaded').filter((line) => typeof line['binding'] === 'string');
+      const parts = loaded.map((line) => String(line['file']).split('/').at(-2));
+      for (const part of ['text_encoder', 'unet', 'vae_decoder']) assert.ok(parts.includes(part), part);
+      const expected = nativeBridge === 'on' ? ['native bridge', 'the native bridge (on) covers cpu'] : ['onnxruntime-node', 'the native bridge is off'];
+      for (const line of loaded) assert.deepEqual([line['binding'], line['why']], expected);
+    }
+    assert.ok((pictures[0]?.length ?? 0) > 0);
+    assert.deepEqual(pictures[1], pictures[0]);
   });
 
   it('leaves out at start what is no checkpoint; a model that fails to load is broken until its files change', { timeout: 120_000 }, async () => {

@@ -1,8 +1,8 @@
-// `/imagine parameters:`: a pasted AUTOMATIC1111 block becomes a remake in A1111 mode, the member's options win,
-// and what is not honoured is said.
+// `/imagine parameters:` and `/inpaint parameters:`: a pasted AUTOMATIC1111 block becomes a remake in A1111 mode,
+// the member's options win, and what is not honoured is said.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asLines, pastedParameters } from '../../src/jobs/pasted-parameters.js';
+import { asLines, pastedMaskBlur, pastedParameters } from '../../src/jobs/pasted-parameters.js';
 
 const BLOCK =
   'a red fox in the snow\nNegative prompt: blurry, low quality\n' +
@@ -43,6 +43,21 @@ describe('pasted A1111 parameters', () => {
   it("lets the member's own options win", () => {
     const pasted = pastedParameters(BLOCK, { seed: '7', steps: null, cfg: undefined });
     assert.deepEqual([pasted?.options.seed, pasted?.options.steps, pasted?.options.cfg], ['7', 8, 7]);
+  });
+
+  it('to inpaint: the Denoising strength and inpainting settings count, the hires fix and another Size are named', () => {
+    const inpainting = BLOCK.replace(', Hires upscale: 2', ', Denoising strength: 0.6, Mask blur: 7, Mask mode: Inpaint not masked, Masked content: latent noise');
+    const pasted = pastedParameters(inpainting, { width: 64, height: 64 }, 'inpaint');
+    assert.equal(pasted?.options.strength, 0.6);
+    assert.deepEqual(pasted?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', inpaint: { maskedContent: 'latent noise', invertMask: true } });
+    assert.deepEqual(pasted?.notices, []);
+    assert.equal(pastedMaskBlur(inpainting), 7, 'the blur goes with the mask');
+    assert.equal(pastedParameters(inpainting, { width: 64, height: 64, strength: 0.3 }, 'inpaint')?.options.strength, 0.3, "the member's strength wins");
+    const other = pastedParameters(BLOCK, { width: 128, height: 64 }, 'inpaint');
+    assert.deepEqual(other?.notices, ["Not honoured from the pasted parameters: Hires upscale: 2 (/inpaint does not upscale); Size: 64x64 (/inpaint works at the picture's size)."]);
+    assert.equal(other?.fields.inpaint, undefined);
+    assert.equal(pastedMaskBlur(BLOCK), undefined);
+    assert.equal(pastedMaskBlur('Steps: x'), undefined, 'a block that does not parse is refused when the request is built');
   });
 
   it("reads a block whose line breaks Discord's one-line box turned into spaces", () => {

@@ -78,6 +78,27 @@ describe('dreamcord generate', () => {
     );
   });
 
+  it('reads ONNX_NATIVE_BRIDGE as the bot does: the bridge draws the same picture, a bad value is a usage error', async () => {
+    const saved = process.env.ONNX_NATIVE_BRIDGE;
+    try {
+      const pictures = [];
+      for (const setting of ['off', 'on']) {
+        process.env.ONNX_NATIVE_BRIDGE = setting;
+        const raw = join(dir, `bridge-${setting}.f32`);
+        await run([...FAST, '--seed', '3', '--ep', 'cpu', '--raw', raw]);
+        pictures.push(readFileSync(raw));
+      }
+      assert.deepEqual(pictures[1], pictures[0]);
+      process.env.ONNX_NATIVE_BRIDGE = 'yes';
+      const isUsageError = (error: unknown): boolean =>
+        error instanceof UsageError && error.message === 'ONNX_NATIVE_BRIDGE must be one of auto, on, off, not "yes"';
+      await assert.rejects(run([...FAST, '--ep', 'cpu', '--raw', join(dir, 'x.f32')]), isUsageError);
+    } finally {
+      if (saved === undefined) delete process.env.ONNX_NATIVE_BRIDGE;
+      else process.env.ONNX_NATIVE_BRIDGE = saved;
+    }
+  });
+
   it('reports bad arguments as usage errors, before loading the model', async () => {
     const cases: [string[], RegExp][] = [
       [['--prompt', 'x'], /--model DIR is required/],

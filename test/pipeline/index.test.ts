@@ -23,6 +23,7 @@ describe('dreamcord/pipeline entry point', () => {
       'toModelTensor',
       'fromModelOutput',
       'maskFromImage',
+      'maskLuminance',
       'maskToLatent',
       'encodePng',
       'encodeGrid',

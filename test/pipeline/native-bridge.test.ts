@@ -8,9 +8,11 @@ import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
 import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
 import { loadCApi } from '../../src/pipeline/runtime/native/c-api.js';
+import { MAX_SHAPES } from '../../src/pipeline/runtime/native/device-runs.js';
+import { createNativeSession } from '../../src/pipeline/runtime/native/native-session.js';
 import { SessionFactory, type SessionFactoryOptions } from '../../src/pipeline/runtime/session-factory.js';
-import type { ModelSession } from '../../src/pipeline/runtime/session.js';
-import type { HostTensor } from '../../src/pipeline/runtime/tensor.js';
+import type { ModelSession, RunClock } from '../../src/pipeline/runtime/session.js';
+import { constantTensor, type HostTensor } from '../../src/pipeline/runtime/tensor.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const TINY = 'test/fixtures/tiny-sd';
@@ -46,6 +48,15 @@ function unetFeeds(type: 'float32' | 'float16'): Record<string, HostTensor> {
     timestep: type === 'float32' ? { type, dims: [2], data: Float32Array.of(500, 20) } : { type: 'int64', dims: [2], data: BigInt64Array.of(500n, 20n) },
     encoder_hidden_states: tensor(hidden, 2),
   };
+}
+
+/** Step `i` of a job: the sample and timestep change, the conditioning (and its object) stays. */
+function step(feeds: Record<string, HostTensor>, conditioning: HostTensor, i: number): Record<string, HostTensor> {
+  const sample = feeds.sample;
+  assert.ok(sample?.type === 'float32' || sample?.type === 'float16');
+  const data = sample.type === 'float32' ? floats([...sample.dims], 10 + i) : float16Bits([...sample.dims], 10 + i);
+  const timestep = feeds.timestep?.type === 'int64' ? { type: 'int64', dims: [2], data: BigInt64Array.of(BigInt(900 - 100 * i), 20n) } as const : { type: 'float32', dims: [2], data: Float32Array.of(900 - 100 * i, 20) } as const;
+  return { sample: { ...sample, data } as HostTensor, timestep, encoder_hidden_states: conditioning };
 }
 
 describe('native bridge to the C API, on the CPU', () => {
@@ -109,6 +120,90 @@ describe('native bridge to the C API, on the CPU', () => {
   });
 });
 
+describe("native bridge's IoBinding (a job's UNet steps), on the CPU", () => {
+  it("gives the plain run's numbers bit for bit at every step, in float32 and float16, and times ONNX Runtime's call", async () => {
+    for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
+      const [plain, native, release] = await bothWays(`${dir}/unet/model.onnx`);
+      const feeds = unetFeeds(type);
+      const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+      const clock: RunClock = { modelMs: 0 };
+      for (let i = 0; i < 3; i++) {
+        const [expected, actual] = await Promise.all([plain.run(step(feeds, conditioning, i)), native.run(step(feeds, conditioning, i), clock)]);
+        assert.deepEqual(actual, expected, `${type} step ${i}`);
+      }
+      assert.ok(clock.runCallMs !== undefined && clock.runCallMs > 0 && clock.runCallMs <= clock.modelMs);
+      await release();
+    }
+  });
+
+  it('binds a constant input once per job: a new job (a new tensor) is bound anew; jobs at once each get their own', async () => {
+    const [plain, native, release] = await bothWays(`${TINY}/unet/model.onnx`);
+    const feeds = unetFeeds('float32');
+    const first = constantTensor({ type: 'float32', dims: [2, 77, 16], data: floats([2, 77, 16], 5) } as const);
+    await native.run(step(feeds, first, 0));
+    // Against its promise, the first job's conditioning changes in place: the bound copy is what runs.
+    const original = first.data.slice();
+    first.data.fill(0.25);
+    const asBound = await plain.run(step(feeds, { ...first, data: original }, 1));
+    assert.deepEqual(await native.run(step(feeds, first, 1)), asBound);
+    // A second job's conditioning is another tensor: bound at its first step.
+    const second = constantTensor({ type: 'float32', dims: [2, 77, 16], data: floats([2, 77, 16], 6) } as const);
+    assert.deepEqual(await native.run(step(feeds, second, 0)), await plain.run(step(feeds, second, 0)));
+    // Two jobs at once, alternating steps: each run through a binding of its own.
+    const jobs = [7, 8].map((seed) => constantTensor({ type: 'float32', dims: [2, 77, 16], data: floats([2, 77, 16], seed) } as const));
+    for (let i = 0; i < 2; i++) {
+      const runs = await Promise.all(jobs.map((job) => native.run(step(feeds, job, i))));
+      for (const [j, job] of jobs.entries()) assert.deepEqual(runs[j], await plain.run(step(feeds, job, i)), `job ${j} step ${i}`);
+    }
+    await release();
+  });
+
+  it('without IoBinding (ioBinding: false) runs as before', async () => {
+    const [plain, native, release] = await bothWays(`${TINY}/unet/model.onnx`, { ioBinding: false });
+    const feeds = unetFeeds('float32');
+    const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+    assert.deepEqual(await native.run(step(feeds, conditioning, 0)), await plain.run(step(feeds, conditioning, 0)));
+    await release();
+  });
+});
+
+describe("native bridge's buffers kept in the provider's memory (what CUDA graphs run on), on the CPU", () => {
+  it("gives the plain run's numbers bit for bit at every step and shape, copying a job's conditioning in once", async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error));
+    const lines: string[] = [];
+    const log = (_level: LogLevel, message: string): number => lines.push(message);
+    for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
+      const file = `${dir}/unet/model.onnx`;
+      const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+      const reference = await plain.load(file);
+      const resident = await createNativeSession(api, file, { provider: 'cpu', config: {}, deviceResident: true, log });
+      const feeds = unetFeeds(type);
+      const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+      for (let i = 0; i < 3; i++) {
+        const [expected, actual] = await Promise.all([reference.run(step(feeds, conditioning, i)), resident.run(step(feeds, conditioning, i))]);
+        assert.deepEqual(actual, expected, `${type} step ${i}`);
+      }
+      // Changed in place against its promise: the copy made at the first step is what runs.
+      if (conditioning.type === 'float32') {
+        const original = conditioning.data.slice();
+        conditioning.data.fill(0.5);
+        assert.deepEqual(await resident.run(step(feeds, conditioning, 3)), await reference.run(step(feeds, { ...conditioning, data: original }, 3)));
+      }
+      // Other shapes (batch 1, other latent sizes) get buffers of their own, up to MAX_SHAPES; beyond, runs go without.
+      for (const side of [4, 6, 10, 12]) {
+        const dims = [2, 4, side, side];
+        const sample: HostTensor = type === 'float32' ? { type, dims, data: floats(dims, side) } : { type, dims, data: float16Bits(dims, side) };
+        const small = { ...step(feeds, conditioning, 0), sample };
+        assert.deepEqual(await resident.run(small), await reference.run(small), `${type} ${side}²`);
+      }
+      await Promise.all([resident.release(), plain.releaseAll()]);
+    }
+    assert.equal(MAX_SHAPES, 4);
+    assert.deepEqual(lines, Array(2).fill('a model run of a new shape beyond the 4 kept on the device runs without CUDA graphs'));
+  });
+});
+
 describe('native bridge fallbacks', () => {
   it('a library that cannot load is said once and the binding runs, with the same numbers', async () => {
     const lines: { level: LogLevel; message: string; fields: Readonly<Record<string, unknown>> }[] = [];
@@ -124,9 +219,36 @@ describe('native bridge fallbacks', () => {
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]?.message ?? '', /native ONNX Runtime bridge unavailable/);
     assert.match(String(warnings[0]?.fields.reason), /nonexistent/);
+    // Each session's own line says which binding runs it and why.
+    const loaded = lines.filter((line) => line.message === 'model loaded');
+    assert.equal(loaded.length, 2);
+    for (const { fields } of loaded) {
+      assert.deepEqual([fields.binding, fields.why], ['onnxruntime-node', 'the native bridge cannot load here (see its warning)']);
+    }
     const [plain, , release] = await bothWays(`${TINY}/unet/model.onnx`);
     assert.deepEqual(await unet.run(unetFeeds('float32')), await plain.run(unetFeeds('float32')));
     await Promise.all([factory.releaseAll(), release()]);
+  });
+
+  it('CUDA graphs asked for on the CPU: the UNet runs without them, said once, and the picture is the same', async () => {
+    const request = { prompt: 'a red fox in the snow', seed: 7, steps: 3, width: 64, height: 64 };
+    const plain = await StableDiffusionPipeline.load(TINY, { provider: 'cpu' });
+    const expected = (await plain.generate(request)).images[0]?.rgb8;
+    await plain.dispose();
+    assert.ok(expected);
+    for (const nativeBridge of ['on', 'off'] as const) {
+      const lines: { message: string; fields: Readonly<Record<string, unknown>> }[] = [];
+      const log = (level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void => {
+        if (level === 'warn') lines.push({ message, fields });
+      };
+      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge, cudaGraph: true, log });
+      assert.deepEqual((await pipeline.generate(request)).images[0]?.rgb8, expected);
+      await pipeline.dispose();
+      assert.deepEqual(
+        lines.map(({ message, fields }) => [message, String(fields.file).split('/').at(-2), fields.binding]),
+        [['CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', nativeBridge === 'on' ? 'native bridge' : 'onnxruntime-node']],
+      );
+    }
   });
 
   it('without the CUDA provider, `auto` passes over CUDA through the bridge and lands on the CPU', async () => {

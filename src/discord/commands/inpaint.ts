@@ -1,5 +1,6 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { replyPrivately } from '../interactions/replies.js';
+import { MAX_PARAMETERS_CHARS, pastedMaskBlur } from '../../jobs/pasted-parameters.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { REGION_LABELS } from '../../generator/request.js';
 import { MASK_REGIONS, type MaskRegion } from '../../pipeline/index.js';
@@ -13,7 +14,13 @@ const data = new SlashCommandBuilder()
   .addAttachmentOption((o) =>
     o.setName('image').setDescription('The picture (PNG, JPEG or WebP); its transparent pixels are repainted by default').setRequired(true),
   )
-  .addStringOption((o) => o.setName('prompt').setDescription('What to paint there').setRequired(true).setMaxLength(MAX_PROMPT_CHARS))
+  .addStringOption((o) => o.setName('prompt').setDescription('What to paint there (or paste a picture\'s parameters)').setMaxLength(MAX_PROMPT_CHARS))
+  .addStringOption((o) =>
+    o
+      .setName('parameters')
+      .setDescription('Paste AUTOMATIC1111/Civitai parameters (prompt, Steps: …, Mask blur: …); options override')
+      .setMaxLength(MAX_PARAMETERS_CHARS),
+  )
   .addAttachmentOption((o) => o.setName('mask').setDescription('What to repaint: white = repaint, black = keep'))
   .addStringOption((o) =>
     o
@@ -43,13 +50,14 @@ export const inpaintCommand: SlashCommand = {
     if (region !== undefined && !isMaskRegion(region)) {
       return replyPrivately(interaction, `\`region\` must be one of ${MASK_REGIONS.join(', ')}.`);
     }
+    const parameters = interaction.options.get('parameters')?.value;
     const spec = {
       image,
       mask: attachmentOption(interaction, 'mask'),
       region,
-      blur: interaction.options.getInteger('mask_blur') ?? undefined,
+      blur: interaction.options.getInteger('mask_blur') ?? pastedMaskBlur(parameters),
     };
-    const job = imageJob('command', 'inpaint', generationOptions(interaction), context);
+    const job = imageJob('command', 'inpaint', { ...generationOptions(interaction), parameters }, context);
     await admitWithImages(interaction, context, job, (check) => context.inputs.forInpaint(spec, check));
   },
   autocomplete: generationAutocomplete,

@@ -24,7 +24,7 @@ export function inpaintInfotext(
 
 /**
  * A pasted block's inpainting settings (for a request that has a mask), or undefined when it has none. What
- * dreamcord does not port is named in `ignored`: `Masked content: fill` (original runs), `Inpaint area: Only
+ * dreamcord does not port is named in `ignored`: `Inpaint area: Only
  * masked` and its padding (the whole picture runs). `extra` loses the keys read here.
  */
 export function inpaintFromInfotext(parsed: ParsedInfotext, extra: Record<string, string>, ignored: string[]): InpaintOptions | undefined {
@@ -37,7 +37,7 @@ export function inpaintFromInfotext(parsed: ParsedInfotext, extra: Record<string
   }
   if (maskMode !== undefined && maskMode !== INVERTED && maskMode !== 'Inpaint masked') ignored.push(`Mask mode: ${maskMode} (not an A1111 mask mode)`);
   const content = MASKED_CONTENTS.find((c) => c === maskedContent);
-  if (maskedContent !== undefined && !content) ignored.push(`Masked content: ${maskedContent} (not ported to dreamcord; original used)`);
+  if (maskedContent !== undefined && !content) ignored.push(`Masked content: ${maskedContent} (not an A1111 masked content; original used)`);
   const options: InpaintOptions = {
     ...(maskBlur === undefined || !Number.isInteger(maskBlur) ? {} : { maskBlur }),
     ...(maskMode === INVERTED ? { invertMask: true } : {}),

@@ -5,7 +5,8 @@
 // estimate after each call (k-diffusion's `CFGDenoiser`) or of the UNet's input before it (the timestep samplers'
 // `CFGDenoiserTimesteps`, `mask_before_denoising`). After it: the same blend of the result, and `apply_overlay`.
 import { toModelTensor, type Rgb8Image, type RgbImage } from '../image/index.js';
-import { toRgb8 } from '../image/convert.js';
+import { fromRgb8, toRgb8 } from '../image/convert.js';
+import { fillMaskedArea } from './inpaint-fill.js';
 import { LATENT_CHANNELS } from '../models/unet.js';
 import { sampleLatents } from '../models/vae-encoder.js';
 import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
@@ -49,7 +50,11 @@ export async function prepareInpainting(
   const latentWidth = request.width / 8;
   const latentHeight = request.height / 8;
   const masks = a1111Masks(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }, latentWidth, latentHeight);
-  const image = toModelTensor(initImage);
+  const original = toRgb8(initImage);
+  // "fill": the picture encoded (and an inpainting UNet conditioned on it) with its masked area filled (`masking.fill`
+  // with the latent mask, the blurred one); the overlay keeps the original.
+  const encodedPicture = inpaint.maskedContent === 'fill' ? fromRgb8(fillMaskedArea(original, masks.blurred)) : initImage;
+  const image = toModelTensor(encodedPicture);
   const encoded = await vaeSample(model, image, request, draws, timing);
   const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
   // `create_random_tensors` over the pictures' seeds: their generators' first draw (no variation seed, no ENSD).
@@ -59,7 +64,7 @@ export async function prepareInpainting(
   const imageConditioning = inpaintingUnet
     ? await inpaintingConditioning(model, image, masks.conditioning, request, draws, timing)
     : undefined;
-  const overlay = overlayImage(toRgb8(initImage), masks.overlay);
+  const overlay = overlayImage(original, masks.overlay);
   return { initLatent, latentMask: masks.latent, imageConditioning, overlay: (generated) => applyOverlay(generated, overlay) };
 }
 
@@ -84,11 +89,12 @@ export async function vaeSample(
 }
 
 /**
- * "Masked content" in the init latent's masked area (`latentMask`, one plane): `original` keeps it; `latent noise`
+ * "Masked content" in the init latent's masked area (`latentMask`, one plane): `original` and `fill` (filled in
+ * the picture before encoding) keep it; `latent noise`
  * puts the pictures' first noise draw there (`firstNoise`, drawn only then); `latent nothing` zeros.
  */
 export function maskedContent(initLatent: Float32Array, latentMask: Float32Array, content: MaskedContent, firstNoise: () => Float32Array): Float32Array {
-  if (content === 'original') return initLatent;
+  if (content === 'original' || content === 'fill') return initLatent;
   const plane = latentMask.length;
   const keep = (k: number) => f32(1 - (latentMask[k % plane] ?? 0));
   if (content === 'latent nothing') return initLatent.map((v, k) => f32(v * keep(k)));

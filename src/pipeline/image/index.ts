@@ -17,6 +17,7 @@ export {
   MASK_THRESHOLD,
   maskFromAlpha,
   maskFromImage,
+  maskLuminance,
   maskToLatent,
 } from './mask.js';
 export { MASK_REGIONS, regionMask } from './region.js';

@@ -22,7 +22,8 @@ export type GrayImage = FloatImage<1>;
 
 /**
  * An inpainting mask at image resolution: 1 = repaint, 0 = keep. Masks built here are binary (0 or 1) except
- * the output of `featherMask`, whose edge ramps between them and which is meant only for compositing.
+ * a drawn mask's grey levels (`maskLuminance`, for A1111's inpainting) and the output of `featherMask`, whose
+ * edge ramps between them and which is meant only for compositing.
  */
 export type Mask = GrayImage;
 

@@ -95,7 +95,8 @@ export async function loadStableDiffusionModel(
   const folder = { ...read, schedulerConfig: { ...read.schedulerConfig, ...options.schedulerOverrides } };
   const tokenizer = await loadTokenizer(folder.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(folder.textEncoder));
-  const unet = new Unet(await sessions.load(folder.unet));
+  // The UNet alone may run as CUDA graphs (a job's steps have one shape; the text encoder's shape arithmetic runs on the CPU).
+  const unet = new Unet(await sessions.load(folder.unet, { cudaGraph: true }));
   const vaeDecoderSession = await sessions.load(folder.vaeDecoder);
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
   const secondEncoder = folder.second && (await loadSecondEncoder(folder.second, sessions));

@@ -2,6 +2,7 @@ import { PipelineError } from '../errors.js';
 import type { ModelSession, RunClock } from '../runtime/session.js';
 import {
   concatRows,
+  constantTensor,
   FloatInput,
   isFloatType,
   readFloats,
@@ -125,15 +126,16 @@ export class Unet {
         const message = `${this.session.file} is an SDXL UNet: it needs the pooled text embedding and the time ids`;
         throw new PipelineError('MODEL_MISMATCH', message, { file: this.session.file });
       }
-      extra[TEXT_EMBEDS] = floatTensor(this.#added.textEmbeds, added.textEmbeds, batch);
-      extra[TIME_IDS] = floatTensor(this.#added.timeIds, added.timeIds, batch);
+      extra[TEXT_EMBEDS] = constantTensor(floatTensor(this.#added.textEmbeds, added.textEmbeds, batch));
+      extra[TIME_IDS] = constantTensor(floatTensor(this.#added.timeIds, added.timeIds, batch));
     }
     // An fp16 prediction is converted into this buffer at every step; a float32 one is used as ORT returns it.
     const predictionSize = batch * LATENT_CHANNELS * latentHeight * latentWidth;
     const converted = this.#outputType === 'float16' ? new Float32Array(predictionSize) : undefined;
     return {
       sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth]),
-      conditioning: conditioning.tensor(),
+      // The same at every step: a session may keep it bound (the native bridge's IoBinding).
+      conditioning: constantTensor(conditioning.tensor()),
       added: extra,
       timestep: timestepWriter(this.#timestep, batch),
       prediction: (output) => readFloats(output, converted),

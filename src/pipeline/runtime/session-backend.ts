@@ -1,3 +1,4 @@
+import type { RunClock } from './session.js';
 import type { HostTensor, TensorInfo } from './tensor.js';
 
 /**
@@ -11,11 +12,13 @@ export interface SessionBackend {
   /** Outputs as the graph declares them, in graph order. */
   readonly outputs: readonly TensorInfo[];
   /**
-   * Runs the model on `feeds` (read, never kept) and returns every output, or only `outputs` when given.
+   * Runs the model on `feeds` (read, never kept; a {@link constantTensor} may be) and returns every output, or only
+   * `outputs` when given. A backend that can tell ONNX Runtime's own run call from its copies around it adds the
+   * call's time to `clock.runCallMs`.
    * @throws PipelineError `MODEL_UNSUPPORTED` for an output of a type {@link HostTensor} cannot hold; ONNX
    *   Runtime's own error otherwise.
    */
-  run(feeds: Readonly<Record<string, HostTensor>>, outputs?: readonly string[]): Promise<Record<string, HostTensor>>;
+  run(feeds: Readonly<Record<string, HostTensor>>, outputs?: readonly string[], clock?: RunClock): Promise<Record<string, HostTensor>>;
   /** Frees the native memory. The backend cannot run afterwards. */
   release(): Promise<void>;
 }

@@ -7,7 +7,7 @@ import { InferenceSession, env } from 'onnxruntime-node';
 import { PipelineError } from '../errors.js';
 import type { PipelineLogger } from '../logger.js';
 import { BindingSession } from './binding-session.js';
-import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, type NativeBridgeChoice } from './native/bridge.js';
+import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, unbridgedReason, type NativeBridgeChoice } from './native/bridge.js';
 import type { OrtCApi } from './native/c-api.js';
 import { createNativeSession } from './native/native-session.js';
 import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
@@ -38,6 +38,14 @@ function flatten(entries: Readonly<Record<string, unknown>>, prefix = ''): Recor
     else flat[`${prefix}${key}`] = String(value);
   }
   return flat;
+}
+
+/** Which binding runs a session, and why (the `model loaded` line of the log says both). */
+interface Opened {
+  readonly session: SessionBackend;
+  /** `native bridge` (ONNX Runtime's C API through koffi) or `onnxruntime-node` (its own binding). */
+  readonly binding: 'native bridge' | 'onnxruntime-node';
+  readonly why: string;
 }
 
 /** How a {@link SessionFactory} creates sessions. */
@@ -71,6 +79,19 @@ export interface SessionFactoryOptions {
    * @default {}
    */
   readonly cudaOptions?: Readonly<Record<string, string>>;
+  /**
+   * Whether sessions the bridge creates run calls fed a constant tensor (a job's UNet steps) through ONNX Runtime's
+   * IoBinding (`native/io-binding.ts`). @default true
+   */
+  readonly ioBinding?: boolean;
+  /**
+   * CUDA graphs for the models loaded with `{ cudaGraph: true }` (the UNet): created through the bridge on CUDA with
+   * `enable_cuda_graph`, their runs fed a constant tensor (a job's steps) run on buffers kept on the GPU, one graph
+   * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where that cannot be (the bridge
+   * off or not loading, another provider, a model ONNX Runtime refuses graphs for) the model runs without, with a
+   * line in the log. @default false
+   */
+  readonly cudaGraph?: boolean;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
   readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
@@ -86,6 +107,8 @@ export class SessionFactory {
   readonly #log: PipelineLogger | undefined;
   readonly #bridge: NativeBridgeChoice;
   readonly #cudaOptions: Readonly<Record<string, string>>;
+  readonly #ioBinding: boolean;
+  readonly #cudaGraph: boolean;
   readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
@@ -97,6 +120,8 @@ export class SessionFactory {
     this.#log = options.log;
     this.#bridge = options.nativeBridge ?? 'off';
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
+    this.#ioBinding = options.ioBinding ?? true;
+    this.#cudaGraph = options.cudaGraph ?? false;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
@@ -104,17 +129,18 @@ export class SessionFactory {
   /**
    * The session of the ONNX model at `file` (external weights such as `model.onnx_data` or `weights.pb` are
    * read from the same folder). Graph optimization level `all`.
+   * `cudaGraph` marks a model whose runs may be CUDA graphs (see {@link SessionFactoryOptions.cudaGraph}).
    * @throws PipelineError `MODEL_MISSING_FILE` (the file or its external data is absent), `MODEL_CORRUPT` (not a
    *   readable ONNX model), `MODEL_UNSUPPORTED` (ONNX Runtime cannot run it), `PROVIDER_UNAVAILABLE`.
    */
-  load(file: string): Promise<ModelSession> {
+  load(file: string, { cudaGraph = false }: { readonly cudaGraph?: boolean } = {}): Promise<ModelSession> {
     if (!existsSync(file)) {
       return Promise.reject(new PipelineError('MODEL_MISSING_FILE', `Model file not found: ${file}`, { file }));
     }
     const key = realpathSync(file);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = this.#create(file);
+      session = this.#create(file, cudaGraph && this.#cudaGraph);
       this.#sessions.set(key, session);
       // A failed load must not poison later attempts (the file may be fixed and loaded again).
       session.catch(() => this.#sessions.delete(key));
@@ -138,7 +164,8 @@ export class SessionFactory {
         extra: { session: sessionConfig(provider) },
         externalData: [{ path: `${basename(file)}_data`, data }],
       });
-      this.#log?.('info', 'model loaded with merged weights', { file, provider, ms: Math.round(performance.now() - start) });
+      const why = 'merged LoRA weights come from memory, which only the binding takes';
+      this.#log?.('info', 'model loaded with merged weights', { file, provider, binding: 'onnxruntime-node', why, ms: Math.round(performance.now() - start) });
       return new ModelSession(new BindingSession(session, file), file, provider);
     } catch (error) {
       const reason = `ONNX Runtime cannot load ${file} with merged weights: ${errorMessage(error)}`;
@@ -155,14 +182,14 @@ export class SessionFactory {
     await Promise.all(loaded.map((session) => session.release()));
   }
 
-  async #create(file: string): Promise<ModelSession> {
+  async #create(file: string, graphs: boolean): Promise<ModelSession> {
     const candidates = providerCandidates(this.#choice).filter((p) => !this.#unavailable.has(p));
     for (const provider of candidates) {
       const start = performance.now();
       try {
-        const { session, cached } = await this.#createOn(file, provider);
+        const { session, binding, why, cached } = await this.#createOn(file, provider, graphs);
         const ms = Math.round(performance.now() - start);
-        this.#log?.('info', 'model loaded', { file, provider, ms, cached });
+        this.#log?.('info', 'model loaded', { file, provider, binding, why, ms, cached });
         return new ModelSession(session, file, provider);
       } catch (error) {
         const failure = classifyLoadError(error, file, provider, this.#choice);
@@ -179,14 +206,16 @@ export class SessionFactory {
     throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
   }
 
-  async #createOn(file: string, provider: ExecutionProvider): Promise<{ session: SessionBackend; cached: boolean }> {
+  async #createOn(file: string, provider: ExecutionProvider, graphs: boolean): Promise<Opened & { cached: boolean }> {
     const config = sessionConfig(provider);
-    if (this.#cacheDir === undefined) return { session: await this.#open(file, provider, config), cached: false };
+    const open = (source: string, entries: Record<string, unknown>, optimizedModelFilePath?: string): Promise<Opened> =>
+      this.#open(source, provider, entries, graphs, optimizedModelFilePath);
+    if (this.#cacheDir === undefined) return { ...(await open(file, config)), cached: false };
 
     const cachedFile = join(this.#cacheDir, cacheName(file, provider));
     if (existsSync(cachedFile)) {
       try {
-        return { session: await this.#open(cachedFile, provider, config), cached: true };
+        return { ...(await open(cachedFile, config)), cached: true };
       } catch (error) {
         // A half-written entry (crash while saving): rebuild it from the original below.
         this.#log?.('warn', 'optimized graph cache entry unreadable, rebuilding it', {
@@ -203,35 +232,57 @@ export class SessionFactory {
         optimized_model_external_initializers_file_name: `${basename(cachedFile)}.data`,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
       };
-      return { session: await this.#open(file, provider, cacheConfig, cachedFile), cached: false };
+      return { ...(await open(file, cacheConfig, cachedFile)), cached: false };
     } catch (cacheError) {
       // Some providers cannot serialize their graphs: run uncached rather than not at all. A broken model
       // fails again here, with its own error.
-      const session = await this.#open(file, provider, config);
+      const opened = await open(file, config);
       this.#log?.('warn', 'cannot cache the optimized graph; loaded without the cache', {
         file,
         provider,
         reason: errorMessage(cacheError),
       });
-      return { session, cached: false };
+      return { ...opened, cached: false };
     }
   }
 
   /**
    * A session of `file` on `provider` with the session configuration entries `config` (`extra.session`), saving the
    * optimized graph to `optimizedModelFilePath` when given: through the native bridge where {@link
-   * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding.
+   * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding;
+   * with CUDA graphs when `graphs` and it can be.
    */
   async #open(
     file: string,
     provider: ExecutionProvider,
     config: Record<string, unknown>,
+    graphs: boolean,
     optimizedModelFilePath?: string,
-  ): Promise<SessionBackend> {
-    const api = bridgesProvider(this.#bridge, provider) ? await this.#nativeApi() : undefined;
+  ): Promise<Opened> {
+    const bridged = bridgesProvider(this.#bridge, provider);
+    const api = bridged ? await this.#nativeApi() : undefined;
+    if (graphs && (api === undefined || provider !== 'cuda')) {
+      const binding = api === undefined ? 'onnxruntime-node' : 'native bridge';
+      this.#log?.('warn', 'CUDA graphs need the CUDA provider through the native bridge; this model runs without them', { file, provider, binding });
+    }
     if (api !== undefined && (provider === 'cuda' || provider === 'cpu')) {
-      const options = { provider, config: flatten({ session: config }), cudaOptions: this.#cudaOptions };
-      return createNativeSession(api, file, optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath });
+      const options = {
+        provider,
+        config: flatten({ session: config }),
+        cudaOptions: this.#cudaOptions,
+        ioBinding: this.#ioBinding,
+        ...(this.#log ? { log: this.#log } : {}),
+        ...(optimizedModelFilePath === undefined ? {} : { optimizedModelFilePath }),
+      };
+      const why = `the native bridge (${this.#bridge}) covers ${provider}`;
+      if (graphs && provider === 'cuda') {
+        try {
+          return { session: await createNativeSession(api, file, { ...options, cudaGraphs: true }), binding: 'native bridge', why: `${why}, with CUDA graphs` };
+        } catch (error) {
+          this.#log?.('warn', 'ONNX Runtime refuses CUDA graphs for this model; it runs without them', { file, reason: errorMessage(error) });
+        }
+      }
+      return { session: await createNativeSession(api, file, options), binding: 'native bridge', why };
     }
     const options: InferenceSession.SessionOptions = {
       executionProviders: [provider],
@@ -244,7 +295,8 @@ export class SessionFactory {
       file,
       optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath },
     );
-    return new BindingSession(session, file);
+    const why = bridged ? 'the native bridge cannot load here (see its warning)' : unbridgedReason(this.#bridge, provider);
+    return { session: new BindingSession(session, file), binding: 'onnxruntime-node', why };
   }
 
   /** The bridge's C API, or undefined (said once per factory in the log) when it cannot load here. */

@@ -7,6 +7,11 @@ import type { HostTensor, TensorInfo } from './tensor.js';
 export interface RunClock {
   /** Milliseconds spent in `session.run` so far; each {@link ModelSession.run} adds its own. */
   modelMs: number;
+  /**
+   * The part of {@link RunClock.modelMs} inside ONNX Runtime's own run call, where the session can tell it from the
+   * copies in and out around it (the native bridge); undefined through onnxruntime-node's binding.
+   */
+  runCallMs?: number;
 }
 
 /**
@@ -58,7 +63,7 @@ export class ModelSession {
   ): Promise<Record<string, HostTensor>> {
     const start = performance.now();
     try {
-      return await this.#session.run(feeds, outputs);
+      return await this.#session.run(feeds, outputs, clock);
     } catch (error) {
       throw isPipelineError(error) ? error : this.#runError(error, feeds);
     } finally {

@@ -26,6 +26,23 @@ export interface TensorInfo {
   readonly shape: readonly (number | string)[];
 }
 
+const constants = new WeakSet<HostTensor>();
+
+/**
+ * Declares that `tensor`'s values stay as they are for as long as it is fed to a model (a job's text conditioning,
+ * fed at every step), so that a session may keep its own copy between runs rather than take the values again (the
+ * native bridge binds such an input once: see `native/io-binding.ts`). Returns the tensor.
+ */
+export function constantTensor<T extends HostTensor>(tensor: T): T {
+  constants.add(tensor);
+  return tensor;
+}
+
+/** Whether `tensor` was declared by {@link constantTensor}. */
+export function isConstantTensor(tensor: HostTensor): boolean {
+  return constants.has(tensor);
+}
+
 /**
  * A float input reused across model calls (the UNet's latents at every step). Write float32 values into
  * `values`, then pass {@link FloatInput.tensor} to the model: for a float32 input that is `values` itself (no

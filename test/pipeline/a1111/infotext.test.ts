@@ -121,12 +121,12 @@ describe('requestFromInfotext', () => {
     assert.equal(read.request.strength, 0.75);
     const onlyMasked = LINE.replace(', Version', ', Mask blur: 4, Inpaint area: Only masked, Masked area padding: 32, Masked content: fill, Version');
     const other = requestFromInfotext(`x\n${onlyMasked}`);
-    assert.deepEqual(other.inpaint, { maskBlur: 4 });
+    assert.deepEqual(other.inpaint, { maskBlur: 4, maskedContent: 'fill' });
     assert.deepEqual(other.ignored, [
       'Inpaint area: Only masked (not ported to dreamcord; the whole picture is inpainted)',
       'Masked area padding: 32 (not ported to dreamcord; the whole picture is inpainted)',
-      'Masked content: fill (not ported to dreamcord; original used)',
     ]);
+    assert.deepEqual(requestFromInfotext(`x\n${LINE.replace(', Version', ', Masked content: magic, Version')}`).ignored, ['Masked content: magic (not an A1111 masked content; original used)']);
     assert.equal(requestFromInfotext(`x\n${LINE}`).inpaint, undefined);
   });
 

@@ -10,11 +10,12 @@ import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { blendAfter, blendBefore, blendLatents, maskedContent } from '../../../src/pipeline/a1111/inpaint.js';
 import { a1111Masks } from '../../../src/pipeline/a1111/inpaint-mask.js';
+import { fillMaskedArea } from '../../../src/pipeline/a1111/inpaint-fill.js';
 import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
 import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
 import type { EpsModel } from '../../../src/pipeline/a1111/timestep-samplers.js';
-import { parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
+import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
 import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
 import { maxAbsDifference } from '../harness.js';
 import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
@@ -51,6 +52,7 @@ const fixture = JSON.parse(readFileSync('test/fixtures/a1111-schedules/inpaint.j
   init_latents: Record<MaskedContent, number[]>;
   samples: SampleCase[];
   overlay: { original: number[]; generated: number[]; result: number[] };
+  rgb_mask: MaskCase & { rgb: number[]; luminance: number[] };
 };
 const { width, height } = fixture;
 const drawn: Mask = { width, height, channels: 1, data: Float32Array.from(fixture.drawn, (v) => v / 255) };
@@ -77,6 +79,19 @@ describe('A1111 inpainting against its numpy transcription', () => {
       assert.deepEqual(shrunk, c.conditioning);
     });
   }
+
+  it('a grey mask uploaded as an opaque RGB picture: its luminance kept (convert("L"), no threshold), then the masks byte for byte', () => {
+    const c = fixture.rgb_mask;
+    const picture: RgbImage = { width, height, channels: 3, data: Float32Array.from(c.rgb, (v) => v / 255) };
+    const mask = maskLuminance(picture, { width, height });
+    assert.deepEqual(Array.from(mask.data, (v) => Math.round(v * 255)), c.luminance, "Pillow's convert('L')");
+    const masks = a1111Masks(mask, { blur: c.blur, invert: c.invert }, latentWidth, latentHeight);
+    assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
+    assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay with the grey alpha');
+    assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (mask_round)');
+    const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
+    assert.deepEqual(shrunk, c.conditioning);
+  });
 
   for (const content of ['original', 'latent noise', 'latent nothing'] as const) {
     it(`masked content ${content}: the init latent`, () => {
@@ -176,14 +191,49 @@ describe('A1111 inpainting on the tiny models', () => {
     });
   }
 
-  it('refuses inpaint settings outside A1111 inpainting, A1111\'s fill (not ported) and a blur out of range', async () => {
+  it('a grey mask: A1111 mode keeps its levels (another picture than the mask binarized, the overlay through the grey); diffusers mode binarizes it (the same picture)', async () => {
+    const pipeline = models.get('tiny-sd');
+    assert.ok(pipeline);
+    // The square at 60 %, a band beside it at 40 %: both sides of diffusers' threshold.
+    const grey: Mask = { ...mask, data: mask.data.map((v, p) => (v ? 0.6 : p % 64 >= 48 && p % 64 < 56 ? 0.4 : 0)) };
+    const binary = binarizeMask(grey);
+    const a1111Grey = await pipeline.generate({ ...base, mask: grey, inpaint: { maskBlur: 0 } });
+    const a1111Binary = await pipeline.generate({ ...base, mask: binary, inpaint: { maskBlur: 0 } });
+    assert.deepEqual(Array.from(a1111Grey.request.mask?.data ?? []), Array.from(grey.data), 'the pipeline keeps the grey levels');
+    const greyPicture = a1111Grey.images[0]?.rgb8.data ?? new Uint8Array();
+    assert.ok(maxAbsDifference(Float32Array.from(greyPicture), Float32Array.from(a1111Binary.images[0]?.rgb8.data ?? [])) > 0);
+    // Blur 0: mask_for_overlay is the grey doubled, 0.4 → 204 of 255: the band is mostly the generated picture, not
+    // the original pasted back as with the binarized mask (where the band is kept).
+    const original = Uint8Array.from(initImage.data, (v) => Math.round(v * 255));
+    const band = 20 * 64 + 50;
+    assert.notEqual(greyPicture[band * 3], original[band * 3]);
+    assert.equal(a1111Binary.images[0]?.rgb8.data[band * 3], original[band * 3]);
+    const diffusersGrey = await pipeline.generate({ ...base, mask: grey, compat: 'diffusers' });
+    const diffusersBinary = await pipeline.generate({ ...base, mask: binary, compat: 'diffusers' });
+    assert.deepEqual(Array.from(diffusersGrey.request.mask?.data ?? []), Array.from(binary.data), 'binarized at 0.5');
+    assert.equal(maxAbsDifference(diffusersGrey.images[0]?.image.data ?? new Float32Array(), diffusersBinary.images[0]?.image.data ?? new Float32Array()), 0);
+  });
+
+  it("masked content fill: the picture as the original content gives with the filled picture as the init image (blur 0: the overlay pastes back the same pixels)", async () => {
+    const pipeline = models.get('tiny-sd');
+    assert.ok(pipeline);
+    const filled = await pipeline.generate({ ...base, inpaint: { maskBlur: 0, maskedContent: 'fill' } });
+    const rgb8 = { width: 64, height: 64, data: Uint8Array.from(initImage.data, (v) => Math.round(v * 255)) };
+    const picture = fillMaskedArea(rgb8, Uint8Array.from(mask.data, (v) => v * 255));
+    const original = await pipeline.generate({ ...base, initImage: fromRgb8(picture), inpaint: { maskBlur: 0 } });
+    assert.deepEqual(Array.from(filled.images[0]?.rgb8.data ?? []), Array.from(original.images[0]?.rgb8.data ?? []));
+    const plain = await pipeline.generate({ ...base, inpaint: { maskBlur: 0 } });
+    assert.ok(maxAbsDifference(filled.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 0, 'fill changes the picture');
+  });
+
+  it('refuses inpaint settings outside A1111 inpainting, an unknown masked content and a blur out of range', async () => {
     const pipeline = models.get('tiny-sd');
     assert.ok(pipeline);
     await assert.rejects(pipeline.generate({ ...base, compat: 'diffusers', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
     await assert.rejects(pipeline.generate({ prompt: 'x', compat: 'a1111', inpaint: { maskBlur: 4 } }), /`inpaint` settings are A1111's/);
     await assert.rejects(
-      pipeline.generate({ ...base, inpaint: { maskedContent: 'fill' as MaskedContent } }),
-      /`fill` masked content is not ported/,
+      pipeline.generate({ ...base, inpaint: { maskedContent: 'magic' as MaskedContent } }),
+      /inpaint.maskedContent/,
     );
     await assert.rejects(pipeline.generate({ ...base, inpaint: { maskBlur: 65 } }), /Expected `inpaint.maskBlur` to be an integer 0–64/);
   });

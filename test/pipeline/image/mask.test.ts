@@ -11,6 +11,7 @@ import {
   isFullMask,
   maskFromAlpha,
   maskFromImage,
+  maskLuminance,
   maskToLatent,
   regionMask,
   toRgb8,
@@ -58,6 +59,14 @@ describe('maskFromImage', () => {
     const bytes = { width: 4, height: 1, data: Uint8Array.of(255, 0, 0, 127, 127, 127, 128, 128, 128, 255, 255, 255) };
     const mask = maskFromImage(fromRgb8(bytes), { width: 4, height: 1 });
     assert.deepEqual(mask.data, Float32Array.of(0, 0, 1, 1));
+  });
+});
+
+describe('maskLuminance', () => {
+  it("keeps a colour or grey mask's levels (Pillow's luminance, no threshold)", () => {
+    const bytes = { width: 4, height: 1, data: Uint8Array.of(255, 0, 0, 127, 127, 127, 128, 128, 128, 255, 255, 255) };
+    const mask = maskLuminance(fromRgb8(bytes), { width: 4, height: 1 });
+    assert.deepEqual(Array.from(mask.data, (v) => Math.round(v * 255)), [76, 127, 128, 255]);
   });
 });
 

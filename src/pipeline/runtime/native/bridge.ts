@@ -14,9 +14,18 @@ const BRIDGE_PROVIDERS: Readonly<Record<NativeBridgeChoice, readonly ExecutionPr
   off: [],
 };
 
+/** The values a {@link NativeBridgeChoice} takes, as the environment setting `ONNX_NATIVE_BRIDGE` lists them. */
+export const NATIVE_BRIDGE_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly NativeBridgeChoice[]);
+
 /** Whether `choice` creates sessions on `provider` through the bridge. */
 export function bridgesProvider(choice: NativeBridgeChoice, provider: ExecutionProvider): boolean {
   return BRIDGE_PROVIDERS[choice].includes(provider);
+}
+
+/** Why `choice` leaves sessions on `provider` to onnxruntime-node's binding (for the log's `model loaded` line). */
+export function unbridgedReason(choice: NativeBridgeChoice, provider: ExecutionProvider): string {
+  if (choice === 'off') return 'the native bridge is off';
+  return `the native bridge (${choice}) covers ${BRIDGE_PROVIDERS[choice].join(' and ')}, not ${provider}`;
 }
 
 /**

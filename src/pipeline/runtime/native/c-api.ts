@@ -25,6 +25,7 @@ const FUNCTIONS = {
   GetErrorMessage: [2, 'const char *f(void *status)'],
   CreateEnv: [3, 'void *f(int level, const char *logid, _Out_ void **env)'],
   CreateSession: [7, 'void *f(void *env, const char *path, void *options, _Out_ void **session)'],
+  CreateSessionFromArray: [8, 'void *f(void *env, const uint8_t *data, size_t length, void *options, _Out_ void **session)'],
   Run: [
     9,
     'void *f(void *session, void *runOptions, const char **inputNames, void **inputs, size_t inputCount, ' +
@@ -49,17 +50,33 @@ const FUNCTIONS = {
   GetTensorElementType: [60, 'void *f(void *info, _Out_ int *type)'],
   GetDimensionsCount: [61, 'void *f(void *info, _Out_ size_t *count)'],
   GetDimensions: [62, 'void *f(void *info, _Out_ int64_t *dims, size_t count)'],
+  CreateRunOptions: [39, 'void *f(_Out_ void **options)'],
   GetSymbolicDimensions: [63, 'void *f(void *info, _Out_ const char **names, size_t count)'],
   GetTensorTypeAndShape: [65, 'void *f(void *value, _Out_ void **info)'],
+  CreateMemoryInfo: [68, 'void *f(const char *name, int allocatorType, int id, int memType, _Out_ void **info)'],
+  CreateCpuMemoryInfo: [69, 'void *f(int allocatorType, int memType, _Out_ void **info)'],
   AllocatorFree: [76, 'void *f(void *allocator, void *pointer)'],
   GetAllocatorWithDefaultOptions: [78, 'void *f(_Out_ void **allocator)'],
   ReleaseStatus: [93, 'void f(void *status)'],
+  ReleaseMemoryInfo: [94, 'void f(void *info)'],
   ReleaseSession: [95, 'void f(void *session)'],
   ReleaseValue: [96, 'void f(void *value)'],
+  ReleaseRunOptions: [97, 'void f(void *options)'],
   ReleaseTypeInfo: [98, 'void f(void *typeInfo)'],
   ReleaseTensorTypeAndShapeInfo: [99, 'void f(void *info)'],
   ReleaseSessionOptions: [100, 'void f(void *options)'],
   AddSessionConfigEntry: [130, 'void *f(void *options, const char *key, const char *value)'],
+  CreateAllocator: [131, 'void *f(void *session, void *memoryInfo, _Out_ void **allocator)'],
+  ReleaseAllocator: [132, 'void f(void *allocator)'],
+  RunWithBinding: [133, 'void *f(void *session, void *runOptions, void *binding)'],
+  CreateIoBinding: [134, 'void *f(void *session, _Out_ void **binding)'],
+  ReleaseIoBinding: [135, 'void f(void *binding)'],
+  BindInput: [136, 'void *f(void *binding, const char *name, void *value)'],
+  BindOutput: [137, 'void *f(void *binding, const char *name, void *value)'],
+  BindOutputToDevice: [138, 'void *f(void *binding, const char *name, void *memoryInfo)'],
+  GetBoundOutputValues: [140, 'void *f(void *binding, void *allocator, _Out_ void **values, _Out_ size_t *count)'],
+  ClearBoundOutputs: [142, 'void f(void *binding)'],
+  AddRunConfigEntry: [165, 'void *f(void *options, const char *key, const char *value)'],
   SessionOptionsAppendExecutionProvider_CUDA_V2: [204, 'void *f(void *options, void *cudaOptions)'],
   CreateCUDAProviderOptions: [205, 'void *f(_Out_ void **cudaOptions)'],
   UpdateCUDAProviderOptions: [
@@ -76,6 +93,8 @@ export interface OrtCApi {
   readonly view: (pointer: Handle, length: number) => ArrayBuffer;
   /** The NUL-terminated string at `pointer`. */
   readonly string: (pointer: Handle) => string;
+  /** The `count` pointers of the C array at `pointer`. */
+  readonly pointers: (pointer: Handle, count: number) => Handle[];
   /** The ONNX Runtime version of the library (`1.29.0`). */
   readonly version: string;
   /** The environment every bridge session is created in (ONNX Runtime keeps one per process). */
@@ -144,6 +163,7 @@ export async function loadCApi(file = libraryPath()): Promise<OrtCApi> {
     fn,
     view: (pointer, length) => koffi.view(pointer, length),
     string: (pointer) => koffi.decode(pointer, 'char', -1) as string,
+    pointers: (pointer, count) => koffi.decode(pointer, 'void *', count) as Handle[],
     version,
   };
   const env = [null];

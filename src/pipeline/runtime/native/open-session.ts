@@ -1,0 +1,67 @@
+import { check, LOG_ERROR, type Handle, type OrtCApi } from './c-api.js';
+
+/** How {@link openSession} creates a session. */
+export interface OpenOptions {
+  /** `cuda` appends the CUDA provider with {@link OpenOptions.cudaOptions}; `cpu` uses ONNX Runtime's own. */
+  readonly provider: 'cpu' | 'cuda';
+  /** Session configuration entries (`session.use_device_allocator_for_initializers` …), as the plain binding's `extra`. */
+  readonly config: Readonly<Record<string, string>>;
+  /** CUDA provider options V2 by name (`cudnn_conv_algo_search` …), for `cuda`. */
+  readonly cudaOptions?: Readonly<Record<string, string>>;
+  /** Where to save ONNX Runtime's optimized graph, as the plain binding's `optimizedModelFilePath`. */
+  readonly optimizedModelFilePath?: string;
+}
+
+/** `ORT_ENABLE_ALL`, the plain binding's `graphOptimizationLevel: 'all'`. */
+const OPTIMIZE_ALL = 99;
+
+/** A koffi call on its worker thread, as a promise (session creation and runs take long: the event loop goes on). */
+export function callAsync(fn: { async(...args: unknown[]): void }, ...args: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    // koffi reports a failed call (not ONNX Runtime's status, which is the result) as an Error.
+    fn.async(...args, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+/**
+ * A session (`OrtSession`) of the ONNX model in the file `source`, or of the model bytes `source`, through the C API.
+ * @throws Error with ONNX Runtime's message when it cannot (the same messages the plain binding gives).
+ */
+export async function openSession(api: OrtCApi, source: string | Uint8Array, options: OpenOptions): Promise<Handle> {
+  const { fn } = api;
+  const out = [null];
+  check(api, fn.CreateSessionOptions(out));
+  const sessionOptions = out[0];
+  try {
+    check(api, fn.SetSessionGraphOptimizationLevel(sessionOptions, OPTIMIZE_ALL));
+    check(api, fn.SetSessionLogSeverityLevel(sessionOptions, LOG_ERROR));
+    for (const [key, value] of Object.entries(options.config)) {
+      check(api, fn.AddSessionConfigEntry(sessionOptions, key, value));
+    }
+    if (options.optimizedModelFilePath !== undefined) {
+      check(api, fn.SetOptimizedModelFilePath(sessionOptions, options.optimizedModelFilePath));
+    }
+    if (options.provider === 'cuda') appendCuda(api, sessionOptions, options.cudaOptions ?? {});
+    const session = [null];
+    const status =
+      typeof source === 'string'
+        ? await callAsync(fn.CreateSession, api.env, source, sessionOptions, session)
+        : await callAsync(fn.CreateSessionFromArray, api.env, source, source.length, sessionOptions, session);
+    check(api, status);
+    return session[0];
+  } finally {
+    fn.ReleaseSessionOptions(sessionOptions);
+  }
+}
+
+function appendCuda(api: OrtCApi, sessionOptions: Handle, cudaOptions: Readonly<Record<string, string>>): void {
+  const out = [null];
+  check(api, api.fn.CreateCUDAProviderOptions(out));
+  try {
+    const keys = Object.keys(cudaOptions);
+    check(api, api.fn.UpdateCUDAProviderOptions(out[0], keys, Object.values(cudaOptions), keys.length));
+    check(api, api.fn.SessionOptionsAppendExecutionProvider_CUDA_V2(sessionOptions, out[0]));
+  } finally {
+    api.fn.ReleaseCUDAProviderOptions(out[0]);
+  }
+}

@@ -1,0 +1,73 @@
+import type { FairQueue } from './fair-queue.js';
+import type { BatchSettings } from './runner.js';
+
+/** The room of a batch being formed, for `FairQueue.takeBatch`. */
+export interface Companions {
+  /** Whether waiting job `id` joins the batch; accepting one uses its room. */
+  readonly accepts: (id: string) => boolean;
+  /** Whether no job fits in the room left. */
+  readonly full: () => boolean;
+}
+
+/**
+ * Which waiting jobs may join the batch of `head` (a payload): those of its batch key, each while its size fits the
+ * room left. `undefined` when `head` always runs alone (no batching, no key, or no room left beside it). Fresh room
+ * for each call: one call per batch. The queue forms its batches with it and the ETA's plan ({@link planStarts})
+ * too, so they cannot disagree.
+ */
+export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, head: P, payloadOf: (id: string) => P | undefined): Companions | undefined {
+  const key = batching?.keyOf(head);
+  if (!batching || key === undefined) return undefined;
+  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head) ?? batching.maxSize) - batching.sizeOf(head);
+  if (room < 1) return undefined;
+  const accepts = (id: string) => {
+    const payload = payloadOf(id);
+    if (payload === undefined || batching.keyOf(payload) !== key) return false;
+    const size = batching.sizeOf(payload);
+    if (size > room) return false;
+    room -= size;
+    return true;
+  };
+  return { accepts, full: () => room < 1 }; // a job takes 1 or more
+}
+
+/**
+ * How far {@link planStarts} plays ahead, in job visits (each start it plays reads the fair order of every job still
+ * waiting): 10,000 plays every start of a queue of up to 100 jobs (the default `maxQueued`). Figures: `npm run bench
+ * -- eta`.
+ */
+const PLAN_BUDGET = 10_000;
+
+/**
+ * The starts the queue will make for the waiting jobs of `fair`, in order, each the ids of the jobs that start
+ * together in one slot: what the queue does each time a slot frees, played on a copy of `fair` (which is not
+ * touched) — the job whose turn it is (p-queue's `dequeue`), then the companions its batch takes in fair order
+ * (`takeBatch` with {@link companionsOf}; skipped when no other job of its key waits, which takes none).
+ * Exact until a job is added or removed, whichever slot frees first.
+ *
+ * Each start played reads the fair order, so a long queue is played only as far as {@link PLAN_BUDGET} allows (at
+ * least one start): the jobs left after that are counted alone in their fair order, which overstates their wait
+ * when they would batch — they are far back, where newcomers will move them anyway.
+ */
+export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, payloadOf: (id: string) => P | undefined): string[][] {
+  const future = fair.copy();
+  const keyOf = (id: string) => {
+    const payload = payloadOf(id);
+    return payload === undefined ? undefined : batching.keyOf(payload);
+  };
+  const waitingByKey = new Map<string | undefined, number>();
+  for (const id of future.order()) waitingByKey.set(keyOf(id), (waitingByKey.get(keyOf(id)) ?? 0) + 1);
+  const starts: string[][] = [];
+  for (let visits = future.waiting; visits <= PLAN_BUDGET || starts.length === 0; visits += future.waiting) {
+    const head = future.takeNext();
+    if (head === undefined) return starts;
+    const key = keyOf(head);
+    const others = (waitingByKey.get(key) ?? 0) - 1;
+    const payload = payloadOf(head);
+    const batch = key !== undefined && others > 0 && payload !== undefined ? companionsOf(batching, payload, payloadOf) : undefined;
+    const taken = batch ? future.takeBatch(batch.accepts, batch.full) : [];
+    waitingByKey.set(key, others - taken.length);
+    starts.push([head, ...taken]);
+  }
+  return [...starts, ...future.order().map((id) => [id])];
+}
