@@ -173,9 +173,8 @@ export class GpuWorker {
   async #runHandover(job: Job<unknown, HandoverResult>): Promise<HandoverResult> {
     const handover = handoverSchema.safeParse(job.data);
     if (!handover.success) {
-      const issue = handover.error.issues[0];
-      this.#options.log.warn({ handover: job.id, worker: this.#options.name, issue: issue?.message }, 'refused a handover it does not understand');
-      return { ok: false, failure: { code: 'INVALID_REQUEST', transient: false, details: { field: issue?.path.join('.') || 'handover' } } };
+      this.#options.log.warn({ handover: job.id, worker: this.#options.name, issue: handover.error.issues[0]?.message }, 'refused a handover it does not understand');
+      return invalidRequest(handover.error, 'handover');
     }
     const members = handover.data.jobs.map(({ jobId, work }) => ({
       jobId,
@@ -189,15 +188,12 @@ export class GpuWorker {
       void this.#register(); // `/queue` shows the jobs on this worker now, not at the next heartbeat
       const runnable = members.flatMap(({ jobId, work, controller: { signal }, log }) => (work.success && !signal.aborted ? [{ jobId, work: work.data, signal, log }] : []));
       const runs = this.#generate(job, runnable, handover.data.maxRows);
-      const answers = members.map(({ jobId, work, controller: { signal }, log }) => {
-        if (!work.success) {
-          log.warn({ issue: work.error.issues[0]?.message }, 'refused a job that is not a valid request');
-          return Promise.resolve(invalidRequest(work.error));
-        }
-        return answerOf(runs.get(jobId) ?? Promise.reject(signal.reason as Error), log);
+      const answers = members.map(async ({ jobId, work, controller: { signal }, log }) => {
+        if (work.success) return [jobId, await answerOf(runs.get(jobId) ?? Promise.reject(signal.reason as Error), log)] as const;
+        log.warn({ issue: work.error.issues[0]?.message }, 'refused a job that is not a valid request');
+        return [jobId, invalidRequest(work.error, 'request')] as const;
       });
-      const settled = await Promise.all(answers);
-      return { jobs: Object.fromEntries(members.map(({ jobId }, index) => [jobId, settled[index] ?? invalidRequest()])) };
+      return { jobs: Object.fromEntries(await Promise.all(answers)) };
     } finally {
       for (const { jobId } of members) this.#running.delete(jobId);
     }
@@ -262,9 +258,9 @@ async function answerOf(run: Promise<GeneratedImages>, log: Logger): Promise<Wor
   }
 }
 
-/** The answer to a job whose work does not parse, naming the first field at fault. */
-function invalidRequest(error?: ZodError): WorkResult {
-  return { ok: false, failure: { code: 'INVALID_REQUEST', transient: false, details: { field: error?.issues[0]?.path.join('.') || 'request' } } };
+/** The answer to what does not parse (a handover, or a job's work), naming the first field at fault, else `what`. */
+function invalidRequest(error: ZodError, what: string): Extract<WorkResult, { ok: false }> {
+  return { ok: false, failure: { code: 'INVALID_REQUEST', transient: false, details: { field: error.issues[0]?.path.join('.') || what } } };
 }
 
 /** A served model as the registry carries it: how the bot offers it and builds requests for it. */
