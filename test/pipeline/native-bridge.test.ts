@@ -202,6 +202,24 @@ describe("native bridge's buffers kept in the provider's memory (what CUDA graph
     assert.equal(MAX_SHAPES, 4);
     assert.deepEqual(lines, Array(2).fill('a model run of a new shape beyond the 4 kept on the device runs without CUDA graphs'));
   });
+
+  it('after a failed run on the kept buffers, runs without them from now on, said once', async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error));
+    const lines: string[] = [];
+    const log = (_level: LogLevel, message: string): number => lines.push(message);
+    const file = `${TINY}/unet/model.onnx`;
+    const resident = await createNativeSession(api, file, { provider: 'cpu', config: {}, deviceResident: true, log });
+    const feeds = unetFeeds('float32');
+    const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+    // An input the graph does not have fails on the buffers, then the same way without them: the caller hears it.
+    await assert.rejects(resident.run({ ...step(feeds, conditioning, 0), bogus: conditioning }), /bogus/);
+    assert.deepEqual(lines, ['a run on the device buffers of CUDA graphs failed; this model runs without them from now on']);
+    const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+    assert.deepEqual(await resident.run(step(feeds, conditioning, 1)), await (await plain.load(file)).run(step(feeds, conditioning, 1)));
+    assert.equal(lines.length, 1);
+    await Promise.all([resident.release(), plain.releaseAll()]);
+  });
 });
 
 describe('native bridge fallbacks', () => {

@@ -55,8 +55,9 @@ export class NativeSession implements SessionBackend {
   readonly #allocator: Handle;
   /** Runs through IoBinding, when asked for. */
   readonly #bound: IoBindingRuns | undefined;
-  /** Runs on buffers kept in the provider's memory (CUDA graphs), when asked for. */
-  readonly #resident: DeviceResidentRuns | undefined;
+  /** Runs on buffers kept in the provider's memory (CUDA graphs), when asked for and until one fails. */
+  #resident: DeviceResidentRuns | undefined;
+  readonly #log: PipelineLogger | undefined;
   /** The run options of every other run: on a session with CUDA graphs, `gpu_graph_id` -1 (no graph). */
   readonly #runOptions: Handle = null;
 
@@ -77,6 +78,7 @@ export class NativeSession implements SessionBackend {
     this.outputs = this.#describe('Output');
     this.#bound = runs.ioBinding ? new IoBindingRuns(api, session, this.#allocator, file) : undefined;
     this.#resident = runs.resident ? new DeviceResidentRuns(api, session, file, runs.resident) : undefined;
+    this.#log = runs.resident?.log;
     if (runs.resident?.graphs) {
       check(api, api.fn.CreateRunOptions(out));
       this.#runOptions = out[0];
@@ -99,8 +101,18 @@ export class NativeSession implements SessionBackend {
     };
     const { fn } = this.#api;
     if (Object.values(feeds).some(isConstantTensor)) {
-      if (this.#resident?.accepts(feeds, wanted)) {
-        return this.#resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+      const resident = this.#resident;
+      if (resident?.accepts(feeds, wanted)) {
+        try {
+          return await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+        } catch (error) {
+          // A graph ONNX Runtime cannot capture or replay would fail every job: the session goes on without graphs
+          // (this run is tried again that way, so an error of the run itself still reaches the caller).
+          this.#resident = undefined;
+          const reason = error instanceof Error ? error.message : String(error);
+          this.#log?.('warn', 'a run on the device buffers of CUDA graphs failed; this model runs without them from now on', { file: this.file, reason });
+          await resident.release().catch(() => undefined);
+        }
       }
       if (this.#bound) {
         return this.#bound.run(feeds, wanted, (binding) => timed(callAsync(fn.RunWithBinding, this.#session, this.#runOptions, binding)));
