@@ -7,6 +7,7 @@ import type { GeneratedImages, GenerateOptions } from '../../src/generator/gener
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { handoverResultSchema, redisOptions, workQueueOf } from '../../src/gpu-workers/protocol.js';
 import { RemoteGenerator } from '../../src/gpu-workers/remote-generator.js';
+import { QueueClosing } from '../../src/queue/index.js';
 import { createLogger } from '../../src/log.js';
 import { startWorkerProcess, type BotProcess } from '../support/bot-process.js';
 import { jobsLogged, waitUntil } from '../support/gpu-workers.js';
@@ -105,6 +106,23 @@ if (!redisServerInstalled()) {
         assert.deepEqual(mixed.jobs['bad'], { ok: false, failure: { code: 'INVALID_REQUEST', transient: false, details: { field: 'request.steps' } } });
         const next = await generator.generate(TINY_REQUEST, options('after-bad'));
         assert.equal(next.images.length, 1);
+      });
+
+      await t.test('the bot restarted while a worker runs a batch: each job joins that run, however it is batched again', { timeout: 180_000 }, async () => {
+        const ids = ['restart-0', 'restart-1', 'restart-2'];
+        const slow = (i: number) => ({ ...(JOBS[i] ?? TINY_REQUEST), ...SLOW, count: 1 });
+        const shutdown = new AbortController();
+        const before = generator.generateBatch(ids.map((id, i) => ({ request: slow(i), options: options(id, shutdown.signal) })), 8);
+        await waitUntil(() => jobsLogged(worker, 'job started').some((id) => ids.includes(id)), 60_000, 'the worker to start the batch');
+        // The bot shuts down as its queue does (running jobs are left to their worker), and starts again.
+        shutdown.abort(new QueueClosing());
+        assert.ok((await Promise.allSettled(before)).every(({ status }) => status === 'rejected'));
+        const restarted = await RemoteGenerator.connect(url, createLogger({ level: 'silent' }));
+        after(() => restarted.close());
+        // After the restart the jobs fall into other batches: two together, one alone.
+        const again = [...restarted.generateBatch([2, 0].map((i) => ({ request: slow(i), options: options(ids[i] ?? '') })), 8), restarted.generate(slow(1), options(ids[1] ?? ''))];
+        assert.deepEqual((await Promise.all(again)).map(({ images }) => images.length), [1, 1, 1]);
+        assert.deepEqual(jobsLogged(worker, 'job started').filter((id) => ids.includes(id)).sort(), ids, 'each job ran once, in the batch under way');
       });
 
       await t.test('a worker killed in the middle of a batch: another worker runs the whole batch, each job answered once', { timeout: 240_000 }, async () => {
