@@ -82,6 +82,9 @@ Generates images with the Stable Diffusion model DIR.
   --masked-content NAME    with --mask, --compat a1111: original, fill, "latent noise" or "latent nothing" (default original)
   --invert-mask            with --mask, --compat a1111: A1111's Mask mode "Inpaint not masked"
   --mask-weight X          with --mask, --compat a1111: A1111's Conditional mask weight for inpainting models, 0–1
+  --only-masked            with --mask, --compat a1111: A1111's Inpaint area "Only masked": the mask's area drawn at
+                           the size and pasted back into the picture, which keeps its own size
+  --masked-padding N       with --only-masked: A1111's Only masked padding, pixels 0–256 (default 32)
                            (default 1)
   --embeddings-dir DIR     textual-inversion embeddings (.safetensors) that the prompts call by file name
   --lora-dir DIR           where the LoRAs the prompt calls (<lora:name:weight>) are: DIR/name.safetensors
@@ -126,6 +129,8 @@ const OPTIONS = {
   'masked-content': { type: 'string' },
   'invert-mask': { type: 'boolean' },
   'mask-weight': { type: 'string' },
+  'only-masked': { type: 'boolean' },
+  'masked-padding': { type: 'string' },
   'embeddings-dir': { type: 'string' },
   'lora-dir': { type: 'string' },
   lora: { type: 'string', multiple: true },
@@ -300,7 +305,8 @@ async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<G
   const inpaint = inpaintFlags(values, pasted?.inpaint);
   const resolved = usage(() => resolveRequest(request));
   if (values.mask === undefined) return { ...request, seed: resolved.seed };
-  const mask = maskLuminance(await readImage(values.mask), resolved);
+  // "Only masked" cuts its area from the picture at the picture's own size; otherwise the mask goes to the working size.
+  const mask = maskLuminance(await readImage(values.mask), inpaint?.onlyMasked && initImage ? initImage : resolved);
   const inpainting = { ...request, seed: resolved.seed, mask, ...(inpaint ? { inpaint } : {}) };
   usage(() => resolveRequest(inpainting));
   return inpainting;
@@ -313,8 +319,12 @@ function inpaintFlags(values: Values, pasted: InpaintOptions | undefined): Inpai
     ...(values['masked-content'] === undefined ? {} : { maskedContent: values['masked-content'] as MaskedContent }),
     ...(values['invert-mask'] ? { invertMask: true } : {}),
     ...(values['mask-weight'] === undefined ? {} : { maskWeight: numberArg('mask-weight', values['mask-weight']) }),
+    ...(values['only-masked'] ? { onlyMasked: true } : {}),
+    ...(values['masked-padding'] === undefined ? {} : { maskedPadding: numberArg('masked-padding', values['masked-padding']) }),
   };
-  if (Object.keys(flags).length > 0 && values.mask === undefined) throw new UsageError('--mask-blur, --masked-content, --invert-mask and --mask-weight need --mask');
+  if (Object.keys(flags).length > 0 && values.mask === undefined) {
+    throw new UsageError('--mask-blur, --masked-content, --invert-mask, --mask-weight, --only-masked and --masked-padding need --mask');
+  }
   return pasted || Object.keys(flags).length > 0 ? { ...pasted, ...flags } : undefined;
 }
 

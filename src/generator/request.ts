@@ -100,13 +100,16 @@ export const generationRequestSchema = z.object({
     .optional(),
   /**
    * inpaint: A1111's inpainting settings besides the blur, from a pasted parameters block (`Masked content`, `Mask
-   * mode`, `Conditional mask weight`); absent = A1111's defaults.
+   * mode`, `Conditional mask weight`, `Inpaint area`, `Masked area padding`); absent = A1111's defaults.
    */
   inpaint: z
     .object({
       maskedContent: z.enum(MASKED_CONTENTS).optional(),
       invertMask: z.boolean().optional(),
       maskWeight: z.number().min(0).max(1).optional(),
+      /** "Inpaint area: Only masked" and its padding. */
+      onlyMasked: z.boolean().optional(),
+      maskedPadding: z.number().int().min(REQUEST_LIMITS.maskedPadding.min).max(REQUEST_LIMITS.maskedPadding.max).optional(),
     })
     .optional(),
 });

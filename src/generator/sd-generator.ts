@@ -19,7 +19,6 @@ import {
   toRgb8,
   type BatchEntry,
   type GenerateResult,
-  type InfotextParams,
   type ExecutionProviderChoice,
   type NativeBridgeChoice,
   type Mask,
@@ -308,7 +307,7 @@ function infotextOf(
   request: GenerationRequest,
   { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
   model: ModelLabel,
-  maskFields: Pick<InfotextParams, 'maskBlur' | 'maskMode' | 'maskedContent' | 'conditionalMaskWeight'>,
+  maskFields: Partial<ReturnType<typeof inpaintInfotext>>,
   fields: Record<string, string>,
 ): string {
   const extra: Record<string, string> = {};

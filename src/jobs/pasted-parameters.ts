@@ -40,8 +40,8 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
     if (read.inpaint) unused.push("the inpainting fields (Mask blur, Mask mode, Masked content, Conditional mask weight: /imagine does not inpaint)");
   }
   // `Mask blur` reaches the request with the mask (see `pastedMaskBlur`); the other settings go here.
-  const { maskedContent, invertMask, maskWeight } = (inpainting && read.inpaint) || {};
-  const inpaint = definedOnly({ maskedContent, invertMask, maskWeight });
+  const { maskedContent, invertMask, maskWeight, onlyMasked, maskedPadding } = (inpainting && read.inpaint) || {};
+  const inpaint = definedOnly({ maskedContent, invertMask, maskWeight, onlyMasked, maskedPadding });
   return {
     options: {
       prompt: request.prompt,

@@ -117,7 +117,7 @@ export interface GenerateRequest {
 export const MASKED_CONTENTS = ['original', 'fill', 'latent noise', 'latent nothing'] as const;
 export type MaskedContent = (typeof MASKED_CONTENTS)[number];
 
-/** A1111's inpainting settings ("Inpaint area: Whole picture"). */
+/** A1111's inpainting settings. */
 export interface InpaintOptions {
   /** A1111's "Mask blur": the σ in pixels of the Gaussian blur on the mask, 0–64. @default 4 */
   readonly maskBlur?: number;
@@ -130,6 +130,14 @@ export interface InpaintOptions {
    * area of the picture the UNet is conditioned on moves to 0. @default 1
    */
   readonly maskWeight?: number;
+  /**
+   * A1111's "Inpaint area: Only masked": the mask's area (with `maskedPadding` around it, grown to the working size's
+   * ratio) cut from `initImage`, which keeps its own size, is inpainted at `width × height` and pasted back; the
+   * pictures come out at `initImage`'s size. @default false ("Whole picture")
+   */
+  readonly onlyMasked?: boolean;
+  /** A1111's "Only masked padding, pixels", 0–256. @default 32 */
+  readonly maskedPadding?: number;
 }
 
 /** {@link InpaintOptions} checked and completed. */
@@ -138,6 +146,8 @@ export interface ResolvedInpaint {
   readonly maskedContent: MaskedContent;
   readonly invertMask: boolean;
   readonly maskWeight: number;
+  readonly onlyMasked: boolean;
+  readonly maskedPadding: number;
 }
 
 /**
@@ -249,6 +259,7 @@ export const REQUEST_LIMITS = Object.freeze({
   hiresScale: { min: 1, max: 4 },
   ensd: { min: 0, max: 2 ** 32 - 1 },
   maskBlur: { min: 0, max: 64 },
+  maskedPadding: { min: 0, max: 256 },
 });
 
 const DEFAULT_SIZE = 512;
@@ -363,6 +374,8 @@ function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKin
     maskedContent: choice('inpaint.maskedContent', maskedContent, MASKED_CONTENTS),
     invertMask: inpaint?.invertMask ?? false,
     maskWeight: number('inpaint.maskWeight', inpaint?.maskWeight ?? 1, REQUEST_LIMITS.strength),
+    onlyMasked: inpaint?.onlyMasked ?? false,
+    maskedPadding: integer('inpaint.maskedPadding', inpaint?.maskedPadding ?? 32, REQUEST_LIMITS.maskedPadding),
   };
 }
 

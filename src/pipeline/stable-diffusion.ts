@@ -442,9 +442,13 @@ export class StableDiffusionPipeline {
         { field: 'clipSkip' },
       );
     }
-    const initImage = request.initImage && (await resizeImage(request.initImage, width, height));
+    // A1111's "Only masked" cuts its area from the picture at the picture's own size (and pastes it back there).
+    const initImage = request.initImage && (request.inpaint?.onlyMasked ? request.initImage : await resizeImage(request.initImage, width, height));
+    const maskSize = initImage ?? { width, height };
     // Like the image module's `maskLuminance`: bilinear between pixel centres keeps edges in place.
-    const sized = request.mask && (request.mask.width === width && request.mask.height === height ? request.mask : resizeBilinear(request.mask, width, height));
+    const sized =
+      request.mask &&
+      (request.mask.width === maskSize.width && request.mask.height === maskSize.height ? request.mask : resizeBilinear(request.mask, maskSize.width, maskSize.height));
     // A1111's inpainting keeps a grey mask's levels (`create_binary_mask` of an opaque mask is its 'L' image);
     // diffusers' mask processor binarizes at 0.5 (`do_binarize`).
     const mask = sized && (request.inpaint ? sized : binarizeMask(sized));

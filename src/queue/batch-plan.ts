@@ -18,7 +18,7 @@ export interface Companions {
 export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, head: P, payloadOf: (id: string) => P | undefined): Companions | undefined {
   const key = batching?.keyOf(head);
   if (!batching || key === undefined) return undefined;
-  let room = batching.maxSize - batching.sizeOf(head);
+  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head) ?? batching.maxSize) - batching.sizeOf(head);
   if (room < 1) return undefined;
   const accepts = (id: string) => {
     const payload = payloadOf(id);
@@ -56,7 +56,7 @@ export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>,
     return payload === undefined ? undefined : batching.keyOf(payload);
   };
   const waitingByKey = new Map<string | undefined, number>();
-  for (const id of future.order()) waitingByKey.set(keyOf(id), (waitingByKey.get(keyOf(id)) ?? 0) + 1);
+  for (const key of future.order().map(keyOf)) waitingByKey.set(key, (waitingByKey.get(key) ?? 0) + 1);
   const starts: string[][] = [];
   for (let visits = future.waiting; visits <= PLAN_BUDGET || starts.length === 0; visits += future.waiting) {
     const head = future.takeNext();

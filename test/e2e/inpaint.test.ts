@@ -93,7 +93,8 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
   it('inpaints with a pasted AUTOMATIC1111 block: its prompt, sampler, seed, strength and inpainting settings, as the pipeline draws them; what it does not honour named', async () => {
     const block =
       'a blue window\nNegative prompt: blurry\nSteps: 4, Sampler: Euler a, Schedule type: Automatic, CFG scale: 6, Seed: 77, Size: 512x512, ' +
-      'Model: tiny-sd, Denoising strength: 0.8, Mask blur: 2, Mask mode: Inpaint not masked, Masked content: latent noise, Version: v1.10.1';
+      'Model: tiny-sd, Denoising strength: 0.8, Mask blur: 2, Mask mode: Inpaint not masked, Inpaint area: Only masked, Masked area padding: 8, ' +
+      'Masked content: latent noise, Version: v1.10.1';
     const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, MASK, 'mask.png'), parameters: block.replaceAll('\n', ' ') } });
     const result = await run.waitForOriginal(hasPictures, 60_000);
     const infotext = infotextOf(result);
@@ -101,7 +102,10 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
       [infotext.prompt, infotext.negativePrompt, infotext.sampler, infotext.seed, infotext.steps, infotext.cfgScale, infotext.denoisingStrength],
       ['a blue window', 'blurry', 'Euler a', 77n, 4, 6, 0.8],
     );
-    assert.deepEqual([infotext.maskBlur, infotext.maskMode, infotext.maskedContent], [2, 'Inpaint not masked', 'latent noise']);
+    assert.deepEqual(
+      [infotext.maskBlur, infotext.maskMode, infotext.inpaintArea, infotext.maskedAreaPadding, infotext.maskedContent],
+      [2, 'Inpaint not masked', 'Only masked', 8, 'latent noise'],
+    );
     assert.match(result.embeds[0]?.description ?? '', /Not honoured from the pasted parameters: Size: 512x512 \(\/inpaint works at the picture's size\)\./);
     // The library given the block's request, the upload and its mask draws the very same picture.
     const pasted = requestFromInfotext(block);

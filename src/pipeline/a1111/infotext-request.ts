@@ -37,7 +37,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const ignored: string[] = [];
   const extra = { ...parsed.extra };
   const hires = hiresFromInfotext(extra, parsed.denoisingStrength, ignored);
-  const inpaint = inpaintFromInfotext(parsed, extra, ignored);
+  const inpaint = inpaintFromInfotext(parsed, ignored);
   const sampler = samplerOf(parsed, ignored);
   const emphasis = emphasisOf(parsed.emphasis, ignored);
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';

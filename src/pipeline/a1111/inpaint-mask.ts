@@ -6,7 +6,7 @@
 // conditioning mask (the blurred mask / 255 rounded, `torch.round`).
 import type { Mask } from '../image/index.js';
 import { cvGaussianBlur } from '../image/cv-gaussian-blur.js';
-import { pillowResizeBicubic } from '../image/pillow-bicubic.js';
+import { pillowResizeBicubic } from '../image/pillow-resample.js';
 
 /** The masks A1111 derives from a drawn mask. */
 export interface A1111Masks {
@@ -30,6 +30,13 @@ export interface MaskSettings {
 
 /** The masks A1111 makes from `mask` (values in [0, 1], 1 = repaint) for latents of `latentWidth × latentHeight`. */
 export function a1111Masks(mask: Mask, settings: MaskSettings, latentWidth: number, latentHeight: number): A1111Masks {
+  const blurred = blurredMask(mask, settings);
+  const overlay = blurred.map((v) => Math.min(v * 2, 255));
+  return { blurred, overlay, ...samplingMasks(blurred, mask.width, mask.height, latentWidth, latentHeight) };
+}
+
+/** `image_mask`: the drawn mask as 8 bits (`create_binary_mask`), inverted if asked, blurred ("Mask blur"). */
+export function blurredMask(mask: Mask, settings: MaskSettings): Uint8Array {
   const { width, height } = mask;
   // `convert('L')` of the drawn mask: it is 8-bit already; a float mask is rounded to its byte.
   let blurred: Uint8Array = Uint8Array.from(mask.data, (v) => Math.round(Math.min(Math.max(v, 0), 1) * 255));
@@ -39,10 +46,17 @@ export function a1111Masks(mask: Mask, settings: MaskSettings, latentWidth: numb
     blurred = cvGaussianBlur(blurred, width, height, 'horizontal', kernel, settings.blur);
     blurred = cvGaussianBlur(blurred, width, height, 'vertical', kernel, settings.blur);
   }
-  const overlay = blurred.map((v) => Math.min(v * 2, 255));
-  const shrunk = pillowResizeBicubic(blurred, width, height, latentWidth, latentHeight);
+  return blurred;
+}
+
+/**
+ * The latent mask and an inpainting UNet's mask from the 8-bit mask at the working size (`width × height`; the
+ * blurred mask, or with "Only masked" its crop resized).
+ */
+export function samplingMasks(mask: Uint8Array, width: number, height: number, latentWidth: number, latentHeight: number): Pick<A1111Masks, 'latent' | 'conditioning'> {
+  const shrunk = pillowResizeBicubic(mask, width, height, latentWidth, latentHeight);
   // `np.around(latmask / 255)`: v / 255 is never exactly one half, so this is v ≥ 128.
   const latent = Float32Array.from(shrunk, (v) => (v >= 128 ? 1 : 0));
-  const conditioning = Float32Array.from(blurred, (v) => (v >= 128 ? 1 : 0));
-  return { blurred, overlay, latent, conditioning };
+  const conditioning = Float32Array.from(mask, (v) => (v >= 128 ? 1 : 0));
+  return { latent, conditioning };
 }

@@ -12,11 +12,12 @@ import { sampleLatents } from '../models/vae-encoder.js';
 import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
 import { PipelineError } from '../errors.js';
 import type { RandomGenerator } from '../rng/index.js';
-import type { MaskedContent, ResolvedRequest } from '../request.js';
+import type { MaskedContent, ResolvedInpaint, ResolvedRequest } from '../request.js';
 import type { TimingRecorder } from '../timing.js';
 import { ImageNoise } from './image-noise.js';
-import { a1111Masks } from './inpaint-mask.js';
-import { applyOverlay, overlayImage } from './inpaint-overlay.js';
+import { maskedArea } from './inpaint-crop.js';
+import { blurredMask, samplingMasks } from './inpaint-mask.js';
+import { applyOverlay, overlayImage, type PasteTo } from './inpaint-overlay.js';
 import type { Denoiser } from './k-steps.js';
 import type { EpsModel } from './timestep-samplers.js';
 
@@ -47,14 +48,15 @@ export async function prepareInpainting(
 ): Promise<A1111Inpainting> {
   const { initImage, mask, inpaint } = request;
   if (!initImage || !mask || !inpaint) throw new TypeError('A1111 inpainting needs an init image, a mask and its settings');
-  const latentWidth = request.width / 8;
-  const latentHeight = request.height / 8;
-  const masks = a1111Masks(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }, latentWidth, latentHeight);
+  const { width, height } = request;
+  const latentWidth = width / 8;
+  const latentHeight = height / 8;
   const original = toRgb8(initImage);
+  const working = workingArea(original, blurredMask(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }), inpaint, width, height);
+  const masks = samplingMasks(working.mask, width, height, latentWidth, latentHeight);
   // "fill": the picture encoded (and an inpainting UNet conditioned on it) with its masked area filled (`masking.fill`
   // with the latent mask, the blurred one); the overlay keeps the original.
-  const encodedPicture = inpaint.maskedContent === 'fill' ? fromRgb8(fillMaskedArea(original, masks.blurred)) : initImage;
-  const image = toModelTensor(encodedPicture);
+  const image = toModelTensor(fromRgb8(inpaint.maskedContent === 'fill' ? fillMaskedArea(working.picture, working.mask) : working.picture));
   const encoded = await vaeSample(model, image, request, draws, timing);
   const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));
   // `create_random_tensors` over the pictures' seeds: their generators' first draw (no variation seed, no ENSD).
@@ -64,8 +66,30 @@ export async function prepareInpainting(
   const imageConditioning = inpaintingUnet
     ? await inpaintingConditioning(model, image, masks.conditioning, request, draws, timing)
     : undefined;
-  const overlay = overlayImage(original, masks.overlay);
-  return { initLatent, latentMask: masks.latent, imageConditioning, overlay: (generated) => applyOverlay(generated, overlay) };
+  const overlay = overlayImage(original, working.overlayMask);
+  return { initLatent, latentMask: masks.latent, imageConditioning, overlay: (generated) => applyOverlay(generated, overlay, working.pasteTo) };
+}
+
+/** The picture and blurred mask at the working size, the overlay's mask, and (Only masked) where the area goes back. */
+interface WorkingArea {
+  readonly picture: Rgb8Image;
+  readonly mask: Uint8Array;
+  readonly overlayMask: Uint8Array;
+  readonly pasteTo?: PasteTo;
+}
+
+/**
+ * "Whole picture": the picture and its blurred mask as they are, the overlay through the mask doubled (clipped).
+ * "Only masked": the mask's area cut out and resized (see inpaint-crop.ts), the overlay through the blurred mask.
+ */
+function workingArea(original: Rgb8Image, blurred: Uint8Array, inpaint: ResolvedInpaint, width: number, height: number): WorkingArea {
+  if (!inpaint.onlyMasked) return { picture: original, mask: blurred, overlayMask: blurred.map((v) => Math.min(v * 2, 255)) };
+  const area = maskedArea(original, blurred, inpaint.maskedPadding, width, height);
+  if (!area) {
+    // A1111 falls back to img2img of the whole picture with a notice; a request marks what to repaint, so say so.
+    throw new PipelineError('INVALID_REQUEST', 'The mask marks nothing to repaint, so "Inpaint area: Only masked" has no area to work on', { field: 'mask' });
+  }
+  return { picture: area.picture, mask: area.mask, overlayMask: blurred, pasteTo: area.pasteTo };
 }
 
 /**

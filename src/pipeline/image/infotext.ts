@@ -33,6 +33,10 @@ export interface InfotextParams {
   readonly maskBlur?: number;
   /** A1111's `Mask mode` (`Inpaint not masked`; A1111 leaves out its default, `Inpaint masked`). */
   readonly maskMode?: string;
+  /** A1111's `Inpaint area` (`Only masked`; A1111 leaves out its default, `Whole picture`). */
+  readonly inpaintArea?: string;
+  /** A1111's `Masked area padding` ("Only masked padding, pixels"), written with `Inpaint area: Only masked`. */
+  readonly maskedAreaPadding?: number;
   /** A1111's `Masked content` (`fill`, `latent noise`, `latent nothing`; A1111 leaves out its default, `original`). */
   readonly maskedContent?: string;
   /** A1111's `Conditional mask weight` (`inpainting_mask_weight`), written for inpainting models. */
@@ -88,6 +92,8 @@ const STANDARD_KEYS = [
   'RNG',
   'Mask mode',
   'Mask blur',
+  'Inpaint area',
+  'Masked area padding',
   'Masked content',
   'Emphasis',
   'Beta schedule alpha',
@@ -149,6 +155,8 @@ export function parseInfotext(text: string): ParsedInfotext {
     ...optional(values, 'ENSD', (v) => ({ ensd: integer('ENSD', v) })),
     ...optional(values, 'Mask blur', (v) => ({ maskBlur: decimal('Mask blur', v) })),
     ...optional(values, 'Mask mode', (v) => ({ maskMode: v })),
+    ...optional(values, 'Inpaint area', (v) => ({ inpaintArea: v })),
+    ...optional(values, 'Masked area padding', (v) => ({ maskedAreaPadding: decimal('Masked area padding', v) })),
     ...optional(values, 'Masked content', (v) => ({ maskedContent: v })),
     ...optional(values, 'Conditional mask weight', (v) => ({ conditionalMaskWeight: decimal('Conditional mask weight', v) })),
     ...optional(values, 'Emphasis', (v) => ({ emphasis: v })),
@@ -181,6 +189,8 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
     RNG: params.rng === 'CPU' ? 'CPU' : undefined,
     'Mask mode': params.maskMode,
     'Mask blur': params.maskBlur?.toString(),
+    'Inpaint area': params.inpaintArea,
+    'Masked area padding': params.maskedAreaPadding?.toString(),
     'Masked content': params.maskedContent,
     Emphasis: params.emphasis,
     'Beta schedule alpha': params.betaSchedule?.alpha.toString(),

@@ -113,7 +113,7 @@ describe('requestFromInfotext', () => {
     ]);
   });
 
-  it('reads an inpainting\'s fields as A1111 writes them, naming what is not ported', () => {
+  it('reads an inpainting\'s fields as A1111 writes them, naming values A1111 does not have', () => {
     const inpaint = LINE.replace(', Version', ', Denoising strength: 0.75, Conditional mask weight: 1.0, Mask mode: Inpaint not masked, Mask blur: 4, Masked content: latent noise, Version');
     const read = requestFromInfotext(`x\n${inpaint}`);
     assert.deepEqual(read.inpaint, { maskBlur: 4, invertMask: true, maskedContent: 'latent noise', maskWeight: 1 });
@@ -121,11 +121,10 @@ describe('requestFromInfotext', () => {
     assert.equal(read.request.strength, 0.75);
     const onlyMasked = LINE.replace(', Version', ', Mask blur: 4, Inpaint area: Only masked, Masked area padding: 32, Masked content: fill, Version');
     const other = requestFromInfotext(`x\n${onlyMasked}`);
-    assert.deepEqual(other.inpaint, { maskBlur: 4, maskedContent: 'fill' });
-    assert.deepEqual(other.ignored, [
-      'Inpaint area: Only masked (not ported to dreamcord; the whole picture is inpainted)',
-      'Masked area padding: 32 (not ported to dreamcord; the whole picture is inpainted)',
-    ]);
+    assert.deepEqual(other.inpaint, { maskBlur: 4, maskedContent: 'fill', onlyMasked: true, maskedPadding: 32 });
+    assert.deepEqual(other.ignored, []);
+    const odd = LINE.replace(', Version', ', Inpaint area: Everywhere, Masked area padding: 2.5, Version');
+    assert.deepEqual(requestFromInfotext(`x\n${odd}`).ignored, ['Inpaint area: Everywhere (not an A1111 inpaint area)', "Masked area padding: 2.5 (A1111's is a whole number of pixels)"]);
     assert.deepEqual(requestFromInfotext(`x\n${LINE.replace(', Version', ', Masked content: magic, Version')}`).ignored, ['Masked content: magic (not an A1111 masked content; original used)']);
     assert.equal(requestFromInfotext(`x\n${LINE}`).inpaint, undefined);
   });

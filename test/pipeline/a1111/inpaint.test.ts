@@ -226,6 +226,36 @@ describe('A1111 inpainting on the tiny models', () => {
     assert.ok(maxAbsDifference(filled.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 0, 'fill changes the picture');
   });
 
+  it('Inpaint area: Only masked: the area around the mask drawn at the working size, pasted back into the picture at its own size; the rest exactly the upload', async () => {
+    const pipeline = models.get('tiny-sd-inpaint');
+    assert.ok(pipeline);
+    // A 136 × 104 picture, its mask a 16-pixel square; the area (padding 4) is drawn at 64 × 64.
+    const [w, h] = [136, 104];
+    const picture: RgbImage = { width: w, height: h, channels: 3, data: Float32Array.from({ length: w * h * 3 }, (_, i) => ((i * 29) % 256) / 255) };
+    const inSquare = (p: number) => p % w >= 80 && p % w < 96 && Math.floor(p / w) >= 40 && Math.floor(p / w) < 56;
+    const small: Mask = { width: w, height: h, channels: 1, data: Float32Array.from({ length: w * h }, (_, p) => (inSquare(p) ? 1 : 0)) };
+    const result = await pipeline.generate({ ...base, initImage: picture, mask: small, width: 64, height: 64, inpaint: { onlyMasked: true, maskedPadding: 4 } });
+    const out = result.images[0]?.rgb8;
+    assert.deepEqual([out?.width, out?.height], [w, h], "the picture's own size");
+    const original = Uint8Array.from(picture.data, (v) => Math.round(v * 255));
+    // The blurred mask (blur 4: 10 pixels) reaches 70–106 × 30–66; beyond it the upload comes back exactly.
+    let kept = 0;
+    let changed = 0;
+    for (let p = 0; p < w * h; p++) {
+      const [x, y] = [p % w, Math.floor(p / w)];
+      const same = [0, 1, 2].every((c) => out?.data[p * 3 + c] === original[p * 3 + c]);
+      if (x < 70 || x >= 106 || y < 30 || y >= 66) {
+        assert.ok(same, `pixel (${x}, ${y})`);
+        kept++;
+      } else if (inSquare(p)) changed += same ? 0 : 1;
+    }
+    assert.ok(kept > 0 && changed > 16 * 16 * 0.9, `${changed} of the square's 256 pixels repainted`);
+    await assert.rejects(
+      pipeline.generate({ ...base, initImage: picture, mask: { ...small, data: new Float32Array(w * h) }, width: 64, height: 64, inpaint: { onlyMasked: true } }),
+      /marks nothing to repaint/,
+    );
+  });
+
   it('refuses inpaint settings outside A1111 inpainting, an unknown masked content and a blur out of range', async () => {
     const pipeline = models.get('tiny-sd');
     assert.ok(pipeline);
