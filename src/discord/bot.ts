@@ -26,11 +26,14 @@ export class DiscordBot {
   readonly #client: Client<true>;
   readonly #router: Router;
   readonly #presenter: DiscordPresenter;
+  /** Stops showing the pipeline's health as the presence. */
+  readonly #stopShowingHealth: () => void;
 
-  private constructor(client: Client<true>, router: Router, presenter: DiscordPresenter) {
+  private constructor(client: Client<true>, router: Router, presenter: DiscordPresenter, stopShowingHealth: () => void) {
     this.#client = client;
     this.#router = router;
     this.#presenter = presenter;
+    this.#stopShowingHealth = stopShowingHealth;
   }
 
   /** Logs in, registers the slash commands, and starts the job service with the Discord presenter. */
@@ -55,11 +58,11 @@ export class DiscordBot {
         store: options.store,
         log: context.log,
       });
-      showPipelineHealth(readyClient.user, options.pipeline);
+      const stopShowingHealth = showPipelineHealth(readyClient.user, options.pipeline);
       const presenter = new DiscordPresenter(readyClient, context.jobs, context.log, options.editIntervalMs);
       await context.jobs.start(presenter);
       router.open();
-      return new DiscordBot(readyClient, router, presenter);
+      return new DiscordBot(readyClient, router, presenter, stopShowingHealth);
     } catch (error) {
       await client.destroy(); // a half-started client would keep the process alive
       throw error;
@@ -75,6 +78,8 @@ export class DiscordBot {
   async destroy(): Promise<void> {
     await this.#router.idle();
     await this.#presenter.close();
+    // The pipeline outlives the client on shutdown: its health changes no longer reach a closed gateway.
+    this.#stopShowingHealth();
     await this.#client.destroy();
   }
 }

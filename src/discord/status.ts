@@ -1,4 +1,4 @@
-import { ActivityType, type ClientUser, type PresenceData } from 'discord.js';
+import { ActivityType, Events, type ClientUser, type PresenceData } from 'discord.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 
 /**
@@ -23,16 +23,33 @@ function describe(health: PipelineHealth): [PresenceData['status'], string] {
   }
 }
 
-/** Shows `source`'s health as `user`'s presence now and at every change (each distinct presence once). */
-export function showPipelineHealth(user: ClientUser, source: PipelineHealthSource): void {
+/**
+ * Shows `source`'s health as `user`'s presence now and at every change (each distinct presence once), and again
+ * when the gateway is back after a reconnect. Returns the function that stops it (before the client is destroyed).
+ */
+export function showPipelineHealth(user: ClientUser, source: PipelineHealthSource): () => void {
   let shown = '';
   const show = (health: PipelineHealth) => {
     const presence = presenceOf(health);
     const key = JSON.stringify(presence);
     if (key === shown) return;
-    shown = key;
-    user.setPresence(presence);
+    try {
+      user.setPresence(presence);
+      shown = key;
+    } catch {
+      // discord.js throws while the gateway reconnects ("Shard 0 not found"); the health event must not fail for
+      // it (an unhandled rejection in the GPU workers' registry read): shown once the gateway is back.
+      shown = '';
+    }
   };
+  const showAgain = () => show(source.health);
   show(source.health);
   source.on('health', show);
+  user.client.on(Events.ShardReady, showAgain);
+  user.client.on(Events.ShardResume, showAgain);
+  return () => {
+    source.off('health', show);
+    user.client.off(Events.ShardReady, showAgain);
+    user.client.off(Events.ShardResume, showAgain);
+  };
 }

@@ -58,4 +58,5 @@ export function reloadProvider(
 export interface PipelineHealthSource {
   readonly health: PipelineHealth;
   on(event: 'health', listener: (health: PipelineHealth) => void): unknown;
+  off(event: 'health', listener: (health: PipelineHealth) => void): unknown;
 }
