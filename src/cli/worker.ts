@@ -13,7 +13,9 @@ Runs a bot's jobs on this machine's GPU. Reads the same .env as the bot:
   MODEL_DIR, MODELS_DIR the models it serves (as the bot's: MODEL_DIR's loaded at start, MODELS_DIR's on first use,
                         within MODEL_MEMORY_GB); it takes jobs for these only. EXECUTION_PROVIDER, MODEL_CACHE_DIR, …
   WORKER_NAME           how the bot and the logs name this worker (default: host name and process id)
-  WORKER_CONCURRENCY    jobs run at once, over all its models (default 1)
+  WORKER_CONCURRENCY    batches run at once, over all its models (default 1; a batch is one job or more)
+  BATCH_MAX_ROWS        UNet rows it runs as one batch of the bot's compatible jobs (default 8; 0 or 1: one job at a
+                        time); the bot fills a batch up to the smaller of its own BATCH_MAX_ROWS and this
   WORKER_LEASE_SECONDS  how long before another worker takes over the job of a worker that died (default 30)
 No Discord token is needed, or read. Stop it with Ctrl-C or SIGTERM: it finishes its running jobs first.`;
 
@@ -31,6 +33,7 @@ export const workerCommand: CliCommand = {
       url: env.QUEUE_URL,
       name: env.WORKER_NAME ?? `${hostname()}-${process.pid}`,
       capacity: env.WORKER_CONCURRENCY,
+      batchMaxRows: env.BATCH_MAX_ROWS,
       leaseMs: env.WORKER_LEASE_SECONDS * 1000,
       generator,
       log,

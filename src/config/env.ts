@@ -54,6 +54,15 @@ const modelsFields = {
 };
 
 /** The machine settings and secrets dreamcord reads from the environment (and `.env`); `.env.example` documents each. */
+/**
+ * UNet batch rows one batch of queued jobs may take (2 per image with CFG): compatible waiting jobs run together up to
+ * it; on a GPU worker, the most it runs as one batch (the bot fills its handovers up to the smaller of the two). 0 or
+ * 1 turns batching off.
+ */
+const batchMaxRows = optional(
+  z.coerce.number({ error: 'a whole number from 0 to 64' }).int('a whole number from 0 to 64').min(0, 'a whole number from 0 to 64').max(64, 'a whole number from 0 to 64'),
+).transform((value) => value ?? DEFAULT_BATCH_MAX_ROWS);
+
 const envSchema = z
   .object({
     ...pipelineFields,
@@ -72,13 +81,7 @@ const envSchema = z
     QUEUE_CONCURRENCY: optional(
       z.coerce.number({ error: 'a whole number from 1 to 16' }).int('a whole number from 1 to 16').min(1, 'a whole number from 1 to 16').max(16, 'a whole number from 1 to 16'),
     ).transform((value) => value ?? 1),
-    /**
-     * UNet batch rows one batch of queued jobs may take (2 per image with CFG): compatible waiting jobs run together up
-     * to it. 0 or 1 turns batching off.
-     */
-    BATCH_MAX_ROWS: optional(
-      z.coerce.number({ error: 'a whole number from 0 to 64' }).int('a whole number from 0 to 64').min(0, 'a whole number from 0 to 64').max(64, 'a whole number from 0 to 64'),
-    ).transform((value) => value ?? DEFAULT_BATCH_MAX_ROWS),
+    BATCH_MAX_ROWS: batchMaxRows,
     STORE_URL: optional(z.string().regex(/^(sqlite|redis|rediss):\/\/.+/, 'sqlite://<file> or redis://<host>:<port>')).transform(
       (value) => value ?? 'sqlite://data/dreamcord.sqlite',
     ),
@@ -106,6 +109,7 @@ const workerEnvSchema = z
     WORKER_NAME: optional(z.string().min(1).max(100)),
     WORKER_CONCURRENCY: optional(z.coerce.number().int().min(1).max(16, 'a whole number from 1 to 16')).transform((value) => value ?? 1),
     WORKER_LEASE_SECONDS: optional(z.coerce.number().int().min(1).max(600, 'a whole number of seconds from 1 to 600')).transform((value) => value ?? 30),
+    BATCH_MAX_ROWS: batchMaxRows,
   })
   .superRefine((env, context) => {
     if (env.MODEL_DIR === undefined && env.MODELS_DIR === undefined) {

@@ -101,7 +101,7 @@ export interface ModelGenerator extends ModelFacts {
   /**
    * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch
    * of at most `maxRows` rows; each request's pictures are those `generate` makes for it alone. Absent where a
-   * generator cannot batch (GPU workers on other machines): the queue then runs every job alone.
+   * generator cannot batch: the queue then runs every job alone.
    * @returns one promise per job, in order, settling as `generate` would for that job (its own progress, cancel
    *   and failure).
    */
@@ -131,12 +131,17 @@ export interface ImageGenerator {
   generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages>;
   /**
    * Generates compatible requests (the same `batchKeyOf`) together, the UNet steps of all in one model batch
-   * of at most `maxRows` rows; each request's pictures are those `generate` makes for it alone. Absent where a
-   * generator cannot batch (GPU workers on other machines): the queue then runs every job alone.
+   * of at most `maxRows` rows (GPU workers: on one worker, in one of its slots); each request's pictures are those
+   * `generate` makes for it alone. Absent where a generator cannot batch: the queue then runs every job alone.
    * @returns one promise per job, in order, settling as `generate` would for that job (its own progress, cancel
    *   and failure).
    */
   generateBatch?(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[];
+  /**
+   * The UNet rows a batch of model `model`'s jobs may take where the generator has its own limit beside
+   * `BATCH_MAX_ROWS` (GPU workers each advertise theirs); absent where `BATCH_MAX_ROWS` alone counts.
+   */
+  batchRowsOf?(model: string): number;
 }
 
 /** The served model called `name` (case ignored, as members type it), or the default (the first) without a name. */

@@ -7,8 +7,8 @@ import { generationRequestSchema } from '../generator/request.js';
 import { MODEL_FAMILIES, type ModelFamily, type SchedulerConfig } from '../pipeline/index.js';
 
 /**
- * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue per model (the request
- * in, the pictures or a failure out), a registry of the workers online with the models each has, and a channel for
+ * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue per model (handovers:
+ * one or more compatible requests in, each one's pictures or failure out), a registry of the workers online with the models each has, and a channel for
  * cancels. Everything read from Redis is validated with these schemas first: Redis is a trust boundary, and a worker
  * runs nothing it cannot parse.
  */
@@ -25,6 +25,20 @@ export function workQueueOf(model: string): string {
 export const WORKERS_KEY = 'dreamcord:workers';
 /** Redis pub/sub channel: a job id published here is cancelled on the worker running it. */
 export const CANCEL_CHANNEL = 'dreamcord:cancel';
+/**
+ * Redis key: the handover (its BullMQ job id) that carries the bot's job `jobId`, so a bot that restarted joins the
+ * run under way instead of handing the job over again, whichever batch the job is in after the restart.
+ */
+export function handoverKeyOf(jobId: string): string {
+  return `dreamcord:handover:${jobId}`;
+}
+/**
+ * Redis key set when the bot's job `jobId` is cancelled: a worker that takes the job's handover after the cancel
+ * was published (the handover waited in BullMQ meanwhile) skips the job; the others of its batch run.
+ */
+export function cancelledKeyOf(jobId: string): string {
+  return `dreamcord:cancelled:${jobId}`;
+}
 /** How often a worker says it is alive; one silent for {@link WORKER_EXPIRY_MS} counts as gone. */
 export const HEARTBEAT_MS = 2_000;
 export const WORKER_EXPIRY_MS = 3 * HEARTBEAT_MS;
@@ -39,6 +53,21 @@ export const workSchema = z.object({
   inputs: z.object({ image: base64.optional(), mask: base64.optional() }),
 });
 export type Work = z.infer<typeof workSchema>;
+
+/**
+ * One BullMQ job: compatible jobs of the bot's fair queue (the same `batchKeyOf`, filled in fair order) that a worker
+ * runs as one UNet batch, in one of its slots, at most `maxRows` rows per model run (the bot's `BATCH_MAX_ROWS`; the
+ * worker's own is the other limit). A job alone is a handover of one. Each job's work is validated on its own, so a
+ * job that does not parse fails alone.
+ */
+export const handoverSchema = z.object({
+  jobs: z.array(z.object({ jobId: z.string().min(1).max(100), work: z.unknown() })).min(1).max(64),
+  maxRows: z.number().int().min(1).max(64),
+});
+export interface Handover {
+  readonly jobs: readonly { readonly jobId: string; readonly work: Work }[];
+  readonly maxRows: number;
+}
 
 const failureSchema = z.object({
   code: z.enum(FAILURE_CODES),
@@ -65,8 +94,18 @@ export const workResultSchema = z.discriminatedUnion('ok', [
 ]);
 export type WorkResult = z.infer<typeof workResultSchema>;
 
-/** A progress report of a running job: model calls done of all. */
-export const workProgressSchema = z.object({ step: z.number().int().min(0), total: z.number().int().min(1) });
+/**
+ * What a worker returns for a handover: each job's {@link WorkResult} by its id (read with `workResultSchema` one by
+ * one), or one failure for all when the handover itself could not be read.
+ */
+export const handoverResultSchema = z.union([
+  z.object({ jobs: z.record(z.string().max(100), z.unknown()) }),
+  z.object({ ok: z.literal(false), failure: failureSchema }),
+]);
+export type HandoverResult = { readonly jobs: Readonly<Record<string, WorkResult>> } | Extract<WorkResult, { ok: false }>;
+
+/** A progress report of a running job of a handover: model calls done of all. */
+export const workProgressSchema = z.object({ jobId: z.string(), step: z.number().int().min(0), total: z.number().int().min(1) });
 
 /** A model a worker serves, as the bot offers it and needs it to build requests (the fields of `ServedModel`). */
 const modelInfoSchema = z.object({
@@ -88,8 +127,13 @@ export type ModelInfo = z.infer<typeof modelInfoSchema>;
 export const workerInfoSchema = z.object({
   name: z.string().min(1).max(100),
   capacity: z.number().int().min(1).max(64),
-  /** Ids of the jobs it runs now (the bot's job ids, as both sides log them); absent from workers before it existed. */
-  running: z.array(z.string().max(100)).max(64).optional(),
+  /**
+   * UNet rows it runs as one batch (its own `BATCH_MAX_ROWS`): the bot fills a handover for it up to this; below 2 it
+   * runs a handover's jobs one after the other.
+   */
+  batchMaxRows: z.number().int().min(0).max(64),
+  /** Ids of the jobs it runs now, a batch's each (the bot's job ids, as both sides log them); absent from workers before it existed. */
+  running: z.array(z.string().max(100)).max(64 * 64).optional(),
   provider: z.string(),
   /** Every model it has (`MODEL_DIR`'s first), loaded or not: it takes jobs from each one's queue. */
   models: z.array(modelInfoSchema).min(1).max(1000),

@@ -4,7 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { FailureError } from '../failure.js';
 import { QueueClosing } from '../queue/index.js';
-import { servedModel, type GenerateOptions, type GeneratedImages, type ImageGenerator, type ServedModel } from '../generator/generator.js';
+import { servedModel, type BatchGeneration, type GenerateOptions, type GeneratedImages, type ImageGenerator, type ServedModel } from '../generator/generator.js';
 import type { GenerationRequest } from '../generator/request.js';
 import type { PipelineHealth, PipelineHealthSource } from '../generator/pipeline-health.js';
 import type { GpuDirectory, GpuStatus } from '../generator/gpu-status.js';
@@ -15,13 +15,16 @@ import {
   HEARTBEAT_MS,
   WORKER_EXPIRY_MS,
   WORKERS_KEY,
+  cancelledKeyOf,
+  handoverKeyOf,
+  handoverResultSchema,
   logOutages,
   redisOptions,
   workProgressSchema,
   workQueueOf,
   workResultSchema,
   workerInfoSchema,
-  type Work,
+  type Handover,
   type WorkerInfo,
 } from './protocol.js';
 import { hasRoomFor } from './slot-matching.js';
@@ -197,49 +200,133 @@ export class RemoteGenerator
     return { state: this.#workers.size > 0 ? 'ready' : 'down', provider: providers.join('+') || 'none', fallback: false, failures: 0 };
   }
 
+  /** Hands the job to a worker with its model: a handover of one (see {@link generateBatch}). */
   async generate(request: GenerationRequest, options: GenerateOptions): Promise<GeneratedImages> {
-    options.signal.throwIfAborted();
-    const jobId = options.jobId ?? randomUUID();
-    const work: Work = {
-      request,
-      inputs: {
-        ...(options.inputs?.image ? { image: Buffer.from(options.inputs.image).toString('base64') } : {}),
-        ...(options.inputs?.mask ? { mask: Buffer.from(options.inputs.mask).toString('base64') } : {}),
-      },
-    };
-    const model = servedModel(this.models, request.model);
+    const [run] = this.generateBatch([{ request, options }], 1);
+    if (!run) throw new Error('RemoteGenerator: the job was not handed over.');
+    return run;
+  }
+
+  /**
+   * Hands compatible jobs (the same `batchKeyOf`, so the same model) to a worker with their model as one handover,
+   * which it runs as one UNet batch in one of its slots, at most `maxRows` rows per model run (its own
+   * `BATCH_MAX_ROWS` is the other limit). A job a handover already carries (the bot restarted while a worker ran
+   * it) joins that one instead of running twice.
+   * @returns one promise per job, in order: its pictures or its failure. Cancelling one job stops it alone.
+   */
+  generateBatch(jobs: readonly BatchGeneration[], maxRows: number): Promise<GeneratedImages>[] {
+    const members = jobs.map(({ request, options }) => ({ request, options, jobId: options.jobId ?? randomUUID() }));
+    const handedOver = this.#handOver(members, Math.max(1, maxRows));
+    return members.map(async ({ jobId }) => {
+      const run = (await handedOver).get(jobId);
+      if (!run) throw new Error(`RemoteGenerator: job ${jobId} was not handed over.`);
+      return run;
+    });
+  }
+
+  /**
+   * The UNet rows a handover of model `model`'s jobs may take: the smallest `BATCH_MAX_ROWS` of the workers online
+   * with the model (any of them may take it); 0 while none is online.
+   */
+  batchRowsOf(model: string): number {
+    const rows = [...this.#workers.values()].filter(holds(model)).map(({ info }) => info.batchMaxRows);
+    return rows.length > 0 ? Math.min(...rows) : 0;
+  }
+
+  /**
+   * Hands `members` over as one new handover, except those a live handover already carries, which join it; starts
+   * collecting each one's answer. A job cancelled before it is handed over is not.
+   * @returns each job's run, by id.
+   */
+  async #handOver(members: readonly Member[], maxRows: number): Promise<Map<string, Promise<GeneratedImages>>> {
+    const runs = new Map<string, Promise<GeneratedImages>>();
+    for (const { jobId, options } of members) if (options.signal.aborted) runs.set(jobId, handled(Promise.reject(options.signal.reason as Error)));
+    const live = members.filter(({ options }) => !options.signal.aborted);
+    const [first] = live;
+    if (!first) return runs;
+    const model = servedModel(this.models, first.request.model);
     if (!model) throw new FailureError('INVALID_REQUEST', { field: 'model' });
     const { queue, events } = await this.#queueOf(model.name);
-    const job = await submit(queue, jobId, work);
-    /** Aborted once this call ends, so the state watch stops. */
-    const answered = new AbortController();
-    const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
-      const progress = id === jobId ? workProgressSchema.safeParse(data) : undefined;
-      if (progress?.success) options.onProgress(progress.data.step, progress.data.total);
+    const carriers = await this.#carriers(queue, live.map(({ jobId }) => jobId));
+    const handovers = [...new Set(carriers.values())].map((id) => ({ id, members: live.filter(({ jobId }) => carriers.get(jobId) === id), created: false }));
+    const fresh = live.filter(({ jobId }) => !carriers.has(jobId));
+    if (fresh.length > 0) {
+      const id = randomUUID();
+      await submit(this.#redis, queue, id, handoverOf(fresh, maxRows));
+      handovers.push({ id, members: fresh, created: true });
+    }
+    for (const handover of handovers) {
+      for (const [jobId, run] of this.#collect({ queue, events, model: model.name }, handover, handoverOf(handover.members, maxRows))) runs.set(jobId, handled(run));
+    }
+    return runs;
+  }
+
+  /**
+   * The handovers (BullMQ job ids) already carrying any of `jobIds`, by job id: a bot that restarted joins them. One
+   * that failed (its workers died under it twice) or that Redis lost carries nothing: its jobs are handed over again.
+   */
+  async #carriers(queue: Queue, jobIds: readonly string[]): Promise<Map<string, string>> {
+    const handoverIds = await this.#redis.mget(jobIds.map(handoverKeyOf));
+    const carriers = new Map<string, string>();
+    for (const [index, handoverId] of handoverIds.entries()) {
+      const jobId = jobIds[index];
+      if (handoverId === null || jobId === undefined) continue;
+      const state = await queue.getJobState(handoverId);
+      if (state !== 'failed' && state !== 'unknown') carriers.set(jobId, handoverId);
+    }
+    return carriers;
+  }
+
+  /**
+   * Collects handover `id`'s answer for `members` (the jobs of it this call hands over or joins) from model
+   * `model`'s queue, relaying each one's progress; `work`: what to hand over again should Redis lose it. Once every member has ended, a handover this call
+   * created is removed from Redis (a running one is not: its worker finishes it), unless the bot left it to the next
+   * start; a joined one may carry jobs of another batch and expires on its own.
+   * @returns each member's run, by id.
+   */
+  #collect(
+    { queue, events, model }: ModelQueue & { readonly model: string },
+    { id, members, created }: { id: string; members: readonly Member[]; created: boolean },
+    work: Handover,
+  ): Map<string, Promise<GeneratedImages>> {
+    const byId = new Map(members.map((member) => [member.jobId, member]));
+    const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
+      const progress = jobId === id ? workProgressSchema.safeParse(data) : undefined;
+      if (progress?.success) byId.get(progress.data.jobId)?.options.onProgress(progress.data.step, progress.data.total);
     };
     events.on('progress', onProgress);
+    /** Aborted once every member has ended, so the state watch stops. */
+    const ended = new AbortController();
+    const finished = queue.getJob(id).then((job) => job?.waitUntilFinished(events).catch(lostWorker) ?? new Promise<never>(() => undefined));
+    const answer = handled(Promise.race([finished, this.#watch(queue, model, id, work, ended.signal)]));
+    const runs = members.map(({ jobId, options }) => this.#answerOf(jobId, options.signal, answer));
+    void Promise.allSettled(runs).then(() => {
+      ended.abort();
+      events.off('progress', onProgress);
+      const leftForRestart = members.some(({ options }) => options.signal.reason instanceof QueueClosing);
+      if (created && !leftForRestart) void queue.remove(id).catch(() => undefined);
+    });
+    return new Map(members.map(({ jobId }, index) => [jobId, runs[index] ?? Promise.reject(new Error(`no run for ${jobId}`))]));
+  }
+
+  /** Job `jobId`'s pictures from its handover's `answer`, or its failure; its signal stops it alone. */
+  async #answerOf(jobId: string, signal: AbortSignal, answer: Promise<unknown>): Promise<GeneratedImages> {
+    let stop = () => {};
     const stopped = new Promise<never>((_, reject) => {
-      const stop = () => {
-        reject(options.signal.reason as Error);
+      stop = () => {
+        reject(signal.reason as Error);
         // The bot is shutting down: the job goes on on its worker, and the next start collects it by its id.
-        if (options.signal.reason instanceof QueueClosing) return;
-        // A waiting job is removed; a running one is stopped by its worker within a step.
-        void this.#redis.publish(CANCEL_CHANNEL, jobId).catch(() => undefined);
-        void job.remove().catch(() => undefined);
+        if (signal.reason instanceof QueueClosing) return;
+        // Marked first, for a worker that takes the handover later; published, for the one running it now (within a step).
+        void this.#redis.multi().set(cancelledKeyOf(jobId), '1', 'EX', KEEP_FINISHED_S).publish(CANCEL_CHANNEL, jobId).exec().catch(() => undefined);
       };
-      if (options.signal.aborted) stop();
-      else options.signal.addEventListener('abort', stop, { once: true });
+      if (signal.aborted) stop();
+      else signal.addEventListener('abort', stop, { once: true });
     });
     try {
-      const watching = AbortSignal.any([options.signal, answered.signal]);
-      const answer: unknown = await Promise.race([job.waitUntilFinished(events).catch(lostWorker), this.#watch(queue, model.name, jobId, work, watching), stopped]);
-      const images = await resultOf(answer);
-      // Collected: Redis need not keep it for a restart any more.
-      void job.remove().catch(() => undefined);
-      return images;
+      return await resultOf(answerFor(await Promise.race([answer, stopped]), jobId));
     } finally {
-      answered.abort();
-      events.off('progress', onProgress);
+      signal.removeEventListener('abort', stop);
     }
   }
 
@@ -259,28 +346,28 @@ export class RemoteGenerator
   }
 
   /**
-   * The job's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
-   * job's state cannot. A job Redis no longer has (restarted without persistence) is handed over again. A job no
-   * worker has taken when the bot gives up on its model (`model`: see `abandonedMs`) fails as a waiting one does:
-   * it was handed over to a worker that was going away (its last heartbeat still fresh), and none came back.
+   * The handover's answer, read by polling its state: events can be lost (a Redis restart resets the event stream), the
+   * job's state cannot. A handover Redis no longer has (restarted without persistence) is handed over again. One no
+   * worker has taken when the bot gives up on its model (`model`: see `abandonedMs`) fails as a waiting job does: it
+   * was handed over to a worker that was going away (its last heartbeat still fresh), and none came back.
    */
-  async #watch(queue: Queue, model: string, jobId: string, work: Work, signal: AbortSignal): Promise<unknown> {
+  async #watch(queue: Queue, model: string, handoverId: string, work: Handover, signal: AbortSignal): Promise<unknown> {
     while (!signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, HEARTBEAT_MS));
-      const state = await queue.getJobState(jobId).catch(() => 'unreachable' as const);
+      const state = await queue.getJobState(handoverId).catch(() => 'unreachable' as const);
       if (state === 'completed' || state === 'failed') {
-        const job = await queue.getJob(jobId);
+        const job = await queue.getJob(handoverId);
         if (state === 'failed') lostWorker(new Error(job?.failedReason ?? 'failed'));
         if (job) return job.returnvalue;
       }
       const waitedMs = this.abandonedMs(model);
       // Removed only while no worker holds it (a worker that takes it meanwhile runs it).
-      if (waitedMs !== undefined && !signal.aborted && (state === 'unknown' || (NOT_TAKEN.has(state) && (await queue.remove(jobId).catch(() => 0)) === 1))) {
+      if (waitedMs !== undefined && !signal.aborted && (state === 'unknown' || (NOT_TAKEN.has(state) && (await queue.remove(handoverId).catch(() => 0)) === 1))) {
         throw new FailureError('NO_WORKER', { model, waitedMs });
       }
       if (state === 'unknown' && !signal.aborted) {
-        this.#log.warn({ jobId }, 'GPU workers: Redis lost a job (restarted?); handing it over again');
-        await submit(queue, jobId, work).catch(() => undefined);
+        this.#log.warn({ handoverId, jobIds: work.jobs.map(({ jobId }) => jobId) }, 'GPU workers: Redis lost a handover (restarted?); handing it over again');
+        await submit(this.#redis, queue, handoverId, work).catch(() => undefined);
       }
     }
     return new Promise<never>(() => undefined); // the abort settles the race
@@ -351,17 +438,43 @@ function holds(model: string): (seen: SeenWorker) => boolean {
   return ({ info }) => info.models.some(({ name }) => name.toLowerCase() === model.toLowerCase());
 }
 
+/** A job of a handover, as the bot's queue gives it. */
+interface Member {
+  readonly jobId: string;
+  readonly request: GenerationRequest;
+  readonly options: GenerateOptions;
+}
+
+/** What a worker is given for `members`: each one's request and the pictures it starts from (PNG, base64). */
+function handoverOf(members: readonly Member[], maxRows: number): Handover {
+  const base64 = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('base64') : undefined);
+  const jobs = members.map(({ jobId, request, options }) => {
+    const [image, mask] = [base64(options.inputs?.image), base64(options.inputs?.mask)];
+    return { jobId, work: { request, inputs: { ...(image === undefined ? {} : { image }), ...(mask === undefined ? {} : { mask }) } } };
+  });
+  return { jobs, maxRows };
+}
+
 /**
- * Adds the job to its model's queue; the job id is BullMQ's, so a job resubmitted after the bot restarted joins the
- * one already there.
+ * Adds handover `handoverId` to its model's queue, after recording which handover carries each of its jobs (a bot
+ * that stops between the two finds a handover Redis does not have, and hands the jobs over again). Adding one with
+ * an id Redis has joins it.
  */
-function submit(queue: Queue, jobId: string, work: Work) {
-  return queue.add('generate', work, {
-    jobId,
+async function submit(redis: Redis, queue: Queue, handoverId: string, handover: Handover): Promise<void> {
+  const carriers = handover.jobs.reduce((multi, { jobId }) => multi.set(handoverKeyOf(jobId), handoverId, 'EX', KEEP_FINISHED_S), redis.multi());
+  await carriers.exec();
+  await queue.add('generate', handover, {
+    jobId: handoverId,
     attempts: 1,
     removeOnComplete: { age: KEEP_FINISHED_S },
     removeOnFail: { age: KEEP_FINISHED_S },
   });
+}
+
+/** A promise whose rejection is handled where it is awaited later (not reported as unhandled meanwhile). */
+function handled<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /**
@@ -401,6 +514,16 @@ function parseJson(text: string): unknown {
 /** BullMQ failed the job itself: its worker died twice under it (stalled) or Redis lost it. Another attempt may work. */
 function lostWorker(error: unknown): never {
   throw new FailureError('PIPELINE_STOPPED', { reason: error instanceof Error ? error.message : String(error) }, { transient: true, cause: error });
+}
+
+/** Job `jobId`'s part of a handover's answer (a {@link WorkResult}); a failure of the whole handover is each job's. */
+function answerFor(answer: unknown, jobId: string): unknown {
+  const parsed = handoverResultSchema.safeParse(answer);
+  if (!parsed.success) throw new FailureError('FAILED', { reason: 'a GPU worker sent an answer that is not valid' });
+  if (!('jobs' in parsed.data)) return parsed.data;
+  const own = parsed.data.jobs[jobId];
+  if (own === undefined) throw new FailureError('FAILED', { reason: 'a GPU worker sent no answer for this job' });
+  return own;
 }
 
 /** A worker's answer as the pictures, or its failure thrown as data. */

@@ -182,14 +182,22 @@ function checkLoraTags(prompt: string, loras: readonly LoraChoice[], allowed: re
     throw new Refused('OVER_LIMIT', `This prompt calls ${tags.length} LoRAs; the limit is ${MAX_LORAS_PER_PROMPT}.`);
   }
   const barred = allowed.length > 0 ? tags.find((tag) => !allowed.includes(tag.name)) : undefined;
-  if (barred) throw new Refused('NOT_ALLOWED', `This server does not allow the LoRA ${shown(barred.name)}; it allows ${allowed.join(', ')}.`);
+  if (barred) throw new Refused('NOT_ALLOWED', `This server does not allow the LoRA ${shown(barred.name)}; it allows ${namesShown(allowed)}.`);
   const unknown = tags.find((tag) => !available.includes(tag.name));
   if (unknown === undefined) return;
   if (available.length === 0) throw new Refused('INVALID_OPTION', 'This bot has no LoRAs, so `<lora:…>` tags cannot be used.');
   const close = closeNames(unknown.name, available);
-  const guess = close.length > 0 ? ` Did you mean ${close.slice(0, 3).join(' or ')}?` : '';
-  const listed = available.slice(0, 20).join(', ');
+  const guess = close.length > 0 ? ` Did you mean ${namesShown(close.slice(0, 3), ' or ')}?` : '';
+  const listed = namesShown(available.slice(0, 20));
   throw new Refused('INVALID_OPTION', `There is no LoRA called ${shown(unknown.name)}; there are: ${listed}${available.length > 20 ? ', …' : ''}.${guess}`);
+}
+
+/**
+ * LoRA names as a refusal lists them: a file name may hold characters a member cannot see (a bidi override, a
+ * control), written as their escapes.
+ */
+function namesShown(names: readonly string[], separator = ', '): string {
+  return names.map(escapeUnprintable).join(separator);
 }
 
 /** Refuses a value over a server limit, or clamps it (with a notice) when the server chose to clamp. */

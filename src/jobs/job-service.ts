@@ -23,11 +23,15 @@ function schedulerConfigOf(generator: ImageGenerator, name: string | undefined):
   return model?.schedulerConfig ?? {};
 }
 
+/** The name of the model a job runs on: the one it names, or the default. */
+function modelNameOf(generator: ImageGenerator, { request }: JobTicket): string {
+  return servedModel(generator.models, request.model)?.name ?? request.model ?? '';
+}
+
 /** Where not every slot runs every model (GPU workers): whether a job has room beside the running ones, by model. */
 function roomOf(generator: ImageGenerator): ((ticket: JobTicket, running: readonly JobTicket[]) => boolean) | undefined {
   if (!generator.hasRoom) return undefined;
-  const modelOf = ({ request }: JobTicket) => servedModel(generator.models, request.model)?.name ?? request.model ?? '';
-  return (ticket, running) => generator.hasRoom?.(modelOf(ticket), running.map(modelOf)) ?? true;
+  return (ticket, running) => generator.hasRoom?.(modelNameOf(generator, ticket), running.map((other) => modelNameOf(generator, other))) ?? true;
 }
 
 /** The events that end a job's delivery: after each, its record no longer changes. */
@@ -44,8 +48,8 @@ export interface JobServiceOptions {
   /** GPU slots (`QUEUE_CONCURRENCY`). */
   readonly concurrency: number;
   /**
-   * UNet rows a batch of compatible jobs may take (`BATCH_MAX_ROWS`); below 2, or with a generator that cannot
-   * batch (GPU workers), every job runs alone. @default 0
+   * UNet rows a batch of compatible jobs may take (`BATCH_MAX_ROWS`; GPU workers may take fewer, see
+   * `ImageGenerator.batchRowsOf`); below 2, or with a generator that cannot batch, every job runs alone. @default 0
    */
   readonly batchMaxRows?: number;
   /** Waiting jobs in all before new ones are refused. */
@@ -444,7 +448,10 @@ function finishedRecord(record: JobRecord, images: GeneratedImages): JobRecord {
  * `batchKeyOf`, each taking `unetRowsOf` rows. Undefined (every job alone) otherwise.
  */
 function batchingOf(options: JobServiceOptions, run: BatchRunner<JobTicket, GeneratedImages>): BatchSettings<JobTicket, GeneratedImages> | undefined {
+  const { generator } = options;
   const maxSize = options.batchMaxRows ?? 0;
-  if (maxSize < 2 || !options.generator.generateBatch) return undefined;
-  return { keyOf: ({ request }) => batchKeyOf(request), sizeOf: ({ request }) => unetRowsOf(request), maxSize, run };
+  if (maxSize < 2 || !generator.generateBatch) return undefined;
+  // GPU workers: the batch may land on any worker with the job's model, so the smallest room among them counts.
+  const maxSizeOf = generator.batchRowsOf && ((ticket: JobTicket) => generator.batchRowsOf?.(modelNameOf(generator, ticket)) ?? maxSize);
+  return { keyOf: ({ request }) => batchKeyOf(request), sizeOf: ({ request }) => unetRowsOf(request), maxSize, maxSizeOf, run };
 }

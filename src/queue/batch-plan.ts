@@ -18,7 +18,7 @@ export interface Companions {
 export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, head: P, payloadOf: (id: string) => P | undefined): Companions | undefined {
   const key = batching?.keyOf(head);
   if (!batching || key === undefined) return undefined;
-  let room = batching.maxSize - batching.sizeOf(head);
+  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head) ?? batching.maxSize) - batching.sizeOf(head);
   if (room < 1) return undefined;
   const accepts = (id: string) => {
     const payload = payloadOf(id);

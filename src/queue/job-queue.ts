@@ -273,10 +273,14 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
   }
 
-  /** Whether waiting job `id` has room beside the jobs holding slots now (see `QueueSettings.hasRoom`). */
+  /**
+   * Whether waiting job `id` has room beside the slots taken now (see `QueueSettings.hasRoom`): a batch takes one
+   * slot, so it counts once, by the payload of one of its jobs still running (they share the batch key).
+   */
   #hasRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>, id: string): boolean {
     const entry = this.#live.get(id);
-    return entry !== undefined && hasRoom(entry.job.payload, [...this.#slots].map((running) => running.job.payload));
+    const taken = new Map([...this.#slots].map((running) => [running.batch, running.job.payload]));
+    return entry !== undefined && hasRoom(entry.job.payload, [...taken.values()]);
   }
 
   resize(concurrency: number): void {

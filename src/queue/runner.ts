@@ -46,6 +46,12 @@ export interface BatchSettings<P, R> {
   readonly sizeOf: (payload: P) => number;
   /** The most room a batch has; a job larger than this still runs, alone. Minimum: 1. */
   readonly maxSize: number;
+  /**
+   * The most room a batch that `payload`'s job starts has, where that depends on the job (GPU workers each
+   * advertise their own room for their models); the smaller of this and `maxSize` counts.
+   * @default maxSize for every job
+   */
+  readonly maxSizeOf?: ((payload: P) => number) | undefined;
   readonly run: BatchRunner<P, R>;
 }
 

@@ -1,4 +1,5 @@
 import type { Result } from '../refusal.js';
+import { escapeUnprintable } from '../shown-value.js';
 import { SETTING_KEY_NAMES, SETTING_KEYS, type SettingKey } from './keys.js';
 
 /** The setting a moderator named, ignoring case ("maxsteps" is `maxSteps`), or a refusal listing the valid keys. */
@@ -9,7 +10,8 @@ export function parseSettingKey(name: string): Result<{ key: SettingKey }> {
   return {
     ok: false,
     code: 'INVALID_OPTION',
-    message: `Unknown setting ${JSON.stringify(name.trim().slice(0, 40))}. Valid settings: ${SETTING_KEY_NAMES.join(', ')}.`,
+    // Quoted as JSON, with what JSON leaves as it is (U+0085, bidi and zero-width characters) escaped too.
+    message: `Unknown setting ${escapeUnprintable(JSON.stringify(name.trim().slice(0, 40)))}. Valid settings: ${SETTING_KEY_NAMES.join(', ')}.`,
   };
 }
 

@@ -7,12 +7,14 @@ import type { GenerationRequest } from '../../src/generator/request.js';
 import { SAMPLER_CHOICES } from '../../src/pipeline/schedulers/names.js';
 import { SETTING_KEY_NAMES } from '../../src/settings/keys.js';
 import { hostileOrLongText, hostileText } from './hostile-text.js';
+import { a1111Block, everyKeyMalformed } from './a1111-blocks.js';
+import { ODD_PICTURE_KINDS } from './odd-pictures.js';
 
 type Definition = APIApplicationCommandOption;
 type CommandData = RESTPostAPIChatInputApplicationCommandsJSONBody;
 
 /** The uploads a member attaches; the interaction fuzz turns each into a file on the fake's CDN. */
-export const UPLOAD_KINDS = ['valid', 'transparent', 'lying-type', 'truncated', 'huge-declared', 'animated', 'not-an-image'] as const;
+export const UPLOAD_KINDS = ['valid', 'transparent', 'lying-type', 'truncated', 'huge-declared', 'animated', 'not-an-image', ...ODD_PICTURE_KINDS] as const;
 export interface UploadMarker {
   readonly upload: (typeof UPLOAD_KINDS)[number];
 }
@@ -36,6 +38,7 @@ const TEXT_HINTS: Readonly<Record<string, fc.Arbitrary<string>>> = {
   key: fc.constantFrom(...SETTING_KEY_NAMES, 'nope', ''),
   value: fc.constantFrom('0', '1', '2', '64', '4096', 'on', 'off', 'clamp', 'refuse', 'none', 'all', 'Euler a', 'spider', '<#1>', '-1', '1e3'),
   job: fc.oneof(fc.uuid(), fc.constant('00000000-0000-4000-8000-000000000000')),
+  parameters: fc.oneof(a1111Block, everyKeyMalformed),
 };
 
 /** A value the definition allows (what Discord's own client can send). */

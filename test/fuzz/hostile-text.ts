@@ -30,3 +30,16 @@ export function hostileOrLongText(): fc.Arbitrary<string> {
     { weight: 1, arbitrary: fc.constantFrom('', ' ', 'x'.repeat(1501), 'y'.repeat(100_000), '9'.repeat(25), 'BREAK '.repeat(17)) },
   );
 }
+
+/** A prompt calling LoRAs: `names` as they are, near misses, names in any script, with weights good and bad. */
+export function loraCalls(names: readonly string[]): fc.Arbitrary<string> {
+  const name = fc.oneof(
+    fc.constantFrom(...names),
+    fc.constantFrom(...names).map((known) => `${known.slice(0, -1)}x`),
+    fc.string({ unit: 'grapheme', maxLength: 10 }),
+    hostileText(2),
+  );
+  const weight = fc.constantFrom('', ':1', ':0.5', ':-4', ':4.01', ':abc', ':1:2', ':te=0.5:unet=1', ':1e9', ':NaN', ':');
+  const call = fc.record({ before: hostileText(2), name, weight, tag: fc.constantFrom('lora', 'lyco', 'LORA') });
+  return fc.array(call, { minLength: 1, maxLength: 7 }).map((calls) => calls.map(({ before, name: n, weight: w, tag }) => `${before}<${tag}:${n}${w}>`).join(' '));
+}

@@ -16,24 +16,41 @@ import { DEFAULT_MEMBER_PERMISSIONS, type FakeAttachment, type FakeMember, type 
 import { answersIn, LogTally } from '../support/job-answers.js';
 import { animated, INIT_IMAGE, pngHeaderBomb } from '../support/pictures.js';
 import { commandPayload, type GeneratedOption, type UploadMarker } from './command-arbitraries.js';
-import { hostileText } from './hostile-text.js';
+import { hostileText, loraCalls } from './hostile-text.js';
+import { oddPictures, type OddPicture, type OddPictureKind } from './odd-pictures.js';
 import { visibleProblem, visibleText } from './visible-text.js';
 
 /** What a member does. `member` 0 is a moderator (Manage Server and Manage Messages), the others are not. */
 export type Action =
-  | { readonly kind: 'command'; readonly member: number; readonly name: string; readonly options: readonly GeneratedOption[] }
+  | CommandAction
   | { readonly kind: 'small-imagine'; readonly member: number; readonly prompt: string }
   | { readonly kind: 'click'; readonly member: number; readonly on: 'result' | 'progress'; readonly pick: number; readonly customId: ClickId; readonly times: number }
-  | { readonly kind: 'react'; readonly member: number; readonly on: 'result' | 'other'; readonly pick: number; readonly emoji: string };
+  | { readonly kind: 'react'; readonly member: number; readonly on: 'result' | 'other'; readonly pick: number; readonly emoji: string }
+  /** Commands sent at once, without waiting for each other's answers (moderators editing `/config` together). */
+  | { readonly kind: 'burst'; readonly commands: readonly CommandAction[] }
+  /** Many reactions on one message at once, by several members. */
+  | { readonly kind: 'storm'; readonly on: 'result' | 'other'; readonly pick: number; readonly reactions: readonly { readonly member: number; readonly emoji: string }[] };
+
+type CommandAction = { readonly kind: 'command'; readonly member: number; readonly name: string; readonly options: readonly GeneratedOption[] };
 
 /** Which id a click carries: the message's own button, another job's id, or something forged. */
 type ClickId = { readonly real: number } | { readonly otherJob: (typeof BUTTON_ACTIONS)[number] } | { readonly forged: string };
 
 const MEMBERS = 4;
+const EMOJI = ['🎲', '🔁', '✉️', '❤️', '⏳'] as const;
+
+const commandAction: fc.Arbitrary<CommandAction> = fc.tuple(fc.nat(MEMBERS - 1), commandArbitrary()).map(([member, command]) => ({ kind: 'command' as const, member, ...command }));
+/** `/config` edits, mostly `set`, as moderators (and members who may not) send them. */
+const configAction: fc.Arbitrary<CommandAction> = fc
+  .tuple(fc.nat(MEMBERS - 1), commandPayload(configCommand()))
+  .map(([member, options]) => ({ kind: 'command' as const, member, name: 'config', options }));
 
 const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
-  { weight: 4, arbitrary: fc.tuple(fc.nat(MEMBERS - 1), commandArbitrary()).map(([member, command]) => ({ kind: 'command' as const, member, ...command })) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('small-imagine' as const), member: fc.nat(MEMBERS - 1), prompt: hostileText(4) }) },
+  { weight: 4, arbitrary: commandAction },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('small-imagine' as const), member: fc.nat(MEMBERS - 1), prompt: fc.oneof({ weight: 3, arbitrary: hostileText(4) }, { weight: 1, arbitrary: loraCalls(['tiny-lora']) }) }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -56,10 +73,33 @@ const actionArbitrary: fc.Arbitrary<Action> = fc.oneof(
       member: fc.nat(MEMBERS - 1),
       on: fc.constantFrom('result' as const, 'other' as const),
       pick: fc.nat(),
-      emoji: fc.constantFrom('🎲', '🔁', '✉️', '❤️', '⏳'),
+      emoji: fc.constantFrom(...EMOJI),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      commands: fc.array(fc.oneof({ weight: 3, arbitrary: configAction }, { weight: 1, arbitrary: commandAction }), { minLength: 2, maxLength: 4 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('storm' as const),
+      on: fc.constantFrom('result' as const, 'other' as const),
+      pick: fc.nat(),
+      reactions: fc.array(fc.record({ member: fc.nat(MEMBERS - 1), emoji: fc.constantFrom(...EMOJI) }), { minLength: 3, maxLength: 20 }),
     }),
   },
 );
+
+/** `/config`'s registered definition. */
+function configCommand() {
+  const config = COMMANDS.find((command) => command.data.name === 'config');
+  if (!config) throw new Error('no /config command is registered');
+  return config.data;
+}
 
 /** One of the registered commands, with options generated from its definition. */
 function commandArbitrary(): fc.Arbitrary<{ name: string; options: GeneratedOption[] }> {
@@ -149,6 +189,7 @@ export class FuzzWorld {
   /** Every string a member sent: a word they typed may come back to them. */
   readonly #typed: string[] = [];
   readonly #uploads = new Map<string, FakeAttachment>();
+  readonly #oddPictures: Record<OddPictureKind, OddPicture>;
   /** How many versions of each message were checked already. */
   readonly #versionsChecked = new Map<string, number>();
   #actions = 0;
@@ -157,8 +198,16 @@ export class FuzzWorld {
   #maxAckMs = 0;
   #lateAcks = 0;
 
-  private constructor(bot: FuzzTarget, members: readonly FakeMember[], store: Store, settings: SettingsStore, jobs: Collection<JobRecord>) {
+  private constructor(
+    bot: FuzzTarget,
+    members: readonly FakeMember[],
+    store: Store,
+    settings: SettingsStore,
+    jobs: Collection<JobRecord>,
+    odd: Record<OddPictureKind, OddPicture>,
+  ) {
     this.#bot = bot;
+    this.#oddPictures = odd;
     this.#jobs = jobs;
     this.#members = members;
     this.#store = store;
@@ -175,7 +224,7 @@ export class FuzzWorld {
     // A second connection to the bot's store: the settings as saved, whatever the bot believes.
     const store = await Store.open(bot.storeUrl);
     const jobs = await store.collection('jobs', { schema: jobRecordSchema, version: 1 });
-    return new FuzzWorld(bot, members, store, await SettingsStore.open(store, readDefaults(DEFAULTS_PATH)), jobs);
+    return new FuzzWorld(bot, members, store, await SettingsStore.open(store, readDefaults(DEFAULTS_PATH)), jobs, await oddPictures());
   }
 
   counts(): Omit<FuzzReport, 'elapsedMs'> {
@@ -199,9 +248,15 @@ export class FuzzWorld {
     const deadline = Date.now() + 120_000;
     while ((await this.#unfinished()).length > 0 && Date.now() < deadline) await sleep(200);
     const unfinished = await this.#unfinished();
-    const statuses = await Promise.all(unfinished.map(async (id) => `${id} (${(await this.#jobs.get(id))?.status ?? 'no record'})`));
+    const statuses = await Promise.all(unfinished.map(async (id) => `${id} (${(await this.#jobs.get(id))?.status ?? 'no record'}; logged: ${this.#logged(id)})`));
     this.#check(unfinished.length === 0, `accepted jobs never finished: ${statuses.join(', ')}`);
     this.#checkNewVersions();
+  }
+
+  /** What the bot logged about job `jobId`, for a report: each line's message and time, in order. */
+  #logged(jobId: string): string {
+    const lines = this.#bot.logs.filter((line) => line['jobId'] === jobId);
+    return lines.map((line) => `${String(line['msg'])} @${String(line['time'])}`).join(' → ') || 'nothing';
   }
 
   /** The accepted jobs whose record is not finished yet (a finished job stays finished, so it is read once). */
@@ -222,12 +277,13 @@ export class FuzzWorld {
     this.#actions += 1;
     const before = await this.#savedSettings();
     const failuresBefore = this.#failures();
-    const handles = this.#perform(action);
+    const handles = action.kind === 'burst' ? action.commands.flatMap((command) => this.#perform(command)) : this.#perform(action);
     for (const handle of handles) await this.#checkInteraction(handle, strictDeadline);
-    if (action.kind === 'react') await sleep(50); // a reaction has no acknowledgement to wait for
+    if (action.kind === 'react' || action.kind === 'storm') await sleep(50); // a reaction has no acknowledgement to wait for
     this.#checkNewVersions();
     const after = await this.#savedSettings();
-    const byModerator = action.kind === 'command' && action.name === 'config' && action.member === 0;
+    const commands = action.kind === 'burst' ? action.commands : [action];
+    const byModerator = commands.some((command) => command.kind === 'command' && command.name === 'config' && command.member === 0);
     this.#check(before === after || byModerator, 'settings changed other than by a moderator’s /config');
     const failures = FAILURES.flatMap((msg) => this.#tally.said(msg));
     this.#check(failures.length === failuresBefore, `a handler failed: ${JSON.stringify(failures.at(-1) ?? null).slice(0, 800)}`);
@@ -256,8 +312,13 @@ export class FuzzWorld {
     await this.#store.close();
   }
 
-  #perform(action: Action): InteractionHandle[] {
+  #perform(action: Exclude<Action, { kind: 'burst' }>): InteractionHandle[] {
     const { fake } = this.#bot;
+    if (action.kind === 'storm') {
+      const message = this.#reactionTarget(action.on, action.pick);
+      for (const { member, emoji } of action.reactions) if (message && !message.deleted) fake.addReaction({ message, emoji, user: this.#members[member] });
+      return [];
+    }
     const user = this.#members[action.member] as FakeMember;
     switch (action.kind) {
       case 'command': {
@@ -275,11 +336,18 @@ export class FuzzWorld {
         return Array.from({ length: action.times }, () => fake.clickButton({ message, customId, user, forged: true }));
       }
       case 'react': {
-        const message = action.on === 'result' ? this.#pick('result', action.pick) : (fake.messagesIn().filter((m) => m.customIds.length === 0).at(action.pick % 5) ?? fake.postMessage({ content: 'just chatting' }));
+        const message = this.#reactionTarget(action.on, action.pick);
         if (message && !message.deleted) fake.addReaction({ message, emoji: action.emoji, user });
         return [];
       }
     }
+  }
+
+  /** A result, or a message that is none (a member's chat line, posted when there is none yet). */
+  #reactionTarget(on: 'result' | 'other', pick: number): FakeMessage | undefined {
+    const { fake } = this.#bot;
+    if (on === 'result') return this.#pick('result', pick);
+    return fake.messagesIn().filter((m) => m.customIds.length === 0).at(pick % 5) ?? fake.postMessage({ content: 'just chatting' });
   }
 
   /** A result (pictures and buttons) or a progress message (a Cancel button) of the channel, by index. */
@@ -309,6 +377,10 @@ export class FuzzWorld {
     const made = this.#uploads.get(upload);
     if (made) return made;
     const { fake } = this.#bot;
+    const odd = (kind: OddPictureKind) => () => {
+      const { bytes, filename, contentType } = this.#oddPictures[kind];
+      return fake.uploadAttachment(bytes, filename, contentType);
+    };
     const files: Record<UploadMarker['upload'], () => FakeAttachment> = {
       valid: () => fake.uploadAttachment(INIT_IMAGE, 'cat.png'),
       transparent: () => fake.uploadAttachment(INIT_IMAGE, 'cat.webp', 'image/webp'),
@@ -317,6 +389,14 @@ export class FuzzWorld {
       'huge-declared': () => fake.uploadAttachment(pngHeaderBomb(60_000, 60_000), 'huge.png'),
       animated: () => fake.uploadAttachment(animated(INIT_IMAGE, 3), 'moving.png'),
       'not-an-image': () => fake.uploadAttachment(Buffer.from('#!/bin/sh\necho hi\n'), 'script.sh', 'text/x-sh'),
+      empty: odd('empty'),
+      'one-pixel': odd('one-pixel'),
+      'extreme-aspect': odd('extreme-aspect'),
+      'sixteen-bit': odd('sixteen-bit'),
+      'grey-alpha': odd('grey-alpha'),
+      'cmyk-jpeg': odd('cmyk-jpeg'),
+      gif: odd('gif'),
+      'svg-bomb': odd('svg-bomb'),
     };
     const attachment = files[upload]();
     this.#uploads.set(upload, attachment);

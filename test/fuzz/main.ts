@@ -18,15 +18,15 @@ if (!Number.isInteger(runs) || runs < 1 || !Number.isInteger(seed) || !Number.is
 console.log(`fuzz: seed ${seed}, ${runs} runs (replay with: npm run fuzz -- --runs ${runs} --seed ${seed})`);
 
 let failed = false;
-const report = (error: unknown) => {
+const report = (name: string) => (error: unknown) => {
   failed = true;
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(`FAIL ${name}\n${error instanceof Error ? error.message : String(error)}`);
 };
 
 if (values.only !== 'interactions') {
   for (const { name, check } of PURE_PROPERTIES) {
     const started = Date.now();
-    await check({ seed, numRuns: runs }).then(() => console.log(`ok   ${name} (${runs} runs, ${Date.now() - started} ms)`), report);
+    await check({ seed, numRuns: runs }).then(() => console.log(`ok   ${name} (${runs} runs, ${Date.now() - started} ms)`), report(name));
   }
 }
 if (values.only !== 'pure') {
@@ -37,6 +37,6 @@ if (values.only !== 'pure') {
     const perThousand = (result.elapsedMs / Math.max(1, result.actions)) * 1000;
     console.log(`ok   interactions: ${JSON.stringify(result)}`);
     console.log(`     ${result.actions} actions, ${result.checks} invariant checks, ${(perThousand / 1000).toFixed(1)} s per 1,000 actions`);
-  }, report);
+  }, report('interactions'));
 }
 process.exit(failed ? 1 : 0);

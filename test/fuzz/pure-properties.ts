@@ -17,9 +17,12 @@ import { cleanPrompt } from '../../src/jobs/prompt-text.js';
 import { formatValue } from '../../src/discord/commands/setting-text.js';
 import { defaultSettings, SETTING_KEY_NAMES, SETTING_KEYS, type GuildSettings } from '../../src/settings/keys.js';
 import { parseSettingValue } from '../../src/settings/parse-value.js';
+import { parseSettingKey } from '../../src/settings/find-key.js';
 import { animated, drawPng, pngHeaderBomb } from '../support/pictures.js';
 import { commandOptions } from './command-arbitraries.js';
-import { HOSTILE_FRAGMENTS, hostileOrLongText, hostileText } from './hostile-text.js';
+import { HOSTILE_FRAGMENTS, hostileOrLongText, hostileText, loraCalls } from './hostile-text.js';
+import { a1111Block, everyKeyMalformed } from './a1111-blocks.js';
+import { oddPictures } from './odd-pictures.js';
 import { isPrintable } from './visible-text.js';
 
 /** One property, named for the reports. */
@@ -38,6 +41,10 @@ const PRODUCT = readDefaults(DEFAULTS_PATH);
 const SETTINGS = defaultSettings(PRODUCT);
 const REQUEST_DEFAULTS = requestDefaults(PRODUCT.generation);
 const GENERATING = COMMANDS.filter((command) => command.data.name !== 'config');
+/** LoRA file names an operator may have: any script, emoji, spaces, and characters a member must not be shown raw. */
+const LORA_NAMES = ['tiny-lora', 'ネコ', 'café ☕', 'Ink wash (v2)', 'rtl\u202Eexe', 'bell\u0007', 'zero\u200Bwidth'] as const;
+const UNICODE_LORAS = { ...REQUEST_DEFAULTS, loras: LORA_NAMES.map((name) => ({ name, activationText: '', preferredWeight: 1 })) };
+
 
 /** Server settings a moderator may choose: the limits that decide what a request may ask. */
 const settingsArbitrary: fc.Arbitrary<GuildSettings> = fc
@@ -108,6 +115,7 @@ const infotextArbitrary: fc.Arbitrary<InfotextParams> = fc
 
 const grey = () => [128, 128, 128];
 const [SQUARE, TALL, TINY] = await Promise.all([drawPng(16, 16, grey), drawPng(3, 200, grey), drawPng(8, 8, grey)]);
+const ODD = Object.values(await oddPictures()).map(({ bytes }) => bytes);
 
 /** Bytes a member may upload: arbitrary, or real pictures damaged in the ways files arrive damaged. */
 const uploadBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
@@ -118,7 +126,7 @@ const uploadBytes: fc.Arbitrary<Uint8Array> = fc.oneof(
     copy[at % copy.length] = byte;
     return copy;
   }),
-  fc.constantFrom(pngHeaderBomb(100_000, 100_000), pngHeaderBomb(0, 0), animated(TINY, 2), new Uint8Array()),
+  fc.constantFrom(pngHeaderBomb(100_000, 100_000), pngHeaderBomb(0, 0), animated(TINY, 2), new Uint8Array(), ...ODD),
 );
 /** The decoder's pixel limit in these properties: small, so that "bounded memory" is checked, not assumed. */
 const MAX_DECODED_PIXELS = 64 * 64;
@@ -156,6 +164,29 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
     ],
   ),
   property(
+    'pasted A1111 blocks: any block, every key malformed or not, gives a request the pipeline accepts or one printable refusal',
+    fc.property(
+      fc.constantFrom(...GENERATING).chain((command) => commandOptions(command.data)),
+      fc.oneof(a1111Block, everyKeyMalformed),
+      settingsArbitrary,
+      (options, parameters, settings) => {
+        const built = buildGenerationRequest(options.kind, { ...options.values, parameters }, settings, REQUEST_DEFAULTS);
+        if (built.ok) resolveRequest(pipelineRequestOf(built.request));
+        else assert.ok(isPrintable(built.message), `printable: ${JSON.stringify(built.message)}`);
+      },
+    ),
+  ),
+  property(
+    'LoRA tags: any names and weights, in any script, give a request the pipeline accepts or one printable refusal',
+    fc.property(loraCalls(LORA_NAMES), fc.subarray([...LORA_NAMES]), (prompt, allowedLoras) => {
+      const built = buildGenerationRequest('txt2img', { prompt }, { ...SETTINGS, allowedLoras }, UNICODE_LORAS);
+      if (built.ok) resolveRequest(pipelineRequestOf(built.request));
+      else assert.ok(isPrintable(built.message), `printable: ${JSON.stringify(built.message)}`);
+    }),
+    // A refusal listed the LoRA files as named on disk, a control character in a name included.
+    [['<lora:tiny-lorx>', []]],
+  ),
+  property(
     'settings value parser: any text gives a value or a one-sentence printable refusal; shown values read back the same',
     fc.property(fc.constantFrom(...SETTING_KEY_NAMES), fc.oneof(hostileText(), fc.constantFrom(...HOSTILE_FRAGMENTS)), (key, raw) => {
       const parsed = parseSettingValue(key, raw);
@@ -173,6 +204,15 @@ export const PURE_PROPERTIES: readonly NamedProperty[] = [
       ['steps', '\u0085'],
       ['sampler', '\u0085'],
     ],
+  ),
+  property(
+    'settings key parser: any name gives a key or a one-sentence printable refusal',
+    fc.property(fc.oneof(hostileOrLongText(), fc.constantFrom(...HOSTILE_FRAGMENTS)), (name) => {
+      const parsed = parseSettingKey(name);
+      if (!parsed.ok) assert.ok(isPrintable(parsed.message), `printable: ${JSON.stringify(parsed.message)}`);
+    }),
+    // JSON quoting left U+0085 as it was (found by the long interaction fuzz, /config reset key:\u0085).
+    [['\u0085']],
   ),
   property(
     'custom_id codec: every button id reads back as itself; any other text is refused',

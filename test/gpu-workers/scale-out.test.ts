@@ -56,6 +56,9 @@ if (!redisServerInstalled()) {
       const done = workers.map((worker) => jobsLogged(worker, 'job done'));
       assert.deepEqual([...done.flat()].sort(), [...ids].sort(), 'every job ran once, on a worker');
       assert.ok(done.every((jobs) => jobs.length > 0), `both workers ran jobs: ${done.map((jobs) => jobs.length).join(' + ')}`);
+      // Jobs that waited together went to a worker as one batch (issue 17), each still answered on its own.
+      const batchSizes = workers.flatMap((worker) => worker.logs).filter((line) => line['msg'] === 'job started').map((line) => Number(line['batch']));
+      assert.ok(batchSizes.some((size) => size > 1), `batches of ${batchSizes.join(', ')}`);
       assert.deepEqual(bot.fake.violations, []);
     });
 

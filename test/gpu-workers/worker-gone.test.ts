@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { WORKERS_KEY, workQueueOf } from '../../src/gpu-workers/protocol.js';
+import { WORKERS_KEY, handoverKeyOf, workQueueOf } from '../../src/gpu-workers/protocol.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import { startWorkerProcess } from '../support/bot-process.js';
 import { jobIdOf, jobsLogged, waitUntil } from '../support/gpu-workers.js';
@@ -116,7 +116,9 @@ if (!redisServerInstalled()) {
       assert.equal(code, 'NO_WORKER');
       const handedOver = new Queue(workQueueOf('tiny-sd'), { connection: { host: '127.0.0.1', port: Number(new URL(url).port) } });
       t.after(() => handedOver.close());
-      assert.equal(await handedOver.getJobState(jobId), 'unknown', 'the job is taken back from its queue, so no worker runs it later');
+      const handoverId = await redis.get(handoverKeyOf(jobId));
+      assert.ok(handoverId, 'the handover that carried the job is recorded by its id');
+      assert.equal(await handedOver.getJobState(handoverId), 'unknown', 'the job is taken back from its queue, so no worker runs it later');
     });
   });
 }

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { hasRoomFor, type WorkerSlots } from '../../src/gpu-workers/slot-matching.js';
+import type { BatchJob, BatchSettings } from '../../src/queue/index.js';
 import { seededRandom } from '../support/seeded-random.js';
 import { ManualRunner, startQueue, submitOk, type Request } from './helpers.js';
 
@@ -61,6 +62,43 @@ describe('room per model (GPU workers with their own models)', () => {
     assert.equal(call.job.id, waiting.job.id);
   });
 });
+
+describe('room per model with batching (GPU workers that batch)', () => {
+  it("counts a batch as one slot of a worker, and fills it only up to the room the job's workers have (maxSizeOf)", async () => {
+    const runner = new ManualRunner<string>();
+    const batches: (readonly BatchJob<Request>[])[] = [];
+    let workers: WorkerSlots[] = [{ capacity: 1, models: new Set(['sd']) }];
+    const batching: BatchSettings<Request, string> = {
+      keyOf: modelOf,
+      sizeOf: () => 2,
+      maxSize: 8,
+      // The workers with the model take 4 rows: two jobs, not the four the bot's own room would take.
+      maxSizeOf: () => 4,
+      run: (jobs) => {
+        batches.push(jobs);
+        return jobs.map(({ context }) => new Promise<string>((_, stop) => context.signal.addEventListener('abort', () => stop(context.signal.reason as Error))));
+      },
+    };
+    const { queue } = await startQueue({ runner: runner.run, batching, concurrency: 1, maxQueuedPerUser: 5, hasRoom: roomOn(() => workers) });
+    await submitOk(queue, 'zoe', 'sd zoe');
+    const first = await runner.call(0);
+    for (const owner of ['ann', 'ben', 'cem']) await submitOk(queue, owner, `sd ${owner}`);
+    first.finish('image');
+    await waitFor(() => batches.length === 1);
+    assert.deepEqual(batches[0]?.map(({ job }) => job.payload.prompt), ['sd ann', 'sd ben']);
+    // A second slot on the worker: the running batch takes one of its two, so cem starts in the other.
+    workers = [{ capacity: 2, models: new Set(['sd']) }];
+    queue.resize(2);
+    assert.equal((await runner.call(1)).job.payload.prompt, 'sd cem');
+    assert.deepEqual([queue.stats().queued, queue.stats().running], [0, 3]);
+    await queue.close({ drain: false });
+  });
+});
+
+/** Resolves once `condition` holds (checked every few ms). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
 
 describe('hasRoomFor', () => {
   const worker = (capacity: number, ...models: string[]): WorkerSlots => ({ capacity, models: new Set(models) });

@@ -3,7 +3,7 @@ import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
 import { DeviceCopier } from './device-copy.js';
 import type { OpenOptions } from './open-session.js';
-import { boundOutputValues, createValue, memoryInfo } from './values.js';
+import { boundOutputValues, createValue, memoryInfo, shapeKey } from './values.js';
 
 /**
  * Shapes kept per session, each with its buffers and (on CUDA) its captured graph: a bot draws at a few sizes. A
@@ -161,9 +161,4 @@ export class DeviceResidentRuns {
       check(this.#api, this.#api.fn.BindOutput(shape.binding, name, value));
     }
   }
-}
-
-/** What makes two runs share buffers: the feeds' names, types and dimensions, and the outputs wanted. */
-function shapeKey(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): string {
-  return JSON.stringify([Object.entries(feeds).map(([name, tensor]) => [name, tensor.type, tensor.dims]), wanted]);
 }

@@ -1,6 +1,6 @@
 import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
-import { boundOutputValues, createValue, memoryInfo, toHost, writeValue } from './values.js';
+import { boundOutputValues, createValue, memoryInfo, shapeKey, toHost, writeValue } from './values.js';
 
 /** Idle bindings kept per session: one per job that runs at once, and one per conditioning group of a job. */
 const IDLE_BINDINGS = 4;
@@ -73,7 +73,7 @@ class Binding {
    * writes into them), else to host memory of ONNX Runtime's allocation (kept after the run by {@link keepOutputs}).
    */
   bindOutputs(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[], memoryInfo: Handle): void {
-    const key = JSON.stringify([Object.entries(feeds).map(([name, tensor]) => [name, tensor.type, tensor.dims]), wanted]);
+    const key = shapeKey(feeds, wanted);
     if (key === this.outputKey) return;
     this.#releaseOutputs();
     this.api.fn.ClearBoundOutputs(this.handle);

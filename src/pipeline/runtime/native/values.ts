@@ -93,6 +93,11 @@ export function boundOutputValues(api: OrtCApi, binding: Handle): Handle[] {
   return values;
 }
 
+/** What makes two runs' buffers interchangeable: the feeds' names, types and dimensions, and the outputs wanted. */
+export function shapeKey(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): string {
+  return JSON.stringify([Object.entries(feeds).map(([name, tensor]) => [name, tensor.type, tensor.dims]), wanted]);
+}
+
 /** The type and dimensions of the tensor `value`. */
 export function describeValue(api: OrtCApi, value: Handle): { type: string; dims: number[] } {
   const info = [null];
