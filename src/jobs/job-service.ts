@@ -14,6 +14,9 @@ import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
 import { batchKeyOf, modelCallsOf, unetRowsOf } from '../generator/request.js';
 import { outputSize } from '../generator/working-size.js';
 
+/** How long a member's action on a result just shown waits for its delivery to end (its record to say so). */
+const DELIVERY_WAIT_MS = 15_000;
+
 /**
  * The scheduler config of the model `name` (the default without one) — or of the default when that model is no
  * longer served: the job then fails when it runs, and its cost only orders the queue meanwhile.
@@ -195,7 +198,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
    * A result is on screen a moment before its record says `completed`: a member who varies it at once must find
    * it finished, not be refused. Only a job whose pictures are being delivered is waited for.
    */
-  async delivered(jobId: string, timeoutMs: number): Promise<JobRecord | undefined> {
+  async delivered(jobId: string, timeoutMs = DELIVERY_WAIT_MS): Promise<JobRecord | undefined> {
     let resolve = () => {};
     const ended = new Promise<void>((settle) => (resolve = settle));
     const onEnd = (record: JobRecord) => record.id === jobId && resolve();
@@ -211,6 +214,12 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       clearTimeout(timer);
       for (const event of DELIVERY_ENDS) this.off(event, onEnd);
     }
+  }
+
+  /** The job whose progress or result is message `messageId`, once its delivery has ended (see `delivered`). */
+  async deliveredByMessage(messageId: string): Promise<JobRecord | undefined> {
+    const jobId = await this.#byMessage.get(messageId);
+    return jobId === undefined ? undefined : this.delivered(jobId);
   }
 
   /** The job whose progress or result is message `messageId`. */

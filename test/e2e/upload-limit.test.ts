@@ -19,6 +19,11 @@ describe('results over the upload limit', () => {
     const run = bot.fake.sendCommand({ name: 'imagine', options: picture });
     return run.waitForOriginal(hasPictures, 60_000);
   };
+  /** Whether an edit's body puts files on the message (progress edits send an empty `attachments` list). */
+  const carriesFiles = (json: unknown) => {
+    const attachments = (json as { attachments?: unknown } | undefined)?.attachments;
+    return Array.isArray(attachments) && attachments.length > 0;
+  };
   const onlyFile = (message: { attachments: readonly FakeAttachment[] }): FakeAttachment => {
     assert.equal(message.attachments.length, 1);
     return message.attachments[0] as FakeAttachment;
@@ -77,6 +82,22 @@ describe('results over the upload limit', () => {
     } finally {
       bot.fake.setAttachmentSizeLimit(10 * 1024 * 1024);
     }
+  });
+
+  it('✉️ the moment a result appears, before the bot has heard Discord made it: the pictures still come', async () => {
+    // The fake holds back its answer to the edit that puts the result on the reply: the member sees the result
+    // while its record still says `undelivered`.
+    const hold = bot.fake.holdAnswers({ method: 'PATCH', path: '/messages/@original', body: carriesFiles });
+    const run = bot.fake.sendCommand({ name: 'imagine', options: { ...picture, seed: '4343' } });
+    const result = await run.waitForOriginal(hasPictures, 60_000);
+    assert.equal(hold.held.length, 1, 'the answer is held');
+    bot.fake.addReaction({ message: result, emoji: '✉️' });
+    // Not a synchronisation: the reaction gets time to reach the bot while the answer is held, so a bot that ignored
+    // it would be caught; a bot that waits for the delivery passes however the two interleave.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    hold.release();
+    const dm = await bot.fake.waitFor(() => bot.fake.directMessagesTo(bot.fake.member).find((message) => message.content.includes(result.id)), 30_000, 'a direct message');
+    assert.match(onlyFile(dm).filename, /-4343\.png$/);
   });
 
   it('tells a member who takes no direct messages so, in a short silent reply', async () => {

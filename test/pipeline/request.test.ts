@@ -57,13 +57,12 @@ describe('resolveRequest', () => {
     const image = { width: 64, height: 64, channels: 3 as const, data: new Float32Array(64 * 64 * 3) };
     const mask = { width: 64, height: 64, channels: 1 as const, data: new Float32Array(64 * 64).fill(1, 0, 100) };
     const inpaint = (request: Partial<GenerateRequest>) => resolveRequest({ prompt: 'x', initImage: image, mask, compat: 'a1111', sampler: 'Euler a', ...request }).inpaint;
-    assert.deepEqual(inpaint({}), { maskBlur: 4, maskedContent: 'original', invertMask: false, maskWeight: 1 });
-    assert.deepEqual(inpaint({ inpaint: { maskBlur: 0, maskedContent: 'latent noise', invertMask: true, maskWeight: 0.5 } }), {
-      maskBlur: 0,
-      maskedContent: 'latent noise',
-      invertMask: true,
-      maskWeight: 0.5,
-    });
+    // A1111's web UI defaults: Mask blur 4, original content, Whole picture with a padding of 32 pixels.
+    assert.deepEqual(inpaint({}), { maskBlur: 4, maskedContent: 'original', invertMask: false, maskWeight: 1, onlyMasked: false, maskedPadding: 32 });
+    assert.deepEqual(
+      inpaint({ inpaint: { maskBlur: 0, maskedContent: 'latent noise', invertMask: true, maskWeight: 0.5, onlyMasked: true, maskedPadding: 8 } }),
+      { maskBlur: 0, maskedContent: 'latent noise', invertMask: true, maskWeight: 0.5, onlyMasked: true, maskedPadding: 8 },
+    );
     // A sampler A1111 mode runs as diffusers' (DEIS) and diffusers mode take no A1111 settings.
     assert.equal(inpaint({ sampler: 'DEIS' }), undefined);
     rejects({ prompt: 'x', initImage: image, mask, compat: 'a1111', sampler: 'DEIS', inpaint: {} }, 'inpaint', /need a mask, `compat` a1111 and a sampler A1111 runs/);

@@ -106,15 +106,12 @@ export async function admitOutpaint(
 
 /** Job `jobId` once delivered, if it is one of this server's. */
 async function findJob(interaction: RepliableInteraction, context: CommandContext, jobId: string): Promise<Result<{ record: JobRecord }>> {
-  const record = await context.jobs.delivered(jobId, DELIVERY_WAIT_MS);
+  const record = await context.jobs.delivered(jobId);
   if (!record || record.origin.guildId !== interaction.guildId) {
     return { ok: false, code: 'NOT_FOUND', message: `I can't find job \`${jobId}\` on this server.` };
   }
   return { ok: true, record };
 }
-
-/** How long a variation of a result still being delivered waits for it (a delivery takes a moment, not more). */
-const DELIVERY_WAIT_MS = 15_000;
 
 /** The content policy's check of the member's uploads for `interaction`'s channel; every flagged one is audited. */
 function uploadCheck(interaction: RepliableInteraction, context: CommandContext): UploadCheck {

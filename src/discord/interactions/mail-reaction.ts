@@ -27,7 +27,8 @@ export async function mailFullPictures(
   user: User | PartialUser,
   context: CommandContext,
 ): Promise<void> {
-  const record = await context.jobs.byMessage(reaction.message.id);
+  // The result is on the message a moment before its record says `completed`: a member who reacts at once waits for it.
+  const record = await context.jobs.deliveredByMessage(reaction.message.id);
   // Only shown results: a withheld one's pictures are gone, and a job still under way has none yet.
   if (record?.status !== 'completed' || !record.result) return;
   const message = await fetched(reaction.message);

@@ -55,7 +55,7 @@ export async function prepareInpainting(
   const working = workingArea(original, blurredMask(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }), inpaint, width, height);
   const masks = samplingMasks(working.mask, width, height, latentWidth, latentHeight);
   // "fill": the picture encoded (and an inpainting UNet conditioned on it) with its masked area filled (`masking.fill`
-  // with the latent mask, the blurred one); the overlay keeps the original.
+  // with `latent_mask`: the blurred mask at the working size); the overlay keeps the original.
   const image = toModelTensor(fromRgb8(inpaint.maskedContent === 'fill' ? fillMaskedArea(working.picture, working.mask) : working.picture));
   const encoded = await vaeSample(model, image, request, draws, timing);
   const seeds = Array.from({ length: request.count }, (_, i) => request.seed + BigInt(i));

@@ -52,7 +52,7 @@ const fixture = JSON.parse(readFileSync('test/fixtures/a1111-schedules/inpaint.j
   init_latents: Record<MaskedContent, number[]>;
   samples: SampleCase[];
   overlay: { original: number[]; generated: number[]; result: number[] };
-  rgb_mask: MaskCase & { rgb: number[]; luminance: number[] };
+  rgb_mask: Omit<MaskCase, 'invert'> & { rgb: number[]; luminance: number[] };
 };
 const { width, height } = fixture;
 const drawn: Mask = { width, height, channels: 1, data: Float32Array.from(fixture.drawn, (v) => v / 255) };
@@ -67,16 +67,21 @@ function worstRelative(actual: ArrayLike<number>, expected: readonly number[]): 
   return Math.max(...expected.map((e, i) => Math.abs((actual[i] ?? NaN) - e) / Math.max(1, Math.abs(e))));
 }
 
+/** The masks A1111 makes from `mask` with the case's settings, each against the transcription's bytes. */
+function assertMasks(mask: Mask, c: Omit<MaskCase, 'invert'> & { readonly invert?: boolean }): void {
+  const masks = a1111Masks(mask, { blur: c.blur, invert: c.invert ?? false }, latentWidth, latentHeight);
+  assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
+  assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay (grey levels: a grey alpha)');
+  assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (Pillow bicubic, rounded: mask_round)');
+  // The inpainting UNet's mask at latent size: the top-left pixel of each 8 × 8 block.
+  const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
+  assert.deepEqual(shrunk, c.conditioning);
+}
+
 describe('A1111 inpainting against its numpy transcription', () => {
   for (const c of fixture.masks) {
     it(`masks at Mask blur ${c.blur}${c.invert ? ', Inpaint not masked' : ''}: blurred, overlay, latent and conditioning masks byte for byte`, () => {
-      const masks = a1111Masks(drawn, { blur: c.blur, invert: c.invert }, latentWidth, latentHeight);
-      assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
-      assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay');
-      assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (Pillow bicubic, rounded)');
-      // The inpainting UNet's mask at latent size: the top-left pixel of each 8 × 8 block.
-      const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
-      assert.deepEqual(shrunk, c.conditioning);
+      assertMasks(drawn, c);
     });
   }
 
@@ -85,12 +90,7 @@ describe('A1111 inpainting against its numpy transcription', () => {
     const picture: RgbImage = { width, height, channels: 3, data: Float32Array.from(c.rgb, (v) => v / 255) };
     const mask = maskLuminance(picture, { width, height });
     assert.deepEqual(Array.from(mask.data, (v) => Math.round(v * 255)), c.luminance, "Pillow's convert('L')");
-    const masks = a1111Masks(mask, { blur: c.blur, invert: c.invert }, latentWidth, latentHeight);
-    assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
-    assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay with the grey alpha');
-    assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (mask_round)');
-    const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
-    assert.deepEqual(shrunk, c.conditioning);
+    assertMasks(mask, c);
   });
 
   for (const content of ['original', 'latent noise', 'latent nothing'] as const) {

@@ -4,6 +4,8 @@ import { passesFilter, type RequestFilter } from './request-filter.js';
 export interface HoldSpec extends RequestFilter {
   /** How many matching requests are held. @default 1 */
   readonly times?: number;
+  /** Only requests whose JSON body (a form's `payload_json`) passes this (any body, when left out). */
+  readonly body?: (json: unknown) => boolean;
 }
 
 /**
@@ -24,8 +26,9 @@ export class Hold {
   }
 
   /** Whether it holds this request's answer. */
-  matches(method: string, path: string): boolean {
-    return !this.#released && this.held.length < (this.spec.times ?? 1) && passesFilter(this.spec, method, path);
+  matches(method: string, path: string, json: unknown): boolean {
+    if (this.#released || this.held.length >= (this.spec.times ?? 1) || !passesFilter(this.spec, method, path)) return false;
+    return this.spec.body?.(json) ?? true;
   }
 
   /** Keeps one request's answer back until {@link release}. */

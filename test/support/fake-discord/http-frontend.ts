@@ -90,7 +90,7 @@ export class HttpFrontend {
       reply = this.#failure(error, `${method} ${path}`);
     }
     record.status = reply.status;
-    const hold = this.#holds.find((h) => h.matches(method, path));
+    const hold = this.#holds.find((h) => h.matches(method, path, record.json));
     if (hold) {
       this.#backend.changes.notify();
       await hold.keep(path);
