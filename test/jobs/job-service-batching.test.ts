@@ -179,6 +179,9 @@ describe('JobService with batching, on the real pipeline', () => {
     await service.close({ drain: true });
     await store.close();
     const [ofA1, ofB2, ofA3, ofA1Again, ofB4, ofA5] = ids;
-    assert.deepEqual(starts, [[blocker.record.id], [ofA1, ofA3, ofA5], [ofB2, ofB4], [ofA1Again]]);
+    // Which jobs start together, and in which order the starts come; the order of one start's 'started' events is
+    // the order their records are written, which the contract leaves open.
+    const asSets = (groups: ReadonlyArray<ReadonlyArray<string | undefined>>) => groups.map((group) => [...group].sort());
+    assert.deepEqual(asSets(starts), asSets([[blocker.record.id], [ofA1, ofA3, ofA5], [ofB2, ofB4], [ofA1Again]]));
   });
 });
