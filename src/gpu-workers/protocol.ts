@@ -8,9 +8,9 @@ import { MODEL_FAMILIES, type ModelFamily, type SchedulerConfig } from '../pipel
 
 /**
  * What the bot and its GPU workers say to each other through Redis: BullMQ jobs on one queue per model (handovers:
- * one or more compatible requests in, each one's pictures or failure out), a registry of the workers online with the models each has, and a channel for
- * cancels. Everything read from Redis is validated with these schemas first: Redis is a trust boundary, and a worker
- * runs nothing it cannot parse.
+ * one or more compatible requests in, each one's pictures or failure out), a registry of the workers online with the
+ * models each has, and a channel for cancels. Everything read from Redis is validated with these schemas first: Redis
+ * is a trust boundary, and a worker runs nothing it cannot parse.
  */
 
 /**
