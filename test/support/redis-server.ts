@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { after, before, describe } from 'node:test';
 
 /** True when a `redis-server` binary is on PATH (CI installs Debian's package). */
 export function redisServerInstalled(): boolean {
@@ -24,6 +25,28 @@ export async function startRedisServer(port?: number): Promise<{ url: string; st
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * `describe(title, body)` around a throw-away redis-server, started before the suite's tests and stopped after them;
+ * `body`'s tests read its URL through `redisUrl()`. Without redis-server the suite is not registered, and says so.
+ */
+export function describeWithRedis(title: string, body: (redisUrl: () => string) => void): void {
+  if (!redisServerInstalled()) {
+    console.log(`# ${title}: not registered, redis-server is not installed (CI installs it)`);
+    return;
+  }
+  describe(title, () => {
+    let server: Awaited<ReturnType<typeof startRedisServer>> | undefined;
+    before(async () => {
+      server = await startRedisServer();
+    });
+    after(() => server?.stop());
+    body(() => {
+      if (!server) throw new Error('redis-server is read before the suite started it');
+      return server.url;
+    });
+  });
 }
 
 async function freePort(): Promise<number> {
