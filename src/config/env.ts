@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { NATIVE_BRIDGE_CHOICES } from '../pipeline/index.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
-/** `ONNX_NATIVE_BRIDGE`: where sessions go through the native bridge to ONNX Runtime's C API (the pipeline's `nativeBridge`). */
-export const NATIVE_BRIDGE_CHOICES = ['auto', 'on', 'off'] as const;
 /** Where converted checkpoints are kept unless `MODEL_CACHE_DIR` says otherwise (beside the default store). */
 export const DEFAULT_MODEL_CACHE_DIR = 'data/model-cache';
 /** The memory the loaded models may take together unless `MODEL_MEMORY_GB` says otherwise (two SDXL models in fp16). */
