@@ -3,7 +3,7 @@ import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
 import { DeviceCopier } from './device-copy.js';
 import type { OpenOptions } from './open-session.js';
-import { boundOutputValues, createValue, memoryInfo, shapeKey } from './values.js';
+import { createValue, keepBoundOutputs, memoryInfo, shapeKey } from './values.js';
 
 /**
  * Shapes kept per session, each with its buffers and (on CUDA) its captured graph: a bot draws at a few sizes. A
@@ -99,7 +99,7 @@ export class DeviceResidentRuns {
         input.constant = isConstantTensor(tensor) ? tensor : undefined;
       }
       await run(shape.binding, shape.runOptions);
-      if (shape.outputs.size === 0) this.#keepOutputs(shape, wanted);
+      if (shape.outputs.size === 0) keepBoundOutputs(this.#api, shape.binding, wanted, shape.outputs);
       const out: Record<string, HostTensor> = {};
       for (const [name, value] of shape.outputs) out[name] = await this.#copier.toHost(value, name, this.#file);
       return out;
@@ -149,16 +149,5 @@ export class DeviceResidentRuns {
     const shape: Shape = { binding, runOptions, inputs, outputs: new Map(), queue: Promise.resolve() };
     this.#shapes.set(key, shape);
     return shape;
-  }
-
-  /** After a shape's first run: its outputs, allocated by ONNX Runtime, bound as the buffers of its next runs. */
-  #keepOutputs(shape: Shape, wanted: readonly string[]): void {
-    const values = boundOutputValues(this.#api, shape.binding);
-    for (const [i, name] of wanted.entries()) {
-      const value = values[i];
-      if (value === undefined) continue;
-      shape.outputs.set(name, value);
-      check(this.#api, this.#api.fn.BindOutput(shape.binding, name, value));
-    }
   }
 }

@@ -1,6 +1,6 @@
 import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
-import { boundOutputValues, createValue, memoryInfo, shapeKey, toHost, writeValue } from './values.js';
+import { createValue, keepBoundOutputs, memoryInfo, shapeKey, toHost, writeValue } from './values.js';
 
 /** Idle bindings kept per session: one per job that runs at once, and one per conditioning group of a job. */
 const IDLE_BINDINGS = 4;
@@ -83,14 +83,7 @@ class Binding {
 
   /** After the first run of a shape: keeps the outputs ONNX Runtime allocated and binds them for the next runs. */
   keepOutputs(wanted: readonly string[]): void {
-    if (this.outputs.size > 0) return;
-    const values = boundOutputValues(this.api, this.handle);
-    for (const [i, name] of wanted.entries()) {
-      const value = values[i];
-      if (value === undefined) continue;
-      this.outputs.set(name, value);
-      check(this.api, this.api.fn.BindOutput(this.handle, name, value));
-    }
+    if (this.outputs.size === 0) keepBoundOutputs(this.api, this.handle, wanted, this.outputs);
   }
 
   #releaseOutputs(): void {

@@ -93,6 +93,20 @@ export function boundOutputValues(api: OrtCApi, binding: Handle): Handle[] {
   return values;
 }
 
+/**
+ * After a run through `binding` that let ONNX Runtime allocate the `wanted` outputs: keeps those values in `into` and
+ * binds each as the output buffer of the binding's next runs (so they are not allocated again).
+ */
+export function keepBoundOutputs(api: OrtCApi, binding: Handle, wanted: readonly string[], into: Map<string, Handle>): void {
+  const values = boundOutputValues(api, binding);
+  for (const [i, name] of wanted.entries()) {
+    const value = values[i];
+    if (value === undefined) continue;
+    into.set(name, value);
+    check(api, api.fn.BindOutput(binding, name, value));
+  }
+}
+
 /** What makes two runs' buffers interchangeable: the feeds' names, types and dimensions, and the outputs wanted. */
 export function shapeKey(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): string {
   return JSON.stringify([Object.entries(feeds).map(([name, tensor]) => [name, tensor.type, tensor.dims]), wanted]);
