@@ -248,15 +248,21 @@ export class RemoteGenerator
     if (!model) throw new FailureError('INVALID_REQUEST', { field: 'model' });
     const { queue, events } = await this.#queueOf(model.name);
     const carriers = await this.#carriers(queue, live.map(({ jobId }) => jobId));
-    const handovers = [...new Set(carriers.values())].map((id) => ({ id, members: live.filter(({ jobId }) => carriers.get(jobId) === id), created: false }));
+    // Each handover's work is encoded once (its pictures as base64): submitted now, or kept to submit again should
+    // Redis lose it.
+    const handovers = [...new Set(carriers.values())].map((id) => {
+      const joined = live.filter(({ jobId }) => carriers.get(jobId) === id);
+      return { id, members: joined, created: false, work: handoverOf(joined, maxRows) };
+    });
     const fresh = live.filter(({ jobId }) => !carriers.has(jobId));
     if (fresh.length > 0) {
       const id = randomUUID();
-      await submit(this.#redis, queue, id, handoverOf(fresh, maxRows));
-      handovers.push({ id, members: fresh, created: true });
+      const work = handoverOf(fresh, maxRows);
+      await submit(this.#redis, queue, id, work);
+      handovers.push({ id, members: fresh, created: true, work });
     }
     for (const handover of handovers) {
-      for (const [jobId, run] of this.#collect({ queue, events, model: model.name }, handover, handoverOf(handover.members, maxRows))) runs.set(jobId, handled(run));
+      for (const [jobId, run] of this.#collect({ queue, events, model: model.name }, handover)) runs.set(jobId, handled(run));
     }
     return runs;
   }
@@ -279,15 +285,14 @@ export class RemoteGenerator
 
   /**
    * Collects handover `id`'s answer for `members` (the jobs of it this call hands over or joins) from model
-   * `model`'s queue, relaying each one's progress; `work`: what to hand over again should Redis lose it. Once every member has ended, a handover this call
-   * created is removed from Redis (a running one is not: its worker finishes it), unless the bot left it to the next
+   * `model`'s queue, relaying each one's progress; `work`: what to hand over again should Redis lose it. Once every
+   * member has ended, a handover this call created is removed from Redis (a running one is not: its worker finishes it), unless the bot left it to the next
    * start; a joined one may carry jobs of another batch and expires on its own.
    * @returns each member's run, by id.
    */
   #collect(
     { queue, events, model }: ModelQueue & { readonly model: string },
-    { id, members, created }: { id: string; members: readonly Member[]; created: boolean },
-    work: Handover,
+    { id, members, created, work }: { id: string; members: readonly Member[]; created: boolean; work: Handover },
   ): Map<string, Promise<GeneratedImages>> {
     const byId = new Map(members.map((member) => [member.jobId, member]));
     const onProgress = ({ jobId, data }: { jobId: string; data: unknown }) => {
