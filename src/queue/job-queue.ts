@@ -46,6 +46,8 @@ interface Batch<P, R> extends SlotRun {
 /** A job known to this process, from acceptance until it ends. */
 interface Entry<P, R> {
   job: Job<P>;
+  /** Its batch key (`BatchSettings.keyOf`), read once: the ETA's plan reads it for every waiting job on every change. */
+  readonly batchKey: string | undefined;
   /** The batch of its current or last attempt. */
   batch: Batch<P, R> | undefined;
   /** `suspending`: stopped by `close({ drain: false })`, to be resumed by the next start. */
@@ -320,6 +322,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const outcome = new Promise<JobOutcome<P, R>>((settle) => (resolve = settle));
     const entry: Entry<P, R> = {
       job,
+      batchKey: this.#options.batching?.keyOf(job.payload),
       batch: undefined,
       status: 'live',
       position: 0,
@@ -394,7 +397,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
    */
   #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
-    const batch = companionsOf(this.#options.batching, head.job.payload, (id) => this.#live.get(id)?.job.payload);
+    const batch = companionsOf(this.#options.batching, head, (id) => this.#live.get(id));
     if (!batch) return [];
     const companions = this.#fair.takeBatch(batch.accepts, batch.full).map((id) => this.#require(this.#live.get(id), id));
     for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
@@ -407,12 +410,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /** What the duration of `members`, started together, depends on: their cost units, their shape when they can batch. */
   #slotRunOf(members: readonly Entry<P, R>[]): SlotRun {
-    const jobs = members.map((member) => member.job);
-    const units = jobs.reduce((sum, job) => sum + costUnits(job.cost), 0);
+    const units = members.reduce((sum, { job }) => sum + costUnits(job.cost), 0);
     const { batching } = this.#options;
-    const key = jobs[0] && batching?.keyOf(jobs[0].payload);
+    const key = members[0]?.batchKey;
     if (!batching || key === undefined) return { units, shape: undefined };
-    return { units, shape: { key, rows: jobs.reduce((sum, job) => sum + batching.sizeOf(job.payload), 0) } };
+    return { units, shape: { key, rows: members.reduce((sum, { job }) => sum + batching.sizeOf(job.payload), 0) } };
   }
 
   /** A job leaves the waiting line for a slot, in `batch`: a new attempt, with its own signal. */
@@ -587,7 +589,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
     const { batching, hasRoom } = this.#options;
     const ids =
-      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)?.job.payload) : this.#fair.order().map((id) => [id]);
+      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)) : this.#fair.order().map((id) => [id]);
     const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
     this.#plan = { version: this.#orderVersion, starts };
     return starts;
