@@ -54,7 +54,6 @@ interface Entry<P, R> {
   status: 'live' | 'suspending' | 'cancelled' | 'done';
   /** Last position told to listeners; 0 once running. */
   position: number;
-  startedAt: number;
   /** Fraction of the current attempt done, from the runner's progress reports. */
   progress: number;
   /** Aborting it takes the job out of p-queue while it waits; a new one for each enqueue. */
@@ -326,7 +325,6 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       batch: undefined,
       status: 'live',
       position: 0,
-      startedAt: 0,
       progress: 0,
       dequeue: new AbortController(),
       run: new AbortController(),
@@ -380,10 +378,10 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (!batching || companions.length === 0) {
       await this.#quietly(this.#journal.put(entry.job));
       entry.run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
-      this.#emitStarted(entry);
+      this.#emitStarted(entry, batch);
       return this.#options.runner(entry.job, this.#contextOf(entry));
     }
-    const [attempt, ...others] = this.#runBatch([entry, ...companions], batching);
+    const [attempt, ...others] = this.#runBatch(batch, batching);
     companions.forEach((companion, i) => {
       companion.settled = this.#settle(companion, this.#withTimeLimit(others[i] ?? Promise.reject(new Error('no attempt'))));
     });
@@ -424,19 +422,19 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     entry.job = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
     entry.batch = batch;
     entry.run = new AbortController();
-    entry.startedAt = batch.startedAt;
     entry.progress = 0;
     entry.position = 0;
   }
 
   /**
-   * Records the batch's starts, then runs those not cancelled meanwhile as one batch.
-   * @returns each job's attempt, in the order of `members`.
+   * Records the starts of `batch`'s members, then runs those not cancelled meanwhile as one batch.
+   * @returns each member's attempt, in the order of `batch.members`.
    */
-  #runBatch(members: readonly Entry<P, R>[], batching: BatchSettings<P, R>): Promise<R>[] {
+  #runBatch(batch: Batch<P, R>, batching: BatchSettings<P, R>): Promise<R>[] {
+    const { members } = batch;
     const ran = Promise.all(members.map((member) => this.#quietly(this.#journal.put(member.job)))).then(() => {
       const live = members.filter((member) => !member.run.signal.aborted);
-      for (const member of live) this.#emitStarted(member);
+      for (const member of live) this.#emitStarted(member, batch);
       const attempts = live.length > 0 ? batching.run(live.map((member) => ({ job: member.job, context: this.#contextOf(member) }))) : [];
       return members.map((member) => {
         const index = live.indexOf(member);
@@ -456,9 +454,8 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return Promise.race([attempt, limit]).finally(() => clearTimeout(timer));
   }
 
-  #emitStarted(entry: Entry<P, R>): void {
-    const { job } = entry;
-    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#timings.expectedMs(entry.batch ?? this.#slotRunOf([entry])) });
+  #emitStarted({ job }: Entry<P, R>, batch: Batch<P, R>): void {
+    this.emit('started', { job, waitedMs: batch.startedAt - job.acceptedAt, expectedMs: this.#timings.expectedMs(batch) });
   }
 
   #contextOf(entry: Entry<P, R>): JobContext {
@@ -470,8 +467,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const dropped = entry.status === 'cancelled' || entry.status === 'done'; // cancelled meanwhile: the result is dropped
     this.#releaseSlot(entry, !dropped);
     if (dropped) return;
-    const runMs = this.#options.now() - entry.startedAt;
-    this.#timings.recordJob(runMs, entry.startedAt - entry.job.acceptedAt);
+    const { startedAt } = this.#require(entry.batch, entry.job.id); // the batch of the attempt that succeeded
+    const runMs = this.#options.now() - startedAt;
+    this.#timings.recordJob(runMs, startedAt - entry.job.acceptedAt);
     this.#finish(entry, 'done');
     await this.#quietly(this.#journal.delete(entry.job.id));
     const event = { job: entry.job, result, runMs };
