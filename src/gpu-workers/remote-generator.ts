@@ -137,10 +137,7 @@ export class RemoteGenerator
 
   /** How long ago the last worker with `model` left, while no worker online has it. */
   awayMs(model: string): number | undefined {
-    const has = holds(model);
-    if ([...this.#workers.values()].some(has)) return undefined;
-    const lastSeen = Math.max(...[...this.#gone.values()].filter(has).map(({ heardAt }) => heardAt));
-    return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
+    return this.#online(model) ? undefined : this.#lastLeftMs(model);
   }
 
   /**
@@ -150,9 +147,20 @@ export class RemoteGenerator
    * past it). Undefined while they should wait.
    */
   abandonedMs(model: string): number | undefined {
-    if ([...this.#workers.values()].some(holds(model))) return undefined;
-    const waitedMs = this.awayMs(model) ?? Date.now() - this.#connectedAt;
+    if (this.#online(model)) return undefined;
+    const waitedMs = this.#lastLeftMs(model) ?? Date.now() - this.#connectedAt;
     return waitedMs >= this.#rememberedMs ? this.#rememberedMs : undefined;
+  }
+
+  /** Whether a worker online has `model`. */
+  #online(model: string): boolean {
+    return [...this.#workers.values()].some(holds(model));
+  }
+
+  /** How long ago the last gone worker with `model` was heard; undefined when none had it. */
+  #lastLeftMs(model: string): number | undefined {
+    const lastSeen = Math.max(...[...this.#gone.values()].filter(holds(model)).map(({ heardAt }) => heardAt));
+    return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
   }
 
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
