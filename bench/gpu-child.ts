@@ -40,14 +40,14 @@ const WARM_RUNS = 5;
  * own (BENCH_CUDA_OPTIONS, JSON; `""` removes one), to measure each knob, the bridge's IoBinding off
  * (BENCH_IO_BINDING=0) and CUDA graphs for the UNet (BENCH_CUDA_GRAPH=1).
  */
-function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string>; ioBinding?: boolean; cudaGraph?: boolean } {
+function bridgeOptions(): { nativeBridge?: 'auto' | 'on' | 'off'; cudaOptions?: Record<string, string>; ioBinding?: boolean; cudaGraph?: 'on' } {
   const bridge = process.env.BENCH_BRIDGE;
   const options = process.env.BENCH_CUDA_OPTIONS;
   return {
     ...(bridge === 'auto' || bridge === 'on' || bridge === 'off' ? { nativeBridge: bridge } : {}),
     ...(options ? { cudaOptions: JSON.parse(options) as Record<string, string> } : {}),
     ...(process.env.BENCH_IO_BINDING === '0' ? { ioBinding: false } : {}),
-    ...(process.env.BENCH_CUDA_GRAPH === '1' ? { cudaGraph: true } : {}),
+    ...(process.env.BENCH_CUDA_GRAPH === '1' ? { cudaGraph: 'on' as const } : {}),
   };
 }
 const COUNT4_RUNS = 2;

@@ -19,6 +19,7 @@ import {
   toRgb8,
   type BatchEntry,
   type GenerateResult,
+  type CudaGraphChoice,
   type ExecutionProviderChoice,
   type NativeBridgeChoice,
   type Mask,
@@ -47,6 +48,8 @@ export interface GeneratorLoadOptions {
   readonly provider: ExecutionProviderChoice;
   /** Where sessions go through the native bridge to ONNX Runtime's C API. @default 'off' */
   readonly nativeBridge?: NativeBridgeChoice;
+  /** Where the UNet runs as CUDA graphs through the bridge. @default 'off' */
+  readonly cudaGraph?: CudaGraphChoice;
   readonly cacheDir?: string;
   readonly log?: PipelineLogger;
   /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
@@ -111,11 +114,12 @@ export class StableDiffusionGenerator implements ModelGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cacheDir, log } = options;
+    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cudaGraph, cacheDir, log } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
     const pipelineOptions = {
       provider,
       ...(nativeBridge === undefined ? {} : { nativeBridge }),
+      ...(cudaGraph === undefined ? {} : { cudaGraph }),
       ...(cacheDir === undefined ? {} : { cacheDir }),
       ...(log === undefined ? {} : { log }),
       embeddings: loaded.map(({ embedding }) => embedding),

@@ -59,8 +59,9 @@ export interface PipelineOptions {
   readonly ioBinding?: SessionFactoryOptions['ioBinding'];
   /**
    * CUDA graphs for the UNet (through the bridge, on CUDA): a job's steps run on buffers kept on the GPU, one graph
-   * captured per picture size and replayed. Where that cannot be, the UNet runs without, with a line in the log.
-   * Opt-in until measured on a GPU. @default false
+   * captured per picture size and replayed. `auto`: where the bridge runs the UNet on CUDA; `on`: the same, with a
+   * line in the log where that cannot be; `off`. Off unless asked for until measured on a GPU.
+   * @default 'off'
    */
   readonly cudaGraph?: SessionFactoryOptions['cudaGraph'];
   /**
