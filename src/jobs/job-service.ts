@@ -274,6 +274,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return this.#queue.stats();
   }
 
+  /** The queue's bookkeeping now (see `WorkQueue.inspect`). */
+  inspectQueue(): ReturnType<WorkQueue<JobTicket, GeneratedImages>['inspect']> {
+    return this.#queue.inspect();
+  }
+
   /**
    * Stops taking jobs; with `drain` running jobs finish, else they are checkpointed to resume at the next start.
    * Deliveries under way give up; the next start delivers them.

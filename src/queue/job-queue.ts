@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { companionsOf, planStarts } from './batch-plan.js';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
-import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
+import type { JobOutcome, JobQueueEvents, Placement, QueueInspection, QueueStats } from './events.js';
 import { classifyFailure, interrupted, timedOut, type Failure } from './failure.js';
 import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
 import { StoreJournal, type QueueJournal } from './journal.js';
@@ -272,6 +272,26 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   /** Queue length, running jobs and recent timings. */
   stats(): QueueStats {
     return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
+  }
+
+  inspect(): QueueInspection {
+    const now = this.#options.now();
+    return {
+      stats: this.stats(),
+      closing: this.#closing !== undefined,
+      slots: { taken: this.#pq.pending, tasksWaiting: this.#pq.size, paused: this.#pq.isPaused },
+      waitingCount: this.#waiting,
+      waitingByOwner: Object.fromEntries(this.#waitingByOwner),
+      waiting: this.waiting().map(({ job, position }) => ({ id: job.id, ownerId: job.ownerId, position, attempts: job.attempts })),
+      running: [...this.#slots].map(({ job, status, startedAt, progress }) => ({
+        id: job.id,
+        ownerId: job.ownerId,
+        status,
+        attempts: job.attempts,
+        runningMs: now - startedAt,
+        progress,
+      })),
+    };
   }
 
   /**
