@@ -283,12 +283,12 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
       waitingCount: this.#waiting,
       waitingByOwner: Object.fromEntries(this.#waitingByOwner),
       waiting: this.waiting().map(({ job, position }) => ({ id: job.id, ownerId: job.ownerId, position, attempts: job.attempts })),
-      running: [...this.#slots].map(({ job, status, startedAt, progress }) => ({
+      running: [...this.#slots].map(({ job, status, batch, progress }) => ({
         id: job.id,
         ownerId: job.ownerId,
         status,
         attempts: job.attempts,
-        runningMs: now - startedAt,
+        runningMs: now - (batch?.startedAt ?? now),
         progress,
       })),
     };
