@@ -38,6 +38,7 @@ export async function benchModels(): Promise<void> {
       MODEL_DTYPE: process.env.MODEL_DTYPE === 'fp16' ? 'fp16' : 'fp32',
       EXECUTION_PROVIDER: provider,
       ONNX_NATIVE_BRIDGE: 'off',
+      ONNX_CUDA_GRAPHS: 'off',
     },
     createLogger({ level: 'silent', secrets: [] }),
   );

@@ -18,7 +18,7 @@ import { WorkerGenerator } from './generator/worker-generator.js';
 /** The settings a pipeline on this machine needs, whether the bot's own or a GPU worker's. */
 export type PipelineEnv = Pick<
   EnvConfig,
-  'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER' | 'ONNX_NATIVE_BRIDGE'
+  'INPAINT_MODEL_DIR' | 'EMBEDDINGS_DIR' | 'LORA_DIR' | 'MODEL_CACHE_DIR' | 'MODEL_DTYPE' | 'EXECUTION_PROVIDER' | 'ONNX_NATIVE_BRIDGE' | 'ONNX_CUDA_GRAPHS'
 >;
 
 /** What the bot's models need besides: where they are, and the memory they may take together. */
@@ -59,6 +59,7 @@ export async function startLocalPipeline(
         loraDir: env.LORA_DIR,
         provider,
         nativeBridge: env.ONNX_NATIVE_BRIDGE,
+        cudaGraph: env.ONNX_CUDA_GRAPHS,
         modelLabels,
         schedulerOverrides,
       },

@@ -23,8 +23,10 @@ import {
   ImageInputError,
   isPipelineError,
   maskLuminance,
+  CUDA_GRAPH_CHOICES,
+  DEFAULT_CUDA_GRAPHS,
+  DEFAULT_NATIVE_BRIDGE,
   NATIVE_BRIDGE_CHOICES,
-  type NativeBridgeChoice,
   parseProviderChoice,
   PipelineError,
   resolveRequest,
@@ -91,13 +93,16 @@ Generates images with the Stable Diffusion model DIR.
   --lora NAME[:W[:UNET_W]] a LoRA from --lora-dir at weight W (default 1; UNET_W defaults to W), as the tag
                            <lora:NAME:W:UNET_W> would; may be repeated
   --ep PROVIDER            auto, cuda, dml, coreml, webgpu or cpu (default auto)
+  --cuda-graphs MODE       auto, on or off: the UNet as CUDA graphs through the native bridge on CUDA (auto: where
+                           the bridge runs it on CUDA; on: the same, with a warning where it cannot) (default
+                           ONNX_CUDA_GRAPHS, else ${DEFAULT_CUDA_GRAPHS})
   --cache-dir DIR          keep ONNX Runtime's optimized graphs here for faster start-up
   --out FILE.png           write FILE.png, or FILE-1.png, FILE-2.png, … for several images, with A1111's
                            parameters chunk (default dreamcord-SEED.png unless --raw is given)
   --raw FILE.f32           write every image's float32 RGB values in [0, 1] (image × height × width × 3,
                            little-endian), before 8-bit rounding
-ONNX_NATIVE_BRIDGE (auto, on or off, default off) creates the sessions through the native bridge to ONNX Runtime's
-C API, as the bot's setting does.
+ONNX_NATIVE_BRIDGE (auto, on or off, default ${DEFAULT_NATIVE_BRIDGE}) creates the sessions through the native bridge to ONNX Runtime's
+C API, as the bot's setting does; ONNX_CUDA_GRAPHS is --cuda-graphs's default, as the bot reads it.
 Progress and a summary (provider, seconds, ms per step) go to stderr.`;
 
 const OPTIONS = {
@@ -135,6 +140,7 @@ const OPTIONS = {
   'lora-dir': { type: 'string' },
   lora: { type: 'string', multiple: true },
   ep: { type: 'string' },
+  'cuda-graphs': { type: 'string' },
   'cache-dir': { type: 'string' },
   out: { type: 'string' },
   raw: { type: 'string' },
@@ -161,12 +167,16 @@ export const generateCommand: CliCommand = {
     }
     const source = required(values.model, '--model DIR');
     const provider = usage(() => parseProviderChoice(values.ep ?? 'auto'));
-    const nativeBridge = nativeBridgeSetting(process.env.ONNX_NATIVE_BRIDGE);
+    const nativeBridge = choiceSetting('ONNX_NATIVE_BRIDGE', NATIVE_BRIDGE_CHOICES, process.env.ONNX_NATIVE_BRIDGE || DEFAULT_NATIVE_BRIDGE);
+    const cudaGraph = values['cuda-graphs'] === undefined
+      ? choiceSetting('ONNX_CUDA_GRAPHS', CUDA_GRAPH_CHOICES, process.env.ONNX_CUDA_GRAPHS || DEFAULT_CUDA_GRAPHS)
+      : choiceSetting('--cuda-graphs', CUDA_GRAPH_CHOICES, values['cuda-graphs']);
     const model = (await prepareCliModel(source, io, provider)).dir;
     const embeddings = await readCliEmbeddings(values['embeddings-dir'], io);
     const pipeline = await StableDiffusionPipeline.load(model, {
       provider,
       nativeBridge,
+      cudaGraph,
       ...(values['cache-dir'] === undefined ? {} : { cacheDir: values['cache-dir'] }),
       embeddings: embeddings.map(({ embedding }) => embedding),
       log: (level, message, fields) => {
@@ -185,7 +195,7 @@ export const generateCommand: CliCommand = {
         ...noiseScheduleField(result.request.compat, pipeline.info.schedulerConfig),
       };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
-      const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting) : {};
+      const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting, result.maskDropped) : {};
       // The hires pass's own settings, compared with the first pass's as the pipeline ran them (LoRA tags out).
       const hiresFields = result.request.hires ? hiresInfotext(result.request.hires, result.request) : {};
       await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, { extra: { ...hiresFields, ...extra }, inpaintFields });
@@ -196,13 +206,11 @@ export const generateCommand: CliCommand = {
   },
 };
 
-/** `ONNX_NATIVE_BRIDGE` as the bot reads it (unset or empty: off). */
-function nativeBridgeSetting(value: string | undefined): NativeBridgeChoice {
-  const choice = value || 'off';
-  if (!(NATIVE_BRIDGE_CHOICES as readonly string[]).includes(choice)) {
-    throw new UsageError(`ONNX_NATIVE_BRIDGE must be one of ${NATIVE_BRIDGE_CHOICES.join(', ')}, not ${JSON.stringify(choice)}`);
-  }
-  return choice as NativeBridgeChoice;
+/** `value` of the setting `name` (`ONNX_NATIVE_BRIDGE`, `--cuda-graphs`, …) if it is one of `choices`. */
+function choiceSetting<Choice extends string>(name: string, choices: readonly Choice[], value: string): Choice {
+  const choice = choices.find((known) => known === value);
+  if (choice === undefined) throw new UsageError(`${name} must be one of ${choices.join(', ')}, not ${JSON.stringify(value)}`);
+  return choice;
 }
 
 /**

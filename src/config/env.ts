@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { NATIVE_BRIDGE_CHOICES } from '../pipeline/index.js';
+import { CUDA_GRAPH_CHOICES, DEFAULT_CUDA_GRAPHS, DEFAULT_NATIVE_BRIDGE, NATIVE_BRIDGE_CHOICES } from '../pipeline/index.js';
 
 export const EXECUTION_PROVIDERS = ['auto', 'cuda', 'dml', 'webgpu', 'coreml', 'cpu'] as const;
 /** Where converted checkpoints are kept unless `MODEL_CACHE_DIR` says otherwise (beside the default store). */
@@ -37,7 +37,14 @@ const pipelineFields = {
    * `auto` on CUDA, `on` on CUDA and the CPU, `off` (the default until its GPU figures are measured).
    */
   ONNX_NATIVE_BRIDGE: optional(z.enum(NATIVE_BRIDGE_CHOICES, { error: `one of ${NATIVE_BRIDGE_CHOICES.join(', ')}` })).transform(
-    (value) => value ?? 'off',
+    (value) => value ?? DEFAULT_NATIVE_BRIDGE,
+  ),
+  /**
+   * CUDA graphs for the UNet through the bridge: `auto` where the bridge runs it on CUDA, `on` the same with a warning
+   * where it cannot, `off` (the default until their GPU figures are measured).
+   */
+  ONNX_CUDA_GRAPHS: optional(z.enum(CUDA_GRAPH_CHOICES, { error: `one of ${CUDA_GRAPH_CHOICES.join(', ')}` })).transform(
+    (value) => value ?? DEFAULT_CUDA_GRAPHS,
   ),
   LOG_LEVEL: optional(z.enum(LOG_LEVELS, { error: `one of ${LOG_LEVELS.join(', ')}` })).transform((value) => value ?? 'info'),
 };

@@ -16,6 +16,7 @@ try {
   const generator = await StableDiffusionGenerator.load(options.modelDir, {
     provider: options.provider,
     ...(options.nativeBridge ? { nativeBridge: options.nativeBridge } : {}),
+    ...(options.cudaGraph ? { cudaGraph: options.cudaGraph } : {}),
     inpaintModelDir: options.inpaintModelDir,
     embeddingsDir: options.embeddingsDir,
     loraDir: options.loraDir,

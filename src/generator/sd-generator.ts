@@ -19,6 +19,7 @@ import {
   toRgb8,
   type BatchEntry,
   type GenerateResult,
+  type CudaGraphChoice,
   type ExecutionProviderChoice,
   type NativeBridgeChoice,
   type Mask,
@@ -47,6 +48,8 @@ export interface GeneratorLoadOptions {
   readonly provider: ExecutionProviderChoice;
   /** Where sessions go through the native bridge to ONNX Runtime's C API. @default 'off' */
   readonly nativeBridge?: NativeBridgeChoice;
+  /** Where the UNet runs as CUDA graphs through the bridge. @default 'off' */
+  readonly cudaGraph?: CudaGraphChoice;
   readonly cacheDir?: string;
   readonly log?: PipelineLogger;
   /** A 9-channel inpainting model for inpaint jobs; without it the main model inpaints by latent masking. */
@@ -111,11 +114,12 @@ export class StableDiffusionGenerator implements ModelGenerator {
    * @throws PipelineError from loading either; Error when `inpaintModelDir` is not a 9-channel inpainting model.
    */
   static async load(modelDir: string, options: GeneratorLoadOptions): Promise<StableDiffusionGenerator> {
-    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cacheDir, log } = options;
+    const { inpaintModelDir, embeddingsDir, provider, nativeBridge, cudaGraph, cacheDir, log } = options;
     const loaded = embeddingsDir === undefined ? [] : await readEmbeddings(embeddingsDir, options);
     const pipelineOptions = {
       provider,
       ...(nativeBridge === undefined ? {} : { nativeBridge }),
+      ...(cudaGraph === undefined ? {} : { cudaGraph }),
       ...(cacheDir === undefined ? {} : { cacheDir }),
       ...(log === undefined ? {} : { log }),
       embeddings: loaded.map(({ embedding }) => embedding),
@@ -223,10 +227,11 @@ export class StableDiffusionGenerator implements ModelGenerator {
   /** The job's pictures as delivered (pasted, resized, with their infotext) from what the pipeline made. */
   async #finish(request: GenerationRequest, { pipeline, sources, loras }: Prepared, result: GenerateResult): Promise<GeneratedImages> {
     const model = this.#labelOf(pipeline);
-    const finish = finisher(request, sources, result.pastedBack);
+    // A1111's inpainting pastes back through its own blurred mask, or dropped the mask ("Only masked" with no area).
+    const finish = finisher(request, sources, !result.pastedBack && !result.maskDropped);
     // A1111's inpainting writes its own fields; diffusers' inpainting the blur of the paste-back.
     const { inpaint } = result.request;
-    const maskFields = inpaint ? inpaintInfotext(inpaint, pipeline.info.inpainting) : request.mask ? { maskBlur: request.mask.blur } : {};
+    const maskFields = inpaint ? inpaintInfotext(inpaint, pipeline.info.inpainting, result.maskDropped) : request.mask ? { maskBlur: request.mask.blur } : {};
     return {
       images: await Promise.all(
         result.images.map(async ({ image, seed, variationSeed }) => ({
@@ -285,13 +290,12 @@ async function decodeStored(png: Uint8Array): Promise<RgbImage> {
 
 /**
  * What turns a generated picture into the delivered one: for an inpaint, the source pasted back outside the
- * feathered mask (unless the pipeline did, `pastedBack`: A1111's inpainting, through its own blurred mask); then
- * the source's aspect ratio restored (see `outputSize`).
+ * feathered mask when `pasteBack` (the pipeline did not); then the source's aspect ratio restored (see `outputSize`).
  */
-function finisher(request: GenerationRequest, sources: Sources, pastedBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
+function finisher(request: GenerationRequest, sources: Sources, pasteBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
   const { image, mask } = sources;
   // diffusers' inpainting binarized the mask (A1111's pastes back through its own).
-  const feathered = mask && !pastedBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
+  const feathered = mask && pasteBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
   const size = outputSize(request);
   return async (generated) => {
     const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;

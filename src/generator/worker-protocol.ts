@@ -1,5 +1,5 @@
 import type { FailureCode, FailureDetails, JobFailure } from '../failure.js';
-import { isPipelineError, type ExecutionProviderChoice, type LogLevel, type NativeBridgeChoice, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts, type ModelFamily } from '../pipeline/index.js';
+import { isPipelineError, type CudaGraphChoice, type ExecutionProviderChoice, type LogLevel, type NativeBridgeChoice, type PipelineErrorCode, type Rgb8Image, type SchedulerConfig, type FamilyFacts, type ModelFamily } from '../pipeline/index.js';
 import type { GeneratedImages, GenerationInputs, ModelLabel } from './generator.js';
 import type { GenerationRequest } from './request.js';
 
@@ -15,6 +15,8 @@ export interface WorkerOptions {
   readonly provider: ExecutionProviderChoice;
   /** Where sessions go through the native bridge to ONNX Runtime's C API (`ONNX_NATIVE_BRIDGE`). @default 'off' */
   readonly nativeBridge?: NativeBridgeChoice | undefined;
+  /** Where the UNet runs as CUDA graphs through the bridge (`ONNX_CUDA_GRAPHS`). @default 'off' */
+  readonly cudaGraph?: CudaGraphChoice | undefined;
   readonly cacheDir?: string | undefined;
   /** How the embed and the infotext name each model folder (by its path): its source's name and short hash. */
   readonly modelLabels?: Readonly<Record<string, ModelLabel>> | undefined;

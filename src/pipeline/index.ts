@@ -48,7 +48,14 @@ export {
   type ExecutionProvider,
   type ExecutionProviderChoice,
 } from './runtime/providers.js';
-export { NATIVE_BRIDGE_CHOICES, type NativeBridgeChoice } from './runtime/native/bridge.js';
+export {
+  CUDA_GRAPH_CHOICES,
+  DEFAULT_CUDA_GRAPHS,
+  DEFAULT_NATIVE_BRIDGE,
+  NATIVE_BRIDGE_CHOICES,
+  type CudaGraphChoice,
+  type NativeBridgeChoice,
+} from './runtime/native/bridge.js';
 // Half-precision conversion, shared with the checkpoint reader and the ONNX writer.
 export { float16ToFloat32, float32ToFloat16 } from './runtime/float16.js';
 export * from './rng/index.js';

@@ -59,8 +59,9 @@ export interface PipelineOptions {
   readonly ioBinding?: SessionFactoryOptions['ioBinding'];
   /**
    * CUDA graphs for the UNet (through the bridge, on CUDA): a job's steps run on buffers kept on the GPU, one graph
-   * captured per picture size and replayed. Where that cannot be, the UNet runs without, with a line in the log.
-   * Opt-in until measured on a GPU. @default false
+   * captured per picture size and replayed. `auto`: where the bridge runs the UNet on CUDA; `on`: the same, with a
+   * line in the log where that cannot be; `off`. Off unless asked for until measured on a GPU.
+   * @default 'off'
    */
   readonly cudaGraph?: SessionFactoryOptions['cudaGraph'];
   /**
@@ -165,6 +166,12 @@ export interface GenerateResult {
    * its blurred mask); otherwise an inpainting caller pastes the original back itself.
    */
   readonly pastedBack: boolean;
+  /**
+   * Whether an inpainting's mask was dropped: A1111's "Only masked" found no area in it (the blurred mask marks
+   * nothing) and, as A1111 does, reworked the whole picture as img2img. Nothing is to be pasted back, and A1111
+   * writes no `Inpaint area`, `Masked area padding` or `Masked content` (see `inpaintInfotext`).
+   */
+  readonly maskDropped: boolean;
   /** What prompt parsing dropped or ignored, as sentences for the user. */
   readonly warnings: readonly string[];
   /** The embeddings the prompt and the negative prompt called, each once, in order of first use. */
@@ -331,6 +338,7 @@ export class StableDiffusionPipeline {
     return {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
       pastedBack: false,
+      maskDropped: false,
       request: resolved,
       warnings: conditioning.warnings,
       embeddings: conditioning.embeddings,
@@ -372,6 +380,7 @@ export class StableDiffusionPipeline {
         return { image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed, ...(variationSeed === undefined ? {} : { variationSeed }) };
       }),
       pastedBack: overlay !== undefined,
+      maskDropped: sampled.maskDropped,
       request: resolved,
       warnings: sampled.warnings,
       embeddings: sampled.embeddings,

@@ -2,6 +2,15 @@ import { projectFinishes } from './eta.js';
 import type { FairQueue } from './fair-queue.js';
 import type { BatchSettings } from './runner.js';
 
+/**
+ * A waiting job as the batch plan reads it: its payload, and its batch key (`BatchSettings.keyOf`) read once when
+ * the job was queued — the plan reads every waiting job's key each time the queue changes.
+ */
+export interface BatchCandidate<P> {
+  readonly job: { readonly payload: P };
+  readonly batchKey: string | undefined;
+}
+
 /** The room of a batch being formed, for `FairQueue.takeBatch`. */
 export interface Companions {
   /** Whether waiting job `id` joins the batch; accepting one uses its room. */
@@ -11,20 +20,24 @@ export interface Companions {
 }
 
 /**
- * Which waiting jobs may join the batch of `head` (a payload): those of its batch key, each while its size fits the
- * room left. `undefined` when `head` always runs alone (no batching, no key, or no room left beside it). Fresh room
+ * Which waiting jobs may join the batch of `head`: those of its batch key, each while its size fits the room left. `undefined` when `head` always runs alone (no batching, no key, or no room left beside it). Fresh room
  * for each call: one call per batch. The queue forms its batches with it and the ETA's plan ({@link planStarts})
  * too, so they cannot disagree.
  */
-export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, head: P, payloadOf: (id: string) => P | undefined): Companions | undefined {
-  const key = batching?.keyOf(head);
+export function companionsOf<P, R>(
+  batching: BatchSettings<P, R> | undefined,
+  head: BatchCandidate<P>,
+  candidateOf: (id: string) => BatchCandidate<P> | undefined,
+): Companions | undefined {
+  const key = head.batchKey;
   if (!batching || key === undefined) return undefined;
-  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head) ?? batching.maxSize) - batching.sizeOf(head);
+  const { payload } = head.job;
+  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(payload) ?? batching.maxSize) - batching.sizeOf(payload);
   if (room < 1) return undefined;
   const accepts = (id: string) => {
-    const payload = payloadOf(id);
-    if (payload === undefined || batching.keyOf(payload) !== key) return false;
-    const size = batching.sizeOf(payload);
+    const candidate = candidateOf(id);
+    if (candidate === undefined || candidate.batchKey !== key) return false;
+    const size = batching.sizeOf(candidate.job.payload);
     if (size > room) return false;
     room -= size;
     return true;
@@ -47,16 +60,16 @@ const PLAN_BUDGET = 10_000;
 class StartPlayer<P, R> {
   readonly #future: FairQueue;
   readonly #batching: BatchSettings<P, R> | undefined;
-  readonly #payloadOf: (id: string) => P | undefined;
+  readonly #candidateOf: (id: string) => BatchCandidate<P> | undefined;
   /** Jobs still waiting by batch key, to skip `takeBatch`'s walk where no companion can be. */
   readonly #waitingByKey = new Map<string | undefined, number>();
   #visits = 0;
 
-  constructor(fair: FairQueue, batching: BatchSettings<P, R> | undefined, payloadOf: (id: string) => P | undefined) {
+  constructor(fair: FairQueue, batching: BatchSettings<P, R> | undefined, candidateOf: (id: string) => BatchCandidate<P> | undefined) {
     this.#future = fair.copy();
     this.#batching = batching;
-    this.#payloadOf = payloadOf;
-    for (const key of this.#future.order().map((id) => this.#keyOf(id))) this.#waitingByKey.set(key, (this.#waitingByKey.get(key) ?? 0) + 1);
+    this.#candidateOf = candidateOf;
+    for (const key of this.#future.order().map((id) => candidateOf(id)?.batchKey)) this.#waitingByKey.set(key, (this.#waitingByKey.get(key) ?? 0) + 1);
   }
 
   /** Whether one more start fits in {@link PLAN_BUDGET}. */
@@ -72,10 +85,10 @@ class StartPlayer<P, R> {
     this.#visits += this.#future.waiting;
     const head = this.#future.takeNext(mayStart);
     if (head === undefined) return undefined;
-    const key = this.#keyOf(head);
+    const candidate = this.#candidateOf(head);
+    const key = candidate?.batchKey;
     const others = (this.#waitingByKey.get(key) ?? 0) - 1;
-    const payload = this.#payloadOf(head);
-    const batch = key !== undefined && others > 0 && payload !== undefined ? companionsOf(this.#batching, payload, this.#payloadOf) : undefined;
+    const batch = candidate !== undefined && others > 0 ? companionsOf(this.#batching, candidate, this.#candidateOf) : undefined;
     const taken = batch ? this.#future.takeBatch(batch.accepts, batch.full) : [];
     this.#waitingByKey.set(key, others - taken.length);
     return [head, ...taken];
@@ -84,11 +97,6 @@ class StartPlayer<P, R> {
   /** The jobs not played yet, in fair order. */
   rest(): string[] {
     return this.#future.order();
-  }
-
-  #keyOf(id: string): string | undefined {
-    const payload = this.#payloadOf(id);
-    return payload === undefined ? undefined : this.#batching?.keyOf(payload);
   }
 }
 
@@ -102,8 +110,8 @@ class StartPlayer<P, R> {
  * least one start): the jobs left after that are counted alone in their fair order, which overstates their wait
  * when they would batch — they are far back, where newcomers will move them anyway.
  */
-export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, payloadOf: (id: string) => P | undefined): string[][] {
-  const player = new StartPlayer(fair, batching, payloadOf);
+export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, candidateOf: (id: string) => BatchCandidate<P> | undefined): string[][] {
+  const player = new StartPlayer(fair, batching, candidateOf);
   const starts: string[][] = [];
   while (starts.length === 0 || player.withinBudget) {
     const start = player.next();
@@ -143,11 +151,11 @@ export interface TimedStart {
 export function planStartsWithRoom<P, R>(
   fair: FairQueue,
   batching: BatchSettings<P, R> | undefined,
-  payloadOf: (id: string) => P | undefined,
+  candidateOf: (id: string) => BatchCandidate<P> | undefined,
   slots: SlotsWithRoom<P>,
   durationMs: (ids: readonly string[]) => number,
 ): TimedStart[] {
-  const player = new StartPlayer(fair, batching, payloadOf);
+  const player = new StartPlayer(fair, batching, candidateOf);
   const taken = [...slots.taken];
   const starts: TimedStart[] = [];
   let now = 0;
@@ -155,11 +163,11 @@ export function planStartsWithRoom<P, R>(
   while (playing()) {
     const running = taken.map(({ payload }) => payload);
     const mayStart = (id: string) => {
-      const payload = payloadOf(id);
-      return payload !== undefined && slots.hasRoom(payload, running);
+      const candidate = candidateOf(id);
+      return candidate !== undefined && slots.hasRoom(candidate.job.payload, running);
     };
     const ids = taken.length < slots.count ? player.next(mayStart) : undefined;
-    const payload = ids?.[0] === undefined ? undefined : payloadOf(ids[0]);
+    const payload = ids?.[0] === undefined ? undefined : candidateOf(ids[0])?.job.payload;
     if (ids && payload !== undefined) {
       const endMs = now + durationMs(ids);
       taken.push({ payload, endMs });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, readEnv, readWorkerEnv } from '../../src/config/index.js';
+import { DEFAULT_CUDA_GRAPHS, DEFAULT_NATIVE_BRIDGE } from '../../src/pipeline/index.js';
 
 const minimal = { DISCORD_TOKEN: 'token-value-123', MODEL_DIR: 'models/sd15' };
 
@@ -13,12 +14,15 @@ describe('readEnv', () => {
     assert.equal(env.LOG_LEVEL, 'info');
     assert.equal(env.DISCORD_API_BASE, undefined);
     assert.equal(env.MODEL_MEMORY_GB, 16);
-    assert.equal(env.ONNX_NATIVE_BRIDGE, 'off');
+    // The bridge's and CUDA graphs' defaults are one constant each, flipped once their GPU figures are in.
+    assert.equal(env.ONNX_NATIVE_BRIDGE, DEFAULT_NATIVE_BRIDGE);
+    assert.equal(env.ONNX_CUDA_GRAPHS, DEFAULT_CUDA_GRAPHS);
     assert.ok(Object.isFrozen(env));
   });
 
   it('treats empty values from a copied .env.example as not set', () => {
-    const env = readEnv({ ...minimal, DISCORD_API_BASE: '', DISCORD_GUILD_ID: '', QUEUE_CONCURRENCY: '', EXECUTION_PROVIDER: '' });
+    const env = readEnv({ ...minimal, DISCORD_API_BASE: '', DISCORD_GUILD_ID: '', QUEUE_CONCURRENCY: '', EXECUTION_PROVIDER: '', ONNX_CUDA_GRAPHS: '' });
+    assert.equal(env.ONNX_CUDA_GRAPHS, DEFAULT_CUDA_GRAPHS);
     assert.equal(env.DISCORD_GUILD_ID, undefined);
     assert.equal(env.QUEUE_CONCURRENCY, 1);
     assert.equal(env.EXECUTION_PROVIDER, 'auto');
@@ -37,8 +41,11 @@ describe('readEnv', () => {
       MODELS_DIR: 'models',
       MODEL_MEMORY_GB: '7.5',
       ONNX_NATIVE_BRIDGE: 'auto',
+      ONNX_CUDA_GRAPHS: 'auto',
     });
     assert.equal(env.ONNX_NATIVE_BRIDGE, 'auto');
+    assert.equal(env.ONNX_CUDA_GRAPHS, 'auto');
+    assert.deepEqual(['on', 'off'].map((value) => readEnv({ ...minimal, ONNX_CUDA_GRAPHS: value }).ONNX_CUDA_GRAPHS), ['on', 'off']);
     assert.equal(readEnv({ ...minimal, ONNX_NATIVE_BRIDGE: 'on' }).ONNX_NATIVE_BRIDGE, 'on');
     assert.equal(env.QUEUE_CONCURRENCY, 2);
     assert.deepEqual([env.MODELS_DIR, env.MODEL_MEMORY_GB], ['models', 7.5]);
@@ -61,6 +68,7 @@ describe('readEnv', () => {
     ['a bad guild id', { ...minimal, DISCORD_GUILD_ID: 'my-server' }, 'DISCORD_GUILD_ID is invalid: expected a Discord id (17–20 digits)'],
     ['a bad API base', { ...minimal, DISCORD_API_BASE: 'not a url' }, 'DISCORD_API_BASE is invalid: expected a URL such as http://127.0.0.1:3000/api'],
     ['a native bridge that is neither on nor off', { ...minimal, ONNX_NATIVE_BRIDGE: 'yes' }, 'ONNX_NATIVE_BRIDGE is invalid: expected one of auto, on, off'],
+    ['CUDA graphs that are neither on nor off', { ...minimal, ONNX_CUDA_GRAPHS: 'true' }, 'ONNX_CUDA_GRAPHS is invalid: expected one of auto, on, off'],
     ['a bad log level', { ...minimal, LOG_LEVEL: 'loud' }, 'LOG_LEVEL is invalid: expected one of fatal, error, warn, info, debug, trace, silent'],
   ];
   for (const [name, env, message] of cases) {
@@ -85,8 +93,14 @@ describe('readWorkerEnv', () => {
     assert.equal(env.WORKER_LEASE_SECONDS, 30);
     assert.equal(env.WORKER_NAME, undefined);
     assert.equal(env.EXECUTION_PROVIDER, 'auto');
-    assert.equal(env.ONNX_NATIVE_BRIDGE, 'off');
-    assert.equal(readWorkerEnv({ QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', ONNX_NATIVE_BRIDGE: 'auto' }).ONNX_NATIVE_BRIDGE, 'auto');
+    assert.equal(env.ONNX_NATIVE_BRIDGE, DEFAULT_NATIVE_BRIDGE);
+    assert.equal(env.ONNX_CUDA_GRAPHS, DEFAULT_CUDA_GRAPHS);
+    const bridged = readWorkerEnv({ QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', ONNX_NATIVE_BRIDGE: 'auto', ONNX_CUDA_GRAPHS: 'on' });
+    assert.deepEqual([bridged.ONNX_NATIVE_BRIDGE, bridged.ONNX_CUDA_GRAPHS], ['auto', 'on']);
+    assert.throws(
+      () => readWorkerEnv({ QUEUE_URL: 'redis://h:1', MODEL_DIR: 'm', ONNX_CUDA_GRAPHS: 'yes' }),
+      (error: unknown) => error instanceof ConfigError && error.message === 'ONNX_CUDA_GRAPHS is invalid: expected one of auto, on, off',
+    );
   });
 
   it('serves a folder of models, as the bot does (issue 21: a worker has every model of MODELS_DIR)', () => {

@@ -18,7 +18,7 @@ import { processTempDir } from '../support/temp-dir.js';
 async function pool(
   modelsDir: string,
   memoryGb: number,
-  nativeBridge: PoolEnv['ONNX_NATIVE_BRIDGE'] = 'off',
+  bridge: Partial<Pick<PoolEnv, 'ONNX_NATIVE_BRIDGE' | 'ONNX_CUDA_GRAPHS'>> = {},
 ): Promise<{ pool: ModelPool; logs: Record<string, unknown>[] }> {
   const logs: Record<string, unknown>[] = [];
   const destination = new Writable({
@@ -37,7 +37,9 @@ async function pool(
     MODEL_CACHE_DIR: join(modelsDir, '..', 'cache'),
     MODEL_DTYPE: 'fp32',
     EXECUTION_PROVIDER: 'cpu',
-    ONNX_NATIVE_BRIDGE: nativeBridge,
+    ONNX_NATIVE_BRIDGE: 'off',
+    ONNX_CUDA_GRAPHS: 'off',
+    ...bridge,
   };
   return { pool: await startModelPool(env, createLogger({ level: 'info', secrets: [], destination })), logs };
 }
@@ -87,7 +89,7 @@ describe('ModelPool', () => {
       const dir = join(processTempDir(), `bridge-${nativeBridge}`);
       mkdirSync(dir);
       copyFileSync(TINY_SD, join(dir, 'a.safetensors'));
-      const { pool: models, logs } = await pool(dir, 1, nativeBridge);
+      const { pool: models, logs } = await pool(dir, 1, { ONNX_NATIVE_BRIDGE: nativeBridge });
       pools.push(models);
       pictures.push(await pictureOf(models, 'a'));
       const loaded = said(logs, 'model loaded').filter((line) => typeof line['binding'] === 'string');
@@ -98,6 +100,26 @@ describe('ModelPool', () => {
     }
     assert.ok((pictures[0]?.length ?? 0) > 0);
     assert.deepEqual(pictures[1], pictures[0]);
+  });
+
+  it('ONNX_CUDA_GRAPHS on the CPU: the same picture; `on` says once that the UNet runs without graphs, `auto` says nothing', { timeout: 120_000 }, async () => {
+    const pictures: Uint8Array[] = [];
+    const warnings: unknown[][] = [];
+    for (const graphs of ['off', 'auto', 'on'] as const) {
+      const dir = join(processTempDir(), `graphs-${graphs}`);
+      mkdirSync(dir);
+      copyFileSync(TINY_SD, join(dir, 'a.safetensors'));
+      const { pool: models, logs } = await pool(dir, 1, { ONNX_NATIVE_BRIDGE: 'on', ONNX_CUDA_GRAPHS: graphs });
+      pools.push(models);
+      pictures.push(await pictureOf(models, 'a'));
+      const graphLines = logs.filter((line) => String(line['msg']).includes('CUDA graphs'));
+      warnings.push(graphLines.map((line) => [line['level'], line['msg'], String(line['file']).split('/').at(-2), line['provider']]));
+    }
+    assert.ok((pictures[0]?.length ?? 0) > 0);
+    assert.deepEqual(pictures[1], pictures[0]);
+    assert.deepEqual(pictures[2], pictures[0]);
+    const unetWithout = [40, 'CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', 'cpu'];
+    assert.deepEqual(warnings, [[], [], [unetWithout]]);
   });
 
   it('leaves out at start what is no checkpoint; a model that fails to load is broken until its files change', { timeout: 120_000 }, async () => {

@@ -92,6 +92,7 @@ describe('JobService with batching, on the real pipeline', () => {
         MODEL_DTYPE: 'fp32',
         EXECUTION_PROVIDER: 'cpu',
         ONNX_NATIVE_BRIDGE: 'off',
+        ONNX_CUDA_GRAPHS: 'off',
       },
       log,
     );

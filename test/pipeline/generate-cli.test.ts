@@ -99,6 +99,41 @@ describe('dreamcord generate', () => {
     }
   });
 
+  it('--cuda-graphs on (or ONNX_CUDA_GRAPHS=on) on the CPU: the same picture, and one warning that the UNet runs without graphs', async () => {
+    const saved = { bridge: process.env.ONNX_NATIVE_BRIDGE, graphs: process.env.ONNX_CUDA_GRAPHS };
+    const graphWarnings = (stderr: string): string[] => stderr.split('\n').filter((line) => line.includes('CUDA graphs'));
+    try {
+      process.env.ONNX_NATIVE_BRIDGE = 'on';
+      delete process.env.ONNX_CUDA_GRAPHS;
+      const draw = async (flags: string[], name: string) => {
+        const raw = join(dir, `graphs-${name}.f32`);
+        const stderr = await run([...FAST, '--seed', '3', '--ep', 'cpu', '--raw', raw, ...flags]);
+        return { picture: readFileSync(raw), warnings: graphWarnings(stderr) };
+      };
+      const plain = await draw([], 'plain');
+      const flag = await draw(['--cuda-graphs', 'on'], 'flag');
+      process.env.ONNX_CUDA_GRAPHS = 'on';
+      const fromEnv = await draw([], 'env');
+      const flagOverEnv = await draw(['--cuda-graphs', 'auto'], 'auto');
+      assert.deepEqual(plain.warnings, []);
+      for (const { picture } of [flag, fromEnv, flagOverEnv]) assert.deepEqual(picture, plain.picture);
+      for (const { warnings } of [flag, fromEnv]) {
+        assert.equal(warnings.length, 1);
+        assert.match(warnings[0] ?? '', /^warning: CUDA graphs need the CUDA provider through the native bridge; this model runs without them \{.*unet\/model\.onnx.*"provider":"cpu"/);
+      }
+      assert.deepEqual(flagOverEnv.warnings, []);
+      const isUsageError = (message: string) => (error: unknown): boolean => error instanceof UsageError && error.message === message;
+      await assert.rejects(run([...FAST, '--cuda-graphs', 'yes']), isUsageError('--cuda-graphs must be one of auto, on, off, not "yes"'));
+      process.env.ONNX_CUDA_GRAPHS = 'always';
+      await assert.rejects(run([...FAST, '--ep', 'cpu']), isUsageError('ONNX_CUDA_GRAPHS must be one of auto, on, off, not "always"'));
+    } finally {
+      for (const [name, value] of [['ONNX_NATIVE_BRIDGE', saved.bridge], ['ONNX_CUDA_GRAPHS', saved.graphs]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
+  });
+
   it('reports bad arguments as usage errors, before loading the model', async () => {
     const cases: [string[], RegExp][] = [
       [['--prompt', 'x'], /--model DIR is required/],

@@ -259,7 +259,7 @@ describe('native bridge fallbacks', () => {
       const log = (level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void => {
         if (level === 'warn') lines.push({ message, fields });
       };
-      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge, cudaGraph: true, log });
+      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge, cudaGraph: 'on', log });
       assert.deepEqual((await pipeline.generate(request)).images[0]?.rgb8, expected);
       await pipeline.dispose();
       assert.deepEqual(

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { hasRoomFor, type WorkerSlots } from '../../src/gpu-workers/slot-matching.js';
-import { planStarts, planStartsWithRoom } from '../../src/queue/batch-plan.js';
+import { planStarts, planStartsWithRoom, type BatchCandidate } from '../../src/queue/batch-plan.js';
 import { projectFinishes } from '../../src/queue/eta.js';
 import { FairQueue, type BatchSettings } from '../../src/queue/index.js';
 import { FakeClock, ManualBatchRunner, ManualRunner, request, startQueue, waitFor, type Accepted, type Request } from './helpers.js';
@@ -28,12 +28,20 @@ describe('planStartsWithRoom', () => {
     run: () => [],
   });
 
+  /** A waiting job as the plan reads it, its key its model. */
+  const candidate = (planned: Planned): BatchCandidate<Planned> => ({ job: { payload: planned }, batchKey: planned.model });
+
   /** A fair queue of one guild whose members each have one job, in the order given: so the fair order is that order. */
-  function queueOf(jobs: ReadonlyArray<readonly [string, Planned]>): { fair: FairQueue; payloadOf: (id: string) => Planned | undefined } {
+  function queueOf(jobs: ReadonlyArray<readonly [string, Planned]>) {
     const fair = new FairQueue();
     for (const [id] of jobs) fair.enqueue(() => Promise.resolve(), { id, ownerId: `owner of ${id}`, guildId: 'g' });
     const payloads = new Map(jobs);
-    return { fair, payloadOf: (id) => payloads.get(id) };
+    const payloadOf = (id: string) => payloads.get(id);
+    const candidateOf = (id: string) => {
+      const planned = payloadOf(id);
+      return planned && candidate(planned);
+    };
+    return { fair, payloadOf, candidateOf };
   }
 
   it('gives each freed worker the next job with its model, with the batch the runner forms, and times it by model and rows', () => {
@@ -48,7 +56,7 @@ describe('planStartsWithRoom', () => {
       ['f', { model: 'sd', rows: 2 }],
       ['g', { model: 'v2', rows: 2 }],
     ] as const;
-    const { fair, payloadOf } = queueOf(jobs);
+    const { fair, payloadOf, candidateOf } = queueOf(jobs);
     const before = fair.order();
     // The measured durations, injected: sd 800 ms + 100 ms per row, xl 2,000 ms + 200 ms per row.
     const durationMs = (ids: readonly string[]) => {
@@ -59,7 +67,7 @@ describe('planStartsWithRoom', () => {
     const plan = planStartsWithRoom(
       fair,
       byModel((model) => (model === 'sd' ? 4 : 8)), // the sd worker takes 4 rows: two jobs
-      payloadOf,
+      candidateOf,
       {
         count: 2,
         taken: [
@@ -82,7 +90,7 @@ describe('planStartsWithRoom', () => {
   it('counts a worker with two models once: a freed slot goes to whichever job has room on it', () => {
     // One worker with sd and xl, two slots: the sd batch running in one, an xl job next, then sd again.
     const workers = [worker(2, 'sd', 'xl')];
-    const { fair, payloadOf } = queueOf([
+    const { fair, candidateOf } = queueOf([
       ['x1', { model: 'xl', rows: 2 }],
       ['s1', { model: 'sd', rows: 2 }],
       ['x2', { model: 'xl', rows: 2 }],
@@ -90,7 +98,7 @@ describe('planStartsWithRoom', () => {
     const plan = planStartsWithRoom(
       fair,
       undefined, // no batching: each job alone
-      payloadOf,
+      candidateOf,
       { count: 2, taken: [{ payload: { model: 'sd', rows: 2 }, endMs: 300 }], hasRoom: (payload, running) => hasRoomFor(workers, running.map(({ model }) => model), payload.model) },
       () => 1000,
     );
@@ -112,12 +120,16 @@ describe('planStartsWithRoom', () => {
           const fair = new FairQueue();
           jobs.forEach(({ member, guild }, i) => fair.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${member}`, guildId: `g${guild}` }));
           const payloadOf = (id: string) => jobs[Number(id.slice(1))];
-          const settings = { keyOf: ({ model }: { model: string }) => model, sizeOf: ({ rows }: { rows: number }) => rows, maxSize: 4, run: () => [] };
+          const candidateOf = (id: string) => {
+            const payload = payloadOf(id);
+            return payload && { job: { payload }, batchKey: payload.model };
+          };
+          const settings: BatchSettings<Planned, never> = { keyOf: ({ model }) => model, sizeOf: ({ rows }) => rows, maxSize: 4, run: () => [] };
           // A start lasts as long as its longest job plus 100 ms per job: any rule of the ids will do.
           const durationMs = (ids: readonly string[]) => Math.max(...ids.map((id) => payloadOf(id)?.ms ?? 0)) + 100 * ids.length;
           const taken = busy.slice(0, slots).map((endMs) => ({ payload: { model: 'sd', rows: 2 }, endMs }));
-          const withRoom = planStartsWithRoom(fair, settings, payloadOf, { count: slots, taken, hasRoom: () => true }, durationMs);
-          const starts = planStarts(fair, settings, payloadOf);
+          const withRoom = planStartsWithRoom(fair, settings, candidateOf, { count: slots, taken, hasRoom: () => true }, durationMs);
+          const starts = planStarts(fair, settings, candidateOf);
           const finishes = projectFinishes(busy.slice(0, slots), slots, starts.map(durationMs));
           assert.deepEqual(
             withRoom,

@@ -7,7 +7,16 @@ import { InferenceSession, env } from 'onnxruntime-node';
 import { PipelineError } from '../errors.js';
 import type { PipelineLogger } from '../logger.js';
 import { BindingSession } from './binding-session.js';
-import { bridgesProvider, CUDA_OPTIONS, loadNativeBridge, unbridgedReason, type NativeBridgeChoice } from './native/bridge.js';
+import {
+  bridgesProvider,
+  CUDA_OPTIONS,
+  DEFAULT_CUDA_GRAPHS,
+  DEFAULT_NATIVE_BRIDGE,
+  loadNativeBridge,
+  unbridgedReason,
+  type CudaGraphChoice,
+  type NativeBridgeChoice,
+} from './native/bridge.js';
 import type { OrtCApi } from './native/c-api.js';
 import { createNativeSession } from './native/native-session.js';
 import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
@@ -70,7 +79,7 @@ export interface SessionFactoryOptions {
    * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
    * with one log line. See {@link NativeBridgeChoice}. Off unless asked for until its CUDA figures are measured: its
    * first run on the GPU host crashed (koffi's small call stacks, since enlarged) before it measured anything.
-   * @default 'off'
+   * @default DEFAULT_NATIVE_BRIDGE ('off')
    */
   readonly nativeBridge?: NativeBridgeChoice;
   /**
@@ -87,11 +96,12 @@ export interface SessionFactoryOptions {
   /**
    * CUDA graphs for the models loaded with `{ cudaGraph: true }` (the UNet): created through the bridge on CUDA with
    * `enable_cuda_graph`, their runs fed a constant tensor (a job's steps) run on buffers kept on the GPU, one graph
-   * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where that cannot be (the bridge
-   * off or not loading, another provider, a model ONNX Runtime refuses graphs for) the model runs without, with a
-   * line in the log. @default false
+   * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where ONNX Runtime refuses
+   * graphs for a model it runs without, with a warning; where graphs cannot be at all (the bridge off or not loading,
+   * another provider) `on` says so in the log and `auto` runs without a word. See {@link CudaGraphChoice}.
+   * @default DEFAULT_CUDA_GRAPHS ('off')
    */
-  readonly cudaGraph?: boolean;
+  readonly cudaGraph?: CudaGraphChoice;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
   readonly loadBridge?: () => Promise<OrtCApi | Error>;
 }
@@ -108,7 +118,7 @@ export class SessionFactory {
   readonly #bridge: NativeBridgeChoice;
   readonly #cudaOptions: Readonly<Record<string, string>>;
   readonly #ioBinding: boolean;
-  readonly #cudaGraph: boolean;
+  readonly #cudaGraph: CudaGraphChoice;
   readonly #loadBridge: () => Promise<OrtCApi | Error>;
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
@@ -118,10 +128,10 @@ export class SessionFactory {
     this.#choice = options.provider ?? 'auto';
     this.#cacheDir = options.cacheDir;
     this.#log = options.log;
-    this.#bridge = options.nativeBridge ?? 'off';
+    this.#bridge = options.nativeBridge ?? DEFAULT_NATIVE_BRIDGE;
     this.#loadBridge = options.loadBridge ?? loadNativeBridge;
     this.#ioBinding = options.ioBinding ?? true;
-    this.#cudaGraph = options.cudaGraph ?? false;
+    this.#cudaGraph = options.cudaGraph ?? DEFAULT_CUDA_GRAPHS;
     const cudaOptions = { ...CUDA_OPTIONS, ...options.cudaOptions };
     this.#cudaOptions = Object.fromEntries(Object.entries(cudaOptions).filter(([, value]) => value !== ''));
   }
@@ -140,7 +150,7 @@ export class SessionFactory {
     const key = realpathSync(file);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = this.#create(file, cudaGraph && this.#cudaGraph);
+      session = this.#create(file, cudaGraph ? this.#cudaGraph : 'off');
       this.#sessions.set(key, session);
       // A failed load must not poison later attempts (the file may be fixed and loaded again).
       session.catch(() => this.#sessions.delete(key));
@@ -182,7 +192,7 @@ export class SessionFactory {
     await Promise.all(loaded.map((session) => session.release()));
   }
 
-  async #create(file: string, graphs: boolean): Promise<ModelSession> {
+  async #create(file: string, graphs: CudaGraphChoice): Promise<ModelSession> {
     const candidates = providerCandidates(this.#choice).filter((p) => !this.#unavailable.has(p));
     for (const provider of candidates) {
       const start = performance.now();
@@ -206,7 +216,7 @@ export class SessionFactory {
     throw new PipelineError('PROVIDER_UNAVAILABLE', `No execution provider could load ${file}`, { file });
   }
 
-  async #createOn(file: string, provider: ExecutionProvider, graphs: boolean): Promise<Opened & { cached: boolean }> {
+  async #createOn(file: string, provider: ExecutionProvider, graphs: CudaGraphChoice): Promise<Opened & { cached: boolean }> {
     const config = sessionConfig(provider);
     const open = (source: string, entries: Record<string, unknown>, optimizedModelFilePath?: string): Promise<Opened> =>
       this.#open(source, provider, entries, graphs, optimizedModelFilePath);
@@ -250,18 +260,18 @@ export class SessionFactory {
    * A session of `file` on `provider` with the session configuration entries `config` (`extra.session`), saving the
    * optimized graph to `optimizedModelFilePath` when given: through the native bridge where {@link
    * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding;
-   * with CUDA graphs when `graphs` and it can be.
+   * with CUDA graphs where `graphs` asks for them and they can be.
    */
   async #open(
     file: string,
     provider: ExecutionProvider,
     config: Record<string, unknown>,
-    graphs: boolean,
+    graphs: CudaGraphChoice,
     optimizedModelFilePath?: string,
   ): Promise<Opened> {
     const bridged = bridgesProvider(this.#bridge, provider);
     const api = bridged ? await this.#nativeApi() : undefined;
-    if (graphs && (api === undefined || provider !== 'cuda')) {
+    if (graphs === 'on' && (api === undefined || provider !== 'cuda')) {
       const binding = api === undefined ? 'onnxruntime-node' : 'native bridge';
       this.#log?.('warn', 'CUDA graphs need the CUDA provider through the native bridge; this model runs without them', { file, provider, binding });
     }
@@ -275,7 +285,7 @@ export class SessionFactory {
         ...(optimizedModelFilePath === undefined ? {} : { optimizedModelFilePath }),
       };
       const why = `the native bridge (${this.#bridge}) covers ${provider}`;
-      if (graphs && provider === 'cuda') {
+      if (graphs !== 'off' && provider === 'cuda') {
         try {
           return { session: await createNativeSession(api, file, { ...options, cudaGraphs: true }), binding: 'native bridge', why: `${why}, with CUDA graphs` };
         } catch (error) {

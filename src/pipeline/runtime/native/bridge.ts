@@ -17,6 +17,22 @@ const BRIDGE_PROVIDERS: Readonly<Record<NativeBridgeChoice, readonly ExecutionPr
 /** The values a {@link NativeBridgeChoice} takes, as the environment setting `ONNX_NATIVE_BRIDGE` lists them. */
 export const NATIVE_BRIDGE_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly NativeBridgeChoice[]);
 
+/** Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): until its CUDA figures are measured. */
+export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'off';
+
+/**
+ * Where the models that may run as CUDA graphs (the UNet) do: `auto` where the bridge runs them on CUDA, without a
+ * word elsewhere; `on` the same, with a warning where they cannot (the bridge off or not loading, another provider);
+ * `off` nowhere.
+ */
+export type CudaGraphChoice = 'auto' | 'on' | 'off';
+
+/** The values a {@link CudaGraphChoice} takes, as the environment setting `ONNX_CUDA_GRAPHS` lists them. */
+export const CUDA_GRAPH_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly CudaGraphChoice[]);
+
+/** CUDA graphs unless a setting says otherwise (`ONNX_CUDA_GRAPHS`): until they are measured on a GPU. */
+export const DEFAULT_CUDA_GRAPHS: CudaGraphChoice = 'off';
+
 /** Whether `choice` creates sessions on `provider` through the bridge. */
 export function bridgesProvider(choice: NativeBridgeChoice, provider: ExecutionProvider): boolean {
   return BRIDGE_PROVIDERS[choice].includes(provider);
