@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { StableDiffusionPipeline, type GenerateRequest } from '../src/pipeline/index.js';
-import { planStarts } from '../src/queue/batch-plan.js';
+import { planStarts, type BatchCandidate } from '../src/queue/batch-plan.js';
 import { FairQueue, JobQueue, type BatchSettings } from '../src/queue/index.js';
 import { Store } from '../src/store/index.js';
 
@@ -23,18 +23,20 @@ function benchPlanning(): void {
   for (const waiting of [100, 1000]) {
     const figures = [1, 3, waiting].map((shapes) => {
       const queue = new FairQueue();
-      const payloads = new Map<string, { readonly shape: number; readonly count: number }>();
-      for (let i = 0; i < waiting; i++) {
-        payloads.set(`j${i}`, { shape: i % shapes, count: 1 + (i % 2) });
-        queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 34}`, guildId: `g${i % 5}` });
-      }
       const batching: BatchSettings<{ readonly shape: number; readonly count: number }, never> = {
         keyOf: ({ shape }) => String(shape),
         sizeOf: ({ count }) => 2 * count,
         maxSize: MAX_ROWS,
         run: () => [],
       };
-      const ms = meanMs(20, () => planStarts(queue, batching, (id) => payloads.get(id)));
+      // Each job's key read once, as the queue reads it when the job comes in.
+      const candidates = new Map<string, BatchCandidate<{ readonly shape: number; readonly count: number }>>();
+      for (let i = 0; i < waiting; i++) {
+        const payload = { shape: i % shapes, count: 1 + (i % 2) };
+        candidates.set(`j${i}`, { job: { payload }, batchKey: batching.keyOf(payload) });
+        queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 34}`, guildId: `g${i % 5}` });
+      }
+      const ms = meanMs(20, () => planStarts(queue, batching, (id) => candidates.get(id)));
       return `${shapes === waiting ? 'all different' : shapes} shape${shapes === 1 ? '' : 's'} ${ms.toFixed(2)} ms`;
     });
     console.log(`plan of ${waiting} waiting jobs: ${figures.join(', ')}`);

@@ -13,6 +13,7 @@ import { SettingsStore } from './settings/settings-store.js';
 import { Store } from './store/index.js';
 import { startModelPool } from './local-pipeline.js';
 import { RemoteGenerator } from './gpu-workers/remote-generator.js';
+import type { QueueInspection } from './queue/index.js';
 
 /** A running dreamcord: stop it to shut down cleanly. */
 export interface App {
@@ -21,6 +22,8 @@ export interface App {
    * as queued so they resume first at the next start, then close the gateway and the store.
    */
   stop(): Promise<void>;
+  /** The job queue's bookkeeping now (its counts, waiting and running jobs), for a report on a job that seems stuck. */
+  inspectQueue(): QueueInspection;
 }
 
 /** Builds and starts every part: store → pipeline → settings and jobs → Discord. */
@@ -137,6 +140,7 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         await closeAll();
         log.info('stopped');
       },
+      inspectQueue: () => jobs.inspectQueue(),
     };
   } catch (error) {
     await closeAll();

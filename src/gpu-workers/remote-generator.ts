@@ -137,10 +137,7 @@ export class RemoteGenerator
 
   /** How long ago the last worker with `model` left, while no worker online has it. */
   awayMs(model: string): number | undefined {
-    const has = holds(model);
-    if ([...this.#workers.values()].some(has)) return undefined;
-    const lastSeen = Math.max(...[...this.#gone.values()].filter(has).map(({ heardAt }) => heardAt));
-    return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
+    return this.#online(model) ? undefined : this.#lastLeftMs(model);
   }
 
   /**
@@ -150,9 +147,20 @@ export class RemoteGenerator
    * past it). Undefined while they should wait.
    */
   abandonedMs(model: string): number | undefined {
-    if ([...this.#workers.values()].some(holds(model))) return undefined;
-    const waitedMs = this.awayMs(model) ?? Date.now() - this.#connectedAt;
+    if (this.#online(model)) return undefined;
+    const waitedMs = this.#lastLeftMs(model) ?? Date.now() - this.#connectedAt;
     return waitedMs >= this.#rememberedMs ? this.#rememberedMs : undefined;
+  }
+
+  /** Whether a worker online has `model`. */
+  #online(model: string): boolean {
+    return [...this.#workers.values()].some(holds(model));
+  }
+
+  /** How long ago the last gone worker with `model` was heard; undefined when none had it. */
+  #lastLeftMs(model: string): number | undefined {
+    const lastSeen = Math.max(...[...this.#gone.values()].filter(holds(model)).map(({ heardAt }) => heardAt));
+    return Number.isFinite(lastSeen) ? Date.now() - lastSeen : undefined;
   }
 
   /** Jobs the workers online run at once, over all their models (at least 1, the queue's least). */
@@ -273,12 +281,14 @@ export class RemoteGenerator
    */
   async #carriers(queue: Queue, jobIds: readonly string[]): Promise<Map<string, string>> {
     const handoverIds = await this.#redis.mget(jobIds.map(handoverKeyOf));
+    // Each handover's state once, the reads sent together on the queue's connection (pipelined: one round trip).
+    const named = [...new Set(handoverIds.filter((id) => id !== null))];
+    const states = await Promise.all(named.map((id) => queue.getJobState(id)));
+    const carrying = new Set(named.filter((_, index) => states[index] !== 'failed' && states[index] !== 'unknown'));
     const carriers = new Map<string, string>();
     for (const [index, handoverId] of handoverIds.entries()) {
       const jobId = jobIds[index];
-      if (handoverId === null || jobId === undefined) continue;
-      const state = await queue.getJobState(handoverId);
-      if (state !== 'failed' && state !== 'unknown') carriers.set(jobId, handoverId);
+      if (handoverId !== null && jobId !== undefined && carrying.has(handoverId)) carriers.set(jobId, handoverId);
     }
     return carriers;
   }
@@ -303,8 +313,8 @@ export class RemoteGenerator
     /** Aborted once every member has ended, so the state watch stops. */
     const ended = new AbortController();
     const finished = queue.getJob(id).then((job) => job?.waitUntilFinished(events).catch(lostWorker) ?? new Promise<never>(() => undefined));
-    const answer = handled(Promise.race([finished, this.#watch(queue, model, id, work, ended.signal)]));
-    const runs = members.map(({ jobId, options }) => this.#answerOf(jobId, options.signal, answer));
+    const parts = handled(Promise.race([finished, this.#watch(queue, model, id, work, ended.signal)]).then(partsOf));
+    const runs = members.map(({ jobId, options }) => this.#answerOf(jobId, options.signal, parts));
     void Promise.allSettled(runs).then(() => {
       ended.abort();
       events.off('progress', onProgress);
@@ -314,8 +324,8 @@ export class RemoteGenerator
     return new Map(members.map(({ jobId }, index) => [jobId, runs[index] ?? Promise.reject(new Error(`no run for ${jobId}`))]));
   }
 
-  /** Job `jobId`'s pictures from its handover's `answer`, or its failure; its signal stops it alone. */
-  async #answerOf(jobId: string, signal: AbortSignal, answer: Promise<unknown>): Promise<GeneratedImages> {
+  /** Job `jobId`'s pictures from its part of its handover's answer (`parts`), or its failure; its signal stops it alone. */
+  async #answerOf(jobId: string, signal: AbortSignal, parts: Promise<(jobId: string) => unknown>): Promise<GeneratedImages> {
     let stop = () => {};
     const stopped = new Promise<never>((_, reject) => {
       stop = () => {
@@ -329,7 +339,8 @@ export class RemoteGenerator
       else signal.addEventListener('abort', stop, { once: true });
     });
     try {
-      return await resultOf(answerFor(await Promise.race([answer, stopped]), jobId));
+      const partOf = await Promise.race([parts, stopped]);
+      return await resultOf(partOf(jobId));
     } finally {
       signal.removeEventListener('abort', stop);
     }
@@ -521,14 +532,20 @@ function lostWorker(error: unknown): never {
   throw new FailureError('PIPELINE_STOPPED', { reason: error instanceof Error ? error.message : String(error) }, { transient: true, cause: error });
 }
 
-/** Job `jobId`'s part of a handover's answer (a {@link WorkResult}); a failure of the whole handover is each job's. */
-function answerFor(answer: unknown, jobId: string): unknown {
+/**
+ * A handover's answer, read once for all its jobs: each job's part of it by id (a {@link WorkResult}, which
+ * `resultOf` reads); a failure of the whole handover is each job's.
+ */
+function partsOf(answer: unknown): (jobId: string) => unknown {
   const parsed = handoverResultSchema.safeParse(answer);
   if (!parsed.success) throw new FailureError('FAILED', { reason: 'a GPU worker sent an answer that is not valid' });
-  if (!('jobs' in parsed.data)) return parsed.data;
-  const own = parsed.data.jobs[jobId];
-  if (own === undefined) throw new FailureError('FAILED', { reason: 'a GPU worker sent no answer for this job' });
-  return own;
+  const { data } = parsed;
+  if (!('jobs' in data)) return () => data;
+  return (jobId) => {
+    const own = data.jobs[jobId];
+    if (own === undefined) throw new FailureError('FAILED', { reason: 'a GPU worker sent no answer for this job' });
+    return own;
+  };
 }
 
 /** A worker's answer as the pictures, or its failure thrown as data. */

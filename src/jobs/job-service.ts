@@ -26,7 +26,10 @@ function schedulerConfigOf(generator: ImageGenerator, name: string | undefined):
   return model?.schedulerConfig ?? {};
 }
 
-/** The name of the model a job runs on: the one it names, or the default. */
+/**
+ * The name of the model a job runs on: the one it names, or (records made before models could be picked name none)
+ * the default, whichever model that is when the job starts; '' when it names none and no model is served.
+ */
 function modelNameOf(generator: ImageGenerator, { request }: JobTicket): string {
   return servedModel(generator.models, request.model)?.name ?? request.model ?? '';
 }
@@ -252,10 +255,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
    */
   async modelsChanged(): Promise<void> {
     for (const { job, position, etaMs } of this.#queue.waiting()) {
-      // A job for the default model runs on whichever model is the default when it starts.
-      const model = job.payload.request.model ?? servedModel(this.#generator.models, undefined)?.name;
-      const waitedMs = model === undefined ? undefined : this.#generator.abandonedMs?.(model);
-      if (model !== undefined && waitedMs !== undefined) {
+      const model = modelNameOf(this.#generator, job.payload);
+      const waitedMs = model === '' ? undefined : this.#generator.abandonedMs?.(model);
+      if (waitedMs !== undefined) {
         await this.#queue.failWaiting(job.id, { code: 'NO_WORKER', transient: false, details: { model, waitedMs } });
       } else {
         this.emit('position', await this.#recordOf(job), position, etaMs);
@@ -270,6 +272,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
 
   stats(): ReturnType<WorkQueue<JobTicket, GeneratedImages>['stats']> {
     return this.#queue.stats();
+  }
+
+  /** The queue's bookkeeping now (see `WorkQueue.inspect`). */
+  inspectQueue(): ReturnType<WorkQueue<JobTicket, GeneratedImages>['inspect']> {
+    return this.#queue.inspect();
   }
 
   /**

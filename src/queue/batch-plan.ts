@@ -1,6 +1,15 @@
 import type { FairQueue } from './fair-queue.js';
 import type { BatchSettings } from './runner.js';
 
+/**
+ * A waiting job as the batch plan reads it: its payload, and its batch key (`BatchSettings.keyOf`) read once when
+ * the job was queued — the plan reads every waiting job's key each time the queue changes.
+ */
+export interface BatchCandidate<P> {
+  readonly job: { readonly payload: P };
+  readonly batchKey: string | undefined;
+}
+
 /** The room of a batch being formed, for `FairQueue.takeBatch`. */
 export interface Companions {
   /** Whether waiting job `id` joins the batch; accepting one uses its room. */
@@ -10,20 +19,24 @@ export interface Companions {
 }
 
 /**
- * Which waiting jobs may join the batch of `head` (a payload): those of its batch key, each while its size fits the
- * room left. `undefined` when `head` always runs alone (no batching, no key, or no room left beside it). Fresh room
+ * Which waiting jobs may join the batch of `head`: those of its batch key, each while its size fits the room left. `undefined` when `head` always runs alone (no batching, no key, or no room left beside it). Fresh room
  * for each call: one call per batch. The queue forms its batches with it and the ETA's plan ({@link planStarts})
  * too, so they cannot disagree.
  */
-export function companionsOf<P, R>(batching: BatchSettings<P, R> | undefined, head: P, payloadOf: (id: string) => P | undefined): Companions | undefined {
-  const key = batching?.keyOf(head);
+export function companionsOf<P, R>(
+  batching: BatchSettings<P, R> | undefined,
+  head: BatchCandidate<P>,
+  candidateOf: (id: string) => BatchCandidate<P> | undefined,
+): Companions | undefined {
+  const key = head.batchKey;
   if (!batching || key === undefined) return undefined;
-  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(head) ?? batching.maxSize) - batching.sizeOf(head);
+  const { payload } = head.job;
+  let room = Math.min(batching.maxSize, batching.maxSizeOf?.(payload) ?? batching.maxSize) - batching.sizeOf(payload);
   if (room < 1) return undefined;
   const accepts = (id: string) => {
-    const payload = payloadOf(id);
-    if (payload === undefined || batching.keyOf(payload) !== key) return false;
-    const size = batching.sizeOf(payload);
+    const candidate = candidateOf(id);
+    if (candidate === undefined || candidate.batchKey !== key) return false;
+    const size = batching.sizeOf(candidate.job.payload);
     if (size > room) return false;
     room -= size;
     return true;
@@ -49,22 +62,19 @@ const PLAN_BUDGET = 10_000;
  * least one start): the jobs left after that are counted alone in their fair order, which overstates their wait
  * when they would batch — they are far back, where newcomers will move them anyway.
  */
-export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, payloadOf: (id: string) => P | undefined): string[][] {
+export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, candidateOf: (id: string) => BatchCandidate<P> | undefined): string[][] {
   const future = fair.copy();
-  const keyOf = (id: string) => {
-    const payload = payloadOf(id);
-    return payload === undefined ? undefined : batching.keyOf(payload);
-  };
+  const keyOf = (id: string) => candidateOf(id)?.batchKey;
   const waitingByKey = new Map<string | undefined, number>();
   for (const key of future.order().map(keyOf)) waitingByKey.set(key, (waitingByKey.get(key) ?? 0) + 1);
   const starts: string[][] = [];
   for (let visits = future.waiting; visits <= PLAN_BUDGET || starts.length === 0; visits += future.waiting) {
     const head = future.takeNext();
     if (head === undefined) return starts;
-    const key = keyOf(head);
+    const candidate = candidateOf(head);
+    const key = candidate?.batchKey;
     const others = (waitingByKey.get(key) ?? 0) - 1;
-    const payload = payloadOf(head);
-    const batch = key !== undefined && others > 0 && payload !== undefined ? companionsOf(batching, payload, payloadOf) : undefined;
+    const batch = candidate !== undefined && others > 0 ? companionsOf(batching, candidate, candidateOf) : undefined;
     const taken = batch ? future.takeBatch(batch.accepts, batch.full) : [];
     waitingByKey.set(key, others - taken.length);
     starts.push([head, ...taken]);

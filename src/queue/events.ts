@@ -106,3 +106,33 @@ export interface QueueStats extends TimingSummary {
   /** GPU slots. */
   readonly concurrency: number;
 }
+
+/**
+ * The queue's own bookkeeping at one moment (`JobQueue.inspect()`), for a report on a job that seems stuck: its
+ * counts as the queue and p-queue each keep them (they must agree), and every job it holds.
+ */
+export interface QueueInspection {
+  readonly stats: QueueStats;
+  /** Whether `close()` was called: no job starts any more. */
+  readonly closing: boolean;
+  /** p-queue's own counts: tasks started and not settled (one per GPU slot taken), tasks it holds waiting, and whether it is paused. */
+  readonly slots: { readonly taken: number; readonly tasksWaiting: number; readonly paused: boolean };
+  /** Waiting jobs as counted for the limits, in all and per owner (a job counts while its record is written, too). */
+  readonly waitingCount: number;
+  readonly waitingByOwner: Readonly<Record<string, number>>;
+  /** The waiting jobs in start order. */
+  readonly waiting: readonly { readonly id: string; readonly ownerId: string; readonly position: number; readonly attempts: number }[];
+  /**
+   * The jobs holding a slot. `status` other than `live`: cancelled, ended or stopping, its runner not returned yet
+   * (the slot stays taken until it does, at the latest at the job time limit).
+   */
+  readonly running: readonly {
+    readonly id: string;
+    readonly ownerId: string;
+    readonly status: 'live' | 'suspending' | 'cancelled' | 'done';
+    readonly attempts: number;
+    readonly runningMs: number;
+    /** Fraction of the attempt done, from the runner's progress reports. */
+    readonly progress: number;
+  }[];
+}

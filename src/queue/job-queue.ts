@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { companionsOf, planStarts } from './batch-plan.js';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
-import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
+import type { JobOutcome, JobQueueEvents, Placement, QueueInspection, QueueStats } from './events.js';
 import { classifyFailure, interrupted, timedOut, type Failure } from './failure.js';
 import { fairQueueClass, type FairQueue, type FairQueueAddOptions } from './fair-queue.js';
 import { StoreJournal, type QueueJournal } from './journal.js';
@@ -46,13 +46,14 @@ interface Batch<P, R> extends SlotRun {
 /** A job known to this process, from acceptance until it ends. */
 interface Entry<P, R> {
   job: Job<P>;
+  /** Its batch key (`BatchSettings.keyOf`), read once: the ETA's plan reads it for every waiting job on every change. */
+  readonly batchKey: string | undefined;
   /** The batch of its current or last attempt. */
   batch: Batch<P, R> | undefined;
   /** `suspending`: stopped by `close({ drain: false })`, to be resumed by the next start. */
   status: 'live' | 'suspending' | 'cancelled' | 'done';
   /** Last position told to listeners; 0 once running. */
   position: number;
-  startedAt: number;
   /** Fraction of the current attempt done, from the runner's progress reports. */
   progress: number;
   /** Aborting it takes the job out of p-queue while it waits; a new one for each enqueue. */
@@ -273,6 +274,26 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
   }
 
+  inspect(): QueueInspection {
+    const now = this.#options.now();
+    return {
+      stats: this.stats(),
+      closing: this.#closing !== undefined,
+      slots: { taken: this.#pq.pending, tasksWaiting: this.#pq.size, paused: this.#pq.isPaused },
+      waitingCount: this.#waiting,
+      waitingByOwner: Object.fromEntries(this.#waitingByOwner),
+      waiting: this.waiting().map(({ job, position }) => ({ id: job.id, ownerId: job.ownerId, position, attempts: job.attempts })),
+      running: [...this.#slots].map(({ job, status, batch, progress }) => ({
+        id: job.id,
+        ownerId: job.ownerId,
+        status,
+        attempts: job.attempts,
+        runningMs: now - (batch?.startedAt ?? now),
+        progress,
+      })),
+    };
+  }
+
   /**
    * Whether waiting job `id` has room beside the slots taken now (see `QueueSettings.hasRoom`): a batch takes one
    * slot, so it counts once, by the payload of one of its jobs still running (they share the batch key).
@@ -320,10 +341,10 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const outcome = new Promise<JobOutcome<P, R>>((settle) => (resolve = settle));
     const entry: Entry<P, R> = {
       job,
+      batchKey: this.#options.batching?.keyOf(job.payload),
       batch: undefined,
       status: 'live',
       position: 0,
-      startedAt: 0,
       progress: 0,
       dequeue: new AbortController(),
       run: new AbortController(),
@@ -377,10 +398,10 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (!batching || companions.length === 0) {
       await this.#quietly(this.#journal.put(entry.job));
       entry.run.signal.throwIfAborted(); // cancelled, or the queue closed, while the start was being recorded
-      this.#emitStarted(entry);
+      this.#emitStarted(entry, batch);
       return this.#options.runner(entry.job, this.#contextOf(entry));
     }
-    const [attempt, ...others] = this.#runBatch([entry, ...companions], batching);
+    const [attempt, ...others] = this.#runBatch(batch, batching);
     companions.forEach((companion, i) => {
       companion.settled = this.#settle(companion, this.#withTimeLimit(others[i] ?? Promise.reject(new Error('no attempt'))));
     });
@@ -394,7 +415,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    * Each leaves p-queue (its queued task is aborted with {@link JOINED_BATCH}).
    */
   #takeCompanions(head: Entry<P, R>): Entry<P, R>[] {
-    const batch = companionsOf(this.#options.batching, head.job.payload, (id) => this.#live.get(id)?.job.payload);
+    const batch = companionsOf(this.#options.batching, head, (id) => this.#live.get(id));
     if (!batch) return [];
     const companions = this.#fair.takeBatch(batch.accepts, batch.full).map((id) => this.#require(this.#live.get(id), id));
     for (const companion of companions) companion.dequeue.abort(JOINED_BATCH);
@@ -407,12 +428,11 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /** What the duration of `members`, started together, depends on: their cost units, their shape when they can batch. */
   #slotRunOf(members: readonly Entry<P, R>[]): SlotRun {
-    const jobs = members.map((member) => member.job);
-    const units = jobs.reduce((sum, job) => sum + costUnits(job.cost), 0);
+    const units = members.reduce((sum, { job }) => sum + costUnits(job.cost), 0);
     const { batching } = this.#options;
-    const key = jobs[0] && batching?.keyOf(jobs[0].payload);
+    const key = members[0]?.batchKey;
     if (!batching || key === undefined) return { units, shape: undefined };
-    return { units, shape: { key, rows: jobs.reduce((sum, job) => sum + batching.sizeOf(job.payload), 0) } };
+    return { units, shape: { key, rows: members.reduce((sum, { job }) => sum + batching.sizeOf(job.payload), 0) } };
   }
 
   /** A job leaves the waiting line for a slot, in `batch`: a new attempt, with its own signal. */
@@ -422,19 +442,19 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     entry.job = { ...entry.job, state: 'running', attempts: entry.job.attempts + 1 };
     entry.batch = batch;
     entry.run = new AbortController();
-    entry.startedAt = batch.startedAt;
     entry.progress = 0;
     entry.position = 0;
   }
 
   /**
-   * Records the batch's starts, then runs those not cancelled meanwhile as one batch.
-   * @returns each job's attempt, in the order of `members`.
+   * Records the starts of `batch`'s members, then runs those not cancelled meanwhile as one batch.
+   * @returns each member's attempt, in the order of `batch.members`.
    */
-  #runBatch(members: readonly Entry<P, R>[], batching: BatchSettings<P, R>): Promise<R>[] {
+  #runBatch(batch: Batch<P, R>, batching: BatchSettings<P, R>): Promise<R>[] {
+    const { members } = batch;
     const ran = Promise.all(members.map((member) => this.#quietly(this.#journal.put(member.job)))).then(() => {
       const live = members.filter((member) => !member.run.signal.aborted);
-      for (const member of live) this.#emitStarted(member);
+      for (const member of live) this.#emitStarted(member, batch);
       const attempts = live.length > 0 ? batching.run(live.map((member) => ({ job: member.job, context: this.#contextOf(member) }))) : [];
       return members.map((member) => {
         const index = live.indexOf(member);
@@ -454,9 +474,8 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     return Promise.race([attempt, limit]).finally(() => clearTimeout(timer));
   }
 
-  #emitStarted(entry: Entry<P, R>): void {
-    const { job } = entry;
-    this.emit('started', { job, waitedMs: entry.startedAt - job.acceptedAt, expectedMs: this.#timings.expectedMs(entry.batch ?? this.#slotRunOf([entry])) });
+  #emitStarted({ job }: Entry<P, R>, batch: Batch<P, R>): void {
+    this.emit('started', { job, waitedMs: batch.startedAt - job.acceptedAt, expectedMs: this.#timings.expectedMs(batch) });
   }
 
   #contextOf(entry: Entry<P, R>): JobContext {
@@ -468,8 +487,9 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     const dropped = entry.status === 'cancelled' || entry.status === 'done'; // cancelled meanwhile: the result is dropped
     this.#releaseSlot(entry, !dropped);
     if (dropped) return;
-    const runMs = this.#options.now() - entry.startedAt;
-    this.#timings.recordJob(runMs, entry.startedAt - entry.job.acceptedAt);
+    const { startedAt } = this.#require(entry.batch, entry.job.id); // the batch of the attempt that succeeded
+    const runMs = this.#options.now() - startedAt;
+    this.#timings.recordJob(runMs, startedAt - entry.job.acceptedAt);
     this.#finish(entry, 'done');
     await this.#quietly(this.#journal.delete(entry.job.id));
     const event = { job: entry.job, result, runMs };
@@ -587,7 +607,7 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
     if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
     const { batching, hasRoom } = this.#options;
     const ids =
-      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)?.job.payload) : this.#fair.order().map((id) => [id]);
+      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)) : this.#fair.order().map((id) => [id]);
     const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
     this.#plan = { version: this.#orderVersion, starts };
     return starts;

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { JobOutcome, JobQueueEvents, Placement, QueueStats } from './events.js';
+import type { JobOutcome, JobQueueEvents, Placement, QueueInspection, QueueStats } from './events.js';
 import type { Failure } from './failure.js';
 import type { Job } from './job.js';
 import type { CancelResult, Canceller, JobRequest, SubmitResult } from './results.js';
@@ -31,6 +31,8 @@ export interface WorkQueue<P, R> extends Pick<EventEmitter<JobQueueEvents<P, R>>
    */
   failWaiting(jobId: string, failure: Failure): Promise<boolean>;
   stats(): QueueStats;
+  /** Its bookkeeping now, every job it holds with it: what a report on a job that seems stuck shows. */
+  inspect(): QueueInspection;
   /** Changes the number of jobs run at once (GPU workers joined or left); waiting jobs start at once if there is room. */
   resize(concurrency: number): void;
   /** Stops taking and starting jobs; with `drain`, running ones finish, else they resume at the next start. */

@@ -2,6 +2,7 @@
 // discord.js client over real sockets) against the fake Discord, on the tiny model, with invariants checked after
 // every action and at the end. fast-check generates the sequences and shrinks a failing one to its shortest form.
 import assert from 'node:assert/strict';
+import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { InteractionResponseType, PermissionFlagsBits } from 'discord.js';
@@ -11,6 +12,7 @@ import { BUTTON_ACTIONS } from '../../src/discord/delivery/custom-id.js';
 import { jobRecordSchema, type JobRecord } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
 import { Store, type Collection } from '../../src/store/index.js';
+import type { App } from '../../src/app.js';
 import { startBot, type BotHarness } from '../support/bot-harness.js';
 import { DEFAULT_MEMBER_PERMISSIONS, type FakeAttachment, type FakeMember, type FakeMessage, type InteractionHandle, type RawOption } from '../support/fake-discord/index.js';
 import { answersIn, LogTally } from '../support/job-answers.js';
@@ -174,8 +176,17 @@ export async function runInteractionFuzz(options: FuzzOptions): Promise<FuzzRepo
   }
 }
 
-/** The bot under test: in-process (`startBot`) or the real process (`startBotProcess`). */
-export type FuzzTarget = Pick<BotHarness, 'fake' | 'storeUrl'> & { readonly logs: readonly Record<string, unknown>[] };
+/**
+ * The bot under test: in-process (`startBot`, whose queue a report on a stuck job can inspect) or the real process
+ * (`startBotProcess`).
+ */
+export type FuzzTarget = Pick<BotHarness, 'fake' | 'storeUrl'> & {
+  readonly logs: readonly Record<string, unknown>[];
+  readonly app?: Pick<App, 'inspectQueue'>;
+};
+
+/** How long a run's accepted jobs may take to finish once its actions are done. */
+const SETTLE_MS = 120_000;
 
 /** The bot, its members, and the invariants' bookkeeping. */
 export class FuzzWorld {
@@ -241,16 +252,38 @@ export class FuzzWorld {
   }
 
   /**
-   * Waits until every job accepted so far has finished, then checks what their answers wrote: each run ends
-   * settled, so that a broken invariant belongs to the run that broke it and fast-check can shrink that run.
+   * Waits until every job accepted so far has finished (at most `withinMs`), then checks what their answers wrote:
+   * each run ends settled, so that a broken invariant belongs to the run that broke it and fast-check can shrink
+   * that run. A job still unfinished then is reported with all that can tell why (see `#stuckReport`).
    */
-  async settle(): Promise<void> {
-    const deadline = Date.now() + 120_000;
+  async settle(withinMs = SETTLE_MS): Promise<void> {
+    const deadline = Date.now() + withinMs;
     while ((await this.#unfinished()).length > 0 && Date.now() < deadline) await sleep(200);
     const unfinished = await this.#unfinished();
-    const statuses = await Promise.all(unfinished.map(async (id) => `${id} (${(await this.#jobs.get(id))?.status ?? 'no record'}; logged: ${this.#logged(id)})`));
-    this.#check(unfinished.length === 0, `accepted jobs never finished: ${statuses.join(', ')}`);
+    this.#check(unfinished.length === 0, unfinished.length === 0 ? '' : await this.#stuckReport(unfinished, withinMs));
     this.#checkNewVersions();
+  }
+
+  /**
+   * Why jobs may be stuck, in one report, since a stuck job is rare and may not come back on a replay: each job's
+   * record (its status and the queue's journal facts) and what the bot logged about it; the queue's own view (its
+   * counts and p-queue's, the waiting and the running jobs); the errors the bot logged (a store write that failed
+   * says so there); and how slow the machine and the store are right now.
+   */
+  async #stuckReport(unfinished: readonly string[], withinMs: number): Promise<string> {
+    const reading = Date.now();
+    const records = await Promise.all(unfinished.map((id) => this.#jobs.get(id)));
+    const readMs = Date.now() - reading;
+    const jobs = unfinished.map((id, i) => `${id} (record: ${recordFacts(records[i])}; logged: ${this.#logged(id)})`);
+    const queue = this.#bot.app ? JSON.stringify(this.#bot.app.inspectQueue()) : 'not inspectable (the bot runs in its own process)';
+    const errors = this.#bot.logs.filter((line) => Number(line['level']) >= ERROR_LEVEL);
+    const lastErrors = errors.slice(-REPORTED_ERRORS).map(errorFacts).join(' | ');
+    return [
+      `accepted jobs never finished within ${withinMs / 1000} s: ${jobs.join(', ')}`,
+      `queue: ${queue}`,
+      `errors logged: ${errors.length}${errors.length > 0 ? `; the last: ${lastErrors}` : ''}`,
+      `load average: ${loadavg().map((load) => load.toFixed(1)).join(' ')}; reading their records took ${readMs} ms`,
+    ].join('\n');
   }
 
   /** What the bot logged about job `jobId`, for a report: each line's message and time, in order. */
@@ -459,6 +492,24 @@ export class FuzzWorld {
   async #savedSettings(): Promise<string> {
     return JSON.stringify((await this.#settings.effective(this.#bot.fake.guild.id)).settings);
   }
+}
+
+/** pino's level of `log.error`: a store write that failed is logged at it. */
+const ERROR_LEVEL = 50;
+/** How many of the last error lines a report on a stuck job quotes. */
+const REPORTED_ERRORS = 5;
+
+/** A job record's facts for a report (not its request: a prompt can be a screenful of hostile text). */
+function recordFacts(record: JobRecord | undefined): string {
+  if (!record) return 'none';
+  const { status, createdAt, queue, messageId, failure, result } = record;
+  return JSON.stringify({ status, ageMs: Date.now() - createdAt, queue, messageId, failure, finishedAt: result?.finishedAt });
+}
+
+/** An error line's message, its error's and its time. */
+function errorFacts(line: Record<string, unknown>): string {
+  const error = line['err'] as { message?: unknown } | undefined;
+  return `${String(line['msg'])}${error ? `: ${String(error.message)}` : ''} @${String(line['time'])}`;
 }
 
 /** The statuses a job ends in. */

@@ -65,7 +65,7 @@ describe('cancel', () => {
     assert.equal((await queue.cancel(running.job.id, { byUserId: 'ann' }).then((r) => !r.ok && r.code)), 'ALREADY_DONE');
   });
 
-  it('keeps the slot of a cancelled job whose runner has not stopped yet, and drops its late result', async () => {
+  it('keeps the slot of a cancelled job whose runner has not stopped yet (as its inspection shows), and drops its late result', async () => {
     let finishLate: (value: string) => void = () => undefined;
     let slowStarted: () => void = () => undefined;
     const slowRunning = new Promise<void>((resolve) => (slowStarted = resolve));
@@ -89,6 +89,12 @@ describe('cancel', () => {
     await queue.cancel(slow.job.id, { byUserId: 'ann' });
     await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual({ calls, running: queue.stats().running }, { calls: ['slow'], running: 1 });
+    // What a report on the job left waiting shows: the slot is held by a job already cancelled.
+    const { running, waiting, slots, waitingCount } = queue.inspect();
+    assert.deepEqual(
+      { running: running.map(({ id, status }) => ({ id, status })), waiting: waiting.map(({ id, position }) => ({ id, position })), slots, waitingCount },
+      { running: [{ id: slow.job.id, status: 'cancelled' }], waiting: [{ id: next.job.id, position: 1 }], slots: { taken: 1, tasksWaiting: 1, paused: false }, waitingCount: 1 },
+    );
 
     finishLate('late image');
     await next.outcome;

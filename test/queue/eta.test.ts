@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { alongLine, BatchDurations } from '../../src/queue/batch-durations.js';
-import { companionsOf, planStarts } from '../../src/queue/batch-plan.js';
+import { companionsOf, planStarts, type BatchCandidate } from '../../src/queue/batch-plan.js';
 import { FairQueue, type BatchJob, type BatchSettings, type JobRunner } from '../../src/queue/index.js';
 import { FakeClock, ManualRunner, request, startQueue, submitOk, type Accepted, type Request } from './helpers.js';
 
@@ -88,18 +88,20 @@ describe('planStarts', () => {
           return queue;
         };
         // Key 0 never batches; keys 1 and 2 batch among themselves.
-        const payloads = new Map<string, Add>(commands.flatMap((command, i) => ('add' in command ? [[`j${i}`, command.add] as const] : [])));
         const settings = { keyOf: (add: Add) => (add.key === 0 ? undefined : String(add.key)), sizeOf: (add: Add) => 2 * add.count, maxSize, run: () => [] };
+        const candidates = new Map<string, BatchCandidate<Add>>(
+          commands.flatMap((command, i) => ('add' in command ? [[`j${i}`, { job: { payload: command.add }, batchKey: settings.keyOf(command.add) }] as const] : [])),
+        );
         const planned = build();
         const before = planned.order();
-        const plan = planStarts(planned, settings, (id) => payloads.get(id));
+        const plan = planStarts(planned, settings, (id) => candidates.get(id));
         assert.deepEqual(planned.order(), before, 'the queue itself is not touched');
 
         const played = build();
         const starts: string[][] = [];
         for (let head = played.takeNext(); head !== undefined; head = played.takeNext()) {
-          const payload = payloads.get(head);
-          const batch = payload && companionsOf(settings, payload, (id) => payloads.get(id));
+          const candidate = candidates.get(head);
+          const batch = candidate && companionsOf(settings, candidate, (id) => candidates.get(id));
           starts.push([head, ...(batch ? played.takeBatch(batch.accepts) : [])]); // walking to the end: \`full\` only saves time
         }
         assert.deepEqual(plan, starts);
@@ -114,7 +116,7 @@ describe('planStarts on a long queue', () => {
     const queue = new FairQueue();
     for (let i = 0; i < 400; i++) queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 40}`, guildId: 'g' });
     const settings = { keyOf: () => 'sd', sizeOf: () => 2, maxSize: 8, run: () => [] };
-    const plan = planStarts(queue, settings, () => ({}));
+    const plan = planStarts(queue, settings, () => ({ job: { payload: {} }, batchKey: 'sd' }));
     // Each start reads the jobs still waiting: 400 + 396 + … + 288 = 9,976 for 29 starts of 4; the 284 left go alone.
     assert.deepEqual(
       plan.map((start) => start.length),
