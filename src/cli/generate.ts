@@ -195,7 +195,7 @@ export const generateCommand: CliCommand = {
         ...noiseScheduleField(result.request.compat, pipeline.info.schedulerConfig),
       };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
-      const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting) : {};
+      const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting, result.maskDropped) : {};
       // The hires pass's own settings, compared with the first pass's as the pipeline ran them (LoRA tags out).
       const hiresFields = result.request.hires ? hiresInfotext(result.request.hires, result.request) : {};
       await writeOutputs({ ...result, request: { ...result.request, prompt: request.prompt } }, values, named, { extra: { ...hiresFields, ...extra }, inpaintFields });

@@ -227,10 +227,11 @@ export class StableDiffusionGenerator implements ModelGenerator {
   /** The job's pictures as delivered (pasted, resized, with their infotext) from what the pipeline made. */
   async #finish(request: GenerationRequest, { pipeline, sources, loras }: Prepared, result: GenerateResult): Promise<GeneratedImages> {
     const model = this.#labelOf(pipeline);
-    const finish = finisher(request, sources, result.pastedBack);
+    // A1111's inpainting pastes back through its own blurred mask, or dropped the mask ("Only masked" with no area).
+    const finish = finisher(request, sources, !result.pastedBack && !result.maskDropped);
     // A1111's inpainting writes its own fields; diffusers' inpainting the blur of the paste-back.
     const { inpaint } = result.request;
-    const maskFields = inpaint ? inpaintInfotext(inpaint, pipeline.info.inpainting) : request.mask ? { maskBlur: request.mask.blur } : {};
+    const maskFields = inpaint ? inpaintInfotext(inpaint, pipeline.info.inpainting, result.maskDropped) : request.mask ? { maskBlur: request.mask.blur } : {};
     return {
       images: await Promise.all(
         result.images.map(async ({ image, seed, variationSeed }) => ({
@@ -289,13 +290,12 @@ async function decodeStored(png: Uint8Array): Promise<RgbImage> {
 
 /**
  * What turns a generated picture into the delivered one: for an inpaint, the source pasted back outside the
- * feathered mask (unless the pipeline did, `pastedBack`: A1111's inpainting, through its own blurred mask); then
- * the source's aspect ratio restored (see `outputSize`).
+ * feathered mask when `pasteBack` (the pipeline did not); then the source's aspect ratio restored (see `outputSize`).
  */
-function finisher(request: GenerationRequest, sources: Sources, pastedBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
+function finisher(request: GenerationRequest, sources: Sources, pasteBack: boolean): (generated: RgbImage) => Promise<Rgb8Image> {
   const { image, mask } = sources;
   // diffusers' inpainting binarized the mask (A1111's pastes back through its own).
-  const feathered = mask && !pastedBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
+  const feathered = mask && pasteBack && featherMask(binarizeMask(mask), request.mask?.blur ?? 0);
   const size = outputSize(request);
   return async (generated) => {
     const pasted = image && feathered ? compositeOutsideMask(image, generated, feathered) : generated;

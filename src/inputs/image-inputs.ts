@@ -44,6 +44,11 @@ export interface InpaintSpec {
   readonly region?: MaskRegion | undefined;
   /** Feathering of the mask's edge in pixels, 0–64; the configured default when absent. */
   readonly blur?: number | undefined;
+  /**
+   * A pasted block's `Inpaint area: Only masked` (`invert`: its `Mask mode: Inpaint not masked`): a mask file that
+   * then marks nothing is A1111's img2img of the whole picture, not refused.
+   */
+  readonly onlyMasked?: { readonly invert: boolean } | undefined;
 }
 
 export interface ImageInputsOptions {
@@ -212,7 +217,10 @@ export class ImageInputs {
       // A mask of another size is stretched over the picture first, then brought to the working size with it. Its
       // grey levels are kept for A1111's inpainting (the pipeline binarizes it for diffusers').
       const full = maskLuminance(fetched.image.image, decoded.image);
-      return checked(await toWorkingSize(full, plan), { source: 'mask' }, '`mask`');
+      const pixels = await toWorkingSize(full, plan);
+      // "Only masked" with a mask that marks nothing (once inverted, if asked): A1111 reworks the whole picture.
+      const blank = spec.onlyMasked && (spec.onlyMasked.invert ? isFullMask(pixels) : isEmptyMask(pixels));
+      return blank ? { ok: true, pixels, mask: { source: 'mask' } } : checked(pixels, { source: 'mask' }, '`mask`');
     }
     const transparent = decoded.alpha && maskFromAlpha(decoded.alpha);
     if (!transparent || isEmptyMask(transparent)) {

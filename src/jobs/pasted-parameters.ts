@@ -1,7 +1,7 @@
 // `/imagine parameters:` and `/inpaint parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111,
 // Forge or Civitai) becomes the options of a remake in A1111 mode; the member's own options win over the block's,
 // and every field dreamcord does not honour is named.
-import { InfotextError, requestFromInfotext, type HiresOptions, type InfotextRequest, type ScheduleType } from '../pipeline/index.js';
+import { InfotextError, requestFromInfotext, type HiresOptions, type InfotextRequest, type InpaintOptions, type ScheduleType } from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
 import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
@@ -39,7 +39,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
     if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
     if (read.inpaint) unused.push("the inpainting fields (Mask blur, Mask mode, Masked content, Conditional mask weight: /imagine does not inpaint)");
   }
-  // `Mask blur` reaches the request with the mask (see `pastedMaskBlur`); the other settings go here.
+  // `Mask blur` reaches the request with the mask (see `pastedMaskSettings`); the other settings go here.
   const { maskedContent, invertMask, maskWeight, onlyMasked, maskedPadding } = (inpainting && read.inpaint) || {};
   const inpaint = definedOnly({ maskedContent, invertMask, maskWeight, onlyMasked, maskedPadding });
   return {
@@ -72,12 +72,14 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
 }
 
 /**
- * The pasted block's `Mask blur`, for `/inpaint` to blur the mask by when the member gives no `mask_blur`; undefined
- * without a block or the field (a block that does not parse is refused when the request is built).
+ * The pasted block's inpainting settings, for `/inpaint` to read its mask by: `Mask blur` when the member gives no
+ * `mask_blur`, and `Inpaint area: Only masked` with `Mask mode`, under which a mask that marks nothing is not refused
+ * (A1111 then reworks the whole picture). Undefined without a block or such fields (a block that does not parse is
+ * refused when the request is built).
  */
-export function pastedMaskBlur(pasted: unknown): number | undefined {
+export function pastedMaskSettings(pasted: unknown): InpaintOptions | undefined {
   try {
-    return readBlock(pasted)?.inpaint?.maskBlur;
+    return readBlock(pasted)?.inpaint;
   } catch (error) {
     if (error instanceof Refused) return undefined;
     throw error;

@@ -166,6 +166,12 @@ export interface GenerateResult {
    * its blurred mask); otherwise an inpainting caller pastes the original back itself.
    */
   readonly pastedBack: boolean;
+  /**
+   * Whether an inpainting's mask was dropped: A1111's "Only masked" found no area in it (the blurred mask marks
+   * nothing) and, as A1111 does, reworked the whole picture as img2img. Nothing is to be pasted back, and A1111
+   * writes no `Inpaint area`, `Masked area padding` or `Masked content` (see `inpaintInfotext`).
+   */
+  readonly maskDropped: boolean;
   /** What prompt parsing dropped or ignored, as sentences for the user. */
   readonly warnings: readonly string[];
   /** The embeddings the prompt and the negative prompt called, each once, in order of first use. */
@@ -332,6 +338,7 @@ export class StableDiffusionPipeline {
     return {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
       pastedBack: false,
+      maskDropped: false,
       request: resolved,
       warnings: conditioning.warnings,
       embeddings: conditioning.embeddings,
@@ -373,6 +380,7 @@ export class StableDiffusionPipeline {
         return { image, rgb8: toRgb8(image), seed: sampled.seeds[i] ?? resolved.seed, ...(variationSeed === undefined ? {} : { variationSeed }) };
       }),
       pastedBack: overlay !== undefined,
+      maskDropped: sampled.maskDropped,
       request: resolved,
       warnings: sampled.warnings,
       embeddings: sampled.embeddings,

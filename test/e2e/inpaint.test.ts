@@ -126,6 +126,31 @@ describe('/inpaint end to end (the main model, latent masking)', () => {
     assert.deepEqual(bot.fake.violations, []);
   });
 
+  it('a pasted "Inpaint area: Only masked" with a mask that marks nothing reworks the whole picture, as A1111 does, and says so', async () => {
+    // A1111 v1.10.1 (processing.py): `get_crop_region_v2` finds no box, so `image_mask = None` — img2img of the picture.
+    const block =
+      'a blue window\nSteps: 4, Sampler: Euler a, Schedule type: Automatic, CFG scale: 6, Seed: 78, Size: 64x64, ' +
+      'Model: tiny-sd, Denoising strength: 0.7, Mask blur: 4, Inpaint area: Only masked, Masked area padding: 8, Masked content: fill, Version: v1.10.1';
+    const black = await drawPng(64, 64, () => [0, 0, 0]);
+    const run = bot.fake.sendCommand({ name: 'inpaint', options: { image: upload(bot, INIT_IMAGE, 'house.png'), mask: upload(bot, black, 'black.png'), parameters: block.replaceAll('\n', ' ') } });
+    const result = await run.waitForOriginal(hasPictures, 60_000);
+    assert.match(result.embeds[0]?.description ?? '', /The mask marks nothing to repaint, so "Inpaint area: Only masked" had no area: the whole picture was reworked instead, as AUTOMATIC1111 does\./);
+    const infotext = infotextOf(result);
+    // A1111 writes neither the area nor the content it did not use.
+    assert.deepEqual([infotext.maskBlur, infotext.inpaintArea, infotext.maskedAreaPadding, infotext.maskedContent], [4, undefined, undefined, undefined]);
+    // The same request without a mask: the library's img2img of the upload.
+    const pasted = requestFromInfotext(block);
+    const pipeline = await StableDiffusionPipeline.load('test/fixtures/tiny-sd', { provider: 'cpu' });
+    try {
+      const img2img = await pipeline.generate({ ...pasted.request, initImage: (await decodeImage(INIT_IMAGE, { maxPixels: 1e6 })).image });
+      assert.equal(img2img.request.kind, 'img2img');
+      assert.deepEqual(Array.from((await pixelsOf(result.attachments[0]?.bytes ?? Buffer.alloc(0))).data), Array.from(img2img.images[0]?.rgb8.data ?? []));
+    } finally {
+      await pipeline.dispose();
+    }
+    assert.deepEqual(bot.fake.violations, []);
+  });
+
   it('refuses an /inpaint with neither prompt nor parameters, and a pasted block that does not parse, privately', async () => {
     for (const [options, expected] of [
       [{}, /^`\/inpaint` needs `prompt`, or `parameters` with a pasted AUTOMATIC1111 block\.$/],

@@ -2,7 +2,7 @@
 // the member's options win, and what is not honoured is said.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { asLines, pastedMaskBlur, pastedParameters } from '../../src/jobs/pasted-parameters.js';
+import { asLines, pastedMaskSettings, pastedParameters } from '../../src/jobs/pasted-parameters.js';
 
 const BLOCK =
   'a red fox in the snow\nNegative prompt: blurry, low quality\n' +
@@ -51,13 +51,13 @@ describe('pasted A1111 parameters', () => {
     assert.equal(pasted?.options.strength, 0.6);
     assert.deepEqual(pasted?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', inpaint: { maskedContent: 'latent noise', invertMask: true } });
     assert.deepEqual(pasted?.notices, []);
-    assert.equal(pastedMaskBlur(inpainting), 7, 'the blur goes with the mask');
+    assert.equal(pastedMaskSettings(inpainting)?.maskBlur, 7, 'the blur goes with the mask');
     assert.equal(pastedParameters(inpainting, { width: 64, height: 64, strength: 0.3 }, 'inpaint')?.options.strength, 0.3, "the member's strength wins");
     const other = pastedParameters(BLOCK, { width: 128, height: 64 }, 'inpaint');
     assert.deepEqual(other?.notices, ["Not honoured from the pasted parameters: Hires upscale: 2 (/inpaint does not upscale); Size: 64x64 (/inpaint works at the picture's size)."]);
     assert.equal(other?.fields.inpaint, undefined);
-    assert.equal(pastedMaskBlur(BLOCK), undefined);
-    assert.equal(pastedMaskBlur('Steps: x'), undefined, 'a block that does not parse is refused when the request is built');
+    assert.equal(pastedMaskSettings(BLOCK), undefined);
+    assert.equal(pastedMaskSettings('Steps: x'), undefined, 'a block that does not parse is refused when the request is built');
   });
 
   it("reads a block whose line breaks Discord's one-line box turned into spaces", () => {

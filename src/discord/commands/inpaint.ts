@@ -1,6 +1,6 @@
 import { SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { replyPrivately } from '../interactions/replies.js';
-import { MAX_PARAMETERS_CHARS, pastedMaskBlur } from '../../jobs/pasted-parameters.js';
+import { MAX_PARAMETERS_CHARS, pastedMaskSettings } from '../../jobs/pasted-parameters.js';
 import { MAX_PROMPT_CHARS } from '../../jobs/prompt-text.js';
 import { REGION_LABELS } from '../../generator/request.js';
 import { MASK_REGIONS, type MaskRegion } from '../../pipeline/index.js';
@@ -51,11 +51,13 @@ export const inpaintCommand: SlashCommand = {
       return replyPrivately(interaction, `\`region\` must be one of ${MASK_REGIONS.join(', ')}.`);
     }
     const parameters = interaction.options.get('parameters')?.value;
+    const pasted = pastedMaskSettings(parameters);
     const spec = {
       image,
       mask: attachmentOption(interaction, 'mask'),
       region,
-      blur: interaction.options.getInteger('mask_blur') ?? pastedMaskBlur(parameters),
+      blur: interaction.options.getInteger('mask_blur') ?? pasted?.maskBlur,
+      onlyMasked: pasted?.onlyMasked ? { invert: pasted.invertMask ?? false } : undefined,
     };
     const job = imageJob('command', 'inpaint', { ...generationOptions(interaction), parameters }, context);
     await admitWithImages(interaction, context, job, (check) => context.inputs.forInpaint(spec, check));

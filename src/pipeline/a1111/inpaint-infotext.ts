@@ -8,17 +8,19 @@ const ONLY_MASKED = 'Only masked';
 
 /**
  * The fields A1111 writes for an inpainting's settings, leaving out its defaults as it does, but for `Mask blur`,
- * written also at 0: A1111 leaves 0 out, and its paste would then keep its default, 4.
+ * written also at 0: A1111 leaves 0 out, and its paste would then keep its default, 4. With `maskDropped` ("Only
+ * masked" found no area, see `GenerateResult.maskDropped`) A1111 never reaches the area and content fields.
  */
 export function inpaintInfotext(
   inpaint: ResolvedInpaint,
   inpaintingModel: boolean,
+  maskDropped = false,
 ): Pick<InfotextParams, 'maskBlur' | 'maskMode' | 'inpaintArea' | 'maskedAreaPadding' | 'maskedContent' | 'conditionalMaskWeight'> {
   return {
     maskBlur: inpaint.maskBlur,
     ...(inpaint.invertMask ? { maskMode: INVERTED } : {}),
-    ...(inpaint.onlyMasked ? { inpaintArea: ONLY_MASKED, maskedAreaPadding: inpaint.maskedPadding } : {}),
-    ...(inpaint.maskedContent === 'original' ? {} : { maskedContent: inpaint.maskedContent }),
+    ...(inpaint.onlyMasked && !maskDropped ? { inpaintArea: ONLY_MASKED, maskedAreaPadding: inpaint.maskedPadding } : {}),
+    ...(inpaint.maskedContent === 'original' || maskDropped ? {} : { maskedContent: inpaint.maskedContent }),
     // `is_using_inpainting_conditioning`: only an inpainting UNet is conditioned on the masked picture.
     ...(inpaintingModel ? { conditionalMaskWeight: inpaint.maskWeight } : {}),
   };

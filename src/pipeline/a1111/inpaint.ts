@@ -4,9 +4,12 @@
 // masked picture). During sampling: the blend `x·nmask + init_latent·mask` (mask = 1 − nmask) of the denoiser's
 // estimate after each call (k-diffusion's `CFGDenoiser`) or of the UNet's input before it (the timestep samplers'
 // `CFGDenoiserTimesteps`, `mask_before_denoising`). After it: the same blend of the result, and `apply_overlay`.
+// "Only masked" with a blurred mask that marks nothing has no area: A1111 then drops the mask and runs img2img of
+// the whole picture (see `wholePictureImg2img`).
 import { toModelTensor, type Rgb8Image, type RgbImage } from '../image/index.js';
 import { fromRgb8, toRgb8 } from '../image/convert.js';
 import { fillMaskedArea } from './inpaint-fill.js';
+import { pillowResize } from '../image/pillow-resample.js';
 import { LATENT_CHANNELS } from '../models/unet.js';
 import { sampleLatents } from '../models/vae-encoder.js';
 import type { StableDiffusionModel } from '../models/stable-diffusion-model.js';
@@ -27,13 +30,20 @@ const f32 = Math.fround;
 export interface A1111Inpainting {
   /** `init_latent`: `[count, 4, h, w]`, its masked area as "Masked content" says. */
   readonly initLatent: Float32Array;
-  /** `nmask`, one latent plane (1 = repaint). */
-  readonly latentMask: Float32Array;
+  /** `nmask`, one latent plane (1 = repaint); undefined when the mask was dropped (see {@link ONLY_MASKED_BLANK}). */
+  readonly latentMask: Float32Array | undefined;
   /** An inpainting UNet's extra input per picture, `[count, 5, h, w]` (mask, masked picture's latents); else undefined. */
   readonly imageConditioning: Float32Array | undefined;
-  /** The picture as A1111 saves it: the original composited over the generated one through the blurred mask. */
-  readonly overlay: (generated: RgbImage) => Rgb8Image;
+  /**
+   * The picture as A1111 saves it: the original composited over the generated one through the blurred mask;
+   * undefined when the mask was dropped.
+   */
+  readonly overlay: ((generated: RgbImage) => Rgb8Image) | undefined;
 }
+
+/** The member's notice when "Only masked" found no area and the whole picture was reworked (A1111 logs the same). */
+export const ONLY_MASKED_BLANK =
+  'The mask marks nothing to repaint, so "Inpaint area: Only masked" had no area: the whole picture was reworked instead, as AUTOMATIC1111 does.';
 
 /**
  * A1111's `init` for a request with a mask. `draws` is torch's global CPU generator as A1111 finds it (see
@@ -53,6 +63,7 @@ export async function prepareInpainting(
   const latentHeight = height / 8;
   const original = toRgb8(initImage);
   const working = workingArea(original, blurredMask(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }), inpaint, width, height);
+  if (!working) return wholePictureImg2img(model, request, original, draws, timing);
   const masks = samplingMasks(working.mask, width, height, latentWidth, latentHeight);
   // "fill": the picture encoded (and an inpainting UNet conditioned on it) with its masked area filled (`masking.fill`
   // with `latent_mask`: the blurred mask at the working size); the overlay keeps the original.
@@ -70,6 +81,28 @@ export async function prepareInpainting(
   return { initLatent, latentMask: masks.latent, imageConditioning, overlay: (generated) => applyOverlay(generated, overlay, working.pasteTo) };
 }
 
+/**
+ * "Only masked" with a blank blurred mask (`get_crop_region_v2` finds no box): A1111 sets `image_mask` to None and
+ * goes on as img2img — the picture resized to the working size ("Just resize", Pillow's LANCZOS), encoded as it is
+ * ("Masked content" unused), no blend and no overlay; an inpainting UNet is conditioned with a mask of ones
+ * (`inpainting_image_conditioning` without a mask), so the whole picture is repainted.
+ */
+async function wholePictureImg2img(
+  model: StableDiffusionModel,
+  request: ResolvedRequest,
+  original: Rgb8Image,
+  draws: RandomGenerator,
+  timing: TimingRecorder,
+): Promise<A1111Inpainting> {
+  const { width, height } = request;
+  const resized = original.width === width && original.height === height ? original : { width, height, data: pillowResize({ ...original, bands: 3 }, width, height, 'lanczos').data };
+  const image = toModelTensor(fromRgb8(resized));
+  const initLatent = await vaeSample(model, image, request, draws, timing);
+  const imageConditioning =
+    model.unet.inChannels === 9 ? await inpaintingConditioning(model, image, new Float32Array(width * height).fill(1), request, draws, timing) : undefined;
+  return { initLatent, latentMask: undefined, imageConditioning, overlay: undefined };
+}
+
 /** The picture and blurred mask at the working size, the overlay's mask, and (Only masked) where the area goes back. */
 interface WorkingArea {
   readonly picture: Rgb8Image;
@@ -80,15 +113,13 @@ interface WorkingArea {
 
 /**
  * "Whole picture": the picture and its blurred mask as they are, the overlay through the mask doubled (clipped).
- * "Only masked": the mask's area cut out and resized (see inpaint-crop.ts), the overlay through the blurred mask.
+ * "Only masked": the mask's area cut out and resized (see inpaint-crop.ts), the overlay through the blurred mask;
+ * undefined when the blurred mask marks nothing.
  */
-function workingArea(original: Rgb8Image, blurred: Uint8Array, inpaint: ResolvedInpaint, width: number, height: number): WorkingArea {
+function workingArea(original: Rgb8Image, blurred: Uint8Array, inpaint: ResolvedInpaint, width: number, height: number): WorkingArea | undefined {
   if (!inpaint.onlyMasked) return { picture: original, mask: blurred, overlayMask: blurred.map((v) => Math.min(v * 2, 255)) };
   const area = maskedArea(original, blurred, inpaint.maskedPadding, width, height);
-  if (!area) {
-    // A1111 falls back to img2img of the whole picture with a notice; a request marks what to repaint, so say so.
-    throw new PipelineError('INVALID_REQUEST', 'The mask marks nothing to repaint, so "Inpaint area: Only masked" has no area to work on', { field: 'mask' });
-  }
+  if (!area) return undefined;
   return { picture: area.picture, mask: area.mask, overlayMask: blurred, pasteTo: area.pasteTo };
 }
 
@@ -163,8 +194,14 @@ function lerp(start: number, end: number, weight: number): number {
   return w < 0.5 ? f32(start + f32(w * f32(end - start))) : f32(end - f32(f32(end - start) * f32(1 - w)));
 }
 
+/** The init latent and the latent mask that inpainting blends with (`self.init_latent`, `self.nmask`). */
+export interface LatentBlend {
+  readonly initLatent: Float32Array;
+  readonly latentMask: Float32Array;
+}
+
 /** `latents · nmask + init_latent · (1 − nmask)`, float32 like torch (a new array). */
-export function blendLatents(latents: Float32Array, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): Float32Array {
+export function blendLatents(latents: Float32Array, inpainting: LatentBlend): Float32Array {
   const { initLatent, latentMask } = inpainting;
   const plane = latentMask.length;
   return latents.map((v, k) => {
@@ -174,11 +211,11 @@ export function blendLatents(latents: Float32Array, inpainting: Pick<A1111Inpain
 }
 
 /** k-diffusion's `CFGDenoiser` with a mask: the guided estimate blended with the init latent after each call. */
-export function blendAfter(denoiser: Denoiser, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): Denoiser {
+export function blendAfter(denoiser: Denoiser, inpainting: LatentBlend): Denoiser {
   return async (x, sigma) => blendLatents(await denoiser(x, sigma), inpainting);
 }
 
 /** `CFGDenoiserTimesteps` with a mask (`mask_before_denoising`): the UNet's input blended before each call. */
-export function blendBefore(model: EpsModel, inpainting: Pick<A1111Inpainting, 'initLatent' | 'latentMask'>): EpsModel {
+export function blendBefore(model: EpsModel, inpainting: LatentBlend): EpsModel {
   return async (x, t) => model(blendLatents(x, inpainting), t);
 }

@@ -22,7 +22,7 @@ import type { SampleContext } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 import { img2imgSteps, type Img2imgPass } from './img2img-steps.js';
-import { blendAfter, blendBefore, blendLatents, prepareInpainting, vaeSample } from './inpaint.js';
+import { blendAfter, blendBefore, blendLatents, ONLY_MASKED_BLANK, prepareInpainting, vaeSample } from './inpaint.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
 export interface A1111Latents {
@@ -36,6 +36,8 @@ export interface A1111Latents {
   readonly variationSeeds: readonly bigint[] | undefined;
   /** Inpainting: the decoded picture as A1111 saves it, the original composited on outside the mask. */
   readonly overlay: ((generated: RgbImage) => Rgb8Image) | undefined;
+  /** Inpainting whose mask A1111 dropped ("Only masked" with no area): the whole picture was reworked as img2img. */
+  readonly maskDropped: boolean;
 }
 
 /**
@@ -88,6 +90,8 @@ export async function sampleA1111(
   // Inpainting: the masks, the init latent as "Masked content" says and an inpainting UNet's conditioning.
   const inpainting = request.kind === 'inpaint' ? await prepareInpainting(model, request, imageSampleDraws(request), timing) : undefined;
   const pass = inpainting ? { ...request, init: inpainting.initLatent } : request;
+  // Without a latent mask (A1111 dropped it: "Only masked" with no area) the pass is img2img, blending nothing.
+  const blend = inpainting?.latentMask && { initLatent: inpainting.initLatent, latentMask: inpainting.latentMask };
   const withImage = { ...guidance, imageConditioning: inpainting?.imageConditioning };
   let latents: Float32Array;
   if (sampler.family === 'k-diffusion') {
@@ -98,7 +102,7 @@ export async function sampleA1111(
     const levels = noiseLevelsOf(sampler, schedule);
     const context = { ...solverRange(request.kind, sigmas, schedule), brownian: brownianNoise(sampler, request, seeds, schedule) };
     const denoiser = cfgDenoiser({ ...withImage, levels });
-    latents = await sampler.sample(inpainting ? blendAfter(denoiser, inpainting) : denoiser, start, sigmas, draw, context);
+    latents = await sampler.sample(blend ? blendAfter(denoiser, blend) : denoiser, start, sigmas, draw, context);
   } else {
     const { timesteps, noisedAt } = walkedTimesteps(request);
     // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
@@ -107,16 +111,17 @@ export async function sampleA1111(
     const start = await startingPoint(model, pass, noise, timing, scales);
     throwIfCancelled(hooks.signal);
     const epsModel = cfgEpsModel({ ...withImage, alphasCumprod: schedule.alphasCumprod, prediction: schedule.prediction, cfgMultiplier: sampler.cfgMultiplier });
-    latents = await sampler.sample(inpainting ? blendBefore(epsModel, inpainting) : epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
+    latents = await sampler.sample(blend ? blendBefore(epsModel, blend) : epsModel, start, timesteps, draw, schedule.alphasCumprod, request.kind !== 'txt2img');
   }
   throwIfCancelled(hooks.signal);
   return {
     // Inpainting's final blend (`StableDiffusionProcessingImg2Img.sample`).
-    latents: inpainting ? blendLatents(latents, inpainting) : latents,
+    latents: blend ? blendLatents(latents, blend) : latents,
     overlay: inpainting?.overlay,
+    maskDropped: inpainting !== undefined && !blend,
     seeds,
     variationSeeds: request.variationStrength ? variationSeeds : undefined,
-    warnings: conditioning.warnings,
+    warnings: inpainting && !blend ? [...conditioning.warnings, ONLY_MASKED_BLANK] : conditioning.warnings,
     embeddings: conditioning.embeddings,
   };
 }

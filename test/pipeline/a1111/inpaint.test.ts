@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
-import { blendAfter, blendBefore, blendLatents, maskedContent } from '../../../src/pipeline/a1111/inpaint.js';
+import { blendAfter, blendBefore, blendLatents, maskedContent, ONLY_MASKED_BLANK } from '../../../src/pipeline/a1111/inpaint.js';
+import { inpaintInfotext } from '../../../src/pipeline/a1111/inpaint-infotext.js';
+import { pillowResize } from '../../../src/pipeline/image/pillow-resample.js';
 import { a1111Masks } from '../../../src/pipeline/a1111/inpaint-mask.js';
 import { fillMaskedArea } from '../../../src/pipeline/a1111/inpaint-fill.js';
 import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
@@ -250,10 +252,40 @@ describe('A1111 inpainting on the tiny models', () => {
       } else if (inSquare(p)) changed += same ? 0 : 1;
     }
     assert.ok(kept > 0 && changed > 16 * 16 * 0.9, `${changed} of the square's 256 pixels repainted`);
-    await assert.rejects(
-      pipeline.generate({ ...base, initImage: picture, mask: { ...small, data: new Float32Array(w * h) }, width: 64, height: 64, inpaint: { onlyMasked: true } }),
-      /marks nothing to repaint/,
-    );
+  });
+
+  // processing.py, v1.10.1, `StableDiffusionProcessingImg2Img.init`: when `get_crop_region_v2` finds no box, A1111
+  // sets `image_mask = None` ("switch to img2img mode"): the picture resized to the working size ("Just resize",
+  // LANCZOS), no blend, no overlay; an inpainting UNet conditioned with a mask of ones.
+  it('Inpaint area: Only masked with a mask that marks nothing: the whole picture reworked, as A1111 does — the inpainting model\'s picture is the Whole-picture run with a full mask, with the notice', async () => {
+    const pipeline = models.get('tiny-sd-inpaint');
+    assert.ok(pipeline);
+    const [w, h] = [136, 104];
+    const picture: RgbImage = { width: w, height: h, channels: 3, data: Float32Array.from({ length: w * h * 3 }, (_, i) => ((i * 29) % 256) / 255) };
+    const blank: Mask = { width: w, height: h, channels: 1, data: new Float32Array(w * h) };
+    const dropped = await pipeline.generate({ ...base, initImage: picture, mask: blank, width: 64, height: 64, inpaint: { onlyMasked: true, maskedContent: 'latent noise' } });
+    assert.deepEqual([dropped.maskDropped, dropped.pastedBack], [true, false]);
+    assert.deepEqual(dropped.warnings, [ONLY_MASKED_BLANK]);
+    const out = dropped.images[0]?.image;
+    assert.deepEqual([out?.width, out?.height], [64, 64], 'the working size, as A1111 resizes the picture to it');
+    // Whole picture, a mask of ones, no blur: its blend keeps every latent, its overlay every generated pixel.
+    const resized = fromRgb8(pillowResize({ width: w, height: h, bands: 3, data: Uint8Array.from(picture.data, (v) => Math.round(v * 255)) }, 64, 64, 'lanczos'));
+    const full: Mask = { width: 64, height: 64, channels: 1, data: new Float32Array(64 * 64).fill(1) };
+    const whole = await pipeline.generate({ ...base, initImage: resized, mask: full, width: 64, height: 64, inpaint: { maskBlur: 0 } });
+    // A1111 saves both by truncating 255 · x to bytes (the overlay's arithmetic; the mask-less picture as A1111 saves it).
+    assert.deepEqual(Array.from(out?.data ?? [], (v) => Math.trunc(Math.fround(255 * v))), Array.from(whole.images[0]?.rgb8.data ?? []));
+    assert.deepEqual(inpaintInfotext(dropped.request.inpaint!, true, dropped.maskDropped), { maskBlur: 4, conditionalMaskWeight: 1 }, 'no Inpaint area, padding or Masked content');
+  });
+
+  it('Inpaint area: Only masked with a mask that marks nothing on a base model: the img2img picture of the same request', async () => {
+    const pipeline = models.get('tiny-sd');
+    assert.ok(pipeline);
+    const blank: Mask = { ...mask, data: new Float32Array(64 * 64) };
+    const dropped = await pipeline.generate({ ...base, mask: blank, inpaint: { onlyMasked: true, maskedContent: 'fill' } });
+    const img2img = await pipeline.generate({ ...base, mask: undefined });
+    assert.equal(img2img.request.kind, 'img2img');
+    assert.deepEqual(Array.from(dropped.images[0]?.rgb8.data ?? []), Array.from(img2img.images[0]?.rgb8.data ?? []));
+    assert.deepEqual(dropped.warnings, [ONLY_MASKED_BLANK]);
   });
 
   it('refuses inpaint settings outside A1111 inpainting, an unknown masked content and a blur out of range', async () => {
