@@ -166,9 +166,19 @@ function describe(form: string, single: GpuChildResult, singlePeak: number | und
       ? '  4 compatible jobs batched: not run'
       : `  4 compatible jobs batched: ${batched.toFixed(0)} images/min vs ${oneAtATime.toFixed(0)} one at a time (${(batched / oneAtATime).toFixed(2)}×)`,
     `  peak GPU memory (nvidia-smi, the whole process): ${gib(singlePeak)} making one image at a time, ${gib(fullPeak)} with count 4 and the batch`,
-    `  cold start to the first image ${(single.coldStartMs / 1000).toFixed(2)} s (load with warm-up ${(single.loadMs / 1000).toFixed(2)} s, ` +
-      `first image ${(single.firstImageMs / 1000).toFixed(2)} s)`,
+    `  cold start to the first image ${coldStart(single)}`,
   ].join('\n');
+}
+
+/** The cold start and its parts: start-up, loading (and its warm-up), the first image by stage. */
+function coldStart(r: GpuChildResult): string {
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const warmUp = r.warmUpMs === undefined ? 'no warm-up' : `warm-up ${s(r.warmUpMs)}`;
+  const f = r.firstImage;
+  return (
+    `${s(r.coldStartMs)}: Node and imports ${s(r.startUpMs)}, load ${s(r.loadMs)} (${warmUp}), first image ${s(f.totalMs)} ` +
+    `(text encoder ${f.textEncoderMs.toFixed(0)} ms, UNet ${f.stepModelMs.toFixed(0)} ms, VAE ${f.vaeDecoderMs.toFixed(0)} ms)`
+  );
 }
 
 /** The part of a UNet step outside ONNX Runtime's own run call (copies in and out), where the session tells it. */
@@ -182,8 +192,7 @@ function describeSingle(label: string, single: GpuChildResult, peak: number | un
   const r = single.count1;
   return (
     `${label} (UNet on ${single.providers['unet'] ?? '?'}): UNet ${(r.stepModelMs / r.steps).toFixed(2)} ms/step, ` +
-    `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${(single.coldStartMs / 1000).toFixed(2)} s ` +
-    `(load with warm-up ${(single.loadMs / 1000).toFixed(2)} s)`
+    `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${coldStart(single)}`
   );
 }
 
@@ -202,20 +211,30 @@ async function benchVaeTiling(form: string, dir: string, provider: string, outDi
   }
 }
 
-/** The worst and mean absolute difference of two float32 files, and the largest magnitude in the first. */
-function worstDifference(a: string, b: string): { max: number; mean: number; scale: number } {
+/**
+ * The worst and mean absolute difference of two float32 files over the values finite in both, the largest magnitude
+ * in the first, and how many values are not finite in each (an fp16 overflow of random weights shows there).
+ */
+function worstDifference(a: string, b: string): { max: number; mean: number; scale: number; nonFinite: [number, number] } {
   const x = new Float32Array(new Uint8Array(readFileSync(a)).buffer);
   const y = new Float32Array(new Uint8Array(readFileSync(b)).buffer);
   let max = 0;
   let sum = 0;
   let scale = 0;
+  let compared = 0;
+  const nonFinite: [number, number] = [0, 0];
   for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] ?? 0) - (y[i] ?? 0));
+    const [u = NaN, v = NaN] = [x[i], y[i]];
+    if (!Number.isFinite(u)) nonFinite[0]++;
+    if (!Number.isFinite(v)) nonFinite[1]++;
+    if (!Number.isFinite(u) || !Number.isFinite(v)) continue;
+    const d = Math.abs(u - v);
     max = Math.max(max, d);
-    scale = Math.max(scale, Math.abs(x[i] ?? 0));
+    scale = Math.max(scale, Math.abs(u));
     sum += d;
+    compared++;
   }
-  return { max, mean: sum / x.length, scale };
+  return { max, mean: sum / Math.max(compared, 1), scale, nonFinite };
 }
 
 /** The model folders to compare: the given ONNX folder, or the two forms of a checkpoint (converted, cached). */
@@ -282,10 +301,11 @@ export async function benchGpu(): Promise<void> {
         ['vae.f32', 'VAE decoder picture (in [-1, 1])'],
       ] as const) {
         if (!existsSync(join(first, file)) || !existsSync(join(second, file))) continue;
-        const { max, mean, scale } = worstDifference(join(first, file), join(second, file));
+        const { max, mean, scale, nonFinite } = worstDifference(join(first, file), join(second, file));
+        const notFinite = nonFinite[0] + nonFinite[1] === 0 ? '' : `; values not finite: ${nonFinite[0]} and ${nonFinite[1]}, left out`;
         console.log(
           `${labels[0]} vs ${labels[k]}, ${what} on fixed inputs: worst difference ${max.toExponential(2)}, ` +
-            `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)})`,
+            `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)}${notFinite})`,
         );
       }
     }
