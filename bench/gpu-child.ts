@@ -16,6 +16,7 @@ import {
 } from '../src/pipeline/index.js';
 import { encodePng } from '../src/pipeline/image/png.js';
 import { VaeDecoder } from '../src/pipeline/models/vae-decoder.js';
+import { identityModel } from '../src/pipeline/runtime/native/device-copy.js';
 import { resolveVaeTiling, type VaeTilingMode } from '../src/pipeline/models/vae-tiling.js';
 import type { ModelSession } from '../src/pipeline/runtime/session.js';
 import { SessionFactory } from '../src/pipeline/runtime/session-factory.js';
@@ -97,6 +98,7 @@ function median<T>(values: T[], key: (value: T) => number): T {
 
 export async function gpuChild(mode: string, dir: string, provider: string, outDir: string): Promise<void> {
   if (mode === 'vae') return vaeChild(dir, provider);
+  if (mode === 'baseline') return baselineChild(provider, outDir);
   // performance.now() counts from the process's start.
   const startUpMs = performance.now();
   const { log, warmUpMs } = benchLogger(mode === 'single');
@@ -162,6 +164,23 @@ async function vaeChild(dir: string, provider: string): Promise<void> {
   } finally {
     await sessions.releaseAll();
   }
+}
+
+/**
+ * Creates one session of a one-node model on the provider and runs it once: the GPU memory of such a process is the
+ * CUDA context and the provider's own start (cuDNN and cuBLAS), which every model process pays before its weights.
+ */
+async function baselineChild(provider: string, outDir: string): Promise<void> {
+  const file = join(outDir, 'identity.onnx');
+  writeFileSync(file, identityModel(1)); // float32
+  const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
+  try {
+    const session = await sessions.load(file);
+    await session.run({ x: input([1, 4], 1) });
+  } finally {
+    await sessions.releaseAll();
+  }
+  process.stdout.write('{}\n');
 }
 
 /** Gaussian-ish values of a fixed seed (sum of uniforms), as float32. */

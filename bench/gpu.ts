@@ -117,13 +117,21 @@ async function runChild(
   variant: Variant,
 ): Promise<{ result: VaeChildResult; peakMiB?: number }>;
 async function runChild(
-  mode: 'single' | 'full' | 'vae',
+  mode: 'baseline',
   dir: string,
   provider: string,
   outDir: string,
   family: BenchFamily,
   variant: Variant,
-): Promise<{ result: GpuChildResult | VaeChildResult; peakMiB?: number }> {
+): Promise<{ result: object; peakMiB?: number }>;
+async function runChild(
+  mode: 'single' | 'full' | 'vae' | 'baseline',
+  dir: string,
+  provider: string,
+  outDir: string,
+  family: BenchFamily,
+  variant: Variant,
+): Promise<{ result: GpuChildResult | VaeChildResult | object; peakMiB?: number }> {
   const idle = sampleGpuMemory();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = idle.stop();
@@ -140,7 +148,7 @@ async function runChild(
   const peak = memory.stop();
   if (code !== 0) throw new Error(`the GPU bench child for ${dir} exited with ${code}`);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  const result = JSON.parse(line) as GpuChildResult | VaeChildResult;
+  const result = JSON.parse(line) as GpuChildResult | VaeChildResult | object;
   return peak === undefined ? { result } : { result, peakMiB: peak - (before ?? 0) };
 }
 
@@ -194,6 +202,21 @@ function describeSingle(label: string, single: GpuChildResult, peak: number | un
     `${label} (UNet on ${single.providers['unet'] ?? '?'}): UNet ${(r.stepModelMs / r.steps).toFixed(2)} ms/step, ` +
     `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${coldStart(single)}`
   );
+}
+
+/**
+ * The GPU memory of a process with one session of a one-node model: the CUDA context and the provider's start, part
+ * of every peak below (diffusers' 2.64 GB is what torch allocates, which leaves them out).
+ */
+async function benchBaseline(provider: string, pictures: string, family: BenchFamily): Promise<void> {
+  const outDir = join(pictures, 'baseline');
+  mkdirSync(outDir);
+  try {
+    const { peakMiB } = await runChild('baseline', '', provider, outDir, family, { label: '', env: {}, full: false });
+    console.log(`GPU memory of a process with one session of a one-node model (CUDA context, the provider's start): ${gib(peakMiB)}`);
+  } catch (error) {
+    console.log(`GPU memory of an empty session: failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** A large picture decoded whole and in tiles, each in a child of its own: time and peak GPU memory. */
@@ -270,6 +293,7 @@ export async function benchGpu(): Promise<void> {
       : process.argv.includes('--cuda-graph')
         ? [...BRIDGE_VARIANTS.slice(0, 3), CUDA_GRAPH_VARIANT, ...BRIDGE_VARIANTS.slice(3)]
         : BRIDGE_VARIANTS;
+    await benchBaseline(provider, pictures, family);
     for (const [i, [form, dir]] of forms.entries()) {
       for (const [j, variant] of variants.entries()) {
         const label = variant.label ? `${form}, ${variant.label}` : form;
