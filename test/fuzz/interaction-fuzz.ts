@@ -323,15 +323,15 @@ export class FuzzWorld {
   }
 
   /**
-   * At the end: every accepted job finished (completed, failed or cancelled, by its record in the store) and was
-   * answered exactly once by the bot's own account, no job has two results in the channel, and nothing any message
-   * shows is something a member may not see.
+   * At the end: every accepted job finished (completed, withheld, failed or cancelled, by its record in the store)
+   * and was answered exactly once by the bot's own account, no job has two results in the channel, and nothing any
+   * message shows is something a member may not see.
    */
   async finish(): Promise<void> {
     const { fake } = this.#bot;
     await this.settle();
     const accepted = this.#tally.said('job accepted').map((line) => String(line['jobId']));
-    const answers = [...this.#tally.said('job answered'), ...this.#tally.said('job failed')].map((line) => String(line['jobId']));
+    const answers = ANSWERS.flatMap((msg) => this.#tally.said(msg)).map((line) => String(line['jobId']));
     const statuses = await Promise.all(accepted.map(async (id) => [id, (await this.#jobs.get(id))?.status] as const));
     const unanswered = statuses.filter(([id, status]) => status !== 'cancelled' && !answers.includes(id)).map(([id]) => id);
     this.#check(unanswered.length === 0, `jobs the bot never answered: ${unanswered.join(', ')}`);
@@ -513,7 +513,10 @@ function errorFacts(line: Record<string, unknown>): string {
 }
 
 /** The statuses a job ends in. */
-const FINISHED: readonly string[] = ['completed', 'failed', 'cancelled'];
+const FINISHED: readonly string[] = ['completed', 'blocked', 'failed', 'cancelled'];
+
+/** The log lines of a job's answer: its result, its withheld notice (the content policy), or its failure. */
+const ANSWERS = ['job answered', 'job withheld by the content policy', 'job failed'] as const;
 
 /** The log lines of a handler that threw: the member saw "Something went wrong" (or nothing). */
 const FAILURES = ['interaction handler failed', 'reaction handler failed'] as const;

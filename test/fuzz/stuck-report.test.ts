@@ -4,11 +4,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { PermissionFlagsBits } from 'discord.js';
 import type { QueueInspection } from '../../src/queue/index.js';
+import { DEFAULT_MEMBER_PERMISSIONS } from '../support/fake-discord/index.js';
 import { startBot, FAST, type BotHarness } from '../support/bot-harness.js';
 import { FuzzWorld } from './interaction-fuzz.js';
 
-describe('the interaction fuzz on a job that does not finish in time', () => {
+describe('the interaction fuzz on jobs that end late or unusually', () => {
   let bot: BotHarness;
   let world: FuzzWorld;
   before(async () => {
@@ -48,6 +50,17 @@ describe('the interaction fuzz on a job that does not finish in time', () => {
     });
     assert.equal(lines.get('errors logged'), '0');
     assert.match(lines.get('load average') ?? '', /^[\d.]+ [\d.]+ [\d.]+; reading their records took \d+ ms$/);
+  });
+
+  it('counts a job the content policy withheld (its record `blocked`) as finished and answered', { timeout: 200_000 }, async () => {
+    // Threshold 0 flags every picture (see test/e2e/content-policy.test.ts); a fuzzed /config can set both.
+    const moderator = bot.fake.createMember({ username: 'mod', permissions: DEFAULT_MEMBER_PERMISSIONS | PermissionFlagsBits.ManageGuild });
+    for (const [key, value] of [['nsfwThreshold', '0'], ['nsfwOutside', 'block']] as const) {
+      await bot.fake.sendCommand({ name: 'config', user: moderator, subcommand: 'set', options: { key, value } }).waitForOriginal();
+    }
+    const withheld = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'withheld', ...FAST } });
+    await withheld.waitForOriginal((message) => message.content.includes('withheld by this server'), 100_000);
+    await world.finish(); // every job accepted so far (the two above too) finished and answered once
   });
 });
 
