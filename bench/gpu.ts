@@ -117,13 +117,21 @@ async function runChild(
   variant: Variant,
 ): Promise<{ result: VaeChildResult; peakMiB?: number }>;
 async function runChild(
-  mode: 'single' | 'full' | 'vae',
+  mode: 'baseline',
   dir: string,
   provider: string,
   outDir: string,
   family: BenchFamily,
   variant: Variant,
-): Promise<{ result: GpuChildResult | VaeChildResult; peakMiB?: number }> {
+): Promise<{ result: object; peakMiB?: number }>;
+async function runChild(
+  mode: 'single' | 'full' | 'vae' | 'baseline',
+  dir: string,
+  provider: string,
+  outDir: string,
+  family: BenchFamily,
+  variant: Variant,
+): Promise<{ result: GpuChildResult | VaeChildResult | object; peakMiB?: number }> {
   const idle = sampleGpuMemory();
   await new Promise((resolve) => setTimeout(resolve, 300));
   const before = idle.stop();
@@ -140,7 +148,7 @@ async function runChild(
   const peak = memory.stop();
   if (code !== 0) throw new Error(`the GPU bench child for ${dir} exited with ${code}`);
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  const result = JSON.parse(line) as GpuChildResult | VaeChildResult;
+  const result = JSON.parse(line) as GpuChildResult | VaeChildResult | object;
   return peak === undefined ? { result } : { result, peakMiB: peak - (before ?? 0) };
 }
 
@@ -166,9 +174,19 @@ function describe(form: string, single: GpuChildResult, singlePeak: number | und
       ? '  4 compatible jobs batched: not run'
       : `  4 compatible jobs batched: ${batched.toFixed(0)} images/min vs ${oneAtATime.toFixed(0)} one at a time (${(batched / oneAtATime).toFixed(2)}×)`,
     `  peak GPU memory (nvidia-smi, the whole process): ${gib(singlePeak)} making one image at a time, ${gib(fullPeak)} with count 4 and the batch`,
-    `  cold start to the first image ${(single.coldStartMs / 1000).toFixed(2)} s (load with warm-up ${(single.loadMs / 1000).toFixed(2)} s, ` +
-      `first image ${(single.firstImageMs / 1000).toFixed(2)} s)`,
+    `  cold start to the first image ${coldStart(single)}`,
   ].join('\n');
+}
+
+/** The cold start and its parts: start-up, loading (and its warm-up), the first image by stage. */
+function coldStart(r: GpuChildResult): string {
+  const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+  const warmUp = r.warmUpMs === undefined ? 'no warm-up' : `warm-up ${s(r.warmUpMs)}`;
+  const f = r.firstImage;
+  return (
+    `${s(r.coldStartMs)}: Node and imports ${s(r.startUpMs)}, load ${s(r.loadMs)} (${warmUp}), first image ${s(f.totalMs)} ` +
+    `(text encoder ${f.textEncoderMs.toFixed(0)} ms, UNet ${f.stepModelMs.toFixed(0)} ms, VAE ${f.vaeDecoderMs.toFixed(0)} ms)`
+  );
 }
 
 /** The part of a UNet step outside ONNX Runtime's own run call (copies in and out), where the session tells it. */
@@ -182,9 +200,23 @@ function describeSingle(label: string, single: GpuChildResult, peak: number | un
   const r = single.count1;
   return (
     `${label} (UNet on ${single.providers['unet'] ?? '?'}): UNet ${(r.stepModelMs / r.steps).toFixed(2)} ms/step, ` +
-    `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${(single.coldStartMs / 1000).toFixed(2)} s ` +
-    `(load with warm-up ${(single.loadMs / 1000).toFixed(2)} s)`
+    `s/image count 1 ${(r.totalMs / 1000).toFixed(3)} s, peak GPU memory ${gib(peak)}, cold start ${coldStart(single)}`
   );
+}
+
+/**
+ * The GPU memory of a process with one session of a one-node model: the CUDA context and the provider's start, part
+ * of every peak below (diffusers' 2.64 GB is what torch allocates, which leaves them out).
+ */
+async function benchBaseline(provider: string, pictures: string, family: BenchFamily): Promise<void> {
+  const outDir = join(pictures, 'baseline');
+  mkdirSync(outDir);
+  try {
+    const { peakMiB } = await runChild('baseline', '', provider, outDir, family, { label: '', env: {}, full: false });
+    console.log(`GPU memory of a process with one session of a one-node model (CUDA context, the provider's start): ${gib(peakMiB)}`);
+  } catch (error) {
+    console.log(`GPU memory of an empty session: failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
 /** A large picture decoded whole and in tiles, each in a child of its own: time and peak GPU memory. */
@@ -202,20 +234,30 @@ async function benchVaeTiling(form: string, dir: string, provider: string, outDi
   }
 }
 
-/** The worst and mean absolute difference of two float32 files, and the largest magnitude in the first. */
-function worstDifference(a: string, b: string): { max: number; mean: number; scale: number } {
+/**
+ * The worst and mean absolute difference of two float32 files over the values finite in both, the largest magnitude
+ * in the first, and how many values are not finite in each (an fp16 overflow of random weights shows there).
+ */
+function worstDifference(a: string, b: string): { max: number; mean: number; scale: number; nonFinite: [number, number] } {
   const x = new Float32Array(new Uint8Array(readFileSync(a)).buffer);
   const y = new Float32Array(new Uint8Array(readFileSync(b)).buffer);
   let max = 0;
   let sum = 0;
   let scale = 0;
+  let compared = 0;
+  const nonFinite: [number, number] = [0, 0];
   for (let i = 0; i < x.length; i++) {
-    const d = Math.abs((x[i] ?? 0) - (y[i] ?? 0));
+    const [u = NaN, v = NaN] = [x[i], y[i]];
+    if (!Number.isFinite(u)) nonFinite[0]++;
+    if (!Number.isFinite(v)) nonFinite[1]++;
+    if (!Number.isFinite(u) || !Number.isFinite(v)) continue;
+    const d = Math.abs(u - v);
     max = Math.max(max, d);
-    scale = Math.max(scale, Math.abs(x[i] ?? 0));
+    scale = Math.max(scale, Math.abs(u));
     sum += d;
+    compared++;
   }
-  return { max, mean: sum / x.length, scale };
+  return { max, mean: sum / Math.max(compared, 1), scale, nonFinite };
 }
 
 /** The model folders to compare: the given ONNX folder, or the two forms of a checkpoint (converted, cached). */
@@ -251,6 +293,7 @@ export async function benchGpu(): Promise<void> {
       : process.argv.includes('--cuda-graph')
         ? [...BRIDGE_VARIANTS.slice(0, 3), CUDA_GRAPH_VARIANT, ...BRIDGE_VARIANTS.slice(3)]
         : BRIDGE_VARIANTS;
+    await benchBaseline(provider, pictures, family);
     for (const [i, [form, dir]] of forms.entries()) {
       for (const [j, variant] of variants.entries()) {
         const label = variant.label ? `${form}, ${variant.label}` : form;
@@ -282,10 +325,11 @@ export async function benchGpu(): Promise<void> {
         ['vae.f32', 'VAE decoder picture (in [-1, 1])'],
       ] as const) {
         if (!existsSync(join(first, file)) || !existsSync(join(second, file))) continue;
-        const { max, mean, scale } = worstDifference(join(first, file), join(second, file));
+        const { max, mean, scale, nonFinite } = worstDifference(join(first, file), join(second, file));
+        const notFinite = nonFinite[0] + nonFinite[1] === 0 ? '' : `; values not finite: ${nonFinite[0]} and ${nonFinite[1]}, left out`;
         console.log(
           `${labels[0]} vs ${labels[k]}, ${what} on fixed inputs: worst difference ${max.toExponential(2)}, ` +
-            `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)})`,
+            `mean ${mean.toExponential(2)} (largest value ${scale.toFixed(2)}${notFinite})`,
         );
       }
     }

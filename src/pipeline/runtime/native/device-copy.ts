@@ -1,6 +1,6 @@
 import type { HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
-import { callAsync, openSession, type OpenOptions } from './open-session.js';
+import { openSession, type OpenOptions } from './open-session.js';
 import { boundOutputValues, describeValue, elementTypeNumber, memoryInfo, toHost, toValue } from './values.js';
 
 /**
@@ -80,7 +80,9 @@ export class DeviceCopier {
     try {
       check(this.#api, fn.BindInput(binding, 'x', input));
       bindOutput(binding);
-      check(this.#api, await callAsync(fn.RunWithBinding, session, null, binding));
+      // Called on this thread, not koffi's workers: a copy of a step's sample or prediction takes microseconds, and a
+      // hop to a worker thread and back costs more than that (three copies per step of a CUDA graph's job).
+      check(this.#api, fn.RunWithBinding(session, null, binding));
       afterRun?.(binding);
     } finally {
       fn.ReleaseIoBinding(binding);
