@@ -318,17 +318,22 @@ export function resolveParameters(
   if (compat === 'a1111' && seedMode !== 'per-image') fail('seedMode', 'A1111 draws noise per image: `seedMode` must be per-image');
   const width = size('width', request.width ?? defaultSide(initSize?.width));
   const height = size('height', request.height ?? defaultSide(initSize?.height));
+  // Checked in this order, so the first bad field is named; the first pass's prompts and CFG are its hires pass's defaults.
+  const promptSyntax = choice('promptSyntax', request.promptSyntax ?? 'a1111', ['plain', 'a1111'] as const);
+  const clipSkip = integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip);
+  const cfg = number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg);
+  const first: FirstPassFacts = { prompt: request.prompt, negativePrompt, cfg, width, height, steps, sampler: resolvedSampler, a1111Sampling };
   return {
     kind,
     prompt: request.prompt,
     negativePrompt,
-    promptSyntax: choice('promptSyntax', request.promptSyntax ?? 'a1111', ['plain', 'a1111'] as const),
+    promptSyntax,
     seed,
     seedMode,
     rng,
     steps,
-    clipSkip: integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip),
-    cfg: number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg),
+    clipSkip,
+    cfg,
     sampler: resolvedSampler,
     width,
     height,
@@ -336,7 +341,7 @@ export function resolveParameters(
     strength,
     preview: request.preview ?? false,
     networks: request.networks ?? [],
-    hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, { width, height, steps, sampler: resolvedSampler, a1111Sampling }, request),
+    hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, first),
     inpaint: resolveInpaint(request.inpaint, kind, a1111Sampling),
     compat,
     scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
@@ -394,8 +399,11 @@ function upscaledSize(width: number, height: number, scale: number): { width: nu
   return { width: Math.floor(width * scale + 1e-9), height: Math.floor(height * scale + 1e-9) };
 }
 
-/** What a hires fix takes from its first pass. */
+/** What a hires fix takes from its first pass, as resolved. */
 interface FirstPassFacts {
+  readonly prompt: string;
+  readonly negativePrompt: string;
+  readonly cfg: number;
   readonly width: number;
   readonly height: number;
   readonly steps: number;
@@ -403,7 +411,7 @@ interface FirstPassFacts {
   readonly a1111Sampling: boolean;
 }
 
-function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPassFacts, request: GenerationParameters): ResolvedHires {
+function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPassFacts): ResolvedHires {
   if (kind !== 'txt2img') fail('hires', `The hires fix is for txt2img only, got a ${kind} request`);
   const scale = number('hires.scale', hires.scale, REQUEST_LIMITS.hiresScale);
   const hiresSteps = integer('hires.steps', hires.steps ?? first.steps, REQUEST_LIMITS.steps);
@@ -422,12 +430,15 @@ function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPas
     ...target,
     upscaledWidth: upscaled.width,
     upscaledHeight: upscaled.height,
-    ...secondPassSettings(hires, first, request),
+    ...secondPassSettings(hires, first),
   };
 }
 
-/** A1111's hires sampler, prompt, negative prompt and Forge's hires CFG: only where A1111 sampling runs. */
-function secondPassSettings(hires: HiresOptions, first: FirstPassFacts, request: GenerationParameters): Pick<ResolvedHires, 'sampler' | 'prompt' | 'negativePrompt' | 'cfg'> {
+/**
+ * A1111's hires sampler, prompt, negative prompt and Forge's hires CFG: only where A1111 sampling runs. Each not
+ * given is the first pass's.
+ */
+function secondPassSettings(hires: HiresOptions, first: FirstPassFacts): Pick<ResolvedHires, 'sampler' | 'prompt' | 'negativePrompt' | 'cfg'> {
   for (const key of ['prompt', 'negativePrompt'] as const) {
     if (hires[key] !== undefined && typeof hires[key] !== 'string') fail(`hires.${key}`, `Expected \`hires.${key}\` to be a string, got ${describe(hires[key])}`);
   }
@@ -441,9 +452,9 @@ function secondPassSettings(hires: HiresOptions, first: FirstPassFacts, request:
   }
   return {
     sampler: hiresSampler,
-    prompt: hires.prompt ?? request.prompt,
-    negativePrompt: hires.negativePrompt ?? request.negativePrompt ?? '',
-    cfg: number('hires.cfg', hires.cfg ?? request.cfg ?? 7, REQUEST_LIMITS.cfg),
+    prompt: hires.prompt ?? first.prompt,
+    negativePrompt: hires.negativePrompt ?? first.negativePrompt,
+    cfg: number('hires.cfg', hires.cfg ?? first.cfg, REQUEST_LIMITS.cfg),
   };
 }
 

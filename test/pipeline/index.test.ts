@@ -22,7 +22,7 @@ describe('dreamcord/pipeline entry point', () => {
       'decodeImage',
       'toModelTensor',
       'fromModelOutput',
-      'maskFromImage',
+      'binarizeMask',
       'maskLuminance',
       'maskToLatent',
       'encodePng',

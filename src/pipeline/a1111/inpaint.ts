@@ -19,7 +19,7 @@ import type { MaskedContent, ResolvedInpaint, ResolvedRequest } from '../request
 import type { TimingRecorder } from '../timing.js';
 import { ImageNoise } from './image-noise.js';
 import { maskedArea } from './inpaint-crop.js';
-import { blurredMask, samplingMasks } from './inpaint-mask.js';
+import { blurredMask, overlayMask, samplingMasks } from './inpaint-mask.js';
 import { applyOverlay, overlayImage, type PasteTo } from './inpaint-overlay.js';
 import type { Denoiser } from './k-steps.js';
 import type { EpsModel } from './timestep-samplers.js';
@@ -112,15 +112,16 @@ interface WorkingArea {
 }
 
 /**
- * "Whole picture": the picture and its blurred mask as they are, the overlay through the mask doubled (clipped).
- * "Only masked": the mask's area cut out and resized (see inpaint-crop.ts), the overlay through the blurred mask;
- * undefined when the blurred mask marks nothing.
+ * "Whole picture": the picture and its blurred mask as they are. "Only masked": the mask's area cut out and resized
+ * (see inpaint-crop.ts); undefined when the blurred mask marks nothing. The overlay's mask is the blurred mask's
+ * either way (see `overlayMask`).
  */
 function workingArea(original: Rgb8Image, blurred: Uint8Array, inpaint: ResolvedInpaint, width: number, height: number): WorkingArea | undefined {
-  if (!inpaint.onlyMasked) return { picture: original, mask: blurred, overlayMask: blurred.map((v) => Math.min(v * 2, 255)) };
+  const overlay = overlayMask(blurred, inpaint.onlyMasked);
+  if (!inpaint.onlyMasked) return { picture: original, mask: blurred, overlayMask: overlay };
   const area = maskedArea(original, blurred, inpaint.maskedPadding, width, height);
   if (!area) return undefined;
-  return { picture: area.picture, mask: area.mask, overlayMask: blurred, pasteTo: area.pasteTo };
+  return { picture: area.picture, mask: area.mask, overlayMask: overlay, pasteTo: area.pasteTo };
 }
 
 /**

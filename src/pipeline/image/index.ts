@@ -16,7 +16,6 @@ export {
   isFullMask,
   MASK_THRESHOLD,
   maskFromAlpha,
-  maskFromImage,
   maskLuminance,
   maskToLatent,
 } from './mask.js';

@@ -11,17 +11,6 @@ export function binarizeMask(gray: GrayImage): Mask {
 }
 
 /**
- * The mask a member drew as a separate image (white = repaint), binary: {@link maskLuminance} binarized at 0.5, as
- * diffusers' mask processor does (`do_binarize`). Resampling before binarizing keeps the drawn edge where it was
- * instead of snapping it to the nearest source pixel.
- *
- * @param size - the size of the image the mask belongs to.
- */
-export function maskFromImage(maskImage: RgbImage, size: Size): Mask {
-  return binarizeMask(maskLuminance(maskImage, size));
-}
-
-/**
  * The mask a member drew as a separate image, grey levels kept (A1111's `create_binary_mask` of an opaque mask:
  * `convert('L')`, no threshold): luminance with Pillow's `convert("L")` weights and, when the mask has another
  * size than the image, bilinear resampling onto `size` (see `resizeBilinear`).

@@ -11,7 +11,7 @@ import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { blendAfter, blendBefore, blendLatents, maskedContent, ONLY_MASKED_BLANK } from '../../../src/pipeline/a1111/inpaint.js';
 import { inpaintInfotext } from '../../../src/pipeline/a1111/inpaint-infotext.js';
 import { pillowResize } from '../../../src/pipeline/image/pillow-resample.js';
-import { a1111Masks } from '../../../src/pipeline/a1111/inpaint-mask.js';
+import { blurredMask, overlayMask, samplingMasks } from '../../../src/pipeline/a1111/inpaint-mask.js';
 import { fillMaskedArea } from '../../../src/pipeline/a1111/inpaint-fill.js';
 import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
@@ -62,18 +62,20 @@ const latentWidth = width / 8;
 const latentHeight = height / 8;
 const size = fixture.shape.reduce((a, b) => a * b, 1);
 const alphasCumprod = ldmAlphasCumprod({ beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' });
-const defaultMasks = a1111Masks(drawn, { blur: 4, invert: false }, latentWidth, latentHeight);
+const defaultBlurred = blurredMask(drawn, { blur: 4, invert: false });
+const defaultMasks = samplingMasks(defaultBlurred, width, height, latentWidth, latentHeight);
 
 /** The largest |difference| relative to max(1, |expected|). */
 function worstRelative(actual: ArrayLike<number>, expected: readonly number[]): number {
   return Math.max(...expected.map((e, i) => Math.abs((actual[i] ?? NaN) - e) / Math.max(1, Math.abs(e))));
 }
 
-/** The masks A1111 makes from `mask` with the case's settings, each against the transcription's bytes. */
+/** The masks A1111 makes from `mask` with the case's settings ("Whole picture"), each against the transcription's bytes. */
 function assertMasks(mask: Mask, c: Omit<MaskCase, 'invert'> & { readonly invert?: boolean }): void {
-  const masks = a1111Masks(mask, { blur: c.blur, invert: c.invert ?? false }, latentWidth, latentHeight);
-  assert.deepEqual(Array.from(masks.blurred), c.blurred, 'cv2.GaussianBlur');
-  assert.deepEqual(Array.from(masks.overlay), c.overlay, 'mask_for_overlay (grey levels: a grey alpha)');
+  const blurred = blurredMask(mask, { blur: c.blur, invert: c.invert ?? false });
+  const masks = samplingMasks(blurred, width, height, latentWidth, latentHeight);
+  assert.deepEqual(Array.from(blurred), c.blurred, 'cv2.GaussianBlur');
+  assert.deepEqual(Array.from(overlayMask(blurred, false)), c.overlay, 'mask_for_overlay (grey levels: a grey alpha)');
   assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask (Pillow bicubic, rounded: mask_round)');
   // The inpainting UNet's mask at latent size: the top-left pixel of each 8 × 8 block.
   const shrunk = Array.from({ length: latentWidth * latentHeight }, (_, k) => masks.conditioning[Math.floor(k / latentWidth) * 8 * width + (k % latentWidth) * 8]);
@@ -147,7 +149,7 @@ describe('A1111 inpainting against its numpy transcription', () => {
   it('apply_overlay: the original composited over the 8-bit picture through the doubled blurred mask, byte for byte', () => {
     const original = { width, height, data: Uint8Array.from(fixture.overlay.original) };
     const generated: RgbImage = { width, height, channels: 3, data: Float32Array.from(fixture.overlay.generated) };
-    const result = applyOverlay(generated, overlayImage(original, defaultMasks.overlay));
+    const result = applyOverlay(generated, overlayImage(original, overlayMask(defaultBlurred, false)));
     assert.deepEqual(Array.from(result.data), fixture.overlay.result);
   });
 });

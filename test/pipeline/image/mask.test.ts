@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import sharp from 'sharp';
 import {
   applyMaskToImage,
+  binarizeMask,
   compositeOutsideMask,
   decodeImage,
   featherMask,
@@ -10,7 +11,6 @@ import {
   isEmptyMask,
   isFullMask,
   maskFromAlpha,
-  maskFromImage,
   maskLuminance,
   maskToLatent,
   regionMask,
@@ -35,10 +35,13 @@ function rgb(width: number, height: number, value: (i: number) => number): RgbIm
   return { width, height, channels: 3, data: Float32Array.from({ length: width * height * 3 }, (_, i) => value(i)) };
 }
 
-describe('maskFromImage', () => {
+/** A mask a member drew as a separate image, binarized as the diffusers-mode product reads it. */
+const binaryMaskOf = (image: RgbImage, size: { width: number; height: number }): Mask => binarizeMask(maskLuminance(image, size));
+
+describe('a drawn mask, binarized (maskLuminance, then binarizeMask)', () => {
   it('turns mask.png into mask.f32 ≥ 0.5', async () => {
     const { image } = await decodeImage(await readReference('mask.png'), LIMITS);
-    const mask = maskFromImage(image, SIZE);
+    const mask = binaryMaskOf(image, SIZE);
     const expected = Float32Array.from(await readF32('mask.f32'), (v) => (v >= 0.5 ? 1 : 0));
     assert.deepEqual(mask.data, expected);
   });
@@ -47,17 +50,17 @@ describe('maskFromImage', () => {
     // mask.png at half size: its 2× upscale must give back the same rectangle (edges at even pixels).
     const half = await sharp(await readReference('mask.png')).resize(32, 32, { kernel: 'nearest' }).png().toBuffer();
     const { image } = await decodeImage(half, LIMITS);
-    assert.deepEqual(maskFromImage(image, SIZE).data, await readF32('mask.f32'));
+    assert.deepEqual(binaryMaskOf(image, SIZE).data, await readF32('mask.f32'));
     // ... and from double size, shrinking.
     const double = await sharp(await readReference('mask.png')).resize(128, 128, { kernel: 'nearest' }).png().toBuffer();
     const large = await decodeImage(double, LIMITS);
-    assert.deepEqual(maskFromImage(large.image, SIZE).data, await readF32('mask.f32'));
+    assert.deepEqual(binaryMaskOf(large.image, SIZE).data, await readF32('mask.f32'));
   });
 
   it("binarizes colour masks on Pillow's luminance, white = repaint", () => {
     // red (L 76), grey 127, grey 128, white
     const bytes = { width: 4, height: 1, data: Uint8Array.of(255, 0, 0, 127, 127, 127, 128, 128, 128, 255, 255, 255) };
-    const mask = maskFromImage(fromRgb8(bytes), { width: 4, height: 1 });
+    const mask = binaryMaskOf(fromRgb8(bytes), { width: 4, height: 1 });
     assert.deepEqual(mask.data, Float32Array.of(0, 0, 1, 1));
   });
 });
