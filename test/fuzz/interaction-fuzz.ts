@@ -187,6 +187,8 @@ export type FuzzTarget = Pick<BotHarness, 'fake' | 'storeUrl'> & {
 
 /** How long a run's accepted jobs may take to finish once its actions are done. */
 const SETTLE_MS = 120_000;
+/** How long after a job's record ends its answer may take to be logged. */
+const ANSWER_LOG_MS = 10_000;
 
 /** The bot, its members, and the invariants' bookkeeping. */
 export class FuzzWorld {
@@ -331,11 +333,14 @@ export class FuzzWorld {
     const { fake } = this.#bot;
     await this.settle();
     const accepted = this.#tally.said('job accepted').map((line) => String(line['jobId']));
-    const answers = ANSWERS.flatMap((msg) => this.#tally.said(msg)).map((line) => String(line['jobId']));
     const statuses = await Promise.all(accepted.map(async (id) => [id, (await this.#jobs.get(id))?.status] as const));
-    const unanswered = statuses.filter(([id, status]) => status !== 'cancelled' && !answers.includes(id)).map(([id]) => id);
-    this.#check(unanswered.length === 0, `jobs the bot never answered: ${unanswered.join(', ')}`);
-    this.#check(new Set(answers).size === answers.length, 'a job answered twice (by the bot’s log)');
+    const answers = () => ANSWERS.flatMap((msg) => this.#tally.said(msg)).map((line) => String(line['jobId']));
+    const unanswered = () => statuses.filter(([id, status]) => status !== 'cancelled' && !answers().includes(id)).map(([id]) => id);
+    // A job's answer is logged a moment after its record ends (its message is indexed in between).
+    const deadline = Date.now() + ANSWER_LOG_MS;
+    while (unanswered().length > 0 && Date.now() < deadline) await sleep(50);
+    this.#check(unanswered().length === 0, `jobs the bot never answered: ${unanswered().join(', ')}`);
+    this.#check(new Set(answers()).size === answers().length, 'a job answered twice (by the bot’s log)');
     const shown = [...answersIn(fake)].filter(([, messages]) => messages.size > 1).map(([id]) => id);
     this.#check(shown.length === 0, `jobs with two results in the channel: ${shown.join(', ')}`);
     this.#checkNewVersions();
