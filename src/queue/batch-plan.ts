@@ -1,3 +1,4 @@
+import { projectFinishes } from './eta.js';
 import type { FairQueue } from './fair-queue.js';
 import type { BatchSettings } from './runner.js';
 
@@ -45,39 +46,142 @@ export function companionsOf<P, R>(
 }
 
 /**
- * How far {@link planStarts} plays ahead, in job visits (each start it plays reads the fair order of every job still
- * waiting): 10,000 plays every start of a queue of up to 100 jobs (the default `maxQueued`). Figures: `npm run bench
- * -- eta`.
+ * How far the plans play ahead, in job visits (each start played reads the fair order of every job still waiting):
+ * 10,000 plays every start of a queue of up to 100 jobs (the default `maxQueued`). Figures: `npm run bench -- eta`.
  */
 const PLAN_BUDGET = 10_000;
 
 /**
+ * Plays the queue's starts on a copy of `fair` (which is not touched), one at a time: the job whose turn it is among
+ * those that may start (p-queue's `dequeue`), then the companions its batch takes in fair order (`takeBatch` with
+ * {@link companionsOf}; skipped when no other job of its key waits, which takes none). Both plans below play with
+ * it, so they group jobs exactly as the queue's runner does.
+ */
+class StartPlayer<P, R> {
+  readonly #future: FairQueue;
+  readonly #batching: BatchSettings<P, R> | undefined;
+  readonly #candidateOf: (id: string) => BatchCandidate<P> | undefined;
+  /** Jobs still waiting by batch key, to skip `takeBatch`'s walk where no companion can be. */
+  readonly #waitingByKey = new Map<string | undefined, number>();
+  #visits = 0;
+
+  constructor(fair: FairQueue, batching: BatchSettings<P, R> | undefined, candidateOf: (id: string) => BatchCandidate<P> | undefined) {
+    this.#future = fair.copy();
+    this.#batching = batching;
+    this.#candidateOf = candidateOf;
+    for (const key of this.#future.order().map((id) => candidateOf(id)?.batchKey)) this.#waitingByKey.set(key, (this.#waitingByKey.get(key) ?? 0) + 1);
+  }
+
+  /** Whether one more start fits in {@link PLAN_BUDGET}. */
+  get withinBudget(): boolean {
+    return this.#visits + this.#future.waiting <= PLAN_BUDGET;
+  }
+
+  /**
+   * The ids of the next start (its head first), among the jobs `mayStart` allows to head it (by default every job);
+   * `undefined` when none of them waits.
+   */
+  next(mayStart?: (id: string) => boolean): string[] | undefined {
+    this.#visits += this.#future.waiting;
+    const head = this.#future.takeNext(mayStart);
+    if (head === undefined) return undefined;
+    const candidate = this.#candidateOf(head);
+    const key = candidate?.batchKey;
+    const others = (this.#waitingByKey.get(key) ?? 0) - 1;
+    const batch = candidate !== undefined && others > 0 ? companionsOf(this.#batching, candidate, this.#candidateOf) : undefined;
+    const taken = batch ? this.#future.takeBatch(batch.accepts, batch.full) : [];
+    this.#waitingByKey.set(key, others - taken.length);
+    return [head, ...taken];
+  }
+
+  /** The jobs not played yet, in fair order. */
+  rest(): string[] {
+    return this.#future.order();
+  }
+}
+
+/**
  * The starts the queue will make for the waiting jobs of `fair`, in order, each the ids of the jobs that start
- * together in one slot: what the queue does each time a slot frees, played on a copy of `fair` (which is not
- * touched) — the job whose turn it is (p-queue's `dequeue`), then the companions its batch takes in fair order
- * (`takeBatch` with {@link companionsOf}; skipped when no other job of its key waits, which takes none).
- * Exact until a job is added or removed, whichever slot frees first.
+ * together in one slot: what the queue does each time a slot frees (see {@link StartPlayer}), where any free slot
+ * runs any job — so the order does not depend on which slot frees first, and is exact until a job is added or
+ * removed.
  *
  * Each start played reads the fair order, so a long queue is played only as far as {@link PLAN_BUDGET} allows (at
  * least one start): the jobs left after that are counted alone in their fair order, which overstates their wait
  * when they would batch — they are far back, where newcomers will move them anyway.
  */
 export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>, candidateOf: (id: string) => BatchCandidate<P> | undefined): string[][] {
-  const future = fair.copy();
-  const keyOf = (id: string) => candidateOf(id)?.batchKey;
-  const waitingByKey = new Map<string | undefined, number>();
-  for (const key of future.order().map(keyOf)) waitingByKey.set(key, (waitingByKey.get(key) ?? 0) + 1);
+  const player = new StartPlayer(fair, batching, candidateOf);
   const starts: string[][] = [];
-  for (let visits = future.waiting; visits <= PLAN_BUDGET || starts.length === 0; visits += future.waiting) {
-    const head = future.takeNext();
-    if (head === undefined) return starts;
-    const candidate = candidateOf(head);
-    const key = candidate?.batchKey;
-    const others = (waitingByKey.get(key) ?? 0) - 1;
-    const batch = candidate !== undefined && others > 0 ? companionsOf(batching, candidate, candidateOf) : undefined;
-    const taken = batch ? future.takeBatch(batch.accepts, batch.full) : [];
-    waitingByKey.set(key, others - taken.length);
-    starts.push([head, ...taken]);
+  while (starts.length === 0 || player.withinBudget) {
+    const start = player.next();
+    if (!start) return starts;
+    starts.push(start);
   }
-  return [...starts, ...future.order().map((id) => [id])];
+  return [...starts, ...player.rest().map((id) => [id])];
+}
+
+/** The GPU slots where each runs only some jobs (GPU workers, each with its own models), as they stand now. */
+export interface SlotsWithRoom<P> {
+  /** Slots in all (the queue's concurrency: each worker's slots). */
+  readonly count: number;
+  /** The slots taken now: the payload of a job of each running batch (they share its key), and ms until it ends. */
+  readonly taken: ReadonlyArray<{ readonly payload: P; readonly endMs: number }>;
+  /** Whether a job may start beside the running ones (`QueueSettings.hasRoom`). */
+  readonly hasRoom: (payload: P, running: readonly P[]) => boolean;
+}
+
+/** Jobs that start together in one slot (their ids, the head first), and when they end, in ms from now. */
+export interface TimedStart {
+  readonly ids: readonly string[];
+  readonly endMs: number;
+}
+
+/**
+ * The starts the queue will make for the waiting jobs of `fair` where a job needs room on a slot with its model
+ * (GPU workers), each with its end: the queue's own moves played ahead on its slots in time. Whenever a slot is free
+ * — now, then each time the running start that ends first ends — the next job that has room beside those running
+ * starts with its batch (see {@link StartPlayer}), taking a slot for `durationMs` of its ids. So which model gets a
+ * freed worker follows from which worker frees first, as in the queue, and a job without room keeps its place while
+ * the jobs behind it start.
+ *
+ * Jobs that cannot start in the play (no worker online has their model), and those past {@link PLAN_BUDGET}, are
+ * counted alone in their fair order after it, each on the first slot to free.
+ */
+export function planStartsWithRoom<P, R>(
+  fair: FairQueue,
+  batching: BatchSettings<P, R> | undefined,
+  candidateOf: (id: string) => BatchCandidate<P> | undefined,
+  slots: SlotsWithRoom<P>,
+  durationMs: (ids: readonly string[]) => number,
+): TimedStart[] {
+  const player = new StartPlayer(fair, batching, candidateOf);
+  const taken = [...slots.taken];
+  const starts: TimedStart[] = [];
+  let now = 0;
+  const playing = () => starts.length === 0 || player.withinBudget;
+  while (playing()) {
+    const running = taken.map(({ payload }) => payload);
+    const mayStart = (id: string) => {
+      const candidate = candidateOf(id);
+      return candidate !== undefined && slots.hasRoom(candidate.job.payload, running);
+    };
+    const ids = taken.length < slots.count ? player.next(mayStart) : undefined;
+    const payload = ids?.[0] === undefined ? undefined : candidateOf(ids[0])?.job.payload;
+    if (ids && payload !== undefined) {
+      const endMs = now + durationMs(ids);
+      taken.push({ payload, endMs });
+      starts.push({ ids, endMs });
+      continue;
+    }
+    // No room now: time moves on to the end of the start that ends first, which frees its slot.
+    const first = taken.reduce((earliest, slot, index) => (slot.endMs < (taken[earliest]?.endMs ?? Infinity) ? index : earliest), 0);
+    const [freed] = taken.splice(first, 1);
+    if (!freed) break; // nothing runs and nothing can start
+    now = Math.max(now, freed.endMs);
+  }
+  const rest = player.rest();
+  const freeAt = [...taken.map(({ endMs }) => endMs), ...Array<number>(Math.max(slots.count - taken.length, 0)).fill(now)];
+  const finishes = projectFinishes(freeAt, slots.count, rest.map((id) => durationMs([id])));
+  return [...starts, ...rest.map((id, i) => ({ ids: [id], endMs: finishes[i] ?? now }))];
 }

@@ -84,13 +84,16 @@ export class FairQueue implements Queue<RunFunction, FairQueueAddOptions> {
     return this.#takeNext()?.run;
   }
 
-  /** What {@link dequeue} does, returning the id of the job taken: for predicting starts on a {@link copy}. */
-  takeNext(): string | undefined {
-    return this.#takeNext()?.id;
+  /**
+   * What {@link dequeue} does, returning the id of the job taken: for predicting starts on a {@link copy}, where
+   * `mayStart` says which jobs would have room then (a copy has none of its own: room depends on what runs then).
+   */
+  takeNext(mayStart: (id: string) => boolean = this.#mayStart): string | undefined {
+    return this.#takeNext(mayStart)?.id;
   }
 
-  #takeNext(): Waiting | undefined {
-    const [id] = this.#orderOf((waiting) => this.#mayStart(waiting.id));
+  #takeNext(mayStart: (id: string) => boolean = this.#mayStart): Waiting | undefined {
+    const [id] = this.#orderOf((waiting) => mayStart(waiting.id));
     const waiting = id === undefined ? undefined : this.#byId.get(id);
     if (!waiting) return undefined;
     this.#byId.delete(waiting.id);

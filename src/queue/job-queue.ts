@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import PQueue, { TimeoutError } from 'p-queue';
 import { z } from 'zod';
-import { companionsOf, planStarts } from './batch-plan.js';
+import { companionsOf, planStarts, planStartsWithRoom, type TimedStart } from './batch-plan.js';
 import { expectInteger } from './checks.js';
 import { projectFinishes, remainingMs } from './eta.js';
 import type { JobOutcome, JobQueueEvents, Placement, QueueInspection, QueueStats } from './events.js';
@@ -300,8 +300,12 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
    */
   #hasRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>, id: string): boolean {
     const entry = this.#live.get(id);
-    const taken = new Map([...this.#slots].map((running) => [running.batch, running.job.payload]));
-    return entry !== undefined && hasRoom(entry.job.payload, [...taken.values()]);
+    return entry !== undefined && hasRoom(entry.job.payload, [...this.#runningBatches().values()]);
+  }
+
+  /** The batches holding a slot now, each with the payload of one of its jobs still running. */
+  #runningBatches(): Map<Batch<P, R> | undefined, P> {
+    return new Map([...this.#slots].map((running) => [running.batch, running.job.payload]));
   }
 
   resize(concurrency: number): void {
@@ -578,36 +582,57 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
   /**
    * Position and ETA of every waiting job, by id, in start order; computed once per change and clock tick. A job's
    * position is the start it is in (1: it starts when a slot next frees, in a batch or alone); its ETA is that
-   * start's end, the planned starts laid on the slots as they free.
+   * start's end.
    */
   #placements(): Map<string, Placement> {
     const at = this.#options.now();
     if (this.#cached?.version === this.#version && this.#cached.at === at) return this.#cached.placements;
-    const running = new Set([...this.#slots].map((entry) => entry.batch));
-    const starts = this.#plannedStarts();
-    const finishes = projectFinishes(
-      [...running].map((batch) => this.#remainingMs(batch)),
-      this.#concurrency,
-      starts.map((members) => this.#timings.expectedMs(this.#slotRunOf(members))),
-    );
+    const { hasRoom } = this.#options;
+    const starts = hasRoom ? this.#startsWithRoom(hasRoom) : this.#startsOnAnySlot();
     const placements = new Map(
-      starts.flatMap((members, i) => members.map((entry) => [entry.job.id, { position: i + 1, etaMs: Math.round(finishes[i] ?? 0) }] as const)),
+      starts.flatMap(({ ids, endMs }, i) => ids.map((id) => [id, { position: i + 1, etaMs: Math.round(endMs) }] as const)),
     );
     this.#cached = { version: this.#version, at, placements };
     return placements;
   }
 
+  /** Where any free slot runs any job (the bot's own GPU): the planned starts laid on the slots as they free. */
+  #startsOnAnySlot(): TimedStart[] {
+    const starts = this.#plannedStarts();
+    const finishes = projectFinishes(
+      [...this.#runningBatches().keys()].map((batch) => this.#remainingMs(batch)),
+      this.#concurrency,
+      starts.map((members) => this.#timings.expectedMs(this.#slotRunOf(members))),
+    );
+    return starts.map((members, i) => ({ ids: members.map((entry) => entry.job.id), endMs: finishes[i] ?? 0 }));
+  }
+
   /**
-   * The waiting jobs grouped by the start they will be in, in order: the queue's own moves played ahead
-   * (`planStarts`), recomputed only when the waiting jobs change. Without batching each job starts alone in the
-   * fair order. With room per slot (GPU workers, `hasRoom`) what starts depends on which worker frees next and which
-   * models it has, which the plan cannot know: there too each job is counted alone in fair order, as before batching.
+   * Where a job needs room on a slot with its model (GPU workers, `hasRoom`): what starts depends on which worker
+   * frees first, so the queue's moves are played in time on the slots (`planStartsWithRoom`), from the running
+   * batches' remaining times, each start timed as the bot's own are.
+   */
+  #startsWithRoom(hasRoom: NonNullable<QueueSettings<P, R>['hasRoom']>): TimedStart[] {
+    const taken = [...this.#runningBatches()].map(([batch, payload]) => ({ payload, endMs: this.#remainingMs(batch) }));
+    const entryOf = (id: string) => this.#require(this.#live.get(id), id);
+    return planStartsWithRoom(
+      this.#fair,
+      this.#options.batching,
+      (id) => this.#live.get(id),
+      { count: this.#concurrency, taken, hasRoom },
+      (ids) => this.#timings.expectedMs(this.#slotRunOf(ids.map(entryOf))),
+    );
+  }
+
+  /**
+   * The waiting jobs grouped by the start they will be in, in order, where any free slot runs any job: the queue's
+   * own moves played ahead (`planStarts`), recomputed only when the waiting jobs change. Without batching each job
+   * starts alone in the fair order.
    */
   #plannedStarts(): readonly (readonly Entry<P, R>[])[] {
     if (this.#plan?.version === this.#orderVersion) return this.#plan.starts;
-    const { batching, hasRoom } = this.#options;
-    const ids =
-      batching && !hasRoom ? planStarts(this.#fair, batching, (id) => this.#live.get(id)) : this.#fair.order().map((id) => [id]);
+    const { batching } = this.#options;
+    const ids = batching ? planStarts(this.#fair, batching, (id) => this.#live.get(id)) : this.#fair.order().map((id) => [id]);
     const starts = ids.map((batch) => batch.map((id) => this.#require(this.#live.get(id), id)));
     this.#plan = { version: this.#orderVersion, starts };
     return starts;

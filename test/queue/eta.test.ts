@@ -6,19 +6,7 @@ import fc from 'fast-check';
 import { alongLine, BatchDurations } from '../../src/queue/batch-durations.js';
 import { companionsOf, planStarts, type BatchCandidate } from '../../src/queue/batch-plan.js';
 import { FairQueue, type BatchJob, type BatchSettings, type JobRunner } from '../../src/queue/index.js';
-import { FakeClock, ManualRunner, request, startQueue, submitOk, type Accepted, type Request } from './helpers.js';
-
-/** A batch runner whose jobs end when the test says so (all of a batch at once, or one by one). */
-class ManualBatchRunner {
-  readonly batches: Array<{ readonly jobs: readonly BatchJob<Request>[]; readonly finish: () => void }> = [];
-
-  readonly run = (jobs: readonly BatchJob<Request>[]): Promise<string>[] => {
-    const finishers: Array<() => void> = [];
-    const attempts = jobs.map(({ job }) => new Promise<string>((resolve) => finishers.push(() => resolve(job.payload.prompt))));
-    this.batches.push({ jobs, finish: () => finishers.forEach((finish) => finish()) });
-    return attempts;
-  };
-}
+import { FakeClock, ManualBatchRunner, ManualRunner, request, startQueue, submitOk, type Accepted, type Request } from './helpers.js';
 
 /** Prompts "<key>: …" batch by key ("solo: …" never batches), `count` images of 2 rows each (guidance). */
 function batchingBy<R>(run: BatchSettings<Request, R>['run'], maxSize = 8): BatchSettings<Request, R> {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { after } from 'node:test';
 import { z } from 'zod';
-import { JobQueue, type Job, type JobContext, type JobRunner, type QueueSettings, type SubmitResult } from '../../src/queue/index.js';
+import { JobQueue, type BatchJob, type Job, type JobContext, type JobRunner, type QueueSettings, type SubmitResult } from '../../src/queue/index.js';
 import { Store } from '../../src/store/index.js';
 import { tempDir } from '../support/temp-dir.js';
 
@@ -77,6 +77,23 @@ export class ManualRunner<R> {
       await new Promise<void>((wake) => this.#waiters.push(wake));
     }
   }
+}
+
+/** A batch runner whose jobs end when the test says so (all of a batch at once, or one by one). */
+export class ManualBatchRunner {
+  readonly batches: Array<{ readonly jobs: readonly BatchJob<Request>[]; readonly finish: () => void }> = [];
+
+  readonly run = (jobs: readonly BatchJob<Request>[]): Promise<string>[] => {
+    const finishers: Array<() => void> = [];
+    const attempts = jobs.map(({ job }) => new Promise<string>((resolve) => finishers.push(() => resolve(job.payload.prompt))));
+    this.batches.push({ jobs, finish: () => finishers.forEach((finish) => finish()) });
+    return attempts;
+  };
+}
+
+/** Resolves once `condition` holds (checked every few ms). */
+export async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** A clock the test moves by hand, in ms. */

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { hasRoomFor, type WorkerSlots } from '../../src/gpu-workers/slot-matching.js';
 import type { BatchJob, BatchSettings } from '../../src/queue/index.js';
 import { seededRandom } from '../support/seeded-random.js';
-import { ManualRunner, startQueue, submitOk, type Request } from './helpers.js';
+import { ManualRunner, startQueue, submitOk, waitFor, type Request } from './helpers.js';
 
 /** The model a test job asks for: the prompt's first word ("xl cat" → "xl"). */
 const modelOf = (payload: Request) => payload.prompt.split(' ')[0] ?? '';
@@ -94,11 +94,6 @@ describe('room per model with batching (GPU workers that batch)', () => {
     await queue.close({ drain: false });
   });
 });
-
-/** Resolves once `condition` holds (checked every few ms). */
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
 
 describe('hasRoomFor', () => {
   const worker = (capacity: number, ...models: string[]): WorkerSlots => ({ capacity, models: new Set(models) });
