@@ -3,7 +3,10 @@
 // member of the batch has made its call for the step (or left), and then calls that can share a run (same UNet
 // session, same timestep, same shape after the batch axis) go to the model as ONE batch, at most `maxRows` rows per
 // run. A UNet row's prediction does not depend on the other rows of its batch, so every picture is the one its
-// request makes alone (bitwise on the CPU provider: test/pipeline/batch-generate.test.ts).
+// request makes alone (bitwise on the CPU provider: test/pipeline/batch-generate.test.ts). The joined inputs are kept
+// for the batch's life (`JoinedInputs`): its joined text conditioning is one constant tensor, which the native
+// bridge binds once per batch, as it binds a job's own once per job.
+import { JoinedInputs } from './models/joined-inputs.js';
 import type { ModelSession, RunClock } from './runtime/session.js';
 import type { Unet, UnetCall, UnetRouter } from './models/unet.js';
 
@@ -35,6 +38,7 @@ export class UnetBatch {
   readonly #maxRows: number;
   #active: number;
   #waiting: Waiting[] = [];
+  readonly #joins = new JoinedInputs();
   readonly members: readonly UnetBatchMember[];
 
   /**
@@ -91,6 +95,7 @@ export class UnetBatch {
       const predictions = await first.unet.predictTogether(
         run.map((waiting) => waiting.call),
         clock,
+        this.#joins,
       );
       run.forEach((waiting, i) => {
         // Each member's loop counts the time of the runs it took part in.

@@ -10,7 +10,8 @@ import {
   type RgbImage,
 } from '../../src/pipeline/index.js';
 import { ModelSession } from '../../src/pipeline/runtime/session.js';
-import { concatRows, splitRows } from '../../src/pipeline/runtime/tensor.js';
+import { JoinedInputs } from '../../src/pipeline/models/joined-inputs.js';
+import { concatRows, constantScope, constantTensor, splitRows } from '../../src/pipeline/runtime/tensor.js';
 
 const TINY_SD = 'test/fixtures/tiny-sd';
 
@@ -163,5 +164,25 @@ describe('batch rows of a tensor', () => {
     assert.throws(() => concatRows([a, { type: 'float32', dims: [1, 3], data: new Float32Array(3) }]), /cannot join float32\[1,3\] to float32\[1,2\]/);
     assert.throws(() => concatRows([a, { type: 'int32', dims: [1, 2], data: new Int32Array(2) }]), /cannot join int32/);
     assert.throws(() => splitRows(a, [2]), /cannot split 1 rows into parts of 2/);
+    assert.throws(() => concatRows([a, a], concatRows([a])), /cannot join float32\[2,2\] into float32\[1,2\]/);
+  });
+
+  it("keeps a batch's joined inputs: the same constant tensor from the same constant parts, a rewritten buffer otherwise", () => {
+    const joins = new JoinedInputs();
+    const [a, b] = [Float32Array.of(1, 2), Float32Array.of(3, 4)].map((data) => constantTensor({ type: 'float32', dims: [1, 2], data } as const));
+    assert.ok(a && b);
+    const conditioning = joins.join([a, b]);
+    assert.deepEqual(conditioning, { type: 'float32', dims: [2, 2], data: Float32Array.of(1, 2, 3, 4) });
+    assert.equal(constantScope(conditioning), 'batch');
+    assert.equal(joins.join([a, b]), conditioning);
+    // Other parts (a member left, a run of other jobs) are another join; one part is itself.
+    assert.notEqual(joins.join([b, a]), conditioning);
+    assert.equal(joins.join([a]), a);
+    const sample = { type: 'float32', dims: [1, 2], data: Float32Array.of(5, 6) } as const;
+    const samples = joins.join([a, sample]);
+    assert.equal(constantScope(samples), undefined);
+    sample.data.set([7, 8]);
+    assert.equal(joins.join([a, sample]), samples);
+    assert.deepEqual(samples.data, Float32Array.of(1, 2, 7, 8));
   });
 });

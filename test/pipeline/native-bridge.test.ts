@@ -7,12 +7,14 @@ import { isPipelineError } from '../../src/pipeline/errors.js';
 import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
 import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
-import { loadCApi } from '../../src/pipeline/runtime/native/c-api.js';
+import { loadCApi, type CFunction } from '../../src/pipeline/runtime/native/c-api.js';
 import { MAX_SHAPES } from '../../src/pipeline/runtime/native/device-runs.js';
 import { createNativeSession } from '../../src/pipeline/runtime/native/native-session.js';
 import { SessionFactory, type SessionFactoryOptions } from '../../src/pipeline/runtime/session-factory.js';
-import type { ModelSession, RunClock } from '../../src/pipeline/runtime/session.js';
+import { ModelSession, type RunClock } from '../../src/pipeline/runtime/session.js';
 import { constantTensor, type HostTensor } from '../../src/pipeline/runtime/tensor.js';
+import { Unet } from '../../src/pipeline/models/unet.js';
+import { UnetBatch } from '../../src/pipeline/unet-batch.js';
 import { seededRandom } from '../support/seeded-random.js';
 
 const TINY = 'test/fixtures/tiny-sd';
@@ -167,6 +169,87 @@ describe("native bridge's IoBinding (a job's UNet steps), on the CPU", () => {
   });
 });
 
+/** How many times each input was bound through the bridge's IoBinding while `action` ran (BindInput observed, not replaced). */
+async function bindsDuring<T>(action: () => Promise<T>): Promise<{ result: T; binds: Record<string, number> }> {
+  const api = await loadNativeBridge();
+  assert.ok(!(api instanceof Error));
+  const fn = api.fn as { BindInput: CFunction };
+  const bindInput = fn.BindInput;
+  const binds: Record<string, number> = {};
+  const counted = (...args: unknown[]): unknown => {
+    const name = String(args[1]);
+    binds[name] = (binds[name] ?? 0) + 1;
+    return bindInput(...args);
+  };
+  fn.BindInput = Object.assign(counted, { async: bindInput.async.bind(bindInput) });
+  try {
+    return { result: await action(), binds };
+  } finally {
+    fn.BindInput = bindInput;
+  }
+}
+
+/**
+ * Three jobs of 2 rows each (their own conditioning and samples) through one {@link UnetBatch} of at most `maxRows`
+ * rows a run, for 3 steps: every job's prediction at every step.
+ */
+async function batchSteps(session: ModelSession, maxRows: number): Promise<Float32Array[][]> {
+  const unet = new Unet(session);
+  const batch = new UnetBatch(3, maxRows);
+  const jobs = batch.members.map((member, j) => ({
+    member,
+    unet: unet.routedThrough(member.router),
+    inputs: unet.createInputs(2, 8, 8, floats([2, 77, 16], 20 + j), 77),
+  }));
+  const steps: Float32Array[][] = [];
+  for (let i = 0; i < 3; i++) {
+    const predictions = jobs.map(({ unet: routed, inputs }, j) => {
+      inputs.sample.values.set(floats([...inputs.sample.dims], 100 * j + i));
+      return routed.predict(inputs, 900 - 100 * i).then((prediction) => prediction.slice());
+    });
+    steps.push(await Promise.all(predictions));
+  }
+  for (const { member } of jobs) member.leave();
+  return steps;
+}
+
+describe("native bridge's IoBinding for a batch of jobs (UnetBatch), on the CPU", () => {
+  it("gives the plain run's predictions bit for bit at every step, in float32 and float16, binding the batch's conditioning once per run", async () => {
+    for (const [dir, type] of [[TINY, 'float32'], [TINY_FP16, 'float16']] as const) {
+      const [plain, native, release] = await bothWays(`${dir}/unet/model.onnx`);
+      // One run of 6 rows a step; or runs of 4 rows and 2 (two jobs, then the third alone, fed as it is alone).
+      for (const maxRows of [Number.POSITIVE_INFINITY, 4]) {
+        const expected = await batchSteps(plain, maxRows);
+        const { result: actual, binds } = await bindsDuring(() => batchSteps(native, maxRows));
+        for (const [i, step] of actual.entries()) assert.deepEqual(step, expected[i], `${type}, at most ${maxRows} rows, step ${i}`);
+        // Bound at the first step of each run (the two jobs' joined, the third job's own), kept for the next two.
+        assert.equal(binds.encoder_hidden_states, maxRows === 4 ? 2 : 1, `${type}, at most ${maxRows} rows`);
+        assert.equal(binds.sample, 3 * (maxRows === 4 ? 2 : 1));
+      }
+      await release();
+    }
+  });
+
+  it("each picture of a batch is the job's alone (through the plain binding), the batch's conditioning bound once", async () => {
+    const requests = [
+      { prompt: 'a red fox in the snow', seed: 7, count: 2 },
+      { prompt: 'a lighthouse at dusk', negativePrompt: 'blurry', seed: 4242 },
+      { prompt: 'an astronaut riding a horse', seed: 11 },
+    ].map((request) => ({ ...request, steps: 3, width: 64, height: 64 }));
+    const plain = await StableDiffusionPipeline.load(TINY, { provider: 'cpu' });
+    const alone = [];
+    for (const request of requests) alone.push(await plain.generate(request));
+    await plain.dispose();
+    const native = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge: 'on' });
+    const { result: batched, binds } = await bindsDuring(() => Promise.all(native.generateBatch(requests.map((request) => ({ request })))));
+    await native.dispose();
+    for (const [i, result] of batched.entries()) {
+      assert.deepEqual(result.images.map(({ rgb8 }) => rgb8), alone[i]?.images.map(({ rgb8 }) => rgb8), `request ${i}`);
+    }
+    assert.equal(binds.encoder_hidden_states, 1);
+  });
+});
+
 describe("native bridge's buffers kept in the provider's memory (what CUDA graphs run on), on the CPU", () => {
   it("gives the plain run's numbers bit for bit at every step and shape, copying a job's conditioning in once", async () => {
     const api = await loadNativeBridge();
@@ -201,6 +284,28 @@ describe("native bridge's buffers kept in the provider's memory (what CUDA graph
     }
     assert.equal(MAX_SHAPES, 4);
     assert.deepEqual(lines, Array(2).fill('a model run of a new shape beyond the 4 kept on the device runs without CUDA graphs'));
+  });
+
+  it("a batch's runs go through IoBinding, not the kept buffers: a job's shapes keep every place there", async () => {
+    const api = await loadNativeBridge();
+    assert.ok(!(api instanceof Error));
+    const lines: string[] = [];
+    const log = (_level: LogLevel, message: string): number => lines.push(message);
+    const file = `${TINY}/unet/model.onnx`;
+    const plain = new SessionFactory({ provider: 'cpu', nativeBridge: 'off' });
+    const reference = await plain.load(file);
+    const resident = new ModelSession(await createNativeSession(api, file, { provider: 'cpu', config: {}, deviceResident: true, log }), file, 'cpu');
+    // Batches of 6 rows, then of 4 (two jobs) and 2 (the third job, fed as it is alone: its shape is a job's).
+    for (const maxRows of [Number.POSITIVE_INFINITY, 4]) assert.deepEqual(await batchSteps(resident, maxRows), await batchSteps(reference, maxRows));
+    const feeds = unetFeeds('float32');
+    const conditioning = constantTensor({ ...feeds.encoder_hidden_states } as HostTensor);
+    for (const side of [4, 6, 10]) {
+      const dims = [2, 4, side, side];
+      const job = { ...step(feeds, conditioning, 0), sample: { type: 'float32', dims, data: floats(dims, side) } as const };
+      assert.deepEqual(await resident.run(job), await reference.run(job), `${side}²`);
+    }
+    assert.deepEqual(lines, []);
+    await Promise.all([resident.release(), plain.releaseAll()]);
   });
 
   it('after a failed run on the kept buffers, runs without them from now on, said once', async () => {

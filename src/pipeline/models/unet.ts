@@ -1,7 +1,6 @@
 import { PipelineError } from '../errors.js';
 import type { ModelSession, RunClock } from '../runtime/session.js';
 import {
-  concatRows,
   constantTensor,
   FloatInput,
   isFloatType,
@@ -12,6 +11,7 @@ import {
   type TensorInfo,
 } from '../runtime/tensor.js';
 import { fixedDim, outputOf, rejectUnknownInputs, requireTensor } from './graph-io.js';
+import { JoinedInputs } from './joined-inputs.js';
 
 const SAMPLE = 'sample';
 const TIMESTEP = 'timestep';
@@ -158,9 +158,11 @@ export class Unet {
    * Several loops' predictions at one timestep in one model run (never routed): their rows joined into one
    * batch, each loop's rows of the output returned to it. Each call's inputs must have the same shape after the
    * batch axis (same size, same tokens); a row's prediction does not depend on the other rows.
+   * @param joins - where the joined inputs are kept from run to run (a batch's, so that its joined conditioning is
+   *   one constant tensor for all its steps); by default they are joined anew.
    * @returns each call's prediction, in order, as {@link predict} returns it.
    */
-  async predictTogether(calls: readonly UnetCall[], clock?: RunClock): Promise<Float32Array[]> {
+  async predictTogether(calls: readonly UnetCall[], clock?: RunClock, joins = new JoinedInputs()): Promise<Float32Array[]> {
     const feeds = calls.map((call) => this.#feeds(call));
     const [first] = feeds;
     if (!first) return [];
@@ -169,7 +171,7 @@ export class Unet {
     for (const name of Object.keys(first)) {
       const parts = feeds.map((feed) => requireFeed(feed, name));
       // A scalar or `[1]` timestep is the one every call shares; a `[batch]` one has a value per row.
-      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : concatRows(parts);
+      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : joins.join(parts);
     }
     const out = outputOf(await this.session.run(joined, clock), this.#outputName, this.session);
     const parts = splitRows(out, calls.map((call) => call.inputs.sample.dims[0] ?? 1));

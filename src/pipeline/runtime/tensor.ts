@@ -26,21 +26,32 @@ export interface TensorInfo {
   readonly shape: readonly (number | string)[];
 }
 
-const constants = new WeakSet<HostTensor>();
+/**
+ * Whose runs a {@link constantTensor} is fed to: one generation's denoising loop (`job`), or the runs of a batch of
+ * generations (`batch`: their rows joined).
+ */
+export type ConstantScope = 'job' | 'batch';
+
+const constants = new WeakMap<HostTensor, ConstantScope>();
 
 /**
  * Declares that `tensor`'s values stay as they are for as long as it is fed to a model (a job's text conditioning,
- * fed at every step), so that a session may keep its own copy between runs rather than take the values again (the
- * native bridge binds such an input once: see `native/io-binding.ts`). Returns the tensor.
+ * fed at every step; a batch's, its jobs' joined), so that a session may keep its own copy between runs rather than
+ * take the values again (the native bridge binds such an input once: see `native/io-binding.ts`). Returns the tensor.
  */
-export function constantTensor<T extends HostTensor>(tensor: T): T {
-  constants.add(tensor);
+export function constantTensor<T extends HostTensor>(tensor: T, scope: ConstantScope = 'job'): T {
+  constants.set(tensor, scope);
   return tensor;
 }
 
 /** Whether `tensor` was declared by {@link constantTensor}. */
 export function isConstantTensor(tensor: HostTensor): boolean {
   return constants.has(tensor);
+}
+
+/** The scope `tensor` was declared constant for by {@link constantTensor}, or undefined. */
+export function constantScope(tensor: HostTensor): ConstantScope | undefined {
+  return constants.get(tensor);
 }
 
 /**
@@ -90,11 +101,13 @@ export function isFloatType(type: string): type is FloatType {
 }
 
 /**
- * `tensors` joined along their first axis (the batch): one tensor of their rows, in order. Each must have the
+ * `tensors` joined along their first axis (the batch): one tensor of their rows, in order, written into `into` when
+ * given (a tensor of the joined type and size, kept from an earlier join), else into a new one. Each must have the
  * same type and the same dimensions after the first.
- * @throws RangeError for no tensors, mixed types or other trailing dimensions (a bug of the caller).
+ * @throws RangeError for no tensors, mixed types, other trailing dimensions or an `into` of another type or size (a
+ *   bug of the caller).
  */
-export function concatRows(tensors: readonly HostTensor[]): HostTensor {
+export function concatRows(tensors: readonly HostTensor[], into?: HostTensor): HostTensor {
   const [first] = tensors;
   if (!first) throw new RangeError('concatRows needs at least one tensor');
   const tail = first.dims.slice(1).join(',');
@@ -105,24 +118,30 @@ export function concatRows(tensors: readonly HostTensor[]): HostTensor {
   }
   const dims = [tensors.reduce((rows, tensor) => rows + (tensor.dims[0] ?? 1), 0), ...first.dims.slice(1)];
   const length = tensors.reduce((sum, tensor) => sum + tensor.data.length, 0);
-  const join = <A extends { set(source: A, offset: number): void; readonly length: number }>(parts: readonly A[], target: A): A => {
-    let offset = 0;
-    for (const part of parts) {
-      target.set(part, offset);
-      offset += part.length;
-    }
-    return target;
-  };
-  // Every tensor has `first.type` (checked above), so each cast below only restates it.
-  switch (first.type) {
+  const target = into ?? emptyTensor(first.type, dims, length);
+  if (target.type !== first.type || target.dims.join(',') !== dims.join(',')) {
+    throw new RangeError(`cannot join ${first.type}[${dims.join(',')}] into ${target.type}[${target.dims.join(',')}]`);
+  }
+  let offset = 0;
+  for (const tensor of tensors) {
+    // Every tensor has the target's type (checked above), so the cast only restates it.
+    (target.data as { set(source: ArrayLike<unknown>, offset: number): void }).set(tensor.data, offset);
+    offset += tensor.data.length;
+  }
+  return target;
+}
+
+/** A new zeroed tensor of `type` and `dims` (`length` elements). */
+function emptyTensor(type: HostTensorType, dims: readonly number[], length: number): HostTensor {
+  switch (type) {
     case 'float32':
-      return { type: 'float32', dims, data: join(tensors.map((t) => t.data as Float32Array), new Float32Array(length)) };
+      return { type, dims, data: new Float32Array(length) };
     case 'float16':
-      return { type: 'float16', dims, data: join(tensors.map((t) => t.data as Uint16Array), new Uint16Array(length)) };
+      return { type, dims, data: new Uint16Array(length) };
     case 'int32':
-      return { type: 'int32', dims, data: join(tensors.map((t) => t.data as Int32Array), new Int32Array(length)) };
+      return { type, dims, data: new Int32Array(length) };
     case 'int64':
-      return { type: 'int64', dims, data: join(tensors.map((t) => t.data as BigInt64Array), new BigInt64Array(length)) };
+      return { type, dims, data: new BigInt64Array(length) };
   }
 }
 

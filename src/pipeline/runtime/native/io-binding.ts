@@ -2,7 +2,10 @@ import { isConstantTensor, type HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
 import { createValue, keepBoundOutputs, memoryInfo, shapeKey, toHost, writeValue } from './values.js';
 
-/** Idle bindings kept per session: one per job that runs at once, and one per conditioning group of a job. */
+/**
+ * Idle bindings kept per session: one per job that runs at once, one per conditioning group of a job, one per run of
+ * a batch's step (a batch cut into runs of at most its rows).
+ */
 const IDLE_BINDINGS = 4;
 
 /** An input as a binding holds it: the tensor last fed, and the tensor of ONNX Runtime's bound for it. */
@@ -96,8 +99,9 @@ class Binding {
 /**
  * Runs of one bridged session through ONNX Runtime's IoBinding (`CreateIoBinding`, `BindInput`, `BindOutput`,
  * `RunWithBinding`, `GetBoundOutputValues`), for a model fed the same large inputs at every run: the UNet, whose
- * text conditioning (and SDXL's added conditioning) stays the same for every step of a job. Such inputs, declared
- * by {@link isConstantTensor}, are bound once per job rather than handed over at every step; the outputs are
+ * text conditioning (and SDXL's added conditioning) stays the same for every step of a job, or of a batch of jobs
+ * (their rows joined). Such inputs, declared by {@link isConstantTensor}, are bound once per job or batch rather than
+ * handed over at every step; the other inputs are written into tensors kept bound from step to step; the outputs are
  * allocated by the first run of a shape and written in place by the next ones.
  */
 export class IoBindingRuns {
@@ -148,10 +152,13 @@ export class IoBindingRuns {
     this.#api.fn.ReleaseMemoryInfo(this.#memoryInfo);
   }
 
-  /** An idle binding holding `feeds`' constants, else the most recently used idle one, else a new one. */
+  /**
+   * An idle binding holding `feeds`' constants, else a new one while fewer than {@link IDLE_BINDINGS} are idle, else
+   * the least recently used: runs that take turns (a batch's step cut into runs) each keep their own constants bound.
+   */
   #take(feeds: Readonly<Record<string, HostTensor>>): Binding {
     let index = this.#idle.findLastIndex((binding) => binding.holdsConstants(feeds));
-    if (index < 0) index = this.#idle.length - 1;
+    if (index < 0 && this.#idle.length >= IDLE_BINDINGS) index = 0;
     const [binding] = index < 0 ? [] : this.#idle.splice(index, 1);
     return binding ?? new Binding(this.#api, this.#session);
   }

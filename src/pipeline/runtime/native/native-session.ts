@@ -1,7 +1,7 @@
 import type { PipelineLogger } from '../../logger.js';
 import type { SessionBackend } from '../session-backend.js';
 import type { RunClock } from '../session.js';
-import { isConstantTensor, type HostTensor, type TensorInfo } from '../tensor.js';
+import { constantScope, isConstantTensor, type HostTensor, type TensorInfo } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
 import { DeviceResidentRuns, type DeviceResidentOptions } from './device-runs.js';
 import { IoBindingRuns } from './io-binding.js';
@@ -16,8 +16,9 @@ export interface NativeSessionOptions extends OpenOptions {
    */
   readonly ioBinding?: boolean;
   /**
-   * On CUDA: the session is created with `enable_cuda_graph`, and runs fed a constant tensor run on buffers kept on the
-   * GPU (`device-runs.ts`), one CUDA graph captured per shape and replayed; other runs run without graphs. @default false
+   * On CUDA: the session is created with `enable_cuda_graph`, and runs fed a constant tensor of a job (a job's steps)
+   * run on buffers kept on the GPU (`device-runs.ts`), one CUDA graph captured per shape and replayed; other runs (a
+   * batch's among them) run without graphs. @default false
    */
   readonly cudaGraphs?: boolean;
   /**
@@ -101,7 +102,9 @@ export class NativeSession implements SessionBackend {
     };
     const { fn } = this.#api;
     if (Object.values(feeds).some(isConstantTensor)) {
-      const resident = this.#resident;
+      // A batch's runs go through IoBinding, not the device buffers: each row count of each size would take one of
+      // the few shapes kept there (and, on CUDA, a graph and its memory).
+      const resident = Object.values(feeds).some((tensor) => constantScope(tensor) === 'batch') ? undefined : this.#resident;
       if (resident) {
         try {
           const out = await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
