@@ -7,7 +7,7 @@ import { folderComponents, isDiffusersFolder } from './diffusers-folder.js';
 import { CheckpointError } from './errors.js';
 import { familyById, type FamilyRow } from './families.js';
 import { SafetensorsFile, type SafetensorsOptions } from './safetensors.js';
-import { singleFileComponents } from './single-file.js';
+import { markedSampling, singleFileComponents } from './single-file.js';
 
 export { CheckpointError, isCheckpointError, type CheckpointErrorCode } from './errors.js';
 export { FAMILIES, familyById, type FamilyRow } from './families.js';
@@ -18,7 +18,10 @@ export { ldmUnetName } from './ldm-names.js';
 export interface OpenedCheckpoint {
   readonly components: CheckpointComponents;
   readonly family: FamilyRow;
-  /** The scheduler config to write: a folder's own, else the family's (SD 1.5's for a single file). */
+  /**
+   * The scheduler config to write: a folder's own, else the family's (SD 1.5's or SDXL base's for a single file)
+   * with what the file's marker keys say (`v_pred`, `ztsnr`: see `markedSampling`).
+   */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
   /** A folder's own tokenizer; undefined means the CLIP tokenizer bundled with dreamcord. */
   readonly tokenizerDir: string | undefined;
@@ -64,12 +67,13 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
     };
   }
   refusePickle(path);
-  const components = singleFileComponents(SafetensorsFile.open(path, options));
+  const file = SafetensorsFile.open(path, options);
+  const components = singleFileComponents(file);
   const family = familyById(components.family);
   return {
     components,
     family,
-    schedulerConfig: family.schedulerConfig,
+    schedulerConfig: { ...family.schedulerConfig, ...markedSampling(file, family) },
     tokenizerDir: undefined,
     tokenizer2Dir: undefined,
     forceZerosForEmptyPrompt: family.textEncoder2 !== undefined,

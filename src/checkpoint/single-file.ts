@@ -13,6 +13,9 @@ const VAE_PREFIX = 'first_stage_model.';
 /** SDXL's (sgm's) text conditioners; the base has a CLIP `embedders.0.transformer` and an OpenCLIP `embedders.1.model`. */
 const SDXL_CONDITIONER = 'conditioner.embedders.';
 const SDXL_SECOND_ENCODER = 'conditioner.embedders.1.model.transformer.resblocks.';
+/** The keys of {@link markedSampling}. */
+const V_PREDICTION_MARKER = 'v_pred';
+const ZERO_TERMINAL_SNR_MARKER = 'ztsnr';
 
 /**
  * The components of an AUTOMATIC1111 / LDM single-file checkpoint, under reference names, with configs derived
@@ -36,6 +39,20 @@ export function singleFileComponents(file: SafetensorsFile): CheckpointComponent
   requireNames(file.path, 'UNet', unetWeights, unetNames(unet.config));
   requireNames(file.path, 'VAE', vaeWeights, vaeNames(vae.config));
   return { family: family.id, textEncoder, ...(textEncoder2 ? { textEncoder2 } : {}), unet, vae };
+}
+
+/**
+ * What a single file says of how its model samples, beyond its family's scheduler: the empty marker tensors that
+ * fine-tune trainers add and AUTOMATIC1111 reads (its PRs #16567 and #16569, after v1.10.1; ComfyUI reads them
+ * alike), as scheduler config keys. `v_pred` on an SDXL model: v-prediction (`sd_models_config.py` picks the
+ * `sd_xl_v.yaml` config); `ztsnr` on any model: zero terminal SNR (`sd_models.load_model_weights` sets
+ * `model.ztsnr`, and `apply_alpha_schedule_override` rescales ᾱ).
+ */
+export function markedSampling(file: SafetensorsFile, family: Pick<FamilyRow, 'id'>): Readonly<Record<string, unknown>> {
+  return {
+    ...(family.id === 'sdxl' && file.has(V_PREDICTION_MARKER) ? { prediction_type: 'v_prediction' } : {}),
+    ...(file.has(ZERO_TERMINAL_SNR_MARKER) ? { rescale_betas_zero_snr: true } : {}),
+  };
 }
 
 /** The text encoder `row` describes, under transformers' names, checked complete. */

@@ -406,23 +406,26 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
-    // A store failure must not keep the member from being told: the record as accepted is shown instead.
-    queue.on('failed', ({ job, failure }) => {
-      const failed = (record: JobRecord): JobRecord => ({ ...record, status: 'failed', failure: { code: failure.code, details: failure.details } });
-      this.#update(job, failed).then(
-        (stored) => stored.changed && this.emit('failed', stored.record),
-        (error: unknown) => {
-          this.emit('error', error);
-          this.emit('failed', failed(acceptedRecord(job)));
-        },
-      );
-    });
-    queue.on('cancelled', ({ job, byUserId }) => {
-      this.#update(job, (record) => ({ ...record, status: 'cancelled' })).then(
-        (stored) => stored.changed && this.emit('cancelled', stored.record, byUserId),
-        (error: unknown) => this.emit('error', error),
-      );
-    });
+    queue.on('failed', ({ job, failure }) =>
+      this.#end(job, (record) => ({ ...record, status: 'failed', failure: { code: failure.code, details: failure.details } }), (record) => this.emit('failed', record)),
+    );
+    queue.on('cancelled', ({ job, byUserId }) =>
+      this.#end(job, (record) => ({ ...record, status: 'cancelled' }), (record) => this.emit('cancelled', record, byUserId)),
+    );
+  }
+
+  /**
+   * Writes the end of a job the queue has ended into its record, then tells (`tell`) with the record as stored. A
+   * store failure must not keep the member from being told: the record as accepted, ended, is shown instead.
+   */
+  #end(job: Job<JobTicket>, end: (record: JobRecord) => JobRecord, tell: (record: JobRecord) => void): void {
+    this.#update(job, end).then(
+      (stored) => stored.changed && tell(stored.record),
+      (error: unknown) => {
+        this.emit('error', error);
+        tell(end(acceptedRecord(job)));
+      },
+    );
   }
 
   /** The record of a job the queue holds, after its pending changes. */

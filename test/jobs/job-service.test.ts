@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import KeyvSqlite from '@keyv/sqlite';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
 import { ContentScreen } from '../../src/jobs/content-screen.js';
@@ -12,7 +13,8 @@ import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record
 import { JobService, type JobPresenter } from '../../src/jobs/job-service.js';
 import type { JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
-import { Store } from '../../src/store/index.js';
+import { Store, StoreError } from '../../src/store/index.js';
+import { RETRY_DELAYS_MS } from '../../src/jobs/job-records.js';
 import { tempDir } from '../support/temp-dir.js';
 import { TINY_REQUEST } from '../support/requests.js';
 
@@ -158,7 +160,75 @@ describe('JobService: one record per job, moving only forward', () => {
     await service.close({ drain: true });
     await store.close();
   });
+
+  it('tries a record write the store fails again: the job runs and is delivered (a busy store used to fail it)', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    // Every try but the last fails: the write that marks the job running, the first record change of its run.
+    const injected = await failRecordWrites(url, 'running', RETRY_DELAYS_MS.length);
+    await service.start(countingPresenter());
+    const ended = new Promise<string>((resolve) => {
+      service.once('completed', (record) => resolve(record.status));
+      service.once('failed', (record) => resolve(`failed: ${JSON.stringify(record.failure)}`));
+    });
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    assert.equal(await ended, 'completed');
+    assert.equal(await injected.left(), 0, 'the store failed the write each time it was asked to');
+    assert.equal((await service.get(submitted.record.id))?.status, 'completed');
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+  });
+
+  it('shows a cancel whose record write the store keeps failing: the record as accepted, cancelled', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    const injected = await failRecordWrites(url, 'cancelled', RETRY_DELAYS_MS.length + 1);
+    await service.start(countingPresenter());
+    // The first job holds the one slot until the second, waiting, is cancelled.
+    let release = () => {};
+    generator.afterGenerate = () => new Promise<void>((resolve) => (release = resolve));
+    const first = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    const second = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(first.ok && second.ok);
+    const cancelled: { id: string; status: string; byUserId: string }[] = [];
+    service.on('cancelled', ({ id, status }, byUserId) => cancelled.push({ id, status, byUserId }));
+    const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
+
+    assert.ok((await service.cancel(second.record.id, MEMBER, false)).ok);
+    assert.ok((await reported) instanceof StoreError, 'the failed write is reported');
+    assert.deepEqual(cancelled, [{ id: second.record.id, status: 'cancelled', byUserId: MEMBER }], 'the member is told all the same');
+    assert.equal(await injected.left(), 0);
+    generator.afterGenerate = undefined;
+    release();
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+  });
 });
+
+/**
+ * Makes the real SQLite store at `url` fail the next `times` writes that put a job record in `status`, as a busy
+ * or failing disk fails them: a trigger raises an error in the statement (no mock of the store).
+ */
+async function failRecordWrites(url: string, status: JobStatus, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
+  const db = new KeyvSqlite({ uri: url });
+  await db.query('CREATE TABLE injected_failures(status TEXT PRIMARY KEY, times_left INTEGER)');
+  await db.query('INSERT INTO injected_failures VALUES (?, ?)', status, times);
+  // keyv keeps `{ value: <the collection's envelope>, expires }`; the envelope holds the record as `data`.
+  await db.query(`CREATE TRIGGER fail_record_write BEFORE UPDATE ON keyv
+    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
+      AND (SELECT times_left FROM injected_failures) > 0
+    BEGIN
+      UPDATE injected_failures SET times_left = times_left - 1;
+      SELECT RAISE(FAIL, 'injected store failure');
+    END`);
+  return {
+    left: async () => ((await db.query('SELECT times_left FROM injected_failures')) as { times_left: number }[])[0]?.times_left ?? -1,
+    close: () => db.disconnect(),
+  };
+}
 
 describe('canMove', () => {
   const statuses = Object.keys(STATUS_STAGE) as JobStatus[];

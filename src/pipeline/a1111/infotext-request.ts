@@ -44,7 +44,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const noiseSchedule = extra[NOISE_SCHEDULE];
   if (noiseSchedule !== undefined) {
     delete extra[NOISE_SCHEDULE];
-    ignored.push(`${NOISE_SCHEDULE}: ${noiseSchedule} (the model's own: only a model whose MODELS_DIR sidecar sets zeroTerminalSnr draws with it)`);
+    ignored.push(`${NOISE_SCHEDULE}: ${noiseSchedule} (the model's own: only a model marked zero terminal SNR, by its file's ztsnr key or its MODELS_DIR sidecar, draws with it)`);
   }
   for (const [key, value] of Object.entries(extra)) if (!INFORMATIONAL.has(key)) ignored.push(`${key}: ${value}`);
   ignored.push(...betaShapeIgnored(parsed.betaSchedule));

@@ -230,7 +230,8 @@ export function applyCombination(
   sample: Float32Array,
   modelOutput: Float32Array,
 ): void {
-  for (let i = 0; i < out.length; i++) out[i] = c.sample * (sample[i] ?? 0) + c.output * (modelOutput[i] ?? 0);
+  const { sample: onSample, output: onOutput } = c;
+  for (let i = 0; i < out.length; i++) out[i] = onSample * (sample[i] ?? 0) + onOutput * (modelOutput[i] ?? 0);
 }
 
 /**

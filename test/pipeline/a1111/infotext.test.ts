@@ -52,7 +52,7 @@ describe('a1111Fields', () => {
     assert.deepEqual(noiseScheduleField('diffusers', { rescale_betas_zero_snr: true }), {});
     assert.deepEqual(noiseScheduleField('a1111', {}), {});
     const { ignored } = requestFromInfotext(`a cat\n${LINE}, Noise Schedule: Zero Terminal SNR`);
-    assert.deepEqual(ignored, ['Noise Schedule: Zero Terminal SNR (the model\'s own: only a model whose MODELS_DIR sidecar sets zeroTerminalSnr draws with it)']);
+    assert.deepEqual(ignored, ['Noise Schedule: Zero Terminal SNR (the model\'s own: only a model marked zero terminal SNR, by its file\'s ztsnr key or its MODELS_DIR sidecar, draws with it)']);
   });
 
   it('writes Emphasis only for weighted text the encoder reads, and ENSD only for samplers that draw with it', () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import { convertCheckpoint } from '../../../src/convert/convert.js';
 import { compVisScheduleOf, sampleA1111, walkedSigmas } from '../../../src/pipeline/a1111/sample.js';
 import { encodeA1111Prompt } from '../../../src/pipeline/a1111/conditioning.js';
@@ -24,7 +24,8 @@ import { loadStableDiffusionModel, type StableDiffusionModel } from '../../../sr
 import { SessionFactory } from '../../../src/pipeline/runtime/session-factory.js';
 import { TimingRecorder } from '../../../src/pipeline/timing.js';
 import { EmbeddingVocabulary, tokenizePrompt, type ClipTokenizer, type PromptTokens } from '../../../src/pipeline/tokenizer/index.js';
-import { TINY_SDXL } from '../../support/checkpoint-files.js';
+import { TINY_SDXL, tensorsOf } from '../../support/checkpoint-files.js';
+import { writeSafetensors } from '../../support/safetensors-writer.js';
 import { processTempDir } from '../../support/temp-dir.js';
 import { secondPictureAlone } from './sampler-checks.js';
 
@@ -112,31 +113,67 @@ describe('SDXL in A1111 mode: the numpy transcription of A1111 (make_sdxl.py)', 
 
   for (const c of cases) {
     it(`${c.id}: sigmas and final latents (${c.sampler}, ${c.prediction}${c.zero_terminal_snr ? ', zero terminal SNR' : ''})`, async (t) => {
-      const read = readAs(model, c);
-      const request = resolveRequest({
-        prompt: c.prompt,
-        negativePrompt: c.negative,
-        seed: c.seed,
-        steps: c.steps,
-        cfg: c.cfg,
-        width: c.w,
-        height: c.h,
-        count: c.count,
-        sampler: parseSamplerName(c.sampler),
-        compat: 'a1111',
-        emphasis: c.emphasis,
-        rng: 'gpu',
-      });
-      const sampler = a1111SamplerFor(request.sampler);
-      assert.ok(sampler);
-      // DDIM walks timesteps (timestep-samplers.test.ts checks them), the k-diffusion samplers sigmas.
-      const sigmas = sampler.family === 'k-diffusion' ? walkedSigmas(sampler, request, compVisScheduleOf(read.folder.schedulerConfig)) : [];
-      const sigmaError = worstRelative(sigmas, c.sigmas);
-      assert.ok(sigmaError < 1e-6, `sigmas: ${sigmaError}`);
-      const { latents } = await sampleA1111(read, request, sampler, {}, new TimingRecorder());
-      const worst = worstRelative(latents, c.latents);
-      assert.ok(worst < 1e-4, `latents: worst relative |Δ| ${worst}`);
-      t.diagnostic(`sigmas ${sigmaError.toExponential(1)}, latents ${worst.toExponential(1)} (relative to max(1, |x|))`);
+      await assertSampledAsCase(readAs(model, c), c, t);
+    });
+  }
+});
+
+/** Samples case `c` on `read` (the model as it reads the case) and checks its sigmas and latents against the transcription's. */
+async function assertSampledAsCase(read: StableDiffusionModel, c: SdxlCase, t: TestContext): Promise<void> {
+  const request = resolveRequest({
+    prompt: c.prompt,
+    negativePrompt: c.negative,
+    seed: c.seed,
+    steps: c.steps,
+    cfg: c.cfg,
+    width: c.w,
+    height: c.h,
+    count: c.count,
+    sampler: parseSamplerName(c.sampler),
+    compat: 'a1111',
+    emphasis: c.emphasis,
+    rng: 'gpu',
+  });
+  const sampler = a1111SamplerFor(request.sampler);
+  assert.ok(sampler);
+  // DDIM walks timesteps (timestep-samplers.test.ts checks them), the k-diffusion samplers sigmas.
+  const sigmas = sampler.family === 'k-diffusion' ? walkedSigmas(sampler, request, compVisScheduleOf(read.folder.schedulerConfig)) : [];
+  const sigmaError = worstRelative(sigmas, c.sigmas);
+  assert.ok(sigmaError < 1e-6, `sigmas: ${sigmaError}`);
+  const { latents } = await sampleA1111(read, request, sampler, {}, new TimingRecorder());
+  const worst = worstRelative(latents, c.latents);
+  assert.ok(worst < 1e-4, `latents: worst relative |Δ| ${worst}`);
+  t.diagnostic(`sigmas ${sigmaError.toExponential(1)}, latents ${worst.toExponential(1)} (relative to max(1, |x|))`);
+}
+
+// A1111 reads an SDXL file's empty `v_pred` tensor as v-prediction and a `ztsnr` one as zero terminal SNR (PRs
+// #16567 and #16569): converted from such a file, with no sidecar, the model samples as the transcription's v cases.
+describe('SDXL single files marked v_pred (and ztsnr) sample as A1111 reads them, with no sidecar', () => {
+  const sessions = new SessionFactory({ provider: 'cpu' });
+  const dir = processTempDir();
+  const models = new Map<boolean, StableDiffusionModel>();
+  before(async () => {
+    for (const zeroTerminalSnr of [false, true]) {
+      const marked = join(dir, `tiny-sdxl-v${zeroTerminalSnr ? '-ztsnr' : ''}.safetensors`);
+      const markers = zeroTerminalSnr ? ['v_pred', 'ztsnr'] : ['v_pred'];
+      writeSafetensors(marked, [...tensorsOf(TINY_SDXL), ...markers.map((name) => ({ name, dtype: 'F32', shape: [0], data: new Uint8Array(0) }))]);
+      const out = join(dir, `onnx-${String(zeroTerminalSnr)}`);
+      await convertCheckpoint(marked, out, { dtype: 'fp32' });
+      models.set(zeroTerminalSnr, await loadStableDiffusionModel(out, sessions));
+    }
+  });
+  after(async () => {
+    await sessions.releaseAll();
+  });
+
+  for (const c of cases.filter((x) => x.prediction === 'v_prediction')) {
+    it(`${c.id}: the conversion records ${c.zero_terminal_snr ? 'v_prediction and zero terminal SNR' : 'v_prediction'}; sigmas and final latents as the transcription's`, async (t) => {
+      const model = models.get(c.zero_terminal_snr);
+      assert.ok(model);
+      assert.equal(model.predictionType, 'v_prediction');
+      assert.equal(model.folder.schedulerConfig['prediction_type'], 'v_prediction');
+      assert.equal(model.folder.schedulerConfig['rescale_betas_zero_snr'] ?? false, c.zero_terminal_snr);
+      await assertSampledAsCase(model, c, t);
     });
   }
 });

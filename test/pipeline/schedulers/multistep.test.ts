@@ -4,6 +4,7 @@ import { DEISMultistepScheduler } from '../../../src/pipeline/schedulers/deis.js
 import { DPMSolverMultistepScheduler } from '../../../src/pipeline/schedulers/dpm-solver-multistep.js';
 import { DPMSolverSinglestepScheduler } from '../../../src/pipeline/schedulers/dpm-solver-singlestep.js';
 import type { Scheduler, SchedulerConfig, SchedulerId } from '../../../src/pipeline/schedulers/types.js';
+import { linearCombination } from '../../../src/pipeline/schedulers/multistep.js';
 import { UniPCMultistepScheduler } from '../../../src/pipeline/schedulers/unipc.js';
 import { checkSchedulerCase, fixtureNoise, schedulerCases } from './reference-loop.js';
 
@@ -172,5 +173,35 @@ describe('multistep solver configs', () => {
       new DPMSolverMultistepScheduler({ ...c.config, algorithm_type: 'deis', solver_type: 'bh2' }, 'dpmpp_2m'),
     );
     assert.ok(error <= 1e-5);
+  });
+});
+
+describe('linearCombination', () => {
+  const values = [0.1, -0, 3.5e-8, -2.25, 1e30, -7.75];
+  const tensors = Array.from({ length: 6 }, (_, k) => Float32Array.from(values, (v, i) => v * (k + 1) + i * 0.01));
+  const coefficients = [0.7, -1.3, 0.01, 2.5e-3, -0.4, 1.1];
+
+  /** The definition: the float64 sum from +0 over the terms in order, rounded to float32 once. */
+  function expected(count: number): Float32Array {
+    return Float32Array.from(values, (_, i) => {
+      let sum = 0;
+      for (let k = 0; k < count; k++) sum += (coefficients[k] ?? 0) * (tensors[k]?.[i] ?? 0);
+      return sum;
+    });
+  }
+
+  for (let count = 1; count <= 6; count++) {
+    it(`writes the float32 sum of ${count} term${count > 1 ? 's' : ''}, bit for bit, in place`, () => {
+      const terms = tensors.slice(0, count).map((t) => Float32Array.from(t));
+      const out = terms[0] ?? new Float32Array(0);
+      linearCombination(out, coefficients.slice(0, count), terms);
+      assert.deepEqual(new Uint32Array(out.buffer), new Uint32Array(expected(count).buffer));
+    });
+  }
+
+  it('turns a −0 first term into +0, as a sum from +0 does', () => {
+    const out = new Float32Array(1);
+    linearCombination(out, [1, 1], [Float32Array.of(-0), Float32Array.of(-0)]);
+    assert.ok(Object.is(out[0], 0));
   });
 });
