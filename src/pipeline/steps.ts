@@ -167,10 +167,11 @@ export async function denoise(
   const latentSize = LATENT_CHANNELS * plane;
   const rowSize = model.unet.inChannels * plane;
   const { batch, hidden, tokens } = conditioning;
-  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added);
+  // Both guidance halves take the same n rows: the UNet input converts them once and repeats them.
+  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added, batch / n);
   const sample = inputs.sample.values;
-  // UNet input row b holds image b mod n: [latents (4 channels), extra channels]; the extras never change.
-  if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, n, rowSize, latentSize);
+  // Sample row b holds image b: [latents (4 channels), extra channels]; the extras never change.
+  if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, rowSize, latentSize);
 
   for (let i = 0; i < timesteps.length; i++) {
     throwIfCancelled(hooks.signal);
@@ -178,7 +179,7 @@ export async function denoise(
     const t = timesteps[i] ?? 0;
     const scaled = scheduler.scaleModelInput(latents, t);
     const scaledAt = performance.now();
-    writeRows(sample, scaled, latentSize, n, rowSize, 0);
+    writeRows(sample, scaled, latentSize, rowSize, 0);
     const prediction = await model.unet.predict(inputs, t, timing.unet);
     const guided = conditioning.guided ? applyGuidance(prediction, request.cfg) : prediction;
     const stepAt = performance.now();
@@ -194,22 +195,12 @@ export async function denoise(
 }
 
 /**
- * Copies image `b mod n` of `source` (`size` values per image) into every row `b` of `target` (`rowSize` values
- * per row), at `offset` within the row: the batch of 2n repeats the n images for both guidance halves.
+ * Copies image `b` of `source` (`size` values per image) into row `b` of `target` (`rowSize` values per row), at
+ * `offset` within the row.
  */
-function writeRows(
-  target: Float32Array,
-  source: Float32Array,
-  size: number,
-  n: number,
-  rowSize: number,
-  offset: number,
-): void {
+function writeRows(target: Float32Array, source: Float32Array, size: number, rowSize: number, offset: number): void {
   const rows = target.length / rowSize;
-  for (let b = 0; b < rows; b++) {
-    const image = b % n;
-    target.set(source.subarray(image * size, (image + 1) * size), b * rowSize + offset);
-  }
+  for (let b = 0; b < rows; b++) target.set(source.subarray(b * size, (b + 1) * size), b * rowSize + offset);
 }
 
 /**
