@@ -1,10 +1,10 @@
 // The steps every task shares (diffusers' `encode_prompt`, the denoising loop, `decode_latents`), used by the
 // task scripts txt2img.ts, img2img.ts and inpaint.ts.
 import { PipelineError } from './errors.js';
-import { applyGuidance } from './guidance.js';
+import { guideOutput } from './guidance.js';
 import { fromModelOutput, type Rgb8Image, type RgbImage } from './image/index.js';
 import type { StableDiffusionModel } from './models/stable-diffusion-model.js';
-import { LATENT_CHANNELS, type AddedConditioning } from './models/unet.js';
+import { LATENT_CHANNELS, type AddedConditioning, type UnetInputs } from './models/unet.js';
 import { sampleLatents } from './models/vae-encoder.js';
 import { latentPreview } from './preview.js';
 import type { ResolvedRequest } from './request.js';
@@ -168,7 +168,12 @@ export async function denoise(
   const rowSize = model.unet.inChannels * plane;
   const { batch, hidden, tokens } = conditioning;
   // Both guidance halves take the same n rows: the UNet input converts them once and repeats them.
-  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added, batch / n);
+  const unetInputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added, batch / n);
+  // With guidance, each run's output is guided as it is read (an fp16 one decoded in the same pass).
+  const guided = new Float32Array(conditioning.guided ? latents.length : 0);
+  const inputs: UnetInputs = conditioning.guided
+    ? { ...unetInputs, prediction: (output) => guideOutput(output, request.cfg, guided) }
+    : unetInputs;
   const sample = inputs.sample.values;
   // Sample row b holds image b: [latents (4 channels), extra channels]; the extras never change.
   if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, rowSize, latentSize);
@@ -181,9 +186,8 @@ export async function denoise(
     const scaledAt = performance.now();
     writeRows(sample, scaled, latentSize, rowSize, 0);
     const prediction = await model.unet.predict(inputs, t, timing.unet);
-    const guided = conditioning.guided ? applyGuidance(prediction, request.cfg) : prediction;
     const stepAt = performance.now();
-    scheduler.step(guided, t, latents, noise.generator);
+    scheduler.step(prediction, t, latents, noise.generator);
     timing.schedulerMs += scaledAt - stepStart + (performance.now() - stepAt);
     options.afterStep?.(i, latents);
     const preview = request.preview ? latentPreview(latents, n, latentWidth, latentHeight) : undefined;

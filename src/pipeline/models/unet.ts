@@ -225,7 +225,7 @@ export interface UnetInputs {
   readonly added: Readonly<Record<string, HostTensor>>;
   /** The timestep tensor holding `t` (one buffer, rewritten per step). */
   readonly timestep: (t: number) => HostTensor;
-  /** A run's prediction as float32. */
+  /** A run's prediction as float32 (a loop may replace this to guide it as it is read: see `denoise`). */
   readonly prediction: (output: HostTensor) => Float32Array;
 }
 
