@@ -6,8 +6,14 @@ export interface GpuStatus {
   readonly provider: string;
   /** A GPU worker's models (it takes jobs for these only); the bot's own pipeline's models loaded now. */
   readonly models: readonly string[];
-  /** Jobs it runs at once. */
+  /** Batches it runs at once (a job alone is a batch of one). */
   readonly capacity: number;
+  /**
+   * UNet rows it runs as one batch, where it has its own limit (a GPU worker's `BATCH_MAX_ROWS`: the bot fills its
+   * batches up to the smaller of this and its own); undefined for the bot's own pipeline, which the bot's limit alone
+   * bounds.
+   */
+  readonly batchRows?: number | undefined;
   /** Jobs it runs now. */
   readonly running: number;
   /** Their job ids, where it reports them (GPU workers do; they log the same ids). */

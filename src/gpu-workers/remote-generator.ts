@@ -193,11 +193,12 @@ export class RemoteGenerator
 
   /** The workers online and the jobs each runs, as of their last heartbeat (at most {@link HEARTBEAT_MS} old). */
   gpus(): readonly GpuStatus[] {
-    return this.workers.map(({ name, provider, models, capacity, running = [] }) => ({
+    return this.workers.map(({ name, provider, models, capacity, batchMaxRows, running = [] }) => ({
       worker: name,
       provider,
       models: models.map((model) => model.name),
       capacity,
+      batchRows: batchMaxRows,
       running: running.length,
       jobIds: running,
     }));

@@ -1,10 +1,10 @@
 // The steps every task shares (diffusers' `encode_prompt`, the denoising loop, `decode_latents`), used by the
 // task scripts txt2img.ts, img2img.ts and inpaint.ts.
 import { PipelineError } from './errors.js';
-import { applyGuidance } from './guidance.js';
+import { guideOutput } from './guidance.js';
 import { fromModelOutput, type Rgb8Image, type RgbImage } from './image/index.js';
 import type { StableDiffusionModel } from './models/stable-diffusion-model.js';
-import { LATENT_CHANNELS, type AddedConditioning } from './models/unet.js';
+import { LATENT_CHANNELS, type AddedConditioning, type UnetInputs } from './models/unet.js';
 import { sampleLatents } from './models/vae-encoder.js';
 import { latentPreview } from './preview.js';
 import type { ResolvedRequest } from './request.js';
@@ -167,10 +167,16 @@ export async function denoise(
   const latentSize = LATENT_CHANNELS * plane;
   const rowSize = model.unet.inChannels * plane;
   const { batch, hidden, tokens } = conditioning;
-  const inputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added);
+  // Both guidance halves take the same n rows: the UNet input converts them once and repeats them.
+  const unetInputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added, batch / n);
+  // With guidance, each run's output is guided as it is read (an fp16 one decoded in the same pass).
+  const guided = new Float32Array(conditioning.guided ? latents.length : 0);
+  const inputs: UnetInputs = conditioning.guided
+    ? { ...unetInputs, prediction: (output) => guideOutput(output, request.cfg, guided) }
+    : unetInputs;
   const sample = inputs.sample.values;
-  // UNet input row b holds image b mod n: [latents (4 channels), extra channels]; the extras never change.
-  if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, n, rowSize, latentSize);
+  // Sample row b holds image b: [latents (4 channels), extra channels]; the extras never change.
+  if (options.extraChannels) writeRows(sample, options.extraChannels, rowSize - latentSize, rowSize, latentSize);
 
   for (let i = 0; i < timesteps.length; i++) {
     throwIfCancelled(hooks.signal);
@@ -178,11 +184,10 @@ export async function denoise(
     const t = timesteps[i] ?? 0;
     const scaled = scheduler.scaleModelInput(latents, t);
     const scaledAt = performance.now();
-    writeRows(sample, scaled, latentSize, n, rowSize, 0);
+    writeRows(sample, scaled, latentSize, rowSize, 0);
     const prediction = await model.unet.predict(inputs, t, timing.unet);
-    const guided = conditioning.guided ? applyGuidance(prediction, request.cfg) : prediction;
     const stepAt = performance.now();
-    scheduler.step(guided, t, latents, noise.generator);
+    scheduler.step(prediction, t, latents, noise.generator);
     timing.schedulerMs += scaledAt - stepStart + (performance.now() - stepAt);
     options.afterStep?.(i, latents);
     const preview = request.preview ? latentPreview(latents, n, latentWidth, latentHeight) : undefined;
@@ -194,22 +199,12 @@ export async function denoise(
 }
 
 /**
- * Copies image `b mod n` of `source` (`size` values per image) into every row `b` of `target` (`rowSize` values
- * per row), at `offset` within the row: the batch of 2n repeats the n images for both guidance halves.
+ * Copies image `b` of `source` (`size` values per image) into row `b` of `target` (`rowSize` values per row), at
+ * `offset` within the row.
  */
-function writeRows(
-  target: Float32Array,
-  source: Float32Array,
-  size: number,
-  n: number,
-  rowSize: number,
-  offset: number,
-): void {
+function writeRows(target: Float32Array, source: Float32Array, size: number, rowSize: number, offset: number): void {
   const rows = target.length / rowSize;
-  for (let b = 0; b < rows; b++) {
-    const image = b % n;
-    target.set(source.subarray(image * size, (image + 1) * size), b * rowSize + offset);
-  }
+  for (let b = 0; b < rows; b++) target.set(source.subarray(b * size, (b + 1) * size), b * rowSize + offset);
 }
 
 /**

@@ -103,8 +103,10 @@ export interface QueueStats extends TimingSummary {
   readonly queued: number;
   /** Jobs holding a GPU slot. */
   readonly running: number;
-  /** GPU slots. */
+  /** GPU slots: batches run at once (a job alone is a batch of one). */
   readonly concurrency: number;
+  /** The most room one batch takes (`BatchSettings.maxSize`; the bot counts UNet rows); 1 without batching. */
+  readonly maxBatchSize: number;
 }
 
 /**

@@ -271,7 +271,8 @@ export class JobQueue<P, R> extends EventEmitter<JobQueueEvents<P, R>> implement
 
   /** Queue length, running jobs and recent timings. */
   stats(): QueueStats {
-    return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, ...this.#timings.summary() };
+    const maxBatchSize = this.#options.batching?.maxSize ?? 1;
+    return { queued: this.#fair.waiting, running: this.#slots.size, concurrency: this.#concurrency, maxBatchSize, ...this.#timings.summary() };
   }
 
   inspect(): QueueInspection {

@@ -19,7 +19,7 @@ describe('/queue with the bot\'s own pipeline', () => {
   };
 
   it('shows an empty queue and the idle pipeline', async () => {
-    assert.equal(await queue(), "**Queue**: 0 waiting · 0 running · 1 at once\n**GPU**: this bot's own · cpu · tiny-sd · 1 at once · idle");
+    assert.equal(await queue(), "**Queue**: 0 waiting · 0 running · 1 batch at once\n**GPU**: this bot's own · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · idle");
   });
 
   it('shows the job running and the one waiting behind it', { timeout: 120_000 }, async () => {
@@ -27,7 +27,7 @@ describe('/queue with the bot\'s own pipeline', () => {
     await slow.waitForOriginal((message) => message.content.startsWith('🎨'), 60_000);
     const next = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'next', ...FAST } });
     await next.waitForOriginal((message) => message.content.startsWith('⏳'), 30_000);
-    assert.equal(await queue(), "**Queue**: 1 waiting · 1 running · 1 at once\n**GPU**: this bot's own · cpu · tiny-sd · 1 at once · running 1");
+    assert.equal(await queue(), "**Queue**: 1 waiting · 1 running · 1 batch at once\n**GPU**: this bot's own · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · running 1");
     await Promise.all([slow, next].map((run) => run.waitForOriginal(hasPictures, 100_000)));
     assert.deepEqual(bot.fake.violations, []);
   });

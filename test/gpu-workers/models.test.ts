@@ -55,7 +55,7 @@ describeWithRedis('GPU workers with different models (issue 21)', (redisUrl) => 
       const reply = await bot.fake.sendCommand({ name: 'queue' }).waitForOriginal();
       const lines = reply.content.split('\n');
       assert.equal(lines[1], '**GPU workers**: 2 online');
-      assert.deepEqual(lines.slice(2).sort(), ['• **gpu-sd** · cpu · tiny-sd · 1 at once · idle', '• **gpu-xl** · cpu · tiny-sdxl · 1 at once · idle']);
+      assert.deepEqual(lines.slice(2).sort(), ['• **gpu-sd** · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · idle', '• **gpu-xl** · cpu · tiny-sdxl · 1 batch at once, up to 4 pictures each · idle']);
     });
 
     await t.test('runs each job on the worker that has its model, exactly once', { timeout: 180_000 }, async () => {

@@ -127,8 +127,8 @@ if (!redisServerInstalled()) {
         shown = reply.content;
       }
       const lines = shown.split('\n');
-      assert.deepEqual(lines.slice(0, 2), ['**Queue**: 0 waiting · 1 running · 2 at once', '**GPU workers**: 2 online']);
-      assert.deepEqual(lines.slice(2).sort(), [`• **${runner}** · cpu · tiny-sd · 1 at once · running 1: \`${jobId}\``, `• **${idle}** · cpu · tiny-sd · 1 at once · idle`].sort());
+      assert.deepEqual(lines.slice(0, 2), ['**Queue**: 0 waiting · 1 running · 2 batches at once', '**GPU workers**: 2 online']);
+      assert.deepEqual(lines.slice(2).sort(), [`• **${runner}** · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · running 1: \`${jobId}\``, `• **${idle}** · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · idle`].sort());
       await run.waitForOriginal(hasPictures, 100_000);
       // Every line the worker wrote while it ran the job names it.
       const logs = workers.find((worker) => jobsLogged(worker, 'job started').length > 0)?.logs ?? [];

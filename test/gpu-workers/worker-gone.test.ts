@@ -94,7 +94,7 @@ describeWithRedis('GPU workers that do not come back (issue 21)', (redisUrl) => 
     const bot = await startRemoteBot();
     t.after(() => bot.stop());
     const queue = await bot.fake.sendCommand({ name: 'queue' }).waitForOriginal();
-    assert.deepEqual(queue.content.split('\n').slice(1), ['**GPU workers**: 1 online', '• **gpu-mute** · cpu · tiny-sd · 1 at once · idle'], 'the dead worker is not online');
+    assert.deepEqual(queue.content.split('\n').slice(1), ['**GPU workers**: 1 online', '• **gpu-mute** · cpu · tiny-sd · 1 batch at once, up to 4 pictures each · idle'], 'the dead worker is not online');
 
     const run = bot.fake.sendCommand({ name: 'imagine', options: { prompt: 'a fox handed over', model: 'tiny-sd', ...FAST } });
     await run.waitForOriginal((message) => /step 0\//.test(message.content), 30_000);

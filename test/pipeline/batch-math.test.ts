@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { applyGuidance } from '../../src/pipeline/guidance.js';
+import { applyGuidance, guideOutput } from '../../src/pipeline/guidance.js';
 import { latentPreview } from '../../src/pipeline/preview.js';
 import { createGenerator } from '../../src/pipeline/rng/index.js';
+import { float16ToFloat32 } from '../../src/pipeline/runtime/float16.js';
 import { createBatchNoise } from '../../src/pipeline/seeds.js';
 
 describe('classifier-free guidance', () => {
@@ -13,6 +14,30 @@ describe('classifier-free guidance', () => {
     assert.equal(guided.buffer, prediction.buffer);
     const third = Math.fround(0.1 + Math.fround(7.5 * Math.fround(Math.fround(0.3) - Math.fround(0.1))));
     assert.deepEqual([...guided], [1 + 7.5 * 2, 2 + 7.5 * 2, third]);
+  });
+
+  it('guides an fp16 output as it decodes it, bit for bit as decoding first, for every fp16 value', () => {
+    // Each fp16 value as the unconditional half, against a spread of conditional ones (zeros, subnormals, ±Inf, NaN).
+    const half = 0x10000;
+    const data = new Uint16Array(2 * half);
+    for (let bits = 0; bits < half; bits++) {
+      data[bits] = bits;
+      data[half + bits] = Math.imul(bits, 40503) & 0xffff;
+    }
+    const target = new Float32Array(half);
+    const guided = guideOutput({ type: 'float16', data, dims: [2, half] }, 7.5, target);
+    assert.equal(guided, target);
+    const expected = applyGuidance(float16ToFloat32(data), 7.5);
+    assert.deepEqual(new Uint32Array(guided.buffer), new Uint32Array(expected.slice().buffer));
+  });
+
+  it('guides a float32 output in place, and refuses other types', () => {
+    const data = Float32Array.of(1, 2, 3, 5);
+    const guided = guideOutput({ type: 'float32', data, dims: [2, 2] }, 2, new Float32Array(0));
+    assert.deepEqual([...guided], [5, 8]);
+    assert.equal(guided.buffer, data.buffer);
+    const ints = { type: 'int32', data: new Int32Array(2), dims: [2] } as const;
+    assert.throws(() => guideOutput(ints, 2, new Float32Array(1)), /Expected a float32 or float16 prediction, got int32/);
   });
 });
 

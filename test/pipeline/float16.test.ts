@@ -6,6 +6,7 @@ import {
   fromFloat16Bits,
   toFloat16Bits,
 } from '../../src/pipeline/runtime/float16.js';
+import { FloatInput } from '../../src/pipeline/runtime/tensor.js';
 
 describe('fp16 conversion', () => {
   it('round-trips every fp16 value exactly', () => {
@@ -80,5 +81,25 @@ describe('fp16 rounding of arbitrary float32 values', () => {
         assert.ok(error < other || (error === other && (h & 1) === 0), message);
       }
     });
+  });
+});
+
+describe('FloatInput with repeated rows', () => {
+  const rows = Float32Array.from({ length: 2 * 3 }, (_, i) => i * 0.37 - 1.1);
+
+  for (const type of ['float32', 'float16'] as const) {
+    it(`feeds its ${type} rows repeated along the batch axis, each copy equal to a single conversion`, () => {
+      const input = new FloatInput(type, [6, 3], 3);
+      assert.equal(input.values.length, rows.length);
+      input.values.set(rows);
+      const tensor = input.tensor();
+      const single = type === 'float16' ? float32ToFloat16(rows) : rows;
+      assert.deepEqual(tensor.dims, [6, 3]);
+      assert.deepEqual([...tensor.data], [...single, ...single, ...single]);
+    });
+  }
+
+  it('rejects a repeat count that does not divide the rows', () => {
+    assert.throws(() => new FloatInput('float16', [3, 4], 2), /`repeats` to divide the 3 rows of \[3,4\], got 2/);
   });
 });

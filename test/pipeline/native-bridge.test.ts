@@ -2,7 +2,10 @@
 // metadata and give the same numbers as onnxruntime-node's binding, bit for bit, on the real tiny models; where it
 // cannot load, the binding runs instead with one log line; where CUDA is missing, `auto` still ends on the CPU.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { convertCheckpoint } from '../../src/convert/convert.js';
+import { loraPatch, readLora } from '../../src/networks/index.js';
 import { isPipelineError } from '../../src/pipeline/errors.js';
 import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
@@ -15,7 +18,9 @@ import { ModelSession, type RunClock } from '../../src/pipeline/runtime/session.
 import { constantTensor, type HostTensor } from '../../src/pipeline/runtime/tensor.js';
 import { Unet } from '../../src/pipeline/models/unet.js';
 import { UnetBatch } from '../../src/pipeline/unet-batch.js';
+import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
 import { seededRandom } from '../support/seeded-random.js';
+import { processTempDir } from '../support/temp-dir.js';
 
 const TINY = 'test/fixtures/tiny-sd';
 const TINY_FP16 = 'test/fixtures/tiny-sd-fp16';
@@ -324,6 +329,38 @@ describe("native bridge's buffers kept in the provider's memory (what CUDA graph
     assert.deepEqual(await resident.run(step(feeds, conditioning, 1)), await (await plain.load(file)).run(step(feeds, conditioning, 1)));
     assert.equal(lines.length, 1);
     await Promise.all([resident.release(), plain.releaseAll()]);
+  });
+});
+
+describe('native bridge for LoRA-merged sessions (weights from memory), on the CPU', () => {
+  it("makes the binding's merged picture, each merged session created through the bridge, its UNet steps through IoBinding", async () => {
+    const dir = join(processTempDir(), 'tiny-sd-lora');
+    await convertCheckpoint(TINY_SD, dir, { dtype: 'fp32' });
+    const lora = await readLora(TINY_LORA);
+    const request = { prompt: 'a red fox in the snow', seed: 7, steps: 3, width: 64, height: 64 };
+    const pictures = [];
+    for (const nativeBridge of ['off', 'on'] as const) {
+      const merged: unknown[][] = [];
+      const log = (_level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void => {
+        if (message === 'model loaded with merged weights') merged.push([String(fields.file).split('/').at(-2), fields.binding]);
+      };
+      const pipeline = await StableDiffusionPipeline.load(dir, { provider: 'cpu', nativeBridge, log });
+      const weights = pipeline.info.patchableWeights;
+      assert.ok(weights);
+      const networks = [loraPatch(lora, { name: 'tiny-lora', te: 0.5, unet: 0.5 }, weights)];
+      const unmerged = (await pipeline.generate(request)).images[0]?.rgb8;
+      const { result, binds } = await bindsDuring(() => pipeline.generate({ ...request, networks }));
+      await pipeline.dispose();
+      const picture = result.images[0]?.rgb8;
+      // The merged weights are what ran: the picture is not the model's own.
+      assert.ok(picture && unmerged);
+      assert.notDeepEqual(picture, unmerged);
+      pictures.push(picture);
+      const binding = nativeBridge === 'on' ? 'native bridge' : 'onnxruntime-node';
+      assert.deepEqual(merged.sort(), [['text_encoder', binding], ['unet', binding]]);
+      assert.equal(binds.encoder_hidden_states, nativeBridge === 'on' ? 1 : undefined);
+    }
+    assert.deepEqual(pictures[1], pictures[0]);
   });
 });
 

@@ -15,9 +15,9 @@ type QueueStats = ReturnType<JobService['stats']>;
 const MAX_CHARS = 1900;
 
 /**
- * `/queue`: the queue's length, and where jobs run — each GPU worker online with its provider, models, capacity and
- * the jobs it runs now (their ids are the ones the bot and the worker log), or the bot's own pipeline. Ephemeral:
- * it is a look, not news for the channel.
+ * `/queue`: the queue's length, and where jobs run — each GPU worker online with its provider, models, capacity (in
+ * batches, and the pictures a batch holds) and the jobs it runs now (their ids are the ones the bot and the worker
+ * log), or the bot's own pipeline. Ephemeral: it is a look, not news for the channel.
  */
 export const queueCommand: SlashCommand = {
   data,
@@ -27,15 +27,20 @@ export const queueCommand: SlashCommand = {
   },
 };
 
-/** The reply: one line for the queue, one per place jobs run (as many as fit). */
+/**
+ * The reply: one line for the queue (jobs waiting and running, and the slots: batches run at once), one per place
+ * jobs run (as many as fit).
+ */
 export function queueText(stats: QueueStats, gpus: readonly GpuStatus[]): string {
-  const queue = `**Queue**: ${stats.queued} waiting · ${stats.running} running · ${stats.concurrency} at once`;
+  const queue = `**Queue**: ${stats.queued} waiting · ${stats.running} running · ${slotsText(stats.concurrency, stats.maxBatchSize)} at once`;
+  // A batch holds the bot's room at most; a GPU worker's own room may be smaller.
+  const lineOf = (gpu: GpuStatus) => gpuLine(gpu, Math.min(stats.maxBatchSize, gpu.batchRows ?? stats.maxBatchSize));
   const own = gpus.find((gpu) => gpu.worker === undefined);
-  if (own) return `${queue}\n**GPU**: this bot's own · ${gpuLine(own)}`;
+  if (own) return `${queue}\n**GPU**: this bot's own · ${lineOf(own)}`;
   if (gpus.length === 0) return `${queue}\n**GPU workers**: none online; jobs wait until one registers.`;
   const lines = [queue, `**GPU workers**: ${gpus.length} online`];
   for (const [shown, gpu] of gpus.entries()) {
-    const line = `• **${escapeMarkdown(gpu.worker ?? '')}** · ${gpuLine(gpu)}`;
+    const line = `• **${escapeMarkdown(gpu.worker ?? '')}** · ${lineOf(gpu)}`;
     const rest = gpus.length - shown;
     if ([...lines, line].join('\n').length > MAX_CHARS) {
       lines.push(`… and ${rest} more`);
@@ -49,9 +54,9 @@ export function queueText(stats: QueueStats, gpus: readonly GpuStatus[]): string
 /** A worker's models shown by name; more are counted. */
 const MODELS_SHOWN = 5;
 
-/** "cuda · sd15, sdxl · 2 at once · running 1: `<job id>`", or "… · idle". */
-function gpuLine(gpu: GpuStatus): string {
-  const where = `${escapeMarkdown(gpu.provider)} · ${modelsText(gpu.models)} · ${gpu.capacity} at once`;
+/** "cuda · sd15, sdxl · 2 batches at once, up to 4 pictures each · running 1: `<job id>`", or "… · idle". */
+function gpuLine(gpu: GpuStatus, batchRows: number): string {
+  const where = `${escapeMarkdown(gpu.provider)} · ${modelsText(gpu.models)} · ${capacityText(gpu.capacity, batchRows)}`;
   if (gpu.running === 0) return `${where} · idle`;
   const ids = gpu.jobIds.length > 0 ? `: ${gpu.jobIds.map((id) => `\`${id.replaceAll('`', '')}\``).join(', ')}` : '';
   return `${where} · running ${gpu.running}${ids}`;
@@ -62,4 +67,28 @@ function modelsText(models: readonly string[]): string {
   if (models.length === 0) return 'no model loaded yet';
   const shown = models.slice(0, MODELS_SHOWN).map((model) => escapeMarkdown(model)).join(', ');
   return models.length > MODELS_SHOWN ? `${shown} and ${models.length - MODELS_SHOWN} more` : shown;
+}
+
+/** UNet rows a picture takes with guidance (CFG above 1), as nearly every job has. */
+const ROWS_PER_PICTURE = 2;
+
+/** The pictures with guidance that a batch of `rows` UNet rows holds. */
+function picturesPerBatch(rows: number): number {
+  return Math.floor(rows / ROWS_PER_PICTURE);
+}
+
+/**
+ * Slots counted as what each runs: "2 batches" (a batch is one job or several compatible ones, run as one), or
+ * "1 job" where a batch of `batchRows` rows holds one picture at most, so every job runs alone.
+ */
+function slotsText(slots: number, batchRows: number): string {
+  if (picturesPerBatch(batchRows) < 2) return `${slots} ${slots === 1 ? 'job' : 'jobs'}`;
+  return `${slots} ${slots === 1 ? 'batch' : 'batches'}`;
+}
+
+/** What a place runs at once: "2 batches at once, up to 4 pictures each", or "1 job at once". */
+function capacityText(slots: number, batchRows: number): string {
+  const pictures = picturesPerBatch(batchRows);
+  const atOnce = `${slotsText(slots, batchRows)} at once`;
+  return pictures < 2 ? atOnce : `${atOnce}, up to ${pictures} pictures each`;
 }

@@ -30,11 +30,9 @@ export function maskedArea(picture: Rgb8Image, blurred: Uint8Array, padding: num
   if (!box) return undefined;
   const [x1, y1, x2, y2] = expandCropRegion(box, width, height, picture.width, picture.height);
   const cropOf = (data: Uint8Array, bands: number) => a1111ResizeImage(2, crop({ width: picture.width, height: picture.height, bands, data }, x1, y1, x2 - x1, y2 - y1), width, height);
-  const mask = cropOf(blurred, 1);
   return {
     picture: { width, height, data: cropOf(picture.data, 3).data },
-    // `resize_image` returns RGB: its bands are equal, as `convert('L')` reads them.
-    mask: Uint8Array.from({ length: width * height }, (_, p) => mask.data[p * 3] ?? 0),
+    mask: cropOf(blurred, 1).data,
     pasteTo: { x: x1, y: y1, width: x2 - x1, height: y2 - y1, pictureWidth: picture.width, pictureHeight: picture.height },
   };
 }

@@ -1,11 +1,14 @@
 // A1111's `images.resize_image` (modules/images.py, v1.10.1) in the two modes its "Inpaint area: Only masked" uses,
 // with no img2img upscaler set (A1111's default): Pillow's LANCZOS `resize`, the result pasted centred into a new
-// black RGB picture. Mode 1, "crop and resize", covers the target and crops the overflow; mode 2, "resize and
+// black picture. Mode 1, "crop and resize", covers the target and crops the overflow; mode 2, "resize and
 // fill", fits inside it and fills the two bands left with the picture's edge rows (or columns) resized from a box
 // of zero height (or width) at that edge.
 import { pillowResize, type Bytes8 } from '../image/pillow-resample.js';
 
-/** `resize_image(mode, im, width, height)`: always 3 bands (a one-band mask is pasted as grey RGB). */
+/**
+ * `resize_image(mode, im, width, height)`, in `image`'s bands. A1111's new picture is RGB, a one-band mask pasted
+ * into it in grey: its three bands equal, which is what `convert('L')` reads back, so a mask stays one band here.
+ */
 export function a1111ResizeImage(mode: 1 | 2, image: Bytes8, width: number, height: number): Bytes8 {
   const ratio = width / height;
   const sourceRatio = image.width / image.height;
@@ -15,7 +18,7 @@ export function a1111ResizeImage(mode: 1 | 2, image: Bytes8, width: number, heig
   const sourceWidth = coverWide ? width : Math.floor((image.width * height) / image.height);
   const sourceHeight = coverTall ? height : Math.floor((image.height * width) / image.width);
   const resized = pillowResize(image, sourceWidth, sourceHeight, 'lanczos');
-  let out = blankRgb(width, height);
+  let out: Bytes8 = { width, height, bands: image.bands, data: new Uint8Array(width * height * image.bands) };
   out = paste(out, resized, Math.floor(width / 2) - Math.floor(sourceWidth / 2), Math.floor(height / 2) - Math.floor(sourceHeight / 2));
   if (mode === 1) return out;
   if (ratio < sourceRatio) {
@@ -32,10 +35,6 @@ export function a1111ResizeImage(mode: 1 | 2, image: Bytes8, width: number, heig
     }
   }
   return out;
-}
-
-function blankRgb(width: number, height: number): Bytes8 {
-  return { width, height, bands: 3, data: new Uint8Array(width * height * 3) };
 }
 
 /**

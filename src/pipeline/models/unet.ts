@@ -109,6 +109,9 @@ export class Unet {
    * @param hidden - float32 text conditioning `[batch, tokens, hiddenSize]`; converted once, here.
    * @param tokens - context tokens per batch row (77 per prompt chunk).
    * @param added - SDXL's added conditioning, required by a UNet that {@link takesAddedConditioning}.
+   * @param sampleRepeats - how many times the batch repeats the same sample rows (2 with classifier-free guidance,
+   *   whose two halves take the same latents): `sample.values` then holds only the first `batch / sampleRepeats`
+   *   rows, converted to the graph's type once per step (see {@link FloatInput}). @default 1
    */
   createInputs(
     batch: number,
@@ -117,6 +120,7 @@ export class Unet {
     hidden: Float32Array,
     tokens: number,
     added?: AddedConditioning,
+    sampleRepeats = 1,
   ): UnetInputs {
     const conditioning = new FloatInput(this.#hiddenType, [batch, tokens, hidden.length / (batch * tokens)]);
     conditioning.values.set(hidden);
@@ -133,7 +137,7 @@ export class Unet {
     const predictionSize = batch * LATENT_CHANNELS * latentHeight * latentWidth;
     const converted = this.#outputType === 'float16' ? new Float32Array(predictionSize) : undefined;
     return {
-      sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth]),
+      sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth], sampleRepeats),
       // The same at every step: a session may keep it bound (the native bridge's IoBinding).
       conditioning: constantTensor(conditioning.tensor()),
       added: extra,
@@ -213,7 +217,7 @@ function requireFeed(feed: Readonly<Record<string, HostTensor>>, name: string): 
 
 /** One loop's UNet inputs and output buffer (see {@link Unet.createInputs}). */
 export interface UnetInputs {
-  /** Write each step's model input into `sample.values`: `[batch, inChannels, h, w]`. */
+  /** Write each step's model input into `sample.values`: `[batch / sampleRepeats, inChannels, h, w]`. */
   readonly sample: FloatInput;
   /** The text conditioning, in the graph's type. */
   readonly conditioning: HostTensor;
@@ -221,7 +225,7 @@ export interface UnetInputs {
   readonly added: Readonly<Record<string, HostTensor>>;
   /** The timestep tensor holding `t` (one buffer, rewritten per step). */
   readonly timestep: (t: number) => HostTensor;
-  /** A run's prediction as float32. */
+  /** A run's prediction as float32 (a loop may replace this to guide it as it is read: see `denoise`). */
   readonly prediction: (output: HostTensor) => Float32Array;
 }
 

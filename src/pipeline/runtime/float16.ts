@@ -54,6 +54,15 @@ export function fromFloat16Bits(bits: number): number {
 
 let decodeTable: Float32Array | undefined;
 
+/**
+ * The float32 value of every fp16 bit pattern, indexed by the bits: a 256 KiB table built on first use, which makes
+ * decoding one lookup per element.
+ */
+export function float16Values(): Float32Array {
+  decodeTable ??= Float32Array.from({ length: 0x10000 }, (_, bits) => fromFloat16Bits(bits));
+  return decodeTable;
+}
+
 /** Writes the fp16 bits of every value of `source` into `target` (same length; allocated when omitted). */
 export function float32ToFloat16(
   source: Float32Array,
@@ -70,8 +79,7 @@ export function float16ToFloat32(
   source: Uint16Array,
   target: Float32Array = new Float32Array(source.length),
 ): Float32Array {
-  // A 256 KiB table of all 65 536 values: decoding a VAE output is then one lookup per element.
-  decodeTable ??= Float32Array.from({ length: 0x10000 }, (_, bits) => fromFloat16Bits(bits));
-  for (let i = 0; i < source.length; i++) target[i] = decodeTable[source[i] ?? 0] ?? 0;
+  const values = float16Values();
+  for (let i = 0; i < source.length; i++) target[i] = values[source[i] ?? 0] ?? 0;
   return target;
 }

@@ -57,6 +57,17 @@ interface Opened {
   readonly why: string;
 }
 
+/** How `SessionFactory.#open` opens a session. */
+interface OpenHow {
+  /** Session configuration entries (`extra.session`). */
+  readonly config: Record<string, unknown>;
+  readonly graphs: CudaGraphChoice;
+  /** Where to save ONNX Runtime's optimized graph. */
+  readonly optimizedModelFilePath?: string | undefined;
+  /** The model's external data file from memory (merged LoRA weights) rather than beside it. */
+  readonly externalData?: { readonly path: string; readonly data: Uint8Array } | undefined;
+}
+
 /** How a {@link SessionFactory} creates sessions. */
 export interface SessionFactoryOptions {
   /**
@@ -79,7 +90,7 @@ export interface SessionFactoryOptions {
    * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
    * with one log line. See {@link NativeBridgeChoice}. Off unless asked for until its CUDA figures are measured: its
    * first run on the GPU host crashed (koffi's small call stacks, since enlarged) before it measured anything.
-   * @default DEFAULT_NATIVE_BRIDGE ('off')
+   * @default DEFAULT_NATIVE_BRIDGE ('auto')
    */
   readonly nativeBridge?: NativeBridgeChoice;
   /**
@@ -99,7 +110,7 @@ export interface SessionFactoryOptions {
    * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where ONNX Runtime refuses
    * graphs for a model it runs without, with a warning; where graphs cannot be at all (the bridge off or not loading,
    * another provider) `on` says so in the log and `auto` runs without a word. See {@link CudaGraphChoice}.
-   * @default DEFAULT_CUDA_GRAPHS ('off')
+   * @default DEFAULT_CUDA_GRAPHS ('auto')
    */
   readonly cudaGraph?: CudaGraphChoice;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */
@@ -166,17 +177,10 @@ export class SessionFactory {
   async loadWithWeights(file: string, data: Uint8Array, provider: ExecutionProvider): Promise<ModelSession> {
     const start = performance.now();
     try {
-      // Through the binding alone: it takes the weights from memory, which the bridge's C API calls do not.
-      const session = await InferenceSession.create(await readFile(file), {
-        executionProviders: [provider],
-        graphOptimizationLevel: 'all',
-        logSeverityLevel: 3,
-        extra: { session: sessionConfig(provider) },
-        externalData: [{ path: `${basename(file)}_data`, data }],
-      });
-      const why = 'merged LoRA weights come from memory, which only the binding takes';
-      this.#log?.('info', 'model loaded with merged weights', { file, provider, binding: 'onnxruntime-node', why, ms: Math.round(performance.now() - start) });
-      return new ModelSession(new BindingSession(session, file), file, provider);
+      const externalData = { path: `${basename(file)}_data`, data };
+      const { session, binding, why } = await this.#open(file, provider, { config: sessionConfig(provider), graphs: 'off', externalData });
+      this.#log?.('info', 'model loaded with merged weights', { file, provider, binding, why, ms: Math.round(performance.now() - start) });
+      return new ModelSession(session, file, provider);
     } catch (error) {
       const reason = `ONNX Runtime cannot load ${file} with merged weights: ${errorMessage(error)}`;
       throw new PipelineError('MODEL_UNSUPPORTED', reason, { file, provider }, { cause: error });
@@ -219,7 +223,7 @@ export class SessionFactory {
   async #createOn(file: string, provider: ExecutionProvider, graphs: CudaGraphChoice): Promise<Opened & { cached: boolean }> {
     const config = sessionConfig(provider);
     const open = (source: string, entries: Record<string, unknown>, optimizedModelFilePath?: string): Promise<Opened> =>
-      this.#open(source, provider, entries, graphs, optimizedModelFilePath);
+      this.#open(source, provider, { config: entries, graphs, optimizedModelFilePath });
     if (this.#cacheDir === undefined) return { ...(await open(file, config)), cached: false };
 
     const cachedFile = join(this.#cacheDir, cacheName(file, provider));
@@ -257,18 +261,11 @@ export class SessionFactory {
   }
 
   /**
-   * A session of `file` on `provider` with the session configuration entries `config` (`extra.session`), saving the
-   * optimized graph to `optimizedModelFilePath` when given: through the native bridge where {@link
+   * A session of `file` on `provider` (see {@link OpenHow}): through the native bridge where {@link
    * SessionFactoryOptions.nativeBridge} asks for it and the bridge loads, else through onnxruntime-node's binding;
    * with CUDA graphs where `graphs` asks for them and they can be.
    */
-  async #open(
-    file: string,
-    provider: ExecutionProvider,
-    config: Record<string, unknown>,
-    graphs: CudaGraphChoice,
-    optimizedModelFilePath?: string,
-  ): Promise<Opened> {
+  async #open(file: string, provider: ExecutionProvider, { config, graphs, optimizedModelFilePath, externalData }: OpenHow): Promise<Opened> {
     const bridged = bridgesProvider(this.#bridge, provider);
     const api = bridged ? await this.#nativeApi() : undefined;
     if (graphs === 'on' && (api === undefined || provider !== 'cuda')) {
@@ -283,6 +280,7 @@ export class SessionFactory {
         ioBinding: this.#ioBinding,
         ...(this.#log ? { log: this.#log } : {}),
         ...(optimizedModelFilePath === undefined ? {} : { optimizedModelFilePath }),
+        ...(externalData === undefined ? {} : { externalData }),
       };
       const why = `the native bridge (${this.#bridge}) covers ${provider}`;
       if (graphs !== 'off' && provider === 'cuda') {
@@ -300,11 +298,12 @@ export class SessionFactory {
       // ORT warns on stderr about things we handle (e.g. saving a hardware-specific graph); keep errors only.
       logSeverityLevel: 3,
       extra: { session: config },
+      ...(optimizedModelFilePath === undefined ? {} : { optimizedModelFilePath }),
     };
-    const session = await InferenceSession.create(
-      file,
-      optimizedModelFilePath === undefined ? options : { ...options, optimizedModelFilePath },
-    );
+    const session =
+      externalData === undefined
+        ? await InferenceSession.create(file, options)
+        : await InferenceSession.create(await readFile(file), { ...options, externalData: [externalData] });
     const why = bridged ? 'the native bridge cannot load here (see its warning)' : unbridgedReason(this.#bridge, provider);
     return { session: new BindingSession(session, file), binding: 'onnxruntime-node', why };
   }

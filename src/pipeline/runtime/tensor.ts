@@ -58,25 +58,42 @@ export function constantScope(tensor: HostTensor): ConstantScope | undefined {
  * A float input reused across model calls (the UNet's latents at every step). Write float32 values into
  * `values`, then pass {@link FloatInput.tensor} to the model: for a float32 input that is `values` itself (no
  * copy); for a float16 input the values are converted into a buffer this object owns.
+ *
+ * With `repeats` above 1, `values` holds only the first `dims[0] / repeats` rows and the tensor is that block
+ * repeated along the batch axis (the UNet batch of classifier-free guidance feeds each image twice): each value is
+ * then converted once, and the copies are plain copies of the converted block.
  */
 export class FloatInput {
   readonly values: Float32Array;
-  readonly #tensor: HostTensor;
+  readonly #tensor: Extract<HostTensor, { type: FloatType }>;
+  readonly #repeats: number;
 
-  /** @param dims - the tensor shape; `values` has their product as length. */
-  constructor(readonly type: FloatType, readonly dims: readonly number[]) {
+  /**
+   * @param dims - the tensor shape; `values` has their product divided by `repeats` as length.
+   * @param repeats - how many times `values` repeats along the first axis; it must divide `dims[0]`. @default 1
+   */
+  constructor(readonly type: FloatType, readonly dims: readonly number[], repeats = 1) {
+    const rows = dims[0] ?? 1;
+    if (!Number.isInteger(repeats) || repeats < 1 || rows % repeats !== 0) {
+      throw new RangeError(`Expected \`repeats\` to divide the ${rows} rows of [${dims.join(',')}], got ${repeats}`);
+    }
     const length = dims.reduce((a, b) => a * b, 1);
-    this.values = new Float32Array(length);
+    this.values = new Float32Array(length / repeats);
+    this.#repeats = repeats;
     this.#tensor =
       type === 'float32'
-        ? { type, data: this.values, dims }
+        ? { type, data: repeats === 1 ? this.values : new Float32Array(length), dims }
         : { type, data: new Uint16Array(length), dims };
   }
 
   /** The tensor holding the current `values`, in the input's type. Valid until the next `tensor()` call. */
   tensor(): HostTensor {
-    if (this.#tensor.type === 'float16') float32ToFloat16(this.values, this.#tensor.data);
-    return this.#tensor;
+    const tensor = this.#tensor;
+    const block = this.values.length;
+    if (tensor.type === 'float16') float32ToFloat16(this.values, tensor.data.subarray(0, block));
+    else if (tensor.data !== this.values) tensor.data.set(this.values);
+    for (let copy = 1; copy < this.#repeats; copy++) tensor.data.copyWithin(copy * block, 0, block);
+    return tensor;
   }
 }
 

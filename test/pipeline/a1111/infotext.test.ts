@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import sharp from 'sharp';
 import { UsageError } from '../../../src/cli/command.js';
 import { generateCommand } from '../../../src/cli/generate.js';
 import { a1111Fields, InfotextError, noiseScheduleField, PARAMETERS_KEYWORD, readPngText, requestFromInfotext } from '../../../src/pipeline/index.js';
@@ -184,6 +185,22 @@ describe('dreamcord generate --infotext', () => {
       generateCommand.run([...model, '--prompt', 'x', '--mask-blur', '2'], { stdout: captureStream(), stderr: captureStream() }),
       (error: unknown) => error instanceof UsageError && /need --mask/.test(error.message),
     );
+  });
+
+  it('--only-masked with a mask that marks nothing: the img2img picture, a warning, and no Inpaint area or Masked content written (A1111 switches to img2img)', async () => {
+    const dir = tempDir();
+    const blank = join(dir, 'blank.png');
+    await sharp({ create: { width: 64, height: 64, channels: 3, background: '#000000' } }).png().toFile(blank);
+    const common = ['--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--prompt', 'a fox', '--compat', 'a1111', '--sampler', 'Euler a', '--steps', '3'];
+    common.push('--seed', '9', '--strength', '0.8', '--init-image', 'test/fixtures/references/init_image.png');
+    const stderr = captureStream();
+    const out = join(dir, 'o.png');
+    await generateCommand.run([...common, '--mask', blank, '--only-masked', '--masked-content', 'fill', '--out', out, '--raw', join(dir, 'dropped.f32')], { stdout: captureStream(), stderr });
+    assert.match(stderr.text, /warning: The mask marks nothing to repaint, so "Inpaint area: Only masked" had no area: the whole picture was reworked instead, as AUTOMATIC1111 does\.\n/);
+    const written = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(written, /, Denoising strength: 0\.8, Mask blur: 4, Version: /);
+    await generateCommand.run([...common, '--raw', join(dir, 'img2img.f32')], { stdout: captureStream(), stderr: captureStream() });
+    assert.deepEqual(readFileSync(join(dir, 'dropped.f32')), readFileSync(join(dir, 'img2img.f32')));
   });
 
   it('writes each picture\'s variation seed, which the block then remakes', async () => {

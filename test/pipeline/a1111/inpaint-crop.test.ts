@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { cropRegion, expandCropRegion, maskedArea } from '../../../src/pipeline/a1111/inpaint-crop.js';
 import { fillMaskedArea } from '../../../src/pipeline/a1111/inpaint-fill.js';
-import { blurredMask, samplingMasks } from '../../../src/pipeline/a1111/inpaint-mask.js';
+import { blurredMask, overlayMask, samplingMasks } from '../../../src/pipeline/a1111/inpaint-mask.js';
 import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-overlay.js';
 import { pillowResize, type ResizeBox } from '../../../src/pipeline/image/pillow-resample.js';
 
@@ -63,7 +63,7 @@ describe("A1111's Inpaint area: Only masked against its numpy transcription", ()
       assert.deepEqual(Array.from(masks.latent), c.latent, 'latent mask');
       const shrunk = Array.from({ length: (c.width / 8) * (c.height / 8) }, (_, k) => masks.conditioning[Math.floor(k / (c.width / 8)) * 8 * c.width + (k % (c.width / 8)) * 8]);
       assert.deepEqual(shrunk, c.conditioning, "the inpainting UNet's mask");
-      const overlay = overlayImage(picture, blurred);
+      const overlay = overlayImage(picture, overlayMask(blurred, true));
       assert.deepEqual(Array.from(overlay), c.overlay, 'overlay (the blurred mask, not doubled)');
       const generated = { width: c.width, height: c.height, channels: 3 as const, data: Float32Array.from(c.generated) };
       assert.deepEqual(Array.from(applyOverlay(generated, overlay, area.pasteTo).data), c.result, 'uncrop and alpha_composite');

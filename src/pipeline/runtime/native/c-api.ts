@@ -84,6 +84,10 @@ const FUNCTIONS = {
     'void *f(void *cudaOptions, const char **keys, const char **values, size_t count)',
   ],
   ReleaseCUDAProviderOptions: [208, 'void f(void *cudaOptions)'],
+  AddExternalInitializersFromFilesInMemory: [
+    279,
+    'void *f(void *options, const char **names, void **buffers, const size_t *lengths, size_t count)',
+  ],
 } as const satisfies Record<string, readonly [number, string]>;
 
 /** The bound C API: one {@link CFunction} per name of {@link FUNCTIONS}, plus the koffi helpers the bridge uses. */
@@ -102,10 +106,10 @@ export interface OrtCApi {
 }
 
 /**
- * The oldest `OrtApi` version that has every function above (the CUDA provider options V2 came in 1.11, the
- * others earlier); the library hands out the same table for any version it supports.
+ * The oldest `OrtApi` version that has every function above (external data from memory came in 1.18, the CUDA
+ * provider options V2 in 1.11, the others earlier); the library hands out the same table for any version it supports.
  */
-const API_VERSION = 14;
+const API_VERSION = 18;
 
 /** The stack koffi gives each call (see {@link loadCApi}). */
 const STACK_SIZE = 8 * 1024 * 1024;

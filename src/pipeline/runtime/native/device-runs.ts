@@ -66,26 +66,13 @@ export class DeviceResidentRuns {
   }
 
   /**
-   * Whether runs of these feeds' shapes have (or can get) buffers of their own; when they cannot (more than
-   * {@link MAX_SHAPES}), the caller runs them another way, and the log says so once per shape.
+   * Runs `feeds` on the buffers of their shape (made at its first run); host copies of the outputs `wanted`.
+   * Undefined, without running, when the shape has no buffers and cannot get them (more than {@link MAX_SHAPES}): the
+   * caller runs it another way, and the log says so once per shape.
    */
-  accepts(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): boolean {
-    const key = shapeKey(feeds, wanted);
-    if (this.#shapes.has(key) || this.#shapes.size < MAX_SHAPES) return true;
-    if (!this.#refused.has(key)) {
-      this.#refused.add(key);
-      const shapes = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, tensor.dims.join('×')]));
-      this.#options.log?.('warn', `a model run of a new shape beyond the ${MAX_SHAPES} kept on the device runs without CUDA graphs`, {
-        file: this.#file,
-        shapes,
-      });
-    }
-    return false;
-  }
-
-  /** Runs `feeds` on the buffers of their shape (made at its first run); host copies of the outputs `wanted`. */
-  async run(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[], run: ResidentRun): Promise<Record<string, HostTensor>> {
+  async run(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[], run: ResidentRun): Promise<Record<string, HostTensor> | undefined> {
     const shape = this.#shape(feeds, wanted);
+    if (!shape) return undefined;
     const previous = shape.queue;
     let done = (): void => undefined;
     shape.queue = new Promise((resolve) => (done = resolve));
@@ -123,11 +110,18 @@ export class DeviceResidentRuns {
     fn.ReleaseMemoryInfo(this.#memory);
   }
 
-  /** The buffers of the feeds' shape: at its first run, allocated in the provider's memory and bound. */
-  #shape(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): Shape {
+  /**
+   * The buffers of the feeds' shape: at its first run, allocated in the provider's memory and bound; undefined
+   * beyond {@link MAX_SHAPES}.
+   */
+  #shape(feeds: Readonly<Record<string, HostTensor>>, wanted: readonly string[]): Shape | undefined {
     const key = shapeKey(feeds, wanted);
     const known = this.#shapes.get(key);
     if (known) return known;
+    if (this.#shapes.size >= MAX_SHAPES) {
+      this.#refuse(key, feeds);
+      return undefined;
+    }
     const { fn } = this.#api;
     const out = [null];
     check(this.#api, fn.CreateIoBinding(this.#session, out));
@@ -149,5 +143,16 @@ export class DeviceResidentRuns {
     const shape: Shape = { binding, runOptions, inputs, outputs: new Map(), queue: Promise.resolve() };
     this.#shapes.set(key, shape);
     return shape;
+  }
+
+  /** Says once per shape (`key`) that its runs go without buffers of their own. */
+  #refuse(key: string, feeds: Readonly<Record<string, HostTensor>>): void {
+    if (this.#refused.has(key)) return;
+    this.#refused.add(key);
+    const shapes = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, tensor.dims.join('×')]));
+    this.#options.log?.('warn', `a model run of a new shape beyond the ${MAX_SHAPES} kept on the device runs without CUDA graphs`, {
+      file: this.#file,
+      shapes,
+    });
   }
 }

@@ -105,9 +105,10 @@ export class NativeSession implements SessionBackend {
       // A batch's runs go through IoBinding, not the device buffers: each row count of each size would take one of
       // the few shapes kept there (and, on CUDA, a graph and its memory).
       const resident = Object.values(feeds).some((tensor) => constantScope(tensor) === 'batch') ? undefined : this.#resident;
-      if (resident?.accepts(feeds, wanted)) {
+      if (resident) {
         try {
-          return await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+          const out = await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+          if (out) return out; // else a shape beyond those kept on the device
         } catch (error) {
           // A graph ONNX Runtime cannot capture or replay would fail every job: the session goes on without graphs
           // (this run is tried again that way, so an error of the run itself still reaches the caller).

@@ -10,6 +10,12 @@ export interface OpenOptions {
   readonly cudaOptions?: Readonly<Record<string, string>>;
   /** Where to save ONNX Runtime's optimized graph, as the plain binding's `optimizedModelFilePath`. */
   readonly optimizedModelFilePath?: string;
+  /**
+   * The model's external data file named `path` (`model.onnx_data`) taken from `data` rather than read beside the
+   * model (merged LoRA weights), as the plain binding's `externalData`: ONNX Runtime reads the weights from `data`
+   * while it creates the session.
+   */
+  readonly externalData?: { readonly path: string; readonly data: Uint8Array };
 }
 
 /** `ORT_ENABLE_ALL`, the plain binding's `graphOptimizationLevel: 'all'`. */
@@ -40,6 +46,11 @@ export async function openSession(api: OrtCApi, source: string | Uint8Array, opt
     }
     if (options.optimizedModelFilePath !== undefined) {
       check(api, fn.SetOptimizedModelFilePath(sessionOptions, options.optimizedModelFilePath));
+    }
+    const { externalData } = options;
+    if (externalData !== undefined) {
+      const { path, data } = externalData;
+      check(api, fn.AddExternalInitializersFromFilesInMemory(sessionOptions, [path], [data], [data.byteLength], 1));
     }
     if (options.provider === 'cuda') appendCuda(api, sessionOptions, options.cudaOptions ?? {});
     const session = [null];
