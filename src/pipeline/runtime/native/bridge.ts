@@ -17,8 +17,11 @@ const BRIDGE_PROVIDERS: Readonly<Record<NativeBridgeChoice, readonly ExecutionPr
 /** The values a {@link NativeBridgeChoice} takes, as the environment setting `ONNX_NATIVE_BRIDGE` lists them. */
 export const NATIVE_BRIDGE_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly NativeBridgeChoice[]);
 
-/** Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): until its CUDA figures are measured. */
-export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'off';
+/**
+ * Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): on CUDA, where the GPU
+ * host measured the cold start 12.3 → 7.7 s and the steps as fast as the binding's (README, "The native bridge").
+ */
+export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'auto';
 
 /**
  * Where the models that may run as CUDA graphs (the UNet) do: `auto` where the bridge runs them on CUDA, without a
@@ -30,8 +33,11 @@ export type CudaGraphChoice = 'auto' | 'on' | 'off';
 /** The values a {@link CudaGraphChoice} takes, as the environment setting `ONNX_CUDA_GRAPHS` lists them. */
 export const CUDA_GRAPH_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly CudaGraphChoice[]);
 
-/** CUDA graphs unless a setting says otherwise (`ONNX_CUDA_GRAPHS`): until they are measured on a GPU. */
-export const DEFAULT_CUDA_GRAPHS: CudaGraphChoice = 'off';
+/**
+ * CUDA graphs unless a setting says otherwise (`ONNX_CUDA_GRAPHS`): where the bridge runs the UNet on CUDA, where the
+ * GPU host measured a step 12.1 → 8.2 ms and the same predictions (README, "CUDA graphs for the UNet").
+ */
+export const DEFAULT_CUDA_GRAPHS: CudaGraphChoice = 'auto';
 
 /** Whether `choice` creates sessions on `provider` through the bridge. */
 export function bridgesProvider(choice: NativeBridgeChoice, provider: ExecutionProvider): boolean {
