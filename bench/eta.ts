@@ -4,7 +4,8 @@
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { StableDiffusionPipeline, type GenerateRequest } from '../src/pipeline/index.js';
-import { planStarts, type BatchCandidate } from '../src/queue/batch-plan.js';
+import { hasRoomFor, type WorkerSlots } from '../src/gpu-workers/slot-matching.js';
+import { planStarts, planStartsWithRoom, type BatchCandidate } from '../src/queue/batch-plan.js';
 import { FairQueue, JobQueue, type BatchSettings } from '../src/queue/index.js';
 import { Store } from '../src/store/index.js';
 
@@ -18,28 +19,52 @@ export async function benchEta(): Promise<void> {
   await benchAccuracy();
 }
 
-/** ms per plan of a full queue: 100 and 1,000 waiting jobs from 34 members in 5 guilds, of 1, 3 or all-different shapes. */
+/** A waiting job of the planning figures: its shape (for GPU workers, its model too) and its pictures. */
+interface Waiting {
+  readonly shape: number;
+  readonly count: number;
+}
+
+/**
+ * ms per plan of a full queue: 100 and 1,000 waiting jobs from 34 members in 5 guilds, of 1, 3 or all-different
+ * shapes; on the bot's own GPU, then on four GPU workers (two slots each, shape k a model of workers k mod 4 and
+ * k + 1 mod 4), their slots all taken.
+ */
 function benchPlanning(): void {
-  for (const waiting of [100, 1000]) {
-    const figures = [1, 3, waiting].map((shapes) => {
-      const queue = new FairQueue();
-      const batching: BatchSettings<{ readonly shape: number; readonly count: number }, never> = {
-        keyOf: ({ shape }) => String(shape),
-        sizeOf: ({ count }) => 2 * count,
-        maxSize: MAX_ROWS,
-        run: () => [],
-      };
-      // Each job's key read once, as the queue reads it when the job comes in.
-      const candidates = new Map<string, BatchCandidate<{ readonly shape: number; readonly count: number }>>();
-      for (let i = 0; i < waiting; i++) {
-        const payload = { shape: i % shapes, count: 1 + (i % 2) };
-        candidates.set(`j${i}`, { job: { payload }, batchKey: batching.keyOf(payload) });
-        queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 34}`, guildId: `g${i % 5}` });
-      }
-      const ms = meanMs(20, () => planStarts(queue, batching, (id) => candidates.get(id)));
-      return `${shapes === waiting ? 'all different' : shapes} shape${shapes === 1 ? '' : 's'} ${ms.toFixed(2)} ms`;
-    });
-    console.log(`plan of ${waiting} waiting jobs: ${figures.join(', ')}`);
+  const batching: BatchSettings<Waiting, never> = { keyOf: ({ shape }) => String(shape), sizeOf: ({ count }) => 2 * count, maxSize: MAX_ROWS, run: () => [] };
+  const workers: WorkerSlots[] = [0, 1, 2, 3].map((w) => ({ capacity: 2, models: new Set(Array.from({ length: 1000 }, (_, k) => String(k)).filter((k) => [w, (w + 3) % 4].includes(Number(k) % 4))) }));
+  const rooms = new Map<string, boolean>();
+  const withRoom = {
+    count: 8,
+    taken: Array.from({ length: 8 }, (_, i) => ({ payload: { shape: i % 4, count: 1 }, endMs: 1000 * (i + 1) })),
+    // Answers kept per running models and model, as RemoteGenerator.hasRoom keeps them.
+    hasRoom: (payload: Waiting, running: readonly Waiting[]) => {
+      const models = running.map(({ shape }) => String(shape));
+      const key = `${[...models].sort().join()}|${payload.shape}`;
+      const answer = rooms.get(key) ?? hasRoomFor(workers, models, String(payload.shape));
+      rooms.set(key, answer);
+      return answer;
+    },
+  };
+  for (const [where, plan] of [
+    ['the bot\'s own GPU', (queue: FairQueue, candidateOf: (id: string) => BatchCandidate<Waiting> | undefined) => planStarts(queue, batching, candidateOf)],
+    ['four GPU workers', (queue: FairQueue, candidateOf: (id: string) => BatchCandidate<Waiting> | undefined) => planStartsWithRoom(queue, batching, candidateOf, withRoom, (ids) => 1000 + 100 * ids.length)],
+  ] as const) {
+    for (const waiting of [100, 1000]) {
+      const figures = [1, 3, waiting].map((shapes) => {
+        const queue = new FairQueue();
+        // Each job's key read once, as the queue reads it when the job comes in.
+        const candidates = new Map<string, BatchCandidate<Waiting>>();
+        for (let i = 0; i < waiting; i++) {
+          const payload = { shape: i % shapes, count: 1 + (i % 2) };
+          candidates.set(`j${i}`, { job: { payload }, batchKey: batching.keyOf(payload) });
+          queue.enqueue(() => Promise.resolve(), { id: `j${i}`, ownerId: `m${i % 34}`, guildId: `g${i % 5}` });
+        }
+        const ms = meanMs(20, () => plan(queue, (id) => candidates.get(id)));
+        return `${shapes === waiting ? 'all different' : shapes} shape${shapes === 1 ? '' : 's'} ${ms.toFixed(2)} ms`;
+      });
+      console.log(`plan of ${waiting} waiting jobs on ${where}: ${figures.join(', ')}`);
+    }
   }
 }
 

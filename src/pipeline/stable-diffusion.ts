@@ -81,10 +81,9 @@ export interface PipelineOptions {
    */
   readonly embeddings?: readonly TextualInversion[];
   /**
-   * Whether `load` runs 1-step generations at the model's native size (one per thread of Node's pool, at once)
-   * before it returns, so that the first member's job does not pay ONNX Runtime's first-run costs (on CUDA: cuDNN's
-   * convolution algorithm search, the memory arena's growth and each thread's cuDNN and cuBLAS set-up, seconds for
-   * SD 1.5).
+   * Whether `load` runs one 1-step generation at the model's native size before it returns, so that the first
+   * member's job does not pay ONNX Runtime's first-run costs (on CUDA: cuDNN's convolution algorithm search and the
+   * memory arena's growth, seconds for SD 1.5).
    * @default true when the UNet runs on a GPU provider (not the CPU) and the model does txt2img (not inpainting)
    */
   readonly warmUp?: boolean;
@@ -247,12 +246,8 @@ export class StableDiffusionPipeline {
       if (options.warmUp ?? (pipeline.info.providers.unet !== 'cpu' && !pipeline.info.inpainting)) {
         const started = performance.now();
         const size = pipeline.info.nativeSize;
-        // As many 1-step pictures at once as Node has pool threads: the native bridge runs each call on one of them
-        // (koffi's async calls are libuv work), and ONNX Runtime's CUDA provider sets up cuDNN and cuBLAS per thread
-        // at its first run there — 2 s of the first member's job on the GPU host when only one thread was warmed.
-        const warmUps = Array.from({ length: poolThreads() }, (_, seed) => pipeline.generate({ prompt: 'warm-up', seed, steps: 1, width: size, height: size }));
-        await Promise.all(warmUps);
-        options.log?.('info', 'pipeline warmed up', { dir, ms: Math.round(performance.now() - started), runs: warmUps.length });
+        await pipeline.generate({ prompt: 'warm-up', seed: 0, steps: 1, width: size, height: size });
+        options.log?.('info', 'pipeline warmed up', { dir, ms: Math.round(performance.now() - started) });
       }
       options.log?.('info', 'pipeline ready', { dir, family: model.family, unetChannels: model.unet.inChannels });
       return pipeline;
@@ -483,10 +478,4 @@ export class StableDiffusionPipeline {
       );
     }
   }
-}
-
-/** The threads of Node's libuv pool, which runs asynchronous native calls: `UV_THREADPOOL_SIZE`, 4 by default. */
-function poolThreads(): number {
-  const size = Number.parseInt(process.env.UV_THREADPOOL_SIZE ?? '', 10);
-  return Number.isInteger(size) && size >= 1 ? Math.min(size, 1024) : 4;
 }

@@ -70,6 +70,7 @@ describe('positions and ETAs', () => {
       queued: 1,
       running: 1,
       concurrency: 1,
+      maxBatchSize: 1, // no batching: every job alone
       msPerUnit: 0.5,
       recentJobs: 1,
       avgRunMs: 500,

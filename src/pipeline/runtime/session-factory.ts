@@ -90,7 +90,7 @@ export interface SessionFactoryOptions {
    * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
    * with one log line. See {@link NativeBridgeChoice}. Off unless asked for until its CUDA figures are measured: its
    * first run on the GPU host crashed (koffi's small call stacks, since enlarged) before it measured anything.
-   * @default DEFAULT_NATIVE_BRIDGE ('auto')
+   * @default DEFAULT_NATIVE_BRIDGE ('off')
    */
   readonly nativeBridge?: NativeBridgeChoice;
   /**
@@ -110,7 +110,7 @@ export interface SessionFactoryOptions {
    * captured per shape (at most `MAX_SHAPES`) and replayed (`native/device-runs.ts`). Where ONNX Runtime refuses
    * graphs for a model it runs without, with a warning; where graphs cannot be at all (the bridge off or not loading,
    * another provider) `on` says so in the log and `auto` runs without a word. See {@link CudaGraphChoice}.
-   * @default DEFAULT_CUDA_GRAPHS ('auto')
+   * @default DEFAULT_CUDA_GRAPHS ('off')
    */
   readonly cudaGraph?: CudaGraphChoice;
   /** @internal Loads the bridge (tests give one that fails, as where koffi or the library is missing). */

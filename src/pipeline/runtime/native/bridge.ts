@@ -18,10 +18,11 @@ const BRIDGE_PROVIDERS: Readonly<Record<NativeBridgeChoice, readonly ExecutionPr
 export const NATIVE_BRIDGE_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly NativeBridgeChoice[]);
 
 /**
- * Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): on CUDA, where the GPU
- * host measured the cold start 12.3 → 7.7 s and the steps as fast as the binding's (README, "The native bridge").
+ * Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): nowhere, since on its
+ * own it costs more than it saves — on the GPU host it cut the cold start 12.3 → 7.7 s but made the first job after
+ * the warm-up 2 s slower and took 0.7 GiB more, with steps as fast as the binding's (README, "The native bridge").
  */
-export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'auto';
+export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'off';
 
 /**
  * Where the models that may run as CUDA graphs (the UNet) do: `auto` where the bridge runs them on CUDA, without a
@@ -34,10 +35,11 @@ export type CudaGraphChoice = 'auto' | 'on' | 'off';
 export const CUDA_GRAPH_CHOICES = Object.freeze(['auto', 'on', 'off'] as const satisfies readonly CudaGraphChoice[]);
 
 /**
- * CUDA graphs unless a setting says otherwise (`ONNX_CUDA_GRAPHS`): where the bridge runs the UNet on CUDA, where the
- * GPU host measured a step 12.1 → 8.2 ms and the same predictions (README, "CUDA graphs for the UNet").
+ * CUDA graphs unless a setting says otherwise (`ONNX_CUDA_GRAPHS`): nowhere. They pay on the CUDA form (a step 12.1 →
+ * 8.2 ms on the GPU host), but ONNX Runtime cannot capture the portable form's UNet (its InstanceNormalization clears
+ * memory during capture) and the process does not survive the failed capture (README, "CUDA graphs for the UNet").
  */
-export const DEFAULT_CUDA_GRAPHS: CudaGraphChoice = 'auto';
+export const DEFAULT_CUDA_GRAPHS: CudaGraphChoice = 'off';
 
 /** Whether `choice` creates sessions on `provider` through the bridge. */
 export function bridgesProvider(choice: NativeBridgeChoice, provider: ExecutionProvider): boolean {
