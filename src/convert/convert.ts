@@ -14,12 +14,14 @@ import { writeWeightOps } from './graphs/weight-ops.js';
 import type { GraphTarget } from './graphs/image-layers.js';
 import type { ComponentDtype, GraphWriteOptions } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
+import { CONVERSION_MANIFEST_FILE } from '../pipeline/index.js';
 
 /** Bumped whenever the written graphs change, so cached conversions made by an older converter are redone. */
 export const CONVERTER_VERSION = 5;
 
 /** The manifest a finished conversion holds; a folder without it is not a finished conversion. */
-export const MANIFEST_FILE = 'dreamcord-conversion.json';
+/** The manifest of a converted folder: the pipeline reads its `target` (CUDA graphs are for the CUDA form). */
+export const MANIFEST_FILE = CONVERSION_MANIFEST_FILE;
 
 /** The CLIP BPE files bundled with dreamcord (SD 1.x and 2.x both tokenize with them); the big two gzipped. */
 const BUNDLED_TOKENIZER = fileURLToPath(new URL('../../assets/clip-tokenizer/', import.meta.url));

@@ -41,6 +41,7 @@ export { isPipelineError, PipelineError, type PipelineErrorCode, type PipelineEr
 export type { LogLevel, PipelineLogger } from './logger.js';
 export { MODEL_FAMILIES, sizeForAspect, type FamilyFacts, type ModelFamily } from './models/families.js';
 export type { VaeTilingMode, VaeTilingOptions } from './models/vae-tiling.js';
+export { CONVERSION_MANIFEST_FILE } from './models/model-folder.js';
 export {
   cudaProviderInstalled,
   EXECUTION_PROVIDERS,

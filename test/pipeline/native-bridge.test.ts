@@ -2,11 +2,13 @@
 // metadata and give the same numbers as onnxruntime-node's binding, bit for bit, on the real tiny models; where it
 // cannot load, the binding runs instead with one log line; where CUDA is missing, `auto` still ends on the CPU.
 import assert from 'node:assert/strict';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { convertCheckpoint } from '../../src/convert/convert.js';
 import { loraPatch, readLora } from '../../src/networks/index.js';
 import { isPipelineError } from '../../src/pipeline/errors.js';
+import { CONVERSION_MANIFEST_FILE } from '../../src/pipeline/models/model-folder.js';
 import type { LogLevel } from '../../src/pipeline/logger.js';
 import { StableDiffusionPipeline } from '../../src/pipeline/stable-diffusion.js';
 import { loadNativeBridge } from '../../src/pipeline/runtime/native/bridge.js';
@@ -396,17 +398,26 @@ describe('native bridge fallbacks', () => {
     const expected = (await plain.generate(request)).images[0]?.rgb8;
     await plain.dispose();
     assert.ok(expected);
-    for (const nativeBridge of ['on', 'off'] as const) {
+    // The same graphs recorded by a converter's manifest as the CUDA form: graphs are then only refused for the provider.
+    const markedCuda = join(processTempDir(), 'tiny-sd-marked-cuda');
+    cpSync(TINY, markedCuda, { recursive: true });
+    writeFileSync(join(markedCuda, CONVERSION_MANIFEST_FILE), JSON.stringify({ converter: 'dreamcord', target: 'cuda' }));
+    const cases = [
+      [TINY, 'off', ['CUDA graphs need the UNet in the CUDA form of the graphs (converted for the CUDA provider); this model runs without them', 'unet', undefined]],
+      [markedCuda, 'on', ['CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', 'native bridge']],
+      [markedCuda, 'off', ['CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', 'onnxruntime-node']],
+    ] as const;
+    for (const [dir, nativeBridge, warning] of cases) {
       const lines: { message: string; fields: Readonly<Record<string, unknown>> }[] = [];
       const log = (level: LogLevel, message: string, fields: Readonly<Record<string, unknown>>): void => {
         if (level === 'warn') lines.push({ message, fields });
       };
-      const pipeline = await StableDiffusionPipeline.load(TINY, { provider: 'cpu', nativeBridge, cudaGraph: 'on', log });
+      const pipeline = await StableDiffusionPipeline.load(dir, { provider: 'cpu', nativeBridge, cudaGraph: 'on', log });
       assert.deepEqual((await pipeline.generate(request)).images[0]?.rgb8, expected);
       await pipeline.dispose();
       assert.deepEqual(
         lines.map(({ message, fields }) => [message, String(fields.file).split('/').at(-2), fields.binding]),
-        [['CUDA graphs need the CUDA provider through the native bridge; this model runs without them', 'unet', nativeBridge === 'on' ? 'native bridge' : 'onnxruntime-node']],
+        [warning],
       );
     }
   });

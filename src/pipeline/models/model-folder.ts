@@ -15,6 +15,11 @@ export interface ModelFolder {
   readonly pipelineClass: string;
   readonly textEncoder: string;
   readonly unet: string;
+  /**
+   * Whether the converter wrote the graphs in their CUDA form (its manifest's `target`): the form whose UNet ONNX
+   * Runtime can capture as CUDA graphs (the portable form's InstanceNormalization cannot be captured).
+   */
+  readonly cudaForm: boolean;
   /** Absent in txt2img-only exports; img2img and inpainting need it. */
   readonly vaeEncoder: string | undefined;
   readonly vaeDecoder: string;
@@ -50,6 +55,9 @@ export interface SecondEncoderFiles {
  *   JSON, `MODEL_UNSUPPORTED` for models dreamcord does not run (the SDXL refiner, transformer models such as
  *   SD 3).
  */
+/** The converter's record of a folder it wrote completely (src/convert): its graphs' form (`target`) among others. */
+export const CONVERSION_MANIFEST_FILE = 'dreamcord-conversion.json';
+
 export function readModelFolder(dir: string): ModelFolder {
   const index = readJson(join(dir, 'model_index.json'));
   const pipelineClass = typeof index._class_name === 'string' ? index._class_name : 'unknown';
@@ -78,6 +86,7 @@ export function readModelFolder(dir: string): ModelFolder {
     pipelineClass,
     textEncoder: requireFile(join(dir, 'text_encoder', 'model.onnx')),
     unet: requireFile(join(dir, 'unet', 'model.onnx')),
+    cudaForm: conversionTarget(dir) === 'cuda',
     vaeEncoder: existsSync(vaeEncoder) ? vaeEncoder : undefined,
     vaeDecoder: requireFile(join(dir, 'vae_decoder', 'model.onnx')),
     vaeDecoderFp32: existsSync(vaeDecoderFp32) ? vaeDecoderFp32 : undefined,
@@ -92,6 +101,17 @@ export function readModelFolder(dir: string): ModelFolder {
         }
       : undefined,
   };
+}
+
+/** The graphs' form the converter's manifest records, if the folder has a readable one. */
+function conversionTarget(dir: string): unknown {
+  const file = join(dir, CONVERSION_MANIFEST_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return readJson(file).target;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A tokenizer folder, checked to hold `tokenizer.json` or `vocab.json` and `merges.txt`. */

@@ -150,18 +150,22 @@ export class SessionFactory {
   /**
    * The session of the ONNX model at `file` (external weights such as `model.onnx_data` or `weights.pb` are
    * read from the same folder). Graph optimization level `all`.
-   * `cudaGraph` marks a model whose runs may be CUDA graphs (see {@link SessionFactoryOptions.cudaGraph}).
+   * `cudaGraph` marks a model whose runs may be CUDA graphs (see {@link SessionFactoryOptions.cudaGraph}), or says why
+   * this one cannot be (the log says so where graphs are `on`).
    * @throws PipelineError `MODEL_MISSING_FILE` (the file or its external data is absent), `MODEL_CORRUPT` (not a
    *   readable ONNX model), `MODEL_UNSUPPORTED` (ONNX Runtime cannot run it), `PROVIDER_UNAVAILABLE`.
    */
-  load(file: string, { cudaGraph = false }: { readonly cudaGraph?: boolean } = {}): Promise<ModelSession> {
+  load(file: string, { cudaGraph = false }: { readonly cudaGraph?: boolean | { readonly refused: string } } = {}): Promise<ModelSession> {
     if (!existsSync(file)) {
       return Promise.reject(new PipelineError('MODEL_MISSING_FILE', `Model file not found: ${file}`, { file }));
     }
     const key = realpathSync(file);
     let session = this.#sessions.get(key);
     if (!session) {
-      session = this.#create(file, cudaGraph ? this.#cudaGraph : 'off');
+      if (typeof cudaGraph === 'object' && this.#cudaGraph === 'on') {
+        this.#log?.('warn', `CUDA graphs ${cudaGraph.refused}; this model runs without them`, { file });
+      }
+      session = this.#create(file, cudaGraph === true ? this.#cudaGraph : 'off');
       this.#sessions.set(key, session);
       // A failed load must not poison later attempts (the file may be fixed and loaded again).
       session.catch(() => this.#sessions.delete(key));
