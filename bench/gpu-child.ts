@@ -227,7 +227,7 @@ async function writeRawOutputs(dir: string, provider: string, outDir: string): P
   const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
   try {
     // As the pipeline loads it: CUDA graphs only for the CUDA form (a failed capture of the portable form ends the process).
-    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'), readModelFolder(dir).cudaForm ? { cudaGraph: true } : {});
+    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'), readModelFolder(dir).cudaForm ? { cudaGraph: true } : { cudaGraph: { refused: 'need the UNet in the CUDA form of the graphs' } });
     const side = SIZE / 8;
     const [, channels = 4] = unet.input('sample')?.shape ?? [];
     const [, , width = 768] = unet.input('encoder_hidden_states')?.shape ?? [];

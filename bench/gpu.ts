@@ -215,7 +215,7 @@ async function benchBaseline(provider: string, pictures: string, family: BenchFa
     const { peakMiB } = await runChild('baseline', '', provider, outDir, family, { label: '', env: {}, full: false });
     console.log(`GPU memory of a process with one session of a one-node model (CUDA context, the provider's start): ${gib(peakMiB)}`);
   } catch (error) {
-    console.log(`GPU memory of an empty session: failed: ${error instanceof Error ? error.message : String(error)}`);
+    console.log(`GPU memory of a process with one session of a one-node model: failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 

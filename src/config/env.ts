@@ -34,14 +34,14 @@ const pipelineFields = {
   ),
   /**
    * Sessions through the native bridge to ONNX Runtime's C API (CUDA provider options the binding cannot pass):
-   * `auto` on CUDA, `on` on CUDA and the CPU, `off` (the default until its GPU figures are measured).
+   * `auto` on CUDA, `on` on CUDA and the CPU, `off` (the default: see DEFAULT_NATIVE_BRIDGE for why).
    */
   ONNX_NATIVE_BRIDGE: optional(z.enum(NATIVE_BRIDGE_CHOICES, { error: `one of ${NATIVE_BRIDGE_CHOICES.join(', ')}` })).transform(
     (value) => value ?? DEFAULT_NATIVE_BRIDGE,
   ),
   /**
    * CUDA graphs for the UNet through the bridge: `auto` where the bridge runs it on CUDA, `on` the same with a warning
-   * where it cannot, `off` (the default until their GPU figures are measured).
+   * where it cannot, `off` (the default: see DEFAULT_CUDA_GRAPHS for why).
    */
   ONNX_CUDA_GRAPHS: optional(z.enum(CUDA_GRAPH_CHOICES, { error: `one of ${CUDA_GRAPH_CHOICES.join(', ')}` })).transform(
     (value) => value ?? DEFAULT_CUDA_GRAPHS,

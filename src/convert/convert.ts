@@ -19,8 +19,10 @@ import { CONVERSION_MANIFEST_FILE } from '../pipeline/index.js';
 /** Bumped whenever the written graphs change, so cached conversions made by an older converter are redone. */
 export const CONVERTER_VERSION = 5;
 
-/** The manifest a finished conversion holds; a folder without it is not a finished conversion. */
-/** The manifest of a converted folder: the pipeline reads its `target` (CUDA graphs are for the CUDA form). */
+/**
+ * The manifest a finished conversion holds (a folder without it is not a finished conversion); the pipeline reads its
+ * `target` too (CUDA graphs are for the CUDA form), hence the name is the pipeline's.
+ */
 export const MANIFEST_FILE = CONVERSION_MANIFEST_FILE;
 
 /** The CLIP BPE files bundled with dreamcord (SD 1.x and 2.x both tokenize with them); the big two gzipped. */

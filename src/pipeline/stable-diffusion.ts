@@ -46,7 +46,7 @@ export interface PipelineOptions {
   /**
    * Where sessions are created through the native bridge to ONNX Runtime's C API, which passes the CUDA provider
    * the options onnxruntime-node cannot (`auto`: on CUDA; `on`: also on the CPU; `off`); the plain binding runs
-   * where the bridge cannot load, with one log line. Off unless asked for until its CUDA figures are measured.
+   * where the bridge cannot load, with one log line. Off unless asked for (see DEFAULT_NATIVE_BRIDGE for why).
    * @default 'off'
    */
   readonly nativeBridge?: SessionFactoryOptions['nativeBridge'];
@@ -60,7 +60,8 @@ export interface PipelineOptions {
   /**
    * CUDA graphs for the UNet (through the bridge, on CUDA): a job's steps run on buffers kept on the GPU, one graph
    * captured per picture size and replayed. `auto`: where the bridge runs the UNet on CUDA; `on`: the same, with a
-   * line in the log where that cannot be; `off`. Off unless asked for until measured on a GPU.
+   * line in the log where that cannot be (a UNet not in the CUDA form, the bridge off, another provider); `off`. Off
+   * unless asked for (see DEFAULT_CUDA_GRAPHS for why).
    * @default 'off'
    */
   readonly cudaGraph?: SessionFactoryOptions['cudaGraph'];

@@ -49,15 +49,15 @@ export interface SecondEncoderFiles {
   readonly forceZerosForEmptyPrompt: boolean;
 }
 
+/** The converter's record of a folder it wrote completely (src/convert): its graphs' form (`target`) among others. */
+export const CONVERSION_MANIFEST_FILE = 'dreamcord-conversion.json';
+
 /**
  * Reads and checks the layout of the model folder `dir`.
  * @throws PipelineError `MODEL_MISSING_FILE` naming the first missing file, `MODEL_CORRUPT` for unreadable
  *   JSON, `MODEL_UNSUPPORTED` for models dreamcord does not run (the SDXL refiner, transformer models such as
  *   SD 3).
  */
-/** The converter's record of a folder it wrote completely (src/convert): its graphs' form (`target`) among others. */
-export const CONVERSION_MANIFEST_FILE = 'dreamcord-conversion.json';
-
 export function readModelFolder(dir: string): ModelFolder {
   const index = readJson(join(dir, 'model_index.json'));
   const pipelineClass = typeof index._class_name === 'string' ? index._class_name : 'unknown';

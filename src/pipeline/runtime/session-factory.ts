@@ -88,8 +88,7 @@ export interface SessionFactoryOptions {
   /**
    * Where sessions are created through the native bridge to ONNX Runtime's C API (`native/`), which passes the
    * CUDA provider {@link SessionFactoryOptions.cudaOptions}; where it cannot load, the plain binding runs instead,
-   * with one log line. See {@link NativeBridgeChoice}. Off unless asked for until its CUDA figures are measured: its
-   * first run on the GPU host crashed (koffi's small call stacks, since enlarged) before it measured anything.
+   * with one log line. See {@link NativeBridgeChoice}; off unless asked for (see DEFAULT_NATIVE_BRIDGE for why).
    * @default DEFAULT_NATIVE_BRIDGE ('off')
    */
   readonly nativeBridge?: NativeBridgeChoice;
