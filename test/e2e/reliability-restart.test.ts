@@ -61,7 +61,12 @@ describe('restarts and crashes (issue 10)', () => {
       const told = new RegExp(`<@${member.user.id}>.*resumed after a restart`);
       // The second start spawns a process, logs in and loads the model first: under a loaded CI machine that alone
       // has taken over 30 s, so this waits as long as the result does.
-      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 60_000 });
+      // This wait has timed out twice in loaded CI runs (never alone): a failure carries what decides why — the
+      // channel's messages and the restarted bot's last output.
+      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 60_000 }).catch((error: unknown) => {
+        const seen = fake.messagesIn().map((message) => message.content.slice(0, 160));
+        throw new Error(`${String(error)}\nchannel: ${JSON.stringify(seen)}\nsecond start: ${second.output().slice(-4000)}`);
+      });
       await fake.waitFor(() => results(fake, member).length > 0, 60_000, `${member.user.username}'s result`);
     }
     assert.equal(results(fake, fake.member).length, 1, 'one result for the slow job');
