@@ -16,7 +16,7 @@ import {
 } from '../src/pipeline/index.js';
 import { encodePng } from '../src/pipeline/image/png.js';
 import type { Rgb8Image } from '../src/pipeline/image/types.js';
-import { readModelFolder } from '../src/pipeline/models/model-folder.js';
+import { readModelFolder, unetCudaGraph } from '../src/pipeline/models/model-folder.js';
 import { VaeDecoder } from '../src/pipeline/models/vae-decoder.js';
 import { identityModel } from '../src/pipeline/runtime/native/device-copy.js';
 import { resolveVaeTiling, type VaeTilingMode } from '../src/pipeline/models/vae-tiling.js';
@@ -226,8 +226,8 @@ function addedConditioning(unet: ModelSession): Record<string, HostTensor> {
 async function writeRawOutputs(dir: string, provider: string, outDir: string): Promise<void> {
   const sessions = new SessionFactory({ provider: parseProviderChoice(provider), ...bridgeOptions() });
   try {
-    // As the pipeline loads it: CUDA graphs only for the CUDA form (a failed capture of the portable form ends the process).
-    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'), readModelFolder(dir).cudaForm ? { cudaGraph: true } : { cudaGraph: { refused: 'need the UNet in the CUDA form of the graphs' } });
+    // As the pipeline loads it (CUDA graphs only for the CUDA form).
+    const unet = await sessions.load(join(dir, 'unet', 'model.onnx'), { cudaGraph: unetCudaGraph(readModelFolder(dir)) });
     const side = SIZE / 8;
     const [, channels = 4] = unet.input('sample')?.shape ?? [];
     const [, , width = 768] = unet.input('encoder_hidden_states')?.shape ?? [];

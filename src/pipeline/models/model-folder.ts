@@ -103,6 +103,14 @@ export function readModelFolder(dir: string): ModelFolder {
   };
 }
 
+/**
+ * How the UNet of `folder` is loaded as to CUDA graphs (`SessionFactory.load`'s `cudaGraph`): it may run as graphs
+ * only in the CUDA form, since a failed capture of the portable form's UNet leaves CUDA unusable in the process.
+ */
+export function unetCudaGraph(folder: Pick<ModelFolder, 'cudaForm'>): true | { readonly refused: string } {
+  return folder.cudaForm ? true : { refused: 'need the UNet in the CUDA form of the graphs (converted for the CUDA provider)' };
+}
+
 /** The graphs' form the converter's manifest records, if the folder has a readable one. */
 function conversionTarget(dir: string): unknown {
   const file = join(dir, CONVERSION_MANIFEST_FILE);

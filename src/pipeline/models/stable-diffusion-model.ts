@@ -7,7 +7,7 @@ import { MergedWeights } from '../lora/merged-weights.js';
 import { PATCHED_COMPONENTS, type PatchableWeight, type PatchedComponent } from '../lora/patch.js';
 import { ClipTokenizer, EmbeddingVocabulary, type TextualInversion } from '../tokenizer/index.js';
 import { familyOf, nativeSizeOf, type ModelFamily } from './families.js';
-import { readModelFolder, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
+import { readModelFolder, unetCudaGraph, type ModelFolder, type SecondEncoderFiles } from './model-folder.js';
 import { ClipTextEncoder } from './text-encoder.js';
 import { Unet } from './unet.js';
 import { VaeDecoder, type VaeFallback } from './vae-decoder.js';
@@ -95,10 +95,8 @@ export async function loadStableDiffusionModel(
   const folder = { ...read, schedulerConfig: { ...read.schedulerConfig, ...options.schedulerOverrides } };
   const tokenizer = await loadTokenizer(folder.tokenizerDir);
   const textEncoder = new ClipTextEncoder(await sessions.load(folder.textEncoder));
-  // The UNet alone may run as CUDA graphs (a job's steps have one shape; the text encoder's shape arithmetic runs on the
-  // CPU), and only in the CUDA form: a failed capture of the portable form's UNet leaves CUDA unusable in the process.
-  const cudaGraph = folder.cudaForm ? true : { refused: 'need the UNet in the CUDA form of the graphs (converted for the CUDA provider)' };
-  const unet = new Unet(await sessions.load(folder.unet, { cudaGraph }));
+  // The UNet alone may run as CUDA graphs (a job's steps have one shape; the text encoder's shape arithmetic runs on the CPU).
+  const unet = new Unet(await sessions.load(folder.unet, { cudaGraph: unetCudaGraph(folder) }));
   const vaeDecoderSession = await sessions.load(folder.vaeDecoder);
   const vaeEncoder = folder.vaeEncoder ? new VaeEncoder(await sessions.load(folder.vaeEncoder)) : undefined;
   const secondEncoder = folder.second && (await loadSecondEncoder(folder.second, sessions));
