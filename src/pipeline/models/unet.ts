@@ -174,11 +174,12 @@ export class Unet {
     const [first] = feeds;
     if (!first) return [];
     const rowsOfTimestep = this.#timestep.shape.length === 1 && fixedDim(this.#timestep, 0) === undefined;
+    const owners = calls.map((call) => call.inputs);
     const joined: Record<string, HostTensor> = {};
     for (const name of Object.keys(first)) {
       const parts = feeds.map((feed) => requireFeed(feed, name));
       // A scalar or `[1]` timestep is the one every call shares; a `[batch]` one has a value per row.
-      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : joins.join(parts);
+      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : joins.join(parts, owners);
     }
     const out = outputOf(await this.session.run(joined, clock), this.#outputName, this.session);
     const parts = splitRows(out, calls.map((call) => call.inputs.sample.dims[0] ?? 1));
