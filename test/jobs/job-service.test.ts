@@ -11,7 +11,7 @@ import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { InputStore } from '../../src/inputs/input-store.js';
 import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
 import { JobService, type JobPresenter } from '../../src/jobs/job-service.js';
-import type { JobTicket } from '../../src/jobs/job-record.js';
+import type { JobRecord, JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
 import { Store, StoreError } from '../../src/store/index.js';
 import { RETRY_DELAYS_MS } from '../../src/jobs/job-records.js';
@@ -205,6 +205,71 @@ describe('JobService: one record per job, moving only forward', () => {
     await service.close({ drain: true });
     await injected.close();
     await store.close();
+  });
+
+  it("reads a failed job whose end the store keeps failing as failed, stores the end at close, and resumes nothing after", async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const first = await open(url);
+    // Each try of the end's one write fails; the end's write at shutdown lands.
+    const injected = await failRecordWrites(url, 'failed', RETRY_DELAYS_MS.length + 1);
+    await first.service.start(countingPresenter());
+    generator.afterGenerate = () => Promise.reject(new Error('the GPU fell over'));
+    const told = new Promise<JobRecord>((resolve) => first.service.once('failed', resolve));
+    const reported = new Promise<unknown>((resolve) => first.service.once('error', resolve));
+    const submitted = await first.service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    const jobId = submitted.record.id;
+    assert.equal((await told).status, 'failed', 'the member is told');
+    generator.afterGenerate = undefined;
+    assert.ok((await reported) instanceof StoreError, 'the failed write is reported');
+    assert.equal(await injected.left(), 0);
+    assert.equal((await first.service.get(jobId))?.status, 'failed', 'the next read tells the truth');
+    await first.service.close({ drain: true });
+    await injected.close();
+    await first.store.close();
+
+    const second = await open(url);
+    const resumed: string[] = [];
+    second.service.on('resumed', (record) => resumed.push(record.id));
+    await second.service.start(countingPresenter());
+    const stored = await second.service.get(jobId);
+    assert.equal(stored?.status, 'failed', 'the end was stored at shutdown');
+    assert.equal(stored?.queue, undefined, 'with the queue facts gone in the same write');
+    assert.deepEqual(resumed, []);
+    await second.service.close({ drain: true });
+    await second.store.close();
+  });
+
+  it('keeps a job whose end the store never takes in the queue: the restart resumes and finishes it', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const first = await open(url);
+    // The end's tries and its last try at shutdown all fail: the store still says the job runs.
+    const injected = await failRecordWrites(url, 'failed', 2 * (RETRY_DELAYS_MS.length + 1));
+    await first.service.start(countingPresenter());
+    generator.afterGenerate = () => Promise.reject(new Error('the GPU fell over'));
+    const told = new Promise<JobRecord>((resolve) => first.service.once('failed', resolve));
+    first.service.on('error', () => undefined);
+    const submitted = await first.service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    const jobId = submitted.record.id;
+    await told;
+    generator.afterGenerate = undefined;
+    await first.service.close({ drain: true });
+    assert.equal(await injected.left(), 0, 'every write of the end failed');
+    await injected.close();
+    await first.store.close();
+
+    const second = await open(url);
+    const presenter = countingPresenter();
+    const resumed: string[] = [];
+    second.service.on('resumed', (record) => resumed.push(record.id));
+    const completed = new Promise<string>((resolve) => second.service.once('completed', (record) => resolve(record.id)));
+    await second.service.start(presenter);
+    assert.deepEqual(resumed, [jobId], 'the job is still the queue\'s: it runs again');
+    assert.equal(await completed, jobId);
+    await second.service.close({ drain: true });
+    await second.store.close();
+    assert.equal(presenter.shown, 1);
   });
 });
 
