@@ -208,6 +208,32 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
   });
 
+  it('tries the read that starts a delivery again while the store fails it: the result is delivered', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    const broken = await breakRecordReads(url, 'undelivered');
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    // The record cannot be read once the job's pictures are stored: the queue's read, as it lets the job go, fails
+    // every try and is reported; the store heals a moment later, while the read that starts the delivery is tried.
+    const outcome = new Promise<string>((resolve) => {
+      service.once('completed', (record) => resolve(record.status));
+      let failures = 0;
+      service.on('error', () => {
+        failures += 1;
+        if (failures === 1) setTimeout(() => void broken.heal(), 50);
+        else resolve('the read that starts the delivery failed: the result waits for the next start');
+      });
+    });
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    assert.equal(await outcome, 'completed');
+    assert.equal(presenter.shown, 1);
+    await service.close({ drain: true });
+    await broken.close();
+    await store.close();
+  });
+
   it('keeps a running job cancelled when its cancel write fails and its pictures come after: one outcome, stored', async () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const { store, inputs, service } = await open(url);
@@ -310,6 +336,29 @@ describe('JobService: one record per job, moving only forward', () => {
     assert.equal(presenter.shown, 1);
   });
 });
+
+/**
+ * Makes the real SQLite store at `url` return an unreadable value for the record of the next job written in
+ * `status`, as a damaged read does, until `heal()`: a trigger keeps the value aside and spoils the stored one.
+ */
+async function breakRecordReads(url: string, status: JobStatus): Promise<{ heal(): Promise<void>; close(): Promise<void> }> {
+  const db = new KeyvSqlite({ uri: url });
+  await db.query('CREATE TABLE kept_aside(key TEXT, value TEXT, times_left INTEGER)');
+  await db.query('INSERT INTO kept_aside VALUES (NULL, NULL, 1)');
+  await db.query(`CREATE TRIGGER break_record_read AFTER UPDATE ON keyv
+    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
+      AND (SELECT times_left FROM kept_aside) > 0
+    BEGIN
+      UPDATE kept_aside SET key = NEW.key, value = NEW.value, times_left = 0;
+      UPDATE keyv SET value = 'unreadable' WHERE key = NEW.key;
+    END`);
+  return {
+    heal: async () => {
+      await db.query('UPDATE keyv SET value = (SELECT value FROM kept_aside) WHERE key = (SELECT key FROM kept_aside)');
+    },
+    close: () => db.disconnect(),
+  };
+}
 
 /** The record of `jobId` as the store at `url` holds it, read through a connection of its own. */
 async function storedRecord(url: string, jobId: string): Promise<JobRecord | undefined> {
