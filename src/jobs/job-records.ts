@@ -27,8 +27,8 @@ export class JobRecords {
   readonly #records: Collection<JobRecord>;
   readonly #writes = new SerialByKey();
   /**
-   * The ends (see `end`) that the store kept failing, by job: the member has been told them, so reads show them
-   * and `flush` tries them again, until one is stored.
+   * The ends (see `end`) that the store kept failing, by job: the member has been told them, so reads show them,
+   * and the record's next change (or `flush`) stores them before its own.
    */
   readonly #unstored = new Map<string, RecordChange>();
 
@@ -60,15 +60,13 @@ export class JobRecords {
   /**
    * Ends job `jobId` as `change` says, as {@link change} does. A job's end is one write: the record leaves the
    * queue in it (its `queue` facts go), so until it is stored the job stays the queue's and a restart
-   * resumes it. When the store keeps failing the write, the end is kept here: reads show it and `flush` tries it
-   * again; it still rejects with the failure.
+   * resumes it. When the store keeps failing the write, the end is kept here: reads show it, and the record's
+   * next change or `flush` stores it first; it still rejects with the failure.
    */
   end(jobId: string, change: RecordChange): Promise<StoredChange | undefined> {
     return this.#writes.run(jobId, async () => {
       try {
-        const stored = await retried(() => this.#apply(jobId, change, undefined));
-        this.#unstored.delete(jobId);
-        return stored;
+        return await retried(() => this.#apply(jobId, change, undefined));
       } catch (error) {
         if (!this.#unstored.has(jobId)) this.#unstored.set(jobId, change);
         throw error;
@@ -78,13 +76,17 @@ export class JobRecords {
 
   async #apply(jobId: string, change: RecordChange, first: JobRecord | undefined): Promise<StoredChange | undefined> {
     const stored = await this.#records.get(jobId);
-    const current = stored ?? first;
-    if (!current) return undefined;
+    const base = stored ?? first;
+    if (!base) return undefined;
+    // An end the member was told goes first, in this write: a later change (the runner's `undelivered` after a
+    // cancel whose write failed) then cannot contradict it, whichever of the two the store takes.
+    const current = this.#withUnstored(jobId, base);
     const next = change(current);
-    if (!canMove(current.status, next.status)) return { record: current, changed: false };
-    const kept = leftQueue(next);
-    if (kept !== current || !stored) await this.#records.set(jobId, kept);
-    return { record: kept, changed: next !== current };
+    const moves = canMove(current.status, next.status);
+    const kept = moves ? leftQueue(next) : current;
+    if (kept !== base || !stored) await this.#records.set(jobId, kept);
+    this.#unstored.delete(jobId);
+    return { record: kept, changed: moves && next !== current };
   }
 
   /** `record` with its unstored end, if any (and if it may move there). */
@@ -100,8 +102,8 @@ export class JobRecords {
    */
   async flush(): Promise<void> {
     await this.#writes.idle();
-    // One still failing stays as it was: its failure was reported when its end was written.
-    const retriedEnds = [...this.#unstored].map(([jobId, end]) => this.end(jobId, end).catch(() => undefined));
+    // A change stores the end first; one still failing stays kept: its failure was reported when it was written.
+    const retriedEnds = [...this.#unstored.keys()].map((jobId) => this.change(jobId, (record) => record).catch(() => undefined));
     await Promise.all(retriedEnds);
   }
 }

@@ -398,9 +398,11 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       };
     queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
     queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
-    // The pictures exist and the slot is free: the delivery step takes the job from here.
+    // The pictures exist and the slot is free: the delivery step takes the job from here. The record is read as
+    // its changes are made (after them, tried again while the store fails): a read lost here would leave the result
+    // undelivered until the next start.
     queue.on('completed', ({ job, result }) => {
-      this.#records.get(job.id).then(
+      this.#recordOf(job).then(
         (record) => record?.status === 'undelivered' && this.#delivery().deliver(record, result),
         (error: unknown) => this.emit('error', error),
       );

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import KeyvSqlite from '@keyv/sqlite';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
@@ -9,7 +10,7 @@ import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } fr
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { InputStore } from '../../src/inputs/input-store.js';
-import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
+import { canMove, jobRecordSchema, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
 import { JobService, type JobPresenter } from '../../src/jobs/job-service.js';
 import type { JobRecord, JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
@@ -207,6 +208,69 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
   });
 
+  it('tries the read that starts a delivery again while the store fails it: the result is delivered', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    const broken = await breakRecordReads(url, 'undelivered');
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    // The record cannot be read once the job's pictures are stored: the queue's read, as it lets the job go, fails
+    // every try and is reported; the store heals a moment later, while the read that starts the delivery is tried.
+    const outcome = new Promise<string>((resolve) => {
+      service.once('completed', (record) => resolve(record.status));
+      let failures = 0;
+      service.on('error', () => {
+        failures += 1;
+        if (failures === 1) setTimeout(() => void broken.heal(), 50);
+        else resolve('the read that starts the delivery failed: the result waits for the next start');
+      });
+    });
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    assert.equal(await outcome, 'completed');
+    assert.equal(presenter.shown, 1);
+    await service.close({ drain: true });
+    await broken.close();
+    await store.close();
+  });
+
+  it('keeps a running job cancelled when its cancel write fails and its pictures come after: one outcome, stored', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, inputs, service } = await open(url);
+    // Each try of the cancel's write fails; the runner's write of its pictures, which comes next, lands.
+    const injected = await failRecordWrites(url, 'cancelled', RETRY_DELAYS_MS.length + 1);
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    const told: string[] = [];
+    for (const event of ['cancelled', 'completed', 'failed'] as const) service.on(event, (record: JobRecord) => told.push(`${event}: ${record.status}`));
+    const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
+    let jobId = '';
+    generator.afterGenerate = async () => {
+      generator.afterGenerate = undefined;
+      assert.ok((await service.cancel(jobId, MEMBER, false)).ok);
+      assert.ok((await reported) instanceof StoreError, 'the cancel\'s write failed every try');
+    };
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    jobId = submitted.record.id;
+    while (service.stats().running > 0 || told.length === 0) await sleep(10);
+
+    assert.deepEqual(told, ['cancelled: cancelled'], 'the member is told one outcome');
+    assert.equal(await injected.left(), 0);
+    assert.equal((await storedRecord(url, jobId))?.status, 'cancelled', 'the store says so before any shutdown');
+    assert.equal(await inputs.getResult(jobId, 0), undefined, 'the cancelled job keeps no pictures');
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+
+    const restarted = await open(url);
+    await restarted.service.start(presenter);
+    assert.equal((await restarted.service.get(jobId))?.status, 'cancelled');
+    await restarted.service.close({ drain: true });
+    await restarted.store.close();
+    assert.equal(presenter.shown, 0, 'nothing of the cancelled job is shown, then or after a restart');
+  });
+
   it("reads a failed job whose end the store keeps failing as failed, stores the end at close, and resumes nothing after", async () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const first = await open(url);
@@ -272,6 +336,39 @@ describe('JobService: one record per job, moving only forward', () => {
     assert.equal(presenter.shown, 1);
   });
 });
+
+/**
+ * Makes the real SQLite store at `url` return an unreadable value for the record of the next job written in
+ * `status`, as a damaged read does, until `heal()`: a trigger keeps the value aside and spoils the stored one.
+ */
+async function breakRecordReads(url: string, status: JobStatus): Promise<{ heal(): Promise<void>; close(): Promise<void> }> {
+  const db = new KeyvSqlite({ uri: url });
+  await db.query('CREATE TABLE kept_aside(key TEXT, value TEXT, times_left INTEGER)');
+  await db.query('INSERT INTO kept_aside VALUES (NULL, NULL, 1)');
+  await db.query(`CREATE TRIGGER break_record_read AFTER UPDATE ON keyv
+    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
+      AND (SELECT times_left FROM kept_aside) > 0
+    BEGIN
+      UPDATE kept_aside SET key = NEW.key, value = NEW.value, times_left = 0;
+      UPDATE keyv SET value = 'unreadable' WHERE key = NEW.key;
+    END`);
+  return {
+    heal: async () => {
+      await db.query('UPDATE keyv SET value = (SELECT value FROM kept_aside) WHERE key = (SELECT key FROM kept_aside)');
+    },
+    close: () => db.disconnect(),
+  };
+}
+
+/** The record of `jobId` as the store at `url` holds it, read through a connection of its own. */
+async function storedRecord(url: string, jobId: string): Promise<JobRecord | undefined> {
+  const store = await Store.open(url);
+  try {
+    return await (await store.collection('jobs', { schema: jobRecordSchema, version: 1 })).get(jobId);
+  } finally {
+    await store.close();
+  }
+}
 
 /**
  * Makes the real SQLite store at `url` fail the next `times` writes that put a job record in `status`, as a busy
