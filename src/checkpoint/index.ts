@@ -23,6 +23,11 @@ export interface OpenedCheckpoint {
    * with what the file's marker keys say (`v_pred`, `ztsnr`: see `markedSampling`).
    */
   readonly schedulerConfig: Readonly<Record<string, unknown>>;
+  /**
+   * What a single file's marker keys say of its sampling (`markedSampling`), as scheduler config keys already laid
+   * over `schedulerConfig`; empty for a diffusers folder, whose own scheduler config says it.
+   */
+  readonly sampling: Readonly<Record<string, unknown>>;
   /** A folder's own tokenizer; undefined means the CLIP tokenizer bundled with dreamcord. */
   readonly tokenizerDir: string | undefined;
   /** A folder's own second tokenizer (SDXL); undefined means the bundled one, padding with `!`. */
@@ -63,6 +68,7 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
       ...folder,
       family,
       schedulerConfig: folder.schedulerConfig ?? family.schedulerConfig,
+      sampling: {},
       forceZerosForEmptyPrompt: folder.forceZerosForEmptyPrompt ?? family.textEncoder2 !== undefined,
     };
   }
@@ -70,10 +76,12 @@ export function openCheckpoint(path: string, options: SafetensorsOptions = {}): 
   const file = SafetensorsFile.open(path, options);
   const components = singleFileComponents(file);
   const family = familyById(components.family);
+  const sampling = markedSampling(file, family);
   return {
     components,
     family,
-    schedulerConfig: { ...family.schedulerConfig, ...markedSampling(file, family) },
+    schedulerConfig: { ...family.schedulerConfig, ...sampling },
+    sampling,
     tokenizerDir: undefined,
     tokenizer2Dir: undefined,
     forceZerosForEmptyPrompt: family.textEncoder2 !== undefined,

@@ -35,6 +35,12 @@ export interface ConversionManifest {
   /** The graphs' form; absent in conversions made before there were two (they are portable). */
   readonly target?: GraphTarget;
   readonly family: FamilyId;
+  /**
+   * What the source's marker keys said of its sampling (`OpenedCheckpoint.sampling`: `v_pred`, `ztsnr`), written into
+   * its scheduler config; absent in conversions made before the converter read them, which the model cache brings
+   * up to date (`bringSamplingUpToDate`).
+   */
+  readonly sampling?: Readonly<Record<string, unknown>>;
   readonly source: { readonly name: string; readonly size: number; readonly mtimeMs: number; readonly sha256: string };
   readonly createdAt: string;
 }
@@ -91,6 +97,7 @@ export async function convertCheckpoint(source: string, outDir: string, options:
       dtype: options.dtype,
       target: options.target ?? 'portable',
       family: checkpoint.family.id,
+      sampling: checkpoint.sampling,
       source: { name: basename(resolve(source)), ...sourceIdentity(source), sha256 },
       createdAt: new Date().toISOString(),
     };

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { CheckpointError, openCheckpoint } from '../checkpoint/index.js';
 import { cudaProviderInstalled, type ExecutionProviderChoice } from '../pipeline/index.js';
-import { convertCheckpoint, CONVERTER_VERSION, readManifest, type ConvertProgress } from './convert.js';
+import { convertCheckpoint, CONVERTER_VERSION, MANIFEST_FILE, readManifest, type ConversionManifest, type ConvertProgress } from './convert.js';
 import type { GraphTarget } from './graphs/image-layers.js';
 import type { ComponentDtype } from './graphs/write-component.js';
 import { sourceIdentity, sourceSha256 } from './source-files.js';
@@ -43,7 +43,8 @@ interface LookupRecord {
  * A start with a cached model reads two small JSON files: the lookup is keyed by the source's path, size and
  * modification time (hashing a 4 GB file on every start would take seconds), and the entry it points to is used
  * only when its manifest records the same content hash, this converter version and dtype. Entries are named by
- * the content hash, so a moved or touched file is hashed once and finds its existing conversion.
+ * the content hash, so a moved or touched file is hashed once and finds its existing conversion. An entry converted
+ * before the file's sampling markers were read has them read once (see {@link bringSamplingUpToDate}).
  * @throws CheckpointError for a source that cannot be converted, ConvertError writing the conversion.
  */
 export async function prepareModel(source: string, options: PrepareOptions): Promise<PreparedModel> {
@@ -61,7 +62,9 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   const lookupFile = join(options.cacheDir, 'lookup', `${key}.json`);
   const remembered = readLookup(lookupFile);
   if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, form)) {
-    return { dir: join(options.cacheDir, remembered.entry), converted: false, sha256: remembered.sha256 };
+    const dir = join(options.cacheDir, remembered.entry);
+    await bringSamplingUpToDate(dir, source);
+    return { dir, converted: false, sha256: remembered.sha256 };
   }
   // Refuse bad input before spending time hashing it.
   openCheckpoint(source);
@@ -82,10 +85,40 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
     converted = true;
-  }
+  } else await bringSamplingUpToDate(dir, source);
   await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
   await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
   return { dir, converted, sha256 };
+}
+
+/**
+ * An entry converted before the converter read a single file's sampling markers (`v_pred`, `ztsnr`; its manifest
+ * records no `sampling`) has its family's scheduler config whatever the file says, so a v-prediction SDXL file would
+ * be drawn as noise prediction. The file's markers are read once (its header only) and laid over the entry's
+ * scheduler config — the graphs do not depend on them — and the manifest then records them, so later starts read
+ * nothing more. Bumping `CONVERTER_VERSION` instead would convert every model again.
+ */
+async function bringSamplingUpToDate(dir: string, source: string): Promise<void> {
+  const manifest = readManifest(dir);
+  if (!manifest || manifest.sampling !== undefined) return;
+  const { sampling } = openCheckpoint(source);
+  if (Object.keys(sampling).length > 0) {
+    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
+    const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+    await replaceJson(configFile, { ...config, ...sampling });
+  }
+  // The manifest last: an entry whose manifest records `sampling` has the scheduler config that goes with it.
+  await replaceJson(join(dir, MANIFEST_FILE), { ...manifest, sampling } satisfies ConversionManifest);
+}
+
+/**
+ * Writes `value` to `file` through a temporary file renamed over it: a process reading it meanwhile (a GPU worker
+ * sharing the cache) reads the old or the new, whole.
+ */
+async function replaceJson(file: string, value: unknown): Promise<void> {
+  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(temp, file);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { InputStore } from '../inputs/input-store.js';
 import type { ContentScreen, Screening } from './content-screen.js';
 import { Deliveries, type DeliveryOutcomes, type ResultPresenter } from './deliveries.js';
 import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from './job-record.js';
-import { JobRecords, type StoredChange } from './job-records.js';
+import { JobRecords, type RecordChange, type StoredChange } from './job-records.js';
 import { acceptedRecord, RecordJournal } from './queue-journal.js';
 import type { Result } from '../refusal.js';
 import type { Rgb8Image, SchedulerConfig } from '../pipeline/index.js';
@@ -100,6 +100,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   /** The in-process queue today; any `WorkQueue` (a distributed one later) fits here. */
   readonly #queue: WorkQueue<JobTicket, GeneratedImages>;
   readonly #records: JobRecords;
+  readonly #journal: RecordJournal;
   readonly #byMessage: Collection<string>;
   readonly #generator: ImageGenerator;
   readonly #inputs: InputStore;
@@ -109,6 +110,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   private constructor(
     queue: WorkQueue<JobTicket, GeneratedImages>,
     records: JobRecords,
+    journal: RecordJournal,
     byMessage: Collection<string>,
     generator: ImageGenerator,
     inputs: InputStore,
@@ -117,6 +119,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     super();
     this.#queue = queue;
     this.#records = records;
+    this.#journal = journal;
     this.#byMessage = byMessage;
     this.#generator = generator;
     this.#inputs = inputs;
@@ -128,8 +131,9 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     const byMessage = await options.store.collection('job-messages', { schema: z.string(), version: 1 });
     // The queue needs its runner before the service exists; the runner reaches the service through this.
     const self: { service?: JobService } = {};
+    const journal = await RecordJournal.open(options.store, records);
     const queue = await JobQueue.open<JobTicket, GeneratedImages>({
-      journal: await RecordJournal.open(options.store, records),
+      journal,
       payloadSchema: ticketSchema,
       runner: (job, context) => {
         if (!self.service) throw new Error('JobService is not open yet.');
@@ -150,7 +154,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       maxQueued: options.maxQueued,
       jobTimeoutMs: options.jobTimeoutMs,
     });
-    const service = new JobService(queue, records, byMessage, options.generator, options.inputs, options.batchMaxRows ?? 0);
+    const service = new JobService(queue, records, journal, byMessage, options.generator, options.inputs, options.batchMaxRows ?? 0);
     self.service = service;
     service.#deliveries = await Deliveries.open(options.store, options.inputs, service.#deliveryOutcomes(), options.screen);
     service.#forwardQueueEvents();
@@ -260,7 +264,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       if (waitedMs !== undefined) {
         await this.#queue.failWaiting(job.id, { code: 'NO_WORKER', transient: false, details: { model, waitedMs } });
       } else {
-        this.emit('position', await this.#recordOf(job), position, etaMs);
+        this.#report(job, (record) => this.emit('position', record, position, etaMs));
       }
     }
   }
@@ -325,10 +329,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       signal: context.signal,
       onProgress: (step, total, preview) => {
         context.reportProgress(step, total);
-        if (preview) this.#recordOf(job).then((record) => this.emit('preview', record, preview), (error: unknown) => this.emit('error', error));
+        if (preview) this.#report(job, (record) => this.emit('preview', record, preview));
       },
       onPreparing: () => {
-        this.#recordOf(job).then((record) => this.emit('preparing', record), (error: unknown) => this.emit('error', error));
+        this.#report(job, (record) => this.emit('preparing', record));
       },
       inputs: await this.#inputs.inputsOf(request),
       jobId: job.id,
@@ -393,16 +397,18 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         this.#recordOf(job).then((record) => handler(record, ...args), (error: unknown) => this.emit('error', error));
       };
     queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
-    queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
-    // The pictures exist and the slot is free: the delivery step takes the job from here.
+    queue.on('position', ({ job, position, etaMs }) => this.#report(job, (r) => this.emit('position', r, position, etaMs)));
+    // The pictures exist and the slot is free: the delivery step takes the job from here. The record is read as
+    // its changes are made (after them, tried again while the store fails): a read lost here would leave the result
+    // undelivered until the next start.
     queue.on('completed', ({ job, result }) => {
-      this.#records.get(job.id).then(
+      this.#recordOf(job).then(
         (record) => record?.status === 'undelivered' && this.#delivery().deliver(record, result),
         (error: unknown) => this.emit('error', error),
       );
     });
     queue.on('started', ({ job }) => relay((r) => this.emit('started', r, job.cost.steps))(job));
-    queue.on('progress', ({ job, step, total, etaMs }) => relay((r) => this.emit('progress', r, step, total, etaMs))(job));
+    queue.on('progress', ({ job, step, total, etaMs }) => this.#report(job, (r) => this.emit('progress', r, step, total, etaMs)));
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
@@ -415,16 +421,34 @@ export class JobService extends EventEmitter<JobServiceEvents> {
   }
 
   /**
-   * Writes the end of a job the queue has ended into its record, then tells (`tell`) with the record as stored. A
-   * store failure must not keep the member from being told: the record as accepted, ended, is shown instead.
+   * Writes the end of a job the queue has ended into its record (one write, see `RecordJournal.end`), then tells
+   * (`tell`) with the record as stored. A store failure must not keep the member from being told: the record as
+   * accepted, ended, is shown instead.
    */
-  #end(job: Job<JobTicket>, end: (record: JobRecord) => JobRecord, tell: (record: JobRecord) => void): void {
-    this.#update(job, end).then(
-      (stored) => stored.changed && tell(stored.record),
+  #end(job: Job<JobTicket>, end: RecordChange, tell: (record: JobRecord) => void): void {
+    this.#journal.end(job.id, end).then(
+      (stored) => {
+        const { record, changed } = queuedJobChange(job, stored);
+        if (changed) tell(record);
+      },
       (error: unknown) => {
         this.emit('error', error);
         tell(end(acceptedRecord(job)));
       },
+    );
+  }
+
+  /**
+   * Shows a progress report of a job the queue holds ('position', 'preparing', 'progress', 'preview') with its
+   * record: one read, outside the record's chain of changes and never tried again. During a store outage a report
+   * may be lost — the next one, or the job's end, shows — but it must not hold up the state writes behind it.
+   */
+  #report(job: Job<JobTicket>, show: (record: JobRecord) => void): void {
+    this.#records.get(job.id).then(
+      (record) => {
+        if (record) show(record);
+      },
+      () => undefined, // dropped, as said above: the state writes report the outage
     );
   }
 
@@ -433,12 +457,16 @@ export class JobService extends EventEmitter<JobServiceEvents> {
     return (await this.#update(job, (record) => record)).record;
   }
 
-  /** Changes the record of a job the queue holds: the queue's journal wrote it when the job was accepted. */
-  async #update(job: Job<JobTicket>, change: (record: JobRecord) => JobRecord): Promise<StoredChange> {
-    const stored = await this.#records.change(job.id, change);
-    if (!stored) throw new Error(`Job ${job.id} is in the queue but has no record.`);
-    return stored;
+  /** Changes the record of a job the queue holds. */
+  async #update(job: Job<JobTicket>, change: RecordChange): Promise<StoredChange> {
+    return queuedJobChange(job, await this.#records.change(job.id, change));
   }
+}
+
+/** The change of the record of `job`, which the queue holds: the queue's journal wrote it when the job was accepted. */
+function queuedJobChange(job: Job<JobTicket>, stored: StoredChange | undefined): StoredChange {
+  if (!stored) throw new Error(`Job ${job.id} is in the queue but has no record.`);
+  return stored;
 }
 
 function pixelsOf(size: { readonly width: number; readonly height: number }): number {

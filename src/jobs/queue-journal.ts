@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { jobSchema, type Job, type QueueJournal } from '../queue/index.js';
 import type { Collection, Store } from '../store/index.js';
-import { DIRECT_MESSAGES, ticketSchema, type JobRecord, type JobTicket } from './job-record.js';
-import type { JobRecords } from './job-records.js';
+import { DIRECT_MESSAGES, STATUS_STAGE, ticketSchema, type JobRecord, type JobTicket } from './job-record.js';
+import type { JobRecords, RecordChange, StoredChange } from './job-records.js';
 
 /**
  * The queue's journal kept on the bot's one job record: the queue's facts (turn order, attempts, state) are a field
@@ -32,8 +32,9 @@ export class RecordJournal implements QueueJournal<JobTicket> {
     const jobs: Job<JobTicket>[] = [];
     for await (const [jobId] of this.#live.entries()) {
       const record = await this.#records.get(jobId);
-      // A crash between clearing the facts and the index leaves an entry behind: it is dropped here.
-      if (!record?.queue) await this.#live.delete(jobId);
+      // A crash between clearing the facts and the index leaves an entry behind: it is dropped here, as is a record
+      // that left the queue with its facts still on it (written by a bot before its end and its facts went together).
+      if (!record?.queue || STATUS_STAGE[record.status] > 0) await this.#live.delete(jobId);
       else {
         this.#indexed.add(jobId);
         jobs.push(jobOf(record, record.queue));
@@ -52,14 +53,31 @@ export class RecordJournal implements QueueJournal<JobTicket> {
     await this.#records.change(job.id, (record) => ({ ...record, queue: { cost, seq, attempts, state } }), acceptedRecord(job));
   }
 
+  /**
+   * The queue is done with the job. A job still waiting or running on its record keeps its facts until its end is
+   * stored (`end`, which the job service writes next): should that write fail, a restart resumes the job instead
+   * of leaving a record that says it waits or runs for ever. A job handed to the delivery already left them.
+   */
   async delete(jobId: string): Promise<void> {
-    await this.#records.change(jobId, ({ queue: _left, ...record }) => record);
-    await this.#live.delete(jobId);
-    this.#indexed.delete(jobId);
+    const stored = await this.#records.change(jobId, (record) => record);
+    if (!stored?.record.queue) await this.#forget(jobId);
+  }
+
+  /** Ends job `jobId` as `change` says: one write of its record, which leaves the queue in it (`JobRecords.end`). */
+  async end(jobId: string, change: RecordChange): Promise<StoredChange | undefined> {
+    const stored = await this.#records.end(jobId, change);
+    await this.#forget(jobId);
+    return stored;
   }
 
   flush(): Promise<void> {
     return this.#records.flush();
+  }
+
+  /** Takes `jobId` out of the index, once its record no longer carries queue facts. */
+  async #forget(jobId: string): Promise<void> {
+    await this.#live.delete(jobId);
+    this.#indexed.delete(jobId);
   }
 
   async #adoptLegacy(legacy: Collection<Job<JobTicket>>): Promise<void> {

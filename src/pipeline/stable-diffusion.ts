@@ -1,5 +1,6 @@
 import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
+import { ONLY_MASKED_BLANK, onlyMaskedFindsNoArea } from './a1111/inpaint.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, fromRgb8, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
@@ -293,13 +294,20 @@ export class StableDiffusionPipeline {
   async #generateIn(request: GenerateRequest, hooks: GenerateHooks, member: UnetBatchMember | undefined): Promise<GenerateResult> {
     const timing = new TimingRecorder();
 
-    // 1. Check the request; bring the input images to the working size.
-    const resolved = await this.#prepareInputs(resolveRequest(request));
-    throwIfCancelled(hooks.signal);
+    // 1. Check the request; bring the input images to the working size (A1111's "Only masked" cuts its own).
+    const checked = resolveRequest(request);
     // A1111's sampling is ported for noise and v prediction (k-diffusion's CompVisDenoiser / CompVisVDenoiser).
     const a1111Ported = A1111_PREDICTIONS.includes(this.#model.predictionType);
-    const a1111Sampler = a1111Ported ? a1111SamplerOf(resolved) : undefined;
+    const a1111Sampler = a1111Ported ? a1111SamplerOf(checked) : undefined;
+    const resolved = await this.#prepareInputs(checked, a1111Sampler !== undefined);
+    throwIfCancelled(hooks.signal);
     if (a1111Sampler) return this.#generateA1111(resolved, a1111Sampler, hooks, timing, member);
+    // A1111's "Only masked" with a mask that marks nothing, here too as A1111 does: the whole picture reworked
+    // (diffusers' inpainting with everything to repaint: img2img, and an inpainting UNet conditioned on a mask of
+    // ones, as A1111's), nothing pasted back, and the member told. Else the original would come back unchanged.
+    const { mask, inpaint: a1111Inpaint, width, height } = resolved;
+    const maskDropped = mask !== undefined && a1111Inpaint !== undefined && onlyMaskedFindsNoArea(mask, a1111Inpaint);
+    const task: ResolvedRequest = maskDropped ? { ...resolved, mask: { width, height, channels: 1, data: new Float32Array(width * height).fill(1) } } : resolved;
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
@@ -315,7 +323,7 @@ export class StableDiffusionPipeline {
     const hiresCalls = hires ? countHiresCalls({ sampler: resolved.sampler, kind: resolved.kind, hires }, this.#model.folder.schedulerConfig) : 0;
     const firstJob: Job = {
       model,
-      request: resolved,
+      request: task,
       conditioning,
       scheduler,
       noise,
@@ -324,7 +332,7 @@ export class StableDiffusionPipeline {
       latentWidth: resolved.width / 8,
       latentHeight: resolved.height / 8,
     };
-    const firstLatents = await TASKS[resolved.kind](firstJob);
+    const firstLatents = await TASKS[task.kind](firstJob);
     const { job, latents } = hires
       ? await hiresPass(
           { ...firstJob, hooks: progressShifted(hooks, timing.steps, 0) },
@@ -339,9 +347,9 @@ export class StableDiffusionPipeline {
     return {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
       pastedBack: false,
-      maskDropped: false,
+      maskDropped,
       request: resolved,
-      warnings: conditioning.warnings,
+      warnings: maskDropped ? [...conditioning.warnings, ONLY_MASKED_BLANK] : conditioning.warnings,
       embeddings: conditioning.embeddings,
       timing: timing.result(),
     };
@@ -427,8 +435,12 @@ export class StableDiffusionPipeline {
     };
   }
 
-  /** Checks that this model can do the request's task and resizes its images to `width × height`. */
-  async #prepareInputs(request: ResolvedRequest): Promise<ResolvedRequest> {
+  /**
+   * Checks that this model can do the request's task and resizes its images to `width × height`, but for A1111's
+   * "Only masked" where A1111's inpainting runs (`a1111Inpainting`): it cuts its area from the picture at the
+   * picture's own size (and pastes it back there).
+   */
+  async #prepareInputs(request: ResolvedRequest, a1111Inpainting: boolean): Promise<ResolvedRequest> {
     const { kind, width, height } = request;
     if (this.info.inpainting && kind !== 'inpaint') {
       throw new PipelineError(
@@ -452,8 +464,8 @@ export class StableDiffusionPipeline {
         { field: 'clipSkip' },
       );
     }
-    // A1111's "Only masked" cuts its area from the picture at the picture's own size (and pastes it back there).
-    const initImage = request.initImage && (request.inpaint?.onlyMasked ? request.initImage : await resizeImage(request.initImage, width, height));
+    const ownSize = a1111Inpainting && request.inpaint?.onlyMasked;
+    const initImage = request.initImage && (ownSize ? request.initImage : await resizeImage(request.initImage, width, height));
     const maskSize = initImage ?? { width, height };
     // Like the image module's `maskLuminance`: bilinear between pixel centres keeps edges in place.
     const sized =

@@ -169,10 +169,14 @@ export async function denoise(
   const { batch, hidden, tokens } = conditioning;
   // Both guidance halves take the same n rows: the UNet input converts them once and repeats them.
   const unetInputs = model.unet.createInputs(batch, latentHeight, latentWidth, hidden, tokens, conditioning.added, batch / n);
-  // With guidance, each run's output is guided as it is read (an fp16 one decoded in the same pass).
-  const guided = new Float32Array(conditioning.guided ? latents.length : 0);
+  // With guidance, each run's output is guided as it is read: a float32 one in place, an fp16 one decoded in the
+  // same pass into one buffer kept from step to step, made at the first step (empty for a float32 output).
+  let guided: Float32Array | undefined;
   const inputs: UnetInputs = conditioning.guided
-    ? { ...unetInputs, prediction: (output) => guideOutput(output, request.cfg, guided) }
+    ? {
+        ...unetInputs,
+        prediction: (output) => guideOutput(output, request.cfg, (guided ??= new Float32Array(output.type === 'float16' ? latents.length : 0))),
+      }
     : unetInputs;
   const sample = inputs.sample.values;
   // Sample row b holds image b: [latents (4 channels), extra channels]; the extras never change.

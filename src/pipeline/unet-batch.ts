@@ -4,11 +4,11 @@
 // session, same timestep, same shape after the batch axis) go to the model as ONE batch, at most `maxRows` rows per
 // run. A UNet row's prediction does not depend on the other rows of its batch, so every picture is the one its
 // request makes alone (bitwise on the CPU provider: test/pipeline/batch-generate.test.ts). The joined inputs are kept
-// for the batch's life (`JoinedInputs`): its joined text conditioning is one constant tensor, which the native
-// bridge binds once per batch, as it binds a job's own once per job.
+// from step to step (`JoinedInputs`) until a member leaves: the joined text conditioning is one constant tensor, which
+// the native bridge binds once per mix of members, as it binds a job's own once per job.
 import { JoinedInputs } from './models/joined-inputs.js';
 import type { ModelSession, RunClock } from './runtime/session.js';
-import type { Unet, UnetCall, UnetRouter } from './models/unet.js';
+import type { Unet, UnetCall, UnetInputs, UnetRouter } from './models/unet.js';
 
 /** A call waiting for the others. */
 interface Waiting {
@@ -56,11 +56,14 @@ export class UnetBatch {
 
   #member(): UnetBatchMember {
     let left = false;
+    // The loop inputs this member's calls came with (one per loop: a hires fix's second pass has its own).
+    const inputs = new Set<UnetInputs>();
     return {
       router: {
         predict: (unet, call, clock) =>
           new Promise<Float32Array>((resolve, reject) => {
             if (left) throw new Error('UnetBatch: a member called the UNet after leaving the batch');
+            inputs.add(call.inputs);
             this.#waiting.push({ unet, call, clock, resolve, reject });
             this.#runWhenComplete();
           }),
@@ -69,6 +72,7 @@ export class UnetBatch {
         if (left) return;
         left = true;
         this.#active -= 1;
+        this.#joins.forget(inputs);
         this.#runWhenComplete();
       },
     };

@@ -51,16 +51,28 @@ export function companionsOf<P, R>(
  */
 const PLAN_BUDGET = 10_000;
 
+/** One start played: the ids of the jobs that start together in one slot (the head first), and the head's candidate. */
+interface PlayedStart<P> {
+  readonly ids: string[];
+  readonly head: BatchCandidate<P> | undefined;
+}
+
 /**
  * Plays the queue's starts on a copy of `fair` (which is not touched), one at a time: the job whose turn it is among
  * those that may start (p-queue's `dequeue`), then the companions its batch takes in fair order (`takeBatch` with
  * {@link companionsOf}; skipped when no other job of its key waits, which takes none). Both plans below play with
  * it, so they group jobs exactly as the queue's runner does.
+ *
+ * Each waiting job's candidate is read once, when the play begins, and every decision of the play reads that
+ * answer: a job allowed to start is the job that starts, with the candidate it was allowed on (were a job read
+ * again and answered otherwise, a plan would lose it, and its member would see no place).
  */
 class StartPlayer<P, R> {
   readonly #future: FairQueue;
   readonly #batching: BatchSettings<P, R> | undefined;
-  readonly #candidateOf: (id: string) => BatchCandidate<P> | undefined;
+  /** The waiting jobs' candidates as the play began. */
+  readonly #candidates = new Map<string, BatchCandidate<P> | undefined>();
+  readonly #candidateOf = (id: string) => this.#candidates.get(id);
   /** Jobs still waiting by batch key, to skip `takeBatch`'s walk where no companion can be. */
   readonly #waitingByKey = new Map<string | undefined, number>();
   #visits = 0;
@@ -68,8 +80,11 @@ class StartPlayer<P, R> {
   constructor(fair: FairQueue, batching: BatchSettings<P, R> | undefined, candidateOf: (id: string) => BatchCandidate<P> | undefined) {
     this.#future = fair.copy();
     this.#batching = batching;
-    this.#candidateOf = candidateOf;
-    for (const key of this.#future.order().map((id) => candidateOf(id)?.batchKey)) this.#waitingByKey.set(key, (this.#waitingByKey.get(key) ?? 0) + 1);
+    for (const id of this.#future.order()) {
+      const candidate = candidateOf(id);
+      this.#candidates.set(id, candidate);
+      this.#waitingByKey.set(candidate?.batchKey, (this.#waitingByKey.get(candidate?.batchKey) ?? 0) + 1);
+    }
   }
 
   /** Whether one more start fits in {@link PLAN_BUDGET}. */
@@ -78,12 +93,18 @@ class StartPlayer<P, R> {
   }
 
   /**
-   * The ids of the next start (its head first), among the jobs `mayStart` allows to head it (by default every job);
-   * `undefined` when none of them waits.
+   * The next start, headed by a job `mayStart` allows (by default every job; given, it is asked only about jobs
+   * with a candidate); `undefined` when none of them waits.
    */
-  next(mayStart?: (id: string) => boolean): string[] | undefined {
+  next(mayStart?: (candidate: BatchCandidate<P>) => boolean): PlayedStart<P> | undefined {
     this.#visits += this.#future.waiting;
-    const head = this.#future.takeNext(mayStart);
+    const allowed =
+      mayStart &&
+      ((id: string) => {
+        const candidate = this.#candidateOf(id);
+        return candidate !== undefined && mayStart(candidate);
+      });
+    const head = this.#future.takeNext(allowed);
     if (head === undefined) return undefined;
     const candidate = this.#candidateOf(head);
     const key = candidate?.batchKey;
@@ -91,7 +112,7 @@ class StartPlayer<P, R> {
     const batch = candidate !== undefined && others > 0 ? companionsOf(this.#batching, candidate, this.#candidateOf) : undefined;
     const taken = batch ? this.#future.takeBatch(batch.accepts, batch.full) : [];
     this.#waitingByKey.set(key, others - taken.length);
-    return [head, ...taken];
+    return { ids: [head, ...taken], head: candidate };
   }
 
   /** The jobs not played yet, in fair order. */
@@ -116,7 +137,7 @@ export function planStarts<P, R>(fair: FairQueue, batching: BatchSettings<P, R>,
   while (starts.length === 0 || player.withinBudget) {
     const start = player.next();
     if (!start) return starts;
-    starts.push(start);
+    starts.push(start.ids);
   }
   return [...starts, ...player.rest().map((id) => [id])];
 }
@@ -162,16 +183,13 @@ export function planStartsWithRoom<P, R>(
   const playing = () => starts.length === 0 || player.withinBudget;
   while (playing()) {
     const running = taken.map(({ payload }) => payload);
-    const mayStart = (id: string) => {
-      const candidate = candidateOf(id);
-      return candidate !== undefined && slots.hasRoom(candidate.job.payload, running);
-    };
-    const ids = taken.length < slots.count ? player.next(mayStart) : undefined;
-    const payload = ids?.[0] === undefined ? undefined : candidateOf(ids[0])?.job.payload;
-    if (ids && payload !== undefined) {
-      const endMs = now + durationMs(ids);
-      taken.push({ payload, endMs });
-      starts.push({ ids, endMs });
+    const start = taken.length < slots.count ? player.next((candidate) => slots.hasRoom(candidate.job.payload, running)) : undefined;
+    if (start) {
+      // Asked with `mayStart`, the player starts only a job with a candidate, read once: none is lost here.
+      if (!start.head) throw new Error(`planStartsWithRoom: job ${start.ids[0]} started without the candidate it was allowed on.`);
+      const endMs = now + durationMs(start.ids);
+      taken.push({ payload: start.head.job.payload, endMs });
+      starts.push({ ids: start.ids, endMs });
       continue;
     }
     // No room now: time moves on to the end of the start that ends first, which frees its slot.

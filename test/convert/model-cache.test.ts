@@ -3,10 +3,27 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { isCheckpointError } from '../../src/checkpoint/index.js';
+import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
 import { prepareModel, type PrepareOptions } from '../../src/convert/model-cache.js';
-import { TINY_LORA, TINY_SD } from '../support/checkpoint-files.js';
+import { readModelFolder } from '../../src/pipeline/models/model-folder.js';
+import { tensorsOf, TINY_LORA, TINY_SD, TINY_SDXL } from '../support/checkpoint-files.js';
+import { writeSafetensors } from '../support/safetensors-writer.js';
 import { tempDir } from '../support/temp-dir.js';
+
+const readJson = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+const writeJson = (file: string, value: unknown) => writeFileSync(file, JSON.stringify(value));
+
+/**
+ * Makes `dir`'s entry what a converter before the sampling markers were read left (session 10): the family's
+ * scheduler config as it is for the file without markers, and a manifest without `sampling`.
+ */
+function makeLegacy(dir: string, familyConfig: Readonly<Record<string, unknown>>): void {
+  const manifestFile = join(dir, 'dreamcord-conversion.json');
+  const manifest = readJson(manifestFile);
+  delete manifest['sampling'];
+  writeJson(manifestFile, manifest);
+  writeJson(join(dir, 'scheduler', 'scheduler_config.json'), familyConfig);
+}
 
 function options(cacheDir: string, conversions: string[]): PrepareOptions {
   return { cacheDir, dtype: 'fp32', onConvert: (source) => conversions.push(source) };
@@ -91,6 +108,47 @@ describe('model cache', () => {
     const again = await prepareModel(TINY_SD, options(cache, conversions));
     assert.equal(again.converted, true);
     assert.equal(conversions.length, 2);
+  });
+
+  it("brings an SDXL v_pred/ztsnr file's entry converted before the markers were read up to date, without converting it", async () => {
+    const dir = tempDir();
+    const source = join(dir, 'tiny-sdxl-v.safetensors');
+    const markers = ['v_pred', 'ztsnr'].map((name) => ({ name, dtype: 'F32', shape: [0], data: new Uint8Array(0) }) as const);
+    writeSafetensors(source, [...tensorsOf(TINY_SDXL), ...markers]);
+    const cache = join(dir, 'cache');
+    const conversions: string[] = [];
+    const first = await prepareModel(source, options(cache, conversions));
+    const marked = { prediction_type: 'v_prediction', rescale_betas_zero_snr: true };
+    assert.deepEqual(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], marked, 'the manifest records the markers');
+    makeLegacy(first.dir, openCheckpoint(TINY_SDXL).schedulerConfig);
+    assert.equal(readModelFolder(first.dir).schedulerConfig['prediction_type'], 'epsilon', 'the entry as session 10 left it');
+    const unetFile = join(first.dir, 'unet', 'model.onnx');
+    const unetWritten = statSync(unetFile).mtimeMs;
+
+    const again = await prepareModel(source, options(cache, conversions));
+    assert.deepEqual(again, { ...first, converted: false });
+    assert.equal(conversions.length, 1, 'not converted again');
+    assert.equal(statSync(unetFile).mtimeMs, unetWritten);
+    const { schedulerConfig } = readModelFolder(first.dir);
+    assert.deepEqual([schedulerConfig['prediction_type'], schedulerConfig['rescale_betas_zero_snr']], ['v_prediction', true]);
+    assert.deepEqual({ ...schedulerConfig, ...marked }, schedulerConfig, 'the rest of the config kept');
+    assert.deepEqual(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], marked);
+  });
+
+  it("records an unmarked file's entry of before as it is, found by content after a touch", async () => {
+    const dir = tempDir();
+    const source = join(dir, 'model.safetensors');
+    copyFileSync(TINY_SD, source);
+    const cache = join(dir, 'cache');
+    const conversions: string[] = [];
+    const first = await prepareModel(source, options(cache, conversions));
+    const familyConfig = openCheckpoint(TINY_SD).schedulerConfig;
+    makeLegacy(first.dir, familyConfig);
+    utimesSync(source, new Date(), new Date(Date.now() + 5000));
+    assert.deepEqual(await prepareModel(source, options(cache, conversions)), { ...first, converted: false });
+    assert.equal(conversions.length, 1);
+    assert.deepEqual(readJson(join(first.dir, 'scheduler', 'scheduler_config.json')), familyConfig);
+    assert.deepEqual(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], {});
   });
 
   it('caches the CUDA form apart from the portable one, always in fp16, and reuses each', async () => {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import KeyvSqlite from '@keyv/sqlite';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULTS_PATH, readDefaults } from '../../src/config/index.js';
@@ -9,9 +10,9 @@ import type { GenerateOptions, GeneratedImages, ImageGenerator, ServedModel } fr
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { InputStore } from '../../src/inputs/input-store.js';
-import { canMove, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
+import { canMove, jobRecordSchema, STATUS_STAGE, type JobStatus } from '../../src/jobs/job-record.js';
 import { JobService, type JobPresenter } from '../../src/jobs/job-service.js';
-import type { JobTicket } from '../../src/jobs/job-record.js';
+import type { JobRecord, JobTicket } from '../../src/jobs/job-record.js';
 import { SettingsStore } from '../../src/settings/settings-store.js';
 import { Store, StoreError } from '../../src/store/index.js';
 import { RETRY_DELAYS_MS } from '../../src/jobs/job-records.js';
@@ -206,20 +207,213 @@ describe('JobService: one record per job, moving only forward', () => {
     await injected.close();
     await store.close();
   });
+
+  it('shows progress while a write of the job waits for the store: reports never queue behind state writes', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    // The write that links the job's message fails its first tries and lands on its last, 1.1 s after the first.
+    const injected = await failRecordWritesWhere(url, "json_extract(NEW.value, '$.value.data.messageId') IS NOT NULL", RETRY_DELAYS_MS.length);
+    await service.start(countingPresenter());
+    let linked = false;
+    let link = Promise.resolve();
+    service.once('started', (record) => {
+      link = service.attachMessage(record.id, '400000000000000009').then(() => {
+        linked = true;
+      });
+    });
+    const shownBeforeLink: boolean[] = [];
+    service.on('progress', () => shownBeforeLink.push(!linked));
+    const completed = new Promise<JobRecord>((resolve) => service.once('completed', resolve));
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    await completed;
+    await link;
+    assert.ok(shownBeforeLink.length > 0, 'progress was shown');
+    assert.ok(shownBeforeLink.includes(true), 'progress was shown while the write was being tried again');
+    assert.equal(await injected.left(), 0, 'the write was tried until it landed');
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+  });
+
+  it('tries the read that starts a delivery again while the store fails it: the result is delivered', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    const broken = await breakRecordReads(url, 'undelivered');
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    // The record cannot be read once the job's pictures are stored: the queue's read, as it lets the job go, fails
+    // every try and is reported; the store heals a moment later, while the read that starts the delivery is tried.
+    const outcome = new Promise<string>((resolve) => {
+      service.once('completed', (record) => resolve(record.status));
+      let failures = 0;
+      service.on('error', () => {
+        failures += 1;
+        if (failures === 1) setTimeout(() => void broken.heal(), 50);
+        else resolve('the read that starts the delivery failed: the result waits for the next start');
+      });
+    });
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    assert.equal(await outcome, 'completed');
+    assert.equal(presenter.shown, 1);
+    await service.close({ drain: true });
+    await broken.close();
+    await store.close();
+  });
+
+  it('keeps a running job cancelled when its cancel write fails and its pictures come after: one outcome, stored', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, inputs, service } = await open(url);
+    // Each try of the cancel's write fails; the runner's write of its pictures, which comes next, lands.
+    const injected = await failRecordWrites(url, 'cancelled', RETRY_DELAYS_MS.length + 1);
+    const presenter = countingPresenter();
+    await service.start(presenter);
+    const told: string[] = [];
+    for (const event of ['cancelled', 'completed', 'failed'] as const) service.on(event, (record: JobRecord) => told.push(`${event}: ${record.status}`));
+    const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
+    let jobId = '';
+    generator.afterGenerate = async () => {
+      generator.afterGenerate = undefined;
+      assert.ok((await service.cancel(jobId, MEMBER, false)).ok);
+      assert.ok((await reported) instanceof StoreError, 'the cancel\'s write failed every try');
+    };
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    jobId = submitted.record.id;
+    while (service.stats().running > 0 || told.length === 0) await sleep(10);
+
+    assert.deepEqual(told, ['cancelled: cancelled'], 'the member is told one outcome');
+    assert.equal(await injected.left(), 0);
+    assert.equal((await storedRecord(url, jobId))?.status, 'cancelled', 'the store says so before any shutdown');
+    assert.equal(await inputs.getResult(jobId, 0), undefined, 'the cancelled job keeps no pictures');
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+
+    const restarted = await open(url);
+    await restarted.service.start(presenter);
+    assert.equal((await restarted.service.get(jobId))?.status, 'cancelled');
+    await restarted.service.close({ drain: true });
+    await restarted.store.close();
+    assert.equal(presenter.shown, 0, 'nothing of the cancelled job is shown, then or after a restart');
+  });
+
+  it("reads a failed job whose end the store keeps failing as failed, stores the end at close, and resumes nothing after", async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const first = await open(url);
+    // Each try of the end's one write fails; the end's write at shutdown lands.
+    const injected = await failRecordWrites(url, 'failed', RETRY_DELAYS_MS.length + 1);
+    await first.service.start(countingPresenter());
+    generator.afterGenerate = () => Promise.reject(new Error('the GPU fell over'));
+    const told = new Promise<JobRecord>((resolve) => first.service.once('failed', resolve));
+    const reported = new Promise<unknown>((resolve) => first.service.once('error', resolve));
+    const submitted = await first.service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    const jobId = submitted.record.id;
+    assert.equal((await told).status, 'failed', 'the member is told');
+    generator.afterGenerate = undefined;
+    assert.ok((await reported) instanceof StoreError, 'the failed write is reported');
+    assert.equal(await injected.left(), 0);
+    assert.equal((await first.service.get(jobId))?.status, 'failed', 'the next read tells the truth');
+    await first.service.close({ drain: true });
+    await injected.close();
+    await first.store.close();
+
+    const second = await open(url);
+    const resumed: string[] = [];
+    second.service.on('resumed', (record) => resumed.push(record.id));
+    await second.service.start(countingPresenter());
+    const stored = await second.service.get(jobId);
+    assert.equal(stored?.status, 'failed', 'the end was stored at shutdown');
+    assert.equal(stored?.queue, undefined, 'with the queue facts gone in the same write');
+    assert.deepEqual(resumed, []);
+    await second.service.close({ drain: true });
+    await second.store.close();
+  });
+
+  it('keeps a job whose end the store never takes in the queue: the restart resumes and finishes it', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const first = await open(url);
+    // The end's tries and its last try at shutdown all fail: the store still says the job runs.
+    const injected = await failRecordWrites(url, 'failed', 2 * (RETRY_DELAYS_MS.length + 1));
+    await first.service.start(countingPresenter());
+    generator.afterGenerate = () => Promise.reject(new Error('the GPU fell over'));
+    const told = new Promise<JobRecord>((resolve) => first.service.once('failed', resolve));
+    first.service.on('error', () => undefined);
+    const submitted = await first.service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    const jobId = submitted.record.id;
+    await told;
+    generator.afterGenerate = undefined;
+    await first.service.close({ drain: true });
+    assert.equal(await injected.left(), 0, 'every write of the end failed');
+    await injected.close();
+    await first.store.close();
+
+    const second = await open(url);
+    const presenter = countingPresenter();
+    const resumed: string[] = [];
+    second.service.on('resumed', (record) => resumed.push(record.id));
+    const completed = new Promise<string>((resolve) => second.service.once('completed', (record) => resolve(record.id)));
+    await second.service.start(presenter);
+    assert.deepEqual(resumed, [jobId], 'the job is still the queue\'s: it runs again');
+    assert.equal(await completed, jobId);
+    await second.service.close({ drain: true });
+    await second.store.close();
+    assert.equal(presenter.shown, 1);
+  });
 });
+
+/**
+ * Makes the real SQLite store at `url` return an unreadable value for the record of the next job written in
+ * `status`, as a damaged read does, until `heal()`: a trigger keeps the value aside and spoils the stored one.
+ */
+async function breakRecordReads(url: string, status: JobStatus): Promise<{ heal(): Promise<void>; close(): Promise<void> }> {
+  const db = new KeyvSqlite({ uri: url });
+  await db.query('CREATE TABLE kept_aside(key TEXT, value TEXT, times_left INTEGER)');
+  await db.query('INSERT INTO kept_aside VALUES (NULL, NULL, 1)');
+  await db.query(`CREATE TRIGGER break_record_read AFTER UPDATE ON keyv
+    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
+      AND (SELECT times_left FROM kept_aside) > 0
+    BEGIN
+      UPDATE kept_aside SET key = NEW.key, value = NEW.value, times_left = 0;
+      UPDATE keyv SET value = 'unreadable' WHERE key = NEW.key;
+    END`);
+  return {
+    heal: async () => {
+      await db.query('UPDATE keyv SET value = (SELECT value FROM kept_aside) WHERE key = (SELECT key FROM kept_aside)');
+    },
+    close: () => db.disconnect(),
+  };
+}
+
+/** The record of `jobId` as the store at `url` holds it, read through a connection of its own. */
+async function storedRecord(url: string, jobId: string): Promise<JobRecord | undefined> {
+  const store = await Store.open(url);
+  try {
+    return await (await store.collection('jobs', { schema: jobRecordSchema, version: 1 })).get(jobId);
+  } finally {
+    await store.close();
+  }
+}
 
 /**
  * Makes the real SQLite store at `url` fail the next `times` writes that put a job record in `status`, as a busy
  * or failing disk fails them: a trigger raises an error in the statement (no mock of the store).
  */
-async function failRecordWrites(url: string, status: JobStatus, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
+function failRecordWrites(url: string, status: JobStatus, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
+  return failRecordWritesWhere(url, `json_extract(NEW.value, '$.value.data.status') = '${status}'`, times);
+}
+
+/** As {@link failRecordWrites}, for the writes whose new value (`NEW.value`, SQL) meets `condition`. */
+async function failRecordWritesWhere(url: string, condition: string, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
   const db = new KeyvSqlite({ uri: url });
-  await db.query('CREATE TABLE injected_failures(status TEXT PRIMARY KEY, times_left INTEGER)');
-  await db.query('INSERT INTO injected_failures VALUES (?, ?)', status, times);
+  await db.query('CREATE TABLE injected_failures(condition_sql TEXT PRIMARY KEY, times_left INTEGER)');
+  await db.query('INSERT INTO injected_failures VALUES (?, ?)', condition, times);
   // keyv keeps `{ value: <the collection's envelope>, expires }`; the envelope holds the record as `data`.
   await db.query(`CREATE TRIGGER fail_record_write BEFORE UPDATE ON keyv
-    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
-      AND (SELECT times_left FROM injected_failures) > 0
+    WHEN NEW.key LIKE 'jobs:%' AND ${condition} AND (SELECT times_left FROM injected_failures) > 0
     BEGIN
       UPDATE injected_failures SET times_left = times_left - 1;
       SELECT RAISE(FAIL, 'injected store failure');

@@ -43,7 +43,7 @@ describe('RecordJournal: the queue writes its facts on the one job record', () =
     return { store, records, journal: await RecordJournal.open(store, records) };
   }
 
-  it('writes the record when a job is accepted, keeps its state and attempts on it, and clears them when it leaves', async () => {
+  it('writes the record when a job is accepted, keeps its state and attempts on it, and clears them with its end', async () => {
     const at = url();
     const { store, records, journal } = await open(at);
     const job = queued('job-a', 0);
@@ -62,11 +62,31 @@ describe('RecordJournal: the queue writes its facts on the one job record', () =
     const reopened = await open(at);
     assert.deepEqual(await reopened.journal.load(), [{ ...job, state: 'running', attempts: 1 }], 'the next start finds it as it was');
     await reopened.journal.delete('job-a');
+    assert.equal((await reopened.records.get('job-a'))?.queue?.state, 'running', 'the facts stay until the end is stored');
+    assert.equal((await reopened.journal.load()).length, 1, 'a restart now would resume the job');
+    await reopened.journal.end('job-a', (record) => ({ ...record, status: 'cancelled' }));
     const record = await reopened.records.get('job-a');
     assert.equal(record?.queue, undefined);
-    assert.equal(record?.status, 'queued', 'the queue changes only its own facts');
+    assert.equal(record?.status, 'cancelled', 'the end and the facts went in one write');
     assert.deepEqual(await reopened.journal.load(), []);
     await reopened.store.close();
+  });
+
+  it('clears the facts of a job handed to the delivery in the write that hands it, and resumes no such record', async () => {
+    const at = url();
+    const { store, records, journal } = await open(at);
+    await journal.put({ ...queued('job-b', 0), state: 'running', attempts: 1 });
+    await records.change('job-b', (record) => ({ ...record, status: 'undelivered' }));
+    assert.equal((await records.get('job-b'))?.queue, undefined);
+    await journal.delete('job-b');
+    assert.deepEqual(await journal.load(), []);
+
+    // A record an older bot left with its facts on it after its delivery was stored.
+    const raw = await store.collection('jobs', { schema: z.unknown(), version: 1 });
+    await journal.put({ ...queued('job-c', 1), state: 'running', attempts: 1 });
+    await raw.set('job-c', { ...(await records.get('job-c')), status: 'completed' });
+    assert.deepEqual(await journal.load(), [], 'a record that left the queue is not resumed');
+    await store.close();
   });
 
   it('takes over the jobs an older bot left in its queue-jobs collection, once', async () => {

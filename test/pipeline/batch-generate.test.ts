@@ -2,6 +2,8 @@
 // evaluations of a step run as one model run.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   isPipelineError,
   StableDiffusionPipeline,
@@ -122,6 +124,40 @@ describe('StableDiffusionPipeline.generateBatch', () => {
     assert.deepEqual(batches, [8, 8, 6, 6, 6]);
   });
 
+  it('a member that leaves takes its joined inputs with it: the mix it ran in is not kept to the batch end', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const batch = requests({ sampler: 'euler', seedMode: 'per-image' });
+    const controller = new AbortController();
+    // The joined conditioning of the first step (all three members), then whether it was collected at the last.
+    let firstMix: WeakRef<object> | undefined;
+    let collected: boolean | undefined;
+    const run = Object.getOwnPropertyDescriptor(ModelSession.prototype, 'run')?.value as ModelSession['run'];
+    ModelSession.prototype.run = function (this: ModelSession, feeds, ...rest) {
+      const conditioning = feeds.encoder_hidden_states;
+      if (feeds.timestep && conditioning) {
+        firstMix ??= new WeakRef(conditioning);
+        if (conditioning.dims[0] === 6) {
+          gc();
+          collected = firstMix.deref() === undefined;
+        }
+      }
+      return run.call(this, feeds, ...rest);
+    };
+    try {
+      await Promise.allSettled(
+        pipeline.generateBatch([
+          { request: batch[0] as GenerateRequest },
+          { request: batch[1] as GenerateRequest, hooks: { signal: controller.signal, onProgress: (step) => step === 2 && controller.abort() } },
+          { request: batch[2] as GenerateRequest },
+        ]),
+      );
+    } finally {
+      ModelSession.prototype.run = run;
+    }
+    assert.equal(collected, true, 'the first mix was still kept after its member left');
+  });
+
   it('a request that fails before its first step does not hold up the others', async () => {
     const [good] = requests({ sampler: 'euler' });
     const results = await Promise.allSettled(
@@ -171,18 +207,26 @@ describe('batch rows of a tensor', () => {
     const joins = new JoinedInputs();
     const [a, b] = [Float32Array.of(1, 2), Float32Array.of(3, 4)].map((data) => constantTensor({ type: 'float32', dims: [1, 2], data } as const));
     assert.ok(a && b);
-    const conditioning = joins.join([a, b]);
+    const [ownerA, ownerB] = [{}, {}];
+    const conditioning = joins.join([a, b], [ownerA, ownerB]);
     assert.deepEqual(conditioning, { type: 'float32', dims: [2, 2], data: Float32Array.of(1, 2, 3, 4) });
     assert.equal(constantScope(conditioning), 'batch');
-    assert.equal(joins.join([a, b]), conditioning);
+    assert.equal(joins.join([a, b], [ownerA, ownerB]), conditioning);
     // Other parts (a member left, a run of other jobs) are another join; one part is itself.
-    assert.notEqual(joins.join([b, a]), conditioning);
-    assert.equal(joins.join([a]), a);
+    const swapped = joins.join([b, a], [ownerB, ownerA]);
+    assert.notEqual(swapped, conditioning);
+    assert.equal(joins.join([a], [ownerA]), a);
     const sample = { type: 'float32', dims: [1, 2], data: Float32Array.of(5, 6) } as const;
-    const samples = joins.join([a, sample]);
+    const ownerC = {};
+    const samples = joins.join([a, sample], [ownerA, ownerC]);
     assert.equal(constantScope(samples), undefined);
     sample.data.set([7, 8]);
-    assert.equal(joins.join([a, sample]), samples);
+    assert.equal(joins.join([a, sample], [ownerA, ownerC]), samples);
     assert.deepEqual(samples.data, Float32Array.of(1, 2, 7, 8));
+    // B leaves: the joins with its parts go; the others stay.
+    joins.forget(new Set([ownerB]));
+    assert.notEqual(joins.join([a, b], [ownerA, ownerB]), conditioning);
+    assert.notEqual(joins.join([b, a], [ownerB, ownerA]), swapped);
+    assert.equal(joins.join([a, sample], [ownerA, ownerC]), samples);
   });
 });

@@ -188,7 +188,7 @@ async function bindsDuring<T>(action: () => Promise<T>): Promise<{ result: T; bi
     binds[name] = (binds[name] ?? 0) + 1;
     return bindInput(...args);
   };
-  fn.BindInput = Object.assign(counted, { async: bindInput.async.bind(bindInput) });
+  fn.BindInput = counted;
   try {
     return { result: await action(), binds };
   } finally {

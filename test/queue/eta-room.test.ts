@@ -109,6 +109,30 @@ describe('planStartsWithRoom', () => {
     ]);
   });
 
+  it('reads each waiting job once per plan: a job whose candidate is gone on a later read keeps its start', () => {
+    // Every job of the plan's tests would do; the queue's own lookup answers alike throughout a plan, this one not.
+    const workers = [worker(1, 'sd'), worker(1, 'xl')];
+    const { fair, candidateOf } = queueOf([
+      ['a', { model: 'sd', rows: 2 }],
+      ['b', { model: 'xl', rows: 2 }],
+      ['c', { model: 'sd', rows: 2 }],
+    ]);
+    const read = new Set<string>();
+    const answeringOnce = (id: string) => {
+      if (read.has(id)) return undefined;
+      read.add(id);
+      return candidateOf(id);
+    };
+    const slots = { count: 2, taken: [], hasRoom: (payload: Planned, running: readonly Planned[]) => hasRoomFor(workers, running.map(({ model }) => model), payload.model) };
+    const plan = planStartsWithRoom(fair, byModel(), answeringOnce, slots, () => 1000);
+    assert.deepEqual(plan, [
+      { ids: ['a', 'c'], endMs: 1000 },
+      { ids: ['b'], endMs: 1000 },
+    ]);
+    read.clear();
+    assert.deepEqual(planStarts(fair, byModel(), answeringOnce), [['a', 'c'], ['b']]);
+  });
+
   it('plans what planStarts and the slots as they free plan, where every slot runs every job', () => {
     const jobArb = fc.record({ member: fc.nat(4), guild: fc.nat(2), model: fc.constantFrom('sd', 'xl'), rows: fc.constantFrom(1, 2, 4), ms: fc.integer({ min: 1, max: 5000 }) });
     fc.assert(

@@ -28,13 +28,15 @@ export const queueCommand: SlashCommand = {
 };
 
 /**
- * The reply: one line for the queue (jobs waiting and running, and the slots: batches run at once), one per place
- * jobs run (as many as fit).
+ * The reply: one line for the queue (jobs waiting and running, and the slots: batches or jobs run at once, counted as
+ * each place's line counts its own), one per place jobs run (as many as fit).
  */
 export function queueText(stats: QueueStats, gpus: readonly GpuStatus[]): string {
-  const queue = `**Queue**: ${stats.queued} waiting · ${stats.running} running · ${slotsText(stats.concurrency, stats.maxBatchSize)} at once`;
   // A batch holds the bot's room at most; a GPU worker's own room may be smaller.
-  const lineOf = (gpu: GpuStatus) => gpuLine(gpu, Math.min(stats.maxBatchSize, gpu.batchRows ?? stats.maxBatchSize));
+  const roomOf = (gpu: GpuStatus) => Math.min(stats.maxBatchSize, gpu.batchRows ?? stats.maxBatchSize);
+  const places = gpus.length > 0 ? gpus.map((gpu) => ({ slots: gpu.capacity, batchRows: roomOf(gpu) })) : [{ slots: stats.concurrency, batchRows: stats.maxBatchSize }];
+  const queue = `**Queue**: ${stats.queued} waiting · ${stats.running} running · ${slotsOfPlacesText(places)} at once`;
+  const lineOf = (gpu: GpuStatus) => gpuLine(gpu, roomOf(gpu));
   const own = gpus.find((gpu) => gpu.worker === undefined);
   if (own) return `${queue}\n**GPU**: this bot's own · ${lineOf(own)}`;
   if (gpus.length === 0) return `${queue}\n**GPU workers**: none online; jobs wait until one registers.`;
@@ -78,17 +80,31 @@ function picturesPerBatch(rows: number): number {
 }
 
 /**
- * Slots counted as what each runs: "2 batches" (a batch is one job or several compatible ones, run as one), or
- * "1 job" where a batch of `batchRows` rows holds one picture at most, so every job runs alone.
+ * What a slot runs where a batch holds `batchRows` UNet rows: a batch (one job or several compatible ones, run as
+ * one), or a job where a batch holds one picture at most, so every job runs alone. The one rule for the queue's line
+ * and each place's.
  */
-function slotsText(slots: number, batchRows: number): string {
-  if (picturesPerBatch(batchRows) < 2) return `${slots} ${slots === 1 ? 'job' : 'jobs'}`;
-  return `${slots} ${slots === 1 ? 'batch' : 'batches'}`;
+function slotRuns(batchRows: number): 'batch' | 'job' {
+  return picturesPerBatch(batchRows) < 2 ? 'job' : 'batch';
+}
+
+/** "2 batches", "1 job". */
+function slotsText(slots: number, runs: 'batch' | 'job'): string {
+  const noun = runs === 'batch' ? (slots === 1 ? 'batch' : 'batches') : slots === 1 ? 'job' : 'jobs';
+  return `${slots} ${noun}`;
+}
+
+/** The slots of every place, each counted as what it runs: "4 batches", or "3 batches and 1 job". */
+function slotsOfPlacesText(places: ReadonlyArray<{ readonly slots: number; readonly batchRows: number }>): string {
+  const count = (runs: 'batch' | 'job') => places.filter((place) => slotRuns(place.batchRows) === runs).reduce((sum, { slots }) => sum + slots, 0);
+  const [batches, jobs] = [count('batch'), count('job')];
+  if (batches > 0 && jobs > 0) return `${slotsText(batches, 'batch')} and ${slotsText(jobs, 'job')}`;
+  return jobs > 0 ? slotsText(jobs, 'job') : slotsText(batches, 'batch');
 }
 
 /** What a place runs at once: "2 batches at once, up to 4 pictures each", or "1 job at once". */
 function capacityText(slots: number, batchRows: number): string {
-  const pictures = picturesPerBatch(batchRows);
-  const atOnce = `${slotsText(slots, batchRows)} at once`;
-  return pictures < 2 ? atOnce : `${atOnce}, up to ${pictures} pictures each`;
+  const runs = slotRuns(batchRows);
+  const atOnce = `${slotsText(slots, runs)} at once`;
+  return runs === 'job' ? atOnce : `${atOnce}, up to ${picturesPerBatch(batchRows)} pictures each`;
 }

@@ -6,7 +6,7 @@
 // `CFGDenoiserTimesteps`, `mask_before_denoising`). After it: the same blend of the result, and `apply_overlay`.
 // "Only masked" with a blurred mask that marks nothing has no area: A1111 then drops the mask and runs img2img of
 // the whole picture (see `wholePictureImg2img`).
-import { toModelTensor, type Rgb8Image, type RgbImage } from '../image/index.js';
+import { toModelTensor, type Mask, type Rgb8Image, type RgbImage } from '../image/index.js';
 import { fromRgb8, toRgb8 } from '../image/convert.js';
 import { fillMaskedArea } from './inpaint-fill.js';
 import { pillowResize } from '../image/pillow-resample.js';
@@ -44,6 +44,14 @@ export interface A1111Inpainting {
 /** The member's notice when "Only masked" found no area and the whole picture was reworked (A1111 logs the same). */
 export const ONLY_MASKED_BLANK =
   'The mask marks nothing to repaint, so "Inpaint area: Only masked" had no area: the whole picture was reworked instead, as AUTOMATIC1111 does.';
+
+/**
+ * Whether "Only masked" finds no area in `mask`: its blurred mask (inverted where asked) marks nothing, so
+ * `get_crop_region_v2` finds no box and A1111 drops the mask (see `wholePictureImg2img`).
+ */
+export function onlyMaskedFindsNoArea(mask: Mask, inpaint: ResolvedInpaint): boolean {
+  return inpaint.onlyMasked && !blurredMask(mask, { blur: inpaint.maskBlur, invert: inpaint.invertMask }).some((v) => v > 0);
+}
 
 /**
  * A1111's `init` for a request with a mask. `draws` is torch's global CPU generator as A1111 finds it (see

@@ -133,16 +133,19 @@ export class Unet {
       extra[TEXT_EMBEDS] = constantTensor(floatTensor(this.#added.textEmbeds, added.textEmbeds, batch));
       extra[TIME_IDS] = constantTensor(floatTensor(this.#added.timeIds, added.timeIds, batch));
     }
-    // An fp16 prediction is converted into this buffer at every step; a float32 one is used as ORT returns it.
+    // An fp16 prediction is converted into one buffer kept from step to step, made when the first is read: a loop
+    // that reads its outputs itself (guiding them as it decodes them: `denoise`) never needs it. A float32 one is
+    // used as ORT returns it.
     const predictionSize = batch * LATENT_CHANNELS * latentHeight * latentWidth;
-    const converted = this.#outputType === 'float16' ? new Float32Array(predictionSize) : undefined;
+    const fp16 = this.#outputType === 'float16';
+    let converted: Float32Array | undefined;
     return {
       sample: new FloatInput(this.#sampleType, [batch, this.inChannels, latentHeight, latentWidth], sampleRepeats),
       // The same at every step: a session may keep it bound (the native bridge's IoBinding).
       conditioning: constantTensor(conditioning.tensor()),
       added: extra,
       timestep: timestepWriter(this.#timestep, batch),
-      prediction: (output) => readFloats(output, converted),
+      prediction: (output) => readFloats(output, fp16 ? (converted ??= new Float32Array(predictionSize)) : undefined),
     };
   }
 
@@ -171,11 +174,12 @@ export class Unet {
     const [first] = feeds;
     if (!first) return [];
     const rowsOfTimestep = this.#timestep.shape.length === 1 && fixedDim(this.#timestep, 0) === undefined;
+    const owners = calls.map((call) => call.inputs);
     const joined: Record<string, HostTensor> = {};
     for (const name of Object.keys(first)) {
       const parts = feeds.map((feed) => requireFeed(feed, name));
       // A scalar or `[1]` timestep is the one every call shares; a `[batch]` one has a value per row.
-      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : joins.join(parts);
+      joined[name] = name === TIMESTEP && !rowsOfTimestep ? requireFeed(first, name) : joins.join(parts, owners);
     }
     const out = outputOf(await this.session.run(joined, clock), this.#outputName, this.session);
     const parts = splitRows(out, calls.map((call) => call.inputs.sample.dims[0] ?? 1));

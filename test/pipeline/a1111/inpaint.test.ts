@@ -5,7 +5,8 @@
 // call and the blended result for three samplers × three masked contents, the overlaid picture byte for byte; then
 // inpainting in A1111 mode on the tiny models.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { blendAfter, blendBefore, blendLatents, maskedContent, ONLY_MASKED_BLANK } from '../../../src/pipeline/a1111/inpaint.js';
@@ -21,6 +22,7 @@ import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusio
 import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
 import { maxAbsDifference } from '../harness.js';
 import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
+import { tempDir } from '../../support/temp-dir.js';
 
 interface MaskCase {
   readonly blur: number;
@@ -288,6 +290,30 @@ describe('A1111 inpainting on the tiny models', () => {
     assert.equal(img2img.request.kind, 'img2img');
     assert.deepEqual(Array.from(dropped.images[0]?.rgb8.data ?? []), Array.from(img2img.images[0]?.rgb8.data ?? []));
     assert.deepEqual(dropped.warnings, [ONLY_MASKED_BLANK]);
+  });
+
+  // A model whose prediction type A1111's sampling has no port for (`sample`) draws with diffusers' schedulers, whose
+  // inpainting has no "Only masked": a mask that marks nothing repainted nothing, and the member got the picture back.
+  it("Inpaint area: Only masked with a mask that marks nothing on diffusers' fallback: the whole picture reworked, with the notice", async () => {
+    const dir = join(tempDir(), 'tiny-sd-sample');
+    cpSync('test/fixtures/tiny-sd', dir, { recursive: true });
+    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
+    writeFileSync(configFile, JSON.stringify({ ...(JSON.parse(readFileSync(configFile, 'utf8')) as object), prediction_type: 'sample' }));
+    const pipeline = await StableDiffusionPipeline.load(dir, { provider: 'cpu' });
+    try {
+      const request: GenerateRequest = { ...base, sampler: 'euler' };
+      const dropped = await pipeline.generate({ ...request, mask: { ...mask, data: new Float32Array(64 * 64) }, inpaint: { onlyMasked: true } });
+      assert.deepEqual([dropped.maskDropped, dropped.pastedBack], [true, false], 'nothing to paste back');
+      assert.deepEqual(dropped.warnings, [ONLY_MASKED_BLANK]);
+      // Diffusers' inpainting of the whole picture: the same request with a mask of ones.
+      const whole = await pipeline.generate({ ...request, mask: { ...mask, data: new Float32Array(64 * 64).fill(1) } });
+      const picture = Float32Array.from(dropped.images[0]?.rgb8.data ?? []);
+      assert.deepEqual(picture, Float32Array.from(whole.images[0]?.rgb8.data ?? []));
+      const original = Float32Array.from(initImage.data, (v) => Math.round(v * 255));
+      assert.ok(maxAbsDifference(picture, original) > 64, 'not the picture given');
+    } finally {
+      await pipeline.dispose();
+    }
   });
 
   it('refuses inpaint settings outside A1111 inpainting, an unknown masked content and a blur out of range', async () => {

@@ -19,8 +19,9 @@ export const NATIVE_BRIDGE_CHOICES = Object.freeze(['auto', 'on', 'off'] as cons
 
 /**
  * Where sessions go through the bridge unless a setting says otherwise (`ONNX_NATIVE_BRIDGE`): nowhere, since on its
- * own it costs more than it saves — on the GPU host it cut the cold start 12.3 → 7.7 s but made the first job after
+ * own it cost more than it saved — on the GPU host it cut the cold start 12.3 → 7.7 s but made the first job after
  * the warm-up 2 s slower and took 0.7 GiB more, with steps as fast as the binding's (README, "The native bridge").
+ * Those figures predate each session's calls on a thread of its own (`call-thread.ts`), which should remove both.
  */
 export const DEFAULT_NATIVE_BRIDGE: NativeBridgeChoice = 'off';
 

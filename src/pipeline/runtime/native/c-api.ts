@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import type Koffi from 'koffi';
 
 /**
  * The few functions of ONNX Runtime's C API (`OrtApi`, `onnxruntime_c_api.h`) that the native bridge calls,
@@ -14,11 +15,8 @@ import { dirname, join } from 'node:path';
 /** An opaque pointer to an ONNX Runtime object, as koffi hands it over. */
 export type Handle = unknown;
 
-/** One call of a bound function, synchronously or on koffi's worker thread (for the slow ones). */
-export interface CFunction {
-  (...args: unknown[]): unknown;
-  async(...args: unknown[]): void;
-}
+/** A bound function, called synchronously on the calling thread. */
+export type CFunction = (...args: unknown[]) => unknown;
 
 /** Name, index in `OrtApi` and C signature of every function the bridge calls. */
 const FUNCTIONS = {
@@ -90,9 +88,12 @@ const FUNCTIONS = {
   ],
 } as const satisfies Record<string, readonly [number, string]>;
 
+/** The name of a function of the C API the bridge calls. */
+export type FunctionName = keyof typeof FUNCTIONS;
+
 /** The bound C API: one {@link CFunction} per name of {@link FUNCTIONS}, plus the koffi helpers the bridge uses. */
 export interface OrtCApi {
-  readonly fn: Readonly<Record<keyof typeof FUNCTIONS, CFunction>>;
+  readonly fn: Readonly<Record<FunctionName, CFunction>>;
   /** An ArrayBuffer over `length` bytes of native memory at `pointer` (no copy). */
   readonly view: (pointer: Handle, length: number) => ArrayBuffer;
   /** The NUL-terminated string at `pointer`. */
@@ -103,6 +104,8 @@ export interface OrtCApi {
   readonly version: string;
   /** The environment every bridge session is created in (ONNX Runtime keeps one per process). */
   readonly env: Handle;
+  /** The library file, which a session's call thread binds again (`call-thread.ts`). */
+  readonly library: string;
 }
 
 /**
@@ -111,7 +114,7 @@ export interface OrtCApi {
  */
 const API_VERSION = 18;
 
-/** The stack koffi gives each call (see {@link loadCApi}). */
+/** The stack koffi gives each call (see {@link bindFunctions}). */
 const STACK_SIZE = 8 * 1024 * 1024;
 
 /** `ORT_LOGGING_LEVEL_ERROR`: ONNX Runtime's own warnings are about things the bridge handles. */
@@ -133,15 +136,35 @@ function libraryPath(): string {
  * @throws Error saying why when koffi, the library or the API version is missing (the caller falls back).
  */
 export async function loadCApi(file = libraryPath()): Promise<OrtCApi> {
+  const { koffi, fn, version } = await bindFunctions(file, Object.keys(FUNCTIONS) as FunctionName[]);
+  const api: Omit<OrtCApi, 'env'> = {
+    fn,
+    view: (pointer, length) => koffi.view(pointer, length),
+    string: (pointer) => koffi.decode(pointer, 'char', -1) as string,
+    pointers: (pointer, count) => koffi.decode(pointer, 'void *', count) as Handle[],
+    version,
+    library: file,
+  };
+  const env = [null];
+  check(api, fn.CreateEnv(LOG_ERROR, 'dreamcord', env));
+  return { ...api, env: env[0] };
+}
+
+/**
+ * Loads koffi on this thread and binds the functions `names` of the library `file`'s C API: for the bridge on the
+ * pipeline's thread, and again on each session's call thread (koffi keeps its bindings per thread).
+ * @throws Error saying why when koffi, the library or the API version is missing.
+ */
+export async function bindFunctions<Name extends FunctionName>(
+  file: string,
+  names: readonly Name[],
+): Promise<{ koffi: typeof Koffi; fn: Record<Name, CFunction>; version: string }> {
   const { default: koffi } = await import('koffi');
-  // koffi runs a call on a stack of its own, 128 kiB for calls on its worker threads by default: creating a
-  // session (graph optimizers, cuDNN and cuBLAS start-up) overflows that and crashes the process. 8 MiB is a
-  // thread's usual stack; it is reserved only while a call runs.
-  // koffi takes settings only before its first library (a second load in a process finds them set).
+  // koffi runs a call on a stack of its own, 2 MiB for synchronous calls by default: creating a session (graph
+  // optimizers, cuDNN and cuBLAS start-up) can overflow that and crash the process. 8 MiB is a thread's usual stack;
+  // it is reserved only while a call runs. koffi takes settings only before its first library on a thread.
   const settings = koffi.config();
-  if (settings.async_stack_size !== STACK_SIZE) {
-    koffi.config({ ...settings, sync_stack_size: STACK_SIZE, async_stack_size: STACK_SIZE });
-  }
+  if (settings.sync_stack_size !== STACK_SIZE) koffi.config({ ...settings, sync_stack_size: STACK_SIZE });
   let library: ReturnType<typeof koffi.load>;
   try {
     library = koffi.load(file);
@@ -156,23 +179,15 @@ export async function loadCApi(file = libraryPath()): Promise<OrtCApi> {
   if (table === null) throw new Error(`ONNX Runtime ${version} does not offer C API version ${API_VERSION}`);
 
   const pointerSize = koffi.sizeof('void *');
-  const fn = {} as Record<keyof typeof FUNCTIONS, CFunction>;
-  for (const [name, [index, signature]] of Object.entries(FUNCTIONS)) {
+  const fn = {} as Record<Name, CFunction>;
+  for (const name of names) {
+    const [index, signature] = FUNCTIONS[name];
     const pointer = koffi.decode(table, index * pointerSize, 'void *') as Handle;
     // koffi keeps prototypes by name: each takes its function's.
     const prototype = koffi.proto(signature.replace('f(', `Ort${name}(`));
-    fn[name as keyof typeof FUNCTIONS] = koffi.decode(pointer, prototype) as CFunction;
+    fn[name] = koffi.decode(pointer, prototype) as CFunction;
   }
-  const api: Omit<OrtCApi, 'env'> = {
-    fn,
-    view: (pointer, length) => koffi.view(pointer, length),
-    string: (pointer) => koffi.decode(pointer, 'char', -1) as string,
-    pointers: (pointer, count) => koffi.decode(pointer, 'void *', count) as Handle[],
-    version,
-  };
-  const env = [null];
-  check(api, fn.CreateEnv(LOG_ERROR, 'dreamcord', env));
-  return { ...api, env: env[0] };
+  return { koffi, fn, version };
 }
 
 /**

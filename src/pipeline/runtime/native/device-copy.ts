@@ -1,5 +1,6 @@
 import type { HostTensor } from '../tensor.js';
 import { check, type Handle, type OrtCApi } from './c-api.js';
+import { callHere } from './call-thread.js';
 import { openSession, type OpenOptions } from './open-session.js';
 import { boundOutputValues, describeValue, elementTypeNumber, memoryInfo, toHost, toValue } from './values.js';
 
@@ -80,8 +81,8 @@ export class DeviceCopier {
     try {
       check(this.#api, fn.BindInput(binding, 'x', input));
       bindOutput(binding);
-      // Called on this thread, not koffi's workers: a copy of a step's sample or prediction takes microseconds, and a
-      // hop to a worker thread and back costs more than that (three copies per step of a CUDA graph's job).
+      // Called on this thread, not a call thread: a copy of a step's sample or prediction takes microseconds, and a
+      // hop to another thread and back costs more than that (three copies per step of a CUDA graph's job).
       check(this.#api, fn.RunWithBinding(session, null, binding));
       afterRun?.(binding);
     } finally {
@@ -92,7 +93,8 @@ export class DeviceCopier {
   #session(type: string): Promise<Handle> {
     let session = this.#sessions.get(type);
     if (!session) {
-      session = openSession(this.#api, identityModel(elementTypeNumber(type)), this.#options);
+      // Created here too: a one-node model's session takes milliseconds.
+      session = openSession(this.#api, callHere(this.#api), identityModel(elementTypeNumber(type)), this.#options);
       this.#sessions.set(type, session);
     }
     return session;

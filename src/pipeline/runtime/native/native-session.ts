@@ -5,7 +5,8 @@ import { constantScope, isConstantTensor, type HostTensor, type TensorInfo } fro
 import { check, type Handle, type OrtCApi } from './c-api.js';
 import { DeviceResidentRuns, type DeviceResidentOptions } from './device-runs.js';
 import { IoBindingRuns } from './io-binding.js';
-import { callAsync, openSession, type OpenOptions } from './open-session.js';
+import { CallThread } from './call-thread.js';
+import { openSession, type OpenOptions } from './open-session.js';
 import { toHost, toValue, typeAndShape } from './values.js';
 
 /** How {@link createNativeSession} creates a session and runs it. */
@@ -31,16 +32,24 @@ export interface NativeSessionOptions extends OpenOptions {
 }
 
 /**
- * Creates a session of the ONNX model at `file` through the C API.
+ * Creates a session of the ONNX model at `file` through the C API, with a thread of its own that creates and runs it
+ * (see {@link CallThread}).
  * @throws Error with ONNX Runtime's message when it cannot (the same messages the plain binding gives).
  */
 export async function createNativeSession(api: OrtCApi, file: string, options: NativeSessionOptions): Promise<NativeSession> {
   const graphs = options.provider === 'cuda' && options.cudaGraphs === true;
   const cudaOptions = graphs ? { ...options.cudaOptions, enable_cuda_graph: '1' } : options.cudaOptions;
   const openOptions = { ...options, ...(cudaOptions ? { cudaOptions } : {}) };
-  const session = await openSession(api, file, openOptions);
+  const thread = await CallThread.take(api);
+  let session: Handle;
+  try {
+    session = await openSession(api, thread.call, file, openOptions);
+  } catch (error) {
+    await thread.close();
+    throw error;
+  }
   const resident = graphs || options.deviceResident === true ? { ...openOptions, graphs, ...(options.log ? { log: options.log } : {}) } : undefined;
-  return new NativeSession(api, session, file, { ioBinding: options.ioBinding ?? true, resident });
+  return new NativeSession(api, session, thread, file, { ioBinding: options.ioBinding ?? true, resident });
 }
 
 /**
@@ -52,6 +61,8 @@ export class NativeSession implements SessionBackend {
   readonly outputs: readonly TensorInfo[];
   readonly #api: OrtCApi;
   #session: Handle;
+  /** The thread every run of the session is made on. */
+  readonly #thread: CallThread;
   /** ONNX Runtime's default CPU allocator: names it hands over and input tensors are allocated with it. */
   readonly #allocator: Handle;
   /** Runs through IoBinding, when asked for. */
@@ -66,12 +77,14 @@ export class NativeSession implements SessionBackend {
   constructor(
     api: OrtCApi,
     session: Handle,
+    thread: CallThread,
     /** The model file (for messages). */
     readonly file: string,
     runs: { readonly ioBinding: boolean; readonly resident: DeviceResidentOptions | undefined },
   ) {
     this.#api = api;
     this.#session = session;
+    this.#thread = thread;
     const out = [null];
     check(api, api.fn.GetAllocatorWithDefaultOptions(out));
     this.#allocator = out[0];
@@ -100,14 +113,14 @@ export class NativeSession implements SessionBackend {
       if (clock) clock.runCallMs = (clock.runCallMs ?? 0) + performance.now() - start;
       check(this.#api, status);
     };
-    const { fn } = this.#api;
+    const { call } = this.#thread;
     if (Object.values(feeds).some(isConstantTensor)) {
       // A batch's runs go through IoBinding, not the device buffers: each row count of each size would take one of
       // the few shapes kept there (and, on CUDA, a graph and its memory).
       const resident = Object.values(feeds).some((tensor) => constantScope(tensor) === 'batch') ? undefined : this.#resident;
       if (resident) {
         try {
-          const out = await resident.run(feeds, wanted, (binding, runOptions) => timed(callAsync(fn.RunWithBinding, this.#session, runOptions, binding)));
+          const out = await resident.run(feeds, wanted, (binding, runOptions) => timed(call('RunWithBinding', this.#session, runOptions, binding)));
           if (out) return out; // else a shape beyond those kept on the device
         } catch (error) {
           // A graph ONNX Runtime cannot capture or replay would fail every job: the session goes on without graphs
@@ -119,7 +132,7 @@ export class NativeSession implements SessionBackend {
         }
       }
       if (this.#bound) {
-        return this.#bound.run(feeds, wanted, (binding) => timed(callAsync(fn.RunWithBinding, this.#session, this.#runOptions, binding)));
+        return this.#bound.run(feeds, wanted, (binding) => timed(call('RunWithBinding', this.#session, this.#runOptions, binding)));
       }
     }
     const names = Object.keys(feeds);
@@ -127,21 +140,23 @@ export class NativeSession implements SessionBackend {
     const results: Handle[] = wanted.map(() => null);
     try {
       for (const tensor of Object.values(feeds)) values.push(toValue(this.#api, this.#allocator, tensor));
-      await timed(callAsync(fn.Run, this.#session, this.#runOptions, names, values, names.length, wanted, wanted.length, results));
+      await timed(call('Run', this.#session, this.#runOptions, names, values, names.length, wanted, wanted.length, results));
       const out: Record<string, HostTensor> = {};
       for (const [i, name] of wanted.entries()) out[name] = toHost(this.#api, results[i], name, this.file);
       return out;
     } finally {
-      for (const value of [...values, ...results]) if (value !== null) fn.ReleaseValue(value);
+      for (const value of [...values, ...results]) if (value !== null) this.#api.fn.ReleaseValue(value);
     }
   }
 
   async release(): Promise<void> {
+    await this.#thread.settled();
     this.#bound?.release();
     await this.#resident?.release();
     if (this.#runOptions !== null) this.#api.fn.ReleaseRunOptions(this.#runOptions);
     if (this.#session !== null) this.#api.fn.ReleaseSession(this.#session);
     this.#session = null;
+    await this.#thread.close();
   }
 
   /** The graph's inputs or outputs, as onnxruntime-node's metadata names them (symbolic dimensions by name). */

@@ -1,4 +1,5 @@
 import { check, LOG_ERROR, type Handle, type OrtCApi } from './c-api.js';
+import type { NativeCall } from './call-thread.js';
 
 /** How {@link openSession} creates a session. */
 export interface OpenOptions {
@@ -21,19 +22,12 @@ export interface OpenOptions {
 /** `ORT_ENABLE_ALL`, the plain binding's `graphOptimizationLevel: 'all'`. */
 const OPTIMIZE_ALL = 99;
 
-/** A koffi call on its worker thread, as a promise (session creation and runs take long: the event loop goes on). */
-export function callAsync(fn: { async(...args: unknown[]): void }, ...args: unknown[]): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    // koffi reports a failed call (not ONNX Runtime's status, which is the result) as an Error.
-    fn.async(...args, (error: Error | null, result: unknown) => (error ? reject(error) : resolve(result)));
-  });
-}
-
 /**
- * A session (`OrtSession`) of the ONNX model in the file `source`, or of the model bytes `source`, through the C API.
+ * A session (`OrtSession`) of the ONNX model in the file `source`, or of the model bytes `source`, through the C API,
+ * created by `call` (on the thread that will run it).
  * @throws Error with ONNX Runtime's message when it cannot (the same messages the plain binding gives).
  */
-export async function openSession(api: OrtCApi, source: string | Uint8Array, options: OpenOptions): Promise<Handle> {
+export async function openSession(api: OrtCApi, call: NativeCall, source: string | Uint8Array, options: OpenOptions): Promise<Handle> {
   const { fn } = api;
   const out = [null];
   check(api, fn.CreateSessionOptions(out));
@@ -56,8 +50,8 @@ export async function openSession(api: OrtCApi, source: string | Uint8Array, opt
     const session = [null];
     const status =
       typeof source === 'string'
-        ? await callAsync(fn.CreateSession, api.env, source, sessionOptions, session)
-        : await callAsync(fn.CreateSessionFromArray, api.env, source, source.length, sessionOptions, session);
+        ? await call('CreateSession', api.env, source, sessionOptions, session)
+        : await call('CreateSessionFromArray', api.env, source, source.length, sessionOptions, session);
     check(api, status);
     return session[0];
   } finally {
