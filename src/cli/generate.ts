@@ -5,6 +5,8 @@ import { parseArgs } from 'node:util';
 import {
   a1111Fields,
   noiseScheduleField,
+  img2imgNoiseFields,
+  withoutImg2imgNoise,
   decodeImage,
   InfotextError,
   PARAMETERS_KEYWORD,
@@ -78,6 +80,8 @@ Generates images with the Stable Diffusion model DIR.
   --variation-strength X   with --compat a1111: how far towards the variation seed's noise, 0–1 (default 0)
   --init-image FILE        start from this PNG, JPEG or WebP (img2img)
   --strength X             with --init-image: how much to change, (0, 1] (default 0.75; 1 when inpainting)
+  --noise-multiplier X     with --init-image and --compat a1111: A1111's img2img "Noise multiplier", 0–1.5 (default 1)
+  --extra-noise X          with --compat a1111 and --init-image or a hires fix: A1111's "Extra noise", 0–1 (default 0)
   --mask FILE              with --init-image: inpaint where the mask is white (resized to the image; grey is
                            A1111's partial repaint with --compat a1111, diffusers binarizes at half)
   --mask-blur N            with --mask, --compat a1111: A1111's Mask blur, pixels 0–64 (default 4)
@@ -127,6 +131,8 @@ const OPTIONS = {
   ensd: { type: 'string' },
   'variation-seed': { type: 'string' },
   'variation-strength': { type: 'string' },
+  'noise-multiplier': { type: 'string' },
+  'extra-noise': { type: 'string' },
   'init-image': { type: 'string' },
   strength: { type: 'string' },
   mask: { type: 'string' },
@@ -158,7 +164,7 @@ export const generateCommand: CliCommand = {
   usage: USAGE,
   async run(argv, io) {
     const values = parseGenerateArgs(argv);
-    const pasted = await readInfotextFlag(values);
+    const pasted = forThisRun(await readInfotextFlag(values), values);
     const request = await buildRequest(values, pasted);
     for (const field of pasted?.ignored ?? []) io.stderr.write(`warning: not honoured: ${field}\n`);
     if (pasted?.inpaint && values.mask === undefined) io.stderr.write(`warning: not honoured: the block's inpainting settings (no --mask)\n`);
@@ -193,6 +199,7 @@ export const generateCommand: CliCommand = {
         ...(tiHashes ? { 'TI hashes': tiHashes } : {}),
         ...(loras.hashes ? { 'Lora hashes': loras.hashes } : {}),
         ...noiseScheduleField(result.request.compat, pipeline.info.schedulerConfig),
+        ...img2imgNoiseFields(result.request),
       };
       const named = { name: basename(resolve(source), extname(source)), hash: modelHash(model) };
       const inpaintFields = result.request.inpaint ? inpaintInfotext(result.request.inpaint, pipeline.info.inpainting, result.maskDropped) : {};
@@ -205,6 +212,13 @@ export const generateCommand: CliCommand = {
     }
   },
 };
+
+/** A pasted block's request for this run: without an init image, its img2img noise settings are named, not used. */
+function forThisRun(pasted: InfotextRequest | undefined, values: Values): InfotextRequest | undefined {
+  if (!pasted || values['init-image'] !== undefined) return pasted;
+  const { request, ignored } = withoutImg2imgNoise(pasted.request);
+  return { ...pasted, request, ignored: [...pasted.ignored, ...ignored] };
+}
 
 /** `value` of the setting `name` (`ONNX_NATIVE_BRIDGE`, `--cuda-graphs`, …) if it is one of `choices`. */
 function choiceSetting<Choice extends string>(name: string, choices: readonly Choice[], value: string): Choice {
@@ -308,6 +322,8 @@ async function buildRequest(values: Values, pasted?: InfotextRequest): Promise<G
     ...(values['variation-strength'] === undefined
       ? {}
       : { variationStrength: numberArg('variation-strength', values['variation-strength']) }),
+    ...(values['noise-multiplier'] === undefined ? {} : { noiseMultiplier: numberArg('noise-multiplier', values['noise-multiplier']) }),
+    ...(values['extra-noise'] === undefined ? {} : { extraNoise: numberArg('extra-noise', values['extra-noise']) }),
     ...(initImage ? { initImage } : {}),
   };
   const inpaint = inpaintFlags(values, pasted?.inpaint);

@@ -51,6 +51,10 @@ export const generationRequestSchema = z.object({
    */
   variationSeed: z.string().regex(/^\d{1,20}$/).optional(),
   variationStrength: z.number().min(0).max(1).optional(),
+  /** A1111's img2img `Noise multiplier` (inpaint, A1111 mode), from a pasted parameters block; absent = 1. */
+  noiseMultiplier: z.number().min(REQUEST_LIMITS.noiseMultiplier.min).max(REQUEST_LIMITS.noiseMultiplier.max).optional(),
+  /** A1111's `Extra noise` (inpaint, or txt2img's hires pass, A1111 mode), from a pasted parameters block; absent = 0. */
+  extraNoise: z.number().min(REQUEST_LIMITS.extraNoise.min).max(REQUEST_LIMITS.extraNoise.max).optional(),
   /** txt2img: A1111's hires fix, a second pass at `scale` times the size (see the pipeline's `HiresOptions`). */
   hires: z
     .object({
@@ -58,8 +62,12 @@ export const generationRequestSchema = z.object({
       upscaler: z.enum(HIRES_UPSCALERS),
       strength: z.number().min(0).max(1),
       steps: z.number().int().min(1),
-      /** A pasted block's `Hires sampler`, `Hires prompt`, `Hires negative prompt` and Forge's `Hires CFG Scale`. */
+      /**
+       * A pasted block's `Hires sampler`, `Hires schedule type`, `Hires prompt`, `Hires negative prompt` and Forge's
+       * `Hires CFG Scale`.
+       */
       sampler: z.enum(SCHEDULER_IDS).optional(),
+      scheduleType: z.enum(SCHEDULE_TYPES).optional(),
       prompt: z.string().optional(),
       negativePrompt: z.string().optional(),
       cfg: z.number().min(REQUEST_LIMITS.cfg.min).max(REQUEST_LIMITS.cfg.max).optional(),
@@ -172,6 +180,8 @@ export function generationParameters(request: GenerationRequest): GenerationPara
     ...(request.emphasis === undefined ? {} : { emphasis: request.emphasis }),
     ...(request.ensd === undefined ? {} : { ensd: request.ensd }),
     ...(request.variationStrength ? { variationSeed: BigInt(request.variationSeed ?? '0'), variationStrength: request.variationStrength } : {}),
+    ...(request.noiseMultiplier === undefined ? {} : { noiseMultiplier: request.noiseMultiplier }),
+    ...(request.extraNoise === undefined ? {} : { extraNoise: request.extraNoise }),
     ...(request.hires ? { hires: request.hires } : {}),
     // Where A1111's inpainting runs (A1111 mode, a sampler it has), it blurs the mask itself, by the member's blur.
     ...(request.mask && a1111SamplerOf(request) ? { inpaint: { maskBlur: request.mask.blur, ...request.inpaint } } : {}),
@@ -186,7 +196,7 @@ export function modelCallsOf(request: GenerationRequest, schedulerConfig: Schedu
 /**
  * What requests must share to run as one batch (`ImageGenerator.generateBatch`): the model, and everything that
  * shapes the denoising loop and its UNet runs — kind, size, steps, sampler, schedule type, CFG, strength, clip skip, sampling
- * mode, prompt syntax, emphasis, hires fix — and the LoRA set (the prompt's `<lora:…>` tags). Each request has its
+ * mode, prompt syntax, emphasis, A1111's img2img noise settings, hires fix — and the LoRA set (the prompt's `<lora:…>` tags). Each request has its
  * own prompt, negative prompt, seed, count, noise source, previews and source pictures. Prompts of different
  * 75-token chunk counts share the key but not the UNet runs (the batch runs them in turn, still correct).
  */
@@ -195,7 +205,8 @@ export function batchKeyOf(request: GenerationRequest): string {
     .tags.map(({ name, te, unet }) => `${name}:${te}:${unet}`)
     .sort();
   const { model, kind, width, height, steps, sampler, scheduleType, cfg, strength, clipSkip, compat, promptSyntax, emphasis, hires } = request;
-  return JSON.stringify([model, kind, width, height, steps, sampler, scheduleType, cfg, strength, clipSkip, compat, promptSyntax, emphasis, hires, loras]);
+  const { noiseMultiplier, extraNoise } = request;
+  return JSON.stringify([model, kind, width, height, steps, sampler, scheduleType, cfg, strength, clipSkip, compat, promptSyntax, emphasis, noiseMultiplier, extraNoise, hires, loras]);
 }
 
 /** The UNet batch rows a request takes: one per picture, two with classifier-free guidance (CFG above 1). */

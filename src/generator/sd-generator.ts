@@ -4,6 +4,7 @@ import { embeddingHashes, isNetworkError, LoraLibrary, readEmbeddingFolder, type
 import {
   a1111Fields,
   noiseScheduleField,
+  img2imgNoiseFields,
   composeGrid,
   compositeOutsideMask,
   decodeImage,
@@ -318,8 +319,10 @@ function infotextOf(
   // `TI hashes`, `Lora hashes` (when the prompt called any), `Noise Schedule`.
   for (const [key, value] of Object.entries(fields)) if (value) extra[key] = value;
   if (request.hires) {
-    Object.assign(extra, hiresInfotext(request.hires, { sampler: request.sampler, prompt: request.prompt, negativePrompt: request.negative, cfg: request.cfg }));
+    const { sampler, prompt, negative, cfg, scheduleType = 'Automatic', compat } = request;
+    Object.assign(extra, hiresInfotext(request.hires, { sampler, prompt, negativePrompt: negative, cfg, scheduleType, compat }));
   }
+  Object.assign(extra, img2imgNoiseFields(request));
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);

@@ -6,6 +6,7 @@ import {
   isPipelineError,
   MAX_SEED,
   parseSamplerName,
+  parseScheduleType,
   randomSeed,
   REQUEST_LIMITS,
   resolveParameters,
@@ -145,10 +146,11 @@ export function buildGenerationRequest(
       request.hires = hiresOf(size, upscaleScale(upscale), steps, settings, notices);
     } else if (kind === 'txt2img' && pasted?.hires) {
       // A pasted hires fix runs as pasted, within the server's pixel limit (its scale clamped or refused).
-      const { scale, sampler, ...pastedFields } = pasted.hires;
-      // The block's `Hires sampler` was read as an id (see `hiresFromInfotext`).
+      const { scale, sampler, scheduleType, ...pastedFields } = pasted.hires;
+      // The block's `Hires sampler` was read as an id and its `Hires schedule type` as A1111's name (see `hiresFromInfotext`).
       const hiresSampler = sampler === undefined ? {} : { sampler: parseSamplerName(sampler) };
-      request.hires = { ...hiresOf(size, scale, steps, settings, notices), ...pastedFields, ...hiresSampler };
+      const hiresSchedule = scheduleType === undefined ? {} : { scheduleType: parseScheduleType(scheduleType) };
+      request.hires = { ...hiresOf(size, scale, steps, settings, notices), ...pastedFields, ...hiresSampler, ...hiresSchedule };
     }
     resolveOnce(request);
     return { ok: true, request, notices };

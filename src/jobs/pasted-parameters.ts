@@ -1,7 +1,15 @@
 // `/imagine parameters:` and `/inpaint parameters:`: an AUTOMATIC1111 parameters block a member pastes (from A1111,
 // Forge or Civitai) becomes the options of a remake in A1111 mode; the member's own options win over the block's,
 // and every field dreamcord does not honour is named.
-import { InfotextError, requestFromInfotext, type HiresOptions, type InfotextRequest, type InpaintOptions, type ScheduleType } from '../pipeline/index.js';
+import {
+  InfotextError,
+  requestFromInfotext,
+  withoutImg2imgNoise,
+  type HiresOptions,
+  type InfotextRequest,
+  type InpaintOptions,
+  type ScheduleType,
+} from '../pipeline/index.js';
 import { Refused } from '../refusal.js';
 import { escapeUnprintable } from '../shown-value.js';
 import type { GenerationOptions, ValidatedRequest } from './build-request.js';
@@ -15,7 +23,7 @@ export interface PastedParameters {
   readonly options: GenerationOptions;
   /** The request fields the options do not carry: A1111 mode and its settings from the block. */
   readonly fields: Pick<ValidatedRequest, 'compat' | 'rng'> &
-    Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength' | 'inpaint'>>;
+    Partial<Pick<ValidatedRequest, 'scheduleType' | 'emphasis' | 'ensd' | 'variationSeed' | 'variationStrength' | 'inpaint' | 'noiseMultiplier' | 'extraNoise'>>;
   /** The block's hires fix (`Hires upscale`…, its `Denoising strength`), made when the member asks no `upscale`. */
   readonly hires: HiresOptions | undefined;
   /** One sentence naming the fields not honoured, when there are any. */
@@ -31,9 +39,11 @@ export interface PastedParameters {
 export function pastedParameters(pasted: unknown, options: GenerationOptions, kind: 'txt2img' | 'inpaint' = 'txt2img'): PastedParameters | undefined {
   const read = readBlock(pasted);
   if (!read) return undefined;
-  const { request, ignored } = read;
-  const unused = [...ignored];
   const inpainting = kind === 'inpaint';
+  // /imagine draws without an init image: the block's img2img noise settings are named (a hires fix's extra noise stays).
+  const drawn = inpainting ? { request: read.request, ignored: [] } : withoutImg2imgNoise(read.request);
+  const { request } = drawn;
+  const unused = [...read.ignored, ...drawn.ignored];
   if (inpainting) unused.push(...notInpainted(read, options));
   else {
     if (request.strength !== undefined) unused.push(`Denoising strength: ${request.strength}`);
@@ -65,6 +75,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
       // A1111 writes picture i's variation seed under it: the block's is the first picture's.
       ...(request.variationStrength ? { variationSeed: String(request.variationSeed ?? 0n), variationStrength: request.variationStrength } : {}),
       ...(Object.keys(inpaint).length > 0 ? { inpaint } : {}),
+      ...definedOnly({ noiseMultiplier: inpainting ? read.request.noiseMultiplier : undefined, extraNoise: request.extraNoise }),
     },
     hires: request.hires,
     notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],

@@ -70,16 +70,20 @@ export async function a1111HiresPass(
   const vaeNoise = createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
   const init = await upscaleFirstPass(first, latents, job, (shape) => vaeNoise.randn(shape));
   const firstPassCalls = scheduledCalls(firstSampler, request.steps);
-  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init, firstPassCalls };
+  // A1111's hires pass noises with its extra noise but not with img2img's noise multiplier (a txt2img setting it lacks).
+  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init, firstPassCalls, noiseMultiplier: 1 };
   return { job, sampled: await sampleA1111(first.model, pass, sampler, first.hooks, first.timing) };
 }
 
-/** The second pass's request and latent size: the target size, the hires steps, strength, sampler, prompts and CFG. */
+/**
+ * The second pass's request and latent size: the target size, the hires steps, strength, sampler, schedule type,
+ * prompts and CFG.
+ */
 function secondPassOf(first: FirstPass): Pick<Job, 'request' | 'latentWidth' | 'latentHeight'> {
   const { hires } = first.request;
   if (!hires) throw new TypeError('the hires pass needs `hires` in the request');
-  const { width, height, steps, strength, sampler, prompt, negativePrompt, cfg } = hires;
-  const target = { width, height, steps, strength, sampler, prompt, negativePrompt, cfg };
+  const { width, height, steps, strength, sampler, prompt, negativePrompt, cfg, scheduleType } = hires;
+  const target = { width, height, steps, strength, sampler, prompt, negativePrompt, cfg, scheduleType };
   return { request: { ...first.request, ...target }, latentWidth: hires.width / 8, latentHeight: hires.height / 8 };
 }
 

@@ -1,6 +1,6 @@
 import { a1111ModelCalls, compVisScheduleOf } from './a1111/sample.js';
 import { a1111SamplerOf } from './a1111/samplers.js';
-import type { ResolvedHires, ResolvedParameters } from './request.js';
+import { inheritedHiresSchedule, type ResolvedHires, type ResolvedParameters } from './request.js';
 import { createScheduler, img2imgTimesteps, type SchedulerConfig } from './schedulers/index.js';
 
 /**
@@ -24,7 +24,7 @@ export function countModelCalls(
 }
 
 /** What the count of a hires fix's second pass depends on. */
-type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'> & Partial<Pick<ResolvedHires, 'sampler'>>;
+type HiresCalls = Pick<ResolvedHires, 'steps' | 'strength'> & Partial<Pick<ResolvedHires, 'sampler' | 'scheduleType'>>;
 
 /**
  * The UNet evaluations of a hires fix's second pass: an img2img pass of its own steps and strength (in A1111 mode
@@ -36,9 +36,13 @@ export function countHiresCalls(
 ): number {
   const { hires } = request;
   // The second pass's sampler: A1111's "Hires sampler", else the first pass's.
-  const sampler = a1111SamplerOf({ ...request, sampler: hires.sampler ?? request.sampler });
+  const hiresSampler = hires.sampler ?? request.sampler;
+  const sampler = a1111SamplerOf({ ...request, sampler: hiresSampler });
   if (sampler) {
-    const pass = { scheduleType: 'Automatic' as const, ...request, kind: 'img2img' as const, steps: hires.steps, strength: hires.strength, fixSteps: true };
+    // Its schedule type: A1111's "Hires schedule type", else the first pass's.
+    const first = { sampler: request.sampler, scheduleType: request.scheduleType ?? 'Automatic', a1111Sampling: true };
+    const scheduleType = hires.scheduleType ?? inheritedHiresSchedule(hiresSampler, first);
+    const pass = { ...request, scheduleType, kind: 'img2img' as const, steps: hires.steps, strength: hires.strength, fixSteps: true };
     return a1111ModelCalls(sampler, pass, compVisScheduleOf(schedulerConfig));
   }
   const scheduler = createScheduler(request.sampler, schedulerConfig);

@@ -96,6 +96,18 @@ export interface GenerateRequest {
   readonly variationStrength?: number;
   /** A1111's "Variation seed" (picture i takes `variationSeed + i`). @default random when `variationStrength` > 0 */
   readonly variationSeed?: number | bigint;
+  /**
+   * A1111's "Noise multiplier for img2img" (`initial_noise_multiplier`, infotext `Noise multiplier`), 0–1.5, for
+   * img2img and inpainting with `compat` a1111 and a sampler A1111 runs: the first noise draw is multiplied by it
+   * before it noises the init latents (A1111's txt2img and its hires pass do not use it). @default 1
+   */
+  readonly noiseMultiplier?: number;
+  /**
+   * A1111's "Extra noise multiplier for img2img and hires fix" (`img2img_extra_noise`, infotext `Extra noise`), 0–1,
+   * with `compat` a1111 and a sampler A1111 runs, for img2img, inpainting and a hires fix's second pass: the noised
+   * init latents get that much of the noise once more. @default 0
+   */
+  readonly extraNoise?: number;
   /** Pass a cheap latent preview to every progress callback. @default false */
   readonly preview?: boolean;
   /**
@@ -185,6 +197,12 @@ export interface HiresOptions {
   readonly negativePrompt?: string;
   /** Forge's "Hires CFG Scale" (A1111 sampling only): the second pass's guidance scale, 0–50. @default the request's `cfg` */
   readonly cfg?: number;
+  /**
+   * A1111's "Hires schedule type" (A1111 sampling only): the second pass's schedule type (`Automatic` = the hires
+   * sampler's default). @default the first pass's (A1111's "Use same scheduler"), or the hires sampler id's own
+   * schedule when it names one (`dpmpp_2m_karras`)
+   */
+  readonly scheduleType?: string;
 }
 
 /** {@link HiresOptions} checked, with the target size. */
@@ -206,6 +224,7 @@ export interface ResolvedHires {
   readonly prompt: string;
   readonly negativePrompt: string;
   readonly cfg: number;
+  readonly scheduleType: ScheduleType;
 }
 
 /** The task a request asks for. */
@@ -243,6 +262,10 @@ export interface ResolvedRequest {
   /** 0 = no variation; then `variationSeed` is undefined. */
   readonly variationStrength: number;
   readonly variationSeed: bigint | undefined;
+  /** 1 but for A1111's img2img and inpainting. */
+  readonly noiseMultiplier: number;
+  /** 0 but where A1111 sampling runs img2img, inpainting or a hires fix. */
+  readonly extraNoise: number;
 }
 
 /**
@@ -260,6 +283,9 @@ export const REQUEST_LIMITS = Object.freeze({
   ensd: { min: 0, max: 2 ** 32 - 1 },
   maskBlur: { min: 0, max: 64 },
   maskedPadding: { min: 0, max: 256 },
+  // A1111's sliders: "Noise multiplier for img2img" and "Extra noise multiplier for img2img and hires fix".
+  noiseMultiplier: { min: 0, max: 1.5 },
+  extraNoise: { min: 0, max: 1 },
 });
 
 const DEFAULT_SIZE = 512;
@@ -322,7 +348,19 @@ export function resolveParameters(
   const promptSyntax = choice('promptSyntax', request.promptSyntax ?? 'a1111', ['plain', 'a1111'] as const);
   const clipSkip = integer('clipSkip', request.clipSkip ?? 1, REQUEST_LIMITS.clipSkip);
   const cfg = number('cfg', request.cfg ?? 7, REQUEST_LIMITS.cfg);
-  const first: FirstPassFacts = { prompt: request.prompt, negativePrompt, cfg, width, height, steps, sampler: resolvedSampler, a1111Sampling };
+  const firstScheduleType = scheduleType('scheduleType', request.scheduleType ?? 'Automatic', compat, resolvedSampler);
+  const first: FirstPassFacts = {
+    prompt: request.prompt,
+    negativePrompt,
+    cfg,
+    width,
+    height,
+    steps,
+    sampler: resolvedSampler,
+    scheduleType: firstScheduleType,
+    compat,
+    a1111Sampling,
+  };
   return {
     kind,
     prompt: request.prompt,
@@ -344,11 +382,30 @@ export function resolveParameters(
     hires: request.hires === undefined ? undefined : resolveHires(request.hires, kind, first),
     inpaint: resolveInpaint(request.inpaint, kind, a1111Sampling),
     compat,
-    scheduleType: scheduleType(request.scheduleType ?? 'Automatic', compat, resolvedSampler),
+    scheduleType: firstScheduleType,
     emphasis: choice('emphasis', request.emphasis ?? 'Original', EMPHASIS_MODES),
     ensd: integer('ensd', request.ensd ?? 0, REQUEST_LIMITS.ensd),
     ...variation(request, a1111Sampling, count),
+    ...img2imgNoise(request, kind, a1111Sampling),
   };
+}
+
+/**
+ * A1111's img2img noise settings, refused rather than ignored where they would do nothing: the noise multiplier
+ * for A1111's img2img and inpainting (its txt2img and hires pass never read it), the extra noise there and in a
+ * hires fix's second pass.
+ */
+function img2imgNoise(request: GenerationParameters, kind: GenerationKind, a1111Sampling: boolean): Pick<ResolvedParameters, 'noiseMultiplier' | 'extraNoise'> {
+  const noiseMultiplier = number('noiseMultiplier', request.noiseMultiplier ?? 1, REQUEST_LIMITS.noiseMultiplier);
+  const extraNoise = number('extraNoise', request.extraNoise ?? 0, REQUEST_LIMITS.extraNoise);
+  const a1111 = '`compat` a1111 and a sampler A1111 runs';
+  if (noiseMultiplier !== 1 && (kind === 'txt2img' || !a1111Sampling)) {
+    fail('noiseMultiplier', `\`noiseMultiplier\` is A1111's img2img setting: it needs an init image, ${a1111}`);
+  }
+  if (extraNoise !== 0 && (!a1111Sampling || (kind === 'txt2img' && request.hires === undefined))) {
+    fail('extraNoise', `\`extraNoise\` is A1111's for img2img, inpainting and the hires fix: it needs an init image or \`hires\`, ${a1111}`);
+  }
+  return { noiseMultiplier, extraNoise };
 }
 
 /** A1111 stops UniPC with fewer steps to walk than its order ("UniPC order must be < sampling steps"). */
@@ -408,6 +465,8 @@ interface FirstPassFacts {
   readonly height: number;
   readonly steps: number;
   readonly sampler: SchedulerId;
+  readonly scheduleType: ScheduleType;
+  readonly compat: Compat;
   readonly a1111Sampling: boolean;
 }
 
@@ -435,14 +494,17 @@ function resolveHires(hires: HiresOptions, kind: GenerationKind, first: FirstPas
 }
 
 /**
- * A1111's hires sampler, prompt, negative prompt and Forge's hires CFG: only where A1111 sampling runs. Each not
- * given is the first pass's.
+ * A1111's hires sampler, schedule type, prompt, negative prompt and Forge's hires CFG: only where A1111 sampling
+ * runs. Each not given is the first pass's.
  */
-function secondPassSettings(hires: HiresOptions, first: FirstPassFacts): Pick<ResolvedHires, 'sampler' | 'prompt' | 'negativePrompt' | 'cfg'> {
-  for (const key of ['prompt', 'negativePrompt'] as const) {
+function secondPassSettings(
+  hires: HiresOptions,
+  first: FirstPassFacts,
+): Pick<ResolvedHires, 'sampler' | 'prompt' | 'negativePrompt' | 'cfg' | 'scheduleType'> {
+  for (const key of ['prompt', 'negativePrompt', 'scheduleType'] as const) {
     if (hires[key] !== undefined && typeof hires[key] !== 'string') fail(`hires.${key}`, `Expected \`hires.${key}\` to be a string, got ${describe(hires[key])}`);
   }
-  const own = (['sampler', 'prompt', 'negativePrompt', 'cfg'] as const).filter((key) => hires[key] !== undefined);
+  const own = (['sampler', 'prompt', 'negativePrompt', 'cfg', 'scheduleType'] as const).filter((key) => hires[key] !== undefined);
   if (own.length > 0 && !first.a1111Sampling) {
     fail(`hires.${own[0] ?? ''}`, `A hires pass's own ${own.join(', ')} need \`compat\` a1111 and a sampler A1111 runs`);
   }
@@ -455,26 +517,41 @@ function secondPassSettings(hires: HiresOptions, first: FirstPassFacts): Pick<Re
     prompt: hires.prompt ?? first.prompt,
     negativePrompt: hires.negativePrompt ?? first.negativePrompt,
     cfg: number('hires.cfg', hires.cfg ?? first.cfg, REQUEST_LIMITS.cfg),
+    scheduleType: scheduleType('hires.scheduleType', hires.scheduleType ?? inheritedHiresSchedule(hiresSampler, first), first.compat, hiresSampler),
   };
+}
+
+/**
+ * The schedule type an A1111 hires pass without its own inherits (A1111's "Use same scheduler": `hr_scheduler =
+ * scheduler`): the first pass's, by its id's name where the id names one (A1111 reads "DPM++ 2M Karras" as DPM++ 2M
+ * with Karras); a hires sampler id that names its own schedule keeps it (`Automatic`).
+ */
+export function inheritedHiresSchedule(
+  hiresSampler: SchedulerId,
+  first: Pick<FirstPassFacts, 'sampler' | 'scheduleType' | 'a1111Sampling'>,
+): ScheduleType {
+  if (samplerLabel(hiresSampler).schedule !== null || !first.a1111Sampling) return 'Automatic';
+  const named = samplerLabel(first.sampler).schedule;
+  return named === null ? first.scheduleType : parseScheduleType(named);
 }
 
 /**
  * A schedule type is A1111's: diffusers mode takes only `Automatic` (the sampler id says the schedule), and a
  * sampler id that names a schedule (`dpmpp_2m_karras`) takes no other.
  */
-function scheduleType(name: string, compat: Compat, id: SchedulerId): ScheduleType {
+function scheduleType(field: string, name: string, compat: Compat, id: SchedulerId): ScheduleType {
   let type: ScheduleType;
   try {
     type = parseScheduleType(name);
   } catch (error) {
-    return fail('scheduleType', error instanceof Error ? error.message : String(error));
+    return fail(field, error instanceof Error ? error.message : String(error));
   }
   if (compat !== 'a1111' && type !== 'Automatic') {
-    fail('scheduleType', `\`scheduleType\` ${type} needs \`compat\` a1111 (diffusers mode takes the schedule from the sampler id)`);
+    fail(field, `\`${field}\` ${type} needs \`compat\` a1111 (diffusers mode takes the schedule from the sampler id)`);
   }
   const named = samplerLabel(id).schedule;
   if (named !== null && type !== 'Automatic' && type !== named) {
-    fail('scheduleType', `Sampler ${samplerLabel(id).name} is the ${named} schedule; it cannot take \`scheduleType\` ${type}`);
+    fail(field, `Sampler ${samplerLabel(id).name} is the ${named} schedule; it cannot take \`${field}\` ${type}`);
   }
   return type;
 }

@@ -10,6 +10,7 @@ const KEYS = [
   'Hires CFG Scale', 'Hires resize-1', 'Variation seed', 'Variation seed strength', 'Seed resize from', 'ENSD', 'RNG', 'Emphasis',
   'Noise Schedule', 'Mask blur', 'Mask mode', 'Masked content', 'Inpaint area', 'Masked area padding', 'Conditional mask weight',
   'Lora hashes', 'TI hashes', 'Version', 'Beta schedule alpha', 'Beta schedule beta', 'Schedule max sigma', 'Face restoration',
+  'Noise multiplier', 'Extra noise',
 ] as const;
 
 /** Values that look like a key's and are not: wrong type, out of range, cut, quoted wrong, in other digits. */

@@ -141,6 +141,10 @@ describe('buildGenerationRequest', () => {
     assert.deepEqual(notices, ['Not honoured from the pasted parameters: Lora: x.']);
     const limited = build('txt2img', { parameters: block }, DEFAULTS, { ...OPEN, maxSteps: 8 });
     assert.equal(limited.ok ? '' : limited.code, 'OVER_LIMIT');
+    // A1111's Hires schedule type and Extra noise reach the request, which the pipeline resolves as it runs them.
+    const noised = build('txt2img', { parameters: block.replace('Lora: x, ', 'Hires schedule type: Exponential, Extra noise: 0.1, ') });
+    assert.ok(noised.ok, noised.ok ? '' : noised.message);
+    assert.deepEqual([noised.request.hires?.scheduleType, noised.request.extraNoise, noised.notices], ['Exponential', 0.1, []]);
   });
 
   it('refuses a strength that leaves no step in diffusers mode, naming it; A1111 mode runs t_enc + 1 steps', () => {

@@ -60,6 +60,23 @@ describe('pasted A1111 parameters', () => {
     assert.equal(pastedMaskSettings('Steps: x'), undefined, 'a block that does not parse is refused when the request is built');
   });
 
+  it("takes A1111's Noise multiplier and Extra noise where they act, and names them where they would not", () => {
+    const noised = BLOCK.replace(', Hires upscale: 2', ', Denoising strength: 0.6, Noise multiplier: 0.9, Extra noise: 0.2');
+    const inpainting = pastedParameters(noised, { width: 64, height: 64 }, 'inpaint');
+    assert.deepEqual(inpainting?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', noiseMultiplier: 0.9, extraNoise: 0.2 });
+    assert.deepEqual(inpainting?.notices, []);
+    // /imagine draws without an init image: both named; beside a hires fix the extra noise is its second pass's.
+    const imagined = pastedParameters(noised, {});
+    assert.deepEqual(imagined?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform' });
+    assert.deepEqual(imagined?.notices, [
+      "Not honoured from the pasted parameters: Noise multiplier: 0.9 (img2img's: no init image); Extra noise: 0.2 (img2img's and the hires fix's: neither here); Denoising strength: 0.6.",
+    ]);
+    const upscaled = pastedParameters(BLOCK.replace(', Version', ', Extra noise: 0.2, Hires schedule type: Karras, Version'), {});
+    assert.deepEqual(upscaled?.fields, { compat: 'a1111', rng: 'cpu', scheduleType: 'Uniform', extraNoise: 0.2 });
+    assert.deepEqual(upscaled?.hires, { scale: 2, upscaler: 'latent', scheduleType: 'Karras' });
+    assert.deepEqual(upscaled?.notices, []);
+  });
+
   it("reads a block whose line breaks Discord's one-line box turned into spaces", () => {
     assert.equal(asLines(BLOCK.replaceAll('\n', ' ')), BLOCK);
     assert.equal(asLines('a cat Steps: 3 dogs Steps: 8, Sampler: Euler'), 'a cat Steps: 3 dogs\nSteps: 8, Sampler: Euler');

@@ -49,6 +49,8 @@ describe('resolveRequest', () => {
         ensd: 0,
         variationStrength: 0,
         variationSeed: undefined,
+        noiseMultiplier: 1,
+        extraNoise: 0,
       },
     );
   });

@@ -1,6 +1,7 @@
 // How a request is named in A1111's infotext so that A1111, reading it back (`parse_generation_parameters`,
 // `get_sampler_and_scheduler`), selects the same sampler, schedule and settings.
 import type { ResolvedParameters } from '../request.js';
+import { pythonFloat } from '../image/infotext.js';
 import { samplerLabel } from '../schedulers/index.js';
 import type { Emphasis } from '../tokenizer/index.js';
 import { kSamplerFor } from './k-samplers.js';
@@ -69,6 +70,24 @@ export const NOISE_SCHEDULE = 'Noise Schedule';
  */
 export function noiseScheduleField(compat: ResolvedParameters['compat'] | undefined, schedulerConfig: Readonly<Record<string, unknown>>): Record<string, string> {
   return compat === 'a1111' && schedulerConfig['rescale_betas_zero_snr'] === true ? { [NOISE_SCHEDULE]: 'Zero Terminal SNR' } : {};
+}
+
+/** A1111's keys for its img2img noise settings (`initial_noise_multiplier`, `img2img_extra_noise`). */
+export const NOISE_MULTIPLIER = 'Noise multiplier';
+export const EXTRA_NOISE = 'Extra noise';
+
+/**
+ * `Noise multiplier` and `Extra noise` where they acted, as A1111 writes them (`StableDiffusionProcessingImg2Img.sample`
+ * and the sampler's `sample_img2img`, so after the other keys): the multiplier when it is not 1 (img2img and
+ * inpainting only), the extra noise when it is above 0 (img2img, inpainting, a hires fix's second pass). Python's
+ * `str` of the setting's float.
+ */
+export function img2imgNoiseFields(request: Partial<Pick<ResolvedParameters, 'noiseMultiplier' | 'extraNoise'>>): Record<string, string> {
+  const { noiseMultiplier = 1, extraNoise = 0 } = request;
+  return {
+    ...(noiseMultiplier === 1 ? {} : { [NOISE_MULTIPLIER]: pythonFloat(noiseMultiplier) }),
+    ...(extraNoise > 0 ? { [EXTRA_NOISE]: pythonFloat(extraNoise) } : {}),
+  };
 }
 
 /** The texts the text encoder reads: in A1111 sampling each sub-prompt's scheduled texts, otherwise the prompts. */

@@ -1,11 +1,11 @@
 // Paste to remake: an A1111 parameters block (what A1111 writes under a picture and into its PNG, what Civitai
 // shows) read back into a request in A1111 mode, with every field dreamcord does not honour named.
 import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/index.js';
-import type { GenerationParameters, InpaintOptions } from '../request.js';
+import { REQUEST_LIMITS, type GenerationParameters, type InpaintOptions } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
-import { NOISE_SCHEDULE } from './infotext-fields.js';
-import { a1111SamplerFor } from './samplers.js';
+import { EXTRA_NOISE, NOISE_MULTIPLIER, NOISE_SCHEDULE } from './infotext-fields.js';
+import { a1111SamplerFor, namedSchedule } from './samplers.js';
 import { hiresFromInfotext } from './hires-infotext.js';
 import { inpaintFromInfotext } from './inpaint-infotext.js';
 import { BETA_SCHEDULE_SHAPE, parseScheduleType, type ScheduleType } from './schedule-types.js';
@@ -41,6 +41,7 @@ export function requestFromInfotext(text: string): InfotextRequest {
   const sampler = samplerOf(parsed, ignored);
   const emphasis = emphasisOf(parsed.emphasis, ignored);
   const rng = parsed.rng === 'CPU' ? 'cpu' : 'gpu';
+  const noise = img2imgNoiseFromInfotext(extra, ignored);
   const noiseSchedule = extra[NOISE_SCHEDULE];
   if (noiseSchedule !== undefined) {
     delete extra[NOISE_SCHEDULE];
@@ -67,10 +68,46 @@ export function requestFromInfotext(text: string): InfotextRequest {
       ...(hires ? { hires } : {}),
       ...(parsed.denoisingStrength === undefined || hires ? {} : { strength: parsed.denoisingStrength }),
       ...(parsed.variationStrength ? { variationStrength: parsed.variationStrength, variationSeed: parsed.variationSeed } : {}),
+      ...noise,
     },
     inpaint,
     ignored,
   };
+}
+
+/**
+ * A1111's `Noise multiplier` and `Extra noise` (its settings `initial_noise_multiplier` and `img2img_extra_noise`,
+ * which its paste sets), taken out of `extra`; a value that is not a number in the setting's range is named.
+ */
+function img2imgNoiseFromInfotext(extra: Record<string, string>, ignored: string[]): Pick<GenerationParameters, 'noiseMultiplier' | 'extraNoise'> {
+  const read = (key: string, { min, max }: { min: number; max: number }): number | undefined => {
+    const text = extra[key];
+    if (text === undefined) return undefined;
+    delete extra[key];
+    const value = Number(text);
+    if (text.trim() !== '' && Number.isFinite(value) && value >= min && value <= max) return value;
+    ignored.push(`${key}: ${text} (A1111's setting takes a number ${min}–${max})`);
+    return undefined;
+  };
+  const noiseMultiplier = read(NOISE_MULTIPLIER, REQUEST_LIMITS.noiseMultiplier);
+  const extraNoise = read(EXTRA_NOISE, REQUEST_LIMITS.extraNoise);
+  return { ...(noiseMultiplier === undefined ? {} : { noiseMultiplier }), ...(extraNoise === undefined ? {} : { extraNoise }) };
+}
+
+/**
+ * A block's request for a remake without an init image (txt2img): A1111's img2img noise settings left out and
+ * named where they would do nothing — the noise multiplier always (A1111's txt2img never reads it), the extra noise
+ * without a hires fix.
+ */
+export function withoutImg2imgNoise<R extends Pick<GenerationParameters, 'noiseMultiplier' | 'extraNoise' | 'hires'>>(
+  request: R,
+): { request: Omit<R, 'noiseMultiplier' | 'extraNoise'> & Pick<R, 'extraNoise'>; ignored: string[] } {
+  const { noiseMultiplier, extraNoise, ...rest } = request;
+  const ignored: string[] = [];
+  if (noiseMultiplier !== undefined) ignored.push(`${NOISE_MULTIPLIER}: ${noiseMultiplier} (img2img's: no init image)`);
+  const keepsExtra = extraNoise !== undefined && request.hires !== undefined;
+  if (extraNoise !== undefined && !keepsExtra) ignored.push(`${EXTRA_NOISE}: ${extraNoise} (img2img's and the hires fix's: neither here)`);
+  return { request: { ...rest, ...(keepsExtra ? { extraNoise } : {}) }, ignored };
 }
 
 /** `parseInfotext` whose error names the line: the parameters line is the last. */
@@ -97,11 +134,8 @@ function samplerOf(parsed: ParsedInfotext, ignored: string[]): { id: SchedulerId
     id = 'dpmpp_2m';
   }
   // "DPM++ 2M Karras" names its schedule: the A1111 sampler is DPM++ 2M, the schedule Karras.
-  const named = samplerLabel(id).schedule;
-  if (named !== null && a1111SamplerFor(id)) {
-    scheduleType = parseScheduleType(named);
-    id = parseSamplerName(samplerLabel(id).sampler);
-  }
+  const named = namedSchedule(id);
+  if (named) ({ id, scheduleType } = named);
   if (!a1111SamplerFor(id) && scheduleType !== 'Automatic') {
     ignored.push(`Schedule type: ${scheduleType} (${samplerLabel(id).name} runs as diffusers' scheduler)`);
     scheduleType = 'Automatic';

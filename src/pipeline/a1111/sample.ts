@@ -22,6 +22,7 @@ import type { SampleContext } from './k-steps.js';
 import { latentPreview } from '../preview.js';
 import { noiseLevelsOf, samplerSigmas } from './sampler-sigmas.js';
 import { img2imgSteps, type Img2imgPass } from './img2img-steps.js';
+import { noisedInit, type NoiseScales } from './noised-init.js';
 import { blendAfter, blendBefore, blendLatents, ONLY_MASKED_BLANK, prepareInpainting, vaeSample } from './inpaint.js';
 
 /** What A1111 sampling produced: the latents and what the prompts' reading said. */
@@ -97,7 +98,7 @@ export async function sampleA1111(
   if (sampler.family === 'k-diffusion') {
     const sigmas = walkedSigmas(sampler, request, schedule);
     const first = Math.fround(sigmas[0] ?? NaN);
-    const start = await startingPoint(model, pass, noise, timing, { image: 1, noise: first });
+    const start = await startingPoint(model, pass, noise, timing, { image: 1, noise: first, extra: 1 });
     throwIfCancelled(hooks.signal);
     const levels = noiseLevelsOf(sampler, schedule);
     const context = { ...solverRange(request.kind, sigmas, schedule), brownian: brownianNoise(sampler, request, seeds, schedule) };
@@ -107,7 +108,8 @@ export async function sampleA1111(
     const { timesteps, noisedAt } = walkedTimesteps(request);
     // img2img: `x·√ᾱ + noise·√(1 − ᾱ)` at the timestep after the walked ones (txt2img: the noise as drawn).
     const at = noisedAt === undefined ? 0 : (schedule.alphasCumprod[noisedAt] ?? NaN);
-    const scales = noisedAt === undefined ? { image: 1, noise: 1 } : { image: Math.fround(Math.sqrt(at)), noise: Math.fround(Math.sqrt(Math.fround(1 - at))) };
+    const sqrtAt = Math.fround(Math.sqrt(at));
+    const scales = noisedAt === undefined ? { image: 1, noise: 1, extra: 1 } : { image: sqrtAt, noise: Math.fround(Math.sqrt(Math.fround(1 - at))), extra: sqrtAt };
     const start = await startingPoint(model, pass, noise, timing, scales);
     throwIfCancelled(hooks.signal);
     const epsModel = cfgEpsModel({ ...withImage, alphasCumprod: schedule.alphasCumprod, prediction: schedule.prediction, cfgMultiplier: sampler.cfgMultiplier });
@@ -268,19 +270,19 @@ function solverRange(kind: ResolvedRequest['kind'], sigmas: Float64Array, schedu
 
 /**
  * The sampler's first latents: the first draw × `scales.noise` (txt2img), or the init latents (the init image's
- * latent sample, or the hires pass's `init`) × `scales.image` plus the first draw × `scales.noise` (img2img).
+ * latent sample, or the hires pass's `init`) noised with the first draw as A1111's img2img does, with its noise
+ * multiplier and extra noise (see {@link noisedInit}).
  */
 async function startingPoint(
   model: StableDiffusionModel,
   request: A1111Pass,
   noise: ImageNoise,
   timing: TimingRecorder,
-  scales: { readonly image: number; readonly noise: number },
+  scales: NoiseScales,
 ): Promise<Float32Array> {
   if (request.kind === 'txt2img') return noise.next().map((v) => v * scales.noise);
   const image = request.init ?? (await initLatents(model, request, timing));
-  const drawn = noise.next();
-  return image.map((v, i) => Math.fround(v * scales.image) + Math.fround((drawn[i] ?? 0) * scales.noise));
+  return noisedInit(image, noise.next(), scales, request);
 }
 
 /**

@@ -1,7 +1,8 @@
 // Which sampler A1111 mode runs for a sampler id: one of k-diffusion's (over sigmas) or one of A1111's own over
 // UNet timesteps; ids with neither run as diffusers' schedulers.
-import type { SchedulerId } from '../schedulers/index.js';
+import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { kSamplerFor, type KSampler } from './k-samplers.js';
+import { parseScheduleType, type ScheduleType } from './schedule-types.js';
 import { timestepSamplerFor, type TimestepSampler } from './timestep-samplers.js';
 
 /** An A1111 sampler of either family (`family` tells which). */
@@ -28,4 +29,15 @@ export function a1111SamplerOf(request: {
 /** The denoiser calls that prompt-editing schedules count: twice the steps for second-order samplers. */
 export function scheduledCalls(sampler: A1111Sampler, steps: number): number {
   return steps * (sampler.family === 'k-diffusion' && sampler.secondOrder ? 2 : 1);
+}
+
+/**
+ * A sampler id that names its schedule ("DPM++ 2M Karras"), read as A1111's `get_sampler_and_scheduler` reads such a
+ * name: A1111's sampler and that schedule (the name's schedule wins over a `Schedule type` beside it). Undefined for
+ * other ids and for ids without an A1111 port.
+ */
+export function namedSchedule(id: SchedulerId): { id: SchedulerId; scheduleType: ScheduleType } | undefined {
+  const label = samplerLabel(id);
+  if (label.schedule === null || !a1111SamplerFor(id)) return undefined;
+  return { id: parseSamplerName(label.sampler), scheduleType: parseScheduleType(label.schedule) };
 }

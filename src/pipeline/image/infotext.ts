@@ -203,7 +203,7 @@ function standardValues(params: InfotextParams): (readonly [StandardKey, string]
 }
 
 /** Python's `str()` of a float: a whole number keeps its `.0`. */
-function pythonFloat(value: number): string {
+export function pythonFloat(value: number): string {
   return Number.isInteger(value) ? value.toFixed(1) : String(value);
 }
 

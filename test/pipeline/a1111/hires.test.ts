@@ -13,6 +13,7 @@ import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
 import { walkedTimesteps } from '../../../src/pipeline/a1111/timestep-samplers.js';
 import {
   countModelCalls,
+  hiresInfotext,
   PARAMETERS_KEYWORD,
   parseSamplerName,
   parseScheduleType,
@@ -35,7 +36,20 @@ interface HiresCase {
   readonly noised_at?: number;
 }
 
-const { cases } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/hires.json', 'utf8')) as { cases: HiresCase[] };
+/** A hires pass with A1111's "Hires sampler" and "Hires schedule type" (null: "Use same …"). */
+interface ScheduleCase extends HiresCase {
+  readonly hires_sampler: string | null;
+  readonly hires_schedule_type: string | null;
+  /** The schedule type the hires pass samples on (`hr_scheduler` after `init`). */
+  readonly pass_schedule_type: string;
+  /** The infotext's `Hires schedule type`, or null when A1111 writes none. */
+  readonly written: string | null;
+}
+
+const { cases, schedule_cases: scheduleCases } = JSON.parse(readFileSync('test/fixtures/a1111-schedules/hires.json', 'utf8')) as {
+  cases: HiresCase[];
+  schedule_cases: ScheduleCase[];
+};
 const SD1 = { beta_start: 0.00085, beta_end: 0.012, num_train_timesteps: 1000, beta_schedule: 'scaled_linear' } as const;
 const schedule = new CompVisSchedule(ldmAlphasCumprod(SD1));
 const SCHEDULER_CONFIG = { ...SD1 };
@@ -64,6 +78,53 @@ describe("A1111's hires second pass: the levels it walks", () => {
   }
 });
 
+describe("A1111's Hires schedule type: the schedule the second pass walks, and when the infotext names it", () => {
+  for (const c of scheduleCases) {
+    const hiresSampler = c.hires_sampler ?? 'Use same sampler';
+    it(`${c.sampler} (${c.schedule_type}), hires ${hiresSampler} (${c.hires_schedule_type ?? 'Use same scheduler'})`, () => {
+      const hires = {
+        scale: 1.5,
+        steps: c.hires_steps,
+        strength: c.strength,
+        ...(c.hires_sampler === null ? {} : { sampler: c.hires_sampler }),
+        ...(c.hires_schedule_type === null ? {} : { scheduleType: c.hires_schedule_type }),
+      };
+      const resolved = resolveRequest({ prompt: 'x', compat: 'a1111', sampler: c.sampler, scheduleType: c.schedule_type, steps: 8, hires });
+      assert.ok(resolved.hires);
+      assert.equal(resolved.hires.scheduleType, c.pass_schedule_type);
+      const sampler = a1111SamplerFor(resolved.hires.sampler);
+      assert.ok(sampler);
+      const pass = { kind: 'img2img', steps: c.hires_steps, strength: c.strength, fixSteps: true, scheduleType: resolved.hires.scheduleType } as const;
+      if (sampler.family === 'k-diffusion') {
+        const sigmas = walkedSigmas(sampler, pass, schedule);
+        assert.equal(sigmas.length, c.sigmas?.length);
+        c.sigmas?.forEach((expected, i) => assert.ok(Math.abs((sigmas[i] ?? NaN) - expected) <= 2e-6 * Math.max(1, expected), `sigma ${i}`));
+      } else {
+        assert.deepEqual(walkedTimesteps(pass).timesteps, c.timesteps);
+      }
+      assert.equal(hiresInfotext(resolved.hires, resolved)['Hires schedule type'], c.written ?? undefined);
+      // The progress unit counts the second pass on that schedule.
+      const first = countModelCalls({ ...resolved, hires: undefined }, SCHEDULER_CONFIG);
+      const walked = sampler.family === 'k-diffusion' ? sampler.modelCalls(walkedSigmas(sampler, pass, schedule)) : sampler.modelCalls(walkedTimesteps(pass).timesteps);
+      assert.equal(countModelCalls(resolved, SCHEDULER_CONFIG) - first, walked);
+    });
+  }
+
+  it("inherits a sampler id's own schedule as A1111 reads the name (\"DPM++ 2M Karras\": DPM++ 2M, Karras)", () => {
+    const inherited = resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'dpmpp_2m_karras', hires: { scale: 1.5, sampler: 'Euler' } });
+    assert.equal(inherited.hires?.scheduleType, 'Karras');
+    // A hires sampler id that names its schedule keeps it; another schedule type beside it is refused.
+    const own = resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'euler', scheduleType: 'Exponential', hires: { scale: 1.5, sampler: 'dpmpp_2m_karras' } });
+    assert.equal(own.hires?.scheduleType, 'Automatic');
+    assert.throws(
+      () => resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'euler', hires: { scale: 1.5, sampler: 'dpmpp_2m_karras', scheduleType: 'Exponential' } }),
+      /it cannot take `hires.scheduleType` Exponential/,
+    );
+    assert.throws(() => resolveRequest({ prompt: 'x', sampler: 'euler', hires: { scale: 1.5, scheduleType: 'Karras' } }), /A hires pass's own scheduleType need `compat` a1111/);
+    assert.throws(() => resolveRequest({ prompt: 'x', compat: 'a1111', sampler: 'euler', hires: { scale: 1.5, scheduleType: 'Cosine' } }), /Unknown schedule type "Cosine"/);
+  });
+});
+
 describe("A1111's hires second pass on the tiny model", () => {
   let pipeline: StableDiffusionPipeline;
   before(async () => {
@@ -88,6 +149,18 @@ describe("A1111's hires second pass on the tiny model", () => {
       }
     });
   }
+
+  it('walks the Hires schedule type in the second pass', async () => {
+    const hires = { scale: 1.5, steps: 3, strength: 0.4 } as const;
+    const plain = await pipeline.generate({ ...BASE, hires });
+    const reports: number[] = [];
+    const karras = await pipeline.generate({ ...BASE, hires: { ...hires, scheduleType: 'Karras' } }, { onProgress: (step) => reports.push(step) });
+    assert.equal(reports.length, countModelCalls(resolveRequest({ ...BASE, hires: { ...hires, scheduleType: 'Karras' } }), pipeline.info.schedulerConfig));
+    assert.ok(maxAbsDifference(karras.images[0]?.image.data ?? new Float32Array(), plain.images[0]?.image.data ?? new Float32Array()) > 1e-3);
+    // Named as the first pass's, it is the first pass's.
+    const same = await pipeline.generate({ ...BASE, hires: { ...hires, scheduleType: 'Automatic' } });
+    assert.deepEqual(same.images[0]?.image.data, plain.images[0]?.image.data);
+  });
 
   it('runs a hires sampler, prompt, negative prompt and CFG of its own in the second pass', async () => {
     const hires = { scale: 1.5, steps: 3, strength: 0.4 } as const;
@@ -167,6 +240,20 @@ describe('the hires fix in infotext', () => {
     ]);
   });
 
+  it('honours a pasted Hires schedule type ("Use same scheduler": the first pass\'s) and names one dreamcord lacks', () => {
+    const line = 'Steps: 20, Sampler: Euler a, Schedule type: Automatic, CFG scale: 7, Seed: 5, Size: 512x768, Model: m, Denoising strength: 0.45, ' +
+      'Hires schedule type: Karras, Hires upscale: 1.5, Hires steps: 6, Hires upscaler: Latent, Version: v1.10.1';
+    const { request, ignored } = requestFromInfotext(`a cat\n${line}`);
+    assert.deepEqual([request.hires?.scheduleType, ignored], ['Karras', []]);
+    assert.equal(requestFromInfotext(`a cat\n${line.replace('Karras', 'Use same scheduler')}`).request.hires?.scheduleType, undefined);
+    const unknown = requestFromInfotext(`a cat\n${line.replace('Hires schedule type: Karras', 'Hires schedule type: Cosine')}`);
+    assert.deepEqual([unknown.request.hires?.scheduleType, unknown.ignored], [undefined, ["Hires schedule type: Cosine (not in dreamcord; the first pass's schedule type used)"]]);
+    // A Hires sampler that names its schedule is that sampler on that schedule, as A1111's get_sampler_and_scheduler reads it.
+    const named = requestFromInfotext(`a cat\n${line.replace('Hires schedule type: Karras', 'Hires sampler: DPM++ 2M Karras, Hires schedule type: Exponential')}`);
+    assert.deepEqual([named.request.hires?.sampler, named.request.hires?.scheduleType], ['dpmpp_2m', 'Karras']);
+    assert.deepEqual(named.ignored, ["Hires schedule type: Exponential (the Hires sampler's name says Karras, as A1111 reads it)"]);
+  });
+
   it('round-trips through the CLI: the PNG it writes is remade with the same hires fix', async () => {
     const dir = tempDir();
     const block = join(dir, 'block.txt');
@@ -187,5 +274,12 @@ describe('the hires fix in infotext', () => {
     const again = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
     assert.match(again, /Denoising strength: 0\.5, .*Hires sampler: DDIM, Hires prompt: a dog, Hires upscale: 1\.5, Hires steps: 2, Hires upscaler: Latent, Hires CFG Scale: 4, Version: /);
     assert.deepEqual(requestFromInfotext(again).request.hires, requestFromInfotext(readFileSync(own, 'utf8')).request.hires);
+    // A Hires schedule type comes after the hires prompts, before Hires upscale, as A1111's `init` placed it.
+    const scheduled = join(dir, 'scheduled.txt');
+    writeFileSync(scheduled, `a cat\n${line.replace('Hires upscale', 'Hires prompt: a dog, Hires schedule type: Karras, Hires upscale')}`);
+    await generateCommand.run(['--infotext', scheduled, '--model', 'test/fixtures/tiny-sd', '--ep', 'cpu', '--out', out], { stdout: captureStream(), stderr: captureStream() });
+    const third = readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '';
+    assert.match(third, /Hires prompt: a dog, Hires schedule type: Karras, Hires upscale: 1\.5, /);
+    assert.equal(requestFromInfotext(third).request.hires?.scheduleType, 'Karras');
   });
 });

@@ -1,0 +1,27 @@
+// The bot's infotext of a remade A1111 hires fix: its `Hires schedule type` where A1111 writes one (after the hires
+// prompts, before `Hires upscale`) and its `Extra noise` last, so that A1111's paste (and dreamcord's) remakes it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { GenerationRequest } from '../../src/generator/request.js';
+import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
+import { requestFromInfotext } from '../../src/pipeline/index.js';
+import { TINY_REQUEST } from '../support/requests.js';
+
+const HIRES: GenerationRequest = {
+  ...TINY_REQUEST,
+  compat: 'a1111',
+  hires: { scale: 1.5, upscaler: 'latent', strength: 0.5, steps: 2, scheduleType: 'Karras' },
+  extraNoise: 0.25,
+};
+
+describe("the bot's infotext of A1111's hires schedule type and extra noise", () => {
+  it('writes them where A1111 does, and they read back', async () => {
+    const generator = await StableDiffusionGenerator.load('test/fixtures/tiny-sd', { provider: 'cpu' });
+    const result = await generator.generate(HIRES, { signal: new AbortController().signal, onProgress: () => undefined });
+    const parameters = result.images[0]?.parameters ?? '';
+    assert.match(parameters, /Hires schedule type: Karras, Hires upscale: 1\.5, Hires steps: 2, Hires upscaler: Latent, Extra noise: 0\.25, /);
+    const { request, ignored } = requestFromInfotext(parameters);
+    assert.deepEqual([request.hires?.scheduleType, request.extraNoise], ['Karras', 0.25]);
+    assert.ok(ignored.every((field) => !/Hires schedule type|Extra noise/.test(field)), ignored.join('; '));
+  });
+});
