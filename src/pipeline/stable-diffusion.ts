@@ -1,6 +1,7 @@
 import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { ONLY_MASKED_BLANK, onlyMaskedFindsNoArea } from './a1111/inpaint.js';
+import { fallbackInpaintNotice } from './a1111/inpaint-fallback.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, fromRgb8, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
@@ -308,6 +309,10 @@ export class StableDiffusionPipeline {
     const { mask, inpaint: a1111Inpaint, width, height } = resolved;
     const maskDropped = mask !== undefined && a1111Inpaint !== undefined && onlyMaskedFindsNoArea(mask, a1111Inpaint);
     const task: ResolvedRequest = maskDropped ? { ...resolved, mask: { width, height, channels: 1, data: new Float32Array(width * height).fill(1) } } : resolved;
+    // A1111's other inpainting settings have no counterpart in diffusers' inpainting: the member is told which did nothing.
+    const unhonoured =
+      a1111Inpaint && fallbackInpaintNotice(a1111Inpaint, { predictionType: this.#model.predictionType, inpaintingModel: this.info.inpainting, maskDropped });
+    const notices = [...(maskDropped ? [ONLY_MASKED_BLANK] : []), ...(unhonoured ? [unhonoured] : [])];
 
     // 2. A fresh scheduler and the batch's noise.
     const scheduler = this.#createScheduler(resolved.sampler);
@@ -349,7 +354,7 @@ export class StableDiffusionPipeline {
       pastedBack: false,
       maskDropped,
       request: resolved,
-      warnings: maskDropped ? [...conditioning.warnings, ONLY_MASKED_BLANK] : conditioning.warnings,
+      warnings: [...conditioning.warnings, ...notices],
       embeddings: conditioning.embeddings,
       timing: timing.result(),
     };

@@ -18,7 +18,7 @@ import { applyOverlay, overlayImage } from '../../../src/pipeline/a1111/inpaint-
 import { a1111SamplerFor } from '../../../src/pipeline/a1111/samplers.js';
 import type { Denoiser } from '../../../src/pipeline/a1111/k-steps.js';
 import type { EpsModel } from '../../../src/pipeline/a1111/timestep-samplers.js';
-import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
+import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusionPipeline, type GenerateRequest, type InpaintOptions, type Mask, type MaskedContent, type RgbImage } from '../../../src/pipeline/index.js';
 import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
 import { maxAbsDifference } from '../harness.js';
 import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
@@ -169,6 +169,15 @@ describe('A1111 inpainting on the tiny models', () => {
     return x < 6 || x >= 58 || y < 6 || y >= 58;
   };
 
+  /** A copy of the tiny model `fixture` read as `sample` prediction, which A1111's sampling has no port for. */
+  async function samplePredictionCopy(fixture: string): Promise<StableDiffusionPipeline> {
+    const dir = join(tempDir(), `${fixture}-sample`);
+    cpSync(`test/fixtures/${fixture}`, dir, { recursive: true });
+    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
+    writeFileSync(configFile, JSON.stringify({ ...(JSON.parse(readFileSync(configFile, 'utf8')) as object), prediction_type: 'sample' }));
+    return StableDiffusionPipeline.load(dir, { provider: 'cpu' });
+  }
+
   before(async () => {
     for (const dir of ['tiny-sd', 'tiny-sd-inpaint']) models.set(dir, await StableDiffusionPipeline.load(`test/fixtures/${dir}`, { provider: 'cpu' }));
   });
@@ -295,11 +304,7 @@ describe('A1111 inpainting on the tiny models', () => {
   // A model whose prediction type A1111's sampling has no port for (`sample`) draws with diffusers' schedulers, whose
   // inpainting has no "Only masked": a mask that marks nothing repainted nothing, and the member got the picture back.
   it("Inpaint area: Only masked with a mask that marks nothing on diffusers' fallback: the whole picture reworked, with the notice", async () => {
-    const dir = join(tempDir(), 'tiny-sd-sample');
-    cpSync('test/fixtures/tiny-sd', dir, { recursive: true });
-    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
-    writeFileSync(configFile, JSON.stringify({ ...(JSON.parse(readFileSync(configFile, 'utf8')) as object), prediction_type: 'sample' }));
-    const pipeline = await StableDiffusionPipeline.load(dir, { provider: 'cpu' });
+    const pipeline = await samplePredictionCopy('tiny-sd');
     try {
       const request: GenerateRequest = { ...base, sampler: 'euler' };
       const dropped = await pipeline.generate({ ...request, mask: { ...mask, data: new Float32Array(64 * 64) }, inpaint: { onlyMasked: true } });
@@ -311,6 +316,38 @@ describe('A1111 inpainting on the tiny models', () => {
       assert.deepEqual(picture, Float32Array.from(whole.images[0]?.rgb8.data ?? []));
       const original = Float32Array.from(initImage.data, (v) => Math.round(v * 255));
       assert.ok(maxAbsDifference(picture, original) > 64, 'not the picture given');
+    } finally {
+      await pipeline.dispose();
+    }
+  });
+
+  // There diffusers' inpainting has none of A1111's other inpainting settings: each one set is named in one notice,
+  // and the picture is the one drawn without it. An inpainting model, the only kind that reads the mask weight.
+  it("on diffusers' fallback, each A1111 inpainting setting it does not honour is named, the picture unchanged", async () => {
+    const pipeline = await samplePredictionCopy('tiny-sd-inpaint');
+    try {
+      const request: GenerateRequest = { ...base, sampler: 'euler' };
+      const plain = await pipeline.generate({ ...request, inpaint: { maskBlur: 0 } });
+      assert.deepEqual(plain.warnings, [], "no blur and A1111's defaults: nothing to tell");
+      const blur = "Mask blur: 6 (diffusers' inpainting drew with the mask unblurred)";
+      const mode = 'Mask mode: Inpaint not masked (the masked area was repainted)';
+      const content = "Masked content: latent noise (the area started as diffusers' inpainting starts it)";
+      const area = 'Inpaint area: Only masked, Masked area padding: 16 (the whole picture was inpainted at the working size)';
+      const weight = 'Conditional mask weight: 0.5 (the masked area was hidden from the model fully)';
+      const cases: readonly (readonly [InpaintOptions, string])[] = [
+        [{ maskBlur: 6 }, blur],
+        [{ maskBlur: 0, invertMask: true }, mode],
+        [{ maskBlur: 0, maskedContent: 'latent noise' }, content],
+        [{ maskBlur: 0, onlyMasked: true, maskedPadding: 16 }, area],
+        [{ maskBlur: 0, maskWeight: 0.5 }, weight],
+        [{ maskBlur: 6, invertMask: true, maskedContent: 'latent noise', onlyMasked: true, maskedPadding: 16, maskWeight: 0.5 }, [blur, mode, content, area, weight].join('; ')],
+      ];
+      for (const [inpaint, named] of cases) {
+        const result = await pipeline.generate({ ...request, inpaint });
+        const notice = `This model's prediction type (sample) has no port of AUTOMATIC1111's sampling, so diffusers' inpainting drew the picture, which does not honour: ${named}.`;
+        assert.deepEqual(result.warnings, [notice], JSON.stringify(inpaint));
+        assert.deepEqual(Array.from(result.images[0]?.rgb8.data ?? []), Array.from(plain.images[0]?.rgb8.data ?? []), JSON.stringify(inpaint));
+      }
     } finally {
       await pipeline.dispose();
     }
