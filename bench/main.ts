@@ -15,6 +15,7 @@ import { benchPipeline } from './pipeline.js';
 import { benchQueue } from './queue.js';
 import { benchRng } from './rng.js';
 import { benchSchedulers } from './schedulers.js';
+import { benchStartup } from './startup.js';
 import { benchTokenizer } from './tokenizer.js';
 import { benchWorkers } from './workers.js';
 
@@ -30,6 +31,7 @@ const benches: [title: string, run: () => Promise<void>][] = [
   ['nsfw', benchNsfw],
   ['lora', benchLora],
   ['models', benchModels],
+  ['startup', benchStartup],
 ];
 const onRequest: [title: string, run: () => Promise<void>][] = [
   ['convert', benchConvert],

@@ -11,9 +11,10 @@ import { WorkerClassifier } from './content/content-classifier.js';
 import { SettingsService } from './settings/settings-service.js';
 import { SettingsStore } from './settings/settings-store.js';
 import { Store } from './store/index.js';
+import { ModelPool } from './generator/model-pool.js';
 import { startModelPool } from './local-pipeline.js';
-import { RemoteGenerator } from './gpu-workers/remote-generator.js';
 import type { QueueInspection } from './queue/index.js';
+import type { RemoteGenerator } from './gpu-workers/remote-generator.js';
 
 /** A running dreamcord: stop it to shut down cleanly. */
 export interface App {
@@ -38,31 +39,33 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     const explicitTerms = readExplicitTerms();
     const store = await Store.open(env.STORE_URL);
     opened.push(() => store.close());
+    // The content classifier loads on its thread while the models load (~1.5 s less to the first command). It never
+    // fails the start: a classifier that cannot load leaves the policy blocking every flagged-by-default result.
+    const classifierStarting = WorkerClassifier.start({ modelDir: env.NSFW_MODEL }, (level, message, fields) => log[level](fields, message));
+    opened.push(async () => (await classifierStarting).close());
     // Before Discord: while a checkpoint converts (or the first GPU worker registers), no command is registered and
     // nobody can queue a job.
     const started = Date.now();
-    const generator = env.QUEUE_URL === undefined ? await startModelPool(env, log) : await RemoteGenerator.connect(env.QUEUE_URL, log, env.WORKER_GONE_SECONDS && env.WORKER_GONE_SECONDS * 1000);
+    const generator = env.QUEUE_URL === undefined ? await startModelPool(env, log) : await connectWorkers(env.QUEUE_URL, env.WORKER_GONE_SECONDS, log);
     generator.on('health', (health) => log.info({ health }, 'image pipeline health changed'));
     opened.push(() => generator.close());
     log.info({ models: generator.models.map((model) => model.name), health: generator.health, loadMs: Date.now() - started }, 'models ready');
     const settings = await SettingsStore.open(store, defaults);
-    // Never fails the start: a classifier that cannot load leaves the policy blocking every flagged-by-default result.
-    const classifier = await WorkerClassifier.start({ modelDir: env.NSFW_MODEL }, (level, message, fields) => log[level](fields, message));
-    opened.push(() => classifier.close());
+    const classifier = await classifierStarting;
     const screen = new ContentScreen(classifier, settings);
     const inputStore = await InputStore.open(store);
     const jobs = await JobService.open({
       store,
       generator,
       inputs: inputStore,
-      concurrency: generator instanceof RemoteGenerator ? generator.capacity : env.QUEUE_CONCURRENCY,
+      concurrency: generator instanceof ModelPool ? env.QUEUE_CONCURRENCY : generator.capacity,
       batchMaxRows: env.BATCH_MAX_ROWS,
       maxQueued: defaults.queue.maxQueued,
       jobTimeoutMs: defaults.queue.jobTimeoutSeconds * 1000,
       screen,
     });
     // GPU workers joining, leaving or changing models change which jobs can run; the bot's queue keeps the order.
-    if (generator instanceof RemoteGenerator) {
+    if (!(generator instanceof ModelPool)) {
       generator.on('capacity', (capacity) => jobs.resize(capacity));
       generator.on('models', () => void jobs.modelsChanged().catch((error: unknown) => log.error({ err: error }, 'waiting jobs could not be updated')));
     }
@@ -105,9 +108,8 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
         contentScreen: screen,
         explicitTerms,
         gpus:
-          generator instanceof RemoteGenerator
-            ? generator
-            : {
+          generator instanceof ModelPool
+            ? {
                 gpus: () => [
                   {
                     worker: undefined,
@@ -119,7 +121,8 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
                     jobIds: [],
                   },
                 ],
-              },
+              }
+            : generator,
         requestDefaults: {
           ...defaults.generation,
           models: () => generator.models,
@@ -146,4 +149,13 @@ export async function startApp(config: AppConfig, log: Logger): Promise<App> {
     await closeAll();
     throw error;
   }
+}
+
+/**
+ * The GPU workers behind the queue at `url`. Their client (BullMQ, ioredis) is imported here rather than at the top:
+ * it takes ~0.5 s to import, which a bot running its own models need not pay at every start.
+ */
+async function connectWorkers(url: string, goneSeconds: number | undefined, log: Logger): Promise<RemoteGenerator> {
+  const { RemoteGenerator } = await import('./gpu-workers/remote-generator.js');
+  return RemoteGenerator.connect(url, log, goneSeconds && goneSeconds * 1000);
 }

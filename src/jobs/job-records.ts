@@ -1,5 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { SerialByKey, StoreError, type Collection, type Store } from '../store/index.js';
+import { retriedOnBackendFailure, SerialByKey, type Collection, type Store } from '../store/index.js';
 import { canMove, jobRecordSchema, STATUS_STAGE, type JobRecord } from './job-record.js';
 
 /**
@@ -50,8 +49,8 @@ export class JobRecords {
    * Applies `change` to the record of `jobId` (or to `first` when none is stored), after that record's earlier
    * changes. A change that would move the job back (`canMove`) is a late one, e.g. the runner storing a result the
    * member has cancelled meanwhile: it is dropped and the record stays as it is. Undefined: no such record. When
-   * the store fails, the change (its read too) is tried again after each of {@link RETRY_DELAYS_MS}, the record's
-   * later changes waiting meanwhile; it rejects with the last failure.
+   * the store's backend fails, the change (its read too) is tried again after each of {@link RETRY_DELAYS_MS}, the
+   * record's later changes waiting meanwhile; it rejects with the last failure.
    */
   change(jobId: string, change: RecordChange, first?: JobRecord): Promise<StoredChange | undefined> {
     return this.#writes.run(jobId, () => retried(() => this.#apply(jobId, change, first)));
@@ -120,15 +119,7 @@ function withoutQueueFacts({ queue: _left, ...record }: JobRecord): JobRecord {
   return record;
 }
 
-/** `operation`, tried again after each of {@link RETRY_DELAYS_MS} while the store fails it; anything else is thrown at once. */
-async function retried<T>(operation: () => Promise<T>): Promise<T> {
-  for (const delayMs of RETRY_DELAYS_MS) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!(error instanceof StoreError)) throw error;
-      await sleep(delayMs);
-    }
-  }
-  return operation();
+/** `operation`, tried again after each of {@link RETRY_DELAYS_MS} while the store's backend fails it. */
+function retried<T>(operation: () => Promise<T>): Promise<T> {
+  return retriedOnBackendFailure(operation, RETRY_DELAYS_MS);
 }

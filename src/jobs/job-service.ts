@@ -264,7 +264,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       if (waitedMs !== undefined) {
         await this.#queue.failWaiting(job.id, { code: 'NO_WORKER', transient: false, details: { model, waitedMs } });
       } else {
-        this.emit('position', await this.#recordOf(job), position, etaMs);
+        this.#report(job, (record) => this.emit('position', record, position, etaMs));
       }
     }
   }
@@ -329,10 +329,10 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       signal: context.signal,
       onProgress: (step, total, preview) => {
         context.reportProgress(step, total);
-        if (preview) this.#recordOf(job).then((record) => this.emit('preview', record, preview), (error: unknown) => this.emit('error', error));
+        if (preview) this.#report(job, (record) => this.emit('preview', record, preview));
       },
       onPreparing: () => {
-        this.#recordOf(job).then((record) => this.emit('preparing', record), (error: unknown) => this.emit('error', error));
+        this.#report(job, (record) => this.emit('preparing', record));
       },
       inputs: await this.#inputs.inputsOf(request),
       jobId: job.id,
@@ -397,7 +397,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         this.#recordOf(job).then((record) => handler(record, ...args), (error: unknown) => this.emit('error', error));
       };
     queue.on('queued', ({ job, position, etaMs }) => relay((r) => this.emit('queued', r, position, etaMs))(job));
-    queue.on('position', ({ job, position, etaMs }) => relay((r) => this.emit('position', r, position, etaMs))(job));
+    queue.on('position', ({ job, position, etaMs }) => this.#report(job, (r) => this.emit('position', r, position, etaMs)));
     // The pictures exist and the slot is free: the delivery step takes the job from here. The record is read as
     // its changes are made (after them, tried again while the store fails): a read lost here would leave the result
     // undelivered until the next start.
@@ -408,7 +408,7 @@ export class JobService extends EventEmitter<JobServiceEvents> {
       );
     });
     queue.on('started', ({ job }) => relay((r) => this.emit('started', r, job.cost.steps))(job));
-    queue.on('progress', ({ job, step, total, etaMs }) => relay((r) => this.emit('progress', r, step, total, etaMs))(job));
+    queue.on('progress', ({ job, step, total, etaMs }) => this.#report(job, (r) => this.emit('progress', r, step, total, etaMs)));
     queue.on('resumed', ({ job, position, etaMs, wasRunning }) =>
       relay((r) => this.emit('resumed', r, position, etaMs, wasRunning))(job),
     );
@@ -435,6 +435,20 @@ export class JobService extends EventEmitter<JobServiceEvents> {
         this.emit('error', error);
         tell(end(acceptedRecord(job)));
       },
+    );
+  }
+
+  /**
+   * Shows a progress report of a job the queue holds ('position', 'preparing', 'progress', 'preview') with its
+   * record: one read, outside the record's chain of changes and never tried again. During a store outage a report
+   * may be lost — the next one, or the job's end, shows — but it must not hold up the state writes behind it.
+   */
+  #report(job: Job<JobTicket>, show: (record: JobRecord) => void): void {
+    this.#records.get(job.id).then(
+      (record) => {
+        if (record) show(record);
+      },
+      () => undefined, // dropped, as said above: the state writes report the outage
     );
   }
 

@@ -1,6 +1,6 @@
 import type Keyv from 'keyv';
 import type { ZodType } from 'zod';
-import { StoreError } from './errors.js';
+import { StoreBackendError, StoreError } from './errors.js';
 
 /** How each record is kept: its schema version beside the data, so a later release can tell old records apart. */
 interface Envelope {
@@ -83,7 +83,7 @@ export class Collection<T> {
     try {
       return await operation();
     } catch (error) {
-      throw new StoreError(`Store could not ${what} in "${this.#name}": ${(error as Error).message}`, { cause: error });
+      throw new StoreBackendError(`Store could not ${what} in "${this.#name}": ${(error as Error).message}`, { cause: error });
     }
   }
 }

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Keyv, { type KeyvStoreAdapter } from 'keyv';
 import KeyvSqlite from '@keyv/sqlite';
-import KeyvRedis from '@keyv/redis';
 import { Collection, type CollectionSchema } from './collection.js';
 import { StoreError } from './errors.js';
 
@@ -112,6 +111,8 @@ async function checkSqlite(adapter: KeyvSqlite, file: string): Promise<void> {
 }
 
 async function openRedis(url: string, namespace: string): Promise<KeyvStoreAdapter> {
+  // Imported here, not at the top: the Redis client takes ~0.3 s to import, which a bot on SQLite need not pay at start.
+  const { default: KeyvRedis } = await import('@keyv/redis');
   const adapter = new KeyvRedis(url, { namespace, throwOnConnectError: true });
   adapter.on('error', () => undefined);
   try {

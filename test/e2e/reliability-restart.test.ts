@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, type TestContext } from 'node:test';
 import { z } from 'zod';
 import { Store } from '../../src/store/index.js';
 import { jobRecordSchema } from '../../src/jobs/job-record.js';
 import { startBot, FAST } from '../support/bot-harness.js';
-import { launch, startBotProcess } from '../support/bot-process.js';
+import { launch, startBotProcess, type BotProcess } from '../support/bot-process.js';
 import { FakeDiscord, type FakeMember, type FakeMessage, type InteractionHandle } from '../support/fake-discord/index.js';
 import { processTempDir } from '../support/temp-dir.js';
 
@@ -26,6 +26,53 @@ const everSaid = (message: FakeMessage, pattern: RegExp) => message.versions.som
 const results = (fake: FakeDiscord, member: FakeMember) =>
   fake.messagesIn().filter((message) => message.attachments.length > 0 && message.content.includes(`<@${member.user.id}>`));
 
+/**
+ * What a restart test went through, told when it fails: when each step was reached, what the channel shows and what
+ * each bot process last wrote. Under load the SIGTERM test has failed at a wait and at its own time limit, which ends
+ * a test without a word; either way the failure says how far it got, how long each start took, and whether a
+ * notice was never posted or the run was slow.
+ */
+class Steps {
+  readonly #fake: FakeDiscord;
+  readonly #startedAt = Date.now();
+  readonly #reached: string[] = [];
+  readonly #bots: [string, BotProcess][] = [];
+  #done = false;
+
+  constructor(fake: FakeDiscord, test: TestContext) {
+    this.#fake = fake;
+    // The test's signal is aborted however the test ends: one that has not reached `done()` failed or ran out of time.
+    test.signal.addEventListener(
+      'abort',
+      () => {
+        if (!this.#done) process.stderr.write(`${this.#report()}\n`);
+      },
+      { once: true },
+    );
+  }
+
+  reached(what: string): void {
+    this.#reached.push(`${((Date.now() - this.#startedAt) / 1000).toFixed(1)} s: ${what}`);
+  }
+
+  /** `bot`, whose output a failure shows; `name` is reached now. */
+  started(name: string, bot: BotProcess): BotProcess {
+    this.#bots.push([name, bot]);
+    this.reached(`${name} ready`);
+    return bot;
+  }
+
+  done(): void {
+    this.#done = true;
+  }
+
+  #report(): string {
+    const channel = this.#fake.messagesIn().map((message) => message.versions.map((version) => version.content.slice(0, 120)));
+    const outputs = this.#bots.map(([name, bot]) => `${name}'s last output:\n${bot.output().slice(-4000)}`);
+    return [`steps reached:\n${this.#reached.join('\n')}`, `channel: ${JSON.stringify(channel)}`, ...outputs].join('\n');
+  }
+}
+
 describe('restarts and crashes (issue 10)', () => {
   const fakes: FakeDiscord[] = [];
   const newFake = async () => {
@@ -37,18 +84,21 @@ describe('restarts and crashes (issue 10)', () => {
     for (const fake of fakes) await fake.stop();
   });
 
-  it('SIGTERM mid-job: the process checkpoints the job and exits 0; the next start resumes every job and tells each member in the channel', { timeout: 120_000 }, async () => {
+  it('SIGTERM mid-job: the process checkpoints the job and exits 0; the next start resumes every job and tells each member in the channel', { timeout: 120_000 }, async (t) => {
     const fake = await newFake();
+    const steps = new Steps(fake, t);
     const url = storeUrl();
-    const first = await startBotProcess({ fake, storeUrl: url });
+    const first = steps.started('first start', await startBotProcess({ fake, storeUrl: url }));
     const bob = fake.createMember({ username: 'bob' });
     const slow = fake.sendCommand({ name: 'imagine', options: { prompt: 'a slow lighthouse', ...SLOW } });
     const waiting = fake.sendCommand({ name: 'imagine', user: bob, options: { prompt: 'a waiting fox', ...FAST } });
     await slow.waitFor(isRunning, 30_000, 'the slow job to run');
     await waiting.waitFor((run) => run.edits.length > 0, 10_000, 'the waiting job to show its place');
 
+    steps.reached('both jobs shown; SIGTERM');
     first.child.kill('SIGTERM');
     const exit = await first.exited;
+    steps.reached('first process exited');
     assert.deepEqual(exit, { code: 0, signal: null }, first.output().slice(-2000));
     const said = first.logs.map((line) => line['msg']);
     assert.ok(said.includes('shutting down') && said.includes('stopped'), said.join(' | '));
@@ -56,18 +106,15 @@ describe('restarts and crashes (issue 10)', () => {
     // Down for longer than an interaction token lives: the replies cannot be edited any more.
     fake.expireToken(slow);
     fake.expireToken(waiting);
-    const second = await startBotProcess({ fake, storeUrl: url });
+    const second = steps.started('second start', await startBotProcess({ fake, storeUrl: url }));
     for (const member of [fake.member, bob]) {
       const told = new RegExp(`<@${member.user.id}>.*resumed after a restart`);
-      // The second start spawns a process, logs in and loads the model first: under a loaded CI machine that alone
-      // has taken over 30 s, so this waits as long as the result does.
-      // This wait has timed out twice in loaded CI runs (never alone): a failure carries what decides why — the
-      // channel's messages and the restarted bot's last output.
-      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 60_000 }).catch((error: unknown) => {
-        const seen = fake.messagesIn().map((message) => message.content.slice(0, 160));
-        throw new Error(`${String(error)}\nchannel: ${JSON.stringify(seen)}\nsecond start: ${second.output().slice(-4000)}`);
-      });
+      // The jobs are resumed, and their notices sent, as the second start gets ready: in every run measured, loaded
+      // or not, the notice was there within 0.3 s of 'ready'. This waits as long as the result does.
+      await fake.waitForMessage((message) => everSaid(message, told), { timeoutMs: 60_000 });
+      steps.reached(`${member.user.username} told`);
       await fake.waitFor(() => results(fake, member).length > 0, 60_000, `${member.user.username}'s result`);
+      steps.reached(`${member.user.username}'s result`);
     }
     assert.equal(results(fake, fake.member).length, 1, 'one result for the slow job');
     assert.equal(results(fake, bob).length, 1, 'one result for the waiting job');
@@ -76,6 +123,7 @@ describe('restarts and crashes (issue 10)', () => {
 
     second.child.kill('SIGTERM');
     assert.equal((await second.exited).code, 0);
+    steps.done();
   });
 
   it('kill -9 mid-job: the next start answers every accepted job exactly once, and the store stays consistent', { timeout: 120_000 }, async () => {

@@ -208,6 +208,34 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
   });
 
+  it('shows progress while a write of the job waits for the store: reports never queue behind state writes', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    // The write that links the job's message fails its first tries and lands on its last, 1.1 s after the first.
+    const injected = await failRecordWritesWhere(url, "json_extract(NEW.value, '$.value.data.messageId') IS NOT NULL", RETRY_DELAYS_MS.length);
+    await service.start(countingPresenter());
+    let linked = false;
+    let link = Promise.resolve();
+    service.once('started', (record) => {
+      link = service.attachMessage(record.id, '400000000000000009').then(() => {
+        linked = true;
+      });
+    });
+    const shownBeforeLink: boolean[] = [];
+    service.on('progress', () => shownBeforeLink.push(!linked));
+    const completed = new Promise<JobRecord>((resolve) => service.once('completed', resolve));
+    const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(submitted.ok);
+    await completed;
+    await link;
+    assert.ok(shownBeforeLink.length > 0, 'progress was shown');
+    assert.ok(shownBeforeLink.includes(true), 'progress was shown while the write was being tried again');
+    assert.equal(await injected.left(), 0, 'the write was tried until it landed');
+    await service.close({ drain: true });
+    await injected.close();
+    await store.close();
+  });
+
   it('tries the read that starts a delivery again while the store fails it: the result is delivered', async () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const { store, service } = await open(url);
@@ -374,14 +402,18 @@ async function storedRecord(url: string, jobId: string): Promise<JobRecord | und
  * Makes the real SQLite store at `url` fail the next `times` writes that put a job record in `status`, as a busy
  * or failing disk fails them: a trigger raises an error in the statement (no mock of the store).
  */
-async function failRecordWrites(url: string, status: JobStatus, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
+function failRecordWrites(url: string, status: JobStatus, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
+  return failRecordWritesWhere(url, `json_extract(NEW.value, '$.value.data.status') = '${status}'`, times);
+}
+
+/** As {@link failRecordWrites}, for the writes whose new value (`NEW.value`, SQL) meets `condition`. */
+async function failRecordWritesWhere(url: string, condition: string, times: number): Promise<{ left(): Promise<number>; close(): Promise<void> }> {
   const db = new KeyvSqlite({ uri: url });
-  await db.query('CREATE TABLE injected_failures(status TEXT PRIMARY KEY, times_left INTEGER)');
-  await db.query('INSERT INTO injected_failures VALUES (?, ?)', status, times);
+  await db.query('CREATE TABLE injected_failures(condition_sql TEXT PRIMARY KEY, times_left INTEGER)');
+  await db.query('INSERT INTO injected_failures VALUES (?, ?)', condition, times);
   // keyv keeps `{ value: <the collection's envelope>, expires }`; the envelope holds the record as `data`.
   await db.query(`CREATE TRIGGER fail_record_write BEFORE UPDATE ON keyv
-    WHEN NEW.key LIKE 'jobs:%' AND json_extract(NEW.value, '$.value.data.status') = '${status}'
-      AND (SELECT times_left FROM injected_failures) > 0
+    WHEN NEW.key LIKE 'jobs:%' AND ${condition} AND (SELECT times_left FROM injected_failures) > 0
     BEGIN
       UPDATE injected_failures SET times_left = times_left - 1;
       SELECT RAISE(FAIL, 'injected store failure');

@@ -81,6 +81,24 @@ describe("native bridge's call threads, on the CPU", () => {
     await assert.rejects(thread.call('RunWithBinding', null, null, null), /call thread stopped/);
   });
 
+  it('hands each session a thread of its own, the next one started in advance', async () => {
+    const api = await bridge();
+    const [first, second] = [await CallThread.take(api), await CallThread.take(api)];
+    assert.notEqual(first, second);
+    await first.close();
+    // The second still works after the first stopped: they are two threads.
+    const [options, session] = [[null], [null]];
+    check(api, api.fn.CreateSessionOptions(options));
+    const status = await second.call('CreateSession', api.env, '/nonexistent/model.onnx', options[0], session);
+    api.fn.ReleaseSessionOptions(options[0]);
+    assert.throws(() => check(api, status), /nonexistent/);
+    await second.close();
+    // Without the library, the thread taken and the one started in advance both fail, the first to its taker.
+    const missing = { library: '/nonexistent/libonnxruntime.so.1' };
+    await assert.rejects(CallThread.take(missing), /cannot load \/nonexistent/);
+    await assert.rejects(CallThread.take(missing), /cannot load \/nonexistent/);
+  });
+
   it('cannot start without the library, saying which file', async () => {
     await assert.rejects(CallThread.start({ library: '/nonexistent/libonnxruntime.so.1' }), /call thread cannot start: cannot load \/nonexistent/);
   });

@@ -40,7 +40,7 @@ export async function createNativeSession(api: OrtCApi, file: string, options: N
   const graphs = options.provider === 'cuda' && options.cudaGraphs === true;
   const cudaOptions = graphs ? { ...options.cudaOptions, enable_cuda_graph: '1' } : options.cudaOptions;
   const openOptions = { ...options, ...(cudaOptions ? { cudaOptions } : {}) };
-  const thread = await CallThread.start(api);
+  const thread = await CallThread.take(api);
   let session: Handle;
   try {
     session = await openSession(api, thread.call, file, openOptions);
