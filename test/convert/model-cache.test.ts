@@ -29,6 +29,17 @@ function options(cacheDir: string, conversions: string[]): PrepareOptions {
   return { cacheDir, dtype: 'fp32', onConvert: (source) => conversions.push(source) };
 }
 
+/** `source` (written by `write`) prepared once into a fresh cache, with the conversions seen. */
+async function preparedOnce(name: string, write: (source: string) => void) {
+  const dir = tempDir();
+  const source = join(dir, name);
+  write(source);
+  const cache = join(dir, 'cache');
+  const conversions: string[] = [];
+  const first = await prepareModel(source, options(cache, conversions));
+  return { source, cache, conversions, first };
+}
+
 describe('model cache', () => {
   it('converts a checkpoint once and reuses it on the next start without converting or reading it', async () => {
     const dir = tempDir();
@@ -56,12 +67,7 @@ describe('model cache', () => {
   });
 
   it('re-hashes a touched file but finds its conversion by content; converts a changed one anew', async () => {
-    const dir = tempDir();
-    const source = join(dir, 'model.safetensors');
-    copyFileSync(TINY_SD, source);
-    const cache = join(dir, 'cache');
-    const conversions: string[] = [];
-    const first = await prepareModel(source, options(cache, conversions));
+    const { source, cache, conversions, first } = await preparedOnce('model.safetensors', (path) => copyFileSync(TINY_SD, path));
     utimesSync(source, new Date(), new Date(Date.now() + 5000));
     assert.deepEqual(await prepareModel(source, options(cache, conversions)), { dir: first.dir, converted: false, sha256: first.sha256 });
     assert.equal(conversions.length, 1);
@@ -111,13 +117,8 @@ describe('model cache', () => {
   });
 
   it("brings an SDXL v_pred/ztsnr file's entry converted before the markers were read up to date, without converting it", async () => {
-    const dir = tempDir();
-    const source = join(dir, 'tiny-sdxl-v.safetensors');
     const markers = ['v_pred', 'ztsnr'].map((name) => ({ name, dtype: 'F32', shape: [0], data: new Uint8Array(0) }) as const);
-    writeSafetensors(source, [...tensorsOf(TINY_SDXL), ...markers]);
-    const cache = join(dir, 'cache');
-    const conversions: string[] = [];
-    const first = await prepareModel(source, options(cache, conversions));
+    const { source, cache, conversions, first } = await preparedOnce('tiny-sdxl-v.safetensors', (path) => writeSafetensors(path, [...tensorsOf(TINY_SDXL), ...markers]));
     const marked = { prediction_type: 'v_prediction', rescale_betas_zero_snr: true };
     assert.deepEqual(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], marked, 'the manifest records the markers');
     makeLegacy(first.dir, openCheckpoint(TINY_SDXL).schedulerConfig);
@@ -136,12 +137,7 @@ describe('model cache', () => {
   });
 
   it("records an unmarked file's entry of before as it is, found by content after a touch", async () => {
-    const dir = tempDir();
-    const source = join(dir, 'model.safetensors');
-    copyFileSync(TINY_SD, source);
-    const cache = join(dir, 'cache');
-    const conversions: string[] = [];
-    const first = await prepareModel(source, options(cache, conversions));
+    const { source, cache, conversions, first } = await preparedOnce('model.safetensors', (path) => copyFileSync(TINY_SD, path));
     const familyConfig = openCheckpoint(TINY_SD).schedulerConfig;
     makeLegacy(first.dir, familyConfig);
     utimesSync(source, new Date(), new Date(Date.now() + 5000));
