@@ -75,7 +75,7 @@ export function hiresInfotext(hires: Pick<ResolvedHires, 'scale' | 'steps' | 'up
  * `Schedule type` as that pass's `get_sigmas` recorded it (only a k-diffusion first pass with such a function does).
  * A1111's timestep samplers (DDIM, PLMS, UniPC) write none.
  */
-export function hiresScheduleLabel(first: Pick<FirstPass, 'sampler' | 'scheduleType'>, hires: OwnSettings): ScheduleType | undefined {
+function hiresScheduleLabel(first: Pick<FirstPass, 'sampler' | 'scheduleType'>, hires: OwnSettings): ScheduleType | undefined {
   const hiresSampler = hires.sampler ?? first.sampler;
   const hiresType = hires.scheduleType ?? inheritedHiresSchedule(hiresSampler, { ...first, a1111Sampling: true });
   const second = recordedSchedule(hiresSampler, hiresType);

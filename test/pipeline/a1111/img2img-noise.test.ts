@@ -130,6 +130,14 @@ describe('the noise settings on the tiny model', () => {
     }
   });
 
+  it('noises an inpainting the same way (A1111 inpaints through its img2img)', async () => {
+    const mask = { width: 64, height: 64, channels: 1 as const, data: new Float32Array(64 * 64).fill(1, 0, 64 * 32) };
+    const plain = await picture({ mask });
+    for (const change of [{ noiseMultiplier: 0.8 }, { extraNoise: 0.3 }]) {
+      assert.ok(maxAbsDifference(await picture({ mask, ...change }), plain) > 1e-3, JSON.stringify(change));
+    }
+  });
+
   it("noises a hires fix's second pass with the extra noise", async () => {
     const hiresRequest: GenerateRequest = { prompt: 'a lighthouse', seed: 7, steps: 4, width: 64, height: 64, compat: 'a1111', sampler: 'euler', hires: { scale: 1.5, steps: 2 } };
     const plain = (await pipeline.generate(hiresRequest)).images[0]?.image.data ?? new Float32Array();
