@@ -58,7 +58,7 @@ describe('retriedOnBackendFailure: a store operation tried again only while the 
       tries += 1;
       return things.set('a', { n: 3 });
     }, DELAYS_MS);
-    await assert.rejects(write, (error) => error instanceof StoreBackendError && /injected store failure/.test(error.message));
+    await assert.rejects(write, (error) => error instanceof StoreBackendError && error.name === 'StoreBackendError' && /injected store failure/.test(error.message));
     assert.equal(tries, DELAYS_MS.length + 1);
     assert.deepEqual(await things.get('a'), { n: 1 });
     await close();
@@ -72,7 +72,7 @@ describe('retriedOnBackendFailure: a store operation tried again only while the 
       tries += 1;
       return things.get('b');
     }, DELAYS_MS);
-    await assert.rejects(read, (error) => error instanceof StoreError && !(error instanceof StoreBackendError) && /does not match its schema/.test(error.message));
+    await assert.rejects(read, (error) => error instanceof StoreError && !(error instanceof StoreBackendError) && error.name === 'StoreError' && /does not match its schema/.test(error.message));
     assert.equal(tries, 1);
     await close();
   });
