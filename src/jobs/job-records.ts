@@ -1,4 +1,4 @@
-import { retriedOnBackendFailure, SerialByKey, type Collection, type Store } from '../store/index.js';
+import { retriedOnBackendFailure, SerialByKey, StoreBackendError, type Collection, type Store } from '../store/index.js';
 import { canMove, jobRecordSchema, STATUS_STAGE, type JobRecord } from './job-record.js';
 
 /**
@@ -59,15 +59,17 @@ export class JobRecords {
   /**
    * Ends job `jobId` as `change` says, as {@link change} does. A job's end is one write: the record leaves the
    * queue in it (its `queue` facts go), so until it is stored the job stays the queue's and a restart
-   * resumes it. When the store keeps failing the write, the end is kept here: reads show it, and the record's
-   * next change or `flush` stores it first; it still rejects with the failure.
+   * resumes it. When the store's backend keeps failing the write, the end is kept here: reads show it, and the
+   * record's next change or `flush` stores it first; it still rejects with the failure.
    */
   end(jobId: string, change: RecordChange): Promise<StoredChange | undefined> {
     return this.#writes.run(jobId, async () => {
       try {
         return await retried(() => this.#apply(jobId, change, undefined));
       } catch (error) {
-        if (!this.#unstored.has(jobId)) this.#unstored.set(jobId, change);
+        // Kept only for a backend failure, which a later try may get past: an end the store refuses for itself
+        // (its record does not match the schema) would fail again in every later change, each storing it first.
+        if (error instanceof StoreBackendError && !this.#unstored.has(jobId)) this.#unstored.set(jobId, change);
         throw error;
       }
     });
