@@ -426,16 +426,19 @@ export class JobService extends EventEmitter<JobServiceEvents> {
    * accepted, ended, is shown instead.
    */
   #end(job: Job<JobTicket>, end: RecordChange, tell: (record: JobRecord) => void): void {
-    this.#journal.end(job.id, end).then(
-      (stored) => {
-        const { record, changed } = queuedJobChange(job, stored);
-        if (changed) tell(record);
-      },
-      (error: unknown) => {
-        this.emit('error', error);
-        tell(end(acceptedRecord(job)));
-      },
-    );
+    // The record is checked in a step of its own, so that a job without one reaches the handler (not an unhandled
+    // rejection with the member told nothing); a throw from `tell` itself is reported.
+    this.#journal
+      .end(job.id, end)
+      .then((stored) => queuedJobChange(job, stored))
+      .then(
+        ({ record, changed }) => changed && tell(record),
+        (error: unknown) => {
+          this.emit('error', error);
+          tell(end(acceptedRecord(job)));
+        },
+      )
+      .catch((error: unknown) => this.emit('error', error));
   }
 
   /**

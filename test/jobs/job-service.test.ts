@@ -208,6 +208,31 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
   });
 
+  it('reports a job whose record is gone when the queue ends it, and tells the member the record as accepted', async () => {
+    const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
+    const { store, service } = await open(url);
+    await service.start(countingPresenter());
+    let release = () => {};
+    generator.afterGenerate = () => new Promise<void>((resolve) => (release = resolve));
+    const first = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    const second = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(first.ok && second.ok);
+    // The waiting job's record vanishes (a store emptied by hand): its end finds nothing to write.
+    await (await store.collection('jobs', { schema: jobRecordSchema, version: 1 })).delete(second.record.id);
+    const told = new Promise<JobRecord>((resolve) => service.once('cancelled', resolve));
+    const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
+
+    assert.ok((await service.cancel(second.record.id, MEMBER, false)).ok);
+    const error = await reported;
+    assert.ok(error instanceof Error && /has no record/.test(error.message), 'the missing record is reported');
+    const { id, status } = await told;
+    assert.deepEqual({ id, status }, { id: second.record.id, status: 'cancelled' }, 'the member is told all the same');
+    generator.afterGenerate = undefined;
+    release();
+    await service.close({ drain: true });
+    await store.close();
+  });
+
   it('shows progress while a write of the job waits for the store: reports never queue behind state writes', async () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const { store, service } = await open(url);
@@ -281,7 +306,11 @@ describe('JobService: one record per job, moving only forward', () => {
     const submitted = await service.submit(TICKET, { maxQueuedPerMember: 3 });
     assert.ok(submitted.ok);
     jobId = submitted.record.id;
-    while (service.stats().running > 0 || told.length === 0) await sleep(10);
+    const deadline = Date.now() + 120_000;
+    while (service.stats().running > 0 || told.length === 0) {
+      assert.ok(Date.now() < deadline, `the job has not ended after 120 s (told: ${told.join(', ') || 'nothing'})`);
+      await sleep(10);
+    }
 
     assert.deepEqual(told, ['cancelled: cancelled'], 'the member is told one outcome');
     assert.equal(await injected.left(), 0);
