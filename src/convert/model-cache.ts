@@ -63,7 +63,7 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
   const remembered = readLookup(lookupFile);
   if (remembered && entryMatches(join(options.cacheDir, remembered.entry), remembered.sha256, form)) {
     const dir = join(options.cacheDir, remembered.entry);
-    await bringSamplingUpToDate(dir, source);
+    await bringSamplingUpToDate(dir, source, options.onWarning);
     return { dir, converted: false, sha256: remembered.sha256 };
   }
   // Refuse bad input before spending time hashing it.
@@ -85,7 +85,7 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
       ...(options.onWarning ? { onWarning: options.onWarning } : {}),
     });
     converted = true;
-  } else await bringSamplingUpToDate(dir, source);
+  } else await bringSamplingUpToDate(dir, source, options.onWarning);
   await mkdir(join(options.cacheDir, 'lookup'), { recursive: true });
   await writeFile(lookupFile, JSON.stringify({ sha256, entry } satisfies LookupRecord));
   return { dir, converted, sha256 };
@@ -98,17 +98,26 @@ export async function prepareModel(source: string, options: PrepareOptions): Pro
  * scheduler config — the graphs do not depend on them — and the manifest then records them, so later starts read
  * nothing more. Bumping `CONVERTER_VERSION` instead would convert every model again.
  */
-async function bringSamplingUpToDate(dir: string, source: string): Promise<void> {
+async function bringSamplingUpToDate(dir: string, source: string, onWarning: ((message: string) => void) | undefined): Promise<void> {
   const manifest = readManifest(dir);
   if (!manifest || manifest.sampling !== undefined) return;
-  const { sampling } = openCheckpoint(source);
-  if (Object.keys(sampling).length > 0) {
-    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
-    const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
-    await replaceJson(configFile, { ...config, ...sampling });
+  try {
+    const { sampling } = openCheckpoint(source);
+    if (Object.keys(sampling).length > 0) {
+      const configFile = join(dir, 'scheduler', 'scheduler_config.json');
+      const config = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+      await replaceJson(configFile, { ...config, ...sampling });
+    }
+    // The manifest last: an entry whose manifest records `sampling` has the scheduler config that goes with it.
+    await replaceJson(join(dir, MANIFEST_FILE), { ...manifest, sampling } satisfies ConversionManifest);
+  } catch (error) {
+    // The entry loaded before this update existed: a cache this process may not write (read-only, shared with a
+    // GPU worker), a full disk or a damaged config must not fail the start. The next start tries again.
+    onWarning?.(
+      `Could not bring the sampling settings of the cached conversion ${dir} up to date with ${source} ` +
+        `(${(error as Error).message}); it is used as it is, and may not sample as the file's v_pred/ztsnr markers say.`,
+    );
   }
-  // The manifest last: an entry whose manifest records `sampling` has the scheduler config that goes with it.
-  await replaceJson(join(dir, MANIFEST_FILE), { ...manifest, sampling } satisfies ConversionManifest);
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { isCheckpointError, openCheckpoint } from '../../src/checkpoint/index.js';
@@ -132,8 +132,27 @@ describe('model cache', () => {
     assert.equal(statSync(unetFile).mtimeMs, unetWritten);
     const { schedulerConfig } = readModelFolder(first.dir);
     assert.deepEqual([schedulerConfig['prediction_type'], schedulerConfig['rescale_betas_zero_snr']], ['v_prediction', true]);
-    assert.deepEqual({ ...schedulerConfig, ...marked }, schedulerConfig, 'the rest of the config kept');
+    assert.deepEqual(schedulerConfig, { ...openCheckpoint(TINY_SDXL).schedulerConfig, ...marked }, 'the rest of the config kept');
     assert.deepEqual(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], marked);
+  });
+
+  it('uses an entry of before as it is, with a warning, when its sampling settings cannot be brought up to date', async () => {
+    const markers = [{ name: 'v_pred', dtype: 'F32', shape: [0], data: new Uint8Array(0) }] as const;
+    const { source, cache, conversions, first } = await preparedOnce('tiny-sdxl-v.safetensors', (path) => writeSafetensors(path, [...tensorsOf(TINY_SDXL), ...markers]));
+    makeLegacy(first.dir, openCheckpoint(TINY_SDXL).schedulerConfig);
+    // A config that can be neither read nor replaced: a directory where the file belongs. (A read-only cache, as a
+    // GPU worker may share it, fails the same write; chmod would not show it here, as the tests may run as root.)
+    const configFile = join(first.dir, 'scheduler', 'scheduler_config.json');
+    rmSync(configFile);
+    mkdirSync(join(configFile, 'in-the-way'), { recursive: true });
+    const warnings: string[] = [];
+
+    const again = await prepareModel(source, { ...options(cache, conversions), onWarning: (message) => warnings.push(message) });
+    assert.deepEqual(again, { ...first, converted: false });
+    assert.equal(conversions.length, 1, 'not converted again');
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0] ?? '', /Could not bring the sampling settings of the cached conversion .* up to date .*EISDIR/);
+    assert.equal(readJson(join(first.dir, 'dreamcord-conversion.json'))['sampling'], undefined, 'the next start tries again');
   });
 
   it("records an unmarked file's entry of before as it is, found by content after a touch", async () => {
