@@ -424,6 +424,9 @@ function variation(request: GenerationParameters, a1111Sampling: boolean, count:
   return { variationStrength: strength, variationSeed: seed };
 }
 
+/** A1111's default `Mask blur`, pixels (its `mask_blur`). */
+export const DEFAULT_MASK_BLUR = 4;
+
 /** A1111's inpainting settings where A1111 sampling inpaints; refused elsewhere rather than ignored. */
 function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKind, a1111Sampling: boolean): ResolvedInpaint | undefined {
   if (kind !== 'inpaint' || !a1111Sampling) {
@@ -432,7 +435,7 @@ function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKin
   }
   const maskedContent = inpaint?.maskedContent ?? 'original';
   return {
-    maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? 4, REQUEST_LIMITS.maskBlur),
+    maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? DEFAULT_MASK_BLUR, REQUEST_LIMITS.maskBlur),
     maskedContent: choice('inpaint.maskedContent', maskedContent, MASKED_CONTENTS),
     invertMask: inpaint?.invertMask ?? false,
     maskWeight: number('inpaint.maskWeight', inpaint?.maskWeight ?? 1, REQUEST_LIMITS.strength),
