@@ -1,9 +1,10 @@
 // The bot's start as a member waits for it: `node dist/main.js` (what `npm start` runs, compiled: no TypeScript at
 // start) on tiny-sd and the CPU against the fake Discord, from the process's start to its log lines — the models
-// ready, the content classifier loaded, logged in, and ready for commands. Each start is a fresh process on a fresh
-// store; the median of STARTS is printed, and each start's figures (a loaded machine varies a lot).
+// ready, the content classifier loaded (the two load at once), logged in, and ready for commands. Each start is a
+// fresh process on a fresh store; the median of STARTS is printed, and each start's figures (a loaded machine varies
+// a lot). It times what dist/ holds: after changing the source, `npm run build` first (it says so when dist/ is older).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,7 +12,9 @@ import { FakeDiscord } from '../test/support/fake-discord/index.js';
 
 const ENTRY = 'dist/main.js';
 const STARTS = 5;
-/** The log lines timed, by message, in the order a start usually reaches them. */
+/** How long one start may take before it counts as failed (and its process is killed). */
+const START_LIMIT_MS = 120_000;
+/** The log lines timed, by message. */
 const STAGES = ['models ready', 'content classifier loaded', 'logged in to Discord', 'dreamcord is ready'] as const;
 
 type Stage = (typeof STAGES)[number];
@@ -32,19 +35,39 @@ async function startOnce(fake: FakeDiscord, store: string): Promise<Record<Stage
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const reached: Partial<Record<Stage, number>> = {};
-  await new Promise<void>((resolve, reject) => {
-    child.on('close', (code) => reject(new Error(`the bot exited (${code}) before it was ready`)));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      const message = (JSON.parse(line) as { msg?: string }).msg;
-      const stage = STAGES.find((name) => name === message);
-      if (stage) reached[stage] = performance.now() - started;
-      if (stage === 'dreamcord is ready') resolve();
+  const closed = new Promise((resolve) => child.on('close', resolve));
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`the bot was not ready within ${START_LIMIT_MS / 1000} s`)), START_LIMIT_MS);
+      void closed.then((code) => reject(new Error(`the bot exited (${String(code)}) before it was ready`)));
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        const stage = STAGES.find((name) => name === messageOf(line));
+        if (stage) reached[stage] = performance.now() - started;
+        if (stage === 'dreamcord is ready') resolve();
+      });
     });
-  });
-  child.removeAllListeners('close');
-  child.kill('SIGTERM');
-  await new Promise((resolve) => child.on('close', resolve));
+  } finally {
+    clearTimeout(timer);
+    child.kill('SIGTERM');
+    await closed;
+  }
   return Object.fromEntries(STAGES.map((stage) => [stage, reached[stage] ?? Number.NaN])) as Record<Stage, number>;
+}
+
+/** The `msg` of a JSON log line; undefined for any other line. */
+function messageOf(line: string): string | undefined {
+  try {
+    return (JSON.parse(line) as { msg?: string }).msg;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a source file is newer than the build's entry (the figures would be of older code). */
+function buildIsStale(): boolean {
+  const built = statSync(ENTRY).mtimeMs;
+  return readdirSync('src', { recursive: true, encoding: 'utf8' }).some((file) => file.endsWith('.ts') && statSync(join('src', file)).mtimeMs > built);
 }
 
 function median(values: number[]): number {
@@ -58,6 +81,7 @@ export async function benchStartup(): Promise<void> {
     console.log(`${ENTRY} is missing: run \`npm run build\` first (npm install does it)`);
     return;
   }
+  if (buildIsStale()) console.log(`(src/ has changes newer than ${ENTRY}: these figures are of the last \`npm run build\`)`);
   const fake = await FakeDiscord.start();
   const dir = mkdtempSync(join(tmpdir(), 'dreamcord-bench-startup-'));
   try {

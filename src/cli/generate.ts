@@ -6,7 +6,7 @@ import {
   a1111Fields,
   noiseScheduleField,
   img2imgNoiseFields,
-  withoutImg2imgNoise,
+  img2imgNoiseFor,
   decodeImage,
   InfotextError,
   PARAMETERS_KEYWORD,
@@ -215,8 +215,8 @@ export const generateCommand: CliCommand = {
 
 /** A pasted block's request for this run: without an init image, its img2img noise settings are named, not used. */
 function forThisRun(pasted: InfotextRequest | undefined, values: Values): InfotextRequest | undefined {
-  if (!pasted || values['init-image'] !== undefined) return pasted;
-  const { request, ignored } = withoutImg2imgNoise(pasted.request);
+  if (!pasted) return pasted;
+  const { request, ignored } = img2imgNoiseFor(pasted.request, values['init-image'] === undefined ? 'txt2img' : 'img2img');
   return { ...pasted, request, ignored: [...pasted.ignored, ...ignored] };
 }
 

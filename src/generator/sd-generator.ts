@@ -20,6 +20,7 @@ import {
   toRgb8,
   type BatchEntry,
   type GenerateResult,
+  type ResolvedRequest,
   type CudaGraphChoice,
   type ExecutionProviderChoice,
   type NativeBridgeChoice,
@@ -238,7 +239,7 @@ export class StableDiffusionGenerator implements ModelGenerator {
         result.images.map(async ({ image, seed, variationSeed }) => ({
           image: await finish(image),
           seed: seed.toString(),
-          parameters: infotextOf(request, { seed, variationSeed }, model, maskFields, {
+          parameters: infotextOf(request, result.request, { seed, variationSeed }, model, maskFields, {
             'TI hashes': this.#tiHashes(result.embeddings),
             'Lora hashes': loras.hashes,
             ...noiseScheduleField(request.compat, pipeline.info.schedulerConfig),
@@ -306,10 +307,12 @@ function finisher(request: GenerationRequest, sources: Sources, pasteBack: boole
 
 /**
  * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
- * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty).
+ * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty). A1111's noise settings and
+ * hires schedule type are those the pipeline ran (`ran`): on diffusers' fallback they did nothing and are not written.
  */
 function infotextOf(
   request: GenerationRequest,
+  ran: Pick<ResolvedRequest, 'noiseMultiplier' | 'extraNoise' | 'hires'>,
   { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
   model: ModelLabel,
   maskFields: Partial<ReturnType<typeof inpaintInfotext>>,
@@ -320,9 +323,10 @@ function infotextOf(
   for (const [key, value] of Object.entries(fields)) if (value) extra[key] = value;
   if (request.hires) {
     const { sampler, prompt, negative, cfg, scheduleType = 'Automatic', compat } = request;
-    Object.assign(extra, hiresInfotext(request.hires, { sampler, prompt, negativePrompt: negative, cfg, scheduleType, compat }));
+    const hires = { ...request.hires, scheduleType: ran.hires?.scheduleType };
+    Object.assign(extra, hiresInfotext(hires, { sampler, prompt, negativePrompt: negative, cfg, scheduleType, compat }));
   }
-  Object.assign(extra, img2imgNoiseFields(request));
+  Object.assign(extra, img2imgNoiseFields(ran));
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
   if (request.mask) extra['Mask source'] = maskSourceLabel(request.mask);
   const sourceJob = sourceJobLabel(request.source);

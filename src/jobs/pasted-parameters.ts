@@ -4,7 +4,7 @@
 import {
   InfotextError,
   requestFromInfotext,
-  withoutImg2imgNoise,
+  img2imgNoiseFor,
   type HiresOptions,
   type InfotextRequest,
   type InpaintOptions,
@@ -41,7 +41,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
   if (!read) return undefined;
   const inpainting = kind === 'inpaint';
   // /imagine draws without an init image: the block's img2img noise settings are named (a hires fix's extra noise stays).
-  const drawn = inpainting ? { request: read.request, ignored: [] } : withoutImg2imgNoise(read.request);
+  const drawn = img2imgNoiseFor(read.request, kind);
   const { request } = drawn;
   const unused = [...read.ignored, ...drawn.ignored];
   if (inpainting) unused.push(...notInpainted(read, options));
@@ -75,7 +75,7 @@ export function pastedParameters(pasted: unknown, options: GenerationOptions, ki
       // A1111 writes picture i's variation seed under it: the block's is the first picture's.
       ...(request.variationStrength ? { variationSeed: String(request.variationSeed ?? 0n), variationStrength: request.variationStrength } : {}),
       ...(Object.keys(inpaint).length > 0 ? { inpaint } : {}),
-      ...definedOnly({ noiseMultiplier: inpainting ? read.request.noiseMultiplier : undefined, extraNoise: request.extraNoise }),
+      ...definedOnly({ noiseMultiplier: request.noiseMultiplier, extraNoise: request.extraNoise }),
     },
     hires: request.hires,
     notices: unused.length === 0 ? [] : [`Not honoured from the pasted parameters: ${escapeUnprintable(unused.join('; '))}.`],

@@ -70,8 +70,8 @@ export async function a1111HiresPass(
   const vaeNoise = createGenerator(request.seed + BigInt(request.count - 1), 'cpu');
   const init = await upscaleFirstPass(first, latents, job, (shape) => vaeNoise.randn(shape));
   const firstPassCalls = scheduledCalls(firstSampler, request.steps);
-  // A1111's hires pass noises with its extra noise but not with img2img's noise multiplier (a txt2img setting it lacks).
-  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init, firstPassCalls, noiseMultiplier: 1 };
+  // A1111's hires pass noises with its extra noise; the noise multiplier, which it never reads, is refused with hires (1).
+  const pass = { ...job.request, kind: 'img2img' as const, fixSteps: true, init, firstPassCalls };
   return { job, sampled: await sampleA1111(first.model, pass, sampler, first.hooks, first.timing) };
 }
 

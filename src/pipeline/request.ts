@@ -391,18 +391,24 @@ export function resolveParameters(
 }
 
 /**
- * A1111's img2img noise settings, refused rather than ignored where they would do nothing: the noise multiplier
- * for A1111's img2img and inpainting (its txt2img and hires pass never read it), the extra noise there and in a
- * hires fix's second pass.
+ * Where A1111 reads its img2img noise settings: the noise multiplier in img2img and inpainting (its txt2img and
+ * hires pass never read it), the extra noise there and in a hires fix's second pass.
  */
+export function img2imgNoiseActs(kind: GenerationKind, hires: boolean): { readonly noiseMultiplier: boolean; readonly extraNoise: boolean } {
+  const initImage = kind !== 'txt2img';
+  return { noiseMultiplier: initImage, extraNoise: initImage || hires };
+}
+
+/** A1111's img2img noise settings, refused rather than ignored where they would do nothing ({@link img2imgNoiseActs}). */
 function img2imgNoise(request: GenerationParameters, kind: GenerationKind, a1111Sampling: boolean): Pick<ResolvedParameters, 'noiseMultiplier' | 'extraNoise'> {
   const noiseMultiplier = number('noiseMultiplier', request.noiseMultiplier ?? 1, REQUEST_LIMITS.noiseMultiplier);
   const extraNoise = number('extraNoise', request.extraNoise ?? 0, REQUEST_LIMITS.extraNoise);
+  const acts = img2imgNoiseActs(kind, request.hires !== undefined);
   const a1111 = '`compat` a1111 and a sampler A1111 runs';
-  if (noiseMultiplier !== 1 && (kind === 'txt2img' || !a1111Sampling)) {
+  if (noiseMultiplier !== 1 && (!acts.noiseMultiplier || !a1111Sampling)) {
     fail('noiseMultiplier', `\`noiseMultiplier\` is A1111's img2img setting: it needs an init image, ${a1111}`);
   }
-  if (extraNoise !== 0 && (!a1111Sampling || (kind === 'txt2img' && request.hires === undefined))) {
+  if (extraNoise !== 0 && (!acts.extraNoise || !a1111Sampling)) {
     fail('extraNoise', `\`extraNoise\` is A1111's for img2img, inpainting and the hires fix: it needs an init image or \`hires\`, ${a1111}`);
   }
   return { noiseMultiplier, extraNoise };
@@ -424,6 +430,9 @@ function variation(request: GenerationParameters, a1111Sampling: boolean, count:
   return { variationStrength: strength, variationSeed: seed };
 }
 
+/** A1111's default `Mask blur`, pixels (its `mask_blur`). */
+export const DEFAULT_MASK_BLUR = 4;
+
 /** A1111's inpainting settings where A1111 sampling inpaints; refused elsewhere rather than ignored. */
 function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKind, a1111Sampling: boolean): ResolvedInpaint | undefined {
   if (kind !== 'inpaint' || !a1111Sampling) {
@@ -432,7 +441,7 @@ function resolveInpaint(inpaint: InpaintOptions | undefined, kind: GenerationKin
   }
   const maskedContent = inpaint?.maskedContent ?? 'original';
   return {
-    maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? 4, REQUEST_LIMITS.maskBlur),
+    maskBlur: integer('inpaint.maskBlur', inpaint?.maskBlur ?? DEFAULT_MASK_BLUR, REQUEST_LIMITS.maskBlur),
     maskedContent: choice('inpaint.maskedContent', maskedContent, MASKED_CONTENTS),
     invertMask: inpaint?.invertMask ?? false,
     maskWeight: number('inpaint.maskWeight', inpaint?.maskWeight ?? 1, REQUEST_LIMITS.strength),

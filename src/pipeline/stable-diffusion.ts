@@ -1,7 +1,7 @@
 import { a1111SamplerOf, type A1111Sampler } from './a1111/samplers.js';
 import { sampleA1111 } from './a1111/sample.js';
 import { ONLY_MASKED_BLANK, onlyMaskedFindsNoArea } from './a1111/inpaint.js';
-import { fallbackInpaintNotice } from './a1111/inpaint-fallback.js';
+import { asDiffusersRuns, diffusersFallbackNotice } from './a1111/diffusers-fallback.js';
 import { PipelineError } from './errors.js';
 import { binarizeMask, fromRgb8, resizeImage, toRgb8, type Rgb8Image, type RgbImage } from './image/index.js';
 import { resizeBilinear } from './image/resize.js';
@@ -309,9 +309,12 @@ export class StableDiffusionPipeline {
     const { mask, inpaint: a1111Inpaint, width, height } = resolved;
     const maskDropped = mask !== undefined && a1111Inpaint !== undefined && onlyMaskedFindsNoArea(mask, a1111Inpaint);
     const task: ResolvedRequest = maskDropped ? { ...resolved, mask: { width, height, channels: 1, data: new Float32Array(width * height).fill(1) } } : resolved;
-    // A1111's other inpainting settings have no counterpart in diffusers' inpainting: the member is told which did nothing.
-    const unhonoured =
-      a1111Inpaint && fallbackInpaintNotice(a1111Inpaint, { predictionType: this.#model.predictionType, inpaintingModel: this.info.inpainting, maskDropped });
+    // A1111's settings without a counterpart in diffusers' pipeline: the member is told which did nothing, and the
+    // request returned (its infotext) holds what ran.
+    const diffusersFallback = !a1111Ported && a1111SamplerOf(resolved) !== undefined;
+    const ran = diffusersFallback ? asDiffusersRuns(resolved) : resolved;
+    const fallback = { predictionType: this.#model.predictionType, inpaintingModel: this.info.inpainting, maskDropped };
+    const unhonoured = diffusersFallback ? diffusersFallbackNotice(resolved, ran, fallback) : undefined;
     const notices = [...(maskDropped ? [ONLY_MASKED_BLANK] : []), ...(unhonoured ? [unhonoured] : [])];
 
     // 2. A fresh scheduler and the batch's noise.
@@ -353,7 +356,7 @@ export class StableDiffusionPipeline {
       images: images.map((image, i) => ({ image, rgb8: toRgb8(image), seed: noise.seeds[i] ?? resolved.seed })),
       pastedBack: false,
       maskDropped,
-      request: resolved,
+      request: ran,
       warnings: [...conditioning.warnings, ...notices],
       embeddings: conditioning.embeddings,
       timing: timing.result(),

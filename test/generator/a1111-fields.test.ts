@@ -1,11 +1,13 @@
 // The bot's infotext of a remade A1111 hires fix: its `Hires schedule type` where A1111 writes one (after the hires
-// prompts, before `Hires upscale`) and its `Extra noise` last, so that A1111's paste (and dreamcord's) remakes it.
+// prompts, before `Hires upscale`) and its `Extra noise` last, so that A1111's paste (and dreamcord's) remakes it;
+// neither where diffusers' fallback ran (a model whose prediction type A1111's sampling has no port for).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GenerationRequest } from '../../src/generator/request.js';
 import { StableDiffusionGenerator } from '../../src/generator/sd-generator.js';
 import { requestFromInfotext } from '../../src/pipeline/index.js';
 import { TINY_REQUEST } from '../support/requests.js';
+import { samplePredictionCopy } from '../pipeline/a1111/sample-prediction.js';
 
 const HIRES: GenerationRequest = {
   ...TINY_REQUEST,
@@ -23,5 +25,13 @@ describe("the bot's infotext of A1111's hires schedule type and extra noise", ()
     const { request, ignored } = requestFromInfotext(parameters);
     assert.deepEqual([request.hires?.scheduleType, request.extraNoise], ['Karras', 0.25]);
     assert.ok(ignored.every((field) => !/Hires schedule type|Extra noise/.test(field)), ignored.join('; '));
+  });
+
+  it("leaves them out where diffusers' fallback ran, which did not use them, and tells the member", async () => {
+    const generator = await StableDiffusionGenerator.load(samplePredictionCopy('tiny-sd'), { provider: 'cpu' });
+    const result = await generator.generate(HIRES, { signal: new AbortController().signal, onProgress: () => undefined });
+    assert.doesNotMatch(result.images[0]?.parameters ?? '', /Hires schedule type|Extra noise/);
+    assert.equal(result.warnings.length, 1);
+    assert.match(result.warnings[0] ?? '', /does not honour: Extra noise: 0\.25 .*; Hires schedule type: Karras /);
   });
 });

@@ -81,7 +81,7 @@ describe("native bridge's call threads, on the CPU", () => {
     await assert.rejects(thread.call('RunWithBinding', null, null, null), /call thread stopped/);
   });
 
-  it('hands each session a thread of its own, the next one started in advance', async () => {
+  it('hands each session a thread of its own; one that cannot start fails its taker, never as an unhandled rejection', async () => {
     const api = await bridge();
     const [first, second] = [await CallThread.take(api), await CallThread.take(api)];
     assert.notEqual(first, second);

@@ -172,8 +172,9 @@ export class DiscordPresenter implements JobPresenter {
     if (this.#ended.has(record.id) || this.#closing.signal.aborted) return;
     const shown = this.#stateOf(record);
     if (shown.finished) return;
-    // The notice stays while the job runs too: a resumed job often starts before its first edit goes out.
-    const shownState = (state.kind === 'queued' || state.kind === 'running') && shown.resumed ? { ...state, resumed: true } : state;
+    // The notice stays while the job's model is prepared and while it runs too: a resumed job often starts before its
+    // first edit goes out.
+    const shownState = (state.kind === 'queued' || state.kind === 'preparing' || state.kind === 'running') && shown.resumed ? { ...state, resumed: true } : state;
     shown.pending = { record, payload: { content: progressContent(record, shownState), embeds: [], components: progressComponents(record) } };
     if (now) {
       clearTimeout(shown.timer);

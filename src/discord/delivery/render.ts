@@ -25,7 +25,7 @@ export type JobState =
       readonly modelAwayMs?: number | undefined;
     }
   | { readonly kind: 'running'; readonly step: number; readonly total: number; readonly etaMs: number; readonly resumed?: boolean }
-  | { readonly kind: 'preparing' }
+  | { readonly kind: 'preparing'; readonly resumed?: boolean }
   | { readonly kind: 'failed'; readonly message: string }
   | { readonly kind: 'cancelled'; readonly byUserId: string };
 
@@ -48,7 +48,7 @@ export function progressContent(record: JobRecord, state: JobState): string {
     }
     case 'preparing': {
       const model = record.request.model === undefined ? 'the model' : `the model \`${record.request.model}\``;
-      return `⚙️ ${who}'s job: preparing ${model} (loaded on its first use; a checkpoint is converted once first)…\n${prompt}`;
+      return `⚙️ ${who}'s job${resumedNote(state)}: preparing ${model} (loaded on its first use; a checkpoint is converted once first)…\n${prompt}`;
     }
     case 'failed':
       return `⚠️ ${who}'s job failed: ${state.message}\n${prompt}\nJob \`${record.id}\``;
@@ -62,7 +62,7 @@ function modelAwayText(record: JobRecord, awayMs: number): string {
   return `waiting for a GPU worker with \`${record.request.model ?? 'its model'}\` (none is online; the last left ${duration(awayMs)} ago)`;
 }
 
-/** Tells the member a waiting or running job is one the bot picked up again after a restart. */
+/** Tells the member a waiting, preparing or running job is one the bot picked up again after a restart. */
 function resumedNote(state: { readonly resumed?: boolean }): string {
   return state.resumed ? ' (resumed after a restart)' : '';
 }

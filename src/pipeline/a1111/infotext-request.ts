@@ -1,7 +1,7 @@
 // Paste to remake: an A1111 parameters block (what A1111 writes under a picture and into its PNG, what Civitai
 // shows) read back into a request in A1111 mode, with every field dreamcord does not honour named.
 import { InfotextError, parseInfotext, type ParsedInfotext } from '../image/index.js';
-import { REQUEST_LIMITS, type GenerationParameters, type InpaintOptions } from '../request.js';
+import { img2imgNoiseActs, REQUEST_LIMITS, type GenerationKind, type GenerationParameters, type InpaintOptions } from '../request.js';
 import { parseSamplerName, samplerLabel, type SchedulerId } from '../schedulers/index.js';
 import { EMPHASIS_MODES, type Emphasis } from '../tokenizer/index.js';
 import { EXTRA_NOISE, NOISE_MULTIPLIER, NOISE_SCHEDULE } from './infotext-fields.js';
@@ -95,19 +95,27 @@ function img2imgNoiseFromInfotext(extra: Record<string, string>, ignored: string
 }
 
 /**
- * A block's request for a remake without an init image (txt2img): A1111's img2img noise settings left out and
- * named where they would do nothing — the noise multiplier always (A1111's txt2img never reads it), the extra noise
- * without a hires fix.
+ * A block's request for a remake of `kind`: A1111's img2img noise settings kept where they act
+ * ({@link img2imgNoiseActs}), left out and named where they would do nothing — the noise multiplier without an init
+ * image, the extra noise without one or a hires fix.
  */
-export function withoutImg2imgNoise<R extends Pick<GenerationParameters, 'noiseMultiplier' | 'extraNoise' | 'hires'>>(
+export function img2imgNoiseFor<R extends Pick<GenerationParameters, 'noiseMultiplier' | 'extraNoise' | 'hires'>>(
   request: R,
-): { request: Omit<R, 'noiseMultiplier' | 'extraNoise'> & Pick<R, 'extraNoise'>; ignored: string[] } {
+  kind: GenerationKind,
+): { request: Omit<R, 'noiseMultiplier' | 'extraNoise'> & Partial<Pick<R, 'noiseMultiplier' | 'extraNoise'>>; ignored: string[] } {
   const { noiseMultiplier, extraNoise, ...rest } = request;
+  const acts = img2imgNoiseActs(kind, request.hires !== undefined);
   const ignored: string[] = [];
-  if (noiseMultiplier !== undefined) ignored.push(`${NOISE_MULTIPLIER}: ${noiseMultiplier} (img2img's: no init image)`);
-  const keepsExtra = extraNoise !== undefined && request.hires !== undefined;
-  if (extraNoise !== undefined && !keepsExtra) ignored.push(`${EXTRA_NOISE}: ${extraNoise} (img2img's and the hires fix's: neither here)`);
-  return { request: { ...rest, ...(keepsExtra ? { extraNoise } : {}) }, ignored };
+  if (noiseMultiplier !== undefined && !acts.noiseMultiplier) ignored.push(`${NOISE_MULTIPLIER}: ${noiseMultiplier} (img2img's: no init image)`);
+  if (extraNoise !== undefined && !acts.extraNoise) ignored.push(`${EXTRA_NOISE}: ${extraNoise} (img2img's and the hires fix's: neither here)`);
+  return {
+    request: {
+      ...rest,
+      ...(noiseMultiplier !== undefined && acts.noiseMultiplier ? { noiseMultiplier } : {}),
+      ...(extraNoise !== undefined && acts.extraNoise ? { extraNoise } : {}),
+    },
+    ignored,
+  };
 }
 
 /** `parseInfotext` whose error names the line: the parameters line is the last. */

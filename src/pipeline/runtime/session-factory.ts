@@ -18,6 +18,7 @@ import {
   type NativeBridgeChoice,
 } from './native/bridge.js';
 import type { OrtCApi } from './native/c-api.js';
+import { CallThread } from './native/call-thread.js';
 import { createNativeSession } from './native/native-session.js';
 import { providerCandidates, type ExecutionProvider, type ExecutionProviderChoice } from './providers.js';
 import type { SessionBackend } from './session-backend.js';
@@ -133,6 +134,8 @@ export class SessionFactory {
   readonly #sessions = new Map<string, Promise<ModelSession>>();
   readonly #unavailable = new Set<ExecutionProvider>();
   #bridgeFailureLogged = false;
+  /** Whether sessions of this factory went through the bridge (its release then stops the spare call thread). */
+  #bridged = false;
 
   constructor(options: SessionFactoryOptions = {}) {
     this.#choice = options.provider ?? 'auto';
@@ -197,6 +200,8 @@ export class SessionFactory {
     const settled = await Promise.allSettled(sessions);
     const loaded = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     await Promise.all(loaded.map((session) => session.release()));
+    // The thread started in advance for a next session would otherwise idle on (see CallThread.take).
+    if (this.#bridged) await CallThread.releaseSpares();
   }
 
   async #create(file: string, graphs: CudaGraphChoice): Promise<ModelSession> {
@@ -314,7 +319,10 @@ export class SessionFactory {
   /** The bridge's C API, or undefined (said once per factory in the log) when it cannot load here. */
   async #nativeApi(): Promise<OrtCApi | undefined> {
     const api = await this.#loadBridge();
-    if (!(api instanceof Error)) return api;
+    if (!(api instanceof Error)) {
+      this.#bridged = true;
+      return api;
+    }
     if (!this.#bridgeFailureLogged) {
       this.#bridgeFailureLogged = true;
       this.#log?.('warn', 'native ONNX Runtime bridge unavailable; using onnxruntime-node as it is', { reason: api.message });

@@ -5,8 +5,7 @@
 // call and the blended result for three samplers × three masked contents, the overlaid picture byte for byte; then
 // inpainting in A1111 mode on the tiny models.
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ldmAlphasCumprod } from '../../../src/pipeline/a1111/compvis.js';
 import { blendAfter, blendBefore, blendLatents, maskedContent, ONLY_MASKED_BLANK } from '../../../src/pipeline/a1111/inpaint.js';
@@ -22,7 +21,7 @@ import { binarizeMask, fromRgb8, maskLuminance, parseSamplerName, StableDiffusio
 import { SCHEDULER_IDS } from '../../../src/pipeline/schedulers/index.js';
 import { maxAbsDifference } from '../harness.js';
 import { standInDenoiser, standInEpsModel } from './sampler-checks.js';
-import { tempDir } from '../../support/temp-dir.js';
+import { samplePredictionCopy } from './sample-prediction.js';
 
 interface MaskCase {
   readonly blur: number;
@@ -169,14 +168,8 @@ describe('A1111 inpainting on the tiny models', () => {
     return x < 6 || x >= 58 || y < 6 || y >= 58;
   };
 
-  /** A copy of the tiny model `fixture` read as `sample` prediction, which A1111's sampling has no port for. */
-  async function samplePredictionCopy(fixture: string): Promise<StableDiffusionPipeline> {
-    const dir = join(tempDir(), `${fixture}-sample`);
-    cpSync(`test/fixtures/${fixture}`, dir, { recursive: true });
-    const configFile = join(dir, 'scheduler', 'scheduler_config.json');
-    writeFileSync(configFile, JSON.stringify({ ...(JSON.parse(readFileSync(configFile, 'utf8')) as object), prediction_type: 'sample' }));
-    return StableDiffusionPipeline.load(dir, { provider: 'cpu' });
-  }
+  /** The tiny model `fixture` read as `sample` prediction, which A1111's sampling has no port for. */
+  const samplePrediction = (fixture: string) => StableDiffusionPipeline.load(samplePredictionCopy(fixture), { provider: 'cpu' });
 
   before(async () => {
     for (const dir of ['tiny-sd', 'tiny-sd-inpaint']) models.set(dir, await StableDiffusionPipeline.load(`test/fixtures/${dir}`, { provider: 'cpu' }));
@@ -304,7 +297,7 @@ describe('A1111 inpainting on the tiny models', () => {
   // A model whose prediction type A1111's sampling has no port for (`sample`) draws with diffusers' schedulers, whose
   // inpainting has no "Only masked": a mask that marks nothing repainted nothing, and the member got the picture back.
   it("Inpaint area: Only masked with a mask that marks nothing on diffusers' fallback: the whole picture reworked, with the notice", async () => {
-    const pipeline = await samplePredictionCopy('tiny-sd');
+    const pipeline = await samplePrediction('tiny-sd');
     try {
       const request: GenerateRequest = { ...base, sampler: 'euler' };
       const dropped = await pipeline.generate({ ...request, mask: { ...mask, data: new Float32Array(64 * 64) }, inpaint: { onlyMasked: true } });
@@ -324,11 +317,15 @@ describe('A1111 inpainting on the tiny models', () => {
   // There diffusers' inpainting has none of A1111's other inpainting settings: each one set is named in one notice,
   // and the picture is the one drawn without it. An inpainting model, the only kind that reads the mask weight.
   it("on diffusers' fallback, each A1111 inpainting setting it does not honour is named, the picture unchanged", async () => {
-    const pipeline = await samplePredictionCopy('tiny-sd-inpaint');
+    const pipeline = await samplePrediction('tiny-sd-inpaint');
     try {
       const request: GenerateRequest = { ...base, sampler: 'euler' };
       const plain = await pipeline.generate({ ...request, inpaint: { maskBlur: 0 } });
       assert.deepEqual(plain.warnings, [], "no blur and A1111's defaults: nothing to tell");
+      // A request that sets nothing gets A1111's default blur (4): nothing the member set is named.
+      const defaults = await pipeline.generate(request);
+      assert.deepEqual([defaults.request.inpaint?.maskBlur, defaults.warnings], [4, []]);
+      assert.deepEqual(Array.from(defaults.images[0]?.rgb8.data ?? []), Array.from(plain.images[0]?.rgb8.data ?? []));
       const blur = "Mask blur: 6 (diffusers' inpainting drew with the mask unblurred)";
       const mode = 'Mask mode: Inpaint not masked (the masked area was repainted)';
       const content = "Masked content: latent noise (the area started as diffusers' inpainting starts it)";

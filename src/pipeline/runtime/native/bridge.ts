@@ -1,5 +1,6 @@
 import type { ExecutionProvider } from '../providers.js';
 import { loadCApi, type OrtCApi } from './c-api.js';
+import { CallThread } from './call-thread.js';
 
 /**
  * Where sessions are created through the native bridge to ONNX Runtime's C API instead of onnxruntime-node's
@@ -71,9 +72,14 @@ let loading: Promise<OrtCApi | Error> | undefined;
 
 /**
  * The C API, loaded once per process, or the reason it cannot be (koffi or the library missing, an ONNX Runtime
- * too old): the caller then uses the plain binding.
+ * too old, no call thread can start): the caller then uses the plain binding.
  */
 export function loadNativeBridge(): Promise<OrtCApi | Error> {
-  loading ??= loadCApi().catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
+  loading ??= loadCApi()
+    .then(async (api) => {
+      await CallThread.prime(api);
+      return api;
+    })
+    .catch((error: unknown) => (error instanceof Error ? error : new Error(String(error))));
   return loading;
 }

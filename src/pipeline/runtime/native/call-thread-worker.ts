@@ -2,7 +2,7 @@
 // makes each call it is sent, synchronously, in the order sent.
 import { parentPort, workerData } from 'node:worker_threads';
 import { bindFunctions } from './c-api.js';
-import { THREAD_FUNCTIONS, type CallReply, type CallRequest, type CallThreadData } from './call-thread.js';
+import { THREAD_FUNCTION_NAMES, THREAD_FUNCTIONS, type CallReply, type CallRequest, type CallThreadData } from './call-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('call-thread-worker.ts runs as a worker thread');
@@ -10,12 +10,13 @@ const reply = (message: CallReply): void => port.postMessage(message);
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 try {
-  const { fn } = await bindFunctions((workerData as CallThreadData).library, THREAD_FUNCTIONS);
+  const { fn } = await bindFunctions((workerData as CallThreadData).library, THREAD_FUNCTION_NAMES);
   port.on('message', ({ id, name, args }: CallRequest) => {
     try {
       const result = fn[name](...args);
-      // Only arrays can carry what the call wrote (its `_Out_` arguments); the rest need not travel back.
-      reply({ type: 'result', id, result, args: args.map((arg) => (Array.isArray(arg) ? arg : null)) });
+      // What the call wrote into its output arrays travels back; its inputs need not.
+      const filled = THREAD_FUNCTIONS[name].map((position) => args[position]).filter((arg): arg is unknown[] => Array.isArray(arg));
+      reply({ type: 'result', id, result, filled });
     } catch (error) {
       reply({ type: 'error', id, message: messageOf(error) });
     }

@@ -2,11 +2,22 @@ import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../../../worker-thread.js';
 import type { CFunction, FunctionName, OrtCApi } from './c-api.js';
 
-/** The functions a session's call thread makes: those that take long (creating the session, running it). */
-export const THREAD_FUNCTIONS = Object.freeze(['CreateSession', 'CreateSessionFromArray', 'Run', 'RunWithBinding'] as const satisfies readonly FunctionName[]);
+/**
+ * The functions a session's call thread makes — those that take long (creating the session, running it) — each with
+ * the positions of its `_Out_` / `_Inout_` arguments, the arrays the call fills and the thread sends back.
+ */
+export const THREAD_FUNCTIONS = Object.freeze({
+  CreateSession: [3],
+  CreateSessionFromArray: [4],
+  Run: [7],
+  RunWithBinding: [],
+} as const satisfies Partial<Record<FunctionName, readonly number[]>>);
 
 /** A function of {@link THREAD_FUNCTIONS}. */
-export type ThreadFunction = (typeof THREAD_FUNCTIONS)[number];
+export type ThreadFunction = keyof typeof THREAD_FUNCTIONS;
+
+/** The names of {@link THREAD_FUNCTIONS}. */
+export const THREAD_FUNCTION_NAMES = Object.keys(THREAD_FUNCTIONS) as ThreadFunction[];
 
 /**
  * A call of a {@link ThreadFunction} by name: its result once made; the `_Out_` / `_Inout_` arrays among the
@@ -25,7 +36,8 @@ export interface CallRequest {
 export type CallReply =
   | { readonly type: 'ready' }
   | { readonly type: 'unavailable'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly result: unknown; readonly args: readonly unknown[] }
+  /** `filled`: the call's output arrays, in the order of its {@link THREAD_FUNCTIONS} positions. */
+  | { readonly type: 'result'; readonly id: number; readonly result: unknown; readonly filled: readonly unknown[][] }
   | { readonly type: 'error'; readonly id: number; readonly message: string };
 
 /** The data a call thread starts with. */
@@ -34,7 +46,8 @@ export interface CallThreadData {
 }
 
 interface Pending {
-  readonly args: readonly unknown[];
+  /** The caller's output arrays, filled from the thread's copies. */
+  readonly outputs: readonly unknown[][];
   readonly resolve: (result: unknown) => void;
   readonly reject: (error: Error) => void;
 }
@@ -46,7 +59,7 @@ const spares = new Map<string, Promise<CallThread>>();
  * A thread of its own for one session's slow calls, each made synchronously there, one at a time. koffi's own
  * asynchronous calls run on any of libuv's pool threads, and ONNX Runtime's CUDA provider keeps state per calling
  * thread (cuBLAS and cuDNN handles and workspaces, the captured CUDA graphs): a session called from four threads set
- * all of that up four times — the first job after the warm-up ran ~2 s slower and the process took ~0.6 GiB more on
+ * all of that up four times — the first job after the warm-up ran ~2 s slower and the process took 0.5–0.7 GiB more on
  * the GPU host. On one thread the warm-up sets it up once. The calls also no longer wait behind file-system and
  * compression work queued on libuv's pool.
  */
@@ -70,13 +83,14 @@ export class CallThread {
 
   /**
    * Starts a call thread binding `api`'s library.
-   * @throws Error saying why when the thread cannot bind the library (the caller falls back, as for the bridge).
+   * @throws Error saying why when the thread cannot start or bind the library.
    */
   static async start(api: Pick<OrtCApi, 'library'>): Promise<CallThread> {
     const worker = startWorker(new URL('./call-thread-worker.js', import.meta.url), { library: api.library } satisfies CallThreadData);
     const first = await new Promise<CallReply | Error>((resolve) => {
       worker.once('message', resolve);
       worker.once('error', resolve);
+      worker.once('exit', (code) => resolve(new Error(`it stopped (exit code ${code}) before it was ready`)));
     });
     if (first instanceof Error || first.type !== 'ready') {
       await worker.terminate();
@@ -101,12 +115,32 @@ export class CallThread {
     return ready;
   }
 
+  /**
+   * Starts the thread the first session of `api`'s library will take, and waits for it: the bridge is usable only
+   * where a call thread can start (the caller falls back to the binding, with its log line, when this throws).
+   * @throws Error saying why the thread cannot start.
+   */
+  static async prime(api: Pick<OrtCApi, 'library'>): Promise<void> {
+    const first = CallThread.start(api);
+    spares.set(api.library, first);
+    await first;
+  }
+
+  /** Stops the threads started in advance (a factory's sessions are all released); the next take starts anew. */
+  static async releaseSpares(): Promise<void> {
+    const started = [...spares.values()];
+    spares.clear();
+    const threads = await Promise.allSettled(started);
+    await Promise.all(threads.flatMap((thread) => (thread.status === 'fulfilled' ? [thread.value.close()] : [])));
+  }
+
   /** Makes the call `name(...args)` on the thread (see {@link NativeCall}). */
   readonly call: NativeCall = (name, ...args) => {
     if (this.#stopped) return Promise.reject(this.#stopped);
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.#worker.ref();
-    const done = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { args, resolve, reject }));
+    const outputs = THREAD_FUNCTIONS[name].map((position) => args[position]).filter((arg): arg is unknown[] => Array.isArray(arg));
+    const done = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { outputs, resolve, reject }));
     this.#worker.postMessage({ id, name, args } satisfies CallRequest);
     this.#inFlight.add(done);
     const forget = (): void => void this.#inFlight.delete(done);
@@ -136,10 +170,7 @@ export class CallThread {
       return;
     }
     // The thread filled its copies of the output arrays: fill the caller's.
-    for (const [i, arg] of pending.args.entries()) {
-      const filled = reply.args[i];
-      if (Array.isArray(arg) && Array.isArray(filled)) arg.splice(0, arg.length, ...(filled as unknown[]));
-    }
+    for (const [i, output] of pending.outputs.entries()) output.splice(0, output.length, ...(reply.filled[i] ?? []));
     pending.resolve(reply.result);
   }
 

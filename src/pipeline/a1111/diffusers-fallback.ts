@@ -1,0 +1,73 @@
+// A1111 mode where diffusers' pipeline runs in A1111's place: a model whose prediction type A1111's sampling has no
+// port for draws with diffusers' schedulers, which have none of A1111's noise multiplier, extra noise or hires
+// schedule type, and whose inpainting has none of A1111's inpainting settings (no blur, no masked content, no area
+// cut, no inverted mask, a fully masked conditioning picture). None of them is simple to carry over exactly (each
+// changes A1111's noise, schedule, masks, init latents or paste-back), so the member is told which of theirs did
+// nothing rather than getting a picture that ignores them without a word, and the request returned (whose infotext
+// is written) holds what ran.
+import { DEFAULT_MASK_BLUR, inheritedHiresSchedule, type ResolvedInpaint, type ResolvedRequest } from '../request.js';
+import { EXTRA_NOISE, NOISE_MULTIPLIER } from './infotext-fields.js';
+
+/** How diffusers' pipeline ran a request of A1111 mode. */
+export interface DiffusersFallback {
+  /** The model's prediction type, the reason A1111's sampling did not run. */
+  readonly predictionType: string;
+  /** Whether the UNet is an inpainting one (only it reads "Conditional mask weight", as in A1111). */
+  readonly inpaintingModel: boolean;
+  /**
+   * "Only masked" found no area (its own notice tells it): the whole picture was reworked, so, as in A1111, the
+   * mask's blur, mode and masked content had nothing to act on.
+   */
+  readonly maskDropped: boolean;
+}
+
+/**
+ * `request` as diffusers' schedulers run it: A1111's noise multiplier and extra noise at the values that do nothing
+ * (1 and 0) and the hires pass's schedule type the one it inherits (it runs the sampler id's own schedule).
+ */
+export function asDiffusersRuns(request: ResolvedRequest): ResolvedRequest {
+  const { hires } = request;
+  const inherited = hires && inheritedHiresSchedule(hires.sampler, { ...request, a1111Sampling: true });
+  return { ...request, noiseMultiplier: 1, extraNoise: 0, ...(hires && inherited ? { hires: { ...hires, scheduleType: inherited } } : {}) };
+}
+
+/**
+ * The member's notice naming each setting of `asked` that diffusers' pipeline did not carry out (`ran` is
+ * {@link asDiffusersRuns} of it), by its A1111 infotext name and value; undefined when every one is at what
+ * diffusers' pipeline does anyway.
+ */
+export function diffusersFallbackNotice(asked: ResolvedRequest, ran: ResolvedRequest, run: DiffusersFallback): string | undefined {
+  const unhonoured = [...unhonouredSampling(asked, ran), ...(asked.inpaint ? unhonouredInpainting(asked.inpaint, run) : [])];
+  if (unhonoured.length === 0) return undefined;
+  const pipeline = asked.kind === 'inpaint' ? 'inpainting' : asked.kind;
+  return (
+    `This model's prediction type (${run.predictionType}) has no port of AUTOMATIC1111's sampling, so diffusers' ${pipeline} ` +
+    `drew the picture, which does not honour: ${unhonoured.join('; ')}.`
+  );
+}
+
+/** A1111's sampling settings of `asked` that diffusers' schedulers left at another value (`ran`'s). */
+function unhonouredSampling(asked: ResolvedRequest, ran: ResolvedRequest): string[] {
+  return [
+    asked.noiseMultiplier !== ran.noiseMultiplier && `${NOISE_MULTIPLIER}: ${asked.noiseMultiplier} (the first noise draw was used as drawn)`,
+    asked.extraNoise !== ran.extraNoise && `${EXTRA_NOISE}: ${asked.extraNoise} (the noised latents got no more noise)`,
+    asked.hires?.scheduleType !== ran.hires?.scheduleType &&
+      `Hires schedule type: ${asked.hires?.scheduleType ?? ''} (the hires pass ran the first pass's scheduler)`,
+  ].filter((item): item is string => typeof item === 'string');
+}
+
+/**
+ * `inpaint`'s settings that diffusers' inpainting did not carry out; those at what it does anyway (A1111's defaults,
+ * and a `Mask blur` of 0) or at the default every request gets (`Mask blur` 4) are not named.
+ */
+function unhonouredInpainting(inpaint: ResolvedInpaint, run: DiffusersFallback): string[] {
+  const masked = !run.maskDropped;
+  const blurred = inpaint.maskBlur !== 0 && inpaint.maskBlur !== DEFAULT_MASK_BLUR;
+  return [
+    masked && blurred && `Mask blur: ${inpaint.maskBlur} (diffusers' inpainting drew with the mask unblurred)`,
+    masked && inpaint.invertMask && 'Mask mode: Inpaint not masked (the masked area was repainted)',
+    masked && inpaint.maskedContent !== 'original' && `Masked content: ${inpaint.maskedContent} (the area started as diffusers' inpainting starts it)`,
+    masked && inpaint.onlyMasked && `Inpaint area: Only masked, Masked area padding: ${inpaint.maskedPadding} (the whole picture was inpainted at the working size)`,
+    run.inpaintingModel && inpaint.maskWeight !== 1 && `Conditional mask weight: ${inpaint.maskWeight} (the masked area was hidden from the model fully)`,
+  ].filter((item): item is string => typeof item === 'string');
+}
