@@ -182,26 +182,37 @@ describe('JobService: one record per job, moving only forward', () => {
     await store.close();
   });
 
+  /**
+   * Two jobs of the member: the first holds the one slot (its pictures made) until `release`, the second waits
+   * behind it.
+   */
+  async function oneRunningOneWaiting(service: JobService) {
+    let hold = () => {};
+    generator.afterGenerate = () => new Promise<void>((resolve) => (hold = resolve));
+    const first = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    const second = await service.submit(TICKET, { maxQueuedPerMember: 3 });
+    assert.ok(first.ok && second.ok);
+    const release = () => {
+      generator.afterGenerate = undefined;
+      hold();
+    };
+    return { waiting: second.record, release };
+  }
+
   it('shows a cancel whose record write the store keeps failing: the record as accepted, cancelled', async () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const { store, service } = await open(url);
     const injected = await failRecordWrites(url, 'cancelled', RETRY_DELAYS_MS.length + 1);
     await service.start(countingPresenter());
-    // The first job holds the one slot until the second, waiting, is cancelled.
-    let release = () => {};
-    generator.afterGenerate = () => new Promise<void>((resolve) => (release = resolve));
-    const first = await service.submit(TICKET, { maxQueuedPerMember: 3 });
-    const second = await service.submit(TICKET, { maxQueuedPerMember: 3 });
-    assert.ok(first.ok && second.ok);
+    const { waiting, release } = await oneRunningOneWaiting(service);
     const cancelled: { id: string; status: string; byUserId: string }[] = [];
     service.on('cancelled', ({ id, status }, byUserId) => cancelled.push({ id, status, byUserId }));
     const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
 
-    assert.ok((await service.cancel(second.record.id, MEMBER, false)).ok);
+    assert.ok((await service.cancel(waiting.id, MEMBER, false)).ok);
     assert.ok((await reported) instanceof StoreError, 'the failed write is reported');
-    assert.deepEqual(cancelled, [{ id: second.record.id, status: 'cancelled', byUserId: MEMBER }], 'the member is told all the same');
+    assert.deepEqual(cancelled, [{ id: waiting.id, status: 'cancelled', byUserId: MEMBER }], 'the member is told all the same');
     assert.equal(await injected.left(), 0);
-    generator.afterGenerate = undefined;
     release();
     await service.close({ drain: true });
     await injected.close();
@@ -212,22 +223,17 @@ describe('JobService: one record per job, moving only forward', () => {
     const url = `sqlite://${join(dir, `jobs-${stores++}.sqlite`)}`;
     const { store, service } = await open(url);
     await service.start(countingPresenter());
-    let release = () => {};
-    generator.afterGenerate = () => new Promise<void>((resolve) => (release = resolve));
-    const first = await service.submit(TICKET, { maxQueuedPerMember: 3 });
-    const second = await service.submit(TICKET, { maxQueuedPerMember: 3 });
-    assert.ok(first.ok && second.ok);
+    const { waiting, release } = await oneRunningOneWaiting(service);
     // The waiting job's record vanishes (a store emptied by hand): its end finds nothing to write.
-    await (await store.collection('jobs', { schema: jobRecordSchema, version: 1 })).delete(second.record.id);
+    await (await store.collection('jobs', { schema: jobRecordSchema, version: 1 })).delete(waiting.id);
     const told = new Promise<JobRecord>((resolve) => service.once('cancelled', resolve));
     const reported = new Promise<unknown>((resolve) => service.once('error', resolve));
 
-    assert.ok((await service.cancel(second.record.id, MEMBER, false)).ok);
+    assert.ok((await service.cancel(waiting.id, MEMBER, false)).ok);
     const error = await reported;
     assert.ok(error instanceof Error && /has no record/.test(error.message), 'the missing record is reported');
     const { id, status } = await told;
-    assert.deepEqual({ id, status }, { id: second.record.id, status: 'cancelled' }, 'the member is told all the same');
-    generator.afterGenerate = undefined;
+    assert.deepEqual({ id, status }, { id: waiting.id, status: 'cancelled' }, 'the member is told all the same');
     release();
     await service.close({ drain: true });
     await store.close();
