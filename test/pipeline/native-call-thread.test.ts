@@ -12,7 +12,9 @@ import type { HostTensor } from '../../src/pipeline/runtime/tensor.js';
 
 const UNET = 'test/fixtures/tiny-sd/unet/model.onnx';
 
-async function bridge(): Promise<Exclude<Awaited<ReturnType<typeof loadNativeBridge>>, Error>> {
+type Bridge = Exclude<Awaited<ReturnType<typeof loadNativeBridge>>, Error>;
+
+async function bridge(): Promise<Bridge> {
   const api = await loadNativeBridge();
   assert.ok(!(api instanceof Error), api instanceof Error ? api.message : '');
   return api;
@@ -24,6 +26,15 @@ function unetFeeds(): Record<string, HostTensor> {
     timestep: { type: 'float32', dims: [2], data: Float32Array.of(500, 20) },
     encoder_hidden_states: { type: 'float32', dims: [2, 77, 16], data: new Float32Array(2 * 77 * 16).fill(-0.5) },
   };
+}
+
+/** A session of a missing file, asked for on `thread`: ONNX Runtime's status names the file (the thread works). */
+async function assertCreatesNoSessionOfAMissingFile(api: Bridge, thread: CallThread): Promise<void> {
+  const [options, session] = [[null], [null]];
+  check(api, api.fn.CreateSessionOptions(options));
+  const status = await thread.call('CreateSession', api.env, '/nonexistent/model.onnx', options[0], session);
+  api.fn.ReleaseSessionOptions(options[0]);
+  assert.throws(() => check(api, status), /nonexistent/);
 }
 
 describe("native bridge's call threads, on the CPU", () => {
@@ -72,11 +83,7 @@ describe("native bridge's call threads, on the CPU", () => {
     const thread = await CallThread.start(api);
     await assert.rejects(thread.call('RunWithBinding', { not: 'a pointer' }, null, null), (error: Error) => error.message.length > 0 && !/call thread/.test(error.message));
     // ONNX Runtime's own failure is a status, the call's result, as on the calling thread.
-    const [options, session] = [[null], [null]];
-    check(api, api.fn.CreateSessionOptions(options));
-    const status = await thread.call('CreateSession', api.env, '/nonexistent/model.onnx', options[0], session);
-    api.fn.ReleaseSessionOptions(options[0]);
-    assert.throws(() => check(api, status), /nonexistent/);
+    await assertCreatesNoSessionOfAMissingFile(api, thread);
     await thread.close();
     await assert.rejects(thread.call('RunWithBinding', null, null, null), /call thread stopped/);
   });
@@ -87,11 +94,7 @@ describe("native bridge's call threads, on the CPU", () => {
     assert.notEqual(first, second);
     await first.close();
     // The second still works after the first stopped: they are two threads.
-    const [options, session] = [[null], [null]];
-    check(api, api.fn.CreateSessionOptions(options));
-    const status = await second.call('CreateSession', api.env, '/nonexistent/model.onnx', options[0], session);
-    api.fn.ReleaseSessionOptions(options[0]);
-    assert.throws(() => check(api, status), /nonexistent/);
+    await assertCreatesNoSessionOfAMissingFile(api, second);
     await second.close();
     // Without the library, the thread taken and the one started in advance both fail, the first to its taker.
     const missing = { library: '/nonexistent/libonnxruntime.so.1' };
