@@ -1,6 +1,6 @@
 // A1111 mode where diffusers' pipeline runs in A1111's place: a model whose prediction type A1111's sampling has no
-// port for draws with diffusers' schedulers, which have none of A1111's noise multiplier, extra noise or hires
-// schedule type, and whose inpainting has none of A1111's inpainting settings (no blur, no masked content, no area
+// port for draws with diffusers' schedulers, which have none of A1111's noise multiplier, extra noise, variation
+// seeds or hires schedule type, and whose inpainting has none of A1111's inpainting settings (no blur, no masked content, no area
 // cut, no inverted mask, a fully masked conditioning picture). None of them is simple to carry over exactly (each
 // changes A1111's noise, schedule, masks, init latents or paste-back), so the member is told which of theirs did
 // nothing rather than getting a picture that ignores them without a word, and the request returned (whose infotext
@@ -22,13 +22,17 @@ export interface DiffusersFallback {
 }
 
 /**
- * `request` as diffusers' schedulers run it: A1111's noise multiplier and extra noise at the values that do nothing
- * (1 and 0) and the hires pass's schedule type the one it inherits (it runs the sampler id's own schedule).
+ * `request` as diffusers' schedulers run it: A1111's noise multiplier, extra noise, ENSD and variation strength at
+ * the values that do nothing (1, 0, 0, 0: the batch's noise is drawn from its seeds alone) and the hires pass's
+ * schedule type the one it inherits (it runs the sampler id's own schedule). ENSD is never named to the member: the
+ * samplers it acts on (A1111's ancestral ones) have no diffusers scheduler that takes a model of this prediction
+ * type, so it does nothing here as in A1111 with any other sampler.
  */
 export function asDiffusersRuns(request: ResolvedRequest): ResolvedRequest {
   const { hires } = request;
   const inherited = hires && inheritedHiresSchedule(hires.sampler, { ...request, a1111Sampling: true });
-  return { ...request, noiseMultiplier: 1, extraNoise: 0, ...(hires && inherited ? { hires: { ...hires, scheduleType: inherited } } : {}) };
+  const noNoiseSettings = { noiseMultiplier: 1, extraNoise: 0, ensd: 0, variationStrength: 0, variationSeed: undefined };
+  return { ...request, ...noNoiseSettings, ...(hires && inherited ? { hires: { ...hires, scheduleType: inherited } } : {}) };
 }
 
 /**
@@ -51,6 +55,8 @@ function unhonouredSampling(asked: ResolvedRequest, ran: ResolvedRequest): strin
   return [
     asked.noiseMultiplier !== ran.noiseMultiplier && `${NOISE_MULTIPLIER}: ${asked.noiseMultiplier} (the first noise draw was used as drawn)`,
     asked.extraNoise !== ran.extraNoise && `${EXTRA_NOISE}: ${asked.extraNoise} (the noised latents got no more noise)`,
+    asked.variationStrength !== ran.variationStrength &&
+      `Variation seed: ${asked.variationSeed ?? ''}, Variation seed strength: ${asked.variationStrength} (the pictures were drawn from their seeds alone)`,
     asked.hires?.scheduleType !== ran.hires?.scheduleType &&
       `Hires schedule type: ${asked.hires?.scheduleType ?? ''} (the hires pass ran the first pass's scheduler)`,
   ].filter((item): item is string => typeof item === 'string');

@@ -1,7 +1,7 @@
 // A1111 mode on a model whose prediction type A1111's sampling has no port for (`sample`): diffusers' pipeline
-// draws, which has no Noise multiplier, Extra noise or Hires schedule type. Each one set is named in the member's
-// notice, the picture is the one drawn without it, and the request returned (what the infotext is written from)
-// holds what ran, so neither the CLI nor the bot writes them.
+// draws, which has no Noise multiplier, Extra noise, variation seeds or Hires schedule type. Each one set is named in
+// the member's notice (ENSD never: no sampler it acts on runs there), the picture is the one drawn without it, and
+// the request returned (what the infotext is written from) holds what ran, so neither the CLI nor the bot writes them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ const notice = (pipeline: string, named: string) =>
   `This model's prediction type (sample) has no port of AUTOMATIC1111's sampling, so diffusers' ${pipeline} drew the picture, which does not honour: ${named}.`;
 const MULTIPLIER = 'Noise multiplier: 0.8 (the first noise draw was used as drawn)';
 const EXTRA = 'Extra noise: 0.3 (the noised latents got no more noise)';
+const VARIATION = 'Variation seed: 5, Variation seed strength: 0.4 (the pictures were drawn from their seeds alone)';
 const HIRES_SCHEDULE = "Hires schedule type: Exponential (the hires pass ran the first pass's scheduler)";
 
 describe("A1111's noise settings and hires schedule type on diffusers' fallback", () => {
@@ -48,6 +49,22 @@ describe("A1111's noise settings and hires schedule type on diffusers' fallback"
       assert.deepEqual(pixels(result), pixels(plain), named);
       assert.deepEqual([result.request.noiseMultiplier, result.request.extraNoise], [1, 0]);
     }
+  });
+
+  it('img2img: a variation seed is named, the picture unchanged, the request returned without it', async () => {
+    const plain = await pipeline.generate(img2img);
+    const result = await pipeline.generate({ ...img2img, variationSeed: 5, variationStrength: 0.4 });
+    assert.deepEqual(result.warnings, [notice('img2img', VARIATION)]);
+    assert.deepEqual(pixels(result), pixels(plain));
+    assert.deepEqual([result.request.variationStrength, result.request.variationSeed, result.images[0]?.variationSeed], [0, undefined, undefined]);
+  });
+
+  it('ENSD is not named (no sampler it acts on runs this prediction type) and the request returned holds 0', async () => {
+    const plain = await pipeline.generate(img2img);
+    const result = await pipeline.generate({ ...img2img, ensd: 31337 });
+    assert.deepEqual(result.warnings, []);
+    assert.deepEqual(pixels(result), pixels(plain));
+    assert.equal(result.request.ensd, 0);
   });
 
   it('txt2img with a hires fix: its extra noise and own schedule type named, the picture unchanged', async () => {
