@@ -307,12 +307,13 @@ function finisher(request: GenerationRequest, sources: Sources, pasteBack: boole
 
 /**
  * The A1111 infotext of one picture, with what a variation or inpaint adds (strength, mask, source job) and the
- * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty). A1111's noise settings and
- * hires schedule type are those the pipeline ran (`ran`): on diffusers' fallback they did nothing and are not written.
+ * networks it used (`TI hashes`, `Lora hashes`: "name: hash, …"; left out when empty). A1111's noise settings,
+ * schedule types and the hires pass's own sampler and prompts are those the pipeline ran (`ran`): on diffusers'
+ * fallback they did nothing and are not written.
  */
 function infotextOf(
   request: GenerationRequest,
-  ran: Pick<ResolvedRequest, 'noiseMultiplier' | 'extraNoise' | 'hires'>,
+  ran: RanSettings,
   { seed, variationSeed }: { readonly seed: bigint; readonly variationSeed?: bigint | undefined },
   model: ModelLabel,
   maskFields: Partial<ReturnType<typeof inpaintInfotext>>,
@@ -322,9 +323,9 @@ function infotextOf(
   // `TI hashes`, `Lora hashes` (when the prompt called any), `Noise Schedule`.
   for (const [key, value] of Object.entries(fields)) if (value) extra[key] = value;
   if (request.hires) {
-    const { sampler, prompt, negative, cfg, scheduleType = 'Automatic', compat } = request;
-    const hires = { ...request.hires, scheduleType: ran.hires?.scheduleType };
-    Object.assign(extra, hiresInfotext(hires, { sampler, prompt, negativePrompt: negative, cfg, scheduleType, compat }));
+    const { sampler, prompt, negative, cfg, compat } = request;
+    const hires = { ...request.hires, ...hiresSettingsRan(request.hires, ran) };
+    Object.assign(extra, hiresInfotext(hires, { sampler, prompt, negativePrompt: negative, cfg, scheduleType: ran.scheduleType, compat }));
   }
   Object.assign(extra, img2imgNoiseFields(ran));
   if (request.kind !== 'txt2img') extra.Kind = KIND_LABELS[request.kind];
@@ -335,7 +336,7 @@ function infotextOf(
     prompt: request.prompt,
     negativePrompt: request.negative,
     steps: request.steps,
-    ...a1111Fields({ ...request, negativePrompt: request.negative }),
+    ...a1111Fields({ ...request, negativePrompt: request.negative, scheduleType: ran.scheduleType }),
     cfgScale: request.cfg,
     seed,
     width: request.width,
@@ -350,6 +351,24 @@ function infotextOf(
     ...(Object.keys(extra).length > 0 ? { extra } : {}),
     version: VERSION,
   });
+}
+
+/** What the infotext takes from the request the pipeline ran rather than from the one asked for. */
+type RanSettings = Pick<ResolvedRequest, 'noiseMultiplier' | 'extraNoise' | 'scheduleType' | 'sampler' | 'prompt' | 'negativePrompt' | 'hires'>;
+
+/**
+ * The hires pass's schedule type as it ran, and its own sampler and prompts as asked except where it ran the first
+ * pass's (diffusers' fallback ignores them): compared within `ran`, as the asked prompt may differ from the resolved
+ * one (its LoRA tags) though the hires pass took it over.
+ */
+function hiresSettingsRan(asked: NonNullable<GenerationRequest['hires']>, ran: RanSettings): Partial<NonNullable<GenerationRequest['hires']>> {
+  const { hires } = ran;
+  return {
+    scheduleType: hires?.scheduleType,
+    sampler: hires?.sampler === ran.sampler ? undefined : asked.sampler,
+    prompt: hires?.prompt === ran.prompt ? undefined : asked.prompt,
+    negativePrompt: hires?.negativePrompt === ran.negativePrompt ? undefined : asked.negativePrompt,
+  };
 }
 
 /** img2img's and inpainting's strength, or a hires fix's second pass's (A1111 writes both as `Denoising strength`). */

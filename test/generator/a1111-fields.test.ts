@@ -1,6 +1,7 @@
 // The bot's infotext of a remade A1111 hires fix: its `Hires schedule type` where A1111 writes one (after the hires
 // prompts, before `Hires upscale`) and its `Extra noise` last, so that A1111's paste (and dreamcord's) remakes it;
-// neither where diffusers' fallback ran (a model whose prediction type A1111's sampling has no port for).
+// neither where diffusers' fallback ran (a model whose prediction type A1111's sampling has no port for), nor the
+// schedule type or the hires pass's own sampler and prompts it ignored.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GenerationRequest } from '../../src/generator/request.js';
@@ -33,5 +34,14 @@ describe("the bot's infotext of A1111's hires schedule type and extra noise", ()
     assert.doesNotMatch(result.images[0]?.parameters ?? '', /Hires schedule type|Extra noise/);
     assert.equal(result.warnings.length, 1);
     assert.match(result.warnings[0] ?? '', /does not honour: Extra noise: 0\.25 .*; Hires schedule type: Karras /);
+  });
+
+  it("leaves out the schedule type and the hires pass's own sampler and prompts where diffusers' fallback ran", async () => {
+    const generator = await StableDiffusionGenerator.load(samplePredictionCopy('tiny-sd'), { provider: 'cpu' });
+    const own = { sampler: 'dpmpp_2m', prompt: 'a tower', negativePrompt: 'fog' } as const;
+    const request: GenerationRequest = { ...HIRES, extraNoise: 0, scheduleType: 'Exponential', hires: { scale: 1.5, upscaler: 'latent', strength: 0.5, steps: 2, ...own } };
+    const result = await generator.generate(request, { signal: new AbortController().signal, onProgress: () => undefined });
+    assert.doesNotMatch(result.images[0]?.parameters ?? '', /Exponential|Hires sampler|Hires prompt|Hires negative prompt/);
+    assert.match(result.warnings[0] ?? '', /does not honour: Schedule type: Exponential .*; Hires sampler: DPM\+\+ 2M .*; Hires prompt: a tower .*; Hires negative prompt: fog /);
   });
 });

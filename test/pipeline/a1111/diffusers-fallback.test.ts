@@ -1,7 +1,8 @@
 // A1111 mode on a model whose prediction type A1111's sampling has no port for (`sample`): diffusers' pipeline
-// draws, which has no Noise multiplier, Extra noise, variation seeds or Hires schedule type. Each one set is named in
-// the member's notice (ENSD never: no sampler it acts on runs there), the picture is the one drawn without it, and
-// the request returned (what the infotext is written from) holds what ran, so neither the CLI nor the bot writes them.
+// draws, which has no Noise multiplier, Extra noise, variation seeds or schedule types, and whose hires pass runs the
+// first pass's sampler and prompts. Each one set is named in the member's notice (ENSD never: no sampler it acts on
+// runs there), the picture is the one drawn without it, and the request returned (what the infotext is written from)
+// holds what ran, so neither the CLI nor the bot writes them.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -77,6 +78,29 @@ describe("A1111's noise settings and hires schedule type on diffusers' fallback"
     assert.deepEqual([result.request.extraNoise, result.request.hires?.scheduleType], [0, plain.request.hires?.scheduleType]);
   });
 
+  it("img2img: a schedule type the sampler's name does not carry is named, the request returned at Automatic", async () => {
+    const plain = await pipeline.generate(img2img);
+    const result = await pipeline.generate({ ...img2img, scheduleType: 'Karras' });
+    assert.deepEqual(result.warnings, [notice('img2img', 'Schedule type: Karras (the sampler ran its own schedule)')]);
+    assert.deepEqual(pixels(result), pixels(plain));
+    assert.equal(result.request.scheduleType, 'Automatic');
+  });
+
+  it("txt2img with a hires fix: its own sampler and prompts are named, the request returned with the first pass's", async () => {
+    const hires: GenerateRequest = { prompt: 'a lighthouse', negativePrompt: 'blur', seed: 7, steps: 4, width: 64, height: 64, compat: 'a1111', sampler: 'euler', hires: { scale: 1.5, steps: 2 } };
+    const plain = await pipeline.generate(hires);
+    const result = await pipeline.generate({ ...hires, hires: { scale: 1.5, steps: 2, sampler: 'dpmpp_2m', prompt: 'a tower', negativePrompt: 'fog' } });
+    const named = [
+      "Hires sampler: DPM++ 2M (the hires pass ran the first pass's sampler)",
+      "Hires prompt: a tower (the hires pass ran the first pass's prompt)",
+      "Hires negative prompt: fog (the hires pass ran the first pass's negative prompt)",
+    ];
+    assert.deepEqual(result.warnings, [notice('txt2img', named.join('; '))]);
+    assert.deepEqual(pixels(result), pixels(plain));
+    const ran = result.request.hires;
+    assert.deepEqual([ran?.sampler, ran?.prompt, ran?.negativePrompt], ['euler', 'a lighthouse', 'blur']);
+  });
+
   it('inpainting: one notice names them with the inpainting settings', async () => {
     const mask = { width: 64, height: 64, channels: 1 as const, data: new Float32Array(64 * 64).fill(1, 0, 64 * 32) };
     const result = await pipeline.generate({ ...img2img, mask, noiseMultiplier: 0.8, inpaint: { maskBlur: 6 } });
@@ -90,8 +114,10 @@ describe("A1111's noise settings and hires schedule type on diffusers' fallback"
     const init = initImagePath(oracleCase) ?? '';
     const stderr = captureStream();
     const args = ['--prompt', 'a red cat', '--model', dir, '--ep', 'cpu', '--compat', 'a1111', '--sampler', 'euler', '--steps', '4', '--init-image', init];
-    await generateCommand.run([...args, '--noise-multiplier', '0.8', '--extra-noise', '0.3', '--out', out], { stdout: captureStream(), stderr });
-    assert.ok(stderr.text.includes(`warning: ${notice('img2img', `${MULTIPLIER}; ${EXTRA}`)}`), stderr.text);
-    assert.doesNotMatch(readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '', /Noise multiplier|Extra noise/);
+    const set = ['--noise-multiplier', '0.8', '--extra-noise', '0.3', '--variation-seed', '5', '--variation-strength', '0.4', '--schedule-type', 'Karras'];
+    await generateCommand.run([...args, ...set, '--out', out], { stdout: captureStream(), stderr });
+    const named = `${MULTIPLIER}; ${EXTRA}; ${VARIATION}; Schedule type: Karras (the sampler ran its own schedule)`;
+    assert.ok(stderr.text.includes(`warning: ${notice('img2img', named)}`), stderr.text);
+    assert.doesNotMatch(readPngText(readFileSync(out))[PARAMETERS_KEYWORD] ?? '', /Noise multiplier|Extra noise|Variation seed|Karras/);
   });
 });
