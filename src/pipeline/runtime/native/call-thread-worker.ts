@@ -2,7 +2,7 @@
 // makes each call it is sent, synchronously, in the order sent.
 import { parentPort, workerData } from 'node:worker_threads';
 import { bindFunctions } from './c-api.js';
-import { THREAD_FUNCTION_NAMES, THREAD_FUNCTIONS, type CallReply, type CallRequest, type CallThreadData } from './call-thread.js';
+import { outputArrays, THREAD_FUNCTION_NAMES, type CallReply, type CallRequest, type CallThreadData } from './call-thread.js';
 
 const port = parentPort;
 if (!port) throw new Error('call-thread-worker.ts runs as a worker thread');
@@ -15,8 +15,7 @@ try {
     try {
       const result = fn[name](...args);
       // What the call wrote into its output arrays travels back; its inputs need not.
-      const filled = THREAD_FUNCTIONS[name].map((position) => args[position]).filter((arg): arg is unknown[] => Array.isArray(arg));
-      reply({ type: 'result', id, result, filled });
+      reply({ type: 'result', id, result, filled: outputArrays(name, args) });
     } catch (error) {
       reply({ type: 'error', id, message: messageOf(error) });
     }

@@ -16,6 +16,11 @@ export const THREAD_FUNCTIONS = Object.freeze({
 /** A function of {@link THREAD_FUNCTIONS}. */
 export type ThreadFunction = keyof typeof THREAD_FUNCTIONS;
 
+/** The arrays among `args` that a call of `name` fills (its {@link THREAD_FUNCTIONS} positions), in that order. */
+export function outputArrays(name: ThreadFunction, args: readonly unknown[]): unknown[][] {
+  return THREAD_FUNCTIONS[name].map((position) => args[position]).filter((arg): arg is unknown[] => Array.isArray(arg));
+}
+
 /** The names of {@link THREAD_FUNCTIONS}. */
 export const THREAD_FUNCTION_NAMES = Object.keys(THREAD_FUNCTIONS) as ThreadFunction[];
 
@@ -139,7 +144,7 @@ export class CallThread {
     if (this.#stopped) return Promise.reject(this.#stopped);
     const id = this.#nextId++;
     if (this.#pending.size === 0) this.#worker.ref();
-    const outputs = THREAD_FUNCTIONS[name].map((position) => args[position]).filter((arg): arg is unknown[] => Array.isArray(arg));
+    const outputs = outputArrays(name, args);
     const done = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { outputs, resolve, reject }));
     this.#worker.postMessage({ id, name, args } satisfies CallRequest);
     this.#inFlight.add(done);
